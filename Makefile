@@ -1,0 +1,48 @@
+# make test       — set everything up (venv, Python packages, RISC-V toolchain, qemu-user) and
+#                   run the whole test suite, including the engine built with ASan/UBSan.
+# make reproduce  — same setup, then the main job (`wb reproduce`).
+# make engine     — rebuild the engine into the venv after editing native/.
+PY      ?= python3
+VENV    := .venv
+VPY     := $(VENV)/bin/python
+PIP     := $(VPY) -m pip
+APT_PKGS := qemu-user gcc-riscv64-linux-gnu libc6-dev-riscv64-cross cmake
+SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: test reproduce engine setup system-deps asan clean
+
+test: setup asan
+	$(VPY) -m pytest -q -m "not slow" --timeout=900
+
+reproduce: setup
+	$(VENV)/bin/wb reproduce --out results
+
+setup: system-deps $(VENV)/.installed engine
+
+system-deps:
+	@missing=""; \
+	command -v qemu-riscv64 >/dev/null || missing="$$missing qemu-user"; \
+	command -v riscv64-linux-gnu-gcc >/dev/null || missing="$$missing gcc-riscv64-linux-gnu libc6-dev-riscv64-cross"; \
+	command -v cmake >/dev/null || missing="$$missing cmake"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(VPY) || $(PY) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q "scikit-build-core>=0.10" "cmake>=3.18" ninja
+	$(PIP) install -q --no-build-isolation -e ".[test]"
+	touch $@
+
+engine: $(VENV)/.installed
+	$(PIP) install -q --no-build-isolation --no-deps -e .
+
+# The engine and its runner built with AddressSanitizer + UBSan; tests use it through WB_WBRUN_ASAN.
+asan: system-deps
+	cmake -S native -B build/asan -DWB_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	cmake --build build/asan -j2 >/dev/null
+
+clean:
+	rm -rf build $(VENV)

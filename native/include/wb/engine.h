@@ -1,0 +1,110 @@
+/* engine.h — the engine's public C API: configure a machine, load a guest, run it, read stats.
+ *
+ * This is the whole surface Python binds (through cffi, ABI mode; see workbench/_engine.py),
+ * so it uses only plain C types. Example:
+ *
+ *   wb_config cfg; wb_config_init(&cfg);
+ *   cfg.max_insns = 1000000000; cfg.root = "/tmp/guestroot";
+ *   char err[256];
+ *   wb_machine *m = wb_machine_create(&cfg, err, sizeof err);
+ *   const char *argv[] = {"hello"};
+ *   if (!m || wb_machine_load(m, "hello.elf", 1, argv, 0, NULL, err, sizeof err) != 0) ...;
+ *   wb_result r; wb_machine_run(m, &r);
+ *   printf("%s: exit %d after %llu insns\n", wb_reason_name(r.reason), r.exit_code,
+ *          (unsigned long long)r.instret);
+ *   wb_machine_destroy(m);
+ */
+#ifndef WB_ENGINE_H
+#define WB_ENGINE_H
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define WB_ENGINE_VERSION "0.1.0"
+#define WB_MAX_SYSCALL 512 /* syscall numbers counted individually: 0 .. WB_MAX_SYSCALL-1 */
+
+enum wb_tier { WB_TIER_INTERP = 0, WB_TIER_JIT = 1 };
+
+/* Why a run ended. */
+enum wb_reason {
+  WB_REASON_NONE = 0,     /* not run yet */
+  WB_REASON_EXIT,         /* the guest called exit/exit_group: exit_code is valid */
+  WB_REASON_BUDGET,       /* the instruction budget (max_insns) was reached */
+  WB_REASON_WALLCLOCK,    /* the wall-clock limit was reached */
+  WB_REASON_FAULT,        /* guest memory fault (load, store or fetch): pc, fault_addr */
+  WB_REASON_ILLEGAL,      /* illegal instruction: pc */
+  WB_REASON_EBREAK,       /* ebreak executed (no debugger attached) */
+  WB_REASON_MEMCAP,       /* the memory cap was exceeded where it cannot be refused softly */
+  WB_REASON_INTERNAL,     /* an engine limitation (message says which) */
+  WB_REASON_SIGNAL,       /* the guest was killed by a signal it raised (tgkill/kill on itself) */
+};
+
+typedef struct wb_config {
+  int tier;                 /* enum wb_tier */
+  uint64_t max_insns;       /* instruction budget; 0 = unlimited */
+  uint64_t mem_limit;       /* bytes of guest memory that may be mapped; 0 = default (1 GiB) */
+  double wall_limit_s;      /* wall-clock limit in seconds; 0 = unlimited */
+  int deterministic;        /* 1 (default): virtual clock from instret, seeded getrandom */
+  uint64_t seed;            /* seed for getrandom/AT_RANDOM in deterministic mode */
+  uint64_t ns_per_insn;     /* virtual clock rate (deterministic mode); default 1 */
+  const char *root;         /* host directory the guest's "/" maps to; NULL = no file access */
+  const char *cwd;          /* guest working directory inside root; NULL = "/" */
+  int stdin_fd, stdout_fd, stderr_fd; /* host fds behind guest fds 0, 1, 2 (-1 = closed) */
+} wb_config;
+
+typedef struct wb_result {
+  int reason;               /* enum wb_reason */
+  int exit_code;            /* guest exit status (reason EXIT) or signal number (SIGNAL) */
+  uint64_t pc;              /* pc where the run stopped */
+  uint64_t fault_addr;      /* faulting guest address (reason FAULT) */
+  uint64_t instret;         /* guest instructions retired */
+  uint64_t host_ns;         /* wall time spent in wb_machine_run */
+  uint64_t blocks_translated; /* blocks decoded (interpreter) or translated (JIT) */
+  uint64_t cache_flushes;   /* code-cache flushes (fence.i, full cache) */
+  uint64_t syscalls_total;
+  uint64_t mem_peak;        /* peak bytes of guest memory mapped */
+  char message[512];        /* human-readable reason, with pc and disassembly where relevant */
+} wb_result;
+
+/* Fill *cfg with defaults (tier interp, deterministic, seed 0, stdio fds 0/1/2, no root). */
+void wb_config_init(wb_config *cfg);
+
+typedef struct wb_machine wb_machine;
+
+/* Create a machine (guest memory reserved, nothing loaded). NULL + message in err on failure. */
+wb_machine *wb_machine_create(const wb_config *cfg, char *err, size_t errlen);
+
+/* Load a static RISC-V Linux ELF and set up its stack (argv, envp, auxv). Returns 0, or -1 with
+ * a message in err naming the problem (not an ELF, wrong class or machine, dynamically linked,
+ * truncated, does not fit in memory, ...). */
+int wb_machine_load(wb_machine *m, const char *path, int argc, const char *const *argv,
+                    int envc, const char *const *envp, char *err, size_t errlen);
+
+/* Run until the guest exits or a limit or fault stops it. Fills *res; returns res->reason. */
+int wb_machine_run(wb_machine *m, wb_result *res);
+
+/* Per-syscall counters (arrays of WB_MAX_SYSCALL entries), valid until destroy.
+ * `unknown` counts syscalls that returned ENOSYS because the engine does not implement them;
+ * *unknown_other counts unknown numbers >= WB_MAX_SYSCALL. */
+const uint64_t *wb_machine_syscall_counts(const wb_machine *m);
+const uint64_t *wb_machine_unknown_syscalls(const wb_machine *m, uint64_t *unknown_other);
+
+/* Guest register state after a run (x: 32 entries, x[0] = 0; f: 32 raw FP registers). */
+void wb_machine_regs(const wb_machine *m, uint64_t *x, uint64_t *f, uint64_t *pc, uint32_t *fcsr);
+
+void wb_machine_destroy(wb_machine *m);
+
+const char *wb_reason_name(int reason);
+const char *wb_engine_version(void);
+/* Name of the Linux syscall number on riscv64 ("openat"), or NULL if unknown to the engine. */
+const char *wb_syscall_name(int nr);
+/* Disassemble one raw instruction at pc into buf. */
+int wb_disassemble(uint32_t raw, uint64_t pc, char *buf, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,367 @@
+/* interp.c — the interpreter tier: block cache, block building and the dispatch loop.
+ *
+ * How a guest instruction runs here: build_block() decodes a straight-line run of guest code
+ * (wb_decode, shared with every tier) into wb_dinsn records whose first field is the address of
+ * the handler for the op; wb_interp_run() enters a block by jumping to its first handler, and
+ * every handler ends by jumping to the next record's handler ("threaded dispatch"). Block
+ * exits look up (and chain) the successor block. Instructions are counted per block on entry,
+ * so the budget is checked once per block, not per instruction.
+ *
+ * Precise faults: before each guest memory access a handler records which record is running
+ * (ip->cur_insn; ip->cur_block is set on block entry). A host SIGSEGV inside the access is
+ * caught by machine.c, which calls wb_interp_recover() to name the guest pc and roll instret
+ * back to that instruction.
+ *
+ * Handler bodies live in interp_ops.h, included into the dispatch function.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include "interp.h"
+#include "decode.h"
+#include "fpu.h"
+#include "user.h"
+
+#define HASH_BITS 16
+#define HASH_SIZE (1u << HASH_BITS)
+#define ARENA_SIZE (64u << 20)
+
+/* pseudo-ops appended after the architectural ones */
+enum { IOP_FALLTHROUGH = WB_OP_COUNT, IOP_FETCHFAULT, IOP_COUNT };
+
+struct wb_interp {
+  wb_block *table[HASH_SIZE];
+  uint8_t *arena;
+  size_t arena_used;
+  uint64_t generation;           /* bumped by every flush: stale chain slots are not filled */
+  wb_block *cur_block;           /* block being executed (for fault recovery) */
+  const wb_dinsn *cur_insn;      /* record of the memory access being executed */
+  uint64_t limit;                /* instret at which the run loop must look at its limits */
+  uint64_t next_wall_check;
+  wb_block *fetchfault;          /* shared pseudo-block for fetch faults (not in the table) */
+};
+
+static const void *const *g_labels; /* handler addresses, exported once by wb_interp_run */
+
+/* Which ops write an integer rd (so rd = x0 must be redirected to the sink register). */
+#define RDINT_N 0
+#define RDINT_U 1
+#define RDINT_J 1
+#define RDINT_JR 1
+#define RDINT_B 0
+#define RDINT_LD 1
+#define RDINT_ST 0
+#define RDINT_I 1
+#define RDINT_SH 1
+#define RDINT_R 1
+#define RDINT_FENCE 0
+#define RDINT_CSR 1
+#define RDINT_CSRI 1
+#define RDINT_AMO 1
+#define RDINT_LR 1
+#define RDINT_FLD 0
+#define RDINT_FST 0
+#define RDINT_FR 0
+#define RDINT_FR4 0
+#define RDINT_FR1 0
+#define RDINT_FRM 0
+#define RDINT_FRM1 0
+#define RDINT_FCMP 1
+#define RDINT_FX 1
+#define RDINT_XF 0
+#define RDINT_FCVTI 1
+#define RDINT_FCVTF 0
+static const uint8_t rd_is_int[WB_OP_COUNT] = {
+#define X(name, mn, fmt) [WB_OP_##name] = RDINT_##fmt,
+    WB_OPS(X)
+#undef X
+};
+
+static int ends_block(unsigned op) {
+  switch (op) {
+    case WB_OP_JAL: case WB_OP_JALR: case WB_OP_BEQ: case WB_OP_BNE: case WB_OP_BLT:
+    case WB_OP_BGE: case WB_OP_BLTU: case WB_OP_BGEU: case WB_OP_ECALL: case WB_OP_EBREAK:
+    case WB_OP_FENCE_I: case WB_OP_ILLEGAL: case WB_OP_MRET: case WB_OP_SRET: case WB_OP_WFI:
+    case WB_OP_SFENCE_VMA:
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+int wb_interp_init(wb_machine *m, char *err, size_t errlen) {
+  struct wb_interp *ip = calloc(1, sizeof *ip);
+  if (!ip) { snprintf(err, errlen, "out of host memory"); return -1; }
+  ip->arena = mmap(NULL, ARENA_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (ip->arena == MAP_FAILED) { free(ip); snprintf(err, errlen, "cannot reserve the block cache"); return -1; }
+  m->interp = ip;
+  if (!g_labels) wb_interp_run(NULL); /* export handler addresses */
+  ip->fetchfault = calloc(1, sizeof(wb_block) + sizeof(wb_dinsn));
+  if (!ip->fetchfault) { wb_interp_fini(m); snprintf(err, errlen, "out of host memory"); return -1; }
+  ip->fetchfault->insns[0].h = g_labels[IOP_FETCHFAULT];
+  return 0;
+}
+
+void wb_interp_fini(wb_machine *m) {
+  struct wb_interp *ip = m->interp;
+  if (!ip) return;
+  munmap(ip->arena, ARENA_SIZE);
+  free(ip->fetchfault);
+  free(ip);
+  m->interp = NULL;
+}
+
+void wb_interp_flush(wb_machine *m) {
+  struct wb_interp *ip = m->interp;
+  if (!ip) return;
+  memset(ip->table, 0, sizeof ip->table);
+  ip->arena_used = 0;
+  ip->generation++;
+  m->cache_flushes++;
+}
+
+static inline unsigned hash_pc(uint64_t pc) { return (unsigned)((pc >> 1) ^ (pc >> (HASH_BITS + 1))) & (HASH_SIZE - 1); }
+
+static inline wb_block *lookup(struct wb_interp *ip, uint64_t pc) {
+  for (wb_block *b = ip->table[hash_pc(pc)]; b; b = b->hnext)
+    if (b->pc == pc) return b;
+  return NULL;
+}
+
+static int fetch_ok(const wb_mem *mem, uint64_t addr) {
+  if (addr >= mem->size) return 0;
+  return (mem->perm[addr >> WB_PAGE_SHIFT] & WB_PROT_X) != 0;
+}
+
+/* Decode a block at pc. Returns the shared fetch-fault pseudo-block if pc cannot be fetched. */
+static wb_block *build_block(wb_machine *m, uint64_t pc) {
+  struct wb_interp *ip = m->interp;
+  wb_insn in[WB_BLOCK_MAX];
+  unsigned n = 0;
+  uint64_t p = pc, cmask = 0;
+  int terminated = 0;
+  while (n < WB_BLOCK_MAX) {
+    if ((p & 1) || !fetch_ok(&m->mem, p)) break;
+    uint16_t lo;
+    memcpy(&lo, wb_mem_host(&m->mem, p), 2);
+    uint32_t raw = lo;
+    if (wb_insn_len(lo) == 4) {
+      if (!fetch_ok(&m->mem, p + 2)) break;
+      uint16_t hi;
+      memcpy(&hi, wb_mem_host(&m->mem, p + 2), 2);
+      raw |= (uint32_t)hi << 16;
+    }
+    wb_decode(raw, &in[n]);
+    if (in[n].len == 2) cmask |= 1ull << n;
+    p += in[n].len;
+    if (ends_block(in[n++].op)) { terminated = 1; break; }
+    if ((p & (WB_PAGE_SIZE - 1)) == 0) break; /* blocks never cross a page */
+  }
+  if (n == 0) {
+    ip->fetchfault->pc = ip->fetchfault->end_pc = pc;
+    return ip->fetchfault;
+  }
+  size_t need = sizeof(wb_block) + (n + 1) * sizeof(wb_dinsn);
+  need = (need + 15) & ~(size_t)15;
+  if (ip->arena_used + need > ARENA_SIZE) wb_interp_flush(m);
+  wb_block *b = (wb_block *)(ip->arena + ip->arena_used);
+  ip->arena_used += need;
+  memset(b, 0, sizeof *b);
+  b->pc = pc;
+  b->end_pc = p;
+  b->cmask = cmask;
+  b->n = n;
+  uint64_t off = 0;
+  for (unsigned i = 0; i < n; i++) {
+    const wb_insn *x = &in[i];
+    wb_dinsn *d = &b->insns[i];
+    d->h = g_labels[x->op];
+    d->rd = x->rd;
+    if (x->op < WB_OP_COUNT && rd_is_int[x->op] && x->rd == 0) d->rd = WB_XSINK;
+    d->rs1 = x->rs1;
+    d->rs2 = x->rs2;
+    d->rs3 = x->rs3;
+    int64_t imm = x->imm;
+    switch (x->op) {
+      case WB_OP_AUIPC: case WB_OP_JAL: case WB_OP_BEQ: case WB_OP_BNE: case WB_OP_BLT:
+      case WB_OP_BGE: case WB_OP_BLTU: case WB_OP_BGEU:
+        imm += (int64_t)off; /* relative to the block's pc */
+        break;
+      default:
+        break;
+    }
+    /* FP ops that round carry the rm field in imm (they have no immediate) */
+    switch (x->op) {
+#define FPRM(name) case WB_OP_##name:
+      FPRM(FMADD_S) FPRM(FMSUB_S) FPRM(FNMSUB_S) FPRM(FNMADD_S) FPRM(FADD_S) FPRM(FSUB_S)
+      FPRM(FMUL_S) FPRM(FDIV_S) FPRM(FSQRT_S) FPRM(FCVT_W_S) FPRM(FCVT_WU_S) FPRM(FCVT_S_W)
+      FPRM(FCVT_S_WU) FPRM(FCVT_L_S) FPRM(FCVT_LU_S) FPRM(FCVT_S_L) FPRM(FCVT_S_LU)
+      FPRM(FMADD_D) FPRM(FMSUB_D) FPRM(FNMSUB_D) FPRM(FNMADD_D) FPRM(FADD_D) FPRM(FSUB_D)
+      FPRM(FMUL_D) FPRM(FDIV_D) FPRM(FSQRT_D) FPRM(FCVT_S_D) FPRM(FCVT_D_S) FPRM(FCVT_W_D)
+      FPRM(FCVT_WU_D) FPRM(FCVT_D_W) FPRM(FCVT_D_WU) FPRM(FCVT_L_D) FPRM(FCVT_LU_D)
+      FPRM(FCVT_D_L) FPRM(FCVT_D_LU)
+#undef FPRM
+        imm = x->rm;
+        break;
+      default:
+        break;
+    }
+    d->imm = (int32_t)imm;
+    off += x->len;
+  }
+  b->insns[n].h = g_labels[IOP_FALLTHROUGH];
+  (void)terminated;
+  unsigned hsh = hash_pc(pc);
+  b->hnext = ip->table[hsh];
+  ip->table[hsh] = b;
+  m->blocks_translated++;
+  return b;
+}
+
+void wb_interp_recover(wb_machine *m, uint64_t *pc) {
+  struct wb_interp *ip = m->interp;
+  wb_block *b = ip->cur_block;
+  unsigned i = (unsigned)(ip->cur_insn - b->insns);
+  if (i > b->n) i = b->n;
+  m->cpu.instret -= (b->n - i);
+  *pc = wb_block_insn_pc(b, i);
+  m->cpu.pc = *pc;
+}
+
+/* ---- CSRs visible in user mode ---- */
+enum { CSR_FFLAGS = 0x001, CSR_FRM = 0x002, CSR_FCSR = 0x003, CSR_CYCLE = 0xc00,
+       CSR_TIME = 0xc01, CSR_INSTRET = 0xc02 };
+
+/* Read-modify-write a CSR. kind: 0 write, 1 set, 2 clear. Returns 0, or -1 if illegal. */
+static int csr_access(wb_machine *m, unsigned csr, int kind, uint64_t src, int do_write,
+                      uint64_t instret_now, uint64_t *old) {
+  wb_cpu *c = &m->cpu;
+  uint64_t v;
+  switch (csr) {
+    case CSR_FFLAGS: v = c->fflags; break;
+    case CSR_FRM: v = c->frm; break;
+    case CSR_FCSR: v = (c->frm << 5) | c->fflags; break;
+    case CSR_CYCLE: case CSR_INSTRET: v = instret_now; break;
+    case CSR_TIME: {
+      /* 10 MHz timebase, as Linux on common RISC-V boards reports */
+      uint64_t saved = c->instret;
+      c->instret = instret_now;
+      v = wb_guest_monotonic_ns(m) / 100;
+      c->instret = saved;
+      break;
+    }
+    default: return -1;
+  }
+  if (do_write) {
+    uint64_t nv = kind == 0 ? src : kind == 1 ? (v | src) : (v & ~src);
+    switch (csr) {
+      case CSR_FFLAGS: c->fflags = nv & 0x1f; break;
+      case CSR_FRM: c->frm = nv & 7; break;
+      case CSR_FCSR: c->fflags = nv & 0x1f; c->frm = (nv >> 5) & 7; break;
+      default: return -1; /* read-only counters */
+    }
+  }
+  *old = v;
+  return 0;
+}
+
+static void stop_illegal(wb_machine *m, uint64_t pc) {
+  char dis[96] = "?";
+  uint32_t raw = 0;
+  if (wb_mem_check(&m->mem, pc, 2, WB_PROT_R)) {
+    uint16_t lo;
+    memcpy(&lo, wb_mem_host(&m->mem, pc), 2);
+    raw = lo;
+    if (wb_insn_len(lo) == 4 && wb_mem_check(&m->mem, pc + 2, 2, WB_PROT_R)) {
+      uint16_t hi;
+      memcpy(&hi, wb_mem_host(&m->mem, pc + 2), 2);
+      raw |= (uint32_t)hi << 16;
+    }
+    wb_disasm_raw(raw, pc, dis, sizeof dis);
+  }
+  m->cpu.pc = pc;
+  wb_machine_stop(m, WB_REASON_ILLEGAL, "illegal instruction at pc 0x%llx: %0*x (%s)",
+                  (unsigned long long)pc, (raw & 3) == 3 ? 8 : 4, raw, dis);
+}
+
+/* Look at the budget and the wall clock; returns 1 if the run must stop before a block of n. */
+static int check_limits(wb_machine *m, uint32_t n) {
+  struct wb_interp *ip = m->interp;
+  wb_cpu *c = &m->cpu;
+  if (m->stop_reason != WB_REASON_NONE) return 1;
+  if (m->cfg.max_insns && c->instret + n > m->cfg.max_insns) {
+    wb_machine_stop(m, WB_REASON_BUDGET, "instruction budget of %llu reached",
+                    (unsigned long long)m->cfg.max_insns);
+    return 1;
+  }
+  if (m->cfg.wall_limit_s > 0 && c->instret >= ip->next_wall_check) {
+    uint64_t el = wb_host_ns() - m->start_ns;
+    if (el >= (uint64_t)(m->cfg.wall_limit_s * 1e9)) {
+      wb_machine_stop(m, WB_REASON_WALLCLOCK, "wall-clock limit of %g s reached",
+                      m->cfg.wall_limit_s);
+      return 1;
+    }
+    ip->next_wall_check = c->instret + (1u << 22);
+  }
+  uint64_t lim = UINT64_MAX;
+  if (m->cfg.max_insns) lim = m->cfg.max_insns;
+  if (m->cfg.wall_limit_s > 0 && ip->next_wall_check < lim) lim = ip->next_wall_check;
+  ip->limit = lim;
+  return 0;
+}
+
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+void wb_interp_run(wb_machine *m) {
+  static const void *const labels[IOP_COUNT] = {
+#define X(name, mn, fmt) [WB_OP_##name] = &&L_##name,
+      WB_OPS(X)
+#undef X
+      [IOP_FALLTHROUGH] = &&L_FALLTHROUGH,
+      [IOP_FETCHFAULT] = &&L_FETCHFAULT,
+  };
+  if (!m) { g_labels = labels; return; }
+
+  struct wb_interp *ip = m->interp;
+  wb_cpu *const cpu = &m->cpu;
+  uint64_t *const X = cpu->x;
+  uint64_t *const F = cpu->f;
+  uint8_t *const M = m->mem.base;
+  const uint64_t msize = m->mem.size;
+  wb_block *b, **slot = NULL;
+  const wb_dinsn *d;
+  uint64_t pc = cpu->pc, bpc;
+  uint64_t gen;
+
+  ip->next_wall_check = cpu->instret;
+  ip->limit = cpu->instret; /* force a limit check on the first block */
+
+lookup:
+  gen = ip->generation;
+  b = lookup(ip, pc);
+  if (UNLIKELY(!b)) {
+    b = build_block(m, pc);
+    if (ip->generation != gen) slot = NULL; /* the flush freed the block holding the slot */
+  }
+  if (slot && b->n) *slot = b;
+enter:
+  if (UNLIKELY(cpu->instret + b->n > ip->limit)) {
+    if (check_limits(m, b->n)) { cpu->pc = b->pc; return; }
+  }
+  cpu->instret += b->n;
+  ip->cur_block = (wb_block *)b;
+  bpc = b->pc;
+  d = b->insns;
+  goto *d->h;
+
+#include "interp_ops.h"
+
+chain:
+  if (LIKELY(*slot != NULL)) { b = *slot; goto enter; }
+  goto lookup;
+stop:
+  return;
+}

@@ -1,0 +1,48 @@
+/* interp.h — the interpreter tier: decoded-block cache and threaded-dispatch execution.
+ *
+ * Blocks are straight-line runs of guest instructions (ending at a branch, jump, ecall,
+ * fence.i, a page end or WB_BLOCK_MAX instructions), decoded once into compact `wb_dinsn`s
+ * whose first field is the address of their handler, then executed by jumping from handler
+ * to handler (computed goto). Direct successors are chained; indirect targets go through the
+ * block hash table. This is the reference semantics every other tier must agree with.
+ */
+#ifndef WB_INTERP_H
+#define WB_INTERP_H
+#include <stdint.h>
+#include "machine.h"
+
+#define WB_BLOCK_MAX 64
+
+typedef struct wb_dinsn {
+  const void *h;     /* handler */
+  int32_t imm;       /* immediate; pc-relative values are relative to the block's start pc */
+  uint8_t rd, rs1, rs2, rs3;
+} wb_dinsn;
+
+typedef struct wb_block {
+  uint64_t pc;             /* guest pc of the first instruction */
+  uint64_t end_pc;         /* guest pc just after the last instruction */
+  uint64_t cmask;          /* bit i set: instruction i is compressed (2 bytes) */
+  struct wb_block *hnext;  /* hash chain */
+  struct wb_block *succ[2];/* chained successors: [0] taken / jump target, [1] fall-through */
+  uint32_t n;              /* guest instructions in the block */
+  uint32_t pad;
+  wb_dinsn insns[];        /* n handlers + one terminator pseudo-instruction */
+} wb_block;
+
+int wb_interp_init(wb_machine *m, char *err, size_t errlen);
+void wb_interp_fini(wb_machine *m);
+/* Run until m->stop_reason is set. Updates m->cpu (pc, instret). */
+void wb_interp_run(wb_machine *m);
+/* After a host fault inside guest code: recover the guest pc and instret at the faulting
+ * instruction (the instruction is not retired). */
+void wb_interp_recover(wb_machine *m, uint64_t *pc);
+/* Drop every decoded block. */
+void wb_interp_flush(wb_machine *m);
+/* Guest pc of instruction i of block b. */
+static inline uint64_t wb_block_insn_pc(const wb_block *b, unsigned i) {
+  uint64_t below = i >= 64 ? b->cmask : (b->cmask & ((1ull << i) - 1));
+  return b->pc + 4ull * i - 2ull * (uint64_t)__builtin_popcountll(below);
+}
+
+#endif

@@ -1,0 +1,273 @@
+/* interp_ops.h — the interpreter's handler bodies, one per operation, included into
+ * wb_interp_run(). In scope: cpu, X (integer registers, X[32] = sink for rd = x0), F, M (guest
+ * memory base), msize, b (current block), bpc (its pc), d (current record), pc, slot.
+ * Every handler ends with NEXT (fall into the next record), or sets pc and goes to `chain`
+ * (direct successor; slot names the successor cache) or `lookup` (indirect), or stops.
+ * This file is the semantics of the ISA that the JIT is checked against.
+ */
+#define NEXT do { d++; goto *d->h; } while (0)
+#define RD (d->rd)
+#define RS1 (X[d->rs1])
+#define RS2 (X[d->rs2])
+#define IMM ((int64_t)d->imm)
+#define SEXT32(v) ((uint64_t)(int64_t)(int32_t)(v))
+#define IDX ((unsigned)(d - b->insns))
+#define INSN_PC (wb_block_insn_pc(b, IDX))
+/* record the running access for precise faults; the fence keeps the store before the access */
+#define MARK() do { ip->cur_insn = d; __atomic_signal_fence(__ATOMIC_SEQ_CST); } while (0)
+#define ADDR(sz) uint64_t a = RS1 + IMM; if (UNLIKELY(a > msize - (sz))) goto oob; MARK()
+#define LOAD(sz, T, conv) { ADDR(sz); T v; memcpy(&v, M + a, sz); X[RD] = conv(v); NEXT; }
+#define STORE(sz, T) { ADDR(sz); T v = (T)RS2; memcpy(M + a, &v, sz); NEXT; }
+#define AS_U64(v) ((uint64_t)(v))
+#define AS_I64(v) ((uint64_t)(int64_t)(v))
+#define BRANCH(cond) \
+  if (cond) { pc = bpc + IMM; slot = &b->succ[0]; } else { pc = b->end_pc; slot = &b->succ[1]; } \
+  goto chain;
+
+  L_ILLEGAL: L_MRET: L_SRET: L_WFI: L_SFENCE_VMA:
+  illegal:
+    cpu->instret -= (b->n - IDX);
+    stop_illegal(m, INSN_PC);
+    goto stop;
+  oob:
+    cpu->instret -= (b->n - IDX);
+    cpu->pc = INSN_PC;
+    wb_machine_fault(m, cpu->pc, RS1 + IMM, "access outside the guest address space");
+    goto stop;
+  L_FETCHFAULT:
+    cpu->pc = bpc;
+    wb_machine_fault(m, bpc, bpc, "instruction fetch from unmapped or non-executable memory");
+    goto stop;
+  L_FALLTHROUGH:
+    pc = b->end_pc; slot = &b->succ[1]; goto chain;
+
+  /* ---- RV64I ---- */
+  L_LUI: X[RD] = (uint64_t)IMM; NEXT;
+  L_AUIPC: X[RD] = bpc + IMM; NEXT;
+  L_JAL: X[RD] = b->end_pc; pc = bpc + IMM; slot = &b->succ[0]; goto chain;
+  L_JALR: { uint64_t t = (RS1 + IMM) & ~(uint64_t)1; X[RD] = b->end_pc; pc = t; slot = NULL; goto lookup; }
+  L_BEQ: BRANCH(RS1 == RS2)
+  L_BNE: BRANCH(RS1 != RS2)
+  L_BLT: BRANCH((int64_t)RS1 < (int64_t)RS2)
+  L_BGE: BRANCH((int64_t)RS1 >= (int64_t)RS2)
+  L_BLTU: BRANCH(RS1 < RS2)
+  L_BGEU: BRANCH(RS1 >= RS2)
+  L_LB: LOAD(1, int8_t, AS_I64)
+  L_LH: LOAD(2, int16_t, AS_I64)
+  L_LW: LOAD(4, int32_t, AS_I64)
+  L_LD: LOAD(8, uint64_t, AS_U64)
+  L_LBU: LOAD(1, uint8_t, AS_U64)
+  L_LHU: LOAD(2, uint16_t, AS_U64)
+  L_LWU: LOAD(4, uint32_t, AS_U64)
+  L_SB: STORE(1, uint8_t)
+  L_SH: STORE(2, uint16_t)
+  L_SW: STORE(4, uint32_t)
+  L_SD: STORE(8, uint64_t)
+  L_ADDI: X[RD] = RS1 + IMM; NEXT;
+  L_SLTI: X[RD] = (int64_t)RS1 < IMM; NEXT;
+  L_SLTIU: X[RD] = RS1 < (uint64_t)IMM; NEXT;
+  L_XORI: X[RD] = RS1 ^ (uint64_t)IMM; NEXT;
+  L_ORI: X[RD] = RS1 | (uint64_t)IMM; NEXT;
+  L_ANDI: X[RD] = RS1 & (uint64_t)IMM; NEXT;
+  L_SLLI: X[RD] = RS1 << (IMM & 63); NEXT;
+  L_SRLI: X[RD] = RS1 >> (IMM & 63); NEXT;
+  L_SRAI: X[RD] = (uint64_t)((int64_t)RS1 >> (IMM & 63)); NEXT;
+  L_ADD: X[RD] = RS1 + RS2; NEXT;
+  L_SUB: X[RD] = RS1 - RS2; NEXT;
+  L_SLL: X[RD] = RS1 << (RS2 & 63); NEXT;
+  L_SLT: X[RD] = (int64_t)RS1 < (int64_t)RS2; NEXT;
+  L_SLTU: X[RD] = RS1 < RS2; NEXT;
+  L_XOR: X[RD] = RS1 ^ RS2; NEXT;
+  L_SRL: X[RD] = RS1 >> (RS2 & 63); NEXT;
+  L_SRA: X[RD] = (uint64_t)((int64_t)RS1 >> (RS2 & 63)); NEXT;
+  L_OR: X[RD] = RS1 | RS2; NEXT;
+  L_AND: X[RD] = RS1 & RS2; NEXT;
+  L_FENCE: NEXT;
+  L_FENCE_I:
+    wb_interp_flush(m);
+    pc = b->end_pc; slot = NULL; goto lookup;
+  L_ECALL:
+    cpu->pc = b->end_pc - 4;
+    if (wb_user_syscall(m) || m->stop_reason != WB_REASON_NONE) {
+      if (m->stop_reason == WB_REASON_EXIT || m->stop_reason == WB_REASON_SIGNAL) cpu->pc = b->end_pc;
+      goto stop;
+    }
+    pc = b->end_pc; slot = NULL; goto lookup;
+  L_EBREAK:
+    cpu->pc = INSN_PC;
+    wb_machine_stop(m, WB_REASON_EBREAK, "ebreak at pc 0x%llx (no debugger attached)",
+                    (unsigned long long)cpu->pc);
+    goto stop;
+  L_ADDIW: X[RD] = SEXT32(RS1 + IMM); NEXT;
+  L_SLLIW: X[RD] = SEXT32((uint32_t)RS1 << (IMM & 31)); NEXT;
+  L_SRLIW: X[RD] = SEXT32((uint32_t)RS1 >> (IMM & 31)); NEXT;
+  L_SRAIW: X[RD] = (uint64_t)(int64_t)((int32_t)RS1 >> (IMM & 31)); NEXT;
+  L_ADDW: X[RD] = SEXT32(RS1 + RS2); NEXT;
+  L_SUBW: X[RD] = SEXT32(RS1 - RS2); NEXT;
+  L_SLLW: X[RD] = SEXT32((uint32_t)RS1 << (RS2 & 31)); NEXT;
+  L_SRLW: X[RD] = SEXT32((uint32_t)RS1 >> (RS2 & 31)); NEXT;
+  L_SRAW: X[RD] = (uint64_t)(int64_t)((int32_t)RS1 >> (RS2 & 31)); NEXT;
+
+  /* ---- Zicsr ---- */
+#define CSR_OP(kind, src, writes) { \
+    uint64_t old, s_ = (src); \
+    if (csr_access(m, (unsigned)d->imm & 0xfff, kind, s_, writes, cpu->instret - (b->n - IDX), &old)) \
+      goto illegal; \
+    X[RD] = old; NEXT; }
+  L_CSRRW: CSR_OP(0, RS1, 1)
+  L_CSRRS: CSR_OP(1, RS1, d->rs1 != 0)
+  L_CSRRC: CSR_OP(2, RS1, d->rs1 != 0)
+  L_CSRRWI: CSR_OP(0, d->rs1, 1)
+  L_CSRRSI: CSR_OP(1, d->rs1, d->rs1 != 0)
+  L_CSRRCI: CSR_OP(2, d->rs1, d->rs1 != 0)
+
+  /* ---- M ---- */
+  L_MUL: X[RD] = RS1 * RS2; NEXT;
+  L_MULH: X[RD] = (uint64_t)(((__int128)(int64_t)RS1 * (__int128)(int64_t)RS2) >> 64); NEXT;
+  L_MULHSU: X[RD] = (uint64_t)(((__int128)(int64_t)RS1 * (__int128)(unsigned __int128)RS2) >> 64); NEXT;
+  L_MULHU: X[RD] = (uint64_t)(((unsigned __int128)RS1 * (unsigned __int128)RS2) >> 64); NEXT;
+  L_DIV: {
+    int64_t x = (int64_t)RS1, y = (int64_t)RS2;
+    X[RD] = y == 0 ? ~(uint64_t)0 : (x == INT64_MIN && y == -1) ? (uint64_t)x : (uint64_t)(x / y);
+    NEXT; }
+  L_DIVU: X[RD] = RS2 == 0 ? ~(uint64_t)0 : RS1 / RS2; NEXT;
+  L_REM: {
+    int64_t x = (int64_t)RS1, y = (int64_t)RS2;
+    X[RD] = y == 0 ? (uint64_t)x : (x == INT64_MIN && y == -1) ? 0 : (uint64_t)(x % y);
+    NEXT; }
+  L_REMU: X[RD] = RS2 == 0 ? RS1 : RS1 % RS2; NEXT;
+  L_MULW: X[RD] = SEXT32((uint32_t)RS1 * (uint32_t)RS2); NEXT;
+  L_DIVW: {
+    int32_t x = (int32_t)RS1, y = (int32_t)RS2;
+    X[RD] = y == 0 ? ~(uint64_t)0 : (x == INT32_MIN && y == -1) ? SEXT32(x) : SEXT32(x / y);
+    NEXT; }
+  L_DIVUW: {
+    uint32_t x = (uint32_t)RS1, y = (uint32_t)RS2;
+    X[RD] = y == 0 ? ~(uint64_t)0 : SEXT32(x / y);
+    NEXT; }
+  L_REMW: {
+    int32_t x = (int32_t)RS1, y = (int32_t)RS2;
+    X[RD] = y == 0 ? SEXT32(x) : (x == INT32_MIN && y == -1) ? 0 : SEXT32(x % y);
+    NEXT; }
+  L_REMUW: {
+    uint32_t x = (uint32_t)RS1, y = (uint32_t)RS2;
+    X[RD] = y == 0 ? SEXT32(x) : SEXT32(x % y);
+    NEXT; }
+
+  /* ---- A ---- (sequentially consistent host atomics; aq/rl are subsumed) */
+#define AADDR(sz) uint64_t a = RS1; \
+    if (UNLIKELY(a > msize - (sz))) goto oob; \
+    if (UNLIKELY(a & ((sz) - 1))) goto misaligned; \
+    MARK()
+#define AMO_FETCH(sz, T, fn) { AADDR(sz); T v = (T)RS2; \
+    T old = fn((T *)(M + a), v, __ATOMIC_SEQ_CST); X[RD] = (uint64_t)(int64_t)old; NEXT; }
+#define AMO_CAS(sz, T, expr) { AADDR(sz); T v = (T)RS2; T *p = (T *)(M + a); \
+    T old = __atomic_load_n(p, __ATOMIC_SEQ_CST), nv; \
+    do { nv = (expr); } while (!__atomic_compare_exchange_n(p, &old, nv, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)); \
+    X[RD] = (uint64_t)(int64_t)old; NEXT; }
+  L_LR_W: { AADDR(4); int32_t v = __atomic_load_n((int32_t *)(M + a), __ATOMIC_SEQ_CST);
+            cpu->reservation = a; X[RD] = SEXT32(v); NEXT; }
+  L_LR_D: { AADDR(8); uint64_t v = __atomic_load_n((uint64_t *)(M + a), __ATOMIC_SEQ_CST);
+            cpu->reservation = a; X[RD] = v; NEXT; }
+  L_SC_W: { AADDR(4); uint64_t ok = cpu->reservation == a;
+            if (ok) __atomic_store_n((uint32_t *)(M + a), (uint32_t)RS2, __ATOMIC_SEQ_CST);
+            cpu->reservation = WB_NO_RESERVATION; X[RD] = !ok; NEXT; }
+  L_SC_D: { AADDR(8); uint64_t ok = cpu->reservation == a;
+            if (ok) __atomic_store_n((uint64_t *)(M + a), RS2, __ATOMIC_SEQ_CST);
+            cpu->reservation = WB_NO_RESERVATION; X[RD] = !ok; NEXT; }
+  L_AMOSWAP_W: AMO_FETCH(4, int32_t, __atomic_exchange_n)
+  L_AMOADD_W: AMO_FETCH(4, int32_t, __atomic_fetch_add)
+  L_AMOXOR_W: AMO_FETCH(4, int32_t, __atomic_fetch_xor)
+  L_AMOAND_W: AMO_FETCH(4, int32_t, __atomic_fetch_and)
+  L_AMOOR_W: AMO_FETCH(4, int32_t, __atomic_fetch_or)
+  L_AMOMIN_W: AMO_CAS(4, int32_t, old < v ? old : v)
+  L_AMOMAX_W: AMO_CAS(4, int32_t, old > v ? old : v)
+  L_AMOMINU_W: AMO_CAS(4, int32_t, (uint32_t)old < (uint32_t)v ? old : v)
+  L_AMOMAXU_W: AMO_CAS(4, int32_t, (uint32_t)old > (uint32_t)v ? old : v)
+  L_AMOSWAP_D: AMO_FETCH(8, int64_t, __atomic_exchange_n)
+  L_AMOADD_D: AMO_FETCH(8, int64_t, __atomic_fetch_add)
+  L_AMOXOR_D: AMO_FETCH(8, int64_t, __atomic_fetch_xor)
+  L_AMOAND_D: AMO_FETCH(8, int64_t, __atomic_fetch_and)
+  L_AMOOR_D: AMO_FETCH(8, int64_t, __atomic_fetch_or)
+  L_AMOMIN_D: AMO_CAS(8, int64_t, old < v ? old : v)
+  L_AMOMAX_D: AMO_CAS(8, int64_t, old > v ? old : v)
+  L_AMOMINU_D: AMO_CAS(8, int64_t, (uint64_t)old < (uint64_t)v ? old : v)
+  L_AMOMAXU_D: AMO_CAS(8, int64_t, (uint64_t)old > (uint64_t)v ? old : v)
+  misaligned:
+    cpu->instret -= (b->n - IDX);
+    cpu->pc = INSN_PC;
+    wb_machine_fault(m, cpu->pc, RS1, "misaligned atomic access");
+    goto stop;
+
+  /* ---- F and D ---- */
+#define RM int rm_ = d->imm == WB_RM_DYN ? (int)cpu->frm : d->imm; if (UNLIKELY(rm_ > 4)) goto illegal
+#define FBIN(fn) { RM; F[RD] = wb_##fn(F[d->rs1], F[d->rs2], rm_, &cpu->fflags); NEXT; }
+#define FTRI(fn) { RM; F[RD] = wb_##fn(F[d->rs1], F[d->rs2], F[d->rs3], rm_, &cpu->fflags); NEXT; }
+#define FUN(fn) { RM; F[RD] = wb_##fn(F[d->rs1], rm_, &cpu->fflags); NEXT; }
+#define FTOI(fn) { RM; X[RD] = wb_##fn(F[d->rs1], rm_, &cpu->fflags); NEXT; }
+#define ITOF(fn) { RM; F[RD] = wb_##fn(X[d->rs1], rm_, &cpu->fflags); NEXT; }
+#define FNORM(fn) { F[RD] = wb_##fn(F[d->rs1], F[d->rs2], &cpu->fflags); NEXT; }
+#define FCMP(fn) { X[RD] = wb_##fn(F[d->rs1], F[d->rs2], &cpu->fflags); NEXT; }
+#define FSGN(fn) { F[RD] = wb_##fn(F[d->rs1], F[d->rs2]); NEXT; }
+  L_FLW: { ADDR(4); uint32_t v; memcpy(&v, M + a, 4); F[RD] = wb_box_s(v); NEXT; }
+  L_FLD: { ADDR(8); uint64_t v; memcpy(&v, M + a, 8); F[RD] = v; NEXT; }
+  L_FSW: { ADDR(4); uint32_t v = (uint32_t)F[d->rs2]; memcpy(M + a, &v, 4); NEXT; }
+  L_FSD: { ADDR(8); uint64_t v = F[d->rs2]; memcpy(M + a, &v, 8); NEXT; }
+  L_FMADD_S: FTRI(fmadd_s)
+  L_FMSUB_S: FTRI(fmsub_s)
+  L_FNMSUB_S: FTRI(fnmsub_s)
+  L_FNMADD_S: FTRI(fnmadd_s)
+  L_FADD_S: FBIN(fadd_s)
+  L_FSUB_S: FBIN(fsub_s)
+  L_FMUL_S: FBIN(fmul_s)
+  L_FDIV_S: FBIN(fdiv_s)
+  L_FSQRT_S: FUN(fsqrt_s)
+  L_FSGNJ_S: FSGN(fsgnj_s)
+  L_FSGNJN_S: FSGN(fsgnjn_s)
+  L_FSGNJX_S: FSGN(fsgnjx_s)
+  L_FMIN_S: FNORM(fmin_s)
+  L_FMAX_S: FNORM(fmax_s)
+  L_FCVT_W_S: FTOI(fcvt_w_s)
+  L_FCVT_WU_S: FTOI(fcvt_wu_s)
+  L_FMV_X_W: X[RD] = wb_fmv_x_w(F[d->rs1]); NEXT;
+  L_FEQ_S: FCMP(feq_s)
+  L_FLT_S: FCMP(flt_s)
+  L_FLE_S: FCMP(fle_s)
+  L_FCLASS_S: X[RD] = wb_fclass_s(F[d->rs1]); NEXT;
+  L_FCVT_S_W: ITOF(fcvt_s_w)
+  L_FCVT_S_WU: ITOF(fcvt_s_wu)
+  L_FMV_W_X: F[RD] = wb_fmv_w_x(X[d->rs1]); NEXT;
+  L_FCVT_L_S: FTOI(fcvt_l_s)
+  L_FCVT_LU_S: FTOI(fcvt_lu_s)
+  L_FCVT_S_L: ITOF(fcvt_s_l)
+  L_FCVT_S_LU: ITOF(fcvt_s_lu)
+  L_FMADD_D: FTRI(fmadd_d)
+  L_FMSUB_D: FTRI(fmsub_d)
+  L_FNMSUB_D: FTRI(fnmsub_d)
+  L_FNMADD_D: FTRI(fnmadd_d)
+  L_FADD_D: FBIN(fadd_d)
+  L_FSUB_D: FBIN(fsub_d)
+  L_FMUL_D: FBIN(fmul_d)
+  L_FDIV_D: FBIN(fdiv_d)
+  L_FSQRT_D: FUN(fsqrt_d)
+  L_FSGNJ_D: FSGN(fsgnj_d)
+  L_FSGNJN_D: FSGN(fsgnjn_d)
+  L_FSGNJX_D: FSGN(fsgnjx_d)
+  L_FMIN_D: FNORM(fmin_d)
+  L_FMAX_D: FNORM(fmax_d)
+  L_FCVT_S_D: FUN(fcvt_s_d)
+  L_FCVT_D_S: FUN(fcvt_d_s)
+  L_FEQ_D: FCMP(feq_d)
+  L_FLT_D: FCMP(flt_d)
+  L_FLE_D: FCMP(fle_d)
+  L_FCLASS_D: X[RD] = wb_fclass_d(F[d->rs1]); NEXT;
+  L_FCVT_W_D: FTOI(fcvt_w_d)
+  L_FCVT_WU_D: FTOI(fcvt_wu_d)
+  L_FCVT_D_W: ITOF(fcvt_d_w)
+  L_FCVT_D_WU: ITOF(fcvt_d_wu)
+  L_FCVT_L_D: FTOI(fcvt_l_d)
+  L_FCVT_LU_D: FTOI(fcvt_lu_d)
+  L_FMV_X_D: X[RD] = F[d->rs1]; NEXT;
+  L_FCVT_D_L: ITOF(fcvt_d_l)
+  L_FCVT_D_LU: ITOF(fcvt_d_lu)
+  L_FMV_D_X: F[RD] = X[d->rs1]; NEXT;

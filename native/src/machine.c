@@ -1,0 +1,264 @@
+/* machine.c — the machine object and the run loop: create, load, run, stop, faults, limits.
+ *
+ * A run enters the interpreter tier (later: the JIT) under a SIGSEGV/SIGBUS handler. A host
+ * fault whose address lies inside this machine's guest memory view is a guest memory fault:
+ * the handler jumps back here (siglongjmp), the tier names the guest instruction, and the run
+ * ends with WB_REASON_FAULT, the pc and the disassembled instruction. Any other host fault is
+ * passed on to whichever handler was installed before us (Python's faulthandler, say).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "decode.h"
+#include "interp.h"
+#include "machine.h"
+#include "user.h"
+
+#define WB_API __attribute__((visibility("default")))
+
+static __thread wb_machine *t_current; /* machine running on this host thread */
+static struct sigaction g_prev_segv, g_prev_bus;
+static int g_handlers_installed;
+
+uint64_t wb_host_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Deterministic guest time starts at 2024-01-01T00:00:00Z and advances ns_per_insn per
+ * retired instruction, so the same run reads the same clock. */
+#define WB_VIRTUAL_EPOCH_NS 1704067200000000000ull
+#define WB_VIRTUAL_BOOT_NS 1000000000ull /* monotonic clock reads 1 s at the first instruction */
+
+uint64_t wb_guest_realtime_ns(const wb_machine *m) {
+  if (m->cfg.deterministic) return WB_VIRTUAL_EPOCH_NS + m->cpu.instret * m->cfg.ns_per_insn;
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t wb_guest_monotonic_ns(const wb_machine *m) {
+  if (m->cfg.deterministic) return WB_VIRTUAL_BOOT_NS + m->cpu.instret * m->cfg.ns_per_insn;
+  return wb_host_ns();
+}
+
+WB_API void wb_config_init(wb_config *cfg) {
+  memset(cfg, 0, sizeof *cfg);
+  cfg->tier = WB_TIER_INTERP;
+  cfg->deterministic = 1;
+  cfg->ns_per_insn = 1;
+  cfg->stdin_fd = 0;
+  cfg->stdout_fd = 1;
+  cfg->stderr_fd = 2;
+}
+
+WB_API const char *wb_reason_name(int reason) {
+  static const char *const names[] = {"none", "exit", "budget", "wallclock", "fault", "illegal",
+                                      "ebreak", "memcap", "internal", "signal"};
+  if (reason < 0 || reason >= (int)(sizeof names / sizeof names[0])) return "unknown";
+  return names[reason];
+}
+
+WB_API const char *wb_engine_version(void) { return WB_ENGINE_VERSION; }
+WB_API const char *wb_syscall_name(int nr) { return wb_user_syscall_name(nr); }
+WB_API int wb_disassemble(uint32_t raw, uint64_t pc, char *buf, size_t n) {
+  return wb_disasm_raw(raw, pc, buf, n);
+}
+
+void wb_machine_stop(wb_machine *m, int reason, const char *fmt, ...) {
+  if (m->stop_reason != WB_REASON_NONE) return; /* the first reason wins */
+  m->stop_reason = reason;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(m->message, sizeof m->message, fmt, ap);
+  va_end(ap);
+}
+
+void wb_machine_fault(wb_machine *m, uint64_t pc, uint64_t addr, const char *what) {
+  char dis[96] = "?";
+  uint32_t raw = 0;
+  if (wb_mem_check(&m->mem, pc, 2, WB_PROT_R)) {
+    uint16_t lo;
+    memcpy(&lo, wb_mem_host(&m->mem, pc), 2);
+    raw = lo;
+    if (wb_insn_len(lo) == 4 && wb_mem_check(&m->mem, pc + 2, 2, WB_PROT_R)) {
+      uint16_t hi;
+      memcpy(&hi, wb_mem_host(&m->mem, pc + 2), 2);
+      raw |= (uint32_t)hi << 16;
+    }
+    wb_disasm_raw(raw, pc, dis, sizeof dis);
+  }
+  m->fault_addr = addr;
+  m->cpu.pc = pc;
+  wb_machine_stop(m, WB_REASON_FAULT, "memory fault at pc 0x%llx (%s): %s, address 0x%llx",
+                  (unsigned long long)pc, dis, what, (unsigned long long)addr);
+}
+
+void wb_machine_invalidate_code(wb_machine *m, uint64_t addr, uint64_t len) {
+  (void)addr; (void)len;
+  wb_interp_flush(m); /* coarse but always correct; blocks are cheap to rebuild */
+}
+
+/* ---- host fault handling ---- */
+
+static void chain_prev(int sig, siginfo_t *si, void *uc) {
+  struct sigaction *prev = sig == SIGBUS ? &g_prev_bus : &g_prev_segv;
+  if (prev->sa_flags & SA_SIGINFO) {
+    if (prev->sa_sigaction) { prev->sa_sigaction(sig, si, uc); return; }
+  } else if (prev->sa_handler != SIG_DFL && prev->sa_handler != SIG_IGN) {
+    prev->sa_handler(sig);
+    return;
+  }
+  /* default action: reinstall the default and let the fault happen again */
+  signal(sig, SIG_DFL);
+}
+
+static void on_host_fault(int sig, siginfo_t *si, void *uc) {
+  wb_machine *m = t_current;
+  if (m && m->in_guest) {
+    uintptr_t a = (uintptr_t)si->si_addr, base = (uintptr_t)m->mem.base;
+    if (a >= base && a < base + m->mem.size + WB_PAGE_SIZE) {
+      m->fault_addr = a - base;
+      m->in_guest = 0;
+      siglongjmp(m->fault_jmp, sig);
+    }
+  }
+  chain_prev(sig, si, uc);
+}
+
+static void install_handlers(void) {
+  if (g_handlers_installed) return;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = on_host_fault;
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGSEGV, &sa, &g_prev_segv);
+  sigaction(SIGBUS, &sa, &g_prev_bus);
+  g_handlers_installed = 1;
+}
+
+/* ---- public API ---- */
+
+WB_API wb_machine *wb_machine_create(const wb_config *cfg, char *err, size_t errlen) {
+  if (cfg->tier != WB_TIER_INTERP && cfg->tier != WB_TIER_JIT) {
+    snprintf(err, errlen, "unknown tier %d", cfg->tier);
+    return NULL;
+  }
+  if (cfg->wall_limit_s < 0) { snprintf(err, errlen, "negative wall-clock limit"); return NULL; }
+  wb_machine *m = calloc(1, sizeof *m);
+  if (!m) { snprintf(err, errlen, "out of host memory"); return NULL; }
+  m->cfg = *cfg;
+  if (m->cfg.ns_per_insn == 0) m->cfg.ns_per_insn = 1;
+  if (cfg->root) {
+    m->root_buf = strdup(cfg->root);
+    m->cfg.root = m->root_buf;
+  }
+  if (cfg->cwd) {
+    m->cwd_buf = strdup(cfg->cwd);
+    m->cfg.cwd = m->cwd_buf;
+  }
+  m->cpu.reservation = WB_NO_RESERVATION;
+  m->mem.memfd = -1;
+  if (wb_mem_init(&m->mem, WB_GUEST_SPACE, cfg->mem_limit, err, errlen) != 0) {
+    free(m->root_buf); free(m->cwd_buf); free(m);
+    return NULL;
+  }
+  if (wb_interp_init(m, err, errlen) != 0 || wb_user_init(m, err, errlen) != 0) {
+    wb_machine_destroy(m);
+    return NULL;
+  }
+  return m;
+}
+
+WB_API int wb_machine_load(wb_machine *m, const char *path, int argc, const char *const *argv,
+                           int envc, const char *const *envp, char *err, size_t errlen) {
+  if (m->loaded) { snprintf(err, errlen, "a program is already loaded in this machine"); return -1; }
+  if (argc < 0 || envc < 0) { snprintf(err, errlen, "negative argc/envc"); return -1; }
+  if (wb_user_load(m, path, argc, argv, envc, envp, err, errlen) != 0) return -1;
+  m->loaded = 1;
+  return 0;
+}
+
+static void fill_result(wb_machine *m, wb_result *r, uint64_t t0) {
+  memset(r, 0, sizeof *r);
+  r->reason = m->stop_reason;
+  r->exit_code = m->exit_code;
+  r->pc = m->cpu.pc;
+  r->fault_addr = m->fault_addr;
+  r->instret = m->cpu.instret;
+  r->host_ns = wb_host_ns() - t0;
+  r->blocks_translated = m->blocks_translated;
+  r->cache_flushes = m->cache_flushes;
+  r->syscalls_total = m->syscalls_total;
+  r->mem_peak = m->mem.peak;
+  snprintf(r->message, sizeof r->message, "%s", m->message);
+}
+
+WB_API int wb_machine_run(wb_machine *m, wb_result *res) {
+  uint64_t t0 = wb_host_ns();
+  if (!m->loaded) {
+    wb_machine_stop(m, WB_REASON_INTERNAL, "no program loaded");
+    fill_result(m, res, t0);
+    return res->reason;
+  }
+  /* a run stopped by a limit may be continued (with a higher limit); others are final */
+  if (m->stop_reason == WB_REASON_BUDGET || m->stop_reason == WB_REASON_WALLCLOCK) {
+    m->stop_reason = WB_REASON_NONE;
+    m->message[0] = 0;
+  }
+  if (m->stop_reason != WB_REASON_NONE) {
+    fill_result(m, res, t0);
+    return res->reason;
+  }
+  install_handlers();
+  wb_machine *prev = t_current;
+  t_current = m;
+  m->start_ns = t0;
+  int sig = sigsetjmp(m->fault_jmp, 1);
+  if (sig == 0) {
+    m->in_guest = 1;
+    wb_interp_run(m);
+    m->in_guest = 0;
+  } else {
+    uint64_t pc;
+    wb_interp_recover(m, &pc);
+    wb_machine_fault(m, pc, m->fault_addr,
+                     sig == SIGBUS ? "bus error" : "access to unmapped or protected memory");
+  }
+  t_current = prev;
+  if (m->stop_reason == WB_REASON_NONE)
+    wb_machine_stop(m, WB_REASON_INTERNAL, "the tier returned without a stop reason");
+  fill_result(m, res, t0);
+  return res->reason;
+}
+
+WB_API const uint64_t *wb_machine_syscall_counts(const wb_machine *m) { return m->syscall_counts; }
+
+WB_API const uint64_t *wb_machine_unknown_syscalls(const wb_machine *m, uint64_t *unknown_other) {
+  if (unknown_other) *unknown_other = m->unknown_other;
+  return m->unknown_syscalls;
+}
+
+WB_API void wb_machine_regs(const wb_machine *m, uint64_t *x, uint64_t *f, uint64_t *pc,
+                            uint32_t *fcsr) {
+  if (x) { memcpy(x, m->cpu.x, 32 * sizeof(uint64_t)); x[0] = 0; }
+  if (f) memcpy(f, m->cpu.f, 32 * sizeof(uint64_t));
+  if (pc) *pc = m->cpu.pc;
+  if (fcsr) *fcsr = (m->cpu.frm << 5) | m->cpu.fflags;
+}
+
+WB_API void wb_machine_destroy(wb_machine *m) {
+  if (!m) return;
+  if (m->user) wb_user_fini(m);
+  wb_interp_fini(m);
+  wb_mem_fini(&m->mem);
+  free(m->root_buf);
+  free(m->cwd_buf);
+  free(m);
+}

@@ -1,0 +1,284 @@
+/* mem.c — guest memory: the memfd behind the guest address space, the primary view, page
+ * permissions and the committed/limit accounting (interface in mem.h).
+ *
+ * Why a memfd: dropping a page's contents is a hole punch (fallocate), so munmap/MADV_DONTNEED
+ * really give memory back, and other views of the same space (a JIT may add one) see every
+ * change. The view is mapped PROT_NONE once; mapping a guest page is an mprotect of the view.
+ *
+ * Host protection per guest protection: guest W needs host R|W (stores, and libc reads what it
+ * wrote), guest R or X needs host R (the interpreter fetches through ordinary loads; execute
+ * permission is enforced by the tiers from `perm`, not by the host). A guest PROT_NONE mapping
+ * is host PROT_NONE but keeps WB_PERM_MAPPED in `perm`, so it still counts as mapped (mmap
+ * placement, munmap, mprotect and the cap all see it).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include "mem.h"
+
+#define DEFAULT_LIMIT (1ull << 30)
+/* Inaccessible host bytes after the view: an access a little past the end of the guest space
+ * faults instead of touching whatever the host mapped there. */
+#define GUARD_BYTES (1ull << 20)
+
+static int host_prot(int prot) {
+  if (prot & WB_PROT_W) return PROT_READ | PROT_WRITE;
+  if (prot & (WB_PROT_R | WB_PROT_X)) return PROT_READ;
+  return PROT_NONE;
+}
+
+static int range_ok(const wb_mem *m, uint64_t addr, uint64_t len) {
+  return addr <= m->size && len <= m->size - addr;
+}
+
+static uint64_t page_up(uint64_t v) { return (v + WB_PAGE_SIZE - 1) & ~(WB_PAGE_SIZE - 1); }
+
+int wb_mem_init(wb_mem *m, uint64_t size, uint64_t limit, char *err, size_t errlen) {
+  memset(m, 0, sizeof *m);
+  m->memfd = -1;
+  size = page_up(size);
+  if (size == 0) {
+    snprintf(err, errlen, "guest address space size is 0");
+    return -1;
+  }
+  m->size = size;
+  m->limit = limit ? limit : DEFAULT_LIMIT;
+  m->perm = calloc(size >> WB_PAGE_SHIFT, 1);
+  if (!m->perm) {
+    snprintf(err, errlen, "out of host memory for the page table");
+    return -1;
+  }
+  m->memfd = memfd_create("wb-guest", MFD_CLOEXEC);
+  if (m->memfd < 0) {
+    snprintf(err, errlen, "memfd_create failed: %s", strerror(errno));
+    goto fail;
+  }
+  if (ftruncate(m->memfd, (off_t)size) != 0) {
+    snprintf(err, errlen, "cannot size guest memory (%llu bytes): %s",
+             (unsigned long long)size, strerror(errno));
+    goto fail;
+  }
+  /* Reserve view + guard in one go, then put the memfd over the view part. */
+  void *res = mmap(NULL, size + GUARD_BYTES, PROT_NONE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (res == MAP_FAILED) {
+    snprintf(err, errlen, "cannot reserve %llu bytes of host address space: %s",
+             (unsigned long long)(size + GUARD_BYTES), strerror(errno));
+    goto fail;
+  }
+  void *view = mmap(res, size, PROT_NONE, MAP_SHARED | MAP_FIXED, m->memfd, 0);
+  if (view == MAP_FAILED) {
+    snprintf(err, errlen, "cannot map the guest memory view: %s", strerror(errno));
+    munmap(res, size + GUARD_BYTES);
+    goto fail;
+  }
+  m->base = view;
+  return 0;
+fail:
+  if (m->memfd >= 0) close(m->memfd);
+  free(m->perm);
+  memset(m, 0, sizeof *m);
+  m->memfd = -1;
+  return -1;
+}
+
+void wb_mem_fini(wb_mem *m) {
+  if (m->base) munmap(m->base, m->size + GUARD_BYTES);
+  if (m->memfd >= 0) close(m->memfd);
+  free(m->perm);
+  memset(m, 0, sizeof *m);
+  m->memfd = -1;
+}
+
+/* Drop the contents of [addr, addr+len) (page-aligned): later reads see zeros. */
+static void discard(wb_mem *m, uint64_t addr, uint64_t len) {
+  if (len == 0) return;
+  if (fallocate(m->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)addr,
+                (off_t)len) != 0) {
+    /* No hole punching (unusual filesystem behind memfd): zero through the memfd instead. */
+    static const uint8_t zeros[65536];
+    uint64_t done = 0;
+    while (done < len) {
+      size_t n = len - done < sizeof zeros ? (size_t)(len - done) : sizeof zeros;
+      ssize_t w = pwrite(m->memfd, zeros, n, (off_t)(addr + done));
+      if (w <= 0) break;
+      done += (uint64_t)w;
+    }
+  }
+}
+
+int wb_mem_map(wb_mem *m, uint64_t addr, uint64_t len, int prot) {
+  if (addr & (WB_PAGE_SIZE - 1)) return -EINVAL;
+  if (len == 0) return 0;
+  if (len > m->size) return -ENOMEM;
+  len = page_up(len);
+  if (!range_ok(m, addr, len)) return -ENOMEM;
+  uint64_t p0 = addr >> WB_PAGE_SHIFT, np = len >> WB_PAGE_SHIFT, fresh = 0;
+  for (uint64_t i = 0; i < np; i++)
+    if (!(m->perm[p0 + i] & WB_PERM_MAPPED)) fresh++;
+  if (m->committed + fresh * WB_PAGE_SIZE > m->limit) return -ENOMEM;
+  if (mprotect(m->base + addr, len, host_prot(prot)) != 0) return -ENOMEM;
+  /* Pages already mapped are remapped zero-filled; fresh pages are already zero (never
+   * touched, or punched when they were unmapped). Punch runs of mapped pages only. */
+  uint64_t run = 0;
+  for (uint64_t i = 0; i <= np; i++) {
+    int mapped = i < np && (m->perm[p0 + i] & WB_PERM_MAPPED);
+    if (mapped) {
+      run++;
+    } else if (run) {
+      discard(m, (p0 + i - run) << WB_PAGE_SHIFT, run << WB_PAGE_SHIFT);
+      run = 0;
+    }
+  }
+  memset(m->perm + p0, WB_PERM_MAPPED | (prot & WB_PROT_MASK), np);
+  m->committed += fresh * WB_PAGE_SIZE;
+  if (m->committed > m->peak) m->peak = m->committed;
+  return 0;
+}
+
+int wb_mem_unmap(wb_mem *m, uint64_t addr, uint64_t len) {
+  if (addr & (WB_PAGE_SIZE - 1)) return -EINVAL;
+  if (len == 0) return 0;
+  if (len > m->size) return -EINVAL;
+  len = page_up(len);
+  if (!range_ok(m, addr, len)) return -EINVAL;
+  uint64_t p0 = addr >> WB_PAGE_SHIFT, np = len >> WB_PAGE_SHIFT, was = 0;
+  /* Only runs of mapped pages need work; unmapped pages are already PROT_NONE and empty. */
+  uint64_t run = 0;
+  for (uint64_t i = 0; i <= np; i++) {
+    int mapped = i < np && (m->perm[p0 + i] & WB_PERM_MAPPED);
+    if (mapped) {
+      run++;
+    } else if (run) {
+      uint64_t a = (p0 + i - run) << WB_PAGE_SHIFT, l = run << WB_PAGE_SHIFT;
+      mprotect(m->base + a, l, PROT_NONE);
+      discard(m, a, l);
+      memset(m->perm + (p0 + i - run), 0, run);
+      was += run;
+      run = 0;
+    }
+  }
+  m->committed -= was * WB_PAGE_SIZE;
+  return 0;
+}
+
+int wb_mem_protect(wb_mem *m, uint64_t addr, uint64_t len, int prot) {
+  if (addr & (WB_PAGE_SIZE - 1)) return -EINVAL;
+  if (len == 0) return 0;
+  if (len > m->size) return -ENOMEM;
+  len = page_up(len);
+  if (!range_ok(m, addr, len)) return -ENOMEM;
+  uint64_t p0 = addr >> WB_PAGE_SHIFT, np = len >> WB_PAGE_SHIFT;
+  for (uint64_t i = 0; i < np; i++)
+    if (!(m->perm[p0 + i] & WB_PERM_MAPPED)) return -ENOMEM;
+  if (mprotect(m->base + addr, len, host_prot(prot)) != 0) return -ENOMEM;
+  memset(m->perm + p0, WB_PERM_MAPPED | (prot & WB_PROT_MASK), np);
+  return 0;
+}
+
+int wb_mem_discard(wb_mem *m, uint64_t addr, uint64_t len) {
+  if (addr & (WB_PAGE_SIZE - 1)) return -EINVAL;
+  if (len == 0) return 0;
+  if (len > m->size) return -ENOMEM;
+  len = page_up(len);
+  if (!range_ok(m, addr, len)) return -ENOMEM;
+  uint64_t p0 = addr >> WB_PAGE_SHIFT, np = len >> WB_PAGE_SHIFT;
+  for (uint64_t i = 0; i < np; i++)
+    if (!(m->perm[p0 + i] & WB_PERM_MAPPED)) return -ENOMEM;
+  discard(m, addr, len);
+  return 0;
+}
+
+int wb_mem_check(const wb_mem *m, uint64_t addr, uint64_t len, int prot) {
+  if (len == 0) return 1;
+  if (!range_ok(m, addr, len)) return 0;
+  uint8_t need = (uint8_t)(WB_PERM_MAPPED | (prot & WB_PROT_MASK));
+  uint64_t p = addr >> WB_PAGE_SHIFT, last = (addr + len - 1) >> WB_PAGE_SHIFT;
+  for (; p <= last; p++)
+    if ((m->perm[p] & need) != need) return 0;
+  return 1;
+}
+
+uint64_t wb_mem_span(const wb_mem *m, uint64_t addr, uint64_t len, int prot) {
+  if (len == 0 || addr >= m->size) return 0;
+  if (len > m->size - addr) len = m->size - addr;
+  uint8_t need = (uint8_t)(WB_PERM_MAPPED | (prot & WB_PROT_MASK));
+  uint64_t p = addr >> WB_PAGE_SHIFT, last = (addr + len - 1) >> WB_PAGE_SHIFT;
+  for (; p <= last; p++)
+    if ((m->perm[p] & need) != need) break;
+  if (p > last) return len;
+  uint64_t end = p << WB_PAGE_SHIFT;
+  return end > addr ? end - addr : 0;
+}
+
+uint64_t wb_mem_find_free(const wb_mem *m, uint64_t len, uint64_t lo, uint64_t hi) {
+  if (len == 0) return 0;
+  len = page_up(len);
+  lo = page_up(lo);
+  hi &= ~(WB_PAGE_SIZE - 1);
+  if (hi > m->size) hi = m->size & ~(WB_PAGE_SIZE - 1);
+  if (hi <= lo || hi - lo < len) return 0;
+  uint64_t need = len >> WB_PAGE_SHIFT, run = 0;
+  /* Top-down: the first fit found going down from hi is the highest free range. */
+  for (uint64_t p = hi >> WB_PAGE_SHIFT; p > (lo >> WB_PAGE_SHIFT);) {
+    p--;
+    if (m->perm[p] & WB_PERM_MAPPED) {
+      run = 0;
+      continue;
+    }
+    if (++run == need) return p << WB_PAGE_SHIFT;
+  }
+  return 0;
+}
+
+int wb_mem_read(const wb_mem *m, uint64_t addr, void *dst, size_t len) {
+  if (!wb_mem_check(m, addr, len, WB_PROT_R)) return -EFAULT;
+  if (len) memcpy(dst, m->base + addr, len);
+  return 0;
+}
+
+int wb_mem_write(wb_mem *m, uint64_t addr, const void *src, size_t len) {
+  if (!wb_mem_check(m, addr, len, WB_PROT_W)) return -EFAULT;
+  if (len) memcpy(m->base + addr, src, len);
+  return 0;
+}
+
+long wb_mem_read_str(const wb_mem *m, uint64_t addr, char *dst, size_t n) {
+  size_t done = 0;
+  while (done < n) {
+    uint64_t a = addr + done;
+    if (a < addr || !wb_mem_check(m, a, 1, WB_PROT_R)) return -EFAULT;
+    size_t chunk = (size_t)(WB_PAGE_SIZE - (a & (WB_PAGE_SIZE - 1)));
+    if (chunk > n - done) chunk = n - done;
+    const uint8_t *src = m->base + a;
+    const uint8_t *nul = memchr(src, 0, chunk);
+    if (nul) {
+      size_t k = (size_t)(nul - src);
+      memcpy(dst + done, src, k + 1);
+      return (long)(done + k);
+    }
+    memcpy(dst + done, src, chunk);
+    done += chunk;
+  }
+  if (n) dst[n - 1] = 0;
+  return -ENAMETOOLONG;
+}
+
+int wb_mem_copy(wb_mem *m, uint64_t dst, uint64_t src, uint64_t len) {
+  if (!range_ok(m, dst, len) || !range_ok(m, src, len)) return -EFAULT;
+  if (!wb_mem_check(m, dst, len, WB_PROT_W)) return -EFAULT;
+  /* Read through the memfd, not the view: the source may be host-inaccessible (PROT_NONE). */
+  uint64_t done = 0;
+  while (done < len) {
+    ssize_t r = pread(m->memfd, m->base + dst + done, (size_t)(len - done), (off_t)(src + done));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return -EFAULT;
+    done += (uint64_t)r;
+  }
+  return 0;
+}

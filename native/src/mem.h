@@ -1,0 +1,71 @@
+/* mem.h — guest memory: one memfd holding the whole guest address space, seen through views.
+ *
+ * The guest address space is [0, size). The memfd is `size` bytes long (sparse: only touched
+ * pages use host memory). The primary view maps all of it at `base`, so guest address a lives
+ * at host address base + a; every tier addresses memory that way after checking a < size - 8
+ * (addresses beyond the space fault). Pages the guest has not mapped are PROT_NONE in the view,
+ * so a stray access raises a host SIGSEGV that the engine turns into a guest fault.
+ *
+ * `perm` keeps the guest's own view of each 4 KiB page (WB_PROT_* bits, 0 = unmapped): it
+ * answers fetch checks (execute permission is not enforced by the host view) and mmap
+ * bookkeeping. `committed` counts mapped bytes against `limit` (the run's memory cap).
+ */
+#ifndef WB_MEM_H
+#define WB_MEM_H
+#include <stddef.h>
+#include <stdint.h>
+
+#define WB_PAGE_SIZE 4096ull
+#define WB_PAGE_SHIFT 12
+enum { WB_PROT_R = 1, WB_PROT_W = 2, WB_PROT_X = 4 };
+/* Added by user/: `perm` also carries WB_PERM_MAPPED on every mapped page, so that guest
+ * PROT_NONE mappings (perm == WB_PERM_MAPPED) count as mapped. Test WB_PROT_* bits with a
+ * mask; a page is unmapped iff perm == 0. */
+#define WB_PERM_MAPPED 0x80
+#define WB_PROT_MASK (WB_PROT_R | WB_PROT_W | WB_PROT_X)
+
+typedef struct wb_mem {
+  int memfd;
+  uint8_t *base;        /* primary view */
+  uint64_t size;        /* bytes of guest address space (a multiple of the page size) */
+  uint8_t *perm;        /* size >> 12 entries of WB_PROT_* bits */
+  uint64_t committed;   /* bytes mapped now */
+  uint64_t peak;        /* most bytes ever mapped */
+  uint64_t limit;       /* cap on committed */
+} wb_mem;
+
+/* Reserve a guest address space of `size` bytes with a cap of `limit` mapped bytes. */
+int wb_mem_init(wb_mem *m, uint64_t size, uint64_t limit, char *err, size_t errlen);
+void wb_mem_fini(wb_mem *m);
+/* Map [addr, addr+len) (page-aligned, rounded up) zero-filled with prot. Remaps (and zeroes)
+ * pages already mapped. Returns 0 or -errno (-ENOMEM over the cap or outside the space). */
+int wb_mem_map(wb_mem *m, uint64_t addr, uint64_t len, int prot);
+/* Unmap: pages become inaccessible and their contents are dropped. 0 or -errno. */
+int wb_mem_unmap(wb_mem *m, uint64_t addr, uint64_t len);
+/* Change protection of mapped pages. 0, or -ENOMEM if any page in the range is unmapped. */
+int wb_mem_protect(wb_mem *m, uint64_t addr, uint64_t len, int prot);
+/* 1 if every byte of [addr, addr+len) is mapped with all of `prot`, else 0. */
+int wb_mem_check(const wb_mem *m, uint64_t addr, uint64_t len, int prot);
+/* Lowest free (fully unmapped) page-aligned range of len bytes in [lo, hi), searching down
+ * from hi; 0 if none. */
+uint64_t wb_mem_find_free(const wb_mem *m, uint64_t len, uint64_t lo, uint64_t hi);
+/* Copy between host and guest with permission checks (no faults): 0 or -EFAULT. */
+int wb_mem_read(const wb_mem *m, uint64_t addr, void *dst, size_t len);
+int wb_mem_write(wb_mem *m, uint64_t addr, const void *src, size_t len);
+/* Copy a NUL-terminated guest string into dst (at most n bytes incl. NUL).
+ * Returns its length, -EFAULT, or -ENAMETOOLONG. */
+long wb_mem_read_str(const wb_mem *m, uint64_t addr, char *dst, size_t n);
+
+/* Added by user/: length of the prefix of [addr, addr+len) mapped with all of `prot` (0 if
+ * the first byte is not), so I/O into a guest buffer can stop at the first bad page. */
+uint64_t wb_mem_span(const wb_mem *m, uint64_t addr, uint64_t len, int prot);
+/* Added by user/: drop the contents of mapped pages (they read as zero), permissions kept.
+ * 0, or -ENOMEM if a page in the range is unmapped (MADV_DONTNEED). */
+int wb_mem_discard(wb_mem *m, uint64_t addr, uint64_t len);
+/* Added by user/: copy len bytes of guest memory src -> dst whatever the source's protection
+ * (read through the memfd; dst must be writable). 0 or -EFAULT (mremap moves). */
+int wb_mem_copy(wb_mem *m, uint64_t dst, uint64_t src, uint64_t len);
+
+static inline uint8_t *wb_mem_host(const wb_mem *m, uint64_t addr) { return m->base + addr; }
+
+#endif

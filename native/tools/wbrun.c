@@ -1,0 +1,62 @@
+/* wbrun.c — run a RISC-V Linux ELF on the engine from the command line, without Python.
+ *
+ * Used by the C-level tests (and the sanitizer build in CI). Usage:
+ *   wbrun [-n MAX_INSNS] [-r ROOT] [-m MEM_BYTES] [-t SECONDS] [-s SEED] [-R] ELF [ARGS...]
+ * -R prints the final registers to stderr. Exit status: the guest's exit status, or 125 when
+ * the run ended another way (the reason is printed on stderr), 2 for a load error.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "wb/engine.h"
+
+int main(int argc, char **argv) {
+  wb_config cfg;
+  wb_config_init(&cfg);
+  cfg.root = ".";
+  int opt, dump_regs = 0, stats = 0;
+  while ((opt = getopt(argc, argv, "+n:r:m:t:s:RS")) != -1) {
+    switch (opt) {
+      case 'n': cfg.max_insns = strtoull(optarg, NULL, 0); break;
+      case 'r': cfg.root = optarg; break;
+      case 'm': cfg.mem_limit = strtoull(optarg, NULL, 0); break;
+      case 't': cfg.wall_limit_s = atof(optarg); break;
+      case 's': cfg.seed = strtoull(optarg, NULL, 0); break;
+      case 'R': dump_regs = 1; break;
+      case 'S': stats = 1; break;
+      default:
+        fprintf(stderr, "usage: wbrun [-n insns] [-r root] [-m bytes] [-t s] [-s seed] [-R] [-S] ELF [ARGS...]\n");
+        return 2;
+    }
+  }
+  if (optind >= argc) { fprintf(stderr, "wbrun: no ELF given\n"); return 2; }
+  char err[512];
+  wb_machine *m = wb_machine_create(&cfg, err, sizeof err);
+  if (!m) { fprintf(stderr, "wbrun: %s\n", err); return 2; }
+  if (wb_machine_load(m, argv[optind], argc - optind, (const char *const *)argv + optind, 0, NULL,
+                      err, sizeof err) != 0) {
+    fprintf(stderr, "wbrun: %s\n", err);
+    wb_machine_destroy(m);
+    return 2;
+  }
+  wb_result r;
+  wb_machine_run(m, &r);
+  if (dump_regs) {
+    uint64_t x[32], f[32], pc; uint32_t fcsr;
+    wb_machine_regs(m, x, f, &pc, &fcsr);
+    for (int i = 0; i < 32; i++) fprintf(stderr, "x%d=%016llx\n", i, (unsigned long long)x[i]);
+    for (int i = 0; i < 32; i++) fprintf(stderr, "f%d=%016llx\n", i, (unsigned long long)f[i]);
+    fprintf(stderr, "pc=%016llx fcsr=%x\n", (unsigned long long)pc, fcsr);
+  }
+  if (stats) {
+    double s = r.host_ns / 1e9;
+    fprintf(stderr, "wbrun: %llu insns in %.3f s (%.1f MIPS), %llu blocks, %llu syscalls\n",
+            (unsigned long long)r.instret, s, s > 0 ? r.instret / s / 1e6 : 0.0,
+            (unsigned long long)r.blocks_translated, (unsigned long long)r.syscalls_total);
+  }
+  int status = r.reason == WB_REASON_EXIT ? (r.exit_code & 0xff) : 125;
+  if (r.reason != WB_REASON_EXIT) fprintf(stderr, "wbrun: %s\n", r.message);
+  wb_machine_destroy(m);
+  return status;
+}

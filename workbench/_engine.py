@@ -1,0 +1,87 @@
+"""The binding to the C engine (native/): cffi in ABI mode over ``libwbengine.so``.
+
+ABI mode needs no compiler at import time: the library is built once by ``pip install -e .``
+(scikit-build-core runs CMake) and opened here with ``dlopen``. The declarations below mirror
+``native/include/wb/engine.h``; keep them in step with it.
+"""
+from __future__ import annotations
+
+import os
+import sysconfig
+from pathlib import Path
+
+import cffi
+
+CDEF = """
+enum wb_tier { WB_TIER_INTERP = 0, WB_TIER_JIT = 1 };
+typedef struct wb_config {
+  int tier;
+  uint64_t max_insns;
+  uint64_t mem_limit;
+  double wall_limit_s;
+  int deterministic;
+  uint64_t seed;
+  uint64_t ns_per_insn;
+  const char *root;
+  const char *cwd;
+  int stdin_fd, stdout_fd, stderr_fd;
+} wb_config;
+typedef struct wb_result {
+  int reason;
+  int exit_code;
+  uint64_t pc;
+  uint64_t fault_addr;
+  uint64_t instret;
+  uint64_t host_ns;
+  uint64_t blocks_translated;
+  uint64_t cache_flushes;
+  uint64_t syscalls_total;
+  uint64_t mem_peak;
+  char message[512];
+} wb_result;
+typedef struct wb_machine wb_machine;
+void wb_config_init(wb_config *cfg);
+wb_machine *wb_machine_create(const wb_config *cfg, char *err, size_t errlen);
+int wb_machine_load(wb_machine *m, const char *path, int argc, const char *const *argv,
+                    int envc, const char *const *envp, char *err, size_t errlen);
+int wb_machine_run(wb_machine *m, wb_result *res);
+const uint64_t *wb_machine_syscall_counts(const wb_machine *m);
+const uint64_t *wb_machine_unknown_syscalls(const wb_machine *m, uint64_t *unknown_other);
+void wb_machine_regs(const wb_machine *m, uint64_t *x, uint64_t *f, uint64_t *pc, uint32_t *fcsr);
+void wb_machine_destroy(wb_machine *m);
+const char *wb_reason_name(int reason);
+const char *wb_engine_version(void);
+const char *wb_syscall_name(int nr);
+int wb_disassemble(uint32_t raw, uint64_t pc, char *buf, size_t n);
+"""
+
+MAX_SYSCALL = 512
+LIBNAME = "libwbengine.so"
+
+ffi = cffi.FFI()
+ffi.cdef(CDEF)
+
+
+def _candidates() -> list[Path]:
+    here = Path(__file__).resolve().parent
+    out = []
+    if os.environ.get("WB_ENGINE_LIB"):
+        out.append(Path(os.environ["WB_ENGINE_LIB"]))
+    out.append(here / "_native" / LIBNAME)
+    for key in ("platlib", "purelib"):
+        out.append(Path(sysconfig.get_paths()[key]) / "workbench" / "_native" / LIBNAME)
+    return out
+
+
+def find_library() -> Path:
+    """Path of the engine's shared library (``WB_ENGINE_LIB`` overrides the search)."""
+    for c in _candidates():
+        if c.is_file():
+            return c
+    raise ImportError(
+        "the workbench engine library (libwbengine.so) was not found; build it with "
+        "`pip install -e .` (or `make test`). Looked in: " + ", ".join(map(str, _candidates()))
+    )
+
+
+lib = ffi.dlopen(str(find_library()))

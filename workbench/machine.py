@@ -1,0 +1,353 @@
+"""``Machine`` and ``Run``: configure the engine, run a guest program, read what happened.
+
+A :class:`Machine` is a reusable configuration (tier, limits, root directory, determinism);
+each :meth:`Machine.run` creates a fresh engine instance, loads the program and runs it to the
+end, returning a :class:`Run` with the exit status, why it stopped, captured output and stats.
+
+>>> import workbench
+>>> run = workbench.Machine(max_insns=10**9).run("lua54", ["-e", "print(1+1)"], capture=True)
+>>> run.stdout, run.exit_code, run.reason
+(b'2\\n', 0, 'exit')
+"""
+from __future__ import annotations
+
+
+import dataclasses
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterable, Mapping
+
+from ._engine import MAX_SYSCALL, ffi, lib
+from .errors import ConfigError, LoadError
+
+TIERS = {"interp": 0, "jit": 1}
+DEFAULT_ENV = {"PATH": "/usr/bin:/bin", "HOME": "/", "LANG": "C", "TERM": "dumb"}
+
+
+def available_tiers() -> list[str]:
+    """Execution tiers this build of the engine offers.
+
+    >>> "interp" in available_tiers()
+    True
+    """
+    return ["interp"]
+
+
+@dataclasses.dataclass
+class Run:
+    """The outcome of one guest run.
+
+    ``reason`` is one of ``exit``, ``budget``, ``wallclock``, ``fault``, ``illegal``, ``ebreak``,
+    ``memcap``, ``internal``, ``signal``; ``exit_code`` is meaningful for ``exit`` (and holds the
+    signal number for ``signal``). ``stdout``/``stderr`` are bytes when captured, else ``None``.
+    """
+
+    program: str
+    args: list[str]
+    reason: str
+    exit_code: int
+    message: str
+    pc: int
+    fault_addr: int
+    instructions: int
+    seconds: float
+    blocks_translated: int
+    cache_flushes: int
+    mem_peak: int
+    syscalls: dict[str, int]
+    unknown_syscalls: dict[int, int]
+    stdout: bytes | None = None
+    stderr: bytes | None = None
+    config: dict = dataclasses.field(default_factory=dict)
+    regs: dict | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the guest exited with status 0."""
+        return self.reason == "exit" and self.exit_code == 0
+
+    @property
+    def mips(self) -> float:
+        """Guest instructions retired per microsecond of host time."""
+        return self.instructions / self.seconds / 1e6 if self.seconds > 0 else 0.0
+
+    @property
+    def stats(self) -> dict:
+        """Stats as a plain dict (what ``wb run --json`` writes)."""
+        return {
+            "program": self.program,
+            "args": self.args,
+            "reason": self.reason,
+            "exit_code": self.exit_code,
+            "message": self.message,
+            "pc": self.pc,
+            "instructions": self.instructions,
+            "seconds": self.seconds,
+            "mips": self.mips,
+            "blocks_translated": self.blocks_translated,
+            "cache_flushes": self.cache_flushes,
+            "mem_peak_bytes": self.mem_peak,
+            "syscalls": self.syscalls,
+            "syscalls_total": sum(self.syscalls.values()),
+            "unknown_syscalls": {str(k): v for k, v in self.unknown_syscalls.items()},
+            "config": self.config,
+        }
+
+
+class Machine:
+    """A configured RISC-V engine that runs static RISC-V Linux executables.
+
+    Parameters
+    ----------
+    tier : "interp" (the reference interpreter) or "jit".
+    max_insns : instruction budget per run (None = unlimited).
+    mem_limit : bytes of guest memory a run may map (None = 1 GiB).
+    wall_limit : seconds of wall-clock time per run (None = unlimited).
+    root : host directory that the guest sees as "/" (default: the current directory).
+        ``root=False`` gives the guest no file system at all.
+    cwd : the guest's working directory inside root (default "/").
+    deterministic : virtual clock and seeded randomness (default True): the same input gives
+        the same output and the same instruction counts.
+    seed : seed of the guest's getrandom and AT_RANDOM in deterministic mode.
+    env : guest environment (default: a small fixed one, ``DEFAULT_ENV``).
+
+    >>> m = Machine(tier="interp", max_insns=10**8)
+    >>> m.run("fpmath").ok  # doctest: +SKIP
+    True
+    """
+
+    def __init__(self, tier: str = "interp", *, max_insns: int | None = None,
+                 mem_limit: int | None = None, wall_limit: float | None = None,
+                 root: str | os.PathLike | bool | None = None, cwd: str = "/",
+                 deterministic: bool = True, seed: int = 0, ns_per_insn: int = 1,
+                 env: Mapping[str, str] | None = None):
+        if tier not in TIERS:
+            raise ConfigError(f"unknown tier {tier!r}; choose one of {sorted(TIERS)}")
+        if tier not in available_tiers():
+            raise ConfigError(f"tier {tier!r} is not available in this build "
+                              f"(available: {available_tiers()})")
+        for name, v in (("max_insns", max_insns), ("mem_limit", mem_limit)):
+            if v is not None and (not isinstance(v, int) or v <= 0):
+                raise ConfigError(f"{name} must be a positive integer, got {v!r}")
+        if wall_limit is not None and not wall_limit > 0:
+            raise ConfigError(f"wall_limit must be a positive number of seconds, got {wall_limit!r}")
+        if not (isinstance(seed, int) and 0 <= seed < 2**64):
+            raise ConfigError(f"seed must be an integer in [0, 2**64), got {seed!r}")
+        if root is None or root is True:
+            root = os.getcwd()
+        if root is not False:
+            root = Path(root)
+            if not root.is_dir():
+                raise ConfigError(f"root {str(root)!r} is not a directory")
+        if not cwd.startswith("/"):
+            raise ConfigError(f"cwd must be an absolute guest path, got {cwd!r}")
+        self.tier = tier
+        self.max_insns = max_insns
+        self.mem_limit = mem_limit
+        self.wall_limit = wall_limit
+        self.root = root
+        self.cwd = cwd
+        self.deterministic = deterministic
+        self.seed = seed
+        self.ns_per_insn = ns_per_insn
+        self.env = dict(DEFAULT_ENV if env is None else env)
+
+    @property
+    def config(self) -> dict:
+        """The configuration as a JSON-ready dict (recorded in every Run and Dataset)."""
+        return {
+            "tier": self.tier, "max_insns": self.max_insns, "mem_limit": self.mem_limit,
+            "wall_limit": self.wall_limit, "root": None if self.root is False else str(self.root),
+            "cwd": self.cwd, "deterministic": self.deterministic, "seed": self.seed,
+            "ns_per_insn": self.ns_per_insn, "env": self.env,
+        }
+
+    def run(self, program: str | os.PathLike, args: Iterable[str] = (), *,
+            capture: bool = False, stdin: bytes | str | os.PathLike | None = None,
+            argv0: str | None = None, regs: bool = False) -> Run:
+        """Run ``program`` (an ELF path, or the name of a guest from ``wb guest list``).
+
+        ``capture=True`` collects the guest's stdout and stderr as bytes in the Run; otherwise
+        they go to this process's stdout and stderr. ``stdin`` may be bytes, a file path or an
+        open host file descriptor (int) (default: empty input). ``regs=True`` records the final registers in ``Run.regs``.
+
+        >>> run = Machine().run("zstd", ["65536"], capture=True)  # doctest: +SKIP
+        >>> run.ok
+        True
+        """
+        path = _resolve_program(program)
+        args = [str(a) for a in args]
+        argv = [argv0 or str(program)] + args
+        cfg = ffi.new("wb_config *")
+        lib.wb_config_init(cfg)
+        cfg.tier = TIERS[self.tier]
+        cfg.max_insns = self.max_insns or 0
+        cfg.mem_limit = self.mem_limit or 0
+        cfg.wall_limit_s = self.wall_limit or 0.0
+        cfg.deterministic = 1 if self.deterministic else 0
+        cfg.seed = self.seed
+        cfg.ns_per_insn = self.ns_per_insn
+        keep = []  # keep cffi buffers alive during the call
+        if self.root is not False:
+            root_c = ffi.new("char[]", os.fsencode(str(self.root)))
+            keep.append(root_c)
+            cfg.root = root_c
+        cwd_c = ffi.new("char[]", self.cwd.encode())
+        keep.append(cwd_c)
+        cfg.cwd = cwd_c
+
+        with _Stdio(capture, stdin) as io:
+            cfg.stdin_fd, cfg.stdout_fd, cfg.stderr_fd = io.fds
+            err = ffi.new("char[512]")
+            m = lib.wb_machine_create(cfg, err, 512)
+            if m == ffi.NULL:
+                raise ConfigError(ffi.string(err).decode(errors="replace"))
+            try:
+                c_argv = [ffi.new("char[]", os.fsencode(a)) for a in argv]
+                env_items = [f"{k}={v}" for k, v in self.env.items()]
+                c_env = [ffi.new("char[]", e.encode()) for e in env_items]
+                argv_arr = ffi.new("char *[]", c_argv)
+                env_arr = ffi.new("char *[]", c_env or [ffi.NULL])
+                rc = lib.wb_machine_load(m, os.fsencode(str(path)), len(c_argv), argv_arr,
+                                         len(c_env), env_arr, err, 512)
+                if rc != 0:
+                    raise LoadError(f"{path}: {ffi.string(err).decode(errors='replace')}")
+                res = ffi.new("wb_result *")
+                lib.wb_machine_run(m, res)
+                counts = lib.wb_machine_syscall_counts(m)
+                other = ffi.new("uint64_t *")
+                unknown = lib.wb_machine_unknown_syscalls(m, other)
+                syscalls = {}
+                unknown_d = {}
+                for nr in range(MAX_SYSCALL):
+                    if counts[nr]:
+                        name = lib.wb_syscall_name(nr)
+                        syscalls[ffi.string(name).decode() if name != ffi.NULL else f"sys_{nr}"] = int(counts[nr])
+                    if unknown[nr]:
+                        unknown_d[nr] = int(unknown[nr])
+                if other[0]:
+                    unknown_d[-1] = int(other[0])
+                reg_d = None
+                if regs:
+                    x = ffi.new("uint64_t[32]")
+                    f = ffi.new("uint64_t[32]")
+                    pc = ffi.new("uint64_t *")
+                    fcsr = ffi.new("uint32_t *")
+                    lib.wb_machine_regs(m, x, f, pc, fcsr)
+                    reg_d = {"x": list(x), "f": list(f), "pc": int(pc[0]), "fcsr": int(fcsr[0])}
+            finally:
+                lib.wb_machine_destroy(m)
+            out, errb = io.collect()
+        return Run(
+            program=str(path), args=args,
+            reason=ffi.string(lib.wb_reason_name(res.reason)).decode(),
+            exit_code=int(res.exit_code), message=ffi.string(res.message).decode(errors="replace"),
+            pc=int(res.pc), fault_addr=int(res.fault_addr), instructions=int(res.instret),
+            seconds=res.host_ns / 1e9, blocks_translated=int(res.blocks_translated),
+            cache_flushes=int(res.cache_flushes), mem_peak=int(res.mem_peak),
+            syscalls=syscalls, unknown_syscalls=unknown_d, stdout=out, stderr=errb,
+            config=self.config, regs=reg_d,
+        )
+
+
+def _resolve_program(program) -> Path:
+    p = Path(program)
+    if p.exists():
+        if not p.is_file():
+            raise LoadError(f"{p}: not a regular file")
+        return p
+    if os.sep not in str(program):
+        from . import guests  # a guest name such as "lua54" or "zstd-glibc"
+        try:
+            return guests.build(str(program))
+        except KeyError:
+            pass
+    raise LoadError(f"{program}: no such file (and not a known guest; see `wb guest list`)")
+
+
+class _Stdio:
+    """Host fds behind the guest's 0/1/2: temp files when capturing (no pipe can fill up
+    and stall the guest), the caller's own stdio otherwise."""
+
+    def __init__(self, capture: bool, stdin):
+        self.capture = capture
+        self.stdin = stdin
+        self._files = []
+
+    def __enter__(self):
+        if isinstance(self.stdin, int):
+            fin = None
+        elif self.stdin is None:
+            fin = open(os.devnull, "rb")
+        elif isinstance(self.stdin, (bytes, str)) and not (isinstance(self.stdin, str) and os.path.exists(self.stdin)):
+            fin = tempfile.TemporaryFile()
+            fin.write(self.stdin if isinstance(self.stdin, bytes) else self.stdin.encode())
+            fin.seek(0)
+        else:
+            fin = open(self.stdin, "rb")
+        in_fd = self.stdin if fin is None else fin.fileno()
+        if fin is not None:
+            self._files.append(fin)
+        if self.capture:
+            self.out = tempfile.TemporaryFile()
+            self.err = tempfile.TemporaryFile()
+            self._files += [self.out, self.err]
+            self.fds = (in_fd, self.out.fileno(), self.err.fileno())
+        else:
+            import sys
+            for s in (sys.stdout, sys.stderr):
+                try:
+                    s.flush()
+                except Exception:
+                    pass
+            self.fds = (in_fd, _fileno(sys.stdout, 1), _fileno(sys.stderr, 2))
+        return self
+
+    def collect(self):
+        if not self.capture:
+            return None, None
+        self.out.seek(0)
+        self.err.seek(0)
+        return self.out.read(), self.err.read()
+
+    def __exit__(self, *exc):
+        for f in self._files:
+            f.close()
+
+
+def _fileno(stream, default: int) -> int:
+    try:
+        return stream.fileno()
+    except Exception:
+        return default
+
+
+def syscall_name(nr: int) -> str | None:
+    """Name of a riscv64 Linux syscall number as the engine knows it.
+
+    >>> syscall_name(64)
+    'write'
+    """
+    s = lib.wb_syscall_name(nr)
+    return None if s == ffi.NULL else ffi.string(s).decode()
+
+
+def disassemble(raw: int, pc: int = 0) -> str:
+    """Disassemble one instruction encoding.
+
+    >>> disassemble(0x00a50533)
+    'add a0, a0, a0'
+    """
+    buf = ffi.new("char[128]")
+    lib.wb_disassemble(raw & 0xFFFFFFFF, pc, buf, 128)
+    return ffi.string(buf).decode()
+
+
+def engine_version() -> str:
+    """Version string of the native engine."""
+    return ffi.string(lib.wb_engine_version()).decode()
+
+
+__all__ = ["Machine", "Run", "available_tiers", "syscall_name", "disassemble", "engine_version"]
+
