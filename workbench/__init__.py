@@ -1,13 +1,22 @@
 """workbench: dynamic program analysis on a RISC-V engine, from a notebook.
 
+The engine binding is imported lazily, so ``workbench.guests`` (building guest programs) works
+before the native engine is built.
+
 >>> import workbench
 >>> run = workbench.Machine().run("lua54", ["-e", "print('hi')"], capture=True)  # doctest: +SKIP
 >>> run.stdout
 b'hi\\n'
 """
 from .errors import ConfigError, LoadError, WorkbenchError
-from .machine import Machine, Run, available_tiers, disassemble, engine_version, syscall_name
 
 __version__ = "0.1.0"
-__all__ = ["Machine", "Run", "available_tiers", "disassemble", "engine_version", "syscall_name",
-           "ConfigError", "LoadError", "WorkbenchError"]
+_LAZY = {"Machine", "Run", "available_tiers", "disassemble", "engine_version", "syscall_name"}
+__all__ = sorted(_LAZY) + ["ConfigError", "LoadError", "WorkbenchError"]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        from . import machine
+        return getattr(machine, name)
+    raise AttributeError(f"module 'workbench' has no attribute {name!r}")

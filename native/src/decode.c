@@ -40,6 +40,8 @@ static inline uint8_t f_rd(uint32_t r) { return (uint8_t)bits(r, 11, 7); }
 static inline uint8_t f_rs1(uint32_t r) { return (uint8_t)bits(r, 19, 15); }
 static inline uint8_t f_rs2(uint32_t r) { return (uint8_t)bits(r, 24, 20); }
 static inline uint8_t f_rs3(uint32_t r) { return (uint8_t)bits(r, 31, 27); }
+static inline uint8_t f_rm(uint32_t r) { return (uint8_t)bits(r, 14, 12); }
+static inline uint8_t f_aqrl(uint32_t r) { return (uint8_t)bits(r, 26, 25); }
 
 static int64_t imm_i(uint32_t r) { return sext(bits(r, 31, 20), 12); }
 static int64_t imm_s(uint32_t r) { return sext(bits(r, 31, 25) << 5 | bits(r, 11, 7), 12); }
@@ -218,10 +220,14 @@ static const pat32 t_op_fp[] = {
   FRM1(0x20, 1, FCVT_S_D), FRM1(0x21, 0, FCVT_D_S),
   FR(0x50, 2, FEQ_S), FR(0x50, 1, FLT_S), FR(0x50, 0, FLE_S),
   FR(0x51, 2, FEQ_D), FR(0x51, 1, FLT_D), FR(0x51, 0, FLE_D),
-  FRM1(0x60, 0, FCVT_W_S), FRM1(0x60, 1, FCVT_WU_S), FRM1(0x60, 2, FCVT_L_S), FRM1(0x60, 3, FCVT_LU_S),
-  FRM1(0x61, 0, FCVT_W_D), FRM1(0x61, 1, FCVT_WU_D), FRM1(0x61, 2, FCVT_L_D), FRM1(0x61, 3, FCVT_LU_D),
-  FRM1(0x68, 0, FCVT_S_W), FRM1(0x68, 1, FCVT_S_WU), FRM1(0x68, 2, FCVT_S_L), FRM1(0x68, 3, FCVT_S_LU),
-  FRM1(0x69, 0, FCVT_D_W), FRM1(0x69, 1, FCVT_D_WU), FRM1(0x69, 2, FCVT_D_L), FRM1(0x69, 3, FCVT_D_LU),
+  FRM1(0x60, 0, FCVT_W_S), FRM1(0x60, 1, FCVT_WU_S),
+  FRM1(0x60, 2, FCVT_L_S), FRM1(0x60, 3, FCVT_LU_S),
+  FRM1(0x61, 0, FCVT_W_D), FRM1(0x61, 1, FCVT_WU_D),
+  FRM1(0x61, 2, FCVT_L_D), FRM1(0x61, 3, FCVT_LU_D),
+  FRM1(0x68, 0, FCVT_S_W), FRM1(0x68, 1, FCVT_S_WU),
+  FRM1(0x68, 2, FCVT_S_L), FRM1(0x68, 3, FCVT_S_LU),
+  FRM1(0x69, 0, FCVT_D_W), FRM1(0x69, 1, FCVT_D_WU),
+  FRM1(0x69, 2, FCVT_D_L), FRM1(0x69, 3, FCVT_D_LU),
   FR1(0x70, 0, FMV_X_W), FR1(0x70, 1, FCLASS_S), FR1(0x71, 0, FMV_X_D), FR1(0x71, 1, FCLASS_D),
   FR1(0x78, 0, FMV_W_X), FR1(0x79, 0, FMV_D_X),
 };
@@ -274,11 +280,11 @@ static void extract32(uint32_t r, unsigned fields, wb_insn *o) {
     case F_NONE: break;
     case F_R: o->rd = f_rd(r); o->rs1 = f_rs1(r); o->rs2 = f_rs2(r); break;
     case F_R1: o->rd = f_rd(r); o->rs1 = f_rs1(r); break;
-    case F_RM: o->rd = f_rd(r); o->rs1 = f_rs1(r); o->rs2 = f_rs2(r); o->rm = bits(r, 14, 12); break;
-    case F_RM1: o->rd = f_rd(r); o->rs1 = f_rs1(r); o->rm = bits(r, 14, 12); break;
+    case F_RM: o->rd = f_rd(r); o->rs1 = f_rs1(r); o->rs2 = f_rs2(r); o->rm = f_rm(r); break;
+    case F_RM1: o->rd = f_rd(r); o->rs1 = f_rs1(r); o->rm = f_rm(r); break;
     case F_R4:
       o->rd = f_rd(r); o->rs1 = f_rs1(r); o->rs2 = f_rs2(r); o->rs3 = f_rs3(r);
-      o->rm = bits(r, 14, 12);
+      o->rm = f_rm(r);
       break;
     case F_I: o->rd = f_rd(r); o->rs1 = f_rs1(r); o->imm = imm_i(r); break;
     case F_S: o->rs1 = f_rs1(r); o->rs2 = f_rs2(r); o->imm = imm_s(r); break;
@@ -287,7 +293,7 @@ static void extract32(uint32_t r, unsigned fields, wb_insn *o) {
     case F_J: o->rd = f_rd(r); o->imm = imm_j(r); break;
     case F_SH: o->rd = f_rd(r); o->rs1 = f_rs1(r); o->imm = bits(r, 25, 20); break;
     case F_CSR: o->rd = f_rd(r); o->rs1 = f_rs1(r); o->imm = bits(r, 31, 20); break;
-    case F_AMO: o->rd = f_rd(r); o->rs1 = f_rs1(r); o->rs2 = f_rs2(r); o->rm = bits(r, 26, 25); break;
+    case F_AMO: o->rd = f_rd(r); o->rs1 = f_rs1(r); o->rs2 = f_rs2(r); o->rm = f_aqrl(r); break;
     case F_FENCE: o->imm = bits(r, 31, 20); break;
     case F_SFENCE: o->rs1 = f_rs1(r); o->rs2 = f_rs2(r); break;
   }

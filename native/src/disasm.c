@@ -96,13 +96,20 @@ static void put_rm(out *o, unsigned rm) {
   if (rm != 7) put(o, ", %s", rm_names[rm & 7]);
 }
 
+/* fcvt.d.s, fcvt.d.w and fcvt.d.wu are exact, so their rm field cannot matter; assemblers
+ * encode it as 0 (rne), which, like GNU objdump, we do not print. */
+static int rm_is_moot(unsigned op, unsigned rm) {
+  return rm == 0 && (op == WB_OP_FCVT_D_S || op == WB_OP_FCVT_D_W || op == WB_OP_FCVT_D_WU);
+}
+
 /* FENCE predecessor/successor set: "iorw" letters, "0" for the empty set. */
 static void put_fence_set(out *o, unsigned set) {
   if (set == 0) {
     put(o, "0");
     return;
   }
-  put(o, "%s%s%s%s", set & 8 ? "i" : "", set & 4 ? "o" : "", set & 2 ? "r" : "", set & 1 ? "w" : "");
+  put(o, "%s%s%s%s", set & 8 ? "i" : "", set & 4 ? "o" : "", set & 2 ? "r" : "",
+      set & 1 ? "w" : "");
 }
 
 static const char *aqrl_suffix(unsigned rm) {
@@ -164,12 +171,18 @@ int wb_disasm(const wb_insn *x, uint64_t pc, char *buf, size_t n) {
       put_rm(&o, x->rm);
       break;
     case FMT_FR1: put(&o, "%s %s, %s", mn, frd, frs1); break;
-    case FMT_FRM1: put(&o, "%s %s, %s", mn, frd, frs1); put_rm(&o, x->rm); break;
+    case FMT_FRM1:
+      put(&o, "%s %s, %s", mn, frd, frs1);
+      if (!rm_is_moot(op, x->rm)) put_rm(&o, x->rm);
+      break;
     case FMT_FCMP: put(&o, "%s %s, %s, %s", mn, rd, frs1, frs2); break;
     case FMT_FX: put(&o, "%s %s, %s", mn, rd, frs1); break;
     case FMT_XF: put(&o, "%s %s, %s", mn, frd, rs1); break;
     case FMT_FCVTI: put(&o, "%s %s, %s", mn, rd, frs1); put_rm(&o, x->rm); break;
-    case FMT_FCVTF: put(&o, "%s %s, %s", mn, frd, rs1); put_rm(&o, x->rm); break;
+    case FMT_FCVTF:
+      put(&o, "%s %s, %s", mn, frd, rs1);
+      if (!rm_is_moot(op, x->rm)) put_rm(&o, x->rm);
+      break;
     case FMT_N: put(&o, "%s", mn); break;
     case FMT_FENCE: {
       unsigned fm = (unsigned)(x->imm >> 8) & 15, pred = (unsigned)(x->imm >> 4) & 15;

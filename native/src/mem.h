@@ -46,8 +46,8 @@ int wb_mem_unmap(wb_mem *m, uint64_t addr, uint64_t len);
 int wb_mem_protect(wb_mem *m, uint64_t addr, uint64_t len, int prot);
 /* 1 if every byte of [addr, addr+len) is mapped with all of `prot`, else 0. */
 int wb_mem_check(const wb_mem *m, uint64_t addr, uint64_t len, int prot);
-/* Lowest free (fully unmapped) page-aligned range of len bytes in [lo, hi), searching down
- * from hi; 0 if none. */
+/* A free (fully unmapped) page-aligned range of len bytes in [lo, hi): the highest one,
+ * searching down from hi (top-down placement, like Linux's mmap); 0 if none. */
 uint64_t wb_mem_find_free(const wb_mem *m, uint64_t len, uint64_t lo, uint64_t hi);
 /* Copy between host and guest with permission checks (no faults): 0 or -EFAULT. */
 int wb_mem_read(const wb_mem *m, uint64_t addr, void *dst, size_t len);

@@ -202,7 +202,7 @@ def _jal(a):
             | (((o >> 12) & 0xFF) << 12) | (a["rd"] << 7) | 0x6F)
 
 
-def _shift(opc, f3, hi6, width):
+def _shift(opc, f3, hi6):
     def enc(a):
         return ((hi6 << 26) | (a["shamt"] << 20) | (a["rs1"] << 15) | (f3 << 12)
                 | (a["rd"] << 7) | opc)
@@ -245,13 +245,13 @@ for _n, _f3 in [("sb", 0), ("sh", 1), ("sw", 2), ("sd", 3)]:
 for _n, _f3 in [("addi", 0), ("slti", 2), ("sltiu", 3), ("xori", 4), ("ori", 6), ("andi", 7)]:
     _add(_n, 4, ["rd:x", "rs1:x", "imm:i12"], _i(0x13, _f3), "{rd}, {rs1}, {imm}", "I")
 for _n, _f3, _hi in [("slli", 1, 0), ("srli", 5, 0), ("srai", 5, 0x10)]:
-    _add(_n, 4, ["rd:x", "rs1:x", "shamt:sh6"], _shift(0x13, _f3, _hi, 6), "{rd}, {rs1}, {shamt}", "I")
+    _add(_n, 4, ["rd:x", "rs1:x", "shamt:sh6"], _shift(0x13, _f3, _hi), "{rd}, {rs1}, {shamt}", "I")
 for _n, _f3, _f7 in [("add", 0, 0), ("sub", 0, 0x20), ("sll", 1, 0), ("slt", 2, 0), ("sltu", 3, 0),
                      ("xor", 4, 0), ("srl", 5, 0), ("sra", 5, 0x20), ("or", 6, 0), ("and", 7, 0)]:
     _add(_n, 4, ["rd:x", "rs1:x", "rs2:x"], _r(0x33, _f3, _f7), "{rd}, {rs1}, {rs2}", "I")
 _add("addiw", 4, ["rd:x", "rs1:x", "imm:i12"], _i(0x1B, 0), "{rd}, {rs1}, {imm}", "I")
 for _n, _f3, _hi in [("slliw", 1, 0), ("srliw", 5, 0), ("sraiw", 5, 0x10)]:
-    _add(_n, 4, ["rd:x", "rs1:x", "shamt:sh5"], _shift(0x1B, _f3, _hi, 5), "{rd}, {rs1}, {shamt}", "I")
+    _add(_n, 4, ["rd:x", "rs1:x", "shamt:sh5"], _shift(0x1B, _f3, _hi), "{rd}, {rs1}, {shamt}", "I")
 for _n, _f3, _f7 in [("addw", 0, 0), ("subw", 0, 0x20), ("sllw", 1, 0), ("srlw", 5, 0), ("sraw", 5, 0x20)]:
     _add(_n, 4, ["rd:x", "rs1:x", "rs2:x"], _r(0x3B, _f3, _f7), "{rd}, {rs1}, {rs2}", "I")
 _add("fence", 4, ["pred:fence", "succ:fence"],

@@ -12,7 +12,7 @@ static int depth_reached;
 
 static void deep(int n, int limit)
 {
-    volatile char pad[64]; /* give each frame some stack */
+    volatile unsigned char pad[64]; /* give each frame some stack */
     memset((char *)pad, n & 0xff, sizeof pad);
     depth_reached = n;
     if (n == limit)

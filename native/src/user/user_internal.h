@@ -48,6 +48,8 @@ struct wb_user {
   size_t root_len;
   char cwd[WB_PATH_MAX];      /* guest cwd: canonical absolute guest path */
   char exe_path[WB_PATH_MAX]; /* guest path of the executable (AT_EXECFN, /proc/self/exe) */
+  char *exe_host;             /* host realpath of the executable: /proc/self/exe opens it
+                               * read-only even when it lies outside the root */
 
   uint64_t brk_start, brk_cur;
   uint64_t cpu_start_ns;      /* guest monotonic time at load: base of the CPU-time clocks */
@@ -94,7 +96,7 @@ WB_SYS(gettimeofday); WB_SYS(nanosleep); WB_SYS(clock_nanosleep); WB_SYS(times);
 WB_SYS(getrusage); WB_SYS(getrandom); WB_SYS(uname); WB_SYS(sysinfo); WB_SYS(getpid);
 WB_SYS(getppid); WB_SYS(getuid); WB_SYS(getgid); WB_SYS(gettid); WB_SYS(getpgid);
 WB_SYS(getsid); WB_SYS(setsid); WB_SYS(setpgid); WB_SYS(getresuid); WB_SYS(getgroups);
-WB_SYS(setid); WB_SYS(setresid); WB_SYS(umask); WB_SYS(prctl); WB_SYS(getrlimit);
+WB_SYS(setid); WB_SYS(setreid); WB_SYS(setresid); WB_SYS(setfsid); WB_SYS(setgroups); WB_SYS(umask); WB_SYS(prctl); WB_SYS(getrlimit);
 WB_SYS(setrlimit); WB_SYS(prlimit64); WB_SYS(sched_getaffinity); WB_SYS(sched_yield);
 WB_SYS(zero); WB_SYS(sched_getparam); WB_SYS(getcpu); WB_SYS(membarrier);
 WB_SYS(riscv_hwprobe); WB_SYS(set_tid_address); WB_SYS(set_robust_list);
@@ -102,13 +104,21 @@ WB_SYS(get_robust_list); WB_SYS(futex); WB_SYS(rt_sigaction); WB_SYS(rt_sigprocm
 WB_SYS(rt_sigpending); WB_SYS(sigaltstack); WB_SYS(kill); WB_SYS(tkill); WB_SYS(tgkill);
 WB_SYS(wait4); WB_SYS(getpriority); WB_SYS(setpriority); WB_SYS(sched_getscheduler);
 WB_SYS(sched_get_priority); WB_SYS(personality); WB_SYS(capget); WB_SYS(getitimer);
-WB_SYS(setitimer); WB_SYS(rt_sigsuspend); WB_SYS(pause_forever);
+WB_SYS(setitimer); WB_SYS(rt_sigsuspend);
 
 static inline wb_user *wb_u(wb_machine *m) { return m->user; }
+/* Host pointer for a guest buffer that was checked for `n` bytes; with n == 0 the address was
+ * not checked and may be anything, so point at guest address 0 instead (never dereferenced). */
+static inline void *wb_gbuf(wb_machine *m, uint64_t addr, uint64_t n) {
+  return wb_mem_host(&m->mem, n ? addr : 0);
+}
 static inline uint64_t wb_page_up(uint64_t v) {
   return (v + WB_PAGE_SIZE - 1) & ~(WB_PAGE_SIZE - 1);
 }
 
+/* fs.c: file-system state (root, cwd, fd table) */
+int wb_fs_init(wb_machine *m, char *err, size_t errlen);
+void wb_fs_fini(wb_machine *m);
 /* fs.c: fd table */
 void wb_fd_init(wb_machine *m);
 void wb_fd_fini(wb_machine *m);
@@ -131,6 +141,9 @@ int wb_path_arg(wb_machine *m, uint64_t gaddr, char *buf, int allow_empty);
 /* openat2 inside the root with RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS. Host open flags.
  * Returns a host fd or -errno. */
 int wb_path_open(wb_machine *m, const char *gpath, int host_flags, int mode);
+/* Same, adding RESOLVE_* bits (the guest's own openat2 RESOLVE_NO_SYMLINKS/NO_XDEV). */
+int wb_path_open2(wb_machine *m, const char *gpath, int host_flags, int mode,
+                  uint64_t resolve_extra);
 /* Open the parent directory of gpath (O_PATH) and give its last component in `name`.
  * Trailing slashes are stripped ("a/b/" -> parent "a", name "b", *slash = 1). A path whose last
  * component is "." or ".." or that is "/" gives name "" (*special = 1) and the fd of the
@@ -147,14 +160,17 @@ uint64_t wb_oflags_to_guest(int hflags);
 /* sys_file.c helpers shared with sys_path.c */
 /* Write a host struct stat to the guest as the riscv64 (asm-generic) struct stat. */
 int wb_put_stat(wb_machine *m, uint64_t gaddr, const void *host_stat);
-/* Finish a write that failed with EPIPE: SIGPIPE semantics. Returns the value for a0. */
-long wb_epipe(wb_machine *m);
+/* Write a host struct statfs to the guest as the riscv64 struct statfs. */
+int wb_put_statfs(wb_machine *m, uint64_t gaddr, const void *host_statfs);
 
 /* sys_misc.c: signals and randomness */
 /* The guest raised sig at itself. Returns 0 (ignored/blocked) or stops the run (SIGNAL, or
  * INTERNAL when a handler would have to run). */
 long wb_signal_self(wb_machine *m, int sig);
 const char *wb_signal_name(int sig);
+/* A write failed with EPIPE: the guest gets SIGPIPE (fatal by default) or EPIPE when it
+ * ignores or blocks the signal. Returns the value for a0. */
+long wb_epipe(wb_machine *m);
 void wb_rng_seed(wb_rng *r, uint64_t seed);
 uint64_t wb_rng_next(wb_rng *r);
 /* Fill buf from the guest's randomness source: seeded PRNG (deterministic) or the host's. */
@@ -168,6 +184,7 @@ typedef struct wb_image {
   uint64_t phent, phnum;
   const void *phdrs;  /* host copy of the program headers (for the copy fallback) */
   uint64_t brk;
+  int stack_prot;     /* WB_PROT_R|W, plus X when PT_GNU_STACK asks for it (as Linux does) */
 } wb_image;
 int wb_stack_setup(wb_machine *m, const wb_image *img, int argc, const char *const *argv,
                    int envc, const char *const *envp, char *err, size_t errlen);

@@ -1,0 +1,736 @@
+/* sys_misc.c — process-level syscalls: exit, clocks and sleeps, randomness (and the guest
+ * RNG), uname/sysinfo, identity, resource limits, scheduling, futex, and signal bookkeeping.
+ *
+ * Determinism: in deterministic mode every value here depends only on the guest's own
+ * execution and cfg.seed: clocks come from the run loop's virtual (instret-based) clock,
+ * getrandom and AT_RANDOM from a seeded xoshiro256**, identity and system facts are constants.
+ * Sleeps return at once without advancing the virtual clock (it advances with instructions).
+ *
+ * Signals are bookkeeping only: handlers, mask and altstack are stored and reported back, but
+ * nothing is ever delivered to a handler. A signal the guest sends itself with its default
+ * action (abort() -> SIGABRT) ends the run with WB_REASON_SIGNAL, as it would kill the process.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include "user_internal.h"
+
+#define RLIM_INF (~0ull)
+
+/* ---- RNG ---- */
+
+static uint64_t splitmix64(uint64_t *x) {
+  uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+void wb_rng_seed(wb_rng *r, uint64_t seed) {
+  uint64_t x = seed;
+  for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&x);
+}
+
+static uint64_t rotl(uint64_t v, int k) { return (v << k) | (v >> (64 - k)); }
+
+uint64_t wb_rng_next(wb_rng *r) {
+  uint64_t *s = r->s;
+  uint64_t out = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+  s[2] ^= s[0];
+  s[3] ^= s[1];
+  s[1] ^= s[2];
+  s[0] ^= s[3];
+  s[2] ^= t;
+  s[3] = rotl(s[3], 45);
+  return out;
+}
+
+void wb_random_bytes(wb_machine *m, void *buf, size_t n) {
+  uint8_t *p = buf;
+  if (!m->cfg.deterministic) {
+    while (n > 0) {
+      ssize_t r = getrandom(p, n, 0);
+      if (r <= 0) break; /* fall back to the PRNG (seeded from the host at init) */
+      p += r;
+      n -= (size_t)r;
+    }
+  }
+  wb_rng *rng = &wb_u(m)->rng;
+  while (n >= 8) {
+    uint64_t v = wb_rng_next(rng);
+    memcpy(p, &v, 8);
+    p += 8;
+    n -= 8;
+  }
+  if (n) {
+    uint64_t v = wb_rng_next(rng);
+    memcpy(p, &v, n);
+  }
+}
+
+void wb_misc_init(wb_machine *m) {
+  wb_user *u = wb_u(m);
+  uint64_t seed = m->cfg.seed;
+  if (!m->cfg.deterministic && getrandom(&seed, sizeof seed, 0) != sizeof seed)
+    seed ^= wb_host_ns();
+  wb_rng_seed(&u->rng, seed);
+  u->umask = 022;
+  snprintf(u->comm, sizeof u->comm, "guest");
+  for (int i = 0; i < 16; i++) u->rlim[i][0] = u->rlim[i][1] = RLIM_INF;
+  u->rlim[3][0] = 8ull << 20; /* RLIMIT_STACK: 8 MiB soft, unlimited hard */
+  u->rlim[7][0] = u->rlim[7][1] = WB_MAX_FDS; /* RLIMIT_NOFILE */
+  u->altstack[1] = 2; /* SS_DISABLE */
+}
+
+/* ---- exit ---- */
+
+static long do_exit(wb_machine *m, uint64_t status) {
+  int code = (int)(status & 0xff);
+  m->exit_code = code;
+  wb_machine_stop(m, WB_REASON_EXIT, "guest exited with status %d", code);
+  return 0;
+}
+
+WB_SYS(exit) { return do_exit(m, a[0]); } /* one thread: exiting it ends the process */
+WB_SYS(exit_group) { return do_exit(m, a[0]); }
+
+/* ---- clocks ---- */
+
+/* Guest time of clock `clk` in ns, or -EINVAL. */
+static int64_t clock_ns(wb_machine *m, int64_t clk) {
+  switch (clk) {
+    case 0: case 5: case 8: case 11: /* REALTIME, REALTIME_COARSE, REALTIME_ALARM, TAI */
+      return (int64_t)wb_guest_realtime_ns(m);
+    case 1: case 4: case 6: case 7: case 9: /* MONOTONIC(_RAW/_COARSE), BOOTTIME(_ALARM) */
+      return (int64_t)wb_guest_monotonic_ns(m);
+    case 2: case 3: { /* PROCESS_CPUTIME_ID, THREAD_CPUTIME_ID: time since load */
+      uint64_t now = wb_guest_monotonic_ns(m), s = wb_u(m)->cpu_start_ns;
+      return now > s ? (int64_t)(now - s) : 0;
+    }
+    default: return -EINVAL;
+  }
+}
+
+static int put_ts(wb_machine *m, uint64_t addr, int64_t ns) {
+  int64_t ts[2] = {ns / 1000000000, ns % 1000000000};
+  return wb_mem_write(&m->mem, addr, ts, sizeof ts);
+}
+
+WB_SYS(clock_gettime) {
+  int64_t ns = clock_ns(m, (int64_t)(int32_t)a[0]);
+  if (ns < 0) return ns;
+  return put_ts(m, a[1], ns);
+}
+
+WB_SYS(clock_getres) {
+  int32_t clk = (int32_t)a[0];
+  if (clock_ns(m, clk) < 0) return -EINVAL;
+  if (!a[1]) return 0;
+  return put_ts(m, a[1], (clk == 5 || clk == 6) ? 4000000 : 1);
+}
+
+WB_SYS(gettimeofday) {
+  if (a[0]) {
+    int64_t ns = (int64_t)wb_guest_realtime_ns(m);
+    int64_t tv[2] = {ns / 1000000000, (ns % 1000000000) / 1000};
+    if (wb_mem_write(&m->mem, a[0], tv, sizeof tv) != 0) return -EFAULT;
+  }
+  if (a[1]) {
+    int32_t tz[2] = {0, 0};
+    if (wb_mem_write(&m->mem, a[1], tz, sizeof tz) != 0) return -EFAULT;
+  }
+  return 0;
+}
+
+static long read_req(wb_machine *m, uint64_t addr, int64_t *ns) {
+  int64_t ts[2];
+  if (wb_mem_read(&m->mem, addr, ts, sizeof ts) != 0) return -EFAULT;
+  if (ts[0] < 0 || ts[1] < 0 || ts[1] >= 1000000000) return -EINVAL;
+  *ns = ts[0] > INT64_MAX / 1000000000 - 1 ? INT64_MAX : ts[0] * 1000000000 + ts[1];
+  return 0;
+}
+
+/* Sleep for ns of host time (non-deterministic mode only), never past the run's wall-clock
+ * limit: the run loop notices the limit right after. */
+static void host_sleep(wb_machine *m, int64_t ns) {
+  if (m->cfg.deterministic || ns <= 0) return;
+  if (m->cfg.wall_limit_s > 0) {
+    double used = (double)(wb_host_ns() - m->start_ns);
+    double left = m->cfg.wall_limit_s * 1e9 - used;
+    if (left < 0) left = 0;
+    if ((double)ns > left) ns = (int64_t)left + 1000000;
+  }
+  struct timespec ts = {ns / 1000000000, ns % 1000000000};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+}
+
+WB_SYS(nanosleep) {
+  int64_t ns;
+  long r = read_req(m, a[0], &ns);
+  if (r) return r;
+  host_sleep(m, ns);
+  return 0;
+}
+
+WB_SYS(clock_nanosleep) {
+  int32_t clk = (int32_t)a[0];
+  int64_t now = clock_ns(m, clk);
+  if (now < 0 || clk == 3) return -EINVAL; /* THREAD_CPUTIME_ID cannot be slept on */
+  if (a[1] & ~(uint64_t)1) return -EINVAL;
+  int64_t ns;
+  long r = read_req(m, a[2], &ns);
+  if (r) return r;
+  if (a[1] & 1) ns = ns > now ? ns - now : 0; /* TIMER_ABSTIME */
+  host_sleep(m, ns);
+  return 0;
+}
+
+WB_SYS(times) {
+  int64_t cpu = clock_ns(m, 2);
+  if (a[0]) {
+    int64_t t[4] = {cpu / 10000000, 0, 0, 0};
+    if (wb_mem_write(&m->mem, a[0], t, sizeof t) != 0) return -EFAULT;
+  }
+  return (long)(wb_guest_monotonic_ns(m) / 10000000);
+}
+
+WB_SYS(getrusage) {
+  int32_t who = (int32_t)a[0];
+  if (who != 0 && who != -1 && who != 1) return -EINVAL;
+  int64_t ru[18];
+  memset(ru, 0, sizeof ru);
+  if (who != -1) { /* RUSAGE_SELF, RUSAGE_THREAD; children: all zero */
+    int64_t cpu = clock_ns(m, 2);
+    ru[0] = cpu / 1000000000;
+    ru[1] = (cpu % 1000000000) / 1000;
+    ru[4] = (int64_t)(m->mem.peak / 1024); /* ru_maxrss in KiB */
+  }
+  return wb_mem_write(&m->mem, a[1], ru, sizeof ru);
+}
+
+/* ---- randomness, system facts ---- */
+
+WB_SYS(getrandom) {
+  uint64_t flags = a[2];
+  if (flags & ~(uint64_t)7) return -EINVAL;
+  if ((flags & 6) == 6) return -EINVAL; /* GRND_INSECURE with GRND_RANDOM */
+  uint64_t len = a[1] > 0x1ffffff ? 0x1ffffff : a[1];
+  if (len == 0) return 0;
+  uint64_t n = wb_mem_span(&m->mem, a[0], len, WB_PROT_W);
+  if (n == 0) return -EFAULT;
+  wb_random_bytes(m, wb_mem_host(&m->mem, a[0]), (size_t)n);
+  return (long)n;
+}
+
+WB_SYS(uname) {
+  char u[6][65];
+  memset(u, 0, sizeof u);
+  strcpy(u[0], "Linux");
+  strcpy(u[1], "workbench");
+  strcpy(u[2], "6.1.0-wb");
+  strcpy(u[3], "#1 SMP PREEMPT_DYNAMIC");
+  strcpy(u[4], "riscv64");
+  strcpy(u[5], "(none)");
+  return wb_mem_write(&m->mem, a[0], u, sizeof u);
+}
+
+WB_SYS(sysinfo) {
+  uint8_t b[112];
+  memset(b, 0, sizeof b);
+  uint64_t v[10] = {wb_guest_monotonic_ns(m) / 1000000000, 0, 0, 0, m->mem.limit,
+                    m->mem.limit - (m->mem.committed < m->mem.limit ? m->mem.committed
+                                                                    : m->mem.limit),
+                    0, 0, 0, 0};
+  memcpy(b, v, sizeof v);       /* uptime, loads[3], total/free/shared/buffer ram, swap */
+  uint16_t procs = 1;
+  memcpy(b + 80, &procs, 2);
+  uint32_t unit = 1;
+  memcpy(b + 104, &unit, 4);
+  return wb_mem_write(&m->mem, a[0], b, sizeof b);
+}
+
+/* ---- identity ---- */
+
+WB_SYS(getpid) { return WB_PID; }
+WB_SYS(getppid) { return WB_PPID; }
+WB_SYS(getuid) { return WB_UID; }
+WB_SYS(getgid) { return WB_GID; }
+WB_SYS(gettid) { return WB_PID; }
+WB_SYS(getpgid) {
+  int32_t pid = (int32_t)a[0];
+  return (pid == 0 || pid == WB_PID) ? WB_PID : -ESRCH;
+}
+WB_SYS(getsid) { return wb_sys_getpgid(m, a); }
+WB_SYS(setsid) { return -EPERM; } /* already a process-group leader */
+WB_SYS(setpgid) {
+  int32_t pid = (int32_t)a[0], pg = (int32_t)a[1];
+  if (pid != 0 && pid != WB_PID) return -ESRCH;
+  return (pg == 0 || pg == WB_PID) ? 0 : -EPERM;
+}
+WB_SYS(getresuid) {
+  uint32_t id = WB_UID;
+  for (int i = 0; i < 3; i++)
+    if (wb_mem_write(&m->mem, a[i], &id, 4) != 0) return -EFAULT;
+  return 0;
+}
+WB_SYS(getgroups) { return 0; }
+WB_SYS(setgroups) { return -EPERM; }
+
+static int id_ok(uint64_t v, int allow_keep) {
+  uint32_t id = (uint32_t)v;
+  return id == WB_UID || (allow_keep && id == 0xffffffffu);
+}
+WB_SYS(setid) { return id_ok(a[0], 0) ? 0 : -EPERM; }
+WB_SYS(setreid) { return id_ok(a[0], 1) && id_ok(a[1], 1) ? 0 : -EPERM; }
+WB_SYS(setresid) { return id_ok(a[0], 1) && id_ok(a[1], 1) && id_ok(a[2], 1) ? 0 : -EPERM; }
+WB_SYS(setfsid) { return WB_UID; } /* returns the previous fs id */
+
+WB_SYS(umask) {
+  wb_user *u = wb_u(m);
+  uint32_t old = u->umask;
+  u->umask = (uint32_t)(a[0] & 0777);
+  return old;
+}
+
+WB_SYS(prctl) {
+  wb_user *u = wb_u(m);
+  switch ((int)a[0]) {
+    case 1: return a[1] <= 64 ? 0 : -EINVAL; /* PR_SET_PDEATHSIG */
+    case 2: { int32_t z = 0; return wb_mem_write(&m->mem, a[1], &z, 4); } /* GET_PDEATHSIG */
+    case 3: return 1;                              /* PR_GET_DUMPABLE */
+    case 4: return a[1] <= 1 ? 0 : -EINVAL;        /* PR_SET_DUMPABLE */
+    case 15: {                                     /* PR_SET_NAME */
+      char name[16];
+      long r = wb_mem_read_str(&m->mem, a[1], name, sizeof name);
+      if (r == -EFAULT) return -EFAULT;
+      name[15] = 0;
+      memcpy(u->comm, name, sizeof name);
+      return 0;
+    }
+    case 16: return wb_mem_write(&m->mem, a[1], u->comm, sizeof u->comm); /* PR_GET_NAME */
+    case 21: return 0;                             /* PR_GET_SECCOMP */
+    case 23: return 0;                             /* PR_CAPBSET_READ: no capabilities */
+    case 29: return 0;                             /* PR_SET_TIMERSLACK */
+    case 30: return 50000;                         /* PR_GET_TIMERSLACK */
+    case 38: return 0;                             /* PR_SET_NO_NEW_PRIVS */
+    case 39: return 0;                             /* PR_GET_NO_NEW_PRIVS */
+    case 41: return 0;                             /* PR_SET_THP_DISABLE */
+    case 42: return 0;                             /* PR_GET_THP_DISABLE */
+    case 0x53564d41: return 0;                     /* PR_SET_VMA (naming anon mappings) */
+    default: return -EINVAL;
+  }
+}
+
+/* ---- resource limits ---- */
+
+WB_SYS(getrlimit) {
+  if (a[0] >= 16) return -EINVAL;
+  return wb_mem_write(&m->mem, a[1], wb_u(m)->rlim[a[0]], 16);
+}
+
+static long set_rlim(wb_machine *m, uint64_t res, const uint64_t v[2]) {
+  if (v[0] > v[1]) return -EINVAL;
+  wb_user *u = wb_u(m);
+  if (res == 7 && v[1] > WB_MAX_FDS && v[1] > u->rlim[7][1]) return -EPERM; /* nr_open */
+  u->rlim[res][0] = v[0];
+  u->rlim[res][1] = v[1];
+  return 0;
+}
+
+WB_SYS(setrlimit) {
+  if (a[0] >= 16) return -EINVAL;
+  uint64_t v[2];
+  if (wb_mem_read(&m->mem, a[1], v, sizeof v) != 0) return -EFAULT;
+  return set_rlim(m, a[0], v);
+}
+
+WB_SYS(prlimit64) {
+  int32_t pid = (int32_t)a[0];
+  if (pid != 0 && pid != WB_PID) return -ESRCH;
+  if (a[1] >= 16) return -EINVAL;
+  uint64_t v[2];
+  if (a[2] && wb_mem_read(&m->mem, a[2], v, sizeof v) != 0) return -EFAULT;
+  if (a[3] && wb_mem_write(&m->mem, a[3], wb_u(m)->rlim[a[1]], 16) != 0) return -EFAULT;
+  if (a[2]) return set_rlim(m, a[1], v);
+  return 0;
+}
+
+/* ---- scheduling ---- */
+
+WB_SYS(sched_getaffinity) {
+  int32_t pid = (int32_t)a[0];
+  if (pid != 0 && pid != WB_PID) return -ESRCH;
+  if (a[1] < 8 || (a[1] & 7)) return -EINVAL;
+  uint64_t mask = 1; /* one CPU */
+  if (wb_mem_write(&m->mem, a[2], &mask, 8) != 0) return -EFAULT;
+  return 8;
+}
+WB_SYS(sched_yield) { return 0; }
+WB_SYS(zero) { return 0; }
+WB_SYS(sched_getparam) {
+  int32_t prio = 0;
+  return wb_mem_write(&m->mem, a[1], &prio, 4);
+}
+WB_SYS(sched_getscheduler) { return 0; } /* SCHED_OTHER */
+WB_SYS(sched_get_priority) {
+  int32_t policy = (int32_t)a[0];
+  int is_max = m->cpu.x[WB_REG_A7] == 125;
+  if (policy == 1 || policy == 2) return is_max ? 99 : 1; /* SCHED_FIFO, SCHED_RR */
+  if (policy == 0 || policy == 3 || policy == 5 || policy == 6) return 0;
+  return -EINVAL;
+}
+WB_SYS(getpriority) { return 20; } /* kernel form 20 - nice, nice 0 */
+WB_SYS(setpriority) { return 0; }
+WB_SYS(getcpu) {
+  uint32_t z = 0;
+  if (a[0] && wb_mem_write(&m->mem, a[0], &z, 4) != 0) return -EFAULT;
+  if (a[1] && wb_mem_write(&m->mem, a[1], &z, 4) != 0) return -EFAULT;
+  return 0;
+}
+WB_SYS(membarrier) { return 0; } /* one thread: every barrier is trivially complete */
+
+WB_SYS(personality) { return 0; } /* PER_LINUX */
+
+WB_SYS(capget) {
+  uint32_t hdr[2];
+  if (wb_mem_read(&m->mem, a[0], hdr, sizeof hdr) != 0) return -EFAULT;
+  int n;
+  if (hdr[0] == 0x19980330) n = 1;
+  else if (hdr[0] == 0x20071026 || hdr[0] == 0x20080522) n = 2;
+  else {
+    hdr[0] = 0x20080522;
+    wb_mem_write(&m->mem, a[0], hdr, 4);
+    return a[1] ? -EINVAL : 0;
+  }
+  if (a[1]) {
+    uint32_t z[6] = {0};
+    if (wb_mem_write(&m->mem, a[1], z, (size_t)n * 12) != 0) return -EFAULT;
+  }
+  return 0;
+}
+
+WB_SYS(getitimer) {
+  if (a[0] > 2) return -EINVAL;
+  uint64_t z[4] = {0};
+  return wb_mem_write(&m->mem, a[1], z, sizeof z);
+}
+
+/* Timers are accepted but never fire (no signal delivery). */
+WB_SYS(setitimer) {
+  if (a[0] > 2) return -EINVAL;
+  uint64_t v[4];
+  if (a[1] && wb_mem_read(&m->mem, a[1], v, sizeof v) != 0) return -EFAULT;
+  if (a[2]) {
+    uint64_t z[4] = {0};
+    if (wb_mem_write(&m->mem, a[2], z, sizeof z) != 0) return -EFAULT;
+  }
+  return 0;
+}
+
+WB_SYS(wait4) { return -ECHILD; } /* no children can exist */
+
+WB_SYS(riscv_hwprobe) {
+  uint64_t count = a[1];
+  if (a[4] != 0) return -EINVAL;
+  if (count > 4096) return -EINVAL;
+  for (uint64_t i = 0; i < count; i++) {
+    uint64_t pair[2];
+    uint64_t addr = a[0] + 16 * i;
+    if (wb_mem_read(&m->mem, addr, pair, sizeof pair) != 0) return -EFAULT;
+    switch ((int64_t)pair[0]) {
+      case 0: case 1: case 2: pair[1] = 0; break; /* mvendorid, marchid, mimpid */
+      case 3: pair[1] = 1; break;                 /* BASE_BEHAVIOR_IMA */
+      case 4: pair[1] = 1 | 2; break;             /* IMA_EXT_0: FD, C */
+      case 5: pair[1] = 0; break;                 /* CPUPERF_0: misaligned speed unknown */
+      default: pair[0] = (uint64_t)-1; pair[1] = 0; break;
+    }
+    if (wb_mem_write(&m->mem, addr, pair, sizeof pair) != 0) return -EFAULT;
+  }
+  return 0;
+}
+
+/* ---- threads and futexes (one thread) ---- */
+
+WB_SYS(set_tid_address) {
+  wb_u(m)->clear_child_tid = a[0];
+  return WB_PID;
+}
+
+WB_SYS(set_robust_list) {
+  if (a[1] != 24) return -EINVAL;
+  wb_u(m)->robust_head = a[0];
+  wb_u(m)->robust_len = a[1];
+  return 0;
+}
+
+WB_SYS(get_robust_list) {
+  int32_t pid = (int32_t)a[0];
+  if (pid != 0 && pid != WB_PID) return -ESRCH;
+  if (wb_mem_write(&m->mem, a[1], &wb_u(m)->robust_head, 8) != 0) return -EFAULT;
+  if (wb_mem_write(&m->mem, a[2], &wb_u(m)->robust_len, 8) != 0) return -EFAULT;
+  return 0;
+}
+
+static long futex_wake_op(wb_machine *m, uint64_t uaddr2, uint32_t enc) {
+  uint32_t op = (enc >> 28) & 7, cmp = (enc >> 24) & 15;
+  int32_t oparg = (int32_t)(enc << 8) >> 20, cmparg = (int32_t)(enc << 20) >> 20;
+  (void)cmp;
+  (void)cmparg;
+  if ((enc >> 28) & 8) oparg = (oparg & 31) ? (int32_t)(1u << (oparg & 31)) : 1;
+  if (uaddr2 & 3) return -EINVAL;
+  uint32_t old;
+  if (wb_mem_read(&m->mem, uaddr2, &old, 4) != 0 || !wb_mem_check(&m->mem, uaddr2, 4, WB_PROT_W))
+    return -EFAULT;
+  uint32_t nv;
+  switch (op) {
+    case 0: nv = (uint32_t)oparg; break;
+    case 1: nv = old + (uint32_t)oparg; break;
+    case 2: nv = old | (uint32_t)oparg; break;
+    case 3: nv = old & ~(uint32_t)oparg; break;
+    case 4: nv = old ^ (uint32_t)oparg; break;
+    default: return -ENOSYS;
+  }
+  wb_mem_write(&m->mem, uaddr2, &nv, 4);
+  return 0; /* nobody is waiting: no one woken */
+}
+
+WB_SYS(futex) {
+  uint64_t uaddr = a[0];
+  int cmd = (int)a[1] & ~(128 | 256); /* FUTEX_PRIVATE_FLAG, FUTEX_CLOCK_REALTIME */
+  uint32_t val = (uint32_t)a[2], cur;
+  if (uaddr & 3) return -EINVAL;
+  switch (cmd) {
+    case 0:   /* FUTEX_WAIT */
+    case 9:   /* FUTEX_WAIT_BITSET */
+    case 11:  /* FUTEX_WAIT_REQUEUE_PI */
+      if (cmd == 9 && (uint32_t)a[5] == 0) return -EINVAL;
+      if (wb_mem_read(&m->mem, uaddr, &cur, 4) != 0) return -EFAULT;
+      if (cur != val) return -EAGAIN;
+      if (a[3]) {
+        int64_t ts[2];
+        if (wb_mem_read(&m->mem, a[3], ts, sizeof ts) != 0) return -EFAULT;
+        if (ts[0] < 0 || ts[1] < 0 || ts[1] >= 1000000000) return -EINVAL;
+        return -ETIMEDOUT; /* no other thread can wake us: the wait runs out */
+      }
+      wb_machine_stop(m, WB_REASON_INTERNAL, "deadlock: futex wait with no other thread");
+      return 0;
+    case 1: case 10: /* FUTEX_WAKE, FUTEX_WAKE_BITSET */
+      return 0;
+    case 3: /* FUTEX_REQUEUE */
+      return 0;
+    case 4: case 12: /* FUTEX_CMP_REQUEUE(_PI) */
+      if (wb_mem_read(&m->mem, uaddr, &cur, 4) != 0) return -EFAULT;
+      return cur == (uint32_t)a[5] ? 0 : -EAGAIN;
+    case 5: /* FUTEX_WAKE_OP */
+      if (wb_mem_read(&m->mem, uaddr, &cur, 4) != 0) return -EFAULT;
+      return futex_wake_op(m, a[4], (uint32_t)a[5]);
+    case 6: case 8: case 13: { /* FUTEX_LOCK_PI, FUTEX_TRYLOCK_PI, FUTEX_LOCK_PI2 */
+      if (wb_mem_read(&m->mem, uaddr, &cur, 4) != 0) return -EFAULT;
+      uint32_t owner = cur & 0x3fffffff;
+      if (owner == 0) {
+        uint32_t nv = (cur & 0x80000000u) | WB_PID;
+        return wb_mem_write(&m->mem, uaddr, &nv, 4);
+      }
+      if (owner == WB_PID) return cmd == 8 ? -EBUSY : -EDEADLK;
+      if (cmd == 8) return -EBUSY;
+      wb_machine_stop(m, WB_REASON_INTERNAL, "deadlock: futex lock held by a nonexistent thread");
+      return 0;
+    }
+    case 7: { /* FUTEX_UNLOCK_PI */
+      if (wb_mem_read(&m->mem, uaddr, &cur, 4) != 0) return -EFAULT;
+      if ((cur & 0x3fffffff) != WB_PID) return -EPERM;
+      uint32_t z = 0;
+      return wb_mem_write(&m->mem, uaddr, &z, 4);
+    }
+    default:
+      return -ENOSYS;
+  }
+}
+
+/* ---- signals ---- */
+
+static const char *const signames[32] = {
+    NULL,      "SIGHUP",  "SIGINT",    "SIGQUIT", "SIGILL",    "SIGTRAP", "SIGABRT",
+    "SIGBUS",  "SIGFPE",  "SIGKILL",   "SIGUSR1", "SIGSEGV",   "SIGUSR2", "SIGPIPE",
+    "SIGALRM", "SIGTERM", "SIGSTKFLT", "SIGCHLD", "SIGCONT",   "SIGSTOP", "SIGTSTP",
+    "SIGTTIN", "SIGTTOU", "SIGURG",    "SIGXCPU", "SIGXFSZ",   "SIGVTALRM", "SIGPROF",
+    "SIGWINCH", "SIGIO",  "SIGPWR",    "SIGSYS",
+};
+
+const char *wb_signal_name(int sig) {
+  if (sig > 0 && sig < 32) return signames[sig];
+  return NULL;
+}
+
+static uint64_t sigbit(int sig) { return 1ull << (sig - 1); }
+#define UNBLOCKABLE (sigbit(9) | sigbit(19))
+
+static int default_ignored(int sig) {
+  return sig == 17 || sig == 18 || sig == 23 || sig == 28; /* CHLD, CONT, URG, WINCH */
+}
+
+/* Act on sig now (not blocked). */
+static long deliver(wb_machine *m, int sig) {
+  wb_user *u = wb_u(m);
+  uint64_t handler = u->sigaction[sig][0];
+  const char *name = wb_signal_name(sig);
+  char num[24];
+  if (!name) {
+    snprintf(num, sizeof num, "signal %d", sig);
+    name = num;
+  }
+  if (sig != 9 && sig != 19) {
+    if (handler == 1) return 0; /* SIG_IGN */
+    if (handler != 0) {
+      wb_machine_stop(m, WB_REASON_INTERNAL,
+                      "guest raised %s with a handler installed: signal delivery is not "
+                      "supported", name);
+      return 0;
+    }
+    if (default_ignored(sig)) return 0;
+  }
+  m->exit_code = sig;
+  wb_machine_stop(m, WB_REASON_SIGNAL, "guest killed by %s", name);
+  return 0;
+}
+
+long wb_signal_self(wb_machine *m, int sig) {
+  if (sig == 0) return 0;
+  wb_user *u = wb_u(m);
+  if ((u->sigmask & sigbit(sig)) && !(sigbit(sig) & UNBLOCKABLE)) {
+    u->sigpending |= sigbit(sig);
+    return 0;
+  }
+  return deliver(m, sig);
+}
+
+/* Deliver the lowest pending signal that is no longer blocked (after a mask change). */
+static void deliver_pending(wb_machine *m) {
+  wb_user *u = wb_u(m);
+  uint64_t ready = u->sigpending & ~u->sigmask;
+  while (ready && m->stop_reason == WB_REASON_NONE) {
+    int sig = __builtin_ctzll(ready) + 1;
+    u->sigpending &= ~sigbit(sig);
+    ready &= ~sigbit(sig);
+    deliver(m, sig);
+  }
+}
+
+long wb_epipe(wb_machine *m) {
+  wb_user *u = wb_u(m);
+  int sig = 13;
+  if (u->sigaction[sig][0] == 0 && !(u->sigmask & sigbit(sig))) {
+    m->exit_code = sig;
+    wb_machine_stop(m, WB_REASON_SIGNAL, "guest killed by SIGPIPE");
+    return 0;
+  }
+  if (u->sigmask & sigbit(sig)) u->sigpending |= sigbit(sig);
+  return -EPIPE; /* ignored, blocked, or a handler we cannot run */
+}
+
+WB_SYS(rt_sigaction) {
+  int sig = (int)a[0];
+  if (a[3] != 8 || sig < 1 || sig > WB_NSIG) return -EINVAL;
+  if (a[1] && (sig == 9 || sig == 19)) return -EINVAL;
+  wb_user *u = wb_u(m);
+  uint64_t nact[3];
+  if (a[1] && wb_mem_read(&m->mem, a[1], nact, sizeof nact) != 0) return -EFAULT;
+  if (a[2] && wb_mem_write(&m->mem, a[2], u->sigaction[sig], sizeof nact) != 0) return -EFAULT;
+  if (a[1]) {
+    memcpy(u->sigaction[sig], nact, sizeof nact);
+    /* Setting SIG_IGN discards a pending instance (as the kernel does). */
+    if (nact[0] == 1 || (nact[0] == 0 && default_ignored(sig))) u->sigpending &= ~sigbit(sig);
+  }
+  return 0;
+}
+
+WB_SYS(rt_sigprocmask) {
+  if (a[3] != 8) return -EINVAL;
+  wb_user *u = wb_u(m);
+  uint64_t set = 0;
+  if (a[1]) {
+    if (a[0] > 2) return -EINVAL;
+    if (wb_mem_read(&m->mem, a[1], &set, 8) != 0) return -EFAULT;
+  }
+  if (a[2] && wb_mem_write(&m->mem, a[2], &u->sigmask, 8) != 0) return -EFAULT;
+  if (a[1]) {
+    switch (a[0]) {
+      case 0: u->sigmask |= set; break;   /* SIG_BLOCK */
+      case 1: u->sigmask &= ~set; break;  /* SIG_UNBLOCK */
+      default: u->sigmask = set; break;   /* SIG_SETMASK */
+    }
+    u->sigmask &= ~UNBLOCKABLE;
+    deliver_pending(m);
+  }
+  return 0;
+}
+
+WB_SYS(rt_sigpending) {
+  if (a[1] > 8) return -EINVAL;
+  uint64_t p = wb_u(m)->sigpending & wb_u(m)->sigmask;
+  return wb_mem_write(&m->mem, a[0], &p, (size_t)a[1]);
+}
+
+WB_SYS(rt_sigsuspend) {
+  if (a[1] != 8) return -EINVAL;
+  uint64_t set;
+  if (wb_mem_read(&m->mem, a[0], &set, 8) != 0) return -EFAULT;
+  wb_user *u = wb_u(m);
+  if (u->sigpending & ~set) {
+    uint64_t saved = u->sigmask;
+    u->sigmask = set & ~UNBLOCKABLE;
+    deliver_pending(m);
+    u->sigmask = saved;
+    if (m->stop_reason != WB_REASON_NONE) return 0;
+    return -EINTR;
+  }
+  wb_machine_stop(m, WB_REASON_INTERNAL, "deadlock: sigsuspend with no signal source");
+  return 0;
+}
+
+WB_SYS(sigaltstack) {
+  wb_user *u = wb_u(m);
+  uint64_t ss[3];
+  if (a[0] && wb_mem_read(&m->mem, a[0], ss, sizeof ss) != 0) return -EFAULT;
+  if (a[1] && wb_mem_write(&m->mem, a[1], u->altstack, sizeof ss) != 0) return -EFAULT;
+  if (a[0]) {
+    uint32_t flags = (uint32_t)ss[1];
+    if (flags & ~(2u | 0x80000000u)) return -EINVAL;
+    if (flags & 2) { /* SS_DISABLE */
+      u->altstack[0] = 0;
+      u->altstack[1] = 2;
+      u->altstack[2] = 0;
+    } else {
+      if (ss[2] < 2048) return -ENOMEM; /* MINSIGSTKSZ */
+      memcpy(u->altstack, ss, sizeof ss);
+      u->altstack[1] = 0;
+    }
+  }
+  return 0;
+}
+
+static int sig_ok(uint64_t v) { return (int64_t)(int32_t)v >= 0 && (int32_t)v <= WB_NSIG; }
+
+WB_SYS(kill) {
+  int32_t pid = (int32_t)a[0];
+  if (!sig_ok(a[1])) return -EINVAL;
+  if (pid == WB_PID || pid == 0 || pid == -1 || pid == -WB_PID)
+    return wb_signal_self(m, (int)a[1]);
+  return -ESRCH;
+}
+
+WB_SYS(tkill) {
+  int32_t tid = (int32_t)a[0];
+  if (tid <= 0 || !sig_ok(a[1])) return -EINVAL;
+  return tid == WB_PID ? wb_signal_self(m, (int)a[1]) : -ESRCH;
+}
+
+WB_SYS(tgkill) {
+  int32_t tgid = (int32_t)a[0], tid = (int32_t)a[1];
+  if (tgid <= 0 || tid <= 0 || !sig_ok(a[2])) return -EINVAL;
+  return (tgid == WB_PID && tid == WB_PID) ? wb_signal_self(m, (int)a[2]) : -ESRCH;
+}

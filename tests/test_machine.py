@@ -1,0 +1,321 @@
+"""The engine through its Python API: exits, faults, illegal instructions, limits, bad ELFs,
+unknown syscalls, determinism, and the `wb run` CLI."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import workbench
+from workbench import ConfigError, LoadError, Machine
+
+from conftest import REPO, assemble, needs_cross
+
+pytestmark = needs_cross
+
+LOOP = """
+    .globl _start
+_start:
+1:  addi t0, t0, 1
+    j 1b
+"""
+
+
+def test_exit_status_and_stats():
+    elf = assemble("""
+    .globl _start
+_start:
+    li t0, 100
+1:  addi t0, t0, -1
+    bnez t0, 1b
+    EXIT 42
+""")
+    r = Machine().run(elf)
+    assert r.reason == "exit" and r.exit_code == 42
+    # li + 100 * (addi, bnez) + li a0 + li a7 + ecall
+    assert r.instructions == 1 + 200 + 3
+    assert r.syscalls == {"exit": 1}
+    assert r.blocks_translated >= 2
+
+
+def test_write_to_stdout_is_captured():
+    elf = assemble("""
+    .globl _start
+_start:
+    li a0, 1
+    la a1, msg
+    li a2, 6
+    SYSCALL 64
+    EXIT 0
+    .data
+msg: .ascii "hello\\n"
+""")
+    r = Machine().run(elf, capture=True)
+    assert r.ok and r.stdout == b"hello\n" and r.stderr == b""
+
+
+def test_illegal_instruction_reports_pc_and_disassembly():
+    elf = assemble("""
+    .globl _start
+_start:
+    nop
+    .word 0xffffffff
+""")
+    r = Machine().run(elf)
+    assert r.reason == "illegal"
+    assert r.instructions == 1
+    assert "illegal instruction" in r.message and f"0x{r.pc:x}" in r.message
+    assert "ffffffff" in r.message
+
+
+def test_load_fault_reports_address_pc_and_insn():
+    elf = assemble("""
+    .globl _start
+_start:
+    li a0, 0x1234
+    ld a1, 8(a0)
+    EXIT 0
+""")
+    r = Machine().run(elf)
+    assert r.reason == "fault"
+    assert r.fault_addr == 0x123C
+    assert r.instructions == 2  # lui+addi retire; the faulting load does not
+    assert "ld a1, 8(a0)" in r.message and "0x123c" in r.message
+
+
+def test_store_to_text_faults():
+    elf = assemble("""
+    .globl _start
+_start:
+    la a0, _start
+    sd zero, 0(a0)
+    EXIT 0
+""")
+    r = Machine().run(elf)
+    assert r.reason == "fault" and "sd zero, 0(a0)" in r.message
+
+
+def test_address_beyond_guest_space_faults():
+    elf = assemble("""
+    .globl _start
+_start:
+    li a0, -16
+    lw a1, 0(a0)
+    EXIT 0
+""")
+    r = Machine().run(elf)
+    assert r.reason == "fault" and r.fault_addr == 2**64 - 16
+
+
+def test_jump_to_unmapped_memory_is_a_fetch_fault():
+    elf = assemble("""
+    .globl _start
+_start:
+    li a0, 0x7000000
+    jr a0
+""")
+    r = Machine().run(elf)
+    assert r.reason == "fault" and r.pc == 0x7000000 and "fetch" in r.message
+
+
+def test_ebreak_stops_the_run():
+    elf = assemble("""
+    .globl _start
+_start:
+    ebreak
+""")
+    assert Machine().run(elf).reason == "ebreak"
+
+
+def test_instruction_budget():
+    r = Machine(max_insns=100_000).run(assemble(LOOP))
+    assert r.reason == "budget"
+    assert 99_000 < r.instructions <= 100_000
+
+
+def test_wall_clock_limit():
+    r = Machine(wall_limit=0.3).run(assemble(LOOP))
+    assert r.reason == "wallclock"
+    assert r.seconds >= 0.3 and r.instructions > 0
+
+
+def test_memory_cap_refuses_mmap():
+    # mmap 1 MiB anonymous chunks until the engine refuses; exit with the number obtained
+    elf = assemble("""
+    .globl _start
+_start:
+    li s0, 0
+1:  li a0, 0
+    li a1, 0x100000
+    li a2, 3          # PROT_READ|PROT_WRITE
+    li a3, 0x22       # MAP_PRIVATE|MAP_ANONYMOUS
+    li a4, -1
+    li a5, 0
+    SYSCALL 222
+    li t0, -4096
+    bgeu a0, t0, 2f
+    sd s0, 0(a0)      # touch it
+    addi s0, s0, 1
+    li t1, 200
+    blt s0, t1, 1b
+2:  mv a0, s0
+    SYSCALL 93
+""")
+    r = Machine(mem_limit=32 << 20).run(elf)
+    assert r.reason == "exit"
+    assert 5 <= r.exit_code < 32  # the stack and the program use part of the 32 MiB
+    assert r.mem_peak <= 32 << 20
+    r2 = Machine(mem_limit=512 << 20).run(elf)
+    assert r2.exit_code == 200
+
+
+def test_unknown_syscall_returns_enosys_and_is_counted():
+    elf = assemble("""
+    .globl _start
+_start:
+    SYSCALL 400
+    li t0, -38
+    bne a0, t0, 1f
+    SYSCALL 400
+    EXIT 0
+1:  EXIT 1
+""")
+    r = Machine().run(elf)
+    assert r.ok
+    assert r.unknown_syscalls == {400: 2}
+
+
+def test_not_an_elf(tmp_path):
+    p = tmp_path / "notelf"
+    p.write_bytes(b"#!/bin/sh\necho hi\n")
+    with pytest.raises(LoadError, match="not an ELF"):
+        Machine().run(p)
+
+
+def test_wrong_architecture():
+    with pytest.raises(LoadError, match="(?i)x86-64|machine"):
+        Machine().run(sys.executable if Path(sys.executable).stat().st_size > 1000 else "/bin/true")
+
+
+def test_32bit_elf(tmp_path):
+    data = bytearray(assemble(LOOP).read_bytes())
+    data[4] = 1  # EI_CLASS = ELFCLASS32
+    p = tmp_path / "elf32"
+    p.write_bytes(bytes(data))
+    with pytest.raises(LoadError, match="32-bit"):
+        Machine().run(p)
+
+
+def test_truncated_elf(tmp_path):
+    data = assemble(LOOP).read_bytes()
+    for n in (0, 10, 63, 64, 100, len(data) // 2):
+        p = tmp_path / f"trunc{n}"
+        p.write_bytes(data[:n])
+        with pytest.raises(LoadError):
+            Machine().run(p)
+
+
+def test_dynamically_linked_elf():
+    elf = assemble('#include <stdio.h>\nint main(void){puts("x");return 0;}\n', c=True, static=False)
+    with pytest.raises(LoadError, match="dynamically linked"):
+        Machine().run(elf)
+
+
+def test_missing_program():
+    with pytest.raises(LoadError, match="no such file"):
+        Machine().run("/nonexistent/prog")
+
+
+def test_bad_parameters():
+    with pytest.raises(ConfigError):
+        Machine(tier="turbo")
+    with pytest.raises(ConfigError):
+        Machine(max_insns=-5)
+    with pytest.raises(ConfigError):
+        Machine(wall_limit=0)
+    with pytest.raises(ConfigError):
+        Machine(root="/nonexistent-dir")
+
+
+DETERMINISM_C = r"""
+#include <stdio.h>
+#include <time.h>
+#include <sys/random.h>
+int main(void) {
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    volatile long s = 0;
+    for (int i = 0; i < 100000; i++) s += i;
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    unsigned char r[8];
+    getrandom(r, sizeof r, 0);
+    printf("%lld.%09ld %lld.%09ld %lld\n", (long long)a.tv_sec, a.tv_nsec, (long long)b.tv_sec, b.tv_nsec, (long long)time(NULL));
+    for (int i = 0; i < 8; i++) printf("%02x", r[i]);
+    printf("\n");
+    return 0;
+}
+"""
+
+
+def test_deterministic_runs_are_identical_and_seeded():
+    elf = assemble(DETERMINISM_C, c=True)
+    a = Machine(seed=1).run(elf, capture=True)
+    b = Machine(seed=1).run(elf, capture=True)
+    c = Machine(seed=2).run(elf, capture=True)
+    assert a.ok, a.message
+    assert a.stdout == b.stdout and a.instructions == b.instructions
+    assert a.stdout.splitlines()[0] == c.stdout.splitlines()[0]  # the clock does not depend on the seed
+    assert a.stdout.splitlines()[1] != c.stdout.splitlines()[1]
+    t0, t1, _ = a.stdout.split()[:3]
+    assert float(t1) > float(t0)  # virtual time advances with instructions
+
+
+def _wb(*args, **kw):
+    return subprocess.run([sys.executable, "-m", "workbench.cli", *map(str, args)],
+                          capture_output=True, **kw)
+
+
+def test_cli_run_passes_output_and_status(tmp_path):
+    elf = assemble("""
+    .globl _start
+_start:
+    li a0, 1
+    la a1, msg
+    li a2, 3
+    SYSCALL 64
+    EXIT 7
+    .data
+msg: .ascii "ok\\n"
+""")
+    js = tmp_path / "stats.json"
+    p = _wb("run", "--json", js, elf)
+    assert p.returncode == 7 and p.stdout == b"ok\n"
+    stats = json.loads(js.read_text())
+    assert stats["reason"] == "exit" and stats["instructions"] == 8 and stats["syscalls"]["write"] == 1
+
+
+def test_cli_bad_elf_exits_2(tmp_path):
+    p = tmp_path / "junk"
+    p.write_bytes(b"\x7fELF" + b"\0" * 10)
+    r = _wb("run", p)
+    assert r.returncode == 2 and b"ELF" in r.stderr
+
+
+def test_cli_fault_exits_125_with_reason():
+    elf = assemble("""
+    .globl _start
+_start:
+    ld a0, 0(zero)
+""")
+    r = _wb("run", "--max-insns", "1000", elf)
+    assert r.returncode == 125 and b"fault" in r.stderr and b"ld a0, 0(zero)" in r.stderr
+
+
+def test_disassemble_and_syscall_names():
+    assert workbench.disassemble(0x00A50533) == "add a0, a0, a0"
+    assert workbench.syscall_name(64) == "write"
+    assert workbench.syscall_name(222) == "mmap"

@@ -1,0 +1,173 @@
+"""The guest programs: what they are built from and how they are run."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from ._errors import GuestBuildError
+from ._paths import workloads_dir
+from ._sources import LUPA, ZSTANDARD, SdistPin, extracted_dir
+
+
+@dataclass
+class Plan:
+    """Everything a compiler needs for one guest (independent of the variant)."""
+
+    sources: list[Path]
+    include_dirs: list[Path] = field(default_factory=list)
+    cflags: list[str] = field(default_factory=list)
+    libs: list[str] = field(default_factory=list)
+    #: directories mapped with -ffile-prefix-map so builds do not embed local paths
+    prefix_maps: dict[Path, str] = field(default_factory=dict)
+    #: extra files whose contents go into the cache key (headers)
+    extra_inputs: list[Path] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    description: str
+    kind: str  # "interpreter", "benchmark" or "test"
+    prepare: Callable[[], Plan]
+    sdists: tuple[SdistPin, ...] = ()
+    #: default benchmark arguments, from (size, level)
+    args: Callable[[object, object], list[str]] = lambda size, level: []
+    #: host files the guest reads when run with args()
+    files: Callable[[], list[Path]] = lambda: []
+    needs_writable_cwd: bool = False
+
+
+# ---------------------------------------------------------------- lua54
+
+LUA_BENCH_DEFAULT_SIZE = 600
+
+
+def _lua_plan() -> Plan:
+    src = extracted_dir(LUPA)
+    excluded = {"ltests.c", "onelua.c", "luac.c"}
+    sources = sorted(p for p in src.glob("*.c") if p.name not in excluded)
+    if not any(p.name == "lua.c" for p in sources):
+        raise GuestBuildError(f"{src} has no lua.c; the {LUPA.label} pin is not the expected archive")
+    return Plan(
+        sources=sources,
+        include_dirs=[src],
+        # POSIX facilities (mkstemp, popen, ...) but no dlopen: the build is static.
+        cflags=["-std=gnu99", "-DLUA_USE_POSIX"],
+        libs=["-lm"],
+        prefix_maps={src: "lua54"},
+        extra_inputs=sorted(src.glob("*.h")),
+    )
+
+
+def lua_scripts_dir() -> Path:
+    return workloads_dir() / "lua"
+
+
+def _lua_args(size: object, level: object) -> list[str]:
+    return [str(lua_scripts_dir() / "bench.lua"), str(size if size is not None else LUA_BENCH_DEFAULT_SIZE)]
+
+
+# ---------------------------------------------------------------- zstd
+
+ZSTD_DEFAULT_SIZE = "4m"
+ZSTD_DEFAULT_LEVEL = 3
+_MT_DEFINE = "#ifndef __EMSCRIPTEN__\n#define ZSTD_MULTITHREAD\n#endif\n"
+_ST_NAME = "wb_zstd_singlethread.c"
+
+
+def _zstd_singlethread_source(src: Path) -> Path:
+    """zstd.c with its unconditional ``#define ZSTD_MULTITHREAD`` removed.
+
+    The amalgamated zstd.c in the zstandard sdist turns multithreading on by
+    itself, so a command-line flag cannot turn it off; the derived copy lives
+    next to the extracted sources in the cache.
+    """
+    out = src / _ST_NAME
+    if out.exists():
+        return out
+    text = (src / "zstd.c").read_text(encoding="latin-1")
+    if text.count(_MT_DEFINE) != 1:
+        raise GuestBuildError(
+            f"{src / 'zstd.c'}: cannot find the ZSTD_MULTITHREAD definition to disable "
+            f"({ZSTANDARD.label} is not the expected archive)"
+        )
+    text = text.replace(_MT_DEFINE, "/* workbench: ZSTD_MULTITHREAD left undefined (single-threaded build) */\n")
+    fd, tmp = tempfile.mkstemp(dir=src, prefix=_ST_NAME + ".")
+    with os.fdopen(fd, "w", encoding="latin-1") as f:
+        f.write(text)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, out)
+    return out
+
+
+def _zstd_plan() -> Plan:
+    src = extracted_dir(ZSTANDARD)
+    driver_dir = workloads_dir() / "zstd"
+    return Plan(
+        sources=[driver_dir / "zstd_driver.c", _zstd_singlethread_source(src)],
+        include_dirs=[src],
+        cflags=["-std=gnu11"],
+        prefix_maps={src: "zstd", driver_dir: "workloads/zstd"},
+        extra_inputs=[src / "zstd.h", src / "zstd_errors.h"],
+    )
+
+
+def _zstd_args(size: object, level: object) -> list[str]:
+    return [str(size if size is not None else ZSTD_DEFAULT_SIZE), str(level if level is not None else ZSTD_DEFAULT_LEVEL)]
+
+
+# ---------------------------------------------------------------- small programs
+
+
+def small_dir() -> Path:
+    return workloads_dir() / "small"
+
+
+def _small(name: str, libs: tuple[str, ...] = ()) -> Callable[[], Plan]:
+    def plan() -> Plan:
+        d = small_dir()
+        return Plan(sources=[d / f"{name}.c"], cflags=["-std=gnu11"], libs=list(libs), prefix_maps={d: "workloads/small"})
+
+    return plan
+
+
+def _qsort_args(size: object, level: object) -> list[str]:
+    return [str(size)] if size is not None else []
+
+
+SPECS: dict[str, Spec] = {
+    s.name: s
+    for s in [
+        Spec(
+            "lua54",
+            "Lua 5.4 interpreter (lua.c + library, from the lupa sdist); runs workloads/lua/*.lua",
+            "interpreter",
+            _lua_plan,
+            sdists=(LUPA,),
+            args=_lua_args,
+            files=lambda: [lua_scripts_dir() / "bench.lua"],
+        ),
+        Spec(
+            "zstd",
+            "zstd round trip of generated data (our driver around the single-file zstd.c, single-threaded)",
+            "benchmark",
+            _zstd_plan,
+            sdists=(ZSTANDARD,),
+            args=_zstd_args,
+        ),
+        Spec("fpmath", "floating point: libm, printf %a/%e/%g, strtod round trips, rounding modes, fenv flags",
+             "test", _small("fpmath", ("-lm",))),
+        Spec("atomics", "C11 atomics: fetch_add/sub/and/or/xor, exchange, CAS strong/weak, 32 and 64 bit",
+             "test", _small("atomics")),
+        Spec("setjmp", "setjmp/longjmp across nested calls and recursion", "test", _small("setjmp")),
+        Spec("qsort", "qsort/bsearch over pseudo-random ints, records and strings (arg: count)",
+             "test", _small("qsort"), args=_qsort_args),
+        Spec("printf", "printf/snprintf/sscanf and strtol-family conversions", "test", _small("printf")),
+        Spec("files", "file system calls: open/read/write/lseek/fstat/readdir/rename/unlink/getcwd (needs a writable cwd)",
+             "test", _small("files"), needs_writable_cwd=True),
+    ]
+}
