@@ -8,12 +8,12 @@
  * so the budget is checked once per block, not per instruction.
  *
  * Precise faults: before each guest memory access a handler records which record is running
- * (ip->cur_insn; ip->cur_block is set on block entry). A host SIGSEGV inside the access is
- * caught by machine.c, which calls wb_interp_recover() to name the guest pc and roll instret
- * back to that instruction.
+ * (ip->cur_insn). A host SIGSEGV inside the access is caught by machine.c, which calls
+ * wb_interp_recover() to name the guest pc and roll instret back to that instruction.
  *
  * Handler bodies live in interp_ops.h, included into the dispatch function.
  */
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +27,13 @@
 #define HASH_BITS 16
 #define HASH_SIZE (1u << HASH_BITS)
 #define ARENA_SIZE (64u << 20)
+/* Indirect jumps (jalr: returns, jump tables, calls through pointers) first probe a small
+ * direct-mapped cache of (pc, block) pairs: one load pair in the same line, no chain walk. */
+#define JCACHE_BITS 12
+#define JCACHE_SIZE (1u << JCACHE_BITS)
+
+/* rs3 of the terminator record; no instruction record has it (register numbers are < 64) */
+#define TERM_MARK 0xff
 
 /* pseudo-ops appended after the architectural ones */
 enum { IOP_FALLTHROUGH = WB_OP_COUNT, IOP_FETCHFAULT, IOP_COUNT };
@@ -36,14 +43,23 @@ struct wb_interp {
   uint8_t *arena;
   size_t arena_used;
   uint64_t generation;           /* bumped by every flush: stale chain slots are not filled */
-  wb_block *cur_block;           /* block being executed (for fault recovery) */
   const wb_dinsn *cur_insn;      /* record of the memory access being executed */
   uint64_t limit;                /* instret at which the run loop must look at its limits */
   uint64_t next_wall_check;
   wb_block *fetchfault;          /* shared pseudo-block for fetch faults (not in the table) */
+  struct { uint64_t pc; wb_block *b; } jcache[JCACHE_SIZE]; /* indirect-jump cache, see below */
 };
 
 static const void *const *g_labels; /* handler addresses, exported once by wb_interp_run */
+static const void *const (*g_pairs)[WB_OP_COUNT]; /* pair handlers [PF_x][second op] */
+
+/* pair handlers (interp_pair.h): which ops can start a pair */
+#include "interp_pair.h"
+static const uint8_t pair_first[WB_OP_COUNT] = {
+#define PF_INDEX(A) [WB_OP_##A] = PF_##A,
+    PAIR_FIRST(PF_INDEX)
+#undef PF_INDEX
+};
 
 /* Which ops write an integer rd (so rd = x0 must be redirected to the sink register). */
 #define RDINT_N 0
@@ -117,6 +133,7 @@ void wb_interp_flush(wb_machine *m) {
   struct wb_interp *ip = m->interp;
   if (!ip) return;
   memset(ip->table, 0, sizeof ip->table);
+  memset(ip->jcache, 0, sizeof ip->jcache);
   ip->arena_used = 0;
   ip->generation++;
   m->cache_flushes++;
@@ -211,7 +228,15 @@ static wb_block *build_block(wb_machine *m, uint64_t pc) {
     d->imm = (int32_t)imm;
     off += x->len;
   }
+  /* give the first op of common adjacent pairs a handler that jumps straight to the second */
+  for (unsigned i = 0; i + 1 < n; i++) {
+    const void *h = in[i].op < WB_OP_COUNT && in[i + 1].op < WB_OP_COUNT && pair_first[in[i].op]
+                        ? g_pairs[pair_first[in[i].op]][in[i + 1].op] : NULL;
+    if (h) { b->insns[i].h = h; i++; }
+  }
   b->insns[n].h = g_labels[IOP_FALLTHROUGH];
+  b->insns[n].imm = (int32_t)n; /* lets wb_interp_recover find the block from a record */
+  b->insns[n].rs3 = TERM_MARK;
   (void)terminated;
   unsigned hsh = hash_pc(pc);
   b->hnext = ip->table[hsh];
@@ -222,10 +247,14 @@ static wb_block *build_block(wb_machine *m, uint64_t pc) {
 
 void wb_interp_recover(wb_machine *m, uint64_t *pc) {
   struct wb_interp *ip = m->interp;
-  wb_block *b = ip->cur_block;
-  unsigned i = (unsigned)(ip->cur_insn - b->insns);
-  if (i > b->n) i = b->n;
-  m->cpu.instret -= (b->n - i);
+  /* The faulting record is ip->cur_insn; its block is found from the terminator record that
+   * follows the block's last instruction (its imm holds n), so block entry stores nothing. */
+  const wb_dinsn *d = ip->cur_insn, *t = d;
+  if (!d) { *pc = m->cpu.pc; return; }
+  while (t->rs3 != TERM_MARK) t++;
+  unsigned n = (unsigned)t->imm, i = (unsigned)(n - (t - d));
+  const wb_block *b = (const wb_block *)((const char *)(t - n) - offsetof(wb_block, insns));
+  m->cpu.instret -= (n - i);
   *pc = wb_block_insn_pc(b, i);
   m->cpu.pc = *pc;
 }
@@ -323,7 +352,12 @@ void wb_interp_run(wb_machine *m) {
       [IOP_FALLTHROUGH] = &&L_FALLTHROUGH,
       [IOP_FETCHFAULT] = &&L_FETCHFAULT,
   };
-  if (!m) { g_labels = labels; return; }
+  static const void *const pair_labels[PF_COUNT][WB_OP_COUNT] = {
+#define PAIR_LABELS
+#include "interp_pair.h"
+#undef PAIR_LABELS
+  };
+  if (!m) { g_labels = labels; g_pairs = pair_labels; return; }
 
   struct wb_interp *ip = m->interp;
   wb_cpu *const cpu = &m->cpu;
@@ -331,37 +365,75 @@ void wb_interp_run(wb_machine *m) {
   uint64_t *const F = cpu->f;
   uint8_t *const M = m->mem.base;
   const uint64_t msize = m->mem.size;
-  wb_block *b, **slot = NULL;
+  wb_block *b = NULL, **slot = NULL, *nb;
   const wb_dinsn *d;
   uint64_t pc = cpu->pc, bpc;
   uint64_t gen;
+  uint64_t limit; /* copy of ip->limit: only check_limits changes it */
 
   ip->next_wall_check = cpu->instret;
-  ip->limit = cpu->instret; /* force a limit check on the first block */
+  ip->limit = limit = cpu->instret; /* force a limit check on the first block */
+
+/* Enter block nb. Every control-transfer handler expands its own copy, so each guest exit
+ * kind gets its own host indirect jump (better predicted than one shared dispatch site). */
+#define ENTER(nbk) do { \
+    b = (nbk); \
+    if (UNLIKELY(cpu->instret + b->n > limit)) goto enter_slow; \
+    cpu->instret += b->n; \
+    bpc = b->pc; \
+    d = b->insns; \
+    goto *d->h; \
+  } while (0)
+/* Leave through chain slot i of the current block (target pc computed only on a miss). */
+#define CHAIN(i, target) do { \
+    nb = b->succ[i]; \
+    if (LIKELY(nb != NULL)) ENTER(nb); \
+    pc = (target); slot = &b->succ[i]; goto lookup; \
+  } while (0)
+
+  goto lookup;
+
+  /* indirect jump to pc: the jump cache, then the hash table; fills the jalr site's cache */
+indirect:
+  {
+    unsigned j = (unsigned)(pc >> 1) & (JCACHE_SIZE - 1);
+    if (LIKELY(ip->jcache[j].pc == pc && ip->jcache[j].b)) {
+      nb = ip->jcache[j].b;
+      *slot = nb;
+      ENTER(nb);
+    }
+    gen = ip->generation;
+    nb = lookup(ip, pc);
+    if (UNLIKELY(!nb)) nb = build_block(m, pc);
+    if (nb->n) {
+      if (ip->generation == gen) *slot = nb;
+      ip->jcache[j].pc = pc;
+      ip->jcache[j].b = nb;
+    }
+    ENTER(nb);
+  }
 
 lookup:
   gen = ip->generation;
-  b = lookup(ip, pc);
-  if (UNLIKELY(!b)) {
-    b = build_block(m, pc);
+  nb = lookup(ip, pc);
+  if (UNLIKELY(!nb)) {
+    nb = build_block(m, pc);
     if (ip->generation != gen) slot = NULL; /* the flush freed the block holding the slot */
   }
-  if (slot && b->n) *slot = b;
-enter:
-  if (UNLIKELY(cpu->instret + b->n > ip->limit)) {
-    if (check_limits(m, b->n)) { cpu->pc = b->pc; return; }
-  }
+  if (slot && nb->n) *slot = nb;
+  ENTER(nb);
+
+enter_slow:
+  ip->limit = limit;
+  if (check_limits(m, b->n)) { cpu->pc = b->pc; return; }
+  limit = ip->limit;
   cpu->instret += b->n;
-  ip->cur_block = (wb_block *)b;
   bpc = b->pc;
   d = b->insns;
   goto *d->h;
 
 #include "interp_ops.h"
 
-chain:
-  if (LIKELY(*slot != NULL)) { b = *slot; goto enter; }
-  goto lookup;
 stop:
   return;
 }

@@ -1,8 +1,8 @@
 /* interp_ops.h — the interpreter's handler bodies, one per operation, included into
  * wb_interp_run(). In scope: cpu, X (integer registers, X[32] = sink for rd = x0), F, M (guest
- * memory base), msize, b (current block), bpc (its pc), d (current record), pc, slot.
- * Every handler ends with NEXT (fall into the next record), or sets pc and goes to `chain`
- * (direct successor; slot names the successor cache) or `lookup` (indirect), or stops.
+ * memory base), msize, b (current block), bpc (its pc), d (current record), pc, slot, nb.
+ * Every handler ends with NEXT (fall into the next record), CHAIN (direct successor through
+ * a chain slot), ENTER (a known block), `indirect`/`lookup` with pc set, or stops.
  * This file is the semantics of the ISA that the JIT is checked against.
  */
 #define NEXT do { d++; goto *d->h; } while (0)
@@ -16,13 +16,33 @@
 /* record the running access for precise faults; the fence keeps the store before the access */
 #define MARK() do { ip->cur_insn = d; __atomic_signal_fence(__ATOMIC_SEQ_CST); } while (0)
 #define ADDR(sz) uint64_t a = RS1 + IMM; if (UNLIKELY(a > msize - (sz))) goto oob; MARK()
-#define LOAD(sz, T, conv) { ADDR(sz); T v; memcpy(&v, M + a, sz); X[RD] = conv(v); NEXT; }
-#define STORE(sz, T) { ADDR(sz); T v = (T)RS2; memcpy(M + a, &v, sz); NEXT; }
+#define LOAD_BODY(sz, T, conv) { ADDR(sz); T v; memcpy(&v, M + a, sz); X[RD] = conv(v); }
+#define STORE_BODY(sz, T) { ADDR(sz); T v = (T)RS2; memcpy(M + a, &v, sz); }
+#define LOAD(sz, T, conv) LOAD_BODY(sz, T, conv) NEXT;
+#define STORE(sz, T) STORE_BODY(sz, T) NEXT;
 #define AS_U64(v) ((uint64_t)(v))
 #define AS_I64(v) ((uint64_t)(int64_t)(v))
+/* Bodies (without the dispatch) of the ops that can start a pair handler (interp_pair.h). */
+#define OPBODY_LUI X[RD] = (uint64_t)IMM
+#define OPBODY_AUIPC X[RD] = bpc + IMM
+#define OPBODY_LBU LOAD_BODY(1, uint8_t, AS_U64)
+#define OPBODY_LW LOAD_BODY(4, int32_t, AS_I64)
+#define OPBODY_LWU LOAD_BODY(4, uint32_t, AS_U64)
+#define OPBODY_LD LOAD_BODY(8, uint64_t, AS_U64)
+#define OPBODY_SB STORE_BODY(1, uint8_t)
+#define OPBODY_SW STORE_BODY(4, uint32_t)
+#define OPBODY_SD STORE_BODY(8, uint64_t)
+#define OPBODY_ADDI X[RD] = RS1 + IMM
+#define OPBODY_ANDI X[RD] = RS1 & (uint64_t)IMM
+#define OPBODY_SLLI X[RD] = RS1 << (IMM & 63)
+#define OPBODY_SRLI X[RD] = RS1 >> (IMM & 63)
+#define OPBODY_ADD X[RD] = RS1 + RS2
+#define OPBODY_SUB X[RD] = RS1 - RS2
+#define OPBODY_OR X[RD] = RS1 | RS2
+#define OPBODY_AND X[RD] = RS1 & RS2
+#define OPBODY_ADDIW X[RD] = SEXT32(RS1 + IMM)
 #define BRANCH(cond) \
-  if (cond) { pc = bpc + IMM; slot = &b->succ[0]; } else { pc = b->end_pc; slot = &b->succ[1]; } \
-  goto chain;
+  if (cond) CHAIN(0, bpc + IMM); else CHAIN(1, b->end_pc);
 
   L_ILLEGAL: L_MRET: L_SRET: L_WFI: L_SFENCE_VMA:
   illegal:
@@ -39,13 +59,20 @@
     wb_machine_fault(m, bpc, bpc, "instruction fetch from unmapped or non-executable memory");
     goto stop;
   L_FALLTHROUGH:
-    pc = b->end_pc; slot = &b->succ[1]; goto chain;
+    CHAIN(1, b->end_pc);
 
   /* ---- RV64I ---- */
-  L_LUI: X[RD] = (uint64_t)IMM; NEXT;
-  L_AUIPC: X[RD] = bpc + IMM; NEXT;
-  L_JAL: X[RD] = b->end_pc; pc = bpc + IMM; slot = &b->succ[0]; goto chain;
-  L_JALR: { uint64_t t = (RS1 + IMM) & ~(uint64_t)1; X[RD] = b->end_pc; pc = t; slot = NULL; goto lookup; }
+  L_LUI: OPBODY_LUI; NEXT;
+  L_AUIPC: OPBODY_AUIPC; NEXT;
+  L_JAL: X[RD] = b->end_pc; CHAIN(0, bpc + IMM);
+  /* jalr: succ[0] caches the last target of this site (a block ending in jalr has no other
+   * successor); on a miss, `indirect` probes the jump cache and refills succ[0] */
+  L_JALR: {
+    uint64_t t = (RS1 + IMM) & ~(uint64_t)1;
+    X[RD] = b->end_pc;
+    nb = b->succ[0];
+    if (LIKELY(nb != NULL && nb->pc == t)) ENTER(nb);
+    pc = t; slot = &b->succ[0]; goto indirect; }
   L_BEQ: BRANCH(RS1 == RS2)
   L_BNE: BRANCH(RS1 != RS2)
   L_BLT: BRANCH((int64_t)RS1 < (int64_t)RS2)
@@ -54,34 +81,34 @@
   L_BGEU: BRANCH(RS1 >= RS2)
   L_LB: LOAD(1, int8_t, AS_I64)
   L_LH: LOAD(2, int16_t, AS_I64)
-  L_LW: LOAD(4, int32_t, AS_I64)
-  L_LD: LOAD(8, uint64_t, AS_U64)
-  L_LBU: LOAD(1, uint8_t, AS_U64)
+  L_LW: OPBODY_LW; NEXT;
+  L_LD: OPBODY_LD; NEXT;
+  L_LBU: OPBODY_LBU; NEXT;
   L_LHU: LOAD(2, uint16_t, AS_U64)
-  L_LWU: LOAD(4, uint32_t, AS_U64)
-  L_SB: STORE(1, uint8_t)
+  L_LWU: OPBODY_LWU; NEXT;
+  L_SB: OPBODY_SB; NEXT;
   L_SH: STORE(2, uint16_t)
-  L_SW: STORE(4, uint32_t)
-  L_SD: STORE(8, uint64_t)
-  L_ADDI: X[RD] = RS1 + IMM; NEXT;
+  L_SW: OPBODY_SW; NEXT;
+  L_SD: OPBODY_SD; NEXT;
+  L_ADDI: OPBODY_ADDI; NEXT;
   L_SLTI: X[RD] = (int64_t)RS1 < IMM; NEXT;
   L_SLTIU: X[RD] = RS1 < (uint64_t)IMM; NEXT;
   L_XORI: X[RD] = RS1 ^ (uint64_t)IMM; NEXT;
   L_ORI: X[RD] = RS1 | (uint64_t)IMM; NEXT;
-  L_ANDI: X[RD] = RS1 & (uint64_t)IMM; NEXT;
-  L_SLLI: X[RD] = RS1 << (IMM & 63); NEXT;
-  L_SRLI: X[RD] = RS1 >> (IMM & 63); NEXT;
+  L_ANDI: OPBODY_ANDI; NEXT;
+  L_SLLI: OPBODY_SLLI; NEXT;
+  L_SRLI: OPBODY_SRLI; NEXT;
   L_SRAI: X[RD] = (uint64_t)((int64_t)RS1 >> (IMM & 63)); NEXT;
-  L_ADD: X[RD] = RS1 + RS2; NEXT;
-  L_SUB: X[RD] = RS1 - RS2; NEXT;
+  L_ADD: OPBODY_ADD; NEXT;
+  L_SUB: OPBODY_SUB; NEXT;
   L_SLL: X[RD] = RS1 << (RS2 & 63); NEXT;
   L_SLT: X[RD] = (int64_t)RS1 < (int64_t)RS2; NEXT;
   L_SLTU: X[RD] = RS1 < RS2; NEXT;
   L_XOR: X[RD] = RS1 ^ RS2; NEXT;
   L_SRL: X[RD] = RS1 >> (RS2 & 63); NEXT;
   L_SRA: X[RD] = (uint64_t)((int64_t)RS1 >> (RS2 & 63)); NEXT;
-  L_OR: X[RD] = RS1 | RS2; NEXT;
-  L_AND: X[RD] = RS1 & RS2; NEXT;
+  L_OR: OPBODY_OR; NEXT;
+  L_AND: OPBODY_AND; NEXT;
   L_FENCE: NEXT;
   L_FENCE_I:
     wb_interp_flush(m);
@@ -98,7 +125,7 @@
     wb_machine_stop(m, WB_REASON_EBREAK, "ebreak at pc 0x%llx (no debugger attached)",
                     (unsigned long long)cpu->pc);
     goto stop;
-  L_ADDIW: X[RD] = SEXT32(RS1 + IMM); NEXT;
+  L_ADDIW: OPBODY_ADDIW; NEXT;
   L_SLLIW: X[RD] = SEXT32((uint32_t)RS1 << (IMM & 31)); NEXT;
   L_SRLIW: X[RD] = SEXT32((uint32_t)RS1 >> (IMM & 31)); NEXT;
   L_SRAIW: X[RD] = (uint64_t)(int64_t)((int32_t)RS1 >> (IMM & 31)); NEXT;
@@ -271,3 +298,7 @@
   L_FCVT_D_L: ITOF(fcvt_d_l)
   L_FCVT_D_LU: ITOF(fcvt_d_lu)
   L_FMV_D_X: F[RD] = X[d->rs1]; NEXT;
+
+#define PAIR_HANDLERS
+#include "interp_pair.h"
+#undef PAIR_HANDLERS
