@@ -24,13 +24,24 @@ from . import guests
 from .machine import Machine, available_tiers
 
 DEFAULT_WORKLOADS = ["lua54", "zstd"]
+# sizes chosen so that the native run takes a few tenths of a second on a current x86-64 core:
+# long enough that process start-up (native, qemu) and load time (engine) do not matter
+BENCH_SIZES = {"lua54": 300, "zstd": "32m"}
 
 
-def _spec(name: str) -> tuple[list[str], Path]:
-    """(arguments, directory the program runs in) for a benchmark workload."""
-    args = list(guests.workload_args(name))
-    root = Path(guests.workload_root(name))
-    return args, root
+def _spec(name: str, size=None) -> tuple[list[str], Path]:
+    """(arguments, directory the program runs in) for a benchmark workload. Files the workload
+    reads are passed relative to that directory, which is also the engine's root."""
+    import tempfile
+
+    args = list(guests.workload_args(name, size=size if size is not None else BENCH_SIZES.get(name)))
+    root = None
+    for i, a in enumerate(args):
+        p = Path(a)
+        if p.is_absolute() and p.is_file():
+            root = root or p.parent
+            args[i] = str(p.relative_to(root)) if p.is_relative_to(root) else a
+    return args, Path(root or tempfile.gettempdir())
 
 
 def _time_process(cmd: list[str], cwd: Path) -> tuple[float, bytes, int]:
@@ -40,7 +51,8 @@ def _time_process(cmd: list[str], cwd: Path) -> tuple[float, bytes, int]:
 
 
 def run_bench(workloads: list[str] | None = None, repeat: int = 3, qemu: bool = True,
-              tiers: list[str] | None = None, progress: bool = True) -> list[dict]:
+              tiers: list[str] | None = None, progress: bool = True,
+              sizes: dict | None = None) -> list[dict]:
     """Measure every workload under every configuration; one dict per (workload, config).
 
     Columns: ``workload``, ``config`` (native, qemu, interp, ...), ``seconds`` (median),
@@ -53,7 +65,7 @@ def run_bench(workloads: list[str] | None = None, repeat: int = 3, qemu: bool = 
     qemu_bin = shutil.which("qemu-riscv64") if qemu else None
     rows = []
     for w in workloads:
-        args, root = _spec(w)
+        args, root = _spec(w, (sizes or {}).get(w))
         native = guests.build_native(w)
         elf = guests.build(w)
         cells: dict[str, dict] = {}

@@ -104,11 +104,19 @@ def bench(
     workload: Optional[List[str]] = typer.Option(None, "--workload", "-w", help="Workloads (default: lua54, zstd)."),
     repeat: int = typer.Option(3, help="Runs per cell; the median is reported."),
     no_qemu: bool = typer.Option(False, "--no-qemu", help="Skip the qemu-riscv64 column."),
+    size: Optional[List[str]] = typer.Option(None, "--size", help="Workload size, e.g. zstd=64m or lua54=600."),
 ):
     """Benchmark the engine against native code and qemu-riscv64, side by side in one run."""
     from .bench import print_table, run_bench
 
-    rows = run_bench(workloads=workload or None, repeat=repeat, qemu=not no_qemu)
+    sizes = {}
+    for s in size or []:
+        if "=" not in s:
+            typer.echo(f"wb bench: --size wants WORKLOAD=SIZE, got {s!r}", err=True)
+            raise typer.Exit(2)
+        k, v = s.split("=", 1)
+        sizes[k] = v
+    rows = run_bench(workloads=workload or None, repeat=repeat, qemu=not no_qemu, sizes=sizes)
     print_table(rows)
     if json_out:
         json_out.write_text(json.dumps(rows, indent=2) + "\n")
