@@ -321,3 +321,21 @@ def test_disassemble_and_syscall_names():
     assert workbench.disassemble(0x00A50533) == "add a0, a0, a0"
     assert workbench.syscall_name(64) == "write"
     assert workbench.syscall_name(222) == "mmap"
+
+
+def test_cli_guest_list_and_build():
+    p = _wb("guest", "list")
+    assert p.returncode == 0
+    for name in (b"lua54", b"zstd", b"fpmath", b"atomics", b"setjmp", b"qsort", b"printf"):
+        assert name in p.stdout
+    p = _wb("guest", "build", "zstd")
+    assert p.returncode == 0
+    path = Path(p.stdout.decode().strip().splitlines()[-1])
+    assert path.is_file() and path.read_bytes()[:4] == b"\x7fELF"
+    p = _wb("guest", "build", "no-such-guest")
+    assert p.returncode == 2 and b"unknown guest" in p.stderr
+
+
+def test_cli_run_guest_by_name_with_budget():
+    p = _wb("run", "--max-insns", "1000", "zstd", "1m")
+    assert p.returncode == 125 and b"budget" in p.stderr

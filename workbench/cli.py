@@ -89,7 +89,7 @@ def guest_build(name: str = typer.Argument(..., help="Guest name, e.g. lua54 or 
 
     try:
         path = guests.build(name, force=force)
-    except KeyError:
+    except guests.UnknownGuestError:
         typer.echo(f"wb guest build: unknown guest {name!r} (see `wb guest list`)", err=True)
         raise typer.Exit(2)
     except guests.GuestBuildError as e:

@@ -261,7 +261,7 @@ def _resolve_program(program) -> Path:
         from . import guests  # a guest name such as "lua54" or "zstd-glibc"
         try:
             return guests.build(str(program))
-        except KeyError:
+        except guests.UnknownGuestError:
             pass
     raise LoadError(f"{program}: no such file (and not a known guest; see `wb guest list`)")
 
