@@ -52,6 +52,9 @@ struct wb_interp {
 
 static const void *const *g_labels; /* handler addresses, exported once by wb_interp_run */
 static const void *const (*g_pairs)[WB_OP_COUNT]; /* pair handlers [PF_x][second op] */
+typedef struct { uint16_t op[3]; const void *h; } wb_triple;
+static const wb_triple *g_triples;                  /* triple handlers (interp_pair.h) */
+static unsigned g_ntriples;
 
 /* pair handlers (interp_pair.h): which ops can start a pair */
 #include "interp_pair.h"
@@ -228,11 +231,18 @@ static wb_block *build_block(wb_machine *m, uint64_t pc) {
     d->imm = (int32_t)imm;
     off += x->len;
   }
-  /* give the first op of common adjacent pairs a handler that jumps straight to the second */
+  /* give the first op of common adjacent triples/pairs a handler that runs it (and the
+   * second) and jumps straight to the last one's handler (interp_pair.h) */
   for (unsigned i = 0; i + 1 < n; i++) {
-    const void *h = in[i].op < WB_OP_COUNT && in[i + 1].op < WB_OP_COUNT && pair_first[in[i].op]
-                        ? g_pairs[pair_first[in[i].op]][in[i + 1].op] : NULL;
-    if (h) { b->insns[i].h = h; i++; }
+    const void *h = NULL;
+    unsigned len = 2;
+    if (i + 2 < n)
+      for (unsigned t = 0; t < g_ntriples && !h; t++)
+        if (g_triples[t].op[0] == in[i].op && g_triples[t].op[1] == in[i + 1].op &&
+            g_triples[t].op[2] == in[i + 2].op) { h = g_triples[t].h; len = 3; }
+    if (!h && in[i].op < WB_OP_COUNT && in[i + 1].op < WB_OP_COUNT && pair_first[in[i].op])
+      h = g_pairs[pair_first[in[i].op]][in[i + 1].op];
+    if (h) { b->insns[i].h = h; i += len - 1; }
   }
   b->insns[n].h = g_labels[IOP_FALLTHROUGH];
   b->insns[n].imm = (int32_t)n; /* lets wb_interp_recover find the block from a record */
@@ -357,7 +367,18 @@ void wb_interp_run(wb_machine *m) {
 #include "interp_pair.h"
 #undef PAIR_LABELS
   };
-  if (!m) { g_labels = labels; g_pairs = pair_labels; return; }
+  static const wb_triple triples[] = {
+#define TRIPLE_LABELS
+#include "interp_pair.h"
+#undef TRIPLE_LABELS
+  };
+  if (!m) {
+    g_labels = labels;
+    g_pairs = pair_labels;
+    g_triples = triples;
+    g_ntriples = sizeof triples / sizeof triples[0];
+    return;
+  }
 
   struct wb_interp *ip = m->interp;
   wb_cpu *const cpu = &m->cpu;

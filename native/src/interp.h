@@ -3,8 +3,10 @@
  * Blocks are straight-line runs of guest instructions (ending at a branch, jump, ecall,
  * fence.i, a page end or WB_BLOCK_MAX instructions), decoded once into compact `wb_dinsn`s
  * whose first field is the address of their handler, then executed by jumping from handler
- * to handler (computed goto). Direct successors are chained; indirect targets go through the
- * block hash table. This is the reference semantics every other tier must agree with.
+ * to handler (computed goto); common adjacent pairs/triples get handlers that jump straight
+ * to the next op (interp_pair.h). Direct successors are chained; indirect targets go through
+ * a per-site last-target slot, a jump cache and the block hash table. This is the reference
+ * semantics every other tier must agree with.
  */
 #ifndef WB_INTERP_H
 #define WB_INTERP_H
@@ -24,7 +26,8 @@ typedef struct wb_block {
   uint64_t end_pc;         /* guest pc just after the last instruction */
   uint64_t cmask;          /* bit i set: instruction i is compressed (2 bytes) */
   struct wb_block *hnext;  /* hash chain */
-  struct wb_block *succ[2];/* chained successors: [0] taken / jump target, [1] fall-through */
+  struct wb_block *succ[2];/* chained successors: [0] taken / jump target (jalr: the last
+                              target seen), [1] fall-through */
   uint32_t n;              /* guest instructions in the block */
   uint32_t pad;
   wb_dinsn insns[];        /* n handlers + one terminator pseudo-instruction */
