@@ -15,7 +15,11 @@
 #define INSN_PC (wb_block_insn_pc(b, IDX))
 /* record the running access for precise faults; the fence keeps the store before the access */
 #define MARK() do { ip->cur_insn = d; __atomic_signal_fence(__ATOMIC_SEQ_CST); } while (0)
-#define ADDR(sz) uint64_t a = RS1 + IMM; if (UNLIKELY(a > msize - (sz))) goto oob; MARK()
+/* Bounds: only the start address is checked. The guest view is followed by a PROT_NONE guard
+ * region, so an access starting inside the view but running past its end faults on the host
+ * and is recovered precisely like any other protected-page access (after MARK). One compare
+ * against msize for every access size keeps a single bound live across all handlers. */
+#define ADDR(sz) uint64_t a = RS1 + IMM; if (UNLIKELY(a >= msize)) goto oob; MARK()
 #define LOAD_BODY(sz, T, conv) { ADDR(sz); T v; memcpy(&v, M + a, sz); X[RD] = conv(v); }
 #define STORE_BODY(sz, T) { ADDR(sz); T v = (T)RS2; memcpy(M + a, &v, sz); }
 #define LOAD(sz, T, conv) LOAD_BODY(sz, T, conv) NEXT;
@@ -183,7 +187,7 @@
 
   /* ---- A ---- (sequentially consistent host atomics; aq/rl are subsumed) */
 #define AADDR(sz) uint64_t a = RS1; \
-    if (UNLIKELY(a > msize - (sz))) goto oob; \
+    if (UNLIKELY(a >= msize)) goto oob; /* aligned: never runs past the end */ \
     if (UNLIKELY(a & ((sz) - 1))) goto misaligned; \
     MARK()
 #define AMO_FETCH(sz, T, fn) { AADDR(sz); T v = (T)RS2; \
