@@ -24,6 +24,7 @@ system-deps:
 	command -v qemu-riscv64 >/dev/null || missing="$$missing qemu-user"; \
 	command -v riscv64-linux-gnu-gcc >/dev/null || missing="$$missing gcc-riscv64-linux-gnu libc6-dev-riscv64-cross"; \
 	command -v cmake >/dev/null || missing="$$missing cmake"; \
+	$(PY) -c "import ensurepip, venv" 2>/dev/null || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
