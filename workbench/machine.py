@@ -164,7 +164,7 @@ class Machine:
         }
 
     def run(self, program: str | os.PathLike, args: Iterable[str] = (), *,
-            capture: bool = False, stdin: bytes | str | os.PathLike | None = None,
+            capture: bool = False, stdin: bytes | str | os.PathLike | int | None = None,
             argv0: str | None = None, regs: bool = False) -> Run:
         """Run ``program`` (an ELF path, or the name of a guest from ``wb guest list``).
 
@@ -277,12 +277,12 @@ class _Stdio:
 
     def __enter__(self):
         if isinstance(self.stdin, int):
-            fin = None
+            fin = None  # an open host fd, passed through
         elif self.stdin is None:
             fin = open(os.devnull, "rb")
-        elif isinstance(self.stdin, (bytes, str)) and not (isinstance(self.stdin, str) and os.path.exists(self.stdin)):
+        elif isinstance(self.stdin, bytes):
             fin = tempfile.TemporaryFile()
-            fin.write(self.stdin if isinstance(self.stdin, bytes) else self.stdin.encode())
+            fin.write(self.stdin)
             fin.seek(0)
         else:
             fin = open(self.stdin, "rb")

@@ -161,7 +161,6 @@ static wb_block *build_block(wb_machine *m, uint64_t pc) {
   wb_insn in[WB_BLOCK_MAX];
   unsigned n = 0;
   uint64_t p = pc, cmask = 0;
-  int terminated = 0;
   while (n < WB_BLOCK_MAX) {
     if ((p & 1) || !fetch_ok(&m->mem, p)) break;
     uint16_t lo;
@@ -176,7 +175,7 @@ static wb_block *build_block(wb_machine *m, uint64_t pc) {
     wb_decode(raw, &in[n]);
     if (in[n].len == 2) cmask |= 1ull << n;
     p += in[n].len;
-    if (ends_block(in[n++].op)) { terminated = 1; break; }
+    if (ends_block(in[n++].op)) break;
     if ((p & (WB_PAGE_SIZE - 1)) == 0) break; /* blocks never cross a page */
   }
   if (n == 0) {
@@ -247,7 +246,6 @@ static wb_block *build_block(wb_machine *m, uint64_t pc) {
   b->insns[n].h = g_labels[IOP_FALLTHROUGH];
   b->insns[n].imm = (int32_t)n; /* lets wb_interp_recover find the block from a record */
   b->insns[n].rs3 = TERM_MARK;
-  (void)terminated;
   unsigned hsh = hash_pc(pc);
   b->hnext = ip->table[hsh];
   ip->table[hsh] = b;
@@ -283,14 +281,9 @@ static int csr_access(wb_machine *m, unsigned csr, int kind, uint64_t src, int d
     case CSR_FRM: v = c->frm; break;
     case CSR_FCSR: v = (c->frm << 5) | c->fflags; break;
     case CSR_CYCLE: case CSR_INSTRET: v = instret_now; break;
-    case CSR_TIME: {
-      /* 10 MHz timebase, as Linux on common RISC-V boards reports */
-      uint64_t saved = c->instret;
-      c->instret = instret_now;
-      v = wb_guest_monotonic_ns(m) / 100;
-      c->instret = saved;
+    case CSR_TIME: /* 10 MHz timebase, as Linux on common RISC-V boards reports */
+      v = wb_guest_monotonic_ns_at(m, instret_now) / 100;
       break;
-    }
     default: return -1;
   }
   if (do_write) {

@@ -42,9 +42,13 @@ uint64_t wb_guest_realtime_ns(const wb_machine *m) {
   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-uint64_t wb_guest_monotonic_ns(const wb_machine *m) {
-  if (m->cfg.deterministic) return WB_VIRTUAL_BOOT_NS + m->cpu.instret * m->cfg.ns_per_insn;
+uint64_t wb_guest_monotonic_ns_at(const wb_machine *m, uint64_t instret) {
+  if (m->cfg.deterministic) return WB_VIRTUAL_BOOT_NS + instret * m->cfg.ns_per_insn;
   return wb_host_ns();
+}
+
+uint64_t wb_guest_monotonic_ns(const wb_machine *m) {
+  return wb_guest_monotonic_ns_at(m, m->cpu.instret);
 }
 
 WB_API void wb_config_init(wb_config *cfg) {

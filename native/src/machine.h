@@ -55,5 +55,9 @@ uint64_t wb_host_ns(void);
  * else the host's CLOCK_REALTIME. Monotonic clocks use the same source minus boot offset. */
 uint64_t wb_guest_realtime_ns(const wb_machine *m);
 uint64_t wb_guest_monotonic_ns(const wb_machine *m);
+/* The monotonic clock as it reads when `instret` instructions have retired (deterministic
+ * mode; the host clock otherwise): for reads from inside a block, where cpu.instret already
+ * counts the whole block. */
+uint64_t wb_guest_monotonic_ns_at(const wb_machine *m, uint64_t instret);
 
 #endif
