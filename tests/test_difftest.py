@@ -39,6 +39,10 @@ needs_tools = pytest.mark.skipif(not _ok, reason=f"{_why} (make test installs th
 try:
     import workbench
     _tiers = list(workbench.available_tiers()) if hasattr(workbench, "available_tiers") else ["interp"]
+    # the JIT twice: every block translated at first execution, and mixed with the interpreter
+    # (blocks translated after their first run, so a program's passes cross tiers)
+    if "jit" in _tiers:
+        _tiers += ["jit-mixed"]
     _wb_error = None
 except Exception as e:  # ImportError, or the engine library not built yet
     workbench = None
@@ -226,7 +230,12 @@ def _compare_with_engine(tier, specs, cache_dir, cover=False):
         pytest.skip(_wb_error)
     elfs = harness.build_many(specs, cache_dir, cover=cover)
     expected = _qemu_all(elfs)
-    machine = workbench.Machine(tier=tier, max_insns=10_000_000)
+    if tier == "jit":
+        machine = workbench.Machine(tier="jit", max_insns=10_000_000, jit_hot=0)
+    elif tier == "jit-mixed":
+        machine = workbench.Machine(tier="jit", max_insns=10_000_000, jit_hot=1)
+    else:
+        machine = workbench.Machine(tier=tier, max_insns=10_000_000)
     failures = []
     for (seed, n), elf, want in zip(specs, elfs, expected):
         try:

@@ -273,6 +273,7 @@ def test_loader_and_syscall_fuzz(guest, tmp_path):
         pytest.skip("no host C compiler")
     srcs = [str(p) for p in sorted((REPO / "native" / "src").glob("*.c"))]
     srcs += [str(p) for p in sorted((REPO / "native" / "src" / "user").glob("*.c"))]
+    srcs += [str(p) for p in sorted((REPO / "native" / "src" / "jit").glob("*.c"))]
     exe = tmp_path / "test_loader"
     base = [cc, "-std=gnu11", "-O1", "-g", "-D_GNU_SOURCE", "-frounding-math",
             "-I", str(REPO / "native" / "include"), "-I", str(REPO / "native" / "src"),

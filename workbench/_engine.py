@@ -25,6 +25,7 @@ typedef struct wb_config {
   const char *root;
   const char *cwd;
   int stdin_fd, stdout_fd, stderr_fd;
+  uint32_t jit_hot;
 } wb_config;
 typedef struct wb_result {
   int reason;
@@ -51,6 +52,7 @@ void wb_machine_regs(const wb_machine *m, uint64_t *x, uint64_t *f, uint64_t *pc
 void wb_machine_destroy(wb_machine *m);
 const char *wb_reason_name(int reason);
 const char *wb_engine_version(void);
+int wb_tier_available(int tier);
 const char *wb_syscall_name(int nr);
 int wb_disassemble(uint32_t raw, uint64_t pc, char *buf, size_t n);
 """

@@ -1,9 +1,10 @@
 """The ``wb`` command: run guests, build them, benchmark the engine, reproduce results.
 
-    wb run [--tier interp] [--max-insns N] [--root DIR] [--json FILE] ELF [ARGS...]
+    wb run [--tier jit|interp] [--max-insns N] [--root DIR] [--json FILE] ELF [ARGS...]
     wb guest list | wb guest build NAME
     wb bench [--json FILE] [--workload lua54 --workload zstd] [--repeat 3]
-    wb reproduce [--out DIR]
+    wb reproduce [STUDY...] [--scale small|paper] [--out DIR] [--scheduler ADDR]
+    wb lab [--port N] [--no-browser]
 
 Exit status of ``wb run``: the guest's own exit status when it exits; 128+N when it was
 killed by signal N; 125 when the run was stopped another way (fault, illegal instruction,
@@ -13,6 +14,7 @@ option).
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -29,7 +31,7 @@ app.add_typer(guest_app, name="guest")
 def run(
     elf: str = typer.Argument(..., help="Static RISC-V Linux ELF (or a guest name, e.g. lua54)."),
     args: Optional[List[str]] = typer.Argument(None, help="Arguments passed to the guest."),
-    tier: str = typer.Option("interp", help="Execution tier: interp or jit."),
+    tier: Optional[str] = typer.Option(None, help="Execution tier: jit (default on x86-64) or interp."),
     max_insns: Optional[int] = typer.Option(None, "--max-insns", help="Instruction budget."),
     mem_limit: Optional[int] = typer.Option(None, "--mem-limit", help="Guest memory cap in bytes."),
     wall_limit: Optional[float] = typer.Option(None, "--wall-limit", help="Wall-clock limit in seconds."),
@@ -122,19 +124,126 @@ def bench(
         json_out.write_text(json.dumps(rows, indent=2) + "\n")
 
 
-@app.command()
-def reproduce(out: Path = typer.Option(Path("results"), "--out", help="Output directory."),
-              repeat: int = typer.Option(3, help="Runs per benchmark cell.")):
-    """Run the main job. Until the studies exist, this is the engine benchmark."""
-    from .bench import print_table, run_bench
+def _study_table(name: str, df) -> None:
+    """Print a study's summary DataFrame as a rich table."""
+    from rich.console import Console
+    from rich.table import Table
 
+    t = Table(*[str(c) for c in df.columns], title=f"wb reproduce: {name}")
+    for row in df.itertuples(index=False):
+        cells = []
+        for v in row:
+            if isinstance(v, bool):
+                cells.append("yes" if v else "[red]NO[/red]")
+            elif isinstance(v, float):
+                cells.append("-" if v != v else f"{v:.0f}" if abs(v) >= 100
+                             else f"{v:.1f}" if abs(v) >= 10 else f"{v:.3f}")
+            else:
+                cells.append(str(v))
+        t.add_row(*cells)
+    Console().print(t)
+
+
+def _markdown(df) -> str:
+    cols = [str(c) for c in df.columns]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for row in df.itertuples(index=False):
+        lines.append("| " + " | ".join(
+            ("-" if v != v else f"{v:.3f}") if isinstance(v, float) else str(v) for v in row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+@app.command()
+def reproduce(
+    study: Optional[List[str]] = typer.Argument(None, help="Studies to run (default: all)."),
+    scale: str = typer.Option("small", "--scale", help="small (minutes) or paper (the full grid)."),
+    out: Path = typer.Option(Path("results"), "--out", help="Output directory."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="dask scheduler address (default: a local cluster)."),
+    fresh: bool = typer.Option(False, "--fresh", help="Measure again instead of reusing finished points."),
+    sweeps: Optional[Path] = typer.Option(None, "--sweeps", help="Directory of the sweep stores (default: the workbench cache)."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+):
+    """Run the studies: each one's Dataset goes to OUT/<study>.zarr and .nc, its table is
+    printed (and written to OUT/<study>.md), and an HTML report is written to OUT.
+
+    Example: wb reproduce engine --scale small --out results
+    """
+    import shutil
+
+    from . import store, studies
+
+    names = list(study or studies.STUDIES)
+    unknown = [n for n in names if n not in studies.STUDIES]
+    if unknown:
+        typer.echo(f"wb reproduce: unknown study {', '.join(map(repr, unknown))}; known studies: "
+                   f"{', '.join(sorted(studies.STUDIES))}", err=True)
+        raise typer.Exit(2)
+    if scale not in studies.SCALES:
+        typer.echo(f"wb reproduce: unknown scale {scale!r}; choose one of {', '.join(studies.SCALES)}",
+                   err=True)
+        raise typer.Exit(2)
     out.mkdir(parents=True, exist_ok=True)
-    rows = run_bench(repeat=repeat)
-    print_table(rows)
-    (out / "bench.json").write_text(json.dumps(rows, indent=2) + "\n")
-    from .bench import table_markdown
-    (out / "bench.md").write_text(table_markdown(rows))
-    typer.echo(f"wrote {out / 'bench.json'} and {out / 'bench.md'}")
+    datasets = {}
+    for name in names:
+        mod = studies.get(name)
+        sweep_store = mod.default_store(scale, base=sweeps)
+        if fresh:
+            shutil.rmtree(sweep_store, ignore_errors=True)
+        ds = mod.run(scale, store=sweep_store, scheduler=scheduler, progress=progress)
+        datasets[name] = ds
+        store.save(ds, out / f"{name}.zarr")
+        store.save(ds, out / f"{name}.nc")
+        if hasattr(mod, "summary"):
+            df = mod.summary(ds)
+            _study_table(name, df)
+            (out / f"{name}.md").write_text(_markdown(df))
+        typer.echo(f"wrote {out / (name + '.zarr')} and {out / (name + '.nc')}")
+    try:
+        from .report import write_report
+    except ImportError as e:
+        typer.echo(f"wb reproduce: warning: no HTML report (workbench.report is not available: {e})",
+                   err=True)
+        return
+    report = write_report(datasets, out)
+    typer.echo(f"wrote {report}")
+
+
+def _lab_command(port: int, no_browser: bool, notebooks: Path) -> list:
+    """The JupyterLab command line ``wb lab`` runs."""
+    cmd = [sys.executable, "-m", "jupyterlab", "--ip=127.0.0.1", f"--port={port}",
+           f"--ServerApp.root_dir={notebooks}"]
+    if no_browser:
+        cmd.append("--no-browser")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")  # containers and CI machines run as root; bound to loopback
+    return cmd
+
+
+def _notebooks_dir() -> Path:
+    """notebooks/ of the repository this package lives in (of the current directory when the
+    package is installed elsewhere)."""
+    repo = Path(__file__).resolve().parent.parent
+    base = repo if (repo / "pyproject.toml").is_file() else Path.cwd()
+    return base / "notebooks"
+
+
+@app.command()
+def lab(port: int = typer.Option(8888, "--port", help="Port on 127.0.0.1."),
+        no_browser: bool = typer.Option(False, "--no-browser", help="Do not open a browser.")):
+    """Start JupyterLab on the workbench's notebooks/, bound to 127.0.0.1.
+
+    Example: wb lab --port 8890 --no-browser
+    """
+    import subprocess
+
+    nb = _notebooks_dir()
+    nb.mkdir(parents=True, exist_ok=True)
+    typer.echo(f"wb lab: JupyterLab on http://127.0.0.1:{port}/ serving {nb}")
+    try:
+        rc = subprocess.call(_lab_command(port, no_browser, nb))
+    except KeyboardInterrupt:
+        rc = 0
+    raise typer.Exit(rc)
 
 
 def main():

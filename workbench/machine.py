@@ -31,7 +31,16 @@ def available_tiers() -> list[str]:
     >>> "interp" in available_tiers()
     True
     """
-    return ["interp"]
+    return [name for name, code in TIERS.items() if lib.wb_tier_available(code)]
+
+
+def default_tier() -> str:
+    """The tier a Machine uses unless told otherwise: the JIT where the host has one.
+
+    >>> default_tier() in available_tiers()
+    True
+    """
+    return "jit" if "jit" in available_tiers() else "interp"
 
 
 @dataclasses.dataclass
@@ -100,7 +109,8 @@ class Machine:
 
     Parameters
     ----------
-    tier : "interp" (the reference interpreter) or "jit".
+    tier : "jit" (x86-64 hosts; the default there) or "interp" (the reference interpreter;
+        the default elsewhere). ``None`` picks ``default_tier()``.
     max_insns : instruction budget per run (None = unlimited).
     mem_limit : bytes of guest memory a run may map (None = 1 GiB).
     wall_limit : seconds of wall-clock time per run (None = unlimited).
@@ -111,17 +121,22 @@ class Machine:
         the same output and the same instruction counts.
     seed : seed of the guest's getrandom and AT_RANDOM in deterministic mode.
     env : guest environment (default: a small fixed one, ``DEFAULT_ENV``).
+    jit_hot : JIT tier only: how many times a block runs in the interpreter before it is
+        translated (default 4: code that runs a few times is not worth translating; 0
+        translates every block at its first execution).
 
     >>> m = Machine(tier="interp", max_insns=10**8)
     >>> m.run("fpmath").ok  # doctest: +SKIP
     True
     """
 
-    def __init__(self, tier: str = "interp", *, max_insns: int | None = None,
+    def __init__(self, tier: str | None = None, *, max_insns: int | None = None,
                  mem_limit: int | None = None, wall_limit: float | None = None,
                  root: str | os.PathLike | bool | None = None, cwd: str = "/",
                  deterministic: bool = True, seed: int = 0, ns_per_insn: int = 1,
-                 env: Mapping[str, str] | None = None):
+                 env: Mapping[str, str] | None = None, jit_hot: int = 4):
+        if tier is None:
+            tier = default_tier()
         if tier not in TIERS:
             raise ConfigError(f"unknown tier {tier!r}; choose one of {sorted(TIERS)}")
         if tier not in available_tiers():
@@ -140,6 +155,8 @@ class Machine:
             root = Path(root)
             if not root.is_dir():
                 raise ConfigError(f"root {str(root)!r} is not a directory")
+        if not (isinstance(jit_hot, int) and 0 <= jit_hot < 2**32):
+            raise ConfigError(f"jit_hot must be a non-negative integer, got {jit_hot!r}")
         if not cwd.startswith("/"):
             raise ConfigError(f"cwd must be an absolute guest path, got {cwd!r}")
         self.tier = tier
@@ -152,6 +169,7 @@ class Machine:
         self.seed = seed
         self.ns_per_insn = ns_per_insn
         self.env = dict(DEFAULT_ENV if env is None else env)
+        self.jit_hot = jit_hot
 
     @property
     def config(self) -> dict:
@@ -160,7 +178,7 @@ class Machine:
             "tier": self.tier, "max_insns": self.max_insns, "mem_limit": self.mem_limit,
             "wall_limit": self.wall_limit, "root": None if self.root is False else str(self.root),
             "cwd": self.cwd, "deterministic": self.deterministic, "seed": self.seed,
-            "ns_per_insn": self.ns_per_insn, "env": self.env,
+            "ns_per_insn": self.ns_per_insn, "env": self.env, "jit_hot": self.jit_hot,
         }
 
     def run(self, program: str | os.PathLike, args: Iterable[str] = (), *,
@@ -188,6 +206,7 @@ class Machine:
         cfg.deterministic = 1 if self.deterministic else 0
         cfg.seed = self.seed
         cfg.ns_per_insn = self.ns_per_insn
+        cfg.jit_hot = self.jit_hot
         keep = []  # keep cffi buffers alive during the call
         if self.root is not False:
             root_c = ffi.new("char[]", os.fsencode(str(self.root)))

@@ -13,6 +13,11 @@ typedef struct wb_cpu {
   uint64_t reservation;  /* LR/SC reserved address; WB_NO_RESERVATION when none */
   uint32_t fflags;       /* accrued FP exceptions (5 bits) */
   uint32_t frm;          /* dynamic rounding mode (3 bits) */
+  /* JIT tier scratch (jit/): instructions left before the dispatcher must look at limits,
+   * a value passed out of translated code, and the bound of guest addresses */
+  int64_t jit_left;
+  uint64_t jit_scratch;
+  uint64_t jit_bound;
 } wb_cpu;
 
 #define WB_NO_RESERVATION (~(uint64_t)0)

@@ -39,6 +39,21 @@ static inline int wb_insn_len(uint16_t lo16) { return (lo16 & 3) == 3 ? 4 : 2; }
  * fills *out; returns 0 if legal, -1 if op is WB_OP_ILLEGAL. */
 int wb_decode(uint32_t raw, wb_insn *out);
 
+/* 1 if op ends a block in every tier: control transfers, ecall/ebreak, fence.i, illegal and
+ * privileged ops. Blocks end there (or at a page end, or after 64 instructions) so that the
+ * interpreter's and the JIT's blocks, and the events clients see per block, are the same. */
+static inline int wb_op_ends_block(unsigned op) {
+  switch (op) {
+    case WB_OP_JAL: case WB_OP_JALR: case WB_OP_BEQ: case WB_OP_BNE: case WB_OP_BLT:
+    case WB_OP_BGE: case WB_OP_BLTU: case WB_OP_BGEU: case WB_OP_ECALL: case WB_OP_EBREAK:
+    case WB_OP_FENCE_I: case WB_OP_ILLEGAL: case WB_OP_MRET: case WB_OP_SRET: case WB_OP_WFI:
+    case WB_OP_SFENCE_VMA:
+      return 1;
+    default:
+      return 0;
+  }
+}
+
 /* Mnemonic of an op ("addi"); "?" for an out-of-range op. */
 const char *wb_op_name(unsigned op);
 

@@ -48,6 +48,13 @@ struct wb_interp {
   uint64_t next_wall_check;
   wb_block *fetchfault;          /* shared pseudo-block for fetch faults (not in the table) */
   struct { uint64_t pc; wb_block *b; } jcache[JCACHE_SIZE]; /* indirect-jump cache, see below */
+  /* single-step modes used by the JIT tier (wb_interp_step, wb_interp_run_block): the run
+   * returns at the first block entry after `step` work was done */
+  int step;                      /* 0 normal, 1 one block, 2 one instruction */
+  int stepped;                   /* the stepped block has been entered */
+  uint8_t *step_base;            /* memory base for a single instruction (a view), or NULL */
+  uint64_t step_bound;
+  wb_block *stepblk;             /* scratch block for one instruction (not in the table) */
 };
 
 static const void *const *g_labels; /* handler addresses, exported once by wb_interp_run */
@@ -98,17 +105,6 @@ static const uint8_t rd_is_int[WB_OP_COUNT] = {
 #undef X
 };
 
-static int ends_block(unsigned op) {
-  switch (op) {
-    case WB_OP_JAL: case WB_OP_JALR: case WB_OP_BEQ: case WB_OP_BNE: case WB_OP_BLT:
-    case WB_OP_BGE: case WB_OP_BLTU: case WB_OP_BGEU: case WB_OP_ECALL: case WB_OP_EBREAK:
-    case WB_OP_FENCE_I: case WB_OP_ILLEGAL: case WB_OP_MRET: case WB_OP_SRET: case WB_OP_WFI:
-    case WB_OP_SFENCE_VMA:
-      return 1;
-    default:
-      return 0;
-  }
-}
 
 int wb_interp_init(wb_machine *m, char *err, size_t errlen) {
   struct wb_interp *ip = calloc(1, sizeof *ip);
@@ -120,6 +116,8 @@ int wb_interp_init(wb_machine *m, char *err, size_t errlen) {
   ip->fetchfault = calloc(1, sizeof(wb_block) + sizeof(wb_dinsn));
   if (!ip->fetchfault) { wb_interp_fini(m); snprintf(err, errlen, "out of host memory"); return -1; }
   ip->fetchfault->insns[0].h = g_labels[IOP_FETCHFAULT];
+  ip->stepblk = calloc(1, sizeof(wb_block) + 2 * sizeof(wb_dinsn));
+  if (!ip->stepblk) { wb_interp_fini(m); snprintf(err, errlen, "out of host memory"); return -1; }
   return 0;
 }
 
@@ -128,6 +126,7 @@ void wb_interp_fini(wb_machine *m) {
   if (!ip) return;
   munmap(ip->arena, ARENA_SIZE);
   free(ip->fetchfault);
+  free(ip->stepblk);
   free(ip);
   m->interp = NULL;
 }
@@ -155,13 +154,15 @@ static int fetch_ok(const wb_mem *mem, uint64_t addr) {
   return (mem->perm[addr >> WB_PAGE_SHIFT] & WB_PROT_X) != 0;
 }
 
-/* Decode a block at pc. Returns the shared fetch-fault pseudo-block if pc cannot be fetched. */
-static wb_block *build_block(wb_machine *m, uint64_t pc) {
+/* Decode a block at pc. Returns the shared fetch-fault pseudo-block if pc cannot be fetched.
+ * `into` (single-step mode): decode at most one instruction into that scratch block, which
+ * is not entered in the table. */
+static wb_block *build_block(wb_machine *m, uint64_t pc, wb_block *into) {
   struct wb_interp *ip = m->interp;
   wb_insn in[WB_BLOCK_MAX];
-  unsigned n = 0;
+  unsigned n = 0, maxn = into ? 1 : WB_BLOCK_MAX;
   uint64_t p = pc, cmask = 0;
-  while (n < WB_BLOCK_MAX) {
+  while (n < maxn) {
     if ((p & 1) || !fetch_ok(&m->mem, p)) break;
     uint16_t lo;
     memcpy(&lo, wb_mem_host(&m->mem, p), 2);
@@ -175,18 +176,21 @@ static wb_block *build_block(wb_machine *m, uint64_t pc) {
     wb_decode(raw, &in[n]);
     if (in[n].len == 2) cmask |= 1ull << n;
     p += in[n].len;
-    if (ends_block(in[n++].op)) break;
+    if (wb_op_ends_block(in[n++].op)) break;
     if ((p & (WB_PAGE_SIZE - 1)) == 0) break; /* blocks never cross a page */
   }
   if (n == 0) {
     ip->fetchfault->pc = ip->fetchfault->end_pc = pc;
     return ip->fetchfault;
   }
-  size_t need = sizeof(wb_block) + (n + 1) * sizeof(wb_dinsn);
-  need = (need + 15) & ~(size_t)15;
-  if (ip->arena_used + need > ARENA_SIZE) wb_interp_flush(m);
-  wb_block *b = (wb_block *)(ip->arena + ip->arena_used);
-  ip->arena_used += need;
+  wb_block *b = into;
+  if (!b) {
+    size_t need = sizeof(wb_block) + (n + 1) * sizeof(wb_dinsn);
+    need = (need + 15) & ~(size_t)15;
+    if (ip->arena_used + need > ARENA_SIZE) wb_interp_flush(m);
+    b = (wb_block *)(ip->arena + ip->arena_used);
+    ip->arena_used += need;
+  }
   memset(b, 0, sizeof *b);
   b->pc = pc;
   b->end_pc = p;
@@ -246,12 +250,27 @@ static wb_block *build_block(wb_machine *m, uint64_t pc) {
   b->insns[n].h = g_labels[IOP_FALLTHROUGH];
   b->insns[n].imm = (int32_t)n; /* lets wb_interp_recover find the block from a record */
   b->insns[n].rs3 = TERM_MARK;
+  if (into) return b;
   unsigned hsh = hash_pc(pc);
   b->hnext = ip->table[hsh];
   ip->table[hsh] = b;
   m->blocks_translated++;
   return b;
 }
+
+static void run_stepped(wb_machine *m, int mode, uint8_t *base, uint64_t bound) {
+  struct wb_interp *ip = m->interp;
+  ip->step = mode;
+  ip->stepped = 0;
+  ip->step_base = base;
+  ip->step_bound = bound;
+  wb_interp_run(m);
+  ip->step = 0;
+  ip->step_base = NULL;
+}
+
+void wb_interp_step(wb_machine *m, uint8_t *base, uint64_t bound) { run_stepped(m, 2, base, bound); }
+void wb_interp_run_block(wb_machine *m) { run_stepped(m, 1, NULL, 0); }
 
 void wb_interp_recover(wb_machine *m, uint64_t *pc) {
   struct wb_interp *ip = m->interp;
@@ -377,8 +396,8 @@ void wb_interp_run(wb_machine *m) {
   wb_cpu *const cpu = &m->cpu;
   uint64_t *const X = cpu->x;
   uint64_t *const F = cpu->f;
-  uint8_t *const M = m->mem.base;
-  const uint64_t msize = m->mem.size;
+  uint8_t *const M = ip->step_base ? ip->step_base : m->mem.base;
+  const uint64_t msize = ip->step_base ? ip->step_bound : m->mem.size;
   wb_block *b = NULL, **slot = NULL, *nb;
   const wb_dinsn *d;
   uint64_t pc = cpu->pc, bpc;
@@ -409,6 +428,7 @@ void wb_interp_run(wb_machine *m) {
 
   /* indirect jump to pc: the jump cache, then the hash table; fills the jalr site's cache */
 indirect:
+  if (UNLIKELY(ip->step)) { cpu->pc = pc; return; }
   {
     unsigned j = (unsigned)(pc >> 1) & (JCACHE_SIZE - 1);
     if (LIKELY(ip->jcache[j].pc == pc && ip->jcache[j].b)) {
@@ -418,7 +438,7 @@ indirect:
     }
     gen = ip->generation;
     nb = lookup(ip, pc);
-    if (UNLIKELY(!nb)) nb = build_block(m, pc);
+    if (UNLIKELY(!nb)) nb = build_block(m, pc, NULL);
     if (nb->n) {
       if (ip->generation == gen) *slot = nb;
       ip->jcache[j].pc = pc;
@@ -428,16 +448,31 @@ indirect:
   }
 
 lookup:
+  if (UNLIKELY(ip->step)) {
+    if (ip->stepped) { cpu->pc = pc; return; }
+    if (ip->step == 2) { nb = build_block(m, pc, ip->stepblk); ENTER(nb); }
+  }
   gen = ip->generation;
   nb = lookup(ip, pc);
   if (UNLIKELY(!nb)) {
-    nb = build_block(m, pc);
+    nb = build_block(m, pc, NULL);
     if (ip->generation != gen) slot = NULL; /* the flush freed the block holding the slot */
   }
   if (slot && nb->n) *slot = nb;
   ENTER(nb);
 
 enter_slow:
+  if (UNLIKELY(ip->step)) {
+    if (ip->stepped) { cpu->pc = b->pc; return; }
+    ip->stepped = 1;
+    /* one block: the limits apply as usual; one instruction: the JIT already counted it */
+    if (ip->step == 1 && check_limits(m, b->n)) { cpu->pc = b->pc; return; }
+    limit = 0; /* the next block entry comes back here and returns */
+    cpu->instret += b->n;
+    bpc = b->pc;
+    d = b->insns;
+    goto *d->h;
+  }
   ip->limit = limit;
   if (check_limits(m, b->n)) { cpu->pc = b->pc; return; }
   limit = ip->limit;

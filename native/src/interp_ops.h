@@ -115,7 +115,7 @@
   L_AND: OPBODY_AND; NEXT;
   L_FENCE: NEXT;
   L_FENCE_I:
-    wb_interp_flush(m);
+    wb_machine_invalidate_code(m, 0, ~0ull); /* every tier's translations */
     pc = b->end_pc; slot = NULL; goto lookup;
   L_ECALL:
     cpu->pc = b->end_pc - 4;

@@ -15,6 +15,7 @@
 #include <time.h>
 #include "decode.h"
 #include "interp.h"
+#include "jit/jit.h"
 #include "machine.h"
 #include "user.h"
 
@@ -53,9 +54,10 @@ uint64_t wb_guest_monotonic_ns(const wb_machine *m) {
 
 WB_API void wb_config_init(wb_config *cfg) {
   memset(cfg, 0, sizeof *cfg);
-  cfg->tier = WB_TIER_INTERP;
+  cfg->tier = WB_HAVE_JIT ? WB_TIER_JIT : WB_TIER_INTERP;
   cfg->deterministic = 1;
   cfg->ns_per_insn = 1;
+  cfg->jit_hot = 4;
   cfg->stdin_fd = 0;
   cfg->stdout_fd = 1;
   cfg->stderr_fd = 2;
@@ -69,6 +71,9 @@ WB_API const char *wb_reason_name(int reason) {
 }
 
 WB_API const char *wb_engine_version(void) { return WB_ENGINE_VERSION; }
+WB_API int wb_tier_available(int tier) {
+  return tier == WB_TIER_INTERP || (tier == WB_TIER_JIT && WB_HAVE_JIT);
+}
 WB_API const char *wb_syscall_name(int nr) { return wb_user_syscall_name(nr); }
 WB_API int wb_disassemble(uint32_t raw, uint64_t pc, char *buf, size_t n) {
   return wb_disasm_raw(raw, pc, buf, n);
@@ -105,7 +110,9 @@ void wb_machine_fault(wb_machine *m, uint64_t pc, uint64_t addr, const char *wha
 
 void wb_machine_invalidate_code(wb_machine *m, uint64_t addr, uint64_t len) {
   (void)addr; (void)len;
-  wb_interp_flush(m); /* coarse but always correct; blocks are cheap to rebuild */
+  /* coarse but always correct; blocks are cheap to rebuild */
+  wb_interp_flush(m);
+  if (m->jit) wb_jit_flush(m);
 }
 
 /* ---- host fault handling ---- */
@@ -128,6 +135,9 @@ static void on_host_fault(int sig, siginfo_t *si, void *uc) {
     uintptr_t a = (uintptr_t)si->si_addr, base = (uintptr_t)m->mem.base;
     if (a >= base && a < base + m->mem.size + WB_PAGE_SIZE) {
       m->fault_addr = a - base;
+      /* translated code keeps guest registers in host registers: read them from the
+       * signal context now, before the jump discards it */
+      m->fault_recovered = m->jit ? wb_jit_recover_fault(m, uc) : 0;
       m->in_guest = 0;
       siglongjmp(m->fault_jmp, sig);
     }
@@ -173,7 +183,13 @@ WB_API wb_machine *wb_machine_create(const wb_config *cfg, char *err, size_t err
     free(m->root_buf); free(m->cwd_buf); free(m);
     return NULL;
   }
-  if (wb_interp_init(m, err, errlen) != 0 || wb_user_init(m, err, errlen) != 0) {
+  if (cfg->tier == WB_TIER_JIT && !WB_HAVE_JIT) {
+    snprintf(err, errlen, "the JIT tier needs an x86-64 Linux host; use the interp tier");
+    wb_machine_destroy(m);
+    return NULL;
+  }
+  if (wb_interp_init(m, err, errlen) != 0 || wb_user_init(m, err, errlen) != 0 ||
+      (cfg->tier == WB_TIER_JIT && wb_jit_init(m, err, errlen) != 0)) {
     wb_machine_destroy(m);
     return NULL;
   }
@@ -227,11 +243,13 @@ WB_API int wb_machine_run(wb_machine *m, wb_result *res) {
   int sig = sigsetjmp(m->fault_jmp, 1);
   if (sig == 0) {
     m->in_guest = 1;
-    wb_interp_run(m);
+    m->fault_recovered = 0;
+    if (m->jit) wb_jit_run(m);
+    else wb_interp_run(m);
     m->in_guest = 0;
   } else {
-    uint64_t pc;
-    wb_interp_recover(m, &pc);
+    uint64_t pc = m->cpu.pc;
+    if (!m->fault_recovered) wb_interp_recover(m, &pc);
     wb_machine_fault(m, pc, m->fault_addr,
                      sig == SIGBUS ? "bus error" : "access to unmapped or protected memory");
   }
@@ -261,6 +279,7 @@ WB_API void wb_machine_destroy(wb_machine *m) {
   if (!m) return;
   if (m->user) wb_user_fini(m);
   wb_interp_fini(m);
+  wb_jit_fini(m);
   wb_mem_fini(&m->mem);
   free(m->root_buf);
   free(m->cwd_buf);

@@ -14,6 +14,7 @@
 
 struct wb_user;
 struct wb_interp;
+struct wb_jit;
 
 struct wb_machine {
   wb_cpu cpu;
@@ -22,6 +23,7 @@ struct wb_machine {
   char *root_buf, *cwd_buf;
   struct wb_user *user;      /* user-mode state: fds, brk, mmap cursor, rng (user/) */
   struct wb_interp *interp;  /* block cache of the interpreter tier */
+  struct wb_jit *jit;        /* code cache of the JIT tier (NULL when the tier is interp) */
   int loaded;
 
   /* run control: set by whoever stops the run, read by machine.c */
@@ -31,6 +33,7 @@ struct wb_machine {
   char message[512];
   sigjmp_buf fault_jmp;      /* where a host SIGSEGV inside a guest access lands */
   volatile int in_guest;     /* 1 while guest code runs (the SIGSEGV handler checks it) */
+  volatile int fault_recovered; /* the tier restored the guest state inside the handler */
   uint64_t start_ns;         /* host monotonic time when the current run started */
 
   /* stats */

@@ -1,8 +1,8 @@
 /* wbrun.c — run a RISC-V Linux ELF on the engine from the command line, without Python.
  *
  * Used by the C-level tests (and the sanitizer build in CI). Usage:
- *   wbrun [-n MAX_INSNS] [-r ROOT] [-m MEM_BYTES] [-t SECONDS] [-s SEED] [-R] ELF [ARGS...]
- * -R prints the final registers to stderr. Exit status: the guest's exit status, or 125 when
+ *   wbrun [-T interp|jit] [-n MAX_INSNS] [-r ROOT] [-m MEM_BYTES] [-t SECONDS] [-s SEED] [-R] [-S] ELF [ARGS...]
+ * -T picks the tier (default: interp). -R prints the final registers to stderr. Exit status: the guest's exit status, or 125 when
  * the run ended another way (the reason is printed on stderr), 2 for a load error.
  */
 #include <stdio.h>
@@ -16,8 +16,13 @@ int main(int argc, char **argv) {
   wb_config_init(&cfg);
   cfg.root = ".";
   int opt, dump_regs = 0, stats = 0;
-  while ((opt = getopt(argc, argv, "+n:r:m:t:s:RS")) != -1) {
+  while ((opt = getopt(argc, argv, "+T:n:r:m:t:s:RS")) != -1) {
     switch (opt) {
+      case 'T':
+        if (!strcmp(optarg, "jit")) cfg.tier = WB_TIER_JIT;
+        else if (!strcmp(optarg, "interp")) cfg.tier = WB_TIER_INTERP;
+        else { fprintf(stderr, "wbrun: unknown tier %s\n", optarg); return 2; }
+        break;
       case 'n': cfg.max_insns = strtoull(optarg, NULL, 0); break;
       case 'r': cfg.root = optarg; break;
       case 'm': cfg.mem_limit = strtoull(optarg, NULL, 0); break;
@@ -26,7 +31,7 @@ int main(int argc, char **argv) {
       case 'R': dump_regs = 1; break;
       case 'S': stats = 1; break;
       default:
-        fprintf(stderr, "usage: wbrun [-n insns] [-r root] [-m bytes] [-t s] [-s seed] [-R] [-S] ELF [ARGS...]\n");
+        fprintf(stderr, "usage: wbrun [-T tier] [-n insns] [-r root] [-m bytes] [-t s] [-s seed] [-R] [-S] ELF [ARGS...]\n");
         return 2;
     }
   }

@@ -53,6 +53,8 @@ typedef struct wb_config {
   const char *root;         /* host directory the guest's "/" maps to; NULL = no file access */
   const char *cwd;          /* guest working directory inside root; NULL = "/" */
   int stdin_fd, stdout_fd, stderr_fd; /* host fds behind guest fds 0, 1, 2 (-1 = closed) */
+  uint32_t jit_hot;         /* JIT tier: times a block runs in the interpreter before it is
+                               translated (default 4; 0 = translate at first execution) */
 } wb_config;
 
 typedef struct wb_result {
@@ -69,7 +71,7 @@ typedef struct wb_result {
   char message[512];        /* human-readable reason, with pc and disassembly where relevant */
 } wb_result;
 
-/* Fill *cfg with defaults (tier interp, deterministic, seed 0, stdio fds 0/1/2, no root). */
+/* Fill *cfg with defaults (tier jit where available, else interp; deterministic, seed 0, stdio fds 0/1/2, no root). */
 void wb_config_init(wb_config *cfg);
 
 typedef struct wb_machine wb_machine;
@@ -99,6 +101,8 @@ void wb_machine_destroy(wb_machine *m);
 
 const char *wb_reason_name(int reason);
 const char *wb_engine_version(void);
+/* 1 if this build and host can run the tier (the JIT needs an x86-64 Linux host). */
+int wb_tier_available(int tier);
 /* Name of the Linux syscall number on riscv64 ("openat"), or NULL if unknown to the engine. */
 const char *wb_syscall_name(int nr);
 /* Disassemble one raw instruction at pc into buf. */

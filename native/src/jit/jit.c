@@ -1,0 +1,446 @@
+/* jit.c — the JIT tier's code cache and dispatcher: when to translate, how translated code is
+ * entered and left, chaining, the jump table, flushes, and precise state after a host fault.
+ *
+ * The dispatcher loop (wb_jit_run) keeps cpu.instret exact whenever it runs: on entry to
+ * translated code it sets cpu.jit_left = mark - instret (mark = the next instret at which
+ * limits must be looked at); every block subtracts its length on entry and leaves through its
+ * limit stub when the count would go negative; every exit descriptor says how many of the
+ * block's counted instructions did not retire, so instret = mark - jit_left - rollback.
+ *
+ * Cold code runs in the interpreter: a block is translated after cfg.jit_hot executions there
+ * (blocks that run a few times are not worth translating). Both tiers cut blocks at the same
+ * places, so block-level events agree between them.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <ucontext.h>
+#include "jit_internal.h"
+#include "decode.h"
+#include "interp.h"
+#include "user.h"
+
+#if WB_HAVE_JIT
+
+/* host registers that may hold guest registers: callee-saved first */
+static const uint8_t k_hosts[JIT_NMAP] = {X_R12, X_R13, X_R14, X_R15, X_RSI, X_RDI,
+                                          X_R8, X_R9, X_R10, X_R11};
+
+void *wb_jit_meta_alloc(struct wb_jit *J, size_t n) {
+  n = (n + 15) & ~(size_t)15;
+  if (J->meta_used + n > JIT_META_SIZE) return NULL;
+  void *p = J->meta + J->meta_used;
+  J->meta_used += n;
+  return p;
+}
+
+int wb_jit_init(wb_machine *m, char *err, size_t errlen) {
+  struct wb_jit *J = calloc(1, sizeof *J);
+  if (!J) { snprintf(err, errlen, "out of host memory"); return -1; }
+  m->jit = J;
+  J->code = mmap(NULL, JIT_CODE_SIZE, PROT_READ | PROT_WRITE | PROT_EXEC,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  J->meta = mmap(NULL, JIT_META_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  J->jc = calloc(JIT_JC_SIZE, sizeof *J->jc);
+  J->hot = calloc(1u << JIT_HOT_BITS, sizeof *J->hot);
+  if (J->code == MAP_FAILED || J->meta == MAP_FAILED || !J->jc || !J->hot) {
+    if (J->code == MAP_FAILED) J->code = NULL;
+    if (J->meta == MAP_FAILED) J->meta = NULL;
+    wb_jit_fini(m);
+    snprintf(err, errlen, "cannot reserve the JIT code cache (is W+X memory forbidden here?)");
+    return -1;
+  }
+  J->code_used = JIT_PREFIX;
+  return 0;
+}
+
+void wb_jit_fini(wb_machine *m) {
+  struct wb_jit *J = m->jit;
+  if (!J) return;
+  if (J->code) munmap(J->code, JIT_CODE_SIZE);
+  if (J->meta) munmap(J->meta, JIT_META_SIZE);
+  free(J->jc);
+  free(J->hot);
+  free(J->order);
+  free(J);
+  m->jit = NULL;
+}
+
+void wb_jit_flush(wb_machine *m) {
+  struct wb_jit *J = m->jit;
+  if (!J) return;
+  memset(J->table, 0, sizeof J->table);
+  memset(J->jc, 0, JIT_JC_SIZE * sizeof *J->jc);
+  J->code_used = JIT_PREFIX;
+  J->meta_used = 0;
+  J->norder = 0;
+  J->generation++;
+}
+
+static inline unsigned hash_pc(uint64_t pc) {
+  return (unsigned)((pc >> 1) ^ (pc >> (JIT_HASH_BITS + 1))) & (JIT_HASH_SIZE - 1);
+}
+
+static wb_jit_block *find(struct wb_jit *J, uint64_t pc) {
+  for (wb_jit_block *b = J->table[hash_pc(pc)]; b; b = b->hnext)
+    if (b->pc == pc) return b;
+  return NULL;
+}
+
+/* ---- the register map and the enter/exit trampolines ---- */
+
+/* Which guest registers deserve host registers: a static count of register operands over the
+ * program's executable pages (deterministic: the same program gets the same map). */
+static void choose_map(wb_machine *m) {
+  struct wb_jit *J = m->jit;
+  uint64_t cnt[32] = {0};
+  const wb_mem *mem = &m->mem;
+  for (uint64_t pg = 0; pg < (mem->size >> WB_PAGE_SHIFT); pg++) {
+    if (!(mem->perm[pg] & WB_PROT_X)) continue;
+    uint64_t a = pg << WB_PAGE_SHIFT, end = a + WB_PAGE_SIZE;
+    while (a + 2 <= end) {
+      uint16_t lo;
+      memcpy(&lo, wb_mem_host(mem, a), 2);
+      uint32_t raw = lo;
+      if (wb_insn_len(lo) == 4) {
+        if (a + 4 > end) break;
+        uint16_t hi;
+        memcpy(&hi, wb_mem_host(mem, a + 2), 2);
+        raw |= (uint32_t)hi << 16;
+      }
+      wb_insn in;
+      wb_decode(raw, &in);
+      if (in.op != WB_OP_ILLEGAL && in.op < WB_OP_FLW) { cnt[in.rd]++; cnt[in.rs1]++; cnt[in.rs2]++; }
+      else if (in.op == WB_OP_FLW || in.op == WB_OP_FLD || in.op == WB_OP_FSW || in.op == WB_OP_FSD) cnt[in.rs1]++;
+      a += in.len;
+    }
+  }
+  cnt[0] = 0;
+  /* default preference when the text is empty or ties: sp, ra, a0..a5, s0, s1 */
+  static const uint8_t pref[] = {2, 1, 10, 11, 12, 13, 14, 15, 8, 9};
+  for (unsigned k = 0; k < sizeof pref; k++) cnt[pref[k]] = cnt[pref[k]] * 2 + 1;
+  memset(J->map, -1, sizeof J->map);
+  for (int k = 0; k < JIT_NMAP; k++) {
+    int best = 1;
+    for (int r = 1; r < 32; r++)
+      if (J->map[r] < 0 && (J->map[best] >= 0 || cnt[r] > cnt[best])) best = r;
+    J->map[best] = (int8_t)k_hosts[k];
+    J->hregs[k] = k_hosts[k];
+    J->gregs[k] = (uint8_t)best;
+  }
+}
+
+static void emit_trampolines(struct wb_jit *J) {
+  x86_buf b = {J->code, J->code + JIT_PREFIX};
+  /* enter(cpu_biased = rdi, membase = rsi, code = rdx) */
+  J->enter = (wb_jit_enter_fn)(void *)b.p;
+  x_push(&b, X_RBX); x_push(&b, X_RBP); x_push(&b, X_R12); x_push(&b, X_R13);
+  x_push(&b, X_R14); x_push(&b, X_R15);
+  x_alu_imm(&b, XW, XA_SUB, 0, X_RSP, 0, 8);           /* keep rsp 16-byte aligned for calls */
+  x_rr(&b, XW, XA_MOV, X_RBP, X_RDI);
+  x_rr(&b, XW, XA_MOV, X_RBX, X_RSI);
+  x_rr(&b, XW, XA_MOV, X_RAX, X_RDX);
+  for (int k = 0; k < JIT_NMAP; k++) x_rm(&b, XW, XA_MOV, J->hregs[k], X_RBP, JDX(J->gregs[k]));
+  x_jmp_reg(&b, X_RAX);
+  /* exit: rax = the exit descriptor */
+  b.p = (uint8_t *)(((uintptr_t)b.p + 15) & ~(uintptr_t)15);
+  J->exit_common = b.p;
+  for (int k = 0; k < JIT_NMAP; k++) x_rm(&b, XW, 0x89, J->hregs[k], X_RBP, JDX(J->gregs[k]));
+  x_alu_imm(&b, XW, XA_ADD, 0, X_RSP, 0, 8);
+  x_pop(&b, X_R15); x_pop(&b, X_R14); x_pop(&b, X_R13); x_pop(&b, X_R12);
+  x_pop(&b, X_RBP); x_pop(&b, X_RBX);
+  x_ret(&b);
+}
+
+/* ---- translation and the block table ---- */
+
+static int fetchable(const wb_machine *m, uint64_t pc) {
+  return !(pc & 1) && pc < m->mem.size && (m->mem.perm[pc >> WB_PAGE_SHIFT] & WB_PROT_X);
+}
+
+static wb_jit_block *translate(wb_machine *m, uint64_t pc) {
+  struct wb_jit *J = m->jit;
+  wb_jit_block *b = wb_jit_translate(m, pc);
+  if (!b) {                       /* a full cache: start again empty */
+    wb_jit_flush(m);
+    m->cache_flushes++;
+    b = wb_jit_translate(m, pc);
+    if (!b) return NULL;
+  }
+  unsigned h = hash_pc(pc);
+  b->hnext = J->table[h];
+  J->table[h] = b;
+  if (J->norder == J->order_cap) {
+    size_t cap = J->order_cap ? J->order_cap * 2 : 4096;
+    wb_jit_block **o = realloc(J->order, cap * sizeof *o);
+    if (!o) return NULL;
+    J->order = o;
+    J->order_cap = cap;
+  }
+  J->order[J->norder++] = b;
+  J->translations++;
+  m->blocks_translated++;
+  return b;
+}
+
+/* The translation of pc, or NULL when the block at pc is (still) to be run by the
+ * interpreter: cold code, or a pc that cannot be fetched (the interpreter reports it). */
+static wb_jit_block *resolve(wb_machine *m, uint64_t pc) {
+  struct wb_jit *J = m->jit;
+  wb_jit_block *b = find(J, pc);
+  if (b) return b;
+  if (!fetchable(m, pc)) return NULL;
+  unsigned h = (unsigned)(pc >> 1) & ((1u << JIT_HOT_BITS) - 1);
+  if (J->hot[h].pc != pc) { J->hot[h].pc = pc; J->hot[h].count = 0; }
+  if (++J->hot[h].count <= m->cfg.jit_hot) return NULL;
+  return translate(m, pc);
+}
+
+/* ---- limits ---- */
+
+static void set_left(wb_machine *m) {
+  struct wb_jit *J = m->jit;
+  uint64_t mark = m->cfg.max_insns ? m->cfg.max_insns : UINT64_MAX;
+  if (m->cfg.wall_limit_s > 0 && J->next_wall_check < mark) mark = J->next_wall_check;
+  uint64_t ir = m->cpu.instret;
+  if (mark < ir) mark = ir;
+  if (mark - ir > (uint64_t)INT64_MAX / 2) mark = ir + (uint64_t)INT64_MAX / 2;
+  J->mark = mark;
+  m->cpu.jit_left = (int64_t)(mark - ir);
+}
+
+/* Before a block of n instructions at the current instret: 1 if the run must stop. */
+static int check_limits(wb_machine *m, uint32_t n) {
+  struct wb_jit *J = m->jit;
+  wb_cpu *c = &m->cpu;
+  if (m->stop_reason != WB_REASON_NONE) return 1;
+  if (m->cfg.max_insns && c->instret + n > m->cfg.max_insns) {
+    wb_machine_stop(m, WB_REASON_BUDGET, "instruction budget of %llu reached",
+                    (unsigned long long)m->cfg.max_insns);
+    return 1;
+  }
+  if (m->cfg.wall_limit_s > 0 && c->instret + n > J->next_wall_check) {
+    uint64_t el = wb_host_ns() - m->start_ns;
+    if (el >= (uint64_t)(m->cfg.wall_limit_s * 1e9)) {
+      wb_machine_stop(m, WB_REASON_WALLCLOCK, "wall-clock limit of %g s reached",
+                      m->cfg.wall_limit_s);
+      return 1;
+    }
+    J->next_wall_check = c->instret + (1u << 22);
+  }
+  return 0;
+}
+
+void wb_jit_request_exit(wb_machine *m) {
+  struct wb_jit *J = m->jit;
+  J->exit_requested = 1;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  if (J->in_jit && !J->left_swapped) {
+    J->saved_left = m->cpu.jit_left;
+    J->left_swapped = 1;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    m->cpu.jit_left = INT64_MIN / 2;
+  }
+}
+
+/* The slow path: run one instruction in the interpreter on the state translated code spilled. */
+int wb_jit_slow(wb_machine *m, const wb_jit_exit *e) {
+  struct wb_jit *J = m->jit;
+  int64_t left = J->left_swapped ? J->saved_left : m->cpu.jit_left;
+  m->cpu.instret = J->mark - (uint64_t)left - e->rollback;
+  m->cpu.pc = e->pc;
+  J->in_helper = 1;
+  wb_interp_step(m, NULL, 0);
+  J->in_helper = 0;
+  return m->stop_reason != WB_REASON_NONE;
+}
+
+int wb_jit_in_helper(const wb_machine *m) { return m->jit && m->jit->in_helper; }
+
+/* ---- the dispatcher ---- */
+
+void wb_jit_run(wb_machine *m) {
+  struct wb_jit *J = m->jit;
+  wb_cpu *cpu = &m->cpu;
+  if (!J->mapped) {
+    choose_map(m);
+    emit_trampolines(J);
+    J->mapped = 1;
+  }
+  cpu->jit_bound = m->mem.size;
+  J->next_wall_check = cpu->instret;
+  uint64_t pc = cpu->pc;
+  wb_jit_block *blk = NULL;
+  int checked = 0; /* limits were looked at for blk at this instret */
+  for (;;) {
+    if (m->stop_reason != WB_REASON_NONE) { cpu->pc = pc; return; }
+    if (J->exit_requested) {
+      J->exit_requested = 0;
+      checked = 0;
+    }
+    if (!blk) {
+      blk = resolve(m, pc);
+      if (!blk) {                          /* cold or unfetchable: one block in the interpreter */
+        cpu->pc = pc;
+        wb_interp_run_block(m);
+        pc = cpu->pc;
+        checked = 0;
+        continue;
+      }
+    }
+    if (!checked && check_limits(m, blk->n)) { cpu->pc = pc; return; }
+    set_left(m);
+    J->in_jit = 1;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    if (J->exit_requested) { J->in_jit = 0; if (J->left_swapped) { cpu->jit_left = J->saved_left; J->left_swapped = 0; } continue; }
+    wb_jit_exit *e = J->enter((uint8_t *)cpu + JIT_BIAS, m->mem.base, blk->code);
+    J->in_jit = 0;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    if (J->left_swapped) { cpu->jit_left = J->saved_left; J->left_swapped = 0; }
+    /* copy the descriptor out: a flush below may reuse its memory */
+    int kind = e->kind;
+    uint64_t epc = e->pc, gen = e->generation;
+    uint8_t *patch = e->patch;
+    if (kind != JX_STOP) cpu->instret = J->mark - (uint64_t)cpu->jit_left - e->rollback;
+    blk = NULL;
+    checked = 0;
+    switch (kind) {
+      case JX_DIRECT:
+        pc = epc;
+        blk = resolve(m, pc);
+        if (blk && patch && gen == J->generation) x_fix32(patch, blk->code);
+        break;
+      case JX_INDIRECT:
+        pc = cpu->pc;
+        blk = resolve(m, pc);
+        if (blk) {
+          wb_jit_jc *j = &J->jc[(pc >> 1) & (JIT_JC_SIZE - 1)];
+          j->pc = pc;
+          j->code = blk->code;
+        }
+        break;
+      case JX_LIMIT:
+        pc = epc;
+        blk = find(J, pc);
+        if (blk) {
+          if (check_limits(m, blk->n)) { cpu->pc = pc; return; }
+          checked = 1;
+        }
+        break;
+      case JX_ECALL:
+        cpu->pc = epc;
+        if (wb_user_syscall(m) || m->stop_reason != WB_REASON_NONE) {
+          if (m->stop_reason == WB_REASON_EXIT || m->stop_reason == WB_REASON_SIGNAL) cpu->pc = epc + 4;
+          return;
+        }
+        pc = epc + 4;
+        break;
+      case JX_FLUSH:
+        wb_machine_invalidate_code(m, 0, ~0ull);
+        pc = epc;
+        break;
+      case JX_STOP:
+        return; /* the interpreter set pc, instret and the reason */
+      case JX_OOB:
+        cpu->pc = epc;
+        wb_machine_fault(m, epc, cpu->jit_scratch, "access outside the guest address space");
+        return;
+      default:
+        wb_machine_stop(m, WB_REASON_INTERNAL, "JIT: unknown exit kind %d", kind);
+        return;
+    }
+  }
+}
+
+/* ---- host pc -> guest instruction ---- */
+
+static const wb_jit_block *block_at(const struct wb_jit *J, uintptr_t hpc) {
+  size_t lo = 0, hi = J->norder;
+  while (lo < hi) {                         /* last block whose code starts at or before hpc */
+    size_t mid = (lo + hi) / 2;
+    if ((uintptr_t)J->order[mid]->code <= hpc) lo = mid + 1; else hi = mid;
+  }
+  if (lo == 0) return NULL;
+  const wb_jit_block *b = J->order[lo - 1];
+  return hpc < (uintptr_t)b->code + b->code_len ? b : NULL;
+}
+
+static uint64_t insn_pc(const wb_jit_block *b, unsigned i) {
+  uint64_t below = i >= 64 ? b->cmask : (b->cmask & ((1ull << i) - 1));
+  return b->pc + 4ull * i - 2ull * (uint64_t)__builtin_popcountll(below);
+}
+
+/* index of the guest instruction whose code contains offset off (n: in the stubs) */
+static unsigned insn_at(const wb_jit_block *b, uint32_t off) {
+  unsigned i = 0;
+  while (i < b->n && off >= b->hoff[i + 1]) i++;
+  return i;
+}
+
+int wb_jit_locate(const wb_machine *m, uintptr_t hpc, uint64_t *guest_pc, uintptr_t *next) {
+  const struct wb_jit *J = m->jit;
+  if (!J) return 0;
+  const wb_jit_block *b = block_at(J, hpc);
+  if (!b) return 0;
+  uint32_t off = (uint32_t)(hpc - (uintptr_t)b->code);
+  if (off < b->hoff[0]) {                   /* the entry check: before instruction 0 */
+    *guest_pc = b->pc;
+    *next = (uintptr_t)b->code + b->hoff[0];
+    return 1;
+  }
+  unsigned i = insn_at(b, off);
+  if (i >= b->n) {                          /* a stub: the block is leaving */
+    *guest_pc = b->end_pc;
+    *next = 0;
+    return 1;
+  }
+  *guest_pc = insn_pc(b, i);
+  *next = (uintptr_t)b->code + b->hoff[i + 1];
+  return 1;
+}
+
+static const int k_greg_index[16] = {
+    [X_RAX] = REG_RAX, [X_RCX] = REG_RCX, [X_RDX] = REG_RDX, [X_RBX] = REG_RBX,
+    [X_RSP] = REG_RSP, [X_RBP] = REG_RBP, [X_RSI] = REG_RSI, [X_RDI] = REG_RDI,
+    [X_R8] = REG_R8,   [X_R9] = REG_R9,   [X_R10] = REG_R10, [X_R11] = REG_R11,
+    [X_R12] = REG_R12, [X_R13] = REG_R13, [X_R14] = REG_R14, [X_R15] = REG_R15};
+
+int wb_jit_recover_fault(wb_machine *m, void *ucontext) {
+  struct wb_jit *J = m->jit;
+  if (!J || !J->in_jit) return 0;
+  if (J->in_helper) {                       /* inside the interpreter's slow path */
+    uint64_t pc;
+    wb_interp_recover(m, &pc);
+    J->in_helper = 0;
+    J->in_jit = 0;
+    return 1;
+  }
+  ucontext_t *uc = ucontext;
+  uintptr_t rip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+  const wb_jit_block *b = block_at(J, rip);
+  if (!b) return 0;
+  unsigned i = insn_at(b, (uint32_t)(rip - (uintptr_t)b->code));
+  if (i >= b->n) return 0;                  /* stubs never touch guest memory */
+  for (int k = 0; k < JIT_NMAP; k++)
+    m->cpu.x[J->gregs[k]] = (uint64_t)uc->uc_mcontext.gregs[k_greg_index[J->hregs[k]]];
+  int64_t left = J->left_swapped ? J->saved_left : m->cpu.jit_left;
+  m->cpu.instret = J->mark - (uint64_t)left - (b->n - i);
+  m->cpu.pc = insn_pc(b, i);
+  J->left_swapped = 0;
+  J->in_jit = 0;
+  return 1;
+}
+
+#else /* no JIT on this host: the machine refuses the tier before any of these run */
+
+int wb_jit_init(wb_machine *m, char *err, size_t errlen) { snprintf(err, errlen, "no JIT tier on this host"); return -1; }
+void wb_jit_fini(wb_machine *m) { (void)m; }
+void wb_jit_run(wb_machine *m) { wb_machine_stop(m, WB_REASON_INTERNAL, "no JIT tier on this host"); }
+void wb_jit_flush(wb_machine *m) { (void)m; }
+int wb_jit_recover_fault(wb_machine *m, void *uc) { (void)m; (void)uc; return 0; }
+int wb_jit_locate(const wb_machine *m, uintptr_t hpc, uint64_t *g, uintptr_t *n) { return 0; }
+void wb_jit_request_exit(wb_machine *m) { (void)m; }
+int wb_jit_in_helper(const wb_machine *m) { return 0; }
+
+#endif

@@ -1,0 +1,47 @@
+/* jit.h — the x86-64 JIT tier: code cache, translated blocks, dispatch and precise state.
+ *
+ * Guest blocks (the same boundaries as the interpreter's: a control transfer, ecall, fence.i,
+ * a page end or 64 instructions) are translated to host code in a code cache. Inside
+ * translated code: rbp points at the CPU state (biased by 128 so that x1..x31 have 8-bit
+ * displacements), rbx holds the base of the guest memory view, ten guest registers live in
+ * host registers (chosen per program from a static register-use count of its text), the rest
+ * stay in memory. Direct exits are chained by patching their jumps; indirect jumps probe an
+ * in-cache jump table; everything else returns to the dispatcher in jit.c.
+ *
+ * For each block a map gives the host offset at which each guest instruction's code starts,
+ * so any host pc inside translated code names a guest instruction (wb_jit_locate), and a host
+ * fault inside a guest access is mapped back to the exact guest state at that instruction.
+ */
+#ifndef WB_JIT_H
+#define WB_JIT_H
+#include <signal.h>
+#include <stdint.h>
+#include "machine.h"
+
+#if defined(__x86_64__) && defined(__linux__)
+#define WB_HAVE_JIT 1
+#else
+#define WB_HAVE_JIT 0
+#endif
+
+int wb_jit_init(wb_machine *m, char *err, size_t errlen);
+void wb_jit_fini(wb_machine *m);
+/* Run until m->stop_reason is set (as wb_interp_run does). */
+void wb_jit_run(wb_machine *m);
+/* Drop every translation (fence.i, unmapped code, a full cache). */
+void wb_jit_flush(wb_machine *m);
+/* Called from the host fault handler with the signal context: if the fault happened inside
+ * translated code (or in a helper it called), restore the guest state at the faulting
+ * instruction into m->cpu and return 1; else 0. */
+int wb_jit_recover_fault(wb_machine *m, void *ucontext);
+/* Where is host pc `hpc`? If inside translated code: 1, *guest_pc = the guest instruction
+ * whose code contains hpc (the one interrupted), *next = host address of the next guest
+ * instruction boundary in that block (where the guest state is exact). 0 otherwise. */
+int wb_jit_locate(const wb_machine *m, uintptr_t hpc, uint64_t *guest_pc, uintptr_t *next);
+/* Ask translated code to return to the dispatcher at the next block entry (async-safe). */
+void wb_jit_request_exit(wb_machine *m);
+/* 1 while the JIT runs a slow-path instruction through the interpreter (a host fault there is
+ * the interpreter's to recover). */
+int wb_jit_in_helper(const wb_machine *m);
+
+#endif

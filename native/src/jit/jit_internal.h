@@ -1,0 +1,98 @@
+/* jit_internal.h — what jit.c (code cache, dispatch, recovery) and translate.c (guest
+ * instruction -> host code) share: the translated-block record, exit descriptors and the
+ * JIT state. Not visible outside native/src/jit/.
+ */
+#ifndef WB_JIT_INTERNAL_H
+#define WB_JIT_INTERNAL_H
+#include <stddef.h>
+#include <stdint.h>
+#include "jit.h"
+#include "x86.h"
+
+#define JIT_HASH_BITS 16
+#define JIT_HASH_SIZE (1u << JIT_HASH_BITS)
+#define JIT_JC_BITS 16                       /* in-cache jump table for indirect jumps */
+#define JIT_JC_SIZE (1u << JIT_JC_BITS)
+#define JIT_CODE_SIZE (128u << 20)
+#define JIT_META_SIZE (64u << 20)
+#define JIT_PREFIX 4096                      /* enter/exit trampolines at the arena start */
+#define JIT_NMAP 10                          /* guest registers held in host registers */
+#define JIT_HOT_BITS 14
+
+/* rbp points this far into wb_cpu, so that x[1..15] (and x[16..31]) get disp8 forms */
+#define JIT_BIAS 128
+#define JD(field) ((int32_t)offsetof(wb_cpu, field) - JIT_BIAS)
+#define JDX(r) ((int32_t)(offsetof(wb_cpu, x) + 8u * (unsigned)(r)) - JIT_BIAS)
+#define JDF(r) ((int32_t)(offsetof(wb_cpu, f) + 8u * (unsigned)(r)) - JIT_BIAS)
+
+/* How translated code left: what the dispatcher must do next. */
+enum {
+  JX_DIRECT,    /* to a known guest pc; `patch` is the jump to chain to its translation */
+  JX_INDIRECT,  /* to cpu.pc (a jalr whose target was not in the jump table) */
+  JX_LIMIT,     /* the block-entry count check failed (budget, wall clock, exit request) */
+  JX_ECALL,     /* ecall at `pc` */
+  JX_FLUSH,     /* fence.i: drop translations, continue at `pc` */
+  JX_STOP,      /* a slow-path instruction stopped the machine (state already set) */
+  JX_OOB,       /* guest access outside the address space; address in cpu.jit_scratch */
+};
+
+typedef struct wb_jit_exit {
+  uint64_t pc;            /* target / instruction pc (see the kinds) */
+  uint8_t *patch;         /* JX_DIRECT: rel32 field of the exit jump, to chain */
+  uint64_t generation;    /* the cache generation the patch site belongs to */
+  uint16_t kind;
+  uint16_t rollback;      /* instructions of the block counted at entry but not retired */
+  uint16_t idx;           /* guest instruction index in its block */
+} wb_jit_exit;
+
+typedef struct wb_jit_block {
+  uint64_t pc, end_pc;
+  uint64_t cmask;               /* bit i: instruction i is compressed */
+  uint8_t *code;                /* entry point (the instruction-count check) */
+  struct wb_jit_block *hnext;
+  uint32_t code_len;            /* body and stubs */
+  uint16_t n;                   /* guest instructions */
+  uint16_t hoff[];              /* n + 1 entries: host offset of instruction i's code;
+                                   hoff[n] = end of the body (stubs follow) */
+} wb_jit_block;
+
+typedef struct { uint64_t pc; const uint8_t *code; } wb_jit_jc;
+
+typedef wb_jit_exit *(*wb_jit_enter_fn)(void *cpu_biased, uint8_t *membase, const uint8_t *code);
+
+struct wb_jit {
+  uint8_t *code;                /* code arena (RWX) */
+  size_t code_used;
+  uint8_t *meta;                /* blocks and exit descriptors */
+  size_t meta_used;
+  uint64_t generation;
+  wb_jit_block *table[JIT_HASH_SIZE];
+  wb_jit_jc *jc;                /* probed by translated code */
+  wb_jit_block **order;         /* blocks in code-address order (for wb_jit_locate) */
+  size_t norder, order_cap;
+  struct { uint64_t pc; uint32_t count; } *hot;
+  wb_jit_enter_fn enter;
+  uint8_t *exit_common;
+  int mapped;                   /* register map chosen and trampolines emitted */
+  int8_t map[33];               /* guest register -> host register, -1 = in memory */
+  uint8_t hregs[JIT_NMAP];      /* host registers that hold guest registers */
+  uint8_t gregs[JIT_NMAP];      /* ... and which guest register each holds */
+  uint64_t mark;                /* while translated code runs: instret = mark - cpu.jit_left */
+  uint64_t next_wall_check;
+  volatile int in_jit;          /* inside enter() (translated code or its helpers) */
+  volatile int in_helper;       /* a slow-path instruction runs in the interpreter */
+  volatile int exit_requested;
+  volatile int left_swapped;
+  int64_t saved_left;
+  uint64_t translations;
+};
+
+/* translate.c: translate the block at pc (fetch checks done by the caller: pc is fetchable).
+ * NULL if the code or metadata arena is full (the caller flushes and retries). */
+wb_jit_block *wb_jit_translate(wb_machine *m, uint64_t pc);
+/* The slow path translated code calls for an instruction it does not translate inline. */
+int wb_jit_slow(wb_machine *m, const wb_jit_exit *e);
+/* Allocate from the metadata arena (NULL when full). */
+void *wb_jit_meta_alloc(struct wb_jit *J, size_t n);
+
+#endif

@@ -1,0 +1,562 @@
+/* translate.c — the JIT's per-instruction translators: one guest block -> x86-64 code.
+ *
+ * Layout of a translated block:
+ *   entry:  sub qword [rbp+jit_left], n ; js limit-stub      (count the block, check limits)
+ *   insn 0 .. insn n-1                                       (hoff[i] = where insn i starts)
+ *   [jmp fall-through exit]
+ *   stubs:  cold exits to the dispatcher (limit, chained-exit targets not yet translated,
+ *           indirect-jump misses, ecall, out-of-range access, slow-path stops)
+ *
+ * Conventions in translated code: rbp = &cpu + JIT_BIAS, rbx = guest memory view base,
+ * guest registers of J->map in host registers, the rest in cpu.x (x0 reads as the 0 in
+ * cpu.x[0]; writes to x0 go to the sink x[32]). rax, rcx, rdx are scratch.
+ *
+ * Precise state: every translator reads its operands, performs its one guest memory access
+ * (which may fault), and only then writes its destination, so a host fault inside a guest
+ * access leaves the guest state exactly as before that instruction. Operations without an
+ * inline translation (CSRs, FP arithmetic, atomics, ebreak, illegal) spill the mapped
+ * registers and run through the interpreter (wb_jit_slow), which is the reference semantics.
+ */
+#include <string.h>
+#include "jit_internal.h"
+#include "decode.h"
+#include "fpu.h"
+#include "interp.h"
+
+#if WB_HAVE_JIT
+
+#define MAX_STUBS (3 * WB_BLOCK_MAX + 4)
+#define INSN_ROOM 640     /* worst-case bytes of one translated instruction */
+#define STUB_ROOM 48      /* worst-case bytes of one stub */
+
+typedef struct stub {
+  uint8_t *field;         /* rel32 to point at the stub */
+  int kind;
+  uint64_t pc;
+  unsigned idx;
+  int reg;                /* JX_OOB: the register holding the address */
+  int restore;            /* JX_LIMIT: block length to give back */
+} stub;
+
+typedef struct tctx {
+  wb_machine *m;
+  struct wb_jit *J;
+  x86_buf b;
+  const int8_t *map;
+  unsigned i, n;
+  uint64_t pc;            /* pc of instruction i */
+  uint64_t end_pc;        /* pc after instruction i */
+  stub stubs[MAX_STUBS];
+  unsigned nstubs;
+  int full;
+} tctx;
+
+static void add_stub(tctx *t, uint8_t *field, int kind, uint64_t pc, int reg, int restore) {
+  if (t->nstubs >= MAX_STUBS) { t->full = 1; return; }
+  t->stubs[t->nstubs++] = (stub){field, kind, pc, t->i, reg, restore};
+}
+
+/* ---- guest register access ---- */
+static inline int hreg(tctx *t, unsigned r) { return t->map[r]; }
+/* `op host, guest r` (op in r, r/m form) */
+static void op_g(tctx *t, int flags, uint8_t op, int h, unsigned r) {
+  if (hreg(t, r) >= 0) x_rr(&t->b, flags, op, h, hreg(t, r));
+  else x_rm(&t->b, flags, op, h, X_RBP, JDX(r));
+}
+/* host = guest r */
+static void ld(tctx *t, int h, unsigned r) {
+  if (hreg(t, r) == h) return;
+  op_g(t, XW, XA_MOV, h, r);
+}
+/* guest r = host (writes to x0 go to the sink) */
+static void st(tctx *t, unsigned r, int h) {
+  if (r == 0) r = WB_XSINK;
+  int g = hreg(t, r);
+  if (g == h) return;
+  if (g >= 0) x_rr(&t->b, XW, XA_MOV, g, h);
+  else x_rm(&t->b, XW, 0x89, h, X_RBP, JDX(r));
+}
+/* Where to compute rd: its host register, unless that is also an operand read later. */
+static int dest(tctx *t, unsigned rd, int avoid) {
+  int h = rd ? hreg(t, rd) : -1;
+  if (h < 0 || (avoid >= 0 && (unsigned)avoid == rd)) return X_RAX;
+  return h;
+}
+
+/* ---- mapped registers around calls ---- */
+static void spill_all(tctx *t) {
+  for (int k = 0; k < JIT_NMAP; k++) x_rm(&t->b, XW, 0x89, t->J->hregs[k], X_RBP, JDX(t->J->gregs[k]));
+}
+static void reload_all(tctx *t) {
+  for (int k = 0; k < JIT_NMAP; k++) x_rm(&t->b, XW, XA_MOV, t->J->hregs[k], X_RBP, JDX(t->J->gregs[k]));
+}
+
+static wb_jit_exit *new_exit(tctx *t, int kind, uint64_t pc, unsigned idx) {
+  wb_jit_exit *e = wb_jit_meta_alloc(t->J, sizeof *e);
+  if (!e) { t->full = 1; return NULL; }
+  memset(e, 0, sizeof *e);
+  e->kind = (uint16_t)kind;
+  e->pc = pc;
+  e->idx = (uint16_t)idx;
+  e->rollback = (uint16_t)(t->n - idx);
+  e->generation = t->J->generation;
+  return e;
+}
+
+/* ---- exits ---- */
+static void exit_direct(tctx *t, uint8_t *field, uint64_t target) {
+  add_stub(t, field, JX_DIRECT, target, -1, 0);
+}
+static void jmp_exit(tctx *t, int kind, uint64_t pc) {
+  add_stub(t, x_jmp32(&t->b), kind, pc, -1, 0);
+}
+
+/* Slow path: the interpreter executes this one instruction on the spilled state. */
+static void slow(tctx *t) {
+  wb_jit_exit *e = new_exit(t, JX_STOP, t->pc, t->i);
+  if (!e) return;
+  e->rollback = (uint16_t)(t->n - t->i);
+  spill_all(t);
+  x_mov_imm(&t->b, X_RDI, (uint64_t)(uintptr_t)t->m);
+  x_mov_imm(&t->b, X_RSI, (uint64_t)(uintptr_t)e);
+  x_mov_imm(&t->b, X_RAX, (uint64_t)(uintptr_t)wb_jit_slow);
+  x_call_reg(&t->b, X_RAX);
+  reload_all(t);
+  x_rr(&t->b, 0, XA_TEST, X_RAX, X_RAX);
+  add_stub(t, x_jcc32(&t->b, CC_NE), JX_STOP, t->pc, -1, 0);
+}
+
+/* ---- address of a memory access: returns the register holding rs1 + imm, checked ---- */
+static int addr(tctx *t, unsigned rs1, int64_t imm) {
+  int a;
+  int h = hreg(t, rs1);
+  if (imm == 0 && h >= 0) a = h;
+  else {
+    if (h >= 0) x_rm(&t->b, XW, 0x8d, X_RAX, h, (int32_t)imm);     /* lea rax, [h + imm] */
+    else {
+      ld(t, X_RAX, rs1);
+      if (imm) x_alu_imm(&t->b, XW, XA_ADD, 0, X_RAX, 0, (int32_t)imm);
+    }
+    a = X_RAX;
+  }
+  x_rm(&t->b, XW, XA_CMP, a, X_RBP, JD(jit_bound));
+  add_stub(t, x_jcc32(&t->b, CC_AE), JX_OOB, t->pc, a, 0);
+  return a;
+}
+
+static void load(tctx *t, const wb_insn *in, int flags, const uint8_t *op, int nop) {
+  int a = addr(t, in->rs1, in->imm);
+  int d = in->rd ? hreg(t, in->rd) : -1;
+  if (d < 0) d = X_RCX;
+  x_op(&t->b, flags, op, nop, d, 1, X_RBX, a, 0);
+  st(t, in->rd, d);
+}
+
+static void store(tctx *t, const wb_insn *in, int flags, uint8_t op) {
+  int a = addr(t, in->rs1, in->imm);
+  int s = hreg(t, in->rs2);
+  if (s < 0) { ld(t, X_RCX, in->rs2); s = X_RCX; }
+  x_op(&t->b, flags, &op, 1, s, 1, X_RBX, a, 0);
+}
+
+/* rd = rs1 op rs2 (op in r, r/m form); w: 64-bit (else 32-bit, sign-extended) */
+static void alu_rr(tctx *t, const wb_insn *in, uint8_t op, int commutative, int w) {
+  unsigned rs1 = in->rs1, rs2 = in->rs2;
+  if (commutative && in->rd == rs2 && in->rd != rs1) { rs2 = rs1; rs1 = in->rd; }
+  int d = dest(t, in->rd, (int)rs2);
+  ld(t, d, rs1);
+  op_g(t, w ? XW : 0, op, d, rs2);
+  if (!w) x_rr(&t->b, XW, 0x63, d, d);                 /* movsxd */
+  st(t, in->rd, d);
+}
+
+/* rd = rs1 op imm */
+static void alu_ri(tctx *t, const wb_insn *in, uint8_t op, int w) {
+  int d = dest(t, in->rd, -1);
+  ld(t, d, in->rs1);
+  if (in->imm || op == XA_AND) x_alu_imm(&t->b, w ? XW : 0, op, 0, d, 0, (int32_t)in->imm);
+  if (!w) x_rr(&t->b, XW, 0x63, d, d);
+  st(t, in->rd, d);
+}
+
+static void addi(tctx *t, const wb_insn *in) {
+  int d = dest(t, in->rd, -1);
+  int s = hreg(t, in->rs1);
+  if (in->rs1 == 0) x_mov_imm(&t->b, d, (uint64_t)in->imm);
+  else if (s >= 0 && s != d && in->imm) x_rm(&t->b, XW, 0x8d, d, s, (int32_t)in->imm);
+  else {
+    ld(t, d, in->rs1);
+    if (in->imm) x_alu_imm(&t->b, XW, XA_ADD, 0, d, 0, (int32_t)in->imm);
+  }
+  st(t, in->rd, d);
+}
+
+static void shift_imm(tctx *t, const wb_insn *in, int digit, int w) {
+  int d = dest(t, in->rd, -1);
+  ld(t, d, in->rs1);
+  unsigned sh = (unsigned)in->imm & (w ? 63 : 31);
+  if (sh || !w) x_shift_imm(&t->b, w ? XW : 0, digit, d, sh);
+  if (!w) x_rr(&t->b, XW, 0x63, d, d);
+  st(t, in->rd, d);
+}
+
+static void shift_reg(tctx *t, const wb_insn *in, int digit, int w) {
+  op_g(t, 0, XA_MOV, X_RCX, in->rs2);                  /* mov ecx, rs2 (count in cl) */
+  int d = dest(t, in->rd, -1);
+  ld(t, d, in->rs1);
+  x_shift_cl(&t->b, w ? XW : 0, digit, d);
+  if (!w) x_rr(&t->b, XW, 0x63, d, d);
+  st(t, in->rd, d);
+}
+
+/* rd = (rs1 cmp rs2) via setcc */
+static void setcc_rr(tctx *t, const wb_insn *in, int cc) {
+  int a = hreg(t, in->rs1);
+  if (a < 0) { ld(t, X_RAX, in->rs1); a = X_RAX; }
+  op_g(t, XW, XA_CMP, a, in->rs2);
+  x_setcc(&t->b, cc, X_RDX);
+  st(t, in->rd, X_RDX);
+}
+static void setcc_ri(tctx *t, const wb_insn *in, int cc) {
+  int a = hreg(t, in->rs1);
+  if (a < 0) { ld(t, X_RAX, in->rs1); a = X_RAX; }
+  x_alu_imm(&t->b, XW, XA_CMP, 0, a, 0, (int32_t)in->imm);
+  x_setcc(&t->b, cc, X_RDX);
+  st(t, in->rd, X_RDX);
+}
+
+static void mul(tctx *t, const wb_insn *in, int w) {
+  unsigned rs1 = in->rs1, rs2 = in->rs2;
+  if (in->rd == rs2 && in->rd != rs1) { rs2 = rs1; rs1 = in->rd; }
+  int d = dest(t, in->rd, (int)rs2);
+  ld(t, d, rs1);
+  uint8_t op[2] = {0x0f, 0xaf};
+  if (hreg(t, rs2) >= 0) x_op(&t->b, w ? XW : 0, op, 2, d, 0, hreg(t, rs2), X_NOINDEX, 0);
+  else x_op(&t->b, w ? XW : 0, op, 2, d, 1, X_RBP, X_NOINDEX, JDX(rs2));
+  if (!w) x_rr(&t->b, XW, 0x63, d, d);
+  st(t, in->rd, d);
+}
+
+/* one-operand group-3 op on guest rs2 (mul/imul: rdx:rax = rax * rs2) */
+static void grp3_g(tctx *t, int digit, unsigned r) {
+  uint8_t op = 0xf7;
+  if (hreg(t, r) >= 0) x_op(&t->b, XW, &op, 1, digit, 0, hreg(t, r), X_NOINDEX, 0);
+  else x_op(&t->b, XW, &op, 1, digit, 1, X_RBP, X_NOINDEX, JDX(r));
+}
+
+static void mulh(tctx *t, const wb_insn *in) {
+  ld(t, X_RAX, in->rs1);
+  switch (in->op) {
+    case WB_OP_MULH: grp3_g(t, 5, in->rs2); break;
+    case WB_OP_MULHU: grp3_g(t, 4, in->rs2); break;
+    default: /* mulhsu: high(unsigned a*b) - (a < 0 ? b : 0) */
+      grp3_g(t, 4, in->rs2);
+      ld(t, X_RCX, in->rs1);
+      x_shift_imm(&t->b, XW, 7, X_RCX, 63);
+      op_g(t, XW, XA_AND, X_RCX, in->rs2);
+      x_rr(&t->b, XW, XA_SUB, X_RDX, X_RCX);
+  }
+  st(t, in->rd, X_RDX);
+}
+
+/* div/rem with RISC-V's results for division by zero and overflow (no host #DE). */
+static void divrem(tctx *t, const wb_insn *in) {
+  int w = 1, sgn = 1, rem = 0;
+  switch (in->op) {
+    case WB_OP_DIV: break;
+    case WB_OP_DIVU: sgn = 0; break;
+    case WB_OP_REM: rem = 1; break;
+    case WB_OP_REMU: sgn = 0; rem = 1; break;
+    case WB_OP_DIVW: w = 0; break;
+    case WB_OP_DIVUW: w = 0; sgn = 0; break;
+    case WB_OP_REMW: w = 0; rem = 1; break;
+    default: w = 0; sgn = 0; rem = 1; break;
+  }
+  int f = w ? XW : 0;
+  x86_buf *b = &t->b;
+  ld(t, X_RAX, in->rs1);
+  ld(t, X_RCX, in->rs2);
+  x_rr(b, f, XA_TEST, X_RCX, X_RCX);
+  uint8_t *jz = x_jcc8(b, CC_E), *jm1 = NULL;
+  if (sgn) {
+    x_alu_imm(b, f, XA_CMP, 0, X_RCX, 0, -1);
+    jm1 = x_jcc8(b, CC_E);
+    if (w) { x_b(b, 0x48); x_b(b, 0x99); } else x_b(b, 0x99);   /* cqo / cdq */
+    x_grp3(b, f, 7, X_RCX);                                      /* idiv */
+  } else {
+    x_rr(b, 0, XA_XOR, X_RDX, X_RDX);
+    x_grp3(b, f, 6, X_RCX);                                      /* div */
+  }
+  if (rem) x_rr(b, XW, XA_MOV, X_RAX, X_RDX);
+  uint8_t *jdone1 = x_jmp8(b);
+  /* divisor 0: quotient all ones, remainder = dividend */
+  x_fix8(jz, b->p);
+  if (!rem) x_mov_imm(b, X_RAX, ~0ull);
+  uint8_t *jdone2 = NULL;
+  if (sgn) {
+    jdone2 = x_jmp8(b);
+    /* divisor -1: quotient = -dividend (wraps for the most negative), remainder 0 */
+    x_fix8(jm1, b->p);
+    if (rem) x_rr(b, 0, XA_XOR, X_RAX, X_RAX);
+    else x_grp3(b, f, 3, X_RAX);                                 /* neg */
+  }
+  x_fix8(jdone1, b->p);
+  if (jdone2) x_fix8(jdone2, b->p);
+  if (!w) x_rr(b, XW, 0x63, X_RAX, X_RAX);                      /* sign-extend 32-bit results */
+  st(t, in->rd, X_RAX);
+}
+
+static void branch(tctx *t, const wb_insn *in, int cc) {
+  int a = hreg(t, in->rs1);
+  if (in->rs2 == 0 && a >= 0) x_rr(&t->b, XW, XA_TEST, a, a);
+  else if (in->rs2 == 0) x_alu_imm(&t->b, XW, XA_CMP, 1, X_RBP, JDX(in->rs1), 0);
+  else {
+    if (a < 0) { ld(t, X_RAX, in->rs1); a = X_RAX; }
+    op_g(t, XW, XA_CMP, a, in->rs2);
+  }
+  exit_direct(t, x_jcc32(&t->b, cc), t->pc + (uint64_t)in->imm);
+  exit_direct(t, x_jmp32(&t->b), t->end_pc);
+}
+
+static void jalr(tctx *t, const wb_insn *in) {
+  x86_buf *b = &t->b;
+  ld(t, X_RAX, in->rs1);
+  if (in->imm) x_alu_imm(b, XW, XA_ADD, 0, X_RAX, 0, (int32_t)in->imm);
+  x_alu_imm(b, XW, XA_AND, 0, X_RAX, 0, -2);
+  if (in->rd) {
+    int d = hreg(t, in->rd) >= 0 ? hreg(t, in->rd) : X_RCX;
+    x_mov_imm(b, d, t->end_pc);
+    st(t, in->rd, d);
+  }
+  /* jump table probe: entry (pc >> 1) & mask, 16 bytes each */
+  x_rr(b, 0, XA_MOV, X_RCX, X_RAX);                                 /* mov ecx, eax */
+  x_shift_imm(b, 0, 4, X_RCX, 3);
+  x_alu_imm(b, 0, XA_AND, 0, X_RCX, 0, (int32_t)((JIT_JC_SIZE - 1) << 4));
+  x_mov_imm(b, X_RDX, (uint64_t)(uintptr_t)t->J->jc);
+  x_rmx(b, XW, XA_CMP, X_RAX, X_RDX, X_RCX, 0);
+  uint8_t *miss = x_jcc8(b, CC_NE);
+  x_jmp_mem(b, X_RDX, X_RCX, 8);
+  x_fix8(miss, b->p);
+  x_rm(b, XW, 0x89, X_RAX, X_RBP, JD(pc));
+  jmp_exit(t, JX_INDIRECT, 0);
+}
+
+/* ---- FP loads, stores and moves (bit copies, no rounding or flags) ---- */
+static void fp_load(tctx *t, const wb_insn *in, int dbl) {
+  int a = addr(t, in->rs1, in->imm);
+  if (dbl) x_rmx(&t->b, XW, XA_MOV, X_RCX, X_RBX, a, 0);
+  else {
+    x_rmx(&t->b, 0, XA_MOV, X_RCX, X_RBX, a, 0);
+    x_mov_imm(&t->b, X_RDX, 0xffffffff00000000ull);
+    x_rr(&t->b, XW, XA_OR, X_RCX, X_RDX);
+  }
+  x_rm(&t->b, XW, 0x89, X_RCX, X_RBP, JDF(in->rd));
+}
+static void fp_store(tctx *t, const wb_insn *in, int dbl) {
+  int a = addr(t, in->rs1, in->imm);
+  x_rm(&t->b, dbl ? XW : 0, XA_MOV, X_RCX, X_RBP, JDF(in->rs2));
+  x_rmx(&t->b, dbl ? XW : 0, 0x89, X_RCX, X_RBX, a, 0);
+}
+
+/* Translate instruction `in` (index t->i). Returns 1 if it ended the block's code. */
+static int translate_insn(tctx *t, const wb_insn *in) {
+  static const uint8_t op_movsx8[2] = {0x0f, 0xbe}, op_movzx8[2] = {0x0f, 0xb6},
+                       op_movsx16[2] = {0x0f, 0xbf}, op_movzx16[2] = {0x0f, 0xb7},
+                       op_movsxd[1] = {0x63}, op_mov[1] = {0x8b};
+  x86_buf *b = &t->b;
+  switch (in->op) {
+    case WB_OP_LUI: { int d = dest(t, in->rd, -1); x_mov_imm(b, d, (uint64_t)in->imm); st(t, in->rd, d); return 0; }
+    case WB_OP_AUIPC: { int d = dest(t, in->rd, -1); x_mov_imm(b, d, t->pc + (uint64_t)in->imm); st(t, in->rd, d); return 0; }
+    case WB_OP_JAL:
+      if (in->rd) { int d = dest(t, in->rd, -1); x_mov_imm(b, d, t->end_pc); st(t, in->rd, d); }
+      exit_direct(t, x_jmp32(b), t->pc + (uint64_t)in->imm);
+      return 1;
+    case WB_OP_JALR: jalr(t, in); return 1;
+    case WB_OP_BEQ: branch(t, in, CC_E); return 1;
+    case WB_OP_BNE: branch(t, in, CC_NE); return 1;
+    case WB_OP_BLT: branch(t, in, CC_L); return 1;
+    case WB_OP_BGE: branch(t, in, CC_GE); return 1;
+    case WB_OP_BLTU: branch(t, in, CC_B); return 1;
+    case WB_OP_BGEU: branch(t, in, CC_AE); return 1;
+    case WB_OP_LB: load(t, in, XW, op_movsx8, 2); return 0;
+    case WB_OP_LBU: load(t, in, 0, op_movzx8, 2); return 0;
+    case WB_OP_LH: load(t, in, XW, op_movsx16, 2); return 0;
+    case WB_OP_LHU: load(t, in, 0, op_movzx16, 2); return 0;
+    case WB_OP_LW: load(t, in, XW, op_movsxd, 1); return 0;
+    case WB_OP_LWU: load(t, in, 0, op_mov, 1); return 0;
+    case WB_OP_LD: load(t, in, XW, op_mov, 1); return 0;
+    case WB_OP_SB: store(t, in, XBYTE, 0x88); return 0;
+    case WB_OP_SH: store(t, in, X66, 0x89); return 0;
+    case WB_OP_SW: store(t, in, 0, 0x89); return 0;
+    case WB_OP_SD: store(t, in, XW, 0x89); return 0;
+    case WB_OP_ADDI: addi(t, in); return 0;
+    case WB_OP_SLTI: setcc_ri(t, in, CC_L); return 0;
+    case WB_OP_SLTIU: setcc_ri(t, in, CC_B); return 0;
+    case WB_OP_XORI: alu_ri(t, in, XA_XOR, 1); return 0;
+    case WB_OP_ORI: alu_ri(t, in, XA_OR, 1); return 0;
+    case WB_OP_ANDI: alu_ri(t, in, XA_AND, 1); return 0;
+    case WB_OP_SLLI: shift_imm(t, in, 4, 1); return 0;
+    case WB_OP_SRLI: shift_imm(t, in, 5, 1); return 0;
+    case WB_OP_SRAI: shift_imm(t, in, 7, 1); return 0;
+    case WB_OP_ADD: alu_rr(t, in, XA_ADD, 1, 1); return 0;
+    case WB_OP_SUB: alu_rr(t, in, XA_SUB, 0, 1); return 0;
+    case WB_OP_SLL: shift_reg(t, in, 4, 1); return 0;
+    case WB_OP_SLT: setcc_rr(t, in, CC_L); return 0;
+    case WB_OP_SLTU: setcc_rr(t, in, CC_B); return 0;
+    case WB_OP_XOR: alu_rr(t, in, XA_XOR, 1, 1); return 0;
+    case WB_OP_SRL: shift_reg(t, in, 5, 1); return 0;
+    case WB_OP_SRA: shift_reg(t, in, 7, 1); return 0;
+    case WB_OP_OR: alu_rr(t, in, XA_OR, 1, 1); return 0;
+    case WB_OP_AND: alu_rr(t, in, XA_AND, 1, 1); return 0;
+    case WB_OP_FENCE: return 0;
+    case WB_OP_FENCE_I: jmp_exit(t, JX_FLUSH, t->end_pc); return 1;
+    case WB_OP_ECALL: jmp_exit(t, JX_ECALL, t->pc); return 1;
+    case WB_OP_ADDIW: alu_ri(t, in, XA_ADD, 0); return 0;
+    case WB_OP_SLLIW: shift_imm(t, in, 4, 0); return 0;
+    case WB_OP_SRLIW: shift_imm(t, in, 5, 0); return 0;
+    case WB_OP_SRAIW: shift_imm(t, in, 7, 0); return 0;
+    case WB_OP_ADDW: alu_rr(t, in, XA_ADD, 1, 0); return 0;
+    case WB_OP_SUBW: alu_rr(t, in, XA_SUB, 0, 0); return 0;
+    case WB_OP_SLLW: shift_reg(t, in, 4, 0); return 0;
+    case WB_OP_SRLW: shift_reg(t, in, 5, 0); return 0;
+    case WB_OP_SRAW: shift_reg(t, in, 7, 0); return 0;
+    case WB_OP_MUL: mul(t, in, 1); return 0;
+    case WB_OP_MULW: mul(t, in, 0); return 0;
+    case WB_OP_MULH: case WB_OP_MULHU: case WB_OP_MULHSU: mulh(t, in); return 0;
+    case WB_OP_DIV: case WB_OP_DIVU: case WB_OP_REM: case WB_OP_REMU:
+    case WB_OP_DIVW: case WB_OP_DIVUW: case WB_OP_REMW: case WB_OP_REMUW:
+      divrem(t, in); return 0;
+    case WB_OP_FLD: fp_load(t, in, 1); return 0;
+    case WB_OP_FLW: fp_load(t, in, 0); return 0;
+    case WB_OP_FSD: fp_store(t, in, 1); return 0;
+    case WB_OP_FSW: fp_store(t, in, 0); return 0;
+    case WB_OP_FMV_X_D: {
+      int d = dest(t, in->rd, -1);
+      x_rm(b, XW, XA_MOV, d, X_RBP, JDF(in->rs1));
+      st(t, in->rd, d);
+      return 0; }
+    case WB_OP_FMV_D_X:
+      ld(t, X_RCX, in->rs1);
+      x_rm(b, XW, 0x89, X_RCX, X_RBP, JDF(in->rd));
+      return 0;
+    case WB_OP_FMV_X_W: {
+      int d = dest(t, in->rd, -1);
+      x_rm(b, XW, 0x63, d, X_RBP, JDF(in->rs1));
+      st(t, in->rd, d);
+      return 0; }
+    case WB_OP_FMV_W_X:
+      op_g(t, 0, XA_MOV, X_RCX, in->rs1);
+      x_mov_imm(b, X_RDX, 0xffffffff00000000ull);
+      x_rr(b, XW, XA_OR, X_RCX, X_RDX);
+      x_rm(b, XW, 0x89, X_RCX, X_RBP, JDF(in->rd));
+      return 0;
+    default:
+      /* CSRs, FP arithmetic, atomics, ebreak, illegal and privileged ops */
+      slow(t);
+      return wb_op_ends_block(in->op);
+  }
+}
+
+static int fetch_ok(const wb_mem *mem, uint64_t a) {
+  return a < mem->size && (mem->perm[a >> WB_PAGE_SHIFT] & WB_PROT_X);
+}
+
+static void emit_stub(tctx *t, stub *s) {
+  x86_buf *b = &t->b;
+  uint8_t *here = b->p;
+  wb_jit_exit *e = new_exit(t, s->kind, s->pc, s->idx);
+  if (!e) return;
+  switch (s->kind) {
+    case JX_LIMIT:
+      x_alu_imm(b, XW, XA_ADD, 1, X_RBP, JD(jit_left), s->restore);
+      e->rollback = 0;
+      break;
+    case JX_DIRECT:
+      e->patch = s->field;
+      e->rollback = 0;
+      break;
+    case JX_OOB:
+      x_rm(b, XW, 0x89, s->reg, X_RBP, JD(jit_scratch));
+      break;
+    case JX_ECALL: case JX_FLUSH: case JX_INDIRECT:
+      e->rollback = 0;
+      break;
+    default:
+      break;
+  }
+  x_mov_imm(b, X_RAX, (uint64_t)(uintptr_t)e);
+  x_fix32(x_jmp32(b), t->J->exit_common);
+  x_fix32(s->field, here);
+}
+
+wb_jit_block *wb_jit_translate(wb_machine *m, uint64_t pc) {
+  struct wb_jit *J = m->jit;
+  wb_insn in[WB_BLOCK_MAX];
+  unsigned n = 0;
+  uint64_t p = pc, cmask = 0;
+  while (n < WB_BLOCK_MAX) {
+    if ((p & 1) || !fetch_ok(&m->mem, p)) break;
+    uint16_t lo;
+    memcpy(&lo, wb_mem_host(&m->mem, p), 2);
+    uint32_t raw = lo;
+    if (wb_insn_len(lo) == 4) {
+      if (!fetch_ok(&m->mem, p + 2)) break;
+      uint16_t hi;
+      memcpy(&hi, wb_mem_host(&m->mem, p + 2), 2);
+      raw |= (uint32_t)hi << 16;
+    }
+    wb_decode(raw, &in[n]);
+    if (in[n].len == 2) cmask |= 1ull << n;
+    p += in[n].len;
+    if (wb_op_ends_block(in[n++].op)) break;
+    if ((p & (WB_PAGE_SIZE - 1)) == 0) break;
+  }
+  if (n == 0) return NULL; /* the caller checked fetchability: cannot happen */
+
+  wb_jit_block *blk = wb_jit_meta_alloc(J, sizeof *blk + (n + 1) * sizeof(uint16_t));
+  if (!blk) return NULL;
+  static __thread tctx tc; /* large (stubs); one translation at a time per thread */
+  tctx *t = &tc;
+  t->m = m; t->J = J; t->map = J->map; t->n = n; t->nstubs = 0; t->full = 0;
+  t->b.p = J->code + J->code_used;
+  t->b.end = J->code + JIT_CODE_SIZE;
+  memset(blk, 0, sizeof *blk);
+  blk->pc = pc;
+  blk->end_pc = p;
+  blk->cmask = cmask;
+  blk->n = (uint16_t)n;
+  blk->code = t->b.p;
+
+  /* entry: count the block, leave if the count runs out */
+  t->i = 0;
+  x_alu_imm(&t->b, XW, XA_SUB, 1, X_RBP, JD(jit_left), (int32_t)n);
+  add_stub(t, x_jcc32(&t->b, CC_S), JX_LIMIT, pc, -1, (int)n);
+  uint64_t ipc = pc;
+  int ended = 0;
+  for (unsigned i = 0; i < n; i++) {
+    if (t->b.end - t->b.p < INSN_ROOM) return NULL;
+    t->i = i;
+    t->pc = ipc;
+    t->end_pc = ipc + in[i].len;
+    blk->hoff[i] = (uint16_t)(t->b.p - blk->code);
+    ended = translate_insn(t, &in[i]);
+    if (t->full) return NULL;
+    ipc = t->end_pc;
+  }
+  t->i = n;
+  if (!ended) exit_direct(t, x_jmp32(&t->b), p);
+  if (t->b.p - blk->code > 60000) return NULL; /* hoff is 16-bit; never near this in practice */
+  blk->hoff[n] = (uint16_t)(t->b.p - blk->code);
+  if (t->b.end - t->b.p < (ptrdiff_t)(t->nstubs * STUB_ROOM)) return NULL;
+  for (unsigned s = 0; s < t->nstubs; s++) {
+    t->i = t->stubs[s].idx;
+    emit_stub(t, &t->stubs[s]);
+    if (t->full) return NULL;
+  }
+  blk->code_len = (uint32_t)(t->b.p - blk->code);
+  J->code_used = (size_t)(t->b.p - J->code);
+  J->code_used = (J->code_used + 15) & ~(size_t)15;
+  return blk;
+}
+
+#endif /* WB_HAVE_JIT */
