@@ -233,7 +233,8 @@ def _compare_with_engine(tier, specs, cache_dir, cover=False):
     if tier == "jit":
         machine = workbench.Machine(tier="jit", max_insns=10_000_000, jit_hot=0)
     elif tier == "jit-mixed":
-        machine = workbench.Machine(tier="jit", max_insns=10_000_000, jit_hot=1)
+        # and the register map re-chosen from the profile a little way in
+        machine = workbench.Machine(tier="jit", max_insns=10_000_000, jit_hot=1, jit_profile_insns=300)
     else:
         machine = workbench.Machine(tier=tier, max_insns=10_000_000)
     failures = []

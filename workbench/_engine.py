@@ -26,6 +26,7 @@ typedef struct wb_config {
   const char *cwd;
   int stdin_fd, stdout_fd, stderr_fd;
   uint32_t jit_hot;
+  uint64_t jit_profile_insns;
 } wb_config;
 typedef struct wb_result {
   int reason;

@@ -124,6 +124,8 @@ class Machine:
     jit_hot : JIT tier only: how many times a block runs in the interpreter before it is
         translated (default 4: code that runs a few times is not worth translating; 0
         translates every block at its first execution).
+    jit_profile_insns : JIT tier only: instructions run with per-block counters before the
+        JIT picks which guest registers live in host registers (default 2**25).
 
     >>> m = Machine(tier="interp", max_insns=10**8)
     >>> m.run("fpmath").ok  # doctest: +SKIP
@@ -134,7 +136,8 @@ class Machine:
                  mem_limit: int | None = None, wall_limit: float | None = None,
                  root: str | os.PathLike | bool | None = None, cwd: str = "/",
                  deterministic: bool = True, seed: int = 0, ns_per_insn: int = 1,
-                 env: Mapping[str, str] | None = None, jit_hot: int = 4):
+                 env: Mapping[str, str] | None = None, jit_hot: int = 4,
+                 jit_profile_insns: int = 1 << 25):
         if tier is None:
             tier = default_tier()
         if tier not in TIERS:
@@ -170,6 +173,9 @@ class Machine:
         self.ns_per_insn = ns_per_insn
         self.env = dict(DEFAULT_ENV if env is None else env)
         self.jit_hot = jit_hot
+        if not (isinstance(jit_profile_insns, int) and 0 <= jit_profile_insns < 2**63):
+            raise ConfigError(f"jit_profile_insns must be a non-negative integer, got {jit_profile_insns!r}")
+        self.jit_profile_insns = jit_profile_insns
 
     @property
     def config(self) -> dict:
@@ -179,6 +185,7 @@ class Machine:
             "wall_limit": self.wall_limit, "root": None if self.root is False else str(self.root),
             "cwd": self.cwd, "deterministic": self.deterministic, "seed": self.seed,
             "ns_per_insn": self.ns_per_insn, "env": self.env, "jit_hot": self.jit_hot,
+            "jit_profile_insns": self.jit_profile_insns,
         }
 
     def run(self, program: str | os.PathLike, args: Iterable[str] = (), *,
@@ -207,6 +214,7 @@ class Machine:
         cfg.seed = self.seed
         cfg.ns_per_insn = self.ns_per_insn
         cfg.jit_hot = self.jit_hot
+        cfg.jit_profile_insns = self.jit_profile_insns
         keep = []  # keep cffi buffers alive during the call
         if self.root is not False:
             root_c = ffi.new("char[]", os.fsencode(str(self.root)))

@@ -58,6 +58,7 @@ WB_API void wb_config_init(wb_config *cfg) {
   cfg->deterministic = 1;
   cfg->ns_per_insn = 1;
   cfg->jit_hot = 4;
+  cfg->jit_profile_insns = 1ull << 25;
   cfg->stdin_fd = 0;
   cfg->stdout_fd = 1;
   cfg->stderr_fd = 2;

@@ -55,6 +55,8 @@ typedef struct wb_config {
   int stdin_fd, stdout_fd, stderr_fd; /* host fds behind guest fds 0, 1, 2 (-1 = closed) */
   uint32_t jit_hot;         /* JIT tier: times a block runs in the interpreter before it is
                                translated (default 4; 0 = translate at first execution) */
+  uint64_t jit_profile_insns; /* JIT tier: instructions run with block counters before the
+                               guest-to-host register map is chosen from them (default 2^25) */
 } wb_config;
 
 typedef struct wb_result {

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <ucontext.h>
+#include <unistd.h>
 #include "jit_internal.h"
 #include "decode.h"
 #include "interp.h"
@@ -24,7 +25,7 @@
 #if WB_HAVE_JIT
 
 /* host registers that may hold guest registers: callee-saved first */
-static const uint8_t k_hosts[JIT_NMAP] = {X_R12, X_R13, X_R14, X_R15, X_RSI, X_RDI,
+static const uint8_t k_hosts[JIT_NMAP] = {X_R12, X_R13, X_R14, X_RSI, X_RDI,
                                           X_R8, X_R9, X_R10, X_R11};
 
 void *wb_jit_meta_alloc(struct wb_jit *J, size_t n) {
@@ -52,6 +53,13 @@ int wb_jit_init(wb_machine *m, char *err, size_t errlen) {
     return -1;
   }
   J->code_used = JIT_PREFIX;
+  /* WB_JIT_PERFMAP=1: name translated blocks for `perf report` (/tmp/perf-PID.map) */
+  const char *pm = getenv("WB_JIT_PERFMAP");
+  if (pm && *pm == '1') {
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/perf-%d.map", (int)getpid());
+    J->perfmap = fopen(path, "a");
+  }
   return 0;
 }
 
@@ -63,6 +71,7 @@ void wb_jit_fini(wb_machine *m) {
   free(J->jc);
   free(J->hot);
   free(J->order);
+  if (J->perfmap) fclose(J->perfmap);
   free(J);
   m->jit = NULL;
 }
@@ -90,8 +99,29 @@ static wb_jit_block *find(struct wb_jit *J, uint64_t pc) {
 
 /* ---- the register map and the enter/exit trampolines ---- */
 
-/* Which guest registers deserve host registers: a static count of register operands over the
- * program's executable pages (deterministic: the same program gets the same map). */
+void wb_jit_count_refs(const wb_insn *in, uint16_t *refs) {
+  if (in->op != WB_OP_ILLEGAL && in->op < WB_OP_FLW) { refs[in->rd]++; refs[in->rs1]++; refs[in->rs2]++; }
+  else if (in->op == WB_OP_FLW || in->op == WB_OP_FLD || in->op == WB_OP_FSW || in->op == WB_OP_FSD) refs[in->rs1]++;
+}
+
+/* Give the JIT_NMAP guest registers with the highest counts host registers. */
+static void map_from_counts(struct wb_jit *J, uint64_t *cnt) {
+  cnt[0] = 0;
+  memset(J->map, -1, sizeof J->map);
+  for (int k = 0; k < JIT_NMAP; k++) {
+    int best = 1;
+    for (int r = 1; r < 32; r++)
+      if (J->map[r] < 0 && (J->map[best] >= 0 || cnt[r] > cnt[best])) best = r;
+    J->map[best] = (int8_t)k_hosts[k];
+    J->hregs[k] = k_hosts[k];
+    J->gregs[k] = (uint8_t)best;
+  }
+}
+
+/* The first register map, before anything ran: a static count of register operands over the
+ * program's executable pages. Translated code then counts block executions for a while and
+ * remap() chooses the final map from the dynamic counts (both deterministic: the same
+ * program and input get the same maps). */
 static void choose_map(wb_machine *m) {
   struct wb_jit *J = m->jit;
   uint64_t cnt[32] = {0};
@@ -111,24 +141,16 @@ static void choose_map(wb_machine *m) {
       }
       wb_insn in;
       wb_decode(raw, &in);
-      if (in.op != WB_OP_ILLEGAL && in.op < WB_OP_FLW) { cnt[in.rd]++; cnt[in.rs1]++; cnt[in.rs2]++; }
-      else if (in.op == WB_OP_FLW || in.op == WB_OP_FLD || in.op == WB_OP_FSW || in.op == WB_OP_FSD) cnt[in.rs1]++;
+      uint16_t refs[32] = {0};
+      wb_jit_count_refs(&in, refs);
+      for (int r = 0; r < 32; r++) cnt[r] += refs[r];
       a += in.len;
     }
   }
-  cnt[0] = 0;
-  /* default preference when the text is empty or ties: sp, ra, a0..a5, s0, s1 */
-  static const uint8_t pref[] = {2, 1, 10, 11, 12, 13, 14, 15, 8, 9};
+  /* default preference when the text is empty or ties: sp, ra, a0..a5, s0 */
+  static const uint8_t pref[] = {2, 1, 10, 11, 12, 13, 14, 15, 8};
   for (unsigned k = 0; k < sizeof pref; k++) cnt[pref[k]] = cnt[pref[k]] * 2 + 1;
-  memset(J->map, -1, sizeof J->map);
-  for (int k = 0; k < JIT_NMAP; k++) {
-    int best = 1;
-    for (int r = 1; r < 32; r++)
-      if (J->map[r] < 0 && (J->map[best] >= 0 || cnt[r] > cnt[best])) best = r;
-    J->map[best] = (int8_t)k_hosts[k];
-    J->hregs[k] = k_hosts[k];
-    J->gregs[k] = (uint8_t)best;
-  }
+  map_from_counts(J, cnt);
 }
 
 static void emit_trampolines(struct wb_jit *J) {
@@ -142,15 +164,33 @@ static void emit_trampolines(struct wb_jit *J) {
   x_rr(&b, XW, XA_MOV, X_RBX, X_RSI);
   x_rr(&b, XW, XA_MOV, X_RAX, X_RDX);
   for (int k = 0; k < JIT_NMAP; k++) x_rm(&b, XW, XA_MOV, J->hregs[k], X_RBP, JDX(J->gregs[k]));
+  x_rm(&b, XW, XA_MOV, X_LEFT, X_RBP, JD(jit_left));
   x_jmp_reg(&b, X_RAX);
   /* exit: rax = the exit descriptor */
   b.p = (uint8_t *)(((uintptr_t)b.p + 15) & ~(uintptr_t)15);
   J->exit_common = b.p;
   for (int k = 0; k < JIT_NMAP; k++) x_rm(&b, XW, 0x89, J->hregs[k], X_RBP, JDX(J->gregs[k]));
+  x_rm(&b, XW, 0x89, X_LEFT, X_RBP, JD(jit_left));
   x_alu_imm(&b, XW, XA_ADD, 0, X_RSP, 0, 8);
   x_pop(&b, X_R15); x_pop(&b, X_R14); x_pop(&b, X_R13); x_pop(&b, X_R12);
   x_pop(&b, X_RBP); x_pop(&b, X_RBX);
   x_ret(&b);
+}
+
+/* End of the profiling phase: weight each translated block's register references by its
+ * executions, give the busiest guest registers host registers, and start a new cache. */
+static void remap(wb_machine *m) {
+  struct wb_jit *J = m->jit;
+  uint64_t cnt[32] = {0};
+  for (size_t i = 0; i < J->norder; i++) {
+    const wb_jit_block *b = J->order[i];
+    if (!b->refs) continue;
+    for (int r = 0; r < 32; r++) cnt[r] += b->execs * b->refs[r];
+  }
+  J->profiling = 0;
+  map_from_counts(J, cnt);
+  emit_trampolines(J);
+  wb_jit_flush(m);
 }
 
 /* ---- translation and the block table ---- */
@@ -180,6 +220,17 @@ static wb_jit_block *translate(wb_machine *m, uint64_t pc) {
   }
   J->order[J->norder++] = b;
   J->translations++;
+  if (J->perfmap) {
+    fprintf(J->perfmap, "%lx %x guest_%llx\n", (unsigned long)(uintptr_t)b->code, b->code_len,
+            (unsigned long long)b->pc);
+    const char *dump = getenv("WB_JIT_DUMP_PC"); /* debugging: the host code of one block */
+    if (dump && strtoull(dump, NULL, 0) == pc && !J->profiling) {
+      char path[80];
+      snprintf(path, sizeof path, "/tmp/wbjit-%llx.bin", (unsigned long long)pc);
+      FILE *f = fopen(path, "wb");
+      if (f) { fwrite(b->code, 1, b->code_len, f); fclose(f); }
+    }
+  }
   m->blocks_translated++;
   return b;
 }
@@ -232,11 +283,23 @@ static int check_limits(wb_machine *m, uint32_t n) {
   return 0;
 }
 
-void wb_jit_request_exit(wb_machine *m) {
+/* The count lives in r15 inside translated code and in cpu.jit_left around helper calls and
+ * in the dispatcher: a signal that lands in the code arena changes r15 in its context, any
+ * other caller changes memory (translated code reloads r15 after every helper call). */
+void wb_jit_request_exit(wb_machine *m, void *ucontext) {
   struct wb_jit *J = m->jit;
   J->exit_requested = 1;
   __atomic_signal_fence(__ATOMIC_SEQ_CST);
-  if (J->in_jit && !J->left_swapped) {
+  if (!J->in_jit || J->left_swapped) return;
+  ucontext_t *uc = ucontext;
+  uintptr_t rip = uc ? (uintptr_t)uc->uc_mcontext.gregs[REG_RIP] : 0;
+  if (uc && rip >= (uintptr_t)J->code && rip < (uintptr_t)J->code + JIT_CODE_SIZE && !J->in_helper) {
+    J->saved_left = (int64_t)uc->uc_mcontext.gregs[REG_R15];
+    J->left_swapped = 1;
+    uc->uc_mcontext.gregs[REG_R15] = INT64_MIN / 2;
+    /* the enter trampoline may not have loaded r15 yet: make memory agree */
+    m->cpu.jit_left = INT64_MIN / 2;
+  } else {
     J->saved_left = m->cpu.jit_left;
     J->left_swapped = 1;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
@@ -260,13 +323,22 @@ int wb_jit_in_helper(const wb_machine *m) { return m->jit && m->jit->in_helper; 
 
 /* ---- the dispatcher ---- */
 
+#define UNLIKELY_PROFILE(J, cpu) __builtin_expect((J)->profiling && (cpu)->instret >= (J)->profile_until, 0)
+
 void wb_jit_run(wb_machine *m) {
   struct wb_jit *J = m->jit;
   wb_cpu *cpu = &m->cpu;
   if (!J->mapped) {
     choose_map(m);
+    if (J->perfmap) {
+      fprintf(stderr, "wb jit: guest registers in host registers:");
+      for (int k = 0; k < JIT_NMAP; k++) fprintf(stderr, " x%d", J->gregs[k]);
+      fprintf(stderr, "\n");
+    }
     emit_trampolines(J);
     J->mapped = 1;
+    J->profiling = 1;
+    J->profile_until = cpu->instret + m->cfg.jit_profile_insns;
   }
   cpu->jit_bound = m->mem.size;
   J->next_wall_check = cpu->instret;
@@ -305,6 +377,15 @@ void wb_jit_run(wb_machine *m) {
     if (kind != JX_STOP) cpu->instret = J->mark - (uint64_t)cpu->jit_left - e->rollback;
     blk = NULL;
     checked = 0;
+    if (UNLIKELY_PROFILE(J, cpu)) {
+      remap(m);
+      if (J->perfmap) {
+        fprintf(stderr, "wb jit: after profiling, guest registers in host registers:");
+        for (int k = 0; k < JIT_NMAP; k++) fprintf(stderr, " x%d", J->gregs[k]);
+        fprintf(stderr, "\n");
+      }
+      gen = J->generation + 1; /* nothing to patch: the cache is new */
+    }
     switch (kind) {
       case JX_DIRECT:
         pc = epc;
@@ -424,7 +505,7 @@ int wb_jit_recover_fault(wb_machine *m, void *ucontext) {
   if (i >= b->n) return 0;                  /* stubs never touch guest memory */
   for (int k = 0; k < JIT_NMAP; k++)
     m->cpu.x[J->gregs[k]] = (uint64_t)uc->uc_mcontext.gregs[k_greg_index[J->hregs[k]]];
-  int64_t left = J->left_swapped ? J->saved_left : m->cpu.jit_left;
+  int64_t left = J->left_swapped ? J->saved_left : (int64_t)uc->uc_mcontext.gregs[REG_R15];
   m->cpu.instret = J->mark - (uint64_t)left - (b->n - i);
   m->cpu.pc = insn_pc(b, i);
   J->left_swapped = 0;
@@ -440,7 +521,7 @@ void wb_jit_run(wb_machine *m) { wb_machine_stop(m, WB_REASON_INTERNAL, "no JIT 
 void wb_jit_flush(wb_machine *m) { (void)m; }
 int wb_jit_recover_fault(wb_machine *m, void *uc) { (void)m; (void)uc; return 0; }
 int wb_jit_locate(const wb_machine *m, uintptr_t hpc, uint64_t *g, uintptr_t *n) { return 0; }
-void wb_jit_request_exit(wb_machine *m) { (void)m; }
+void wb_jit_request_exit(wb_machine *m, void *uc) { (void)m; (void)uc; }
 int wb_jit_in_helper(const wb_machine *m) { return 0; }
 
 #endif

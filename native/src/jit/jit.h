@@ -38,8 +38,9 @@ int wb_jit_recover_fault(wb_machine *m, void *ucontext);
  * whose code contains hpc (the one interrupted), *next = host address of the next guest
  * instruction boundary in that block (where the guest state is exact). 0 otherwise. */
 int wb_jit_locate(const wb_machine *m, uintptr_t hpc, uint64_t *guest_pc, uintptr_t *next);
-/* Ask translated code to return to the dispatcher at the next block entry (async-safe). */
-void wb_jit_request_exit(wb_machine *m);
+/* Ask translated code to return to the dispatcher at the next block entry. Async-signal-safe:
+ * from a signal handler pass its ucontext, else NULL. */
+void wb_jit_request_exit(wb_machine *m, void *ucontext);
 /* 1 while the JIT runs a slow-path instruction through the interpreter (a host fault there is
  * the interpreter's to recover). */
 int wb_jit_in_helper(const wb_machine *m);

@@ -6,8 +6,10 @@
 #define WB_JIT_INTERNAL_H
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include "jit.h"
 #include "x86.h"
+#include "decode.h"
 
 #define JIT_HASH_BITS 16
 #define JIT_HASH_SIZE (1u << JIT_HASH_BITS)
@@ -16,7 +18,8 @@
 #define JIT_CODE_SIZE (128u << 20)
 #define JIT_META_SIZE (64u << 20)
 #define JIT_PREFIX 4096                      /* enter/exit trampolines at the arena start */
-#define JIT_NMAP 10                          /* guest registers held in host registers */
+#define JIT_NMAP 9                           /* guest registers held in host registers */
+#define X_LEFT X_R15                         /* host register holding cpu.jit_left */
 #define JIT_HOT_BITS 14
 
 /* rbp points this far into wb_cpu, so that x[1..15] (and x[16..31]) get disp8 forms */
@@ -50,6 +53,8 @@ typedef struct wb_jit_block {
   uint64_t cmask;               /* bit i: instruction i is compressed */
   uint8_t *code;                /* entry point (the instruction-count check) */
   struct wb_jit_block *hnext;
+  uint64_t execs;               /* profiling phase: times the block was entered */
+  uint16_t *refs;               /* profiling phase: register references per guest register */
   uint32_t code_len;            /* body and stubs */
   uint16_t n;                   /* guest instructions */
   uint16_t hoff[];              /* n + 1 entries: host offset of instruction i's code;
@@ -74,6 +79,8 @@ struct wb_jit {
   wb_jit_enter_fn enter;
   uint8_t *exit_common;
   int mapped;                   /* register map chosen and trampolines emitted */
+  int profiling;                /* blocks count their executions (for the register map) */
+  uint64_t profile_until;       /* instret at which the map is chosen from the counts */
   int8_t map[33];               /* guest register -> host register, -1 = in memory */
   uint8_t hregs[JIT_NMAP];      /* host registers that hold guest registers */
   uint8_t gregs[JIT_NMAP];      /* ... and which guest register each holds */
@@ -85,6 +92,7 @@ struct wb_jit {
   volatile int left_swapped;
   int64_t saved_left;
   uint64_t translations;
+  FILE *perfmap;                /* WB_JIT_PERFMAP=1: block names for perf */
 };
 
 /* translate.c: translate the block at pc (fetch checks done by the caller: pc is fetchable).
@@ -92,6 +100,10 @@ struct wb_jit {
 wb_jit_block *wb_jit_translate(wb_machine *m, uint64_t pc);
 /* The slow path translated code calls for an instruction it does not translate inline. */
 int wb_jit_slow(wb_machine *m, const wb_jit_exit *e);
+/* fp_call.c: F/D operations called directly from translated code */
+int wb_jit_fp(wb_cpu *c, uint32_t enc, const wb_jit_exit *e);
+/* Add instruction in's integer register references to refs[0..31] (the register map's input). */
+void wb_jit_count_refs(const wb_insn *in, uint16_t *refs);
 /* Allocate from the metadata arena (NULL when full). */
 void *wb_jit_meta_alloc(struct wb_jit *J, size_t n);
 

@@ -1,15 +1,18 @@
 /* translate.c — the JIT's per-instruction translators: one guest block -> x86-64 code.
  *
  * Layout of a translated block:
- *   entry:  sub qword [rbp+jit_left], n ; js limit-stub      (count the block, check limits)
+ *   entry:  sub r15, n ; js limit-stub                       (count the block, check limits)
+ *           [profiling phase: add qword [counter], 1]
  *   insn 0 .. insn n-1                                       (hoff[i] = where insn i starts)
  *   [jmp fall-through exit]
  *   stubs:  cold exits to the dispatcher (limit, chained-exit targets not yet translated,
  *           indirect-jump misses, ecall, out-of-range access, slow-path stops)
  *
  * Conventions in translated code: rbp = &cpu + JIT_BIAS, rbx = guest memory view base,
- * guest registers of J->map in host registers, the rest in cpu.x (x0 reads as the 0 in
- * cpu.x[0]; writes to x0 go to the sink x[32]). rax, rcx, rdx are scratch.
+ * r15 = cpu.jit_left (stored to memory around calls, so C helpers and signal handlers can
+ * ask for an exit by making it negative), guest registers of J->map in host registers, the
+ * rest in cpu.x (x0 reads as the 0 in cpu.x[0]; writes to x0 go to the sink x[32]).
+ * rax, rcx, rdx are scratch.
  *
  * Precise state: every translator reads its operands, performs its one guest memory access
  * (which may fault), and only then writes its destination, so a host fault inside a guest
@@ -117,13 +120,77 @@ static void slow(tctx *t) {
   if (!e) return;
   e->rollback = (uint16_t)(t->n - t->i);
   spill_all(t);
+  x_rm(&t->b, XW, 0x89, X_LEFT, X_RBP, JD(jit_left));
   x_mov_imm(&t->b, X_RDI, (uint64_t)(uintptr_t)t->m);
   x_mov_imm(&t->b, X_RSI, (uint64_t)(uintptr_t)e);
   x_mov_imm(&t->b, X_RAX, (uint64_t)(uintptr_t)wb_jit_slow);
   x_call_reg(&t->b, X_RAX);
   reload_all(t);
+  x_rm(&t->b, XW, XA_MOV, X_LEFT, X_RBP, JD(jit_left));
   x_rr(&t->b, 0, XA_TEST, X_RAX, X_RAX);
   add_stub(t, x_jcc32(&t->b, CC_NE), JX_STOP, t->pc, -1, 0);
+}
+
+/* ---- F/D operations: a direct call of wb_jit_fp (fp_call.c) ---- */
+static int caller_saved(int h) { return h == X_RSI || h == X_RDI || (h >= X_R8 && h <= X_R11); }
+
+static int fp_int_rd(unsigned op) {
+  switch (op) {
+    case WB_OP_FCVT_W_S: case WB_OP_FCVT_WU_S: case WB_OP_FCVT_L_S: case WB_OP_FCVT_LU_S:
+    case WB_OP_FEQ_S: case WB_OP_FLT_S: case WB_OP_FLE_S: case WB_OP_FCLASS_S:
+    case WB_OP_FCVT_W_D: case WB_OP_FCVT_WU_D: case WB_OP_FCVT_L_D: case WB_OP_FCVT_LU_D:
+    case WB_OP_FEQ_D: case WB_OP_FLT_D: case WB_OP_FLE_D: case WB_OP_FCLASS_D:
+      return 1;
+    default:
+      return 0;
+  }
+}
+static int fp_int_rs1(unsigned op) {
+  switch (op) {
+    case WB_OP_FCVT_S_W: case WB_OP_FCVT_S_WU: case WB_OP_FCVT_S_L: case WB_OP_FCVT_S_LU:
+    case WB_OP_FCVT_D_W: case WB_OP_FCVT_D_WU: case WB_OP_FCVT_D_L: case WB_OP_FCVT_D_LU:
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+static void fp_call(tctx *t, const wb_insn *in) {
+  x86_buf *b = &t->b;
+  wb_jit_exit *e = new_exit(t, JX_STOP, t->pc, t->i);
+  if (!e) return;
+  unsigned rd = in->rd;
+  int int_rd = fp_int_rd(in->op);
+  if (int_rd && rd == 0) rd = WB_XSINK;
+  uint32_t enc = in->op | (rd << 8) | ((unsigned)in->rs1 << 14) | ((unsigned)in->rs2 << 19) |
+                 ((unsigned)in->rs3 << 24) | ((unsigned)in->rm << 29);
+  /* the callee may clobber caller-saved registers: park the guest values they hold (the
+   * slow path it may take reads every register from cpu.x, so park all of them) */
+  spill_all(t);
+  x_rm(b, XW, 0x89, X_LEFT, X_RBP, JD(jit_left));
+  x_rm(b, XW, 0x8d, X_RDI, X_RBP, -JIT_BIAS);                      /* lea rdi, [cpu] */
+  x_mov_imm(b, X_RSI, enc);
+  x_mov_imm(b, X_RDX, (uint64_t)(uintptr_t)e);
+  x_mov_imm(b, X_RAX, (uint64_t)(uintptr_t)wb_jit_fp);
+  x_call_reg(b, X_RAX);
+  for (int k = 0; k < JIT_NMAP; k++)
+    if (caller_saved(t->J->hregs[k]) || (int_rd && t->J->gregs[k] == rd))
+      x_rm(b, XW, XA_MOV, t->J->hregs[k], X_RBP, JDX(t->J->gregs[k]));
+  x_rm(b, XW, XA_MOV, X_LEFT, X_RBP, JD(jit_left));
+  x_rr(b, 0, XA_TEST, X_RAX, X_RAX);
+  add_stub(t, x_jcc32(b, CC_NE), JX_STOP, t->pc, -1, 0);
+  (void)fp_int_rs1;
+}
+
+/* fsgnj.d rd, rs, rs (fmv.d), fsgnjn.d (fneg.d), fsgnjx.d (fabs.d): bit operations */
+static int fp_sign_same(tctx *t, const wb_insn *in) {
+  if (in->rs1 != in->rs2) return 0;
+  x86_buf *b = &t->b;
+  x_rm(b, XW, XA_MOV, X_RCX, X_RBP, JDF(in->rs1));
+  if (in->op == WB_OP_FSGNJN_D) { x_mov_imm(b, X_RDX, 1ull << 63); x_rr(b, XW, XA_XOR, X_RCX, X_RDX); }
+  else if (in->op == WB_OP_FSGNJX_D) { x_mov_imm(b, X_RDX, ~(1ull << 63)); x_rr(b, XW, XA_AND, X_RCX, X_RDX); }
+  x_rm(b, XW, 0x89, X_RCX, X_RBP, JDF(in->rd));
+  return 1;
 }
 
 /* ---- address of a memory access: returns the register holding rs1 + imm, checked ---- */
@@ -162,6 +229,14 @@ static void store(tctx *t, const wb_insn *in, int flags, uint8_t op) {
 /* rd = rs1 op rs2 (op in r, r/m form); w: 64-bit (else 32-bit, sign-extended) */
 static void alu_rr(tctx *t, const wb_insn *in, uint8_t op, int commutative, int w) {
   unsigned rs1 = in->rs1, rs2 = in->rs2;
+  /* moves in disguise: add/or/xor with x0 (c.mv is add rd, x0, rs), sub rs - x0 */
+  if (w && (op == XA_ADD || op == XA_OR || op == XA_XOR || op == XA_SUB) && (rs2 == 0 || (rs1 == 0 && op != XA_SUB))) {
+    unsigned src = rs2 == 0 ? rs1 : rs2;
+    int d = dest(t, in->rd, -1);
+    ld(t, d, src);
+    st(t, in->rd, d);
+    return;
+  }
   if (commutative && in->rd == rs2 && in->rd != rs1) { rs2 = rs1; rs1 = in->rd; }
   int d = dest(t, in->rd, (int)rs2);
   ld(t, d, rs1);
@@ -450,8 +525,13 @@ static int translate_insn(tctx *t, const wb_insn *in) {
       x_rr(b, XW, XA_OR, X_RCX, X_RDX);
       x_rm(b, XW, 0x89, X_RCX, X_RBP, JDF(in->rd));
       return 0;
+    case WB_OP_FSGNJ_D: case WB_OP_FSGNJN_D: case WB_OP_FSGNJX_D:
+      if (fp_sign_same(t, in)) return 0;
+      fp_call(t, in);
+      return 0;
     default:
-      /* CSRs, FP arithmetic, atomics, ebreak, illegal and privileged ops */
+      if (in->op >= WB_OP_FMADD_S && in->op <= WB_OP_FMV_D_X) { fp_call(t, in); return 0; }
+      /* CSRs, atomics, ebreak, illegal and privileged ops */
       slow(t);
       return wb_op_ends_block(in->op);
   }
@@ -468,7 +548,7 @@ static void emit_stub(tctx *t, stub *s) {
   if (!e) return;
   switch (s->kind) {
     case JX_LIMIT:
-      x_alu_imm(b, XW, XA_ADD, 1, X_RBP, JD(jit_left), s->restore);
+      x_alu_imm(b, XW, XA_ADD, 0, X_LEFT, 0, s->restore);
       e->rollback = 0;
       break;
     case JX_DIRECT:
@@ -529,8 +609,16 @@ wb_jit_block *wb_jit_translate(wb_machine *m, uint64_t pc) {
 
   /* entry: count the block, leave if the count runs out */
   t->i = 0;
-  x_alu_imm(&t->b, XW, XA_SUB, 1, X_RBP, JD(jit_left), (int32_t)n);
+  x_alu_imm(&t->b, XW, XA_SUB, 0, X_LEFT, 0, (int32_t)n);
   add_stub(t, x_jcc32(&t->b, CC_S), JX_LIMIT, pc, -1, (int)n);
+  if (J->profiling) {
+    blk->refs = wb_jit_meta_alloc(J, 32 * sizeof(uint16_t));
+    if (!blk->refs) return NULL;
+    memset(blk->refs, 0, 32 * sizeof(uint16_t));
+    for (unsigned i = 0; i < n; i++) wb_jit_count_refs(&in[i], blk->refs);
+    x_mov_imm(&t->b, X_RAX, (uint64_t)(uintptr_t)&blk->execs);
+    x_alu_imm(&t->b, XW, XA_ADD, 1, X_RAX, 0, 1);
+  }
   uint64_t ipc = pc;
   int ended = 0;
   for (unsigned i = 0; i < n; i++) {
