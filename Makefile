@@ -15,7 +15,7 @@ test: setup asan
 	$(VPY) -m pytest -q -m "not slow" --timeout=900
 
 reproduce: setup
-	$(VENV)/bin/wb reproduce --out results
+	$(VENV)/bin/wb reproduce --scale small --out results
 
 setup: system-deps $(VENV)/.installed engine
 
@@ -24,6 +24,7 @@ system-deps:
 	command -v qemu-riscv64 >/dev/null || missing="$$missing qemu-user"; \
 	command -v riscv64-linux-gnu-gcc >/dev/null || missing="$$missing gcc-riscv64-linux-gnu libc6-dev-riscv64-cross"; \
 	command -v cmake >/dev/null || missing="$$missing cmake"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	$(PY) -c "import ensurepip, venv" 2>/dev/null || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \

@@ -1,0 +1,194 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # A tour of the workbench
+#
+# This notebook owns the first steps: run a real program (the Lua 5.4 interpreter, compiled for
+# RISC-V) on the workbench's engine, look at what happened, look at the events an analysis
+# recorded, and draw a first chart that you can change with a control.
+#
+# Everything runs on this machine, offline: the guest programs are built from pinned sources,
+# and the charts' JavaScript comes from a Python package, not from the web.
+
+# %% tags=["parameters"]
+# Parameters (papermill can override them): "small" runs in seconds, "paper" sweeps larger sizes.
+scale = "small"
+
+# %%
+import altair as alt
+import ipywidgets as widgets
+import pandas as pd
+
+import workbench
+from workbench import guests
+from workbench.widgets import chart_widget, use_offline_charts
+
+use_offline_charts()  # every altair chart becomes a live widget, drawn without a network
+sizes = {"small": [500, 1000, 2000, 4000, 8000],
+         "paper": [1000, 4000, 16000, 64000, 256000]}[scale]
+
+# %% [markdown]
+# ## The guest programs
+#
+# A *guest* is a static RISC-V Linux executable. The workbench builds them on demand (with the
+# `ziglang` package for musl, Debian's cross gcc for glibc) and caches them. `variants` lists
+# the builds this machine can make.
+
+# %%
+pd.DataFrame([{"name": g.name, "kind": g.kind, "variants": ", ".join(g.variants),
+               "description": g.description} for g in guests.list_guests()])
+
+# %% [markdown]
+# ## Run a program
+#
+# A `Machine` is a configuration: the execution tier (`interp` is the reference interpreter),
+# limits (an instruction budget here) and what the guest may see (`root=False`: no file
+# system at all). `Machine.run` builds the guest if needed, runs it to the end and returns a
+# `Run`. The Lua program below sorts `n` pseudo-random numbers.
+
+# %%
+def sort_program(n: int) -> list[str]:
+    """Lua interpreter arguments that sort n pseudo-random integers and print a checksum."""
+    code = (f"math.randomseed(42) local t = {{}} for i = 1, {n} do t[i] = math.random(1, 10^6) end "
+            f"table.sort(t) print({n}, t[1], t[#t])")
+    return ["-e", code]
+
+
+machine = workbench.Machine(tier="interp", max_insns=10**10, root=False)
+run = machine.run("lua54", sort_program(sizes[-1]), capture=True)
+print(run.stdout.decode(), run.reason, run.exit_code)
+
+# %% [markdown]
+# The `Run` says why the guest stopped (`exit`, or `budget`, `fault`, ...) and what it cost:
+# guest instructions retired, host seconds, guest MIPS (millions of guest instructions per
+# host second), the blocks the engine translated and the guest memory it mapped at most.
+
+# %%
+pd.Series({"instructions": run.instructions, "seconds": round(run.seconds, 4),
+           "guest MIPS": round(run.mips, 1), "blocks translated": run.blocks_translated,
+           "peak guest memory (MiB)": round(run.mem_peak / 2**20, 2)}, dtype=object)
+
+# %% [markdown]
+# Runs are deterministic by default (the guest's clock counts instructions, its randomness is
+# seeded): the same input retires exactly the same number of instructions every time.
+
+# %%
+again = machine.run("lua54", sort_program(sizes[-1]), capture=True)
+assert again.instructions == run.instructions and again.stdout == run.stdout
+again.instructions
+
+# %% [markdown]
+# ## A first chart: the guest's system calls
+#
+# The engine emulates Linux system calls and counts them. Lua's allocator asks for memory with
+# `mmap`/`munmap`/`brk`; printing is one `writev`.
+
+# %%
+syscalls = pd.DataFrame(sorted(run.syscalls.items()), columns=["syscall", "count"])
+alt.Chart(syscalls, title="system calls of one Lua run").mark_bar().encode(
+    x=alt.X("count:Q"), y=alt.Y("syscall:N", sort="-x", title=None),
+    tooltip=["syscall", "count"])
+
+# %% [markdown]
+# ## Events: what an analysis sees
+#
+# *Clients* are analyses written in C that run inside the engine. The `memtrace` client records
+# every guest memory access (pc, address, size, kind) with the instruction count at which it
+# happened; `Run.events("memtrace")` returns them as an xarray Dataset with one `event`
+# dimension. If this build of the engine has no `memtrace` client yet, the cell says so and
+# the tour goes on with the run's own statistics.
+
+# %%
+have_memtrace = "memtrace" in getattr(workbench, "available_clients", lambda: [])()
+if have_memtrace:
+    traced = workbench.Machine(tier="interp", clients=["memtrace"], max_insns=10**9,
+                               root=False).run("lua54", sort_program(sizes[0]), capture=True)
+    events = traced.events("memtrace")
+else:
+    events = None
+    print("this engine build has no memtrace client yet: no events to show")
+events
+
+# %% [markdown]
+# Loads, stores and atomics over the run's lifetime: the accesses are grouped into 60 slices of
+# guest time (instructions retired) and counted per kind. The kind names come from the
+# Dataset's CF attributes `flag_values` / `flag_meanings`.
+
+# %%
+if events is not None and events.sizes.get("event", 0):
+    kind = events["kind"]
+    names = dict(zip([int(v) for v in kind.attrs["flag_values"]], kind.attrs["flag_meanings"].split()))
+    icount = events["icount"].values.astype("float64")
+    width = max(1.0, (icount.max() - icount.min() + 1) / 60)
+    per_slice = (pd.DataFrame({"slice": ((icount - icount.min()) // width).astype(int),
+                               "kind": [names.get(int(k), str(k)) for k in kind.values]})
+                 .groupby(["slice", "kind"]).size().rename("accesses").reset_index())
+    per_slice["icount"] = icount.min() + per_slice["slice"] * width
+    chart = alt.Chart(per_slice, title="memory accesses over guest time").mark_area().encode(
+        x=alt.X("icount:Q", title="guest instructions retired"),
+        y=alt.Y("accesses:Q", stack=True), color="kind:N")
+else:
+    chart = alt.Chart(syscalls, title="(no events) system calls again").mark_bar().encode(
+        x="count:Q", y=alt.Y("syscall:N", sort="-x"))
+chart
+
+# %% [markdown]
+# ## Move a control, see the chart change
+#
+# Now a small sweep: sort `n` numbers for several `n`, one run each. The dropdown picks what the
+# chart shows. Sorting costs about `n log n` comparisons, so *instructions per n·log2(n)*
+# settles towards a constant (the Lua interpreter's fixed start-up cost weighs less as `n`
+# grows) while the plain instruction count grows.
+#
+# The chart is an `alt.JupyterChart` (via `workbench.widgets.chart_widget`): assigning a new
+# chart to its `.chart` redraws it in place. This is how the workbench's explorers are built.
+
+# %%
+import math
+
+rows = []
+for n in sizes:
+    r = machine.run("lua54", sort_program(n), capture=True)
+    rows.append({"n": n, "instructions": r.instructions,
+                 "instructions per n·log2(n)": r.instructions / (n * math.log2(n)),
+                 "system calls": sum(r.syscalls.values()),
+                 "peak guest memory (MiB)": r.mem_peak / 2**20})
+sweep = pd.DataFrame(rows)
+sweep
+
+# %%
+def sweep_chart(metric: str) -> alt.Chart:
+    """The sweep's `metric` against n (log scale)."""
+    return alt.Chart(sweep, title=f"{metric} vs n").mark_line(point=True).encode(
+        x=alt.X("n:Q", scale=alt.Scale(type="log", nice=False)), y=alt.Y(f"{metric}:Q"),
+        tooltip=["n", alt.Tooltip(f"{metric}:Q", format=".4~g")]).properties(width=420, height=240)
+
+
+metric = widgets.Dropdown(options=[c for c in sweep.columns if c != "n"], value="instructions",
+                          description="metric")
+view = chart_widget(sweep_chart(metric.value))
+metric.observe(lambda change: setattr(view, "chart", sweep_chart(change["new"])), names="value")
+explorer = widgets.VBox([metric, view])
+explorer.add_class("wb-tour-sweep")
+explorer
+
+# %% [markdown]
+# ## Where next
+#
+# * `01_engine`: what each execution tier and analysis client costs on real workloads, with an
+#   explorer to compare them.
+# * `wb run lua54 -- -e "print(1)"` runs a guest from the shell; `wb reproduce` re-runs every
+#   study and writes an HTML report.

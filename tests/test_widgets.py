@@ -1,0 +1,249 @@
+"""workbench.widgets, headless: the EngineExplorer's state, redraws, callbacks, the selection
+read back from the browser (simulated), and the static renderings (HTML, PNG, mime bundle).
+
+Also owns ``synthetic_engine_dataset``: a Dataset with exactly the layout of
+``workbench.studies.engine.run`` (test_report and test_browser import it from here).
+"""
+from __future__ import annotations
+
+import base64
+import json
+
+import numpy as np
+import pytest
+
+xr = pytest.importorskip("xarray")
+alt = pytest.importorskip("altair")
+pytest.importorskip("ipywidgets")
+pytest.importorskip("vl_convert")
+
+from workbench.widgets import (EngineExplorer, Explorer, chart_widget, engine_frame,  # noqa: E402
+                               html_page)
+
+ENGINE_DIMS = ("workload", "tier", "client", "repeat")
+
+
+def synthetic_engine_dataset(workloads=("lua54", "zstd"), tiers=("native", "qemu", "interp"),
+                             clients=("none", "memtrace"), repeats=3, seed=0):
+    """A small engine-study Dataset (made-up numbers, the real layout): native and qemu run only
+    with client "none"; the other cells are NaN, as in the real study."""
+    rng = np.random.default_rng(seed)
+    slow = {"native": 1.0, "qemu": 6.0, "interp": 11.0, "jit": 4.0}
+    cost = {"none": 1.0, "null": 1.1, "icount": 1.3, "bbprofile": 1.6, "memtrace": 4.0}
+    shape = (len(workloads), len(tiers), len(clients), repeats)
+    t = np.full(shape, np.nan)
+    insns = np.full(shape, np.nan)
+    for i in range(len(workloads)):
+        for j, tier in enumerate(tiers):
+            for k, c in enumerate(clients):
+                if tier in ("native", "qemu") and c != "none":
+                    continue
+                t[i, j, k] = 0.2 * (i + 1) * slow[tier] * cost[c] * (1 + 0.02 * rng.standard_normal(repeats))
+                insns[i, j, k] = 1e8 * (i + 1)
+    ran = ~np.isnan(t)
+    coords = {"workload": list(workloads), "tier": list(tiers), "client": list(clients),
+              "repeat": np.arange(repeats)}
+    ds = xr.Dataset(
+        {"time_s": (ENGINE_DIMS, t, {"units": "s"}),
+         "instructions": (ENGINE_DIMS, insns),
+         "guest_mips": (ENGINE_DIMS, insns / t / 1e6),
+         "blocks_translated": (ENGINE_DIMS, np.where(ran, 1000.0, np.nan)),
+         "output_ok": (ENGINE_DIMS, np.where(ran, 1.0, np.nan))},
+        coords=coords)
+    med = ds.time_s.median("repeat")
+    ds["ratio_native"] = med / med.sel(tier="native", client="none")
+    ds["ratio_qemu"] = med / med.sel(tier="qemu", client="none")
+    ds.attrs.update(
+        engine_version="0.1.0", git_revision="0" * 40, workload=",".join(workloads),
+        workload_sha256=json.dumps({w: "ab" * 32 for w in workloads}),
+        config=json.dumps({"scale": "small", "synthetic": True}), host_cpu="synthetic cpu",
+        created="2025-01-01T00:00:00+00:00", Conventions="CF-1.10", study="engine")
+    return ds
+
+
+@pytest.fixture
+def ds():
+    return synthetic_engine_dataset()
+
+
+def _values(spec: dict) -> list[dict]:
+    """Every data row inlined in a vega-lite spec (altair puts them under "datasets")."""
+    return [row for rows in spec.get("datasets", {}).values() for row in rows]
+
+
+def _fields(spec, key):
+    out = set()
+
+    def walk(o):
+        if isinstance(o, dict):
+            if key in o and isinstance(o[key], dict) and "field" in o[key]:
+                out.add(o[key]["field"])
+            for v in o.values():
+                walk(v)
+        elif isinstance(o, list):
+            for v in o:
+                walk(v)
+    walk(spec)
+    return out
+
+
+def _select_in_browser(jchart, name: str, tiers: list[str]):
+    """What the JupyterChart's JavaScript sends when bars are clicked (signal format observed
+    in chromium: see tests/test_browser.py)."""
+    value = {"tier": tiers, "vlPoint": {"or": [{"tier": t} for t in tiers]}} if tiers else {}
+    store = [{"unit": "view_0", "fields": [{"type": "E", "field": "tier"}], "values": [t]}
+             for t in tiers]
+    jchart._vl_selections = {name: {"value": value, "store": store}}
+
+
+def test_engine_frame_drops_cells_not_run(ds):
+    df = engine_frame(ds)
+    # 2 workloads x (native, qemu, interp with none) + 2 workloads x (interp with memtrace)
+    assert len(df) == 8
+    assert not ((df.tier == "native") & (df.client == "memtrace")).any()
+    native = df[(df.tier == "native")]
+    assert np.allclose(native.ratio_native, 1.0)
+    assert df.output_ok.all()
+
+
+def test_engine_frame_derives_ratios_when_missing(ds):
+    df = engine_frame(ds.drop_vars(["ratio_native", "ratio_qemu"]))
+    ref = engine_frame(ds)
+    assert np.allclose(df.ratio_native, ref.ratio_native)
+    assert np.allclose(df.ratio_qemu, ref.ratio_qemu)
+
+
+def test_explorer_defaults(ds):
+    ex = EngineExplorer(ds)
+    assert ex.workloads == ["lua54", "zstd"]
+    assert ex.client == "none" and ex.baseline == "native"
+    assert list(ex.client_control.options) == ["none", "memtrace"]
+    assert set(ex.data().tier) == {"native", "qemu", "interp"}
+    spec = ex.chart().to_dict()
+    assert [p["name"] for p in spec["params"]] == ["tier_pick"]
+    assert "ratio_native" in _fields(spec, "y")
+
+
+def test_explorer_rejects_unknown_choices(ds):
+    with pytest.raises(ValueError, match="client"):
+        EngineExplorer(ds, client="bbprofile")
+    with pytest.raises(ValueError, match="workloads"):
+        EngineExplorer(ds, workloads=["sqlite"])
+    with pytest.raises(ValueError, match="baseline"):
+        EngineExplorer(ds, baseline="jit")
+
+
+def test_controls_redraw_the_live_chart(ds):
+    ex = EngineExplorer(ds)
+    seen = []
+    ex.on_change(lambda e: seen.append((e.client, e.baseline, tuple(e.workloads))))
+    jc = ex.jupyter_chart
+    first = jc.spec
+    assert {r["client"] for r in _values(first)} == {"none"}
+
+    ex.client_control.value = "memtrace"  # what clicking the toggle does
+    second = jc.spec
+    assert second != first
+    rows = _values(second)
+    assert {r["client"] for r in rows if r["tier"] == "interp"} == {"memtrace"}
+    # native and qemu cannot run a client: their plain runs are the reference
+    assert {r["client"] for r in rows if r["tier"] in ("native", "qemu")} == {"none"}
+    assert seen == [("memtrace", "native", ("lua54", "zstd"))]
+
+    ex.baseline_control.value = "qemu"
+    assert "ratio_qemu" in _fields(jc.spec, "y") and "ratio_native" not in _fields(jc.spec, "y")
+
+    ex.workloads = ["zstd"]
+    assert {r["workload"] for r in _values(jc.spec)} == {"zstd"}
+    assert len(seen) == 3 and seen[-1] == ("memtrace", "qemu", ("zstd",))
+    # the status line under the chart follows the controls
+    ex.widget  # build the box
+    ex.client = "none"
+    assert "client none" in ex._status.value and "qemu" in ex._status.value
+
+
+def test_widget_layout(ds):
+    ex = EngineExplorer(ds)
+    box = ex.widget
+    assert box is ex.widget  # built once
+    controls = box.children[0].children
+    assert list(controls) == [ex.workloads_control, ex.client_control, ex.baseline_control]
+    assert box.children[1] is ex.jupyter_chart
+    assert "wb-explorer" in box._dom_classes
+
+
+def test_selection_read_back(ds):
+    ex = EngineExplorer(ds)
+    assert ex.selection == [] and ex.selected_tiers == []
+    got = []
+    ex.on_select(got.append)
+    ex.widget
+    _select_in_browser(ex.jupyter_chart, "tier_pick", ["interp"])
+    assert ex.selection == [{"tier": "interp"}]
+    assert ex.selected_tiers == ["interp"]
+    assert got[-1] == [{"tier": "interp"}]
+    assert "selected: interp" in ex._status.value
+    _select_in_browser(ex.jupyter_chart, "tier_pick", ["qemu", "interp"])
+    assert ex.selected_tiers == ["qemu", "interp"]
+    # a redraw resets the selection (the browser re-embeds the chart)
+    ex.client = "memtrace"
+    assert ex.selected_tiers == []
+
+
+def test_chart_widget_is_offline():
+    c = alt.Chart(alt.Data(values=[{"x": 1}])).mark_point().encode(x="x:Q")
+    w = chart_widget(c)
+    assert "esm.sh" not in w._esm and "https://" not in w._esm.split("\n", 1)[0]
+    assert w.embed_options["renderer"] == "svg"
+
+
+def test_static_html_contains_the_spec(ds):
+    ex = EngineExplorer(ds, client="memtrace")
+    page = ex.to_html()
+    assert page.startswith("<!DOCTYPE html>")
+    assert "<script src" not in page and "esm.sh" not in page
+    assert page.count("vegaEmbed(") == 1
+    start = page.index('type="application/json"')
+    spec = json.loads(page[page.index(">", start) + 1: page.index("</script>", start)])
+    assert spec["params"][0]["name"] == "tier_pick"
+    assert {r["client"] for r in _values(spec) if r["tier"] == "interp"} == {"memtrace"}
+
+
+def test_save_html(ds, tmp_path):
+    p = EngineExplorer(ds).save_html(tmp_path / "e.html")
+    assert p.read_text().count("tier_pick") >= 1
+
+
+def test_png_svg_and_mimebundle(ds):
+    ex = EngineExplorer(ds)
+    assert ex.to_png()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert ex.to_svg().lstrip().startswith("<svg")
+    bundle = ex._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle  # live in Jupyter
+    assert base64.b64decode(bundle["image/png"])[:4] == b"\x89PNG"  # static on GitHub
+    assert "EngineExplorer" in bundle["text/plain"]
+
+
+def test_base_explorer_reuse():
+    class Points(Explorer):
+        title = "points"
+
+        def __init__(self, n):
+            super().__init__()
+            self.n = n
+
+        def chart(self):
+            return alt.Chart(alt.Data(values=[{"x": i} for i in range(self.n)])).mark_point().encode(x="x:Q")
+
+    e = Points(3)
+    assert e.jupyter_chart.spec["data"]["values"][-1] == {"x": 2}
+    e.n = 5
+    e._chart_changed()
+    assert len(e.jupyter_chart.spec["data"]["values"]) == 5
+    assert "<h1>points</h1>" in e.to_html()
+
+
+def test_html_page_escapes_script_end():
+    page = html_page("<p>x</p>")
+    assert page.count("</script>") == 1  # the bundle cannot close its own script element early
+    assert "<!--" not in page

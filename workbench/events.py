@@ -1,0 +1,354 @@
+"""The event schema: how the engine's fixed-size records become xarray Datasets.
+
+This module owns the registry of known record streams (:data:`STREAMS`: the numpy dtype of
+each C record, the dimension it is laid out along, the meaning of each categorical field),
+the conversion of raw records to Datasets (:func:`to_dataset`), the provenance attrs that
+every Dataset carries (:func:`provenance`) and the symbol table used to name guest code
+addresses (:func:`symbolize`).
+
+>>> import numpy as np
+>>> recs = np.zeros(2, STREAMS["memtrace"].dtype)
+>>> recs["kind"] = [0, 1]
+>>> ds = to_dataset("memtrace", recs)
+>>> ds.sizes["event"], ds.kind.attrs["flag_meanings"]
+(2, 'load store atomic')
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import functools
+import hashlib
+import json
+import os
+import platform
+import subprocess
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+CONVENTIONS = "CF-1.10"
+
+
+@dataclasses.dataclass(frozen=True)
+class Stream:
+    """One record stream: the C record's dtype and how its fields become variables.
+
+    ``dim`` is the dimension the records are laid out along; ``index`` names the field that
+    becomes a coordinate along it (``icount``, the time axis, for event streams);
+    ``flags`` maps a categorical field to ``{value: meaning}``; ``fields`` gives each kept
+    field's ``long_name``/``units`` attrs (fields not listed, the pads, are dropped).
+    """
+
+    name: str
+    dtype: np.dtype
+    dim: str
+    index: str
+    fields: Mapping[str, Mapping[str, str]]
+    flags: Mapping[str, Mapping[int, str]] = dataclasses.field(default_factory=dict)
+    description: str = ""
+
+
+def _record(fields: list[tuple[str, str, int]], itemsize: int) -> np.dtype:
+    names, formats, offsets = zip(*fields)
+    return np.dtype({"names": list(names), "formats": list(formats), "offsets": list(offsets),
+                     "itemsize": itemsize})
+
+
+MEMTRACE_KINDS = {0: "load", 1: "store", 2: "atomic"}
+
+STREAMS: dict[str, Stream] = {
+    "memtrace": Stream(
+        name="memtrace",
+        dtype=_record([("icount", "<u8", 0), ("pc", "<u8", 8), ("addr", "<u8", 16),
+                       ("thread", "<u2", 24), ("size", "u1", 26), ("kind", "u1", 27),
+                       ("pad", "<u4", 28)], 32),
+        dim="event", index="icount",
+        fields={
+            "icount": {"long_name": "guest instructions retired when the access happened",
+                       "units": "1"},
+            "pc": {"long_name": "guest pc of the accessing instruction"},
+            "addr": {"long_name": "guest address of the access"},
+            "thread": {"long_name": "guest thread (user mode) or hart (system mode)"},
+            "size": {"long_name": "width of the access", "units": "bytes"},
+            "kind": {"long_name": "kind of memory access"},
+        },
+        flags={"kind": MEMTRACE_KINDS},
+        description="one record per guest memory access (atomic = read-modify-write)",
+    ),
+    "bbprofile": Stream(
+        name="bbprofile",
+        dtype=_record([("pc", "<u8", 0), ("count", "<u8", 8), ("ninsns", "<u4", 16),
+                       ("pad", "<u4", 20)], 24),
+        dim="block", index="pc",
+        fields={
+            "pc": {"long_name": "guest pc of the block's first instruction"},
+            "count": {"long_name": "times the block was entered", "units": "1"},
+            "ninsns": {"long_name": "guest instructions in the block", "units": "1"},
+        },
+        description="one record per translated guest block: how often it ran",
+    ),
+    "icount": Stream(
+        name="icount",
+        dtype=_record([("icount", "<u8", 0), ("thread", "<u2", 8), ("pad", "<u2", 10)], 16),
+        dim="thread", index="thread",
+        fields={
+            "icount": {"long_name": "guest instructions retired by the thread", "units": "1"},
+            "thread": {"long_name": "guest thread (user mode) or hart (system mode)"},
+        },
+        description="one record per guest thread: its total instruction count",
+    ),
+}
+
+
+def _as_records(stream: Stream, records) -> np.ndarray:
+    """Check and view ``records`` (structured array or raw bytes) as the stream's dtype."""
+    dt = stream.dtype
+    if isinstance(records, (bytes, bytearray, memoryview)):
+        buf = memoryview(records).cast("B")
+        if buf.nbytes % dt.itemsize:
+            raise ValueError(f"{stream.name}: {buf.nbytes} bytes is not a whole number of "
+                             f"{dt.itemsize}-byte records")
+        return np.frombuffer(buf, dtype=dt)
+    arr = np.asarray(records)
+    if arr.dtype == dt:
+        return arr.reshape(-1)
+    if arr.dtype.names is None and arr.dtype in (np.uint8, np.int8) and arr.ndim == 1:
+        return _as_records(stream, arr.tobytes())
+    if arr.dtype.names is not None and arr.dtype.itemsize == dt.itemsize \
+            and all(n in arr.dtype.names for n in stream.fields):
+        return arr.reshape(-1)  # same layout under a compatible dtype; fields read by name
+    raise ValueError(f"{stream.name}: records have dtype {arr.dtype}, expected the "
+                     f"{dt.itemsize}-byte record {dt} (see workbench.events.STREAMS)")
+
+
+def to_dataset(stream: str, records, *, provenance: Mapping[str, Any] | None = None,
+               symbols: "SymbolTable | str | os.PathLike | None" = None):
+    """Turn the records of one stream into an ``xarray.Dataset``.
+
+    ``records`` is a numpy structured array of ``STREAMS[stream].dtype`` (or the raw bytes of
+    such records). Event streams get dimension ``event`` with ``icount`` as the time
+    coordinate; ``bbprofile`` gets dimension ``block`` with ``pc`` as coordinate (and a
+    ``symbol`` variable, "name+0xoff", when ``symbols`` — a :class:`SymbolTable` or an ELF
+    path — is given); ``icount`` gets dimension ``thread``. Pad fields are dropped;
+    categorical fields carry CF ``flag_values``/``flag_meanings``. ``provenance`` (see
+    :func:`provenance`) becomes the Dataset's attrs.
+
+    >>> recs = np.zeros(3, STREAMS["icount"].dtype); recs["thread"] = [0, 1, 2]
+    >>> to_dataset("icount", recs).icount.dims
+    ('thread',)
+    """
+    import xarray as xr
+
+    if stream not in STREAMS:
+        raise ValueError(f"unknown stream {stream!r}; known streams: {sorted(STREAMS)}")
+    spec = STREAMS[stream]
+    recs = _as_records(spec, records)
+    coords, data_vars = {}, {}
+    for name, attrs in spec.fields.items():
+        values = np.ascontiguousarray(recs[name]).astype(spec.dtype.fields[name][0].newbyteorder("="))
+        attrs = dict(attrs)
+        if name in spec.flags:
+            codes = sorted(spec.flags[name])
+            attrs["flag_values"] = np.array(codes, dtype=values.dtype)
+            attrs["flag_meanings"] = " ".join(spec.flags[name][c] for c in codes)
+        target = coords if name == spec.index else data_vars
+        target[name] = (spec.dim, values, attrs)
+    if symbols is not None and "pc" in spec.fields:
+        table = symbols if isinstance(symbols, SymbolTable) else symbolize(symbols)
+        data_vars["symbol"] = (spec.dim, table.lookup(recs["pc"]),
+                               {"long_name": "function containing pc (name+0xoffset)"})
+    attrs = {"stream": stream, "description": spec.description}
+    attrs.update(clean_attrs(provenance or {}))
+    return xr.Dataset(data_vars, coords=coords, attrs=attrs)
+
+
+# ------------------------------------------------------------------ provenance
+
+def clean_attrs(attrs: Mapping[str, Any]) -> dict:
+    """Attrs made netCDF/zarr-serialisable: str, int, float and numeric arrays pass through;
+    bools become 0/1, None is dropped, dicts/lists/tuples become JSON strings.
+
+    >>> clean_attrs({"a": True, "b": None, "c": {"x": 1}})
+    {'a': 1, 'c': '{"x": 1}'}
+    """
+    out = {}
+    for k, v in attrs.items():
+        if v is None:
+            continue
+        if isinstance(v, (bool, np.bool_)):
+            out[k] = int(v)
+        elif isinstance(v, (str, int, float, np.integer, np.floating)):
+            out[k] = v
+        elif isinstance(v, np.ndarray) and v.dtype.kind in "iuf":
+            out[k] = v
+        elif isinstance(v, (dict, list, tuple)):
+            out[k] = json.dumps(v, sort_keys=True, default=str)
+        else:
+            out[k] = str(v)
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def _git_revision(where: str) -> str:
+    def git(*args):
+        return subprocess.run(["git", "--no-optional-locks", "-C", where, *args],
+                              capture_output=True, text=True, timeout=30)
+    try:
+        head = git("rev-parse", "HEAD")
+        if head.returncode != 0:
+            return "unknown"
+        rev = head.stdout.strip()
+        status = git("status", "--porcelain", "--untracked-files=no")
+        return rev + ("+dirty" if status.returncode == 0 and status.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def git_revision() -> str:
+    """``git rev-parse HEAD`` of the checkout this package lives in, with ``+dirty`` when
+    tracked files have uncommitted changes; ``"unknown"`` outside a git checkout. Computed
+    once per process.
+
+    >>> git_revision()  # doctest: +SKIP
+    '0123456789abcdef0123456789abcdef01234567+dirty'
+    """
+    return _git_revision(str(Path(__file__).resolve().parent))
+
+
+@functools.lru_cache(maxsize=None)
+def host_cpu() -> str:
+    """The host CPU's model name (from /proc/cpuinfo; platform.processor() elsewhere).
+
+    >>> host_cpu()  # doctest: +SKIP
+    'AMD EPYC 7B13'
+    """
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def _engine_version() -> str:
+    try:
+        from .machine import engine_version
+        return engine_version()
+    except Exception:  # the native engine is not built: provenance still works
+        return "unknown"
+
+
+def _sha256(path) -> str:
+    try:
+        from .guests import sha256
+        return sha256(path)
+    except ImportError:  # pragma: no cover
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+        return h.hexdigest()
+
+
+def provenance(*, workload: str | None = None, program=None, config=None, **extra) -> dict:
+    """The provenance attrs every Dataset carries (DESIGN.md, "Names that every study shares").
+
+    ``program`` is the workload's ELF path (its sha256 becomes ``workload_sha256``), or a
+    mapping name -> path when a Dataset covers several workloads (``workload_sha256`` is then
+    a JSON object name -> sha256). ``config`` is recorded as JSON (``sort_keys``); a string
+    is taken as JSON already. ``extra`` attrs are added as given (made serialisable).
+
+    >>> attrs = provenance(workload="zstd", config={"tier": "interp"})
+    >>> attrs["config"], attrs["Conventions"]
+    ('{"tier": "interp"}', 'CF-1.10')
+    """
+    attrs = {
+        "engine_version": _engine_version(),
+        "git_revision": git_revision(),
+        "workload": workload or "",
+        "workload_sha256": "",
+        "config": "{}",
+        "host_cpu": host_cpu(),
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "Conventions": CONVENTIONS,
+    }
+    if isinstance(program, Mapping):
+        attrs["workload_sha256"] = json.dumps({str(k): _sha256(v) for k, v in program.items()},
+                                              sort_keys=True)
+    elif program is not None and Path(program).is_file():
+        attrs["workload_sha256"] = _sha256(program)
+    if config is not None:
+        attrs["config"] = config if isinstance(config, str) else \
+            json.dumps(config, sort_keys=True, default=str)
+    attrs.update(clean_attrs(extra))
+    return attrs
+
+
+# ------------------------------------------------------------------ symbols
+
+@dataclasses.dataclass(frozen=True)
+class SymbolTable:
+    """Function symbols of an ELF, sorted by address: ``addr``, ``size`` (uint64) and
+    ``name`` (str) arrays of equal length.
+
+    >>> t = SymbolTable(np.array([0x100], np.uint64), np.array([0x20], np.uint64), np.array(["f"]))
+    >>> t.lookup([0x104, 0x200]).tolist()
+    ['f+0x4', '?']
+    """
+
+    addr: np.ndarray
+    size: np.ndarray
+    name: np.ndarray
+
+    def lookup(self, pcs) -> np.ndarray:
+        """``"name+0xoff"`` for each pc (``"?"`` where no function covers it)."""
+        pcs = np.asarray(pcs, dtype=np.uint64).reshape(-1)
+        if len(self.addr) == 0:
+            return np.full(len(pcs), "?")
+        i = np.searchsorted(self.addr, pcs, side="right") - 1
+        ic = np.clip(i, 0, None)
+        off = pcs - self.addr[ic]
+        inside = (i >= 0) & ((self.size[ic] == 0) | (off < self.size[ic]))
+        out = [f"{self.name[j]}+{int(o):#x}" if ok else "?"
+               for j, o, ok in zip(ic.tolist(), off.tolist(), inside.tolist())]
+        return np.array(out, dtype=str) if out else np.array([], dtype="<U1")
+
+
+def symbolize(elf_path: str | os.PathLike) -> SymbolTable:
+    """The function symbols (``STT_FUNC``, defined, non-empty name) of an ELF, read with
+    pyelftools, sorted by address.
+
+    >>> from workbench import guests
+    >>> t = symbolize(guests.build("zstd"))  # doctest: +SKIP
+    >>> t.lookup([t.addr[0]])[0]  # doctest: +SKIP
+    '_start+0x0'
+    """
+    from elftools.elf.elffile import ELFFile
+
+    seen = {}
+    with open(elf_path, "rb") as f:
+        elf = ELFFile(f)
+        for sec_name in (".symtab", ".dynsym"):
+            sec = elf.get_section_by_name(sec_name)
+            if sec is None:
+                continue
+            for sym in sec.iter_symbols():
+                if sym["st_info"]["type"] != "STT_FUNC" or not sym.name \
+                        or sym["st_shndx"] == "SHN_UNDEF":
+                    continue
+                a = int(sym["st_value"])
+                # prefer a global name over a local alias at the same address
+                if a not in seen or (sym["st_info"]["bind"] == "STB_GLOBAL" and seen[a][2] != "STB_GLOBAL"):
+                    seen[a] = (int(sym["st_size"]), sym.name, sym["st_info"]["bind"])
+    addrs = sorted(seen)
+    return SymbolTable(addr=np.array(addrs, dtype=np.uint64),
+                       size=np.array([seen[a][0] for a in addrs], dtype=np.uint64),
+                       name=np.array([seen[a][1] for a in addrs], dtype=str))
+
+
+__all__ = ["STREAMS", "Stream", "MEMTRACE_KINDS", "to_dataset", "provenance", "clean_attrs",
+           "git_revision", "host_cpu", "SymbolTable", "symbolize", "CONVENTIONS"]
