@@ -11,7 +11,7 @@ b'hi\\n'
 from .errors import ConfigError, LoadError, WorkbenchError
 
 __version__ = "0.1.0"
-_LAZY = {"Machine", "Run", "available_tiers", "default_tier", "disassemble", "engine_version", "syscall_name"}
+_LAZY = {"Machine", "Run", "available_tiers", "available_clients", "default_tier", "disassemble", "engine_version", "syscall_name"}
 __all__ = sorted(_LAZY) + ["ConfigError", "LoadError", "WorkbenchError"]
 
 

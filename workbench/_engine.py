@@ -54,6 +54,14 @@ void wb_machine_destroy(wb_machine *m);
 const char *wb_reason_name(int reason);
 const char *wb_engine_version(void);
 int wb_tier_available(int tier);
+const char *wb_builtin_client(int i);
+int wb_machine_add_client(wb_machine *m, const char *name, char *err, size_t errlen);
+int wb_machine_stream_count(const wb_machine *m);
+const char *wb_machine_stream_name(const wb_machine *m, int i);
+uint32_t wb_machine_stream_record_size(const wb_machine *m, int i);
+const void *wb_machine_stream_data(const wb_machine *m, int i, uint64_t *nbytes);
+void wb_machine_stream_clear(wb_machine *m, int i);
+void wb_machine_set_drain_bytes(wb_machine *m, uint64_t bytes);
 const char *wb_syscall_name(int nr);
 int wb_disassemble(uint32_t raw, uint64_t pc, char *buf, size_t n);
 """

@@ -34,6 +34,21 @@ def available_tiers() -> list[str]:
     return [name for name, code in TIERS.items() if lib.wb_tier_available(code)]
 
 
+def available_clients() -> list[str]:
+    """Names of the analysis clients built into the engine (``Machine(clients=[...])``).
+
+    >>> "memtrace" in available_clients()
+    True
+    """
+    out, i = [], 0
+    while True:
+        name = lib.wb_builtin_client(i)
+        if name == ffi.NULL:
+            return out
+        out.append(ffi.string(name).decode())
+        i += 1
+
+
 def default_tier() -> str:
     """The tier a Machine uses unless told otherwise: the JIT where the host has one.
 
@@ -50,6 +65,8 @@ class Run:
     ``reason`` is one of ``exit``, ``budget``, ``wallclock``, ``fault``, ``illegal``, ``ebreak``,
     ``memcap``, ``internal``, ``signal``; ``exit_code`` is meaningful for ``exit`` (and holds the
     signal number for ``signal``). ``stdout``/``stderr`` are bytes when captured, else ``None``.
+    ``records`` holds each client stream's records (numpy structured arrays); ``events(name)``
+    turns one into an xarray Dataset with provenance.
     """
 
     program: str
@@ -70,6 +87,27 @@ class Run:
     stderr: bytes | None = None
     config: dict = dataclasses.field(default_factory=dict)
     regs: dict | None = None
+    records: dict = dataclasses.field(default_factory=dict)
+    drains: int = 0
+
+    def events(self, stream: str):
+        """The records of client stream ``stream`` as an ``xarray.Dataset`` (schema and
+        provenance of ``workbench.events``; bbprofile blocks named from the ELF's symbols).
+
+        >>> run = Machine(clients=["memtrace"]).run("zstd", ["64k", "1"])  # doctest: +SKIP
+        >>> ds = run.events("memtrace")  # doctest: +SKIP
+        >>> ds.sizes["event"] > 0, ds.kind.attrs["flag_meanings"]  # doctest: +SKIP
+        (True, 'load store atomic')
+        """
+        from . import events as ev
+
+        if stream not in self.records:
+            raise KeyError(f"no stream {stream!r} in this run (streams: {sorted(self.records)}; "
+                           f"add its client with Machine(clients=[...]))")
+        prov = ev.provenance(workload=Path(self.program).name, program=self.program,
+                             config=self.config, args=" ".join(self.args), reason=self.reason)
+        symbols = self.program if stream == "bbprofile" else None
+        return ev.to_dataset(stream, self.records[stream], provenance=prov, symbols=symbols)
 
     @property
     def ok(self) -> bool:
@@ -126,6 +164,11 @@ class Machine:
         translates every block at its first execution).
     jit_profile_insns : JIT tier only: instructions run with per-block counters before the
         JIT picks which guest registers live in host registers (default 2**25).
+    clients : analysis clients to run, by name (``available_clients()``: null, icount,
+        bbprofile, memtrace), in order. Their records are in ``Run.records`` and
+        ``Run.events(name)``.
+    drain_bytes : a client stream holding more than this pauses the run while Python copies
+        its records out (no event is ever dropped; default 64 MiB).
 
     >>> m = Machine(tier="interp", max_insns=10**8)
     >>> m.run("fpmath").ok  # doctest: +SKIP
@@ -137,7 +180,8 @@ class Machine:
                  root: str | os.PathLike | bool | None = None, cwd: str = "/",
                  deterministic: bool = True, seed: int = 0, ns_per_insn: int = 1,
                  env: Mapping[str, str] | None = None, jit_hot: int = 4,
-                 jit_profile_insns: int = 1 << 25):
+                 jit_profile_insns: int = 1 << 25, clients: Iterable[str] = (),
+                 drain_bytes: int = 64 << 20):
         if tier is None:
             tier = default_tier()
         if tier not in TIERS:
@@ -176,6 +220,16 @@ class Machine:
         if not (isinstance(jit_profile_insns, int) and 0 <= jit_profile_insns < 2**63):
             raise ConfigError(f"jit_profile_insns must be a non-negative integer, got {jit_profile_insns!r}")
         self.jit_profile_insns = jit_profile_insns
+        if isinstance(clients, str):
+            clients = [clients]
+        self.clients = list(clients)
+        known = available_clients()
+        for c in self.clients:
+            if c not in known:
+                raise ConfigError(f"unknown client {c!r}; built-in clients: {known}")
+        if not (isinstance(drain_bytes, int) and drain_bytes > 0):
+            raise ConfigError(f"drain_bytes must be a positive integer, got {drain_bytes!r}")
+        self.drain_bytes = drain_bytes
 
     @property
     def config(self) -> dict:
@@ -185,7 +239,7 @@ class Machine:
             "wall_limit": self.wall_limit, "root": None if self.root is False else str(self.root),
             "cwd": self.cwd, "deterministic": self.deterministic, "seed": self.seed,
             "ns_per_insn": self.ns_per_insn, "env": self.env, "jit_hot": self.jit_hot,
-            "jit_profile_insns": self.jit_profile_insns,
+            "jit_profile_insns": self.jit_profile_insns, "clients": self.clients,
         }
 
     def run(self, program: str | os.PathLike, args: Iterable[str] = (), *,
@@ -240,8 +294,22 @@ class Machine:
                                          len(c_env), env_arr, err, 512)
                 if rc != 0:
                     raise LoadError(f"{path}: {ffi.string(err).decode(errors='replace')}")
+                for c in self.clients:
+                    if lib.wb_machine_add_client(m, c.encode(), err, 512) != 0:
+                        raise ConfigError(ffi.string(err).decode(errors="replace"))
+                lib.wb_machine_set_drain_bytes(m, self.drain_bytes)
                 res = ffi.new("wb_result *")
-                lib.wb_machine_run(m, res)
+                chunks: dict[str, list] = {}
+                drains = 0
+                seconds = 0.0
+                while True:
+                    lib.wb_machine_run(m, res)
+                    seconds += res.host_ns / 1e9
+                    _drain_streams(m, chunks)
+                    if ffi.string(lib.wb_reason_name(res.reason)).decode() != "drain":
+                        break
+                    drains += 1
+                records = {k: _concat(v) for k, v in chunks.items()}
                 counts = lib.wb_machine_syscall_counts(m)
                 other = ffi.new("uint64_t *")
                 unknown = lib.wb_machine_unknown_syscalls(m, other)
@@ -271,11 +339,36 @@ class Machine:
             reason=ffi.string(lib.wb_reason_name(res.reason)).decode(),
             exit_code=int(res.exit_code), message=ffi.string(res.message).decode(errors="replace"),
             pc=int(res.pc), fault_addr=int(res.fault_addr), instructions=int(res.instret),
-            seconds=res.host_ns / 1e9, blocks_translated=int(res.blocks_translated),
+            seconds=seconds, blocks_translated=int(res.blocks_translated),
             cache_flushes=int(res.cache_flushes), mem_peak=int(res.mem_peak),
             syscalls=syscalls, unknown_syscalls=unknown_d, stdout=out, stderr=errb,
-            config=self.config, regs=reg_d,
+            config=self.config, regs=reg_d, records=records, drains=drains,
         )
+
+
+def _drain_streams(m, chunks: dict) -> None:
+    """Copy every client stream's pending records out of the engine and clear it."""
+    import numpy as np
+
+    from .events import STREAMS
+
+    for i in range(lib.wb_machine_stream_count(m)):
+        name = ffi.string(lib.wb_machine_stream_name(m, i)).decode()
+        size = lib.wb_machine_stream_record_size(m, i)
+        nbytes = ffi.new("uint64_t *")
+        ptr = lib.wb_machine_stream_data(m, i, nbytes)
+        n = int(nbytes[0])
+        dtype = STREAMS[name].dtype if name in STREAMS else np.dtype((np.void, size))
+        buf = bytes(ffi.buffer(ptr, n)) if n else b""
+        chunks.setdefault(name, []).append(np.frombuffer(buf, dtype=dtype))
+        lib.wb_machine_stream_clear(m, i)
+
+
+def _concat(parts: list):
+    import numpy as np
+
+    parts = [p for p in parts if len(p)] or parts[:1]
+    return parts[0].copy() if len(parts) == 1 else np.concatenate(parts)
 
 
 def _resolve_program(program) -> Path:

@@ -16,6 +16,7 @@ typedef struct wb_cpu {
   /* JIT tier scratch (jit/): instructions left before the dispatcher must look at limits,
    * a value passed out of translated code, and the bound of guest addresses */
   int64_t jit_left;
+  uint64_t jit_mark;     /* instret = jit_mark - jit_left (inside translated code) */
   uint64_t jit_scratch;
   uint64_t jit_bound;
 } wb_cpu;

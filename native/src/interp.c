@@ -23,6 +23,7 @@
 #include "decode.h"
 #include "fpu.h"
 #include "user.h"
+#include "client.h"
 
 #define HASH_BITS 16
 #define HASH_SIZE (1u << HASH_BITS)
@@ -36,7 +37,16 @@
 #define TERM_MARK 0xff
 
 /* pseudo-ops appended after the architectural ones */
-enum { IOP_FALLTHROUGH = WB_OP_COUNT, IOP_FETCHFAULT, IOP_COUNT };
+enum { IOP_FALLTHROUGH = WB_OP_COUNT, IOP_FETCHFAULT, IOP_HOOK, IOP_COUNT };
+
+/* Client instrumentation of a block: the records of instrumented instructions get the hook
+ * handler, which runs the instruction's actions and then its real handler. */
+typedef struct wb_hooks {
+  const void *real[WB_BLOCK_MAX];     /* real handlers of hooked instructions */
+  uint16_t start[WB_BLOCK_MAX + 1];   /* actions of instruction i: acts[start[i], start[i+1]) */
+  unsigned nacts;
+  wb_action acts[];
+} wb_hooks;
 
 struct wb_interp {
   wb_block *table[HASH_SIZE];
@@ -183,15 +193,40 @@ static wb_block *build_block(wb_machine *m, uint64_t pc, wb_block *into) {
     ip->fetchfault->pc = ip->fetchfault->end_pc = pc;
     return ip->fetchfault;
   }
+  /* clients instrument blocks of the cache (not the single-step scratch block: the JIT has
+   * already run the instruction's instrumentation when it steps one) */
+  wb_action *acts = NULL;
+  unsigned nacts = 0;
+  if (!into && m->clients) {
+    uint64_t pcs[WB_BLOCK_MAX];
+    for (unsigned i = 0, o = 0; i < n; o += in[i].len, i++) pcs[i] = pc + o;
+    nacts = wb_client_instrument(m, pc, in, pcs, n, &acts);
+  }
   wb_block *b = into;
+  wb_hooks *hooks = NULL;
   if (!b) {
     size_t need = sizeof(wb_block) + (n + 1) * sizeof(wb_dinsn);
     need = (need + 15) & ~(size_t)15;
-    if (ip->arena_used + need > ARENA_SIZE) wb_interp_flush(m);
+    size_t hneed = nacts ? ((sizeof(wb_hooks) + nacts * sizeof(wb_action) + 15) & ~(size_t)15) : 0;
+    if (ip->arena_used + need + hneed > ARENA_SIZE) wb_interp_flush(m);
     b = (wb_block *)(ip->arena + ip->arena_used);
     ip->arena_used += need;
+    if (nacts) {
+      hooks = (wb_hooks *)(ip->arena + ip->arena_used);
+      ip->arena_used += hneed;
+      /* stable order by instruction: the order the clients asked in */
+      memset(hooks->start, 0, sizeof hooks->start);
+      for (unsigned k = 0; k < nacts; k++) hooks->start[acts[k].insn + 1]++;
+      for (unsigned i = 0; i < n; i++) hooks->start[i + 1] += hooks->start[i];
+      uint16_t fill[WB_BLOCK_MAX];
+      memcpy(fill, hooks->start, sizeof fill);
+      for (unsigned k = 0; k < nacts; k++) hooks->acts[fill[acts[k].insn]++] = acts[k];
+      hooks->nacts = nacts;
+    }
   }
+  free(acts);
   memset(b, 0, sizeof *b);
+  b->hooks = hooks;
   b->pc = pc;
   b->end_pc = p;
   b->cmask = cmask;
@@ -235,8 +270,9 @@ static wb_block *build_block(wb_machine *m, uint64_t pc, wb_block *into) {
     off += x->len;
   }
   /* give the first op of common adjacent triples/pairs a handler that runs it (and the
-   * second) and jumps straight to the last one's handler (interp_pair.h) */
-  for (unsigned i = 0; i + 1 < n; i++) {
+   * second) and jumps straight to the last one's handler (interp_pair.h); instrumented
+   * blocks keep one dispatch per record, so every hook runs */
+  for (unsigned i = 0; i + 1 < n && !hooks; i++) {
     const void *h = NULL;
     unsigned len = 2;
     if (i + 2 < n)
@@ -247,6 +283,12 @@ static wb_block *build_block(wb_machine *m, uint64_t pc, wb_block *into) {
       h = g_pairs[pair_first[in[i].op]][in[i + 1].op];
     if (h) { b->insns[i].h = h; i += len - 1; }
   }
+  if (hooks)
+    for (unsigned i = 0; i < n; i++)
+      if (hooks->start[i + 1] > hooks->start[i]) {
+        hooks->real[i] = b->insns[i].h;
+        b->insns[i].h = g_labels[IOP_HOOK];
+      }
   b->insns[n].h = g_labels[IOP_FALLTHROUGH];
   b->insns[n].imm = (int32_t)n; /* lets wb_interp_recover find the block from a record */
   b->insns[n].rs3 = TERM_MARK;
@@ -342,6 +384,10 @@ static int check_limits(wb_machine *m, uint32_t n) {
   struct wb_interp *ip = m->interp;
   wb_cpu *c = &m->cpu;
   if (m->stop_reason != WB_REASON_NONE) return 1;
+  if (m->drain_requested) {
+    wb_machine_stop(m, WB_REASON_DRAIN, "event streams need draining");
+    return 1;
+  }
   if (m->cfg.max_insns && c->instret + n > m->cfg.max_insns) {
     wb_machine_stop(m, WB_REASON_BUDGET, "instruction budget of %llu reached",
                     (unsigned long long)m->cfg.max_insns);
@@ -373,6 +419,7 @@ void wb_interp_run(wb_machine *m) {
 #undef X
       [IOP_FALLTHROUGH] = &&L_FALLTHROUGH,
       [IOP_FETCHFAULT] = &&L_FETCHFAULT,
+      [IOP_HOOK] = &&L_HOOK,
   };
   static const void *const pair_labels[PF_COUNT][WB_OP_COUNT] = {
 #define PAIR_LABELS

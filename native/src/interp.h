@@ -21,6 +21,8 @@ typedef struct wb_dinsn {
   uint8_t rd, rs1, rs2, rs3;
 } wb_dinsn;
 
+struct wb_hooks;
+
 typedef struct wb_block {
   uint64_t pc;             /* guest pc of the first instruction */
   uint64_t end_pc;         /* guest pc just after the last instruction */
@@ -30,6 +32,7 @@ typedef struct wb_block {
                               target seen), [1] fall-through */
   uint32_t n;              /* guest instructions in the block */
   uint32_t pad;
+  struct wb_hooks *hooks;  /* client instrumentation of this block, or NULL */
   wb_dinsn insns[];        /* n handlers + one terminator pseudo-instruction */
 } wb_block;
 

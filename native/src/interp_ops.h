@@ -64,6 +64,20 @@
     goto stop;
   L_FALLTHROUGH:
     CHAIN(1, b->end_pc);
+  /* client instrumentation of this record, then its real handler */
+  L_HOOK: {
+    const wb_hooks *hk = b->hooks;
+    unsigned i_ = IDX;
+    wb_hooks_run(m, hk->acts + hk->start[i_], (unsigned)(hk->start[i_ + 1] - hk->start[i_]),
+                 cpu->instret - (b->n - i_), INSN_PC);
+    if (UNLIKELY(m->drain_requested)) limit = 0; /* pause at the next block entry */
+    if (UNLIKELY(m->stop_reason != WB_REASON_NONE)) {
+      cpu->instret -= (b->n - i_);
+      cpu->pc = INSN_PC;
+      goto stop;
+    }
+    goto *hk->real[i_];
+  }
 
   /* ---- RV64I ---- */
   L_LUI: OPBODY_LUI; NEXT;

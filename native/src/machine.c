@@ -16,6 +16,7 @@
 #include "decode.h"
 #include "interp.h"
 #include "jit/jit.h"
+#include "client.h"
 #include "machine.h"
 #include "user.h"
 
@@ -66,7 +67,7 @@ WB_API void wb_config_init(wb_config *cfg) {
 
 WB_API const char *wb_reason_name(int reason) {
   static const char *const names[] = {"none", "exit", "budget", "wallclock", "fault", "illegal",
-                                      "ebreak", "memcap", "internal", "signal"};
+                                      "ebreak", "memcap", "internal", "signal", "drain"};
   if (reason < 0 || reason >= (int)(sizeof names / sizeof names[0])) return "unknown";
   return names[reason];
 }
@@ -228,11 +229,14 @@ WB_API int wb_machine_run(wb_machine *m, wb_result *res) {
     fill_result(m, res, t0);
     return res->reason;
   }
-  /* a run stopped by a limit may be continued (with a higher limit); others are final */
-  if (m->stop_reason == WB_REASON_BUDGET || m->stop_reason == WB_REASON_WALLCLOCK) {
+  /* a run stopped by a limit (continued with a higher limit) or paused for draining event
+   * streams may be continued; other stops are final */
+  if (m->stop_reason == WB_REASON_BUDGET || m->stop_reason == WB_REASON_WALLCLOCK ||
+      m->stop_reason == WB_REASON_DRAIN) {
     m->stop_reason = WB_REASON_NONE;
     m->message[0] = 0;
   }
+  m->drain_requested = 0;
   if (m->stop_reason != WB_REASON_NONE) {
     fill_result(m, res, t0);
     return res->reason;
@@ -257,6 +261,7 @@ WB_API int wb_machine_run(wb_machine *m, wb_result *res) {
   t_current = prev;
   if (m->stop_reason == WB_REASON_NONE)
     wb_machine_stop(m, WB_REASON_INTERNAL, "the tier returned without a stop reason");
+  if (m->stop_reason != WB_REASON_DRAIN) wb_clients_run_end(m);
   fill_result(m, res, t0);
   return res->reason;
 }
@@ -279,6 +284,7 @@ WB_API void wb_machine_regs(const wb_machine *m, uint64_t *x, uint64_t *f, uint6
 WB_API void wb_machine_destroy(wb_machine *m) {
   if (!m) return;
   if (m->user) wb_user_fini(m);
+  wb_clients_fini(m);
   wb_interp_fini(m);
   wb_jit_fini(m);
   wb_mem_fini(&m->mem);

@@ -15,6 +15,7 @@
 struct wb_user;
 struct wb_interp;
 struct wb_jit;
+struct wb_clients;
 
 struct wb_machine {
   wb_cpu cpu;
@@ -24,6 +25,8 @@ struct wb_machine {
   struct wb_user *user;      /* user-mode state: fds, brk, mmap cursor, rng (user/) */
   struct wb_interp *interp;  /* block cache of the interpreter tier */
   struct wb_jit *jit;        /* code cache of the JIT tier (NULL when the tier is interp) */
+  struct wb_clients *clients;/* registered analysis clients and their streams (client.c) */
+  volatile int drain_requested; /* a stream passed its high-water mark: pause the run */
   int loaded;
 
   /* run control: set by whoever stops the run, read by machine.c */

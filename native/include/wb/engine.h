@@ -40,6 +40,7 @@ enum wb_reason {
   WB_REASON_MEMCAP,       /* the memory cap was exceeded where it cannot be refused softly */
   WB_REASON_INTERNAL,     /* an engine limitation (message says which) */
   WB_REASON_SIGNAL,       /* the guest was killed by a signal it raised (tgkill/kill on itself) */
+  WB_REASON_DRAIN,        /* event streams need draining: read them, then call run again */
 };
 
 typedef struct wb_config {
@@ -100,6 +101,22 @@ const uint64_t *wb_machine_unknown_syscalls(const wb_machine *m, uint64_t *unkno
 void wb_machine_regs(const wb_machine *m, uint64_t *x, uint64_t *f, uint64_t *pc, uint32_t *fcsr);
 
 void wb_machine_destroy(wb_machine *m);
+
+/* ---- analysis clients and their event streams (see wb/client.h for writing clients) ---- */
+/* Name of built-in client i (0, 1, ...), NULL past the last: "null", "icount", ... */
+const char *wb_builtin_client(int i);
+/* Register built-in client `name` on m (before the first run). 0, or -1 + message in err. */
+int wb_machine_add_client(wb_machine *m, const char *name, char *err, size_t errlen);
+/* The machine's event streams: count, name, record size, and the records not yet taken
+ * (pointer valid until wb_machine_stream_clear or the next run). */
+int wb_machine_stream_count(const wb_machine *m);
+const char *wb_machine_stream_name(const wb_machine *m, int i);
+uint32_t wb_machine_stream_record_size(const wb_machine *m, int i);
+const void *wb_machine_stream_data(const wb_machine *m, int i, uint64_t *nbytes);
+void wb_machine_stream_clear(wb_machine *m, int i);
+/* High-water mark of every stream in bytes (default 64 MiB): past it the run pauses with
+ * WB_REASON_DRAIN at the next block boundary. */
+void wb_machine_set_drain_bytes(wb_machine *m, uint64_t bytes);
 
 const char *wb_reason_name(int reason);
 const char *wb_engine_version(void);

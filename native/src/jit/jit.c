@@ -21,6 +21,7 @@
 #include "decode.h"
 #include "interp.h"
 #include "user.h"
+#include "client.h"
 
 #if WB_HAVE_JIT
 
@@ -258,6 +259,7 @@ static void set_left(wb_machine *m) {
   if (mark < ir) mark = ir;
   if (mark - ir > (uint64_t)INT64_MAX / 2) mark = ir + (uint64_t)INT64_MAX / 2;
   J->mark = mark;
+  m->cpu.jit_mark = mark;
   m->cpu.jit_left = (int64_t)(mark - ir);
 }
 
@@ -266,6 +268,10 @@ static int check_limits(wb_machine *m, uint32_t n) {
   struct wb_jit *J = m->jit;
   wb_cpu *c = &m->cpu;
   if (m->stop_reason != WB_REASON_NONE) return 1;
+  if (m->drain_requested) {
+    wb_machine_stop(m, WB_REASON_DRAIN, "event streams need draining");
+    return 1;
+  }
   if (m->cfg.max_insns && c->instret + n > m->cfg.max_insns) {
     wb_machine_stop(m, WB_REASON_BUDGET, "instruction budget of %llu reached",
                     (unsigned long long)m->cfg.max_insns);
@@ -374,6 +380,8 @@ void wb_jit_run(wb_machine *m) {
     int kind = e->kind;
     uint64_t epc = e->pc, gen = e->generation;
     uint8_t *patch = e->patch;
+    void *eptr = e->ptr;
+    uint64_t eamount = e->amount;
     if (kind != JX_STOP) cpu->instret = J->mark - (uint64_t)cpu->jit_left - e->rollback;
     blk = NULL;
     checked = 0;
@@ -403,6 +411,15 @@ void wb_jit_run(wb_machine *m) {
         break;
       case JX_LIMIT:
         pc = epc;
+        blk = find(J, pc);
+        if (blk) {
+          if (check_limits(m, blk->n)) { cpu->pc = pc; return; }
+          checked = 1;
+        }
+        break;
+      case JX_STREAM:
+        pc = epc;
+        wb_stream_reserve(eptr, eamount);
         blk = find(J, pc);
         if (blk) {
           if (check_limits(m, blk->n)) { cpu->pc = pc; return; }

@@ -37,12 +37,15 @@ enum {
   JX_FLUSH,     /* fence.i: drop translations, continue at `pc` */
   JX_STOP,      /* a slow-path instruction stopped the machine (state already set) */
   JX_OOB,       /* guest access outside the address space; address in cpu.jit_scratch */
+  JX_STREAM,    /* at block entry: stream `ptr` needs `amount` more bytes */
 };
 
 typedef struct wb_jit_exit {
   uint64_t pc;            /* target / instruction pc (see the kinds) */
   uint8_t *patch;         /* JX_DIRECT: rel32 field of the exit jump, to chain */
   uint64_t generation;    /* the cache generation the patch site belongs to */
+  void *ptr;              /* JX_STREAM: the stream */
+  uint64_t amount;        /* JX_STREAM: bytes */
   uint16_t kind;
   uint16_t rollback;      /* instructions of the block counted at entry but not retired */
   uint16_t idx;           /* guest instruction index in its block */

@@ -20,11 +20,13 @@
  * inline translation (CSRs, FP arithmetic, atomics, ebreak, illegal) spill the mapped
  * registers and run through the interpreter (wb_jit_slow), which is the reference semantics.
  */
+#include <stdlib.h>
 #include <string.h>
 #include "jit_internal.h"
 #include "decode.h"
 #include "fpu.h"
 #include "interp.h"
+#include "client.h"
 
 #if WB_HAVE_JIT
 
@@ -38,7 +40,9 @@ typedef struct stub {
   uint64_t pc;
   unsigned idx;
   int reg;                /* JX_OOB: the register holding the address */
-  int restore;            /* JX_LIMIT: block length to give back */
+  int restore;            /* JX_LIMIT, JX_STREAM: block length to give back */
+  void *ptr;              /* JX_STREAM: stream */
+  uint64_t amount;        /* JX_STREAM: bytes */
 } stub;
 
 typedef struct tctx {
@@ -56,7 +60,7 @@ typedef struct tctx {
 
 static void add_stub(tctx *t, uint8_t *field, int kind, uint64_t pc, int reg, int restore) {
   if (t->nstubs >= MAX_STUBS) { t->full = 1; return; }
-  t->stubs[t->nstubs++] = (stub){field, kind, pc, t->i, reg, restore};
+  t->stubs[t->nstubs++] = (stub){field, kind, pc, t->i, reg, restore, NULL, 0};
 }
 
 /* ---- guest register access ---- */
@@ -433,6 +437,74 @@ static void fp_store(tctx *t, const wb_insn *in, int dbl) {
   x_rmx(&t->b, dbl ? XW : 0, 0x89, X_RCX, X_RBX, a, 0);
 }
 
+/* ---- client instrumentation (client.h): the same actions the interpreter's hooks run ---- */
+
+/* rcx = guest address of action a's access (before the access; registers not yet written) */
+static void action_addr(tctx *t, const wb_action *a) {
+  ld(t, X_RCX, a->rs1);
+  if (a->imm) x_alu_imm(&t->b, XW, XA_ADD, 0, X_RCX, 0, a->imm);
+}
+
+/* rcx = instructions retired before instruction t->i */
+static void icount_now(tctx *t, int reg) {
+  x_rm(&t->b, XW, XA_MOV, reg, X_RBP, JD(jit_mark));
+  x_rr(&t->b, XW, XA_SUB, reg, X_LEFT);
+  if (t->n - t->i) x_alu_imm(&t->b, XW, XA_SUB, 0, reg, 0, (int32_t)(t->n - t->i));
+}
+
+static void emit_trace(tctx *t, const wb_action *a) {
+  x86_buf *b = &t->b;
+  wb_stream *s = a->ptr;
+  action_addr(t, a);
+  x_mov_imm(b, X_RDX, (uint64_t)(uintptr_t)&s->cur);
+  x_rm(b, XW, XA_MOV, X_RAX, X_RDX, 0);                          /* rax = record */
+  x_rm(b, XW, 0x89, X_RCX, X_RAX, 16);                           /* addr */
+  icount_now(t, X_RCX);
+  x_rm(b, XW, 0x89, X_RCX, X_RAX, 0);                            /* icount */
+  x_mov_imm(b, X_RCX, t->pc);
+  x_rm(b, XW, 0x89, X_RCX, X_RAX, 8);                            /* pc */
+  x_mov_imm(b, X_RCX, ((uint64_t)a->size << 16) | ((uint64_t)a->memkind << 24)); /* thread 0 */
+  x_rm(b, XW, 0x89, X_RCX, X_RAX, 24);
+  x_alu_imm(b, XW, XA_ADD, 0, X_RAX, 0, (int32_t)sizeof(wb_mem_record));
+  x_rm(b, XW, 0x89, X_RAX, X_RDX, 0);
+}
+
+/* a clean call: the guest state in cpu (registers, instret), then fn(m, action, pc[, addr]) */
+static void emit_call(tctx *t, const wb_action *a) {
+  x86_buf *b = &t->b;
+  wb_action *keep = wb_jit_meta_alloc(t->J, sizeof *keep);
+  if (!keep) { t->full = 1; return; }
+  *keep = *a;
+  if (a->kind == WB_ACT_CALL_MEM) action_addr(t, a);
+  spill_all(t);
+  x_rm(b, XW, 0x89, X_LEFT, X_RBP, JD(jit_left));
+  icount_now(t, X_RAX);
+  x_rm(b, XW, 0x89, X_RAX, X_RBP, JD(instret));
+  x_mov_imm(b, X_RDI, (uint64_t)(uintptr_t)t->m);
+  x_mov_imm(b, X_RSI, (uint64_t)(uintptr_t)keep);
+  x_mov_imm(b, X_RDX, t->pc);
+  x_mov_imm(b, X_RAX, (uint64_t)(uintptr_t)(a->kind == WB_ACT_CALL_MEM ? (void *)wb_client_call_mem
+                                                                        : (void *)wb_client_call));
+  x_call_reg(b, X_RAX);
+  reload_all(t);
+  x_rm(b, XW, XA_MOV, X_LEFT, X_RBP, JD(jit_left));
+}
+
+static void emit_actions(tctx *t, const wb_action *acts, unsigned nacts) {
+  for (unsigned k = 0; k < nacts; k++) {
+    const wb_action *a = &acts[k];
+    switch (a->kind) {
+      case WB_ACT_COUNT:
+        x_mov_imm(&t->b, X_RAX, (uint64_t)(uintptr_t)a->ptr);
+        if (a->amount <= INT32_MAX) x_alu_imm(&t->b, XW, XA_ADD, 1, X_RAX, 0, (int32_t)a->amount);
+        else { x_mov_imm(&t->b, X_RCX, a->amount); x_rm(&t->b, XW, 0x01, X_RCX, X_RAX, 0); }
+        break;
+      case WB_ACT_TRACE_MEM: emit_trace(t, a); break;
+      default: emit_call(t, a); break;
+    }
+  }
+}
+
 /* Translate instruction `in` (index t->i). Returns 1 if it ended the block's code. */
 static int translate_insn(tctx *t, const wb_insn *in) {
   static const uint8_t op_movsx8[2] = {0x0f, 0xbe}, op_movzx8[2] = {0x0f, 0xb6},
@@ -537,6 +609,10 @@ static int translate_insn(tctx *t, const wb_insn *in) {
   }
 }
 
+static wb_jit_block *translate_block(wb_machine *m, uint64_t pc, const wb_insn *in, unsigned n,
+                                     uint64_t p, uint64_t cmask, const wb_action *acts,
+                                     const unsigned *astart);
+
 static int fetch_ok(const wb_mem *mem, uint64_t a) {
   return a < mem->size && (mem->perm[a >> WB_PAGE_SHIFT] & WB_PROT_X);
 }
@@ -550,6 +626,12 @@ static void emit_stub(tctx *t, stub *s) {
     case JX_LIMIT:
       x_alu_imm(b, XW, XA_ADD, 0, X_LEFT, 0, s->restore);
       e->rollback = 0;
+      break;
+    case JX_STREAM:
+      x_alu_imm(b, XW, XA_ADD, 0, X_LEFT, 0, s->restore);
+      e->rollback = 0;
+      e->ptr = s->ptr;
+      e->amount = s->amount;
       break;
     case JX_DIRECT:
       e->patch = s->field;
@@ -570,7 +652,6 @@ static void emit_stub(tctx *t, stub *s) {
 }
 
 wb_jit_block *wb_jit_translate(wb_machine *m, uint64_t pc) {
-  struct wb_jit *J = m->jit;
   wb_insn in[WB_BLOCK_MAX];
   unsigned n = 0;
   uint64_t p = pc, cmask = 0;
@@ -593,6 +674,33 @@ wb_jit_block *wb_jit_translate(wb_machine *m, uint64_t pc) {
   }
   if (n == 0) return NULL; /* the caller checked fetchability: cannot happen */
 
+  /* client instrumentation, ordered by instruction (stable: the order clients asked in) */
+  wb_action *acts = NULL, *sorted = NULL;
+  unsigned nacts = 0, astart[WB_BLOCK_MAX + 1] = {0};
+  if (m->clients) {
+    uint64_t pcs[WB_BLOCK_MAX];
+    for (unsigned i = 0, o = 0; i < n; o += in[i].len, i++) pcs[i] = pc + o;
+    nacts = wb_client_instrument(m, pc, in, pcs, n, &acts);
+    if (nacts) {
+      sorted = malloc(nacts * sizeof *sorted);
+      if (!sorted) { free(acts); return NULL; }
+      for (unsigned k = 0; k < nacts; k++) astart[acts[k].insn + 1]++;
+      for (unsigned i = 0; i < n; i++) astart[i + 1] += astart[i];
+      unsigned fill[WB_BLOCK_MAX];
+      memcpy(fill, astart, sizeof fill);
+      for (unsigned k = 0; k < nacts; k++) sorted[fill[acts[k].insn]++] = acts[k];
+    }
+    free(acts);
+  }
+  wb_jit_block *blk = translate_block(m, pc, in, n, p, cmask, sorted, astart);
+  free(sorted);
+  return blk;
+}
+
+static wb_jit_block *translate_block(wb_machine *m, uint64_t pc, const wb_insn *in, unsigned n,
+                                     uint64_t p, uint64_t cmask, const wb_action *acts,
+                                     const unsigned *astart) {
+  struct wb_jit *J = m->jit;
   wb_jit_block *blk = wb_jit_meta_alloc(J, sizeof *blk + (n + 1) * sizeof(uint16_t));
   if (!blk) return NULL;
   static __thread tctx tc; /* large (stubs); one translation at a time per thread */
@@ -619,6 +727,28 @@ wb_jit_block *wb_jit_translate(wb_machine *m, uint64_t pc) {
     x_mov_imm(&t->b, X_RAX, (uint64_t)(uintptr_t)&blk->execs);
     x_alu_imm(&t->b, XW, XA_ADD, 1, X_RAX, 0, 1);
   }
+  /* room in every stream the block records into, checked once on entry */
+  if (acts) {
+    wb_stream *ss[8];
+    uint64_t need[8];
+    unsigned ns = 0;
+    for (unsigned k = 0; k < astart[n]; k++) {
+      if (acts[k].kind != WB_ACT_TRACE_MEM) continue;
+      unsigned j = 0;
+      while (j < ns && ss[j] != acts[k].ptr) j++;
+      if (j == ns) { if (ns == 8) return NULL; ss[ns] = acts[k].ptr; need[ns++] = 0; }
+      need[j] += sizeof(wb_mem_record);
+    }
+    for (unsigned j = 0; j < ns; j++) {
+      x_mov_imm(&t->b, X_RDX, (uint64_t)(uintptr_t)&ss[j]->cur);
+      x_rm(&t->b, XW, XA_MOV, X_RAX, X_RDX, 0);
+      x_alu_imm(&t->b, XW, XA_ADD, 0, X_RAX, 0, (int32_t)need[j]);
+      x_rm(&t->b, XW, XA_CMP, X_RAX, X_RDX, 8);
+      add_stub(t, x_jcc32(&t->b, CC_A), JX_STREAM, pc, -1, (int)n);
+      t->stubs[t->nstubs - 1].ptr = ss[j];
+      t->stubs[t->nstubs - 1].amount = need[j];
+    }
+  }
   uint64_t ipc = pc;
   int ended = 0;
   for (unsigned i = 0; i < n; i++) {
@@ -627,6 +757,10 @@ wb_jit_block *wb_jit_translate(wb_machine *m, uint64_t pc) {
     t->pc = ipc;
     t->end_pc = ipc + in[i].len;
     blk->hoff[i] = (uint16_t)(t->b.p - blk->code);
+    if (acts && astart[i + 1] > astart[i]) {
+      emit_actions(t, acts + astart[i], astart[i + 1] - astart[i]);
+      if (t->b.end - t->b.p < INSN_ROOM) return NULL;
+    }
     ended = translate_insn(t, &in[i]);
     if (t->full) return NULL;
     ipc = t->end_pc;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "user_internal.h"
+#include "client.h"
 
 static const char *const names[WB_MAX_SYSCALL] = {
     [0] = "io_setup",
@@ -519,6 +520,7 @@ int wb_user_syscall(wb_machine *m) {
       r = -ENOSYS;
     }
   }
+  if (m->clients) wb_clients_syscall(m, nr, a, r);
   if (m->stop_reason != WB_REASON_NONE) return 1;
   m->cpu.x[WB_REG_A0] = (uint64_t)r;
   return 0;

@@ -1,0 +1,114 @@
+/* client.h — the instrumentation API: analyses ("clients") written in C, registered on a machine.
+ *
+ * A client is a set of hooks. The one that matters for speed is on_block: it is called when
+ * a guest block is translated (JIT) or decoded (interpreter) — not when it runs — and asks the
+ * engine to weave instrumentation into the block: inline counters, calls before an
+ * instruction, an inline record of every memory access, or a call per access. Both tiers
+ * honour the same requests at the same points, so a client sees the same events on either.
+ * Events go into streams of fixed-size records that Python drains as numpy structured arrays
+ * (no Python call per event); a stream that grows past its high-water mark pauses the run at
+ * the next block boundary (reason "drain"), Python empties it and the run continues.
+ *
+ * Several clients may be active; hooks run in registration order, and within a block the
+ * requests for one instruction are honoured in the order they were made.
+ *
+ * Memory-access events are taken *before* the access (after its address is computed): an
+ * access that faults is still recorded, and a load's value is the value it is about to read.
+ *
+ * Example — count executions of every block that starts a function called "foo":
+ *
+ *   static void on_block(void *data, wb_bb *bb) {
+ *     uint64_t *counter = data;
+ *     if (wb_bb_pc(bb) == FOO_ENTRY) wb_bb_count(bb, counter, 1);
+ *   }
+ *   static uint64_t foo_calls;
+ *   wb_client_ops ops = {.name = "foo-count", .data = &foo_calls, .on_block = on_block};
+ *   wb_client_add(m, &ops);             // after wb_machine_create, before wb_machine_run
+ *
+ * and one that records every store into a stream:
+ *
+ *   static void on_block(void *data, wb_bb *bb) {
+ *     for (unsigned i = 0; i < wb_bb_size(bb); i++) {
+ *       unsigned size; int kind;
+ *       if (wb_bb_insn_mem(bb, i, &size, &kind) && kind == WB_MEM_STORE)
+ *         wb_bb_trace_mem(bb, i, (wb_stream *)data);
+ *     }
+ *   }
+ *   wb_stream *s = wb_stream_new(m, "stores", sizeof(wb_mem_record));
+ *   wb_client_ops ops = {.name = "stores", .data = s, .on_block = on_block};
+ */
+#ifndef WB_CLIENT_H
+#define WB_CLIENT_H
+#include <stdint.h>
+#include "wb/engine.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct wb_stream wb_stream;
+typedef struct wb_bb wb_bb;
+
+enum wb_mem_kind { WB_MEM_LOAD = 0, WB_MEM_STORE = 1, WB_MEM_ATOMIC = 2 };
+
+/* The record wb_bb_trace_mem writes (32 bytes, little-endian; the "memtrace" schema). */
+typedef struct wb_mem_record {
+  uint64_t icount;   /* instructions retired before this one */
+  uint64_t pc;
+  uint64_t addr;     /* guest address accessed */
+  uint16_t thread;
+  uint8_t size;      /* bytes */
+  uint8_t kind;      /* enum wb_mem_kind */
+  uint32_t pad;      /* 0 */
+} wb_mem_record;
+
+/* Called before instruction `pc` runs; wb_machine_icount() is exact inside. */
+typedef void (*wb_insn_fn)(void *data, wb_machine *m, uint64_t pc);
+/* Called before a memory access; value: the value stored, or the value about to be loaded
+ * (0 if the address is not readable: the access is about to fault). */
+typedef void (*wb_mem_fn)(void *data, wb_machine *m, uint64_t pc, uint64_t addr, unsigned size,
+                          int kind, uint64_t value);
+
+typedef struct wb_client_ops {
+  const char *name;
+  void *data;                                  /* passed to every hook */
+  void (*on_block)(void *data, wb_bb *bb);     /* a block is being translated or decoded */
+  /* after every syscall: number, arguments a0..a5 and result */
+  void (*on_syscall)(void *data, wb_machine *m, uint64_t nr, const uint64_t args[6], int64_t ret);
+  void (*on_thread)(void *data, wb_machine *m, int tid, int started); /* guest thread start/exit */
+  void (*on_run_end)(void *data, wb_machine *m); /* a run returned: write aggregates to streams */
+  void (*destroy)(void *data);                 /* the machine is destroyed */
+} wb_client_ops;
+
+/* Register a client (before wb_machine_run). Returns 0, or -1 (too many clients). */
+int wb_client_add(wb_machine *m, const wb_client_ops *ops);
+
+/* A stream of fixed-size records named `name` (Python sees it under that name). */
+wb_stream *wb_stream_new(wb_machine *m, const char *name, uint32_t record_size);
+/* Space for one record (zeroed), valid until the next call on this stream. Never NULL: the
+ * buffer grows; past the high-water mark the run pauses for Python to drain it. */
+void *wb_stream_push(wb_stream *s);
+
+/* Guest instructions retired so far (exact in hooks and calls). */
+uint64_t wb_machine_icount(const wb_machine *m);
+
+/* ---- inside on_block ---- */
+uint64_t wb_bb_pc(const wb_bb *bb);
+unsigned wb_bb_size(const wb_bb *bb);                       /* instructions in the block */
+uint64_t wb_bb_insn_pc(const wb_bb *bb, unsigned i);
+uint32_t wb_bb_insn_raw(const wb_bb *bb, unsigned i);       /* encoding (16-bit if compressed) */
+/* 1 if instruction i accesses memory (size in bytes, kind enum wb_mem_kind), else 0. */
+int wb_bb_insn_mem(const wb_bb *bb, unsigned i, unsigned *size, int *kind);
+/* Inline: *counter += amount each time the block is entered. */
+void wb_bb_count(wb_bb *bb, uint64_t *counter, uint64_t amount);
+/* Call fn(data, m, pc) before instruction i (a clean call: the guest state is exact). */
+void wb_bb_call(wb_bb *bb, unsigned i, wb_insn_fn fn, void *data);
+/* Inline: append a wb_mem_record for instruction i's access to stream s (record_size 32). */
+void wb_bb_trace_mem(wb_bb *bb, unsigned i, wb_stream *s);
+/* Call fn before instruction i's access, with its address, size, kind and value. */
+void wb_bb_call_mem(wb_bb *bb, unsigned i, wb_mem_fn fn, void *data);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

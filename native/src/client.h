@@ -1,0 +1,95 @@
+/* client.h (internal) — registered clients, their per-block instrumentation requests
+ * ("actions") and event streams, as the tiers and the run loop see them.
+ *
+ * When a block is built, wb_client_instrument() shows it to every client's on_block and
+ * collects the actions they ask for, in order. The interpreter keeps them with the block and
+ * runs them from a hook record (wb_hooks_run); the JIT compiles them into the block
+ * (inline counters and stream records, clean calls through wb_client_call*).
+ */
+#ifndef WB_CLIENT_INTERNAL_H
+#define WB_CLIENT_INTERNAL_H
+#include <stdint.h>
+#include "wb/client.h"
+#include "decode.h"
+#include "machine.h"
+
+#define WB_MAX_CLIENTS 16
+#define WB_MAX_STREAMS 32
+#define WB_DRAIN_BYTES_DEFAULT (64ull << 20)
+#define WB_STREAM_HARD_CAP (4ull << 30)  /* a single stream never holds more than this */
+
+enum { WB_ACT_COUNT, WB_ACT_CALL, WB_ACT_TRACE_MEM, WB_ACT_CALL_MEM };
+
+typedef struct wb_action {
+  uint8_t kind;
+  uint8_t size;        /* memory actions: access size */
+  uint8_t memkind;     /* memory actions: enum wb_mem_kind */
+  uint8_t rs1;         /* memory actions: base register */
+  uint8_t rs2;         /* memory actions: the register a store (or AMO) writes */
+  uint8_t fpval;       /* ... which is an FP register (fsw, fsd) */
+  uint16_t insn;       /* instruction index in the block */
+  int32_t imm;         /* memory actions: offset from rs1 */
+  uint64_t amount;     /* COUNT */
+  void *ptr;           /* COUNT: the counter; CALL*: the function; TRACE_MEM: the stream */
+  void *data;          /* CALL*: its data */
+} wb_action;
+
+/* Streams: the JIT reads `cur` and `end` at offsets 0 and 8. */
+struct wb_stream {
+  uint8_t *cur;        /* next free byte */
+  uint8_t *end;        /* translated code calls for more room before passing this */
+  uint8_t *buf;
+  uint64_t cap;
+  uint32_t record_size;
+  char name[48];
+  wb_machine *m;
+};
+
+typedef struct wb_clients {
+  wb_client_ops ops[WB_MAX_CLIENTS];
+  int n;
+  int n_on_block;
+  wb_stream *streams[WB_MAX_STREAMS];
+  int nstreams;
+  uint64_t drain_bytes;
+} wb_clients;
+
+struct wb_bb {
+  wb_machine *m;
+  uint64_t pc;
+  unsigned n;
+  const wb_insn *insns;
+  const uint64_t *pcs;
+  wb_action *acts;
+  unsigned nacts, cap;
+};
+
+/* Show the block [insns, pcs] to every client's on_block; returns the number of actions
+ * collected into *acts (malloc'd, the caller frees; NULL when none). */
+unsigned wb_client_instrument(wb_machine *m, uint64_t pc, const wb_insn *insns,
+                              const uint64_t *pcs, unsigned n, wb_action **acts);
+/* Memory access size/kind of an instruction (0 if it does not access memory). */
+int wb_insn_mem_info(const wb_insn *in, unsigned *size, int *kind);
+
+/* Make room for `need` more bytes in s (grows; asks for a drain past the high-water mark). */
+void wb_stream_reserve(wb_stream *s, uint64_t need);
+/* Empty a stream (clients whose stream is a snapshot of aggregates, rewritten at run end). */
+void wb_stream_reset(wb_stream *s);
+/* Ask the run to pause (WB_REASON_DRAIN) at the next block boundary. */
+void wb_machine_request_drain(wb_machine *m);
+
+/* Run the actions of instruction i (interpreter): icount = instructions retired before it. */
+void wb_hooks_run(wb_machine *m, const wb_action *acts, unsigned nacts, uint64_t icount, uint64_t pc);
+/* Clean calls from translated code (the guest state is in cpu, cpu.instret exact). */
+void wb_client_call(wb_machine *m, const wb_action *a, uint64_t pc);
+void wb_client_call_mem(wb_machine *m, const wb_action *a, uint64_t pc, uint64_t addr);
+
+/* Lifecycle (machine.c) */
+void wb_clients_syscall(wb_machine *m, uint64_t nr, const uint64_t args[6], int64_t ret);
+void wb_clients_run_end(wb_machine *m);
+void wb_clients_fini(wb_machine *m);
+
+/* Built-in clients (clients/): add by name */
+int wb_builtin_add(wb_machine *m, const char *name, char *err, size_t errlen);
+
+#endif
