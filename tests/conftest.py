@@ -58,6 +58,30 @@ def asm():
     return assemble
 
 
+def engine_sources() -> list[str]:
+    """Every C source of the engine library (for C-level tests that link it directly)."""
+    return [str(p) for p in sorted((REPO / "native" / "src").rglob("*.c"))]
+
+
+def build_c_test(name: str, out_dir: Path, sanitize: bool = True) -> Path:
+    """Build native/tests/NAME.c against the engine sources (with ASan/UBSan when the host
+    compiler has them). Returns the executable."""
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        pytest.skip("no host C compiler")
+    exe = out_dir / name
+    base = [cc, "-std=gnu11", "-O1", "-g", "-D_GNU_SOURCE", "-frounding-math",
+            "-I", str(REPO / "native" / "include"), "-I", str(REPO / "native" / "src"),
+            str(REPO / "native" / "tests" / f"{name}.c"), *engine_sources(), "-lm", "-o", str(exe)]
+    if sanitize:
+        san = ["-fsanitize=address,undefined", "-fno-sanitize-recover=undefined"]
+        if subprocess.run(base[:2] + san + base[2:], capture_output=True).returncode == 0:
+            return exe
+    r = subprocess.run(base, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return exe
+
+
 def asan_wbrun() -> Path | None:
     """The engine's command-line runner built with ASan/UBSan (`make asan`), if present."""
     p = REPO / "build" / "asan" / "wbrun"

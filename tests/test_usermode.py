@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CROSS_GCC, QEMU, REPO, needs_cross, needs_qemu
+from conftest import CROSS_GCC, QEMU, REPO, engine_sources, needs_cross, needs_qemu
 
 SRC = REPO / "workloads" / "syscalls"
 HAVE_ZIG = importlib.util.find_spec("ziglang") is not None
@@ -271,9 +271,7 @@ def test_loader_and_syscall_fuzz(guest, tmp_path):
     cc = shutil.which("cc") or shutil.which("gcc")
     if cc is None:
         pytest.skip("no host C compiler")
-    srcs = [str(p) for p in sorted((REPO / "native" / "src").glob("*.c"))]
-    srcs += [str(p) for p in sorted((REPO / "native" / "src" / "user").glob("*.c"))]
-    srcs += [str(p) for p in sorted((REPO / "native" / "src" / "jit").glob("*.c"))]
+    srcs = engine_sources()
     exe = tmp_path / "test_loader"
     base = [cc, "-std=gnu11", "-O1", "-g", "-D_GNU_SOURCE", "-frounding-math",
             "-I", str(REPO / "native" / "include"), "-I", str(REPO / "native" / "src"),

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Iterable, Mapping
 
 from ._engine import MAX_SYSCALL, ffi, lib
-from .errors import ConfigError, LoadError
+from .errors import ConfigError, LoadError, WorkbenchError
 
 TIERS = {"interp": 0, "jit": 1}
 DEFAULT_ENV = {"PATH": "/usr/bin:/bin", "HOME": "/", "LANG": "C", "TERM": "dumb"}
@@ -244,12 +244,18 @@ class Machine:
 
     def run(self, program: str | os.PathLike, args: Iterable[str] = (), *,
             capture: bool = False, stdin: bytes | str | os.PathLike | int | None = None,
-            argv0: str | None = None, regs: bool = False) -> Run:
+            argv0: str | None = None, regs: bool = False, on_records=None,
+            max_record_bytes: int = 4 << 30) -> Run:
         """Run ``program`` (an ELF path, or the name of a guest from ``wb guest list``).
 
         ``capture=True`` collects the guest's stdout and stderr as bytes in the Run; otherwise
         they go to this process's stdout and stderr. ``stdin`` may be bytes, a file path or an
         open host file descriptor (int) (default: empty input). ``regs=True`` records the final registers in ``Run.regs``.
+
+        Client records are kept in ``Run.records`` (at most ``max_record_bytes``; a run that
+        produces more stops with an error naming ``on_records``). ``on_records(stream, array)``
+        instead receives every batch as it is drained — a read-only view valid only during the
+        call (copy what you keep) — and nothing is kept: the way to write a long trace to disk.
 
         >>> run = Machine().run("zstd", ["65536"], capture=True)  # doctest: +SKIP
         >>> run.ok
@@ -299,13 +305,19 @@ class Machine:
                         raise ConfigError(ffi.string(err).decode(errors="replace"))
                 lib.wb_machine_set_drain_bytes(m, self.drain_bytes)
                 res = ffi.new("wb_result *")
-                chunks: dict[str, list] = {}
+                chunks: dict[str, tuple] = {}
                 drains = 0
                 seconds = 0.0
+                kept = 0
                 while True:
                     lib.wb_machine_run(m, res)
                     seconds += res.host_ns / 1e9
-                    _drain_streams(m, chunks)
+                    kept += _drain_streams(m, chunks, on_records)
+                    if kept > max_record_bytes:
+                        raise WorkbenchError(
+                            f"client records passed max_record_bytes={max_record_bytes} after "
+                            f"{int(res.instret)} instructions; pass on_records= to stream them "
+                            f"(e.g. to a zarr store) instead of keeping them in memory")
                     if ffi.string(lib.wb_reason_name(res.reason)).decode() != "drain":
                         break
                     drains += 1
@@ -346,12 +358,14 @@ class Machine:
         )
 
 
-def _drain_streams(m, chunks: dict) -> None:
-    """Copy every client stream's pending records out of the engine and clear it."""
+def _drain_streams(m, chunks: dict, on_records=None) -> int:
+    """Move every client stream's pending records out of the engine (into ``chunks``, or to
+    ``on_records``) and clear it. Returns the bytes kept."""
     import numpy as np
 
     from .events import STREAMS
 
+    kept = 0
     for i in range(lib.wb_machine_stream_count(m)):
         name = ffi.string(lib.wb_machine_stream_name(m, i)).decode()
         size = lib.wb_machine_stream_record_size(m, i)
@@ -359,16 +373,25 @@ def _drain_streams(m, chunks: dict) -> None:
         ptr = lib.wb_machine_stream_data(m, i, nbytes)
         n = int(nbytes[0])
         dtype = STREAMS[name].dtype if name in STREAMS else np.dtype((np.void, size))
-        buf = bytes(ffi.buffer(ptr, n)) if n else b""
-        chunks.setdefault(name, []).append(np.frombuffer(buf, dtype=dtype))
+        if on_records is not None:
+            if n:
+                view = np.frombuffer(ffi.buffer(ptr, n), dtype=dtype)
+                view.flags.writeable = False
+                on_records(name, view)
+        else:
+            chunks.setdefault(name, (dtype, []))[1].append(bytes(ffi.buffer(ptr, n)) if n else b"")
+            kept += n
         lib.wb_machine_stream_clear(m, i)
+    return kept
 
 
-def _concat(parts: list):
+def _concat(chunk) -> "np.ndarray":
+    """One array from a stream's raw batches (joined as bytes: numpy's own copies of
+    structured arrays skip pad bytes, and the records must stay bit-exact)."""
     import numpy as np
 
-    parts = [p for p in parts if len(p)] or parts[:1]
-    return parts[0].copy() if len(parts) == 1 else np.concatenate(parts)
+    dtype, parts = chunk
+    return np.frombuffer(b"".join(parts), dtype=dtype)
 
 
 def _resolve_program(program) -> Path:

@@ -307,6 +307,41 @@ void wb_client_call_mem(wb_machine *m, const wb_action *a, uint64_t pc, uint64_t
   call_mem(m, a, pc, addr);
 }
 
+/* ---- views ---- */
+
+WB_API int wb_view_add(wb_machine *m, int window) {
+  char err[128];
+  int v = wb_mem_view_add(&m->mem, window, err, sizeof err);
+  if (v > 0 && window) m->cpu.jit_bound = m->mem.bound;
+  return v;
+}
+
+WB_API int wb_view_deny(wb_machine *m, int view, uint64_t addr, uint64_t len, int deny) {
+  return wb_mem_view_deny(&m->mem, view, addr, len, deny);
+}
+
+WB_API int wb_view_activate(wb_machine *m, int view) {
+  if (view < 0 || view >= m->mem.nviews || m->mem.views[view].window) return -1;
+  m->mem.active = view;
+  if (m->jit) wb_jit_request_exit(m, NULL);
+  return 0;
+}
+
+WB_API uint64_t wb_view_window_offset(const wb_machine *m) { return m->mem.size; }
+WB_API uint64_t wb_view_faults(const wb_machine *m) { return m->view_faults; }
+
+int wb_clients_view_fault(wb_machine *m, int view, uint64_t pc, uint64_t addr, unsigned size, int kind) {
+  wb_clients *c = m->clients;
+  int handled = 0;
+  if (!c) return 1;
+  for (int k = 0; k < c->n; k++)
+    if (c->ops[k].on_view_fault) {
+      handled = 1;
+      if (c->ops[k].on_view_fault(c->ops[k].data, m, view, pc, addr, size, kind)) return 1;
+    }
+  return !handled;
+}
+
 /* ---- lifecycle ---- */
 
 void wb_clients_syscall(wb_machine *m, uint64_t nr, const uint64_t args[6], int64_t ret) {

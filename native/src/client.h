@@ -84,6 +84,10 @@ void wb_hooks_run(wb_machine *m, const wb_action *acts, unsigned nacts, uint64_t
 void wb_client_call(wb_machine *m, const wb_action *a, uint64_t pc);
 void wb_client_call_mem(wb_machine *m, const wb_action *a, uint64_t pc, uint64_t addr);
 
+/* A view denied a guest access: ask the clients (0: complete it and resume, 1: guest fault;
+ * 1 also when no client handles view faults). */
+int wb_clients_view_fault(wb_machine *m, int view, uint64_t pc, uint64_t addr, unsigned size, int kind);
+
 /* Lifecycle (machine.c) */
 void wb_clients_syscall(wb_machine *m, uint64_t nr, const uint64_t args[6], int64_t ret);
 void wb_clients_run_end(wb_machine *m);

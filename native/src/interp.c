@@ -443,8 +443,8 @@ void wb_interp_run(wb_machine *m) {
   wb_cpu *const cpu = &m->cpu;
   uint64_t *const X = cpu->x;
   uint64_t *const F = cpu->f;
-  uint8_t *const M = ip->step_base ? ip->step_base : m->mem.base;
-  const uint64_t msize = ip->step_base ? ip->step_bound : m->mem.size;
+  uint8_t *const M = ip->step_base ? ip->step_base : wb_mem_active_base(&m->mem);
+  const uint64_t msize = ip->step_base ? ip->step_bound : m->mem.bound;
   wb_block *b = NULL, **slot = NULL, *nb;
   const wb_dinsn *d;
   uint64_t pc = cpu->pc, bpc;

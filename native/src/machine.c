@@ -134,9 +134,11 @@ static void chain_prev(int sig, siginfo_t *si, void *uc) {
 static void on_host_fault(int sig, siginfo_t *si, void *uc) {
   wb_machine *m = t_current;
   if (m && m->in_guest) {
-    uintptr_t a = (uintptr_t)si->si_addr, base = (uintptr_t)m->mem.base;
-    if (a >= base && a < base + m->mem.size + WB_PAGE_SIZE) {
-      m->fault_addr = a - base;
+    uint64_t g;
+    int v = wb_mem_view_of(&m->mem, (uintptr_t)si->si_addr, &g);
+    if (v >= 0) {
+      m->fault_addr = g;
+      m->fault_view = v;
       /* translated code keeps guest registers in host registers: read them from the
        * signal context now, before the jump discards it */
       m->fault_recovered = m->jit ? wb_jit_recover_fault(m, uc) : 0;
@@ -157,6 +159,39 @@ static void install_handlers(void) {
   sigaction(SIGSEGV, &sa, &g_prev_segv);
   sigaction(SIGBUS, &sa, &g_prev_bus);
   g_handlers_installed = 1;
+}
+
+/* A guest access faulted in a view (not the primary, or through the window): if the guest's
+ * own protection allows it and the clients agree, complete it through the primary view (one
+ * instruction in the interpreter) and return 1; the run then resumes after it. */
+static int complete_view_fault(wb_machine *m, uint64_t pc) {
+  int v = m->fault_view;
+  if (v <= 0 || v >= m->mem.nviews) return 0;
+  uint32_t raw = 0;
+  uint16_t lo, hi;
+  if (wb_mem_read(&m->mem, pc, &lo, 2) != 0) return 0;
+  raw = lo;
+  if (wb_insn_len(lo) == 4) {
+    if (wb_mem_read(&m->mem, pc + 2, &hi, 2) != 0) return 0;
+    raw |= (uint32_t)hi << 16;
+  }
+  wb_insn in;
+  wb_decode(raw, &in);
+  unsigned size;
+  int kind;
+  if (!wb_insn_mem_info(&in, &size, &kind)) return 0;
+  int plain = in.op != WB_OP_LR_W && in.op != WB_OP_LR_D && in.op != WB_OP_SC_W && in.op != WB_OP_SC_D &&
+              kind != WB_MEM_ATOMIC;
+  uint64_t a = m->cpu.x[in.rs1] + (plain ? (uint64_t)in.imm : 0);
+  const wb_view *w = &m->mem.views[v];
+  uint64_t real = a - (w->window ? m->mem.size : 0);
+  int need = kind == WB_MEM_LOAD ? WB_PROT_R : kind == WB_MEM_STORE ? WB_PROT_W : (WB_PROT_R | WB_PROT_W);
+  if (!wb_mem_check(&m->mem, real, size, need)) { m->fault_addr = a; return 0; }
+  if (wb_clients_view_fault(m, v, pc, a, size, kind)) { m->fault_addr = a; return 0; }
+  m->cpu.pc = pc;
+  wb_interp_step(m, m->mem.base - (w->window ? m->mem.size : 0), m->mem.bound);
+  m->view_faults++;
+  return m->stop_reason == WB_REASON_NONE;
 }
 
 /* ---- public API ---- */
@@ -245,18 +280,24 @@ WB_API int wb_machine_run(wb_machine *m, wb_result *res) {
   wb_machine *prev = t_current;
   t_current = m;
   m->start_ns = t0;
-  int sig = sigsetjmp(m->fault_jmp, 1);
-  if (sig == 0) {
-    m->in_guest = 1;
-    m->fault_recovered = 0;
-    if (m->jit) wb_jit_run(m);
-    else wb_interp_run(m);
-    m->in_guest = 0;
-  } else {
+  for (;;) {
+    int sig = sigsetjmp(m->fault_jmp, 1);
+    if (sig == 0) {
+      m->in_guest = 1;
+      m->fault_recovered = 0;
+      if (m->jit) wb_jit_run(m);
+      else wb_interp_run(m);
+      m->in_guest = 0;
+      break;
+    }
     uint64_t pc = m->cpu.pc;
     if (!m->fault_recovered) wb_interp_recover(m, &pc);
+    if (sig == SIGSEGV && complete_view_fault(m, pc)) continue; /* resume after it */
     wb_machine_fault(m, pc, m->fault_addr,
-                     sig == SIGBUS ? "bus error" : "access to unmapped or protected memory");
+                     sig == SIGBUS ? "bus error"
+                     : m->fault_addr >= m->mem.bound ? "access outside the guest address space"
+                                                     : "access to unmapped or protected memory");
+    break;
   }
   t_current = prev;
   if (m->stop_reason == WB_REASON_NONE)

@@ -37,6 +37,8 @@ struct wb_machine {
   sigjmp_buf fault_jmp;      /* where a host SIGSEGV inside a guest access lands */
   volatile int in_guest;     /* 1 while guest code runs (the SIGSEGV handler checks it) */
   volatile int fault_recovered; /* the tier restored the guest state inside the handler */
+  volatile int fault_view;   /* the memory view the fault happened in */
+  uint64_t view_faults;      /* view faults completed through the primary view */
   uint64_t start_ns;         /* host monotonic time when the current run started */
 
   /* stats */

@@ -23,8 +23,10 @@
 
 #define DEFAULT_LIMIT (1ull << 30)
 /* Inaccessible host bytes after the view: an access a little past the end of the guest space
- * faults instead of touching whatever the host mapped there. */
+ * faults instead of touching whatever the host mapped there; and before it, so that a base
+ * register just below 0 plus a small offset faults too. */
 #define GUARD_BYTES (1ull << 20)
+#define LOW_GUARD (1ull << 16)
 
 static int host_prot(int prot) {
   if (prot & WB_PROT_W) return PROT_READ | PROT_WRITE;
@@ -63,21 +65,25 @@ int wb_mem_init(wb_mem *m, uint64_t size, uint64_t limit, char *err, size_t errl
              (unsigned long long)size, strerror(errno));
     goto fail;
   }
-  /* Reserve view + guard in one go, then put the memfd over the view part. */
-  void *res = mmap(NULL, size + GUARD_BYTES, PROT_NONE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  /* Reserve [low guard][primary view][room for a window view][guard] in one go (address
+   * space only), then put the memfd over the primary part. */
+  size_t rlen = LOW_GUARD + 2 * size + GUARD_BYTES;
+  uint8_t *res = mmap(NULL, rlen, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (res == MAP_FAILED) {
     snprintf(err, errlen, "cannot reserve %llu bytes of host address space: %s",
-             (unsigned long long)(size + GUARD_BYTES), strerror(errno));
+             (unsigned long long)rlen, strerror(errno));
     goto fail;
   }
-  void *view = mmap(res, size, PROT_NONE, MAP_SHARED | MAP_FIXED, m->memfd, 0);
+  void *view = mmap(res + LOW_GUARD, size, PROT_NONE, MAP_SHARED | MAP_FIXED, m->memfd, 0);
   if (view == MAP_FAILED) {
     snprintf(err, errlen, "cannot map the guest memory view: %s", strerror(errno));
-    munmap(res, size + GUARD_BYTES);
+    munmap(res, rlen);
     goto fail;
   }
   m->base = view;
+  m->bound = size;
+  m->views[0] = (wb_view){.base = view, .res = res, .res_len = rlen};
+  m->nviews = 1;
   return 0;
 fail:
   if (m->memfd >= 0) close(m->memfd);
@@ -88,11 +94,101 @@ fail:
 }
 
 void wb_mem_fini(wb_mem *m) {
-  if (m->base) munmap(m->base, m->size + GUARD_BYTES);
+  for (int v = m->nviews - 1; v >= 0; v--) {
+    if (m->views[v].res) munmap(m->views[v].res, m->views[v].res_len);
+    else if (v > 0) munmap(m->views[v].base, m->size);
+    free(m->views[v].deny);
+  }
   if (m->memfd >= 0) close(m->memfd);
   free(m->perm);
   memset(m, 0, sizeof *m);
   m->memfd = -1;
+}
+
+/* Bring every extra view of pages [p0, p0+np) in line with the guest protection minus the
+ * view's deny bits (runs of equal protection in one mprotect each). */
+static void sync_views(wb_mem *m, uint64_t p0, uint64_t np) {
+  for (int v = 1; v < m->nviews; v++) {
+    wb_view *w = &m->views[v];
+    uint64_t i = 0;
+    while (i < np) {
+      int prot = 0;
+      uint64_t j = i;
+      for (; j < np; j++) {
+        uint64_t p = p0 + j;
+        int hp = m->perm[p] ? host_prot(m->perm[p] & WB_PROT_MASK) : PROT_NONE;
+        if (w->deny[p] & WB_DENY_WRITE) hp &= ~PROT_WRITE;
+        if (w->deny[p] & WB_DENY_READ) hp = PROT_NONE;
+        if (j == i) prot = hp;
+        else if (hp != prot) break;
+      }
+      mprotect(w->base + ((p0 + i) << WB_PAGE_SHIFT), (j - i) << WB_PAGE_SHIFT, prot);
+      i = j;
+    }
+  }
+}
+
+int wb_mem_view_add(wb_mem *m, int window, char *err, size_t errlen) {
+  if (m->nviews >= WB_MAX_VIEWS) { snprintf(err, errlen, "too many memory views (%d)", WB_MAX_VIEWS); return -1; }
+  for (int v = 1; v < m->nviews; v++)
+    if (window && m->views[v].window) { snprintf(err, errlen, "there is already a window view"); return -1; }
+  wb_view w = {0};
+  w.window = window;
+  w.deny = calloc(m->size >> WB_PAGE_SHIFT, 1);
+  if (!w.deny) { snprintf(err, errlen, "out of host memory"); return -1; }
+  uint8_t *at;
+  if (window) {
+    at = m->base + m->size;
+  } else {
+    w.res_len = LOW_GUARD + m->size + GUARD_BYTES;
+    w.res = mmap(NULL, w.res_len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (w.res == MAP_FAILED) { free(w.deny); snprintf(err, errlen, "cannot reserve a view: %s", strerror(errno)); return -1; }
+    at = w.res + LOW_GUARD;
+  }
+  w.base = mmap(at, m->size, PROT_NONE, MAP_SHARED | MAP_FIXED, m->memfd, 0);
+  if (w.base == MAP_FAILED) {
+    if (w.res) munmap(w.res, w.res_len);
+    free(w.deny);
+    snprintf(err, errlen, "cannot map a view: %s", strerror(errno));
+    return -1;
+  }
+  int v = m->nviews++;
+  m->views[v] = w;
+  if (window) m->bound = 2 * m->size;
+  sync_views(m, 0, m->size >> WB_PAGE_SHIFT);
+  return v;
+}
+
+int wb_mem_view_deny(wb_mem *m, int v, uint64_t addr, uint64_t len, int deny) {
+  if (v <= 0 || v >= m->nviews) return -EINVAL;
+  if (len == 0) return 0;
+  uint64_t a0 = addr & ~(WB_PAGE_SIZE - 1), end = page_up(addr + len);
+  if (end < a0 || !range_ok(m, a0, end - a0)) return -EINVAL;
+  uint64_t p0 = a0 >> WB_PAGE_SHIFT, np = (end - a0) >> WB_PAGE_SHIFT;
+  memset(m->views[v].deny + p0, deny & (WB_DENY_READ | WB_DENY_WRITE), np);
+  sync_views(m, p0, np);
+  return 0;
+}
+
+int wb_mem_view_of(const wb_mem *m, uintptr_t h, uint64_t *guest) {
+  /* the primary reservation: [low guard][primary][window area][guard]; the guest address is
+   * the offset from the primary base (a window view's addresses are its own + size) */
+  uintptr_t b = (uintptr_t)m->base;
+  if (h >= b - LOW_GUARD && h < b + 2 * m->size + GUARD_BYTES) {
+    *guest = (uint64_t)(h - b);
+    if (h < b + m->size) return 0;
+    for (int v = 1; v < m->nviews; v++)
+      if (m->views[v].window) return v;
+    return 0;
+  }
+  for (int v = 1; v < m->nviews; v++) {
+    uintptr_t w = (uintptr_t)m->views[v].base;
+    if (!m->views[v].window && h >= w - LOW_GUARD && h < w + m->size + GUARD_BYTES) {
+      *guest = (uint64_t)(h - w);
+      return v;
+    }
+  }
+  return -1;
 }
 
 /* Drop the contents of [addr, addr+len) (page-aligned): later reads see zeros. */
@@ -136,6 +232,7 @@ int wb_mem_map(wb_mem *m, uint64_t addr, uint64_t len, int prot) {
     }
   }
   memset(m->perm + p0, WB_PERM_MAPPED | (prot & WB_PROT_MASK), np);
+  sync_views(m, p0, np);
   m->committed += fresh * WB_PAGE_SIZE;
   if (m->committed > m->peak) m->peak = m->committed;
   return 0;
@@ -164,6 +261,7 @@ int wb_mem_unmap(wb_mem *m, uint64_t addr, uint64_t len) {
     }
   }
   m->committed -= was * WB_PAGE_SIZE;
+  sync_views(m, p0, np);
   return 0;
 }
 
@@ -178,6 +276,7 @@ int wb_mem_protect(wb_mem *m, uint64_t addr, uint64_t len, int prot) {
     if (!(m->perm[p0 + i] & WB_PERM_MAPPED)) return -ENOMEM;
   if (mprotect(m->base + addr, len, host_prot(prot)) != 0) return -ENOMEM;
   memset(m->perm + p0, WB_PERM_MAPPED | (prot & WB_PROT_MASK), np);
+  sync_views(m, p0, np);
   return 0;
 }
 

@@ -24,10 +24,31 @@ enum { WB_PROT_R = 1, WB_PROT_W = 2, WB_PROT_X = 4 };
 #define WB_PERM_MAPPED 0x80
 #define WB_PROT_MASK (WB_PROT_R | WB_PROT_W | WB_PROT_X)
 
+#define WB_MAX_VIEWS 8
+/* Deny bits of a view (wb_mem_view_deny): accesses of that kind fault in that view only. */
+enum { WB_DENY_READ = 1, WB_DENY_WRITE = 2 };
+
+/* A view: one more host mapping of the whole guest memory (the same memfd), with page
+ * protections of its own: the guest's protection minus the view's deny bits. A window view
+ * is placed right after the primary one, so guest addresses [size, 2*size) reach memory
+ * through it (pointers into protected memory: the barrier profiler); other views are
+ * switched to as a whole (wb_mem.active: per-thread protection). */
+typedef struct wb_view {
+  uint8_t *base;        /* host address of guest address 0 in this view */
+  uint8_t *deny;        /* per page WB_DENY_* bits (NULL for the primary view) */
+  uint8_t *res;         /* the host reservation holding it (NULL: inside the primary's) */
+  size_t res_len;
+  int window;           /* 1: reachable at guest addresses + size */
+} wb_view;
+
 typedef struct wb_mem {
   int memfd;
-  uint8_t *base;        /* primary view */
+  uint8_t *base;        /* primary view (views[0].base) */
   uint64_t size;        /* bytes of guest address space (a multiple of the page size) */
+  uint64_t bound;       /* guest addresses below this reach memory: size, 2*size with a window */
+  wb_view views[WB_MAX_VIEWS];
+  int nviews;           /* views[0] is the primary */
+  int active;           /* the view guest accesses go through (see wb_mem_active_base) */
   uint8_t *perm;        /* size >> 12 entries of WB_PROT_* bits */
   uint64_t committed;   /* bytes mapped now */
   uint64_t peak;        /* most bytes ever mapped */
@@ -67,5 +88,16 @@ int wb_mem_discard(wb_mem *m, uint64_t addr, uint64_t len);
 int wb_mem_copy(wb_mem *m, uint64_t dst, uint64_t src, uint64_t len);
 
 static inline uint8_t *wb_mem_host(const wb_mem *m, uint64_t addr) { return m->base + addr; }
+
+/* Add a view (window: reachable at guest addresses + size; at most one). Returns its index,
+ * or -1 with a message. Its pages start with the guest's protections, nothing denied. */
+int wb_mem_view_add(wb_mem *m, int window, char *err, size_t errlen);
+/* Set the deny bits (WB_DENY_*) of the pages of [addr, addr+len) in view v. 0 or -errno. */
+int wb_mem_view_deny(wb_mem *m, int v, uint64_t addr, uint64_t len, int deny);
+/* Which view host address h falls in (guards included): its index and the guest address
+ * (for a window view: the address the guest used, in [size, 2*size)); -1 if none. */
+int wb_mem_view_of(const wb_mem *m, uintptr_t h, uint64_t *guest);
+/* Base the tiers address guest memory through (the active view). */
+static inline uint8_t *wb_mem_active_base(const wb_mem *m) { return m->views[m->active].base; }
 
 #endif

@@ -78,6 +78,12 @@ typedef struct wb_client_ops {
   void (*on_thread)(void *data, wb_machine *m, int tid, int started); /* guest thread start/exit */
   void (*on_run_end)(void *data, wb_machine *m); /* a run returned: write aggregates to streams */
   void (*destroy)(void *data);                 /* the machine is destroyed */
+  /* A guest access faulted only because a view denies it (the guest's own protection allows
+   * it). addr is the address the guest used (in a window view: + its window offset). Return
+   * 0 to have the engine complete the access through the primary view and resume at the next
+   * instruction, nonzero to make it a guest fault. The first client that returns nonzero wins. */
+  int (*on_view_fault)(void *data, wb_machine *m, int view, uint64_t pc, uint64_t addr,
+                       unsigned size, int kind);
 } wb_client_ops;
 
 /* Register a client (before wb_machine_run). Returns 0, or -1 (too many clients). */
@@ -88,6 +94,22 @@ wb_stream *wb_stream_new(wb_machine *m, const char *name, uint32_t record_size);
 /* Space for one record (zeroed), valid until the next call on this stream. Never NULL: the
  * buffer grows; past the high-water mark the run pauses for Python to drain it. */
 void *wb_stream_push(wb_stream *s);
+
+/* ---- guest memory views (one memfd, several host mappings with their own protection) ---- */
+enum { WB_VIEW_DENY_READ = 1, WB_VIEW_DENY_WRITE = 2 };
+/* Add a view; window = 1: it is reachable at guest addresses + wb_view_window_offset() (a
+ * pointer into it is a "barrier pointer"); window = 0: a whole alternative view, used for
+ * all guest accesses once activated (per-thread protection). Returns the view (>= 1) or -1. */
+int wb_view_add(wb_machine *m, int window);
+/* Deny reads and/or writes (WB_VIEW_DENY_*) of the pages of [addr, addr+len) in a view. */
+int wb_view_deny(wb_machine *m, int view, uint64_t addr, uint64_t len, int deny);
+/* Route guest accesses through view v (0 = the primary); takes effect when the run (re)starts
+ * or the JIT next returns to its dispatcher. */
+int wb_view_activate(wb_machine *m, int view);
+/* Offset a window view adds to guest addresses (the guest address space size). */
+uint64_t wb_view_window_offset(const wb_machine *m);
+/* Faults completed through the primary view so far. */
+uint64_t wb_view_faults(const wb_machine *m);
 
 /* Guest instructions retired so far (exact in hooks and calls). */
 uint64_t wb_machine_icount(const wb_machine *m);

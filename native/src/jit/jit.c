@@ -346,7 +346,7 @@ void wb_jit_run(wb_machine *m) {
     J->profiling = 1;
     J->profile_until = cpu->instret + m->cfg.jit_profile_insns;
   }
-  cpu->jit_bound = m->mem.size;
+  cpu->jit_bound = m->mem.bound;
   J->next_wall_check = cpu->instret;
   uint64_t pc = cpu->pc;
   wb_jit_block *blk = NULL;
@@ -372,7 +372,7 @@ void wb_jit_run(wb_machine *m) {
     J->in_jit = 1;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     if (J->exit_requested) { J->in_jit = 0; if (J->left_swapped) { cpu->jit_left = J->saved_left; J->left_swapped = 0; } continue; }
-    wb_jit_exit *e = J->enter((uint8_t *)cpu + JIT_BIAS, m->mem.base, blk->code);
+    wb_jit_exit *e = J->enter((uint8_t *)cpu + JIT_BIAS, wb_mem_active_base(&m->mem), blk->code);
     J->in_jit = 0;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     if (J->left_swapped) { cpu->jit_left = J->saved_left; J->left_swapped = 0; }

@@ -461,10 +461,10 @@ static void emit_trace(tctx *t, const wb_action *a) {
   x_rm(b, XW, 0x89, X_RCX, X_RAX, 16);                           /* addr */
   icount_now(t, X_RCX);
   x_rm(b, XW, 0x89, X_RCX, X_RAX, 0);                            /* icount */
-  x_mov_imm(b, X_RCX, t->pc);
-  x_rm(b, XW, 0x89, X_RCX, X_RAX, 8);                            /* pc */
-  x_mov_imm(b, X_RCX, ((uint64_t)a->size << 16) | ((uint64_t)a->memkind << 24)); /* thread 0 */
-  x_rm(b, XW, 0x89, X_RCX, X_RAX, 24);
+  if (t->pc <= INT32_MAX) x_mov_mem_imm32(b, X_RAX, 8, (int32_t)t->pc);  /* pc */
+  else { x_mov_imm(b, X_RCX, t->pc); x_rm(b, XW, 0x89, X_RCX, X_RAX, 8); }
+  /* thread 0, size, kind, pad 0 */
+  x_mov_mem_imm32(b, X_RAX, 24, (int32_t)(((uint32_t)a->size << 16) | ((uint32_t)a->memkind << 24)));
   x_alu_imm(b, XW, XA_ADD, 0, X_RAX, 0, (int32_t)sizeof(wb_mem_record));
   x_rm(b, XW, 0x89, X_RAX, X_RDX, 0);
 }
