@@ -12,6 +12,7 @@
 #include "client.h"
 #include "interp.h"
 #include "jit/jit.h"
+#include "user.h"
 
 #define WB_API __attribute__((visibility("default")))
 
@@ -172,12 +173,18 @@ int wb_insn_mem_info(const wb_insn *in, unsigned *size, int *kind) {
   return 1;
 }
 
+static void wrap_entry(void *data, wb_machine *m, uint64_t pc);
+
 unsigned wb_client_instrument(wb_machine *m, uint64_t pc, const wb_insn *insns,
                               const uint64_t *pcs, unsigned n, wb_action **acts) {
   *acts = NULL;
   wb_clients *c = m->clients;
-  if (!c || !c->n_on_block) return 0;
+  if (!c || (!c->n_on_block && !c->nwraps)) return 0;
   wb_bb bb = {m, pc, n, insns, pcs, NULL, 0, 0};
+  /* entries of wrapped functions first: their pre hooks run before any client's hook */
+  for (int w = 0; w < c->nwraps; w++)
+    for (unsigned i = 0; i < n; i++)
+      if (pcs[i] == c->wraps[w].pc) wb_bb_call(&bb, i, wrap_entry, &c->wraps[w]);
   for (int k = 0; k < c->n; k++)
     if (c->ops[k].on_block) c->ops[k].on_block(c->ops[k].data, &bb);
   *acts = bb.acts;
@@ -307,6 +314,61 @@ void wb_client_call_mem(wb_machine *m, const wb_action *a, uint64_t pc, uint64_t
   call_mem(m, a, pc, addr);
 }
 
+/* ---- wrapping guest functions ---- */
+
+WB_API uint64_t wb_symbol_address(wb_machine *m, const char *symbol) {
+  uint64_t a = 0;
+  return wb_user_symbol(m, symbol, &a) == 0 ? a : 0;
+}
+
+WB_API int wb_wrap(wb_machine *m, const char *symbol, wb_wrap_pre_fn pre, wb_wrap_post_fn post, void *data) {
+  wb_clients *c = clients_of(m);
+  uint64_t pc = wb_symbol_address(m, symbol);
+  if (!c || !pc || c->nwraps >= WB_MAX_WRAPS) return -1;
+  c->wraps[c->nwraps++] = (wb_wrap_rec){pc, pre, post, data};
+  wb_machine_invalidate_code(m, 0, ~0ull); /* the entry's block must get the hook */
+  return 0;
+}
+
+static void wrap_entry(void *data, wb_machine *m, uint64_t pc) {
+  const wb_wrap_rec *w = data;
+  wb_clients *c = m->clients;
+  uint64_t *x = m->cpu.x;
+  (void)pc;
+  void *user = NULL;
+  if (w->pre) {
+    uint64_t args[8];
+    memcpy(args, &x[10], sizeof args);
+    w->pre(w->data, m, x[1], args, &user);
+    memcpy(&x[10], args, sizeof args);
+  }
+  if (!w->post) return;
+  if (c->nframes == c->capframes) {
+    size_t cap = c->capframes ? c->capframes * 2 : 64;
+    wb_wrap_frame *f = realloc(c->frames, cap * sizeof *f);
+    if (!f) { wb_machine_stop(m, WB_REASON_INTERNAL, "out of host memory for wrapped calls"); return; }
+    c->frames = f;
+    c->capframes = cap;
+  }
+  c->frames[c->nframes++] = (wb_wrap_frame){x[1], x[2], user, w};
+  x[1] = WB_WRAP_RETURN;
+}
+
+uint64_t wb_wrap_return(wb_machine *m) {
+  wb_clients *c = m->clients;
+  uint64_t sp = m->cpu.x[2];
+  /* frames of calls a longjmp left are deeper (lower sp) than the one returning now */
+  while (c && c->nframes && c->frames[c->nframes - 1].sp < sp) c->nframes--;
+  if (!c || !c->nframes) {
+    m->cpu.pc = WB_WRAP_RETURN;
+    wb_machine_fault(m, WB_WRAP_RETURN, WB_WRAP_RETURN, "jump to the wrap return address with no wrapped call pending");
+    return WB_WRAP_RETURN;
+  }
+  wb_wrap_frame f = c->frames[--c->nframes];
+  if (f.w->post) f.w->post(f.w->data, m, &m->cpu.x[10], f.user);
+  return f.ra;
+}
+
 /* ---- views ---- */
 
 WB_API int wb_view_add(wb_machine *m, int window) {
@@ -351,6 +413,13 @@ void wb_clients_syscall(wb_machine *m, uint64_t nr, const uint64_t args[6], int6
     if (c->ops[k].on_syscall) c->ops[k].on_syscall(c->ops[k].data, m, nr, args, ret);
 }
 
+void wb_clients_thread(wb_machine *m, int tid, int started) {
+  wb_clients *c = m->clients;
+  if (!c) return;
+  for (int k = 0; k < c->n; k++)
+    if (c->ops[k].on_thread) c->ops[k].on_thread(c->ops[k].data, m, tid, started);
+}
+
 void wb_clients_run_end(wb_machine *m) {
   wb_clients *c = m->clients;
   if (!c) return;
@@ -364,6 +433,7 @@ void wb_clients_fini(wb_machine *m) {
   for (int k = 0; k < c->n; k++)
     if (c->ops[k].destroy) c->ops[k].destroy(c->ops[k].data);
   for (int i = 0; i < c->nstreams; i++) { free(c->streams[i]->buf); free(c->streams[i]); }
+  free(c->frames);
   free(c);
   m->clients = NULL;
 }

@@ -45,6 +45,19 @@ struct wb_stream {
   wb_machine *m;
 };
 
+#define WB_MAX_WRAPS 32
+typedef struct wb_wrap_rec {
+  uint64_t pc;
+  wb_wrap_pre_fn pre;
+  wb_wrap_post_fn post;
+  void *data;
+} wb_wrap_rec;
+typedef struct wb_wrap_frame {
+  uint64_t ra, sp;
+  void *user;
+  const wb_wrap_rec *w;
+} wb_wrap_frame;
+
 typedef struct wb_clients {
   wb_client_ops ops[WB_MAX_CLIENTS];
   int n;
@@ -52,6 +65,10 @@ typedef struct wb_clients {
   wb_stream *streams[WB_MAX_STREAMS];
   int nstreams;
   uint64_t drain_bytes;
+  wb_wrap_rec wraps[WB_MAX_WRAPS];
+  int nwraps;
+  wb_wrap_frame *frames;      /* calls of wrapped functions that have not returned */
+  size_t nframes, capframes;
 } wb_clients;
 
 struct wb_bb {
@@ -88,9 +105,16 @@ void wb_client_call_mem(wb_machine *m, const wb_action *a, uint64_t pc, uint64_t
  * 1 also when no client handles view faults). */
 int wb_clients_view_fault(wb_machine *m, int view, uint64_t pc, uint64_t addr, unsigned size, int kind);
 
+/* The guest jumped to WB_WRAP_RETURN: run the post hook of the innermost wrapped call and
+ * return the pc to continue at (its real return address). Stops the machine (and returns
+ * WB_WRAP_RETURN) if no wrapped call is pending. */
+uint64_t wb_wrap_return(wb_machine *m);
+
 /* Lifecycle (machine.c) */
 void wb_clients_syscall(wb_machine *m, uint64_t nr, const uint64_t args[6], int64_t ret);
 void wb_clients_run_end(wb_machine *m);
+/* A guest thread started (first run of the main thread) or ended (the run's final stop). */
+void wb_clients_thread(wb_machine *m, int tid, int started);
 void wb_clients_fini(wb_machine *m);
 
 /* Built-in clients (clients/): add by name */

@@ -476,6 +476,7 @@ void wb_interp_run(wb_machine *m) {
   /* indirect jump to pc: the jump cache, then the hash table; fills the jalr site's cache */
 indirect:
   if (UNLIKELY(ip->step)) { cpu->pc = pc; return; }
+  if (UNLIKELY(pc == WB_WRAP_RETURN)) goto wrap_return;
   {
     unsigned j = (unsigned)(pc >> 1) & (JCACHE_SIZE - 1);
     if (LIKELY(ip->jcache[j].pc == pc && ip->jcache[j].b)) {
@@ -498,6 +499,12 @@ lookup:
   if (UNLIKELY(ip->step)) {
     if (ip->stepped) { cpu->pc = pc; return; }
     if (ip->step == 2) { nb = build_block(m, pc, ip->stepblk); ENTER(nb); }
+  }
+  if (UNLIKELY(pc == WB_WRAP_RETURN)) {
+  wrap_return: /* a wrapped function returns: its post hook, then its real return address */
+    pc = wb_wrap_return(m);
+    if (m->stop_reason != WB_REASON_NONE) { cpu->pc = pc; return; }
+    slot = NULL;
   }
   gen = ip->generation;
   nb = lookup(ip, pc);

@@ -276,6 +276,10 @@ WB_API int wb_machine_run(wb_machine *m, wb_result *res) {
     fill_result(m, res, t0);
     return res->reason;
   }
+  if (!m->started) {
+    m->started = 1;
+    wb_clients_thread(m, 0, 1);
+  }
   install_handlers();
   wb_machine *prev = t_current;
   t_current = m;
@@ -302,6 +306,9 @@ WB_API int wb_machine_run(wb_machine *m, wb_result *res) {
   t_current = prev;
   if (m->stop_reason == WB_REASON_NONE)
     wb_machine_stop(m, WB_REASON_INTERNAL, "the tier returned without a stop reason");
+  if (m->stop_reason != WB_REASON_DRAIN && m->stop_reason != WB_REASON_BUDGET &&
+      m->stop_reason != WB_REASON_WALLCLOCK)
+    wb_clients_thread(m, 0, 0); /* the main thread is done (the run cannot continue) */
   if (m->stop_reason != WB_REASON_DRAIN) wb_clients_run_end(m);
   fill_result(m, res, t0);
   return res->reason;

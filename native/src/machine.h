@@ -28,6 +28,7 @@ struct wb_machine {
   struct wb_clients *clients;/* registered analysis clients and their streams (client.c) */
   volatile int drain_requested; /* a stream passed its high-water mark: pause the run */
   int loaded;
+  int started;               /* the first run began (clients saw the main thread start) */
 
   /* run control: set by whoever stops the run, read by machine.c */
   int stop_reason;           /* enum wb_reason, WB_REASON_NONE while running */

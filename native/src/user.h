@@ -20,6 +20,9 @@ int wb_user_init(wb_machine *m, char *err, size_t errlen);
 void wb_user_fini(wb_machine *m);
 int wb_user_load(wb_machine *m, const char *path, int argc, const char *const *argv, int envc,
                  const char *const *envp, char *err, size_t errlen);
+/* Address of function (or object) `name` in the loaded executable's symbol table, load
+ * bias applied. 0 and *addr set, or -1 (no such symbol, no symbol table, unreadable). */
+int wb_user_symbol(wb_machine *m, const char *name, uint64_t *addr);
 /* Execute the syscall in a7 (args a0..a5), result in a0. Counts it in m->syscall_counts (and
  * m->unknown_syscalls when answered ENOSYS for lack of an implementation). Returns 0 to go on,
  * 1 when the run must stop (m->stop_reason set, e.g. exit_group). */

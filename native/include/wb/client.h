@@ -95,6 +95,22 @@ wb_stream *wb_stream_new(wb_machine *m, const char *name, uint32_t record_size);
  * buffer grows; past the high-water mark the run pauses for Python to drain it. */
 void *wb_stream_push(wb_stream *s);
 
+/* ---- wrapping guest functions by symbol ---- */
+/* pre: at the function's entry, with its return address and arguments a0..a7 (it may change
+ * them); *user is handed to post. post: when the function returns, with a pointer to a0 (it
+ * may change the return value). */
+typedef void (*wb_wrap_pre_fn)(void *data, wb_machine *m, uint64_t ra, uint64_t args[8], void **user);
+typedef void (*wb_wrap_post_fn)(void *data, wb_machine *m, uint64_t *ret, void *user);
+/* The return address a wrapped call returns to: the engine catches the return there (the
+ * guest sees it in ra while the function runs). Never mapped. */
+#define WB_WRAP_RETURN 0xfffff000ull
+/* Wrap function `symbol` of the loaded program (after wb_machine_load). pre or post may be
+ * NULL. Returns 0, or -1 if the program has no such symbol or too many wraps. Nested and
+ * recursive calls pair up; frames skipped by longjmp are dropped without their post. */
+int wb_wrap(wb_machine *m, const char *symbol, wb_wrap_pre_fn pre, wb_wrap_post_fn post, void *data);
+/* Guest address of a symbol of the loaded program (0 if none). */
+uint64_t wb_symbol_address(wb_machine *m, const char *symbol);
+
 /* ---- guest memory views (one memfd, several host mappings with their own protection) ---- */
 enum { WB_VIEW_DENY_READ = 1, WB_VIEW_DENY_WRITE = 2 };
 /* Add a view; window = 1: it is reachable at guest addresses + wb_view_window_offset() (a

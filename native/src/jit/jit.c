@@ -329,6 +329,7 @@ int wb_jit_in_helper(const wb_machine *m) { return m->jit && m->jit->in_helper; 
 
 /* ---- the dispatcher ---- */
 
+#define UNLIKELY_WRAP(pc) __builtin_expect((pc) == WB_WRAP_RETURN, 0)
 #define UNLIKELY_PROFILE(J, cpu) __builtin_expect((J)->profiling && (cpu)->instret >= (J)->profile_until, 0)
 
 void wb_jit_run(wb_machine *m) {
@@ -356,6 +357,12 @@ void wb_jit_run(wb_machine *m) {
     if (J->exit_requested) {
       J->exit_requested = 0;
       checked = 0;
+    }
+    if (UNLIKELY_WRAP(pc)) {               /* a wrapped function returns (client.c) */
+      cpu->pc = pc;
+      pc = wb_wrap_return(m);
+      blk = NULL;
+      continue;
     }
     if (!blk) {
       blk = resolve(m, pc);
@@ -397,11 +404,13 @@ void wb_jit_run(wb_machine *m) {
     switch (kind) {
       case JX_DIRECT:
         pc = epc;
+        if (UNLIKELY_WRAP(pc)) break;
         blk = resolve(m, pc);
         if (blk && patch && gen == J->generation) x_fix32(patch, blk->code);
         break;
       case JX_INDIRECT:
         pc = cpu->pc;
+        if (UNLIKELY_WRAP(pc)) break;
         blk = resolve(m, pc);
         if (blk) {
           wb_jit_jc *j = &J->jc[(pc >> 1) & (JIT_JC_SIZE - 1)];

@@ -268,6 +268,7 @@ static int load_image(wb_machine *m, const uint8_t *buf, size_t n, wb_image *img
     }
   }
   uint64_t entry = eh.e_entry + bias;
+  img->bias = bias;
 
   /* Map everything writable first (segments may share pages), copy, then set final
    * permissions: a page shared by two segments gets the union of their permissions. */
@@ -396,6 +397,7 @@ int wb_user_load(wb_machine *m, const char *path, int argc, const char *const *a
   free(buf);
   if (r != 0) return -1;
   exe_guest_path(m, path);
+  u->load_bias = img.bias;
   u->brk_start = u->brk_cur = img.brk;
   r = wb_stack_setup(m, &img, argc, argv, envc, envp, err, errlen);
   free((void *)img.phdrs);

@@ -51,6 +51,7 @@ struct wb_user {
   char *exe_host;             /* host realpath of the executable: /proc/self/exe opens it
                                * read-only even when it lies outside the root */
 
+  uint64_t load_bias;         /* added to the ELF's addresses (static-PIE), for symbols */
   uint64_t brk_start, brk_cur;
   uint64_t cpu_start_ns;      /* guest monotonic time at load: base of the CPU-time clocks */
 
@@ -180,6 +181,7 @@ void wb_misc_init(wb_machine *m);
 /* stack.c */
 typedef struct wb_image {
   uint64_t entry;     /* guest entry point (bias applied) */
+  uint64_t bias;      /* load bias (static-PIE) */
   uint64_t phdr;      /* AT_PHDR, 0 if the headers are not in a segment (stack.c copies them) */
   uint64_t phent, phnum;
   const void *phdrs;  /* host copy of the program headers (for the copy fallback) */
