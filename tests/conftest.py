@@ -86,3 +86,92 @@ def asan_wbrun() -> Path | None:
     """The engine's command-line runner built with ASan/UBSan (`make asan`), if present."""
     p = REPO / "build" / "asan" / "wbrun"
     return p if p.exists() else None
+
+
+# ------------------------------------------------------------------ shared helpers
+# (imported by several test files: ``from conftest import synthetic_engine_dataset, kernel_dir``)
+
+ENGINE_DIMS = ("workload", "tier", "client", "repeat")
+ENGINE_TIERS = ("native", "qemu", "interp", "jit")
+ENGINE_CLIENTS = ("none", "null", "icount", "bbprofile", "memtrace")
+
+
+def synthetic_engine_dataset(workloads=("lua54", "zstd"), tiers=ENGINE_TIERS,
+                             clients=ENGINE_CLIENTS, repeats=3, seed=0):
+    """A small engine-study Dataset (made-up numbers, the real layout of
+    ``workbench.studies.engine.run``): native and qemu run only with client "none"; the engine
+    tiers run every client; the other cells are NaN, as in the real study. ``events`` counts
+    made-up client records (0 without a client).
+
+    >>> ds = synthetic_engine_dataset(clients=("none", "memtrace"))
+    >>> float(ds.overhead_ratio.sel(workload="zstd", tier="jit", client="none"))
+    1.0
+    """
+    import json
+
+    import numpy as np
+    import xarray as xr
+
+    rng = np.random.default_rng(seed)
+    slow = {"native": 1.0, "qemu": 6.0, "interp": 11.0, "jit": 3.0}
+    cost = {"none": 1.0, "null": 1.01, "icount": 1.3, "bbprofile": 1.2, "memtrace": 5.0}
+    per_insn = {"none": 0.0, "null": 0.0, "icount": None, "bbprofile": None, "memtrace": 0.3}
+    shape = (len(workloads), len(tiers), len(clients), repeats)
+    t = np.full(shape, np.nan)
+    insns = np.full(shape, np.nan)
+    events = np.full(shape, np.nan)
+    for i in range(len(workloads)):
+        n = 1e8 * (i + 1)
+        for j, tier in enumerate(tiers):
+            for k, c in enumerate(clients):
+                if tier in ("native", "qemu") and c != "none":
+                    continue
+                t[i, j, k] = 0.2 * (i + 1) * slow[tier] * cost[c] * (1 + 0.02 * rng.standard_normal(repeats))
+                if tier != "native":
+                    insns[i, j, k] = n
+                if tier not in ("native", "qemu"):
+                    rate = per_insn[c]
+                    events[i, j, k] = (1.0 if c == "icount" else 2500.0 * (i + 1)) \
+                        if rate is None else rate * n
+    ran = ~np.isnan(t)
+    coords = {"workload": list(workloads), "tier": list(tiers), "client": list(clients),
+              "repeat": np.arange(repeats)}
+    ds = xr.Dataset(
+        {"time_s": (ENGINE_DIMS, t, {"units": "s"}),
+         "instructions": (ENGINE_DIMS, insns),
+         "guest_mips": (ENGINE_DIMS, insns / t / 1e6),
+         "blocks_translated": (ENGINE_DIMS, np.where(ran & ~np.isnan(events), 1000.0, np.nan)),
+         "events": (ENGINE_DIMS, events, {"units": "1"}),
+         "output_ok": (ENGINE_DIMS, np.where(ran, 1.0, np.nan))},
+        coords=coords)
+    med = ds.time_s.median("repeat")
+    ds["ratio_native"] = med / med.sel(tier="native", client="none")
+    ds["ratio_qemu"] = med / med.sel(tier="qemu", client="none")
+    ds["overhead_ratio"] = med / med.sel(client="none")
+    ds.attrs.update(
+        engine_version="0.1.0", git_revision="0" * 40, workload=",".join(workloads),
+        workload_sha256=json.dumps({w: "ab" * 32 for w in workloads}),
+        config=json.dumps({"scale": "small", "synthetic": True}), host_cpu="synthetic cpu",
+        created="2025-01-01T00:00:00+00:00", Conventions="CF-1.10", study="engine")
+    return ds
+
+
+def kernel_dir(root: Path) -> Path:
+    """Write a ``python3`` kernelspec running this interpreter under ``root``; returns root.
+
+    Put ``root`` first in JUPYTER_PATH and every Jupyter tool finds this kernel first.
+
+    >>> import tempfile
+    >>> (kernel_dir(Path(tempfile.mkdtemp())) / "kernels" / "python3" / "kernel.json").is_file()
+    True
+    """
+    import json
+    import sys
+
+    spec = root / "kernels" / "python3"
+    spec.mkdir(parents=True, exist_ok=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python 3 (workbench tests)", "language": "python",
+    }))
+    return root

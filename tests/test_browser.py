@@ -63,7 +63,7 @@ def _screenshot(page, tmp_path: Path, name: str) -> Path:
 # --------------------------------------------------------------------------------------------
 
 def test_report_renders_offline(browser, tmp_path):
-    from test_widgets import synthetic_engine_dataset
+    from conftest import ENGINE_CLIENTS, synthetic_engine_dataset
     from workbench.report import write_report
 
     path = write_report({"engine": synthetic_engine_dataset()}, tmp_path)
@@ -82,7 +82,7 @@ def test_report_renders_offline(browser, tmp_path):
         page.goto(path.as_uri())
         figures = page.locator("[data-wb-chart]")
         n = figures.count()
-        assert n == 3
+        assert n == len(ENGINE_CLIENTS) + 1  # one per client vs native, one vs qemu
         page.wait_for_function(f"window.wbViews && Object.keys(window.wbViews).length === {n}",
                                timeout=30_000)
         for i in range(n):
@@ -130,7 +130,7 @@ def _explorer_notebook(path: Path) -> None:
     import nbformat
 
     setup = (f"import sys; sys.path.insert(0, {str(REPO / 'tests')!r})\n"
-             "from test_widgets import synthetic_engine_dataset\n"
+             "from conftest import synthetic_engine_dataset\n"
              "from workbench.widgets import EngineExplorer\n"
              "ex = EngineExplorer(synthetic_engine_dataset())\n"
              "ex")
@@ -146,7 +146,7 @@ def jupyterlab(tmp_path_factory):
     Python as its kernel and every Jupyter directory in tmp (the user's settings and kernels
     are not touched)."""
     pytest.importorskip("jupyterlab")
-    from test_notebooks import kernel_dir
+    from conftest import kernel_dir
 
     tmp_path = tmp_path_factory.mktemp("jupyterlab")
     root = tmp_path / "lab"

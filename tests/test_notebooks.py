@@ -9,30 +9,17 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import sys
 from pathlib import Path
 
 import pytest
+
+from conftest import kernel_dir
 
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS = REPO / "notebooks"
 PAIRS = sorted(p.stem for p in NOTEBOOKS.glob("*.py"))
 
 jupytext = pytest.importorskip("jupytext")
-
-
-def kernel_dir(root: Path) -> Path:
-    """Write a ``python3`` kernelspec running this interpreter under ``root``; returns root.
-
-    Put ``root`` first in JUPYTER_PATH and every Jupyter tool finds this kernel first.
-    """
-    spec = root / "kernels" / "python3"
-    spec.mkdir(parents=True, exist_ok=True)
-    (spec / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "Python 3 (workbench tests)", "language": "python",
-    }))
-    return root
 
 
 @pytest.fixture(scope="module")

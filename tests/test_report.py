@@ -12,7 +12,7 @@ xr = pytest.importorskip("xarray")
 pytest.importorskip("altair")
 pytest.importorskip("vl_convert")
 
-from test_widgets import synthetic_engine_dataset  # noqa: E402
+from conftest import ENGINE_CLIENTS, synthetic_engine_dataset  # noqa: E402
 from workbench.report import Section, SECTIONS, register_section, write_report  # noqa: E402
 
 
@@ -62,7 +62,7 @@ def test_a_section_per_study(report):
     engine = page[page.index('data-wb-study="engine"'):page.index('data-wb-study="interrupts"')]
     assert "<h3>summary</h3>" in engine and "<h3>charts</h3>" in engine
     # one chart per client relative to native, one relative to qemu
-    assert engine.count("data-wb-chart=") == 3
+    assert engine.count("data-wb-chart=") == len(ENGINE_CLIENTS) + 1
     other = page[page.index('data-wb-study="interrupts"'):]
     assert "latency_insns" in other and "data-wb-chart=" not in other
 
@@ -70,13 +70,13 @@ def test_a_section_per_study(report):
 def test_charts_are_vega_lite_specs_of_the_data(report):
     _, page = report
     specs = _specs(page)
-    assert len(specs) == 3
+    assert len(specs) == len(ENGINE_CLIENTS) + 1
     for spec in specs:
         assert "vega-lite" in spec["$schema"]
         assert spec["params"][0]["name"] == "tier_pick"
     clients = [{r["client"] for rows in s["datasets"].values() for r in rows if r["tier"] == "interp"}
                for s in specs]
-    assert clients == [{"none"}, {"memtrace"}, {"none"}]
+    assert clients == [{c} for c in ENGINE_CLIENTS] + [{"none"}]
 
 
 def test_summary_and_provenance(report):
@@ -103,7 +103,7 @@ def test_registered_sections(tmp_path):
 
 def test_study_attr_wins_over_key(tmp_path):
     page = write_report({"first run": synthetic_engine_dataset()}, tmp_path).read_text()
-    assert page.count("data-wb-chart=") == 3  # presented as the engine study
+    assert page.count("data-wb-chart=") == len(ENGINE_CLIENTS) + 1  # presented as the engine study
 
 
 def test_real_engine_summary_used_when_available(report):
@@ -113,4 +113,4 @@ def test_real_engine_summary_used_when_available(report):
     except ImportError:
         assert "is not available" in page
     else:
-        assert "x native" in page
+        assert "x native" in page and "x plain" in page

@@ -1,6 +1,7 @@
 """The engine study (workbench.studies.engine) at small scale, and `wb reproduce` / `wb lab`."""
 import json
 import math
+import os
 import shutil
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import pytest
 import xarray as xr
 from typer.testing import CliRunner
 
+import workbench
 from workbench import store, studies
 from workbench.cli import app
 from workbench.studies import engine
@@ -26,7 +28,8 @@ def test_registry_and_grid():
     assert g["workload"] == ["lua54", "zstd"] and g["repeat"] == [0]
     assert g["tier"][0] == "native" and "interp" in g["tier"]
     assert ("qemu" in g["tier"]) == HAVE_QEMU
-    assert g["client"][0] == "none"
+    assert g["client"] == ["none"] + [c for c in workbench.available_clients() if c != "none"]
+    assert {"null", "memtrace"} <= set(g["client"])
     assert engine.GRID("paper")["repeat"] == [0, 1, 2, 3, 4]
     assert engine.SIZES["small"] == {"lua54": 20, "zstd": "2m"}
     with pytest.raises(ValueError, match="unknown scale"):
@@ -37,6 +40,9 @@ def test_inapplicable_cells_do_not_run():
     ds = engine.measure("no-such-workload", "native", "memtrace", 0)
     assert set(ds.data_vars) == set(engine.VARIABLES)
     assert all(math.isnan(float(v)) for v in ds.data_vars.values())
+    assert not engine.applicable("qemu", "null")
+    assert engine.applicable("jit", "memtrace") and engine.applicable("interp", "bbprofile")
+    assert engine.applicable("qemu", "none")
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +58,8 @@ def test_engine_study_dataset(small, tmp_path):
     ds = small
     assert dict(ds.sizes) == {"workload": 1, "tier": 3 if HAVE_QEMU else 2, "client": 1, "repeat": 2}
     assert ds.time_s.dims == ("workload", "tier", "client", "repeat")
-    for v in ("time_s", "instructions", "guest_mips", "blocks_translated", "output_ok",
-              "ratio_native", "ratio_qemu"):
+    for v in ("time_s", "instructions", "guest_mips", "blocks_translated", "events", "output_ok",
+              "ratio_native", "ratio_qemu", "overhead_ratio"):
         assert v in ds and "units" in ds[v].attrs and "long_name" in ds[v].attrs, v
     assert ds.ratio_native.dims == ("workload", "tier", "client")
     assert (ds.output_ok == 1).all()
@@ -61,6 +67,10 @@ def test_engine_study_dataset(small, tmp_path):
     interp = ds.sel(workload="zstd", tier="interp", client="none")
     assert (interp.instructions > 1e6).all() and (interp.blocks_translated > 100).all()
     assert (interp.guest_mips > 0).all()
+    assert (interp.events == 0).all()  # no client, no records
+    assert math.isnan(float(ds.events.sel(workload="zstd", tier="native", client="none",
+                                          repeat=0)))
+    assert (ds.overhead_ratio == 1).all()  # every cell here is its own no-client reference
     assert float(ds.ratio_native.sel(workload="zstd", tier="native", client="none")) == 1.0
     ratios = ds.ratio_native.values
     assert np.isfinite(ratios).all() and (ratios > 0).all()
@@ -82,37 +92,66 @@ def test_engine_study_dataset(small, tmp_path):
 def test_summary_table(small):
     df = engine.summary(small)
     assert df.columns.tolist() == ["workload", "tier", "client", "seconds", "x native",
-                                   "x qemu", "MIPS", "output ok"]
+                                   "x qemu", "x plain", "MIPS", "events", "output ok"]
+    assert df.columns.tolist() == engine.SUMMARY_COLUMNS
     assert len(df) == small.sizes["tier"]
     assert df["output ok"].all() and (df["seconds"] > 0).all()
-    assert math.isnan(df.set_index("tier").loc["native", "MIPS"])
+    by_tier = df.set_index("tier")
+    assert math.isnan(by_tier.loc["native", "MIPS"]) and math.isnan(by_tier.loc["native", "events"])
+    assert by_tier.loc["interp", "events"] == 0 and isinstance(by_tier.loc["interp", "events"], int)
 
 
-def test_clients_when_the_engine_has_them(tmp_path):
-    """Client cells run only on engine tiers; native/qemu client cells are NaN."""
-    from workbench import machine
-
-    if not getattr(machine, "available_clients", None) or not machine.available_clients():
-        pytest.skip("this engine build has no analysis clients yet")
-    client = machine.available_clients()[0]
+def test_clients(tmp_path):
+    """Client cells run only on engine tiers (native/qemu client cells are NaN); their records
+    are counted, the same on both tiers; overhead_ratio compares each with its plain run."""
+    tiers = ["native"] + workbench.available_tiers()
+    clients = ["none", "null", "bbprofile", "memtrace"]
     ds = engine.run("small", store=tmp_path / "sweep", progress=False,
-                    grid={"workload": ["zstd"], "tier": ["native", "interp"],
-                          "client": ["none", client]}, sizes={"zstd": "256k"})
-    assert math.isnan(float(ds.time_s.sel(tier="native", client=client)))
-    assert float(ds.output_ok.sel(tier="interp", client=client)) == 1.0
+                    grid={"workload": ["zstd"], "tier": tiers, "client": clients},
+                    sizes={"zstd": "256k"})
+    cell = dict(workload="zstd", repeat=0)
+    for c in clients[1:]:
+        assert math.isnan(float(ds.time_s.sel(tier="native", client=c, **cell)))
+        assert math.isnan(float(ds.events.sel(tier="native", client=c, **cell)))
+    for t in tiers[1:]:
+        for c in clients:
+            assert float(ds.output_ok.sel(tier=t, client=c, **cell)) == 1.0, (t, c)
+            assert float(ds.time_s.sel(tier=t, client=c, **cell)) > 0
+        events = ds.events.sel(tier=t, **cell)
+        assert float(events.sel(client="none")) == 0 and float(events.sel(client="null")) == 0
+        assert float(events.sel(client="bbprofile")) > 100  # one record per translated block
+        insns = float(ds.instructions.sel(tier=t, client="none", **cell))
+        assert insns / 10 < float(events.sel(client="memtrace")) < insns  # one per access
+        over = ds.overhead_ratio.sel(workload="zstd", tier=t)
+        assert float(over.sel(client="none")) == 1.0 and float(over.sel(client="memtrace")) > 1
+    # the JIT and the interpreter see exactly the same events
+    if "jit" in tiers:
+        np.testing.assert_array_equal(ds.events.sel(tier="jit").values,
+                                      ds.events.sel(tier="interp").values)
+    df = engine.summary(ds)
+    assert len(df) == 1 + len(tiers[1:]) * len(clients)
+    mt = df[(df.client == "memtrace")]
+    assert (mt["events"] > 1_000_000).all() and (mt["x plain"] > 1).all()
 
 
 def test_wb_reproduce_writes_the_study(tmp_path):
     out = tmp_path / "out"
+    # a wide table: rich squeezes it into 80 columns when stdout is not a terminal
+    env = dict(os.environ, COLUMNS="200")
     p = subprocess.run([sys.executable, "-m", "workbench.cli", "reproduce", "engine", "--scale",
                         "small", "--out", str(out), "--sweeps", str(tmp_path / "sweeps"),
-                        "--no-progress"], capture_output=True, text=True, timeout=600)
+                        "--no-progress"], capture_output=True, text=True, timeout=600, env=env)
     assert p.returncode == 0, p.stderr
     ds = store.load(out / "engine.zarr")
     xr.testing.assert_identical(store.load(out / "engine.nc"), ds)
     assert ds.workload.values.tolist() == ["lua54", "zstd"]
     assert (ds.output_ok.fillna(1) == 1).all()
-    assert "x native" in p.stdout and (out / "engine.md").is_file()
+    assert ds.client.values.tolist() == engine.GRID("small")["client"]
+    if "jit" in ds.tier.values:
+        mt = ds.sel(tier="jit", client="memtrace")
+        assert (mt.events > 1e6).all() and (mt.output_ok == 1).all()
+    assert "x native" in p.stdout and "x plain" in p.stdout and (out / "engine.md").is_file()
+    assert (out / "report.html").is_file()
 
 
 def test_wb_reproduce_bad_input():

@@ -1,8 +1,8 @@
 """workbench.widgets, headless: the EngineExplorer's state, redraws, callbacks, the selection
 read back from the browser (simulated), and the static renderings (HTML, PNG, mime bundle).
 
-Also owns ``synthetic_engine_dataset``: a Dataset with exactly the layout of
-``workbench.studies.engine.run`` (test_report and test_browser import it from here).
+The Dataset under test is ``synthetic_engine_dataset`` from conftest.py: the layout of
+``workbench.studies.engine.run``, with made-up numbers.
 """
 from __future__ import annotations
 
@@ -17,49 +17,9 @@ alt = pytest.importorskip("altair")
 pytest.importorskip("ipywidgets")
 pytest.importorskip("vl_convert")
 
+from conftest import ENGINE_CLIENTS, synthetic_engine_dataset  # noqa: E402
 from workbench.widgets import (EngineExplorer, Explorer, chart_widget, engine_frame,  # noqa: E402
                                html_page)
-
-ENGINE_DIMS = ("workload", "tier", "client", "repeat")
-
-
-def synthetic_engine_dataset(workloads=("lua54", "zstd"), tiers=("native", "qemu", "interp"),
-                             clients=("none", "memtrace"), repeats=3, seed=0):
-    """A small engine-study Dataset (made-up numbers, the real layout): native and qemu run only
-    with client "none"; the other cells are NaN, as in the real study."""
-    rng = np.random.default_rng(seed)
-    slow = {"native": 1.0, "qemu": 6.0, "interp": 11.0, "jit": 4.0}
-    cost = {"none": 1.0, "null": 1.1, "icount": 1.3, "bbprofile": 1.6, "memtrace": 4.0}
-    shape = (len(workloads), len(tiers), len(clients), repeats)
-    t = np.full(shape, np.nan)
-    insns = np.full(shape, np.nan)
-    for i in range(len(workloads)):
-        for j, tier in enumerate(tiers):
-            for k, c in enumerate(clients):
-                if tier in ("native", "qemu") and c != "none":
-                    continue
-                t[i, j, k] = 0.2 * (i + 1) * slow[tier] * cost[c] * (1 + 0.02 * rng.standard_normal(repeats))
-                insns[i, j, k] = 1e8 * (i + 1)
-    ran = ~np.isnan(t)
-    coords = {"workload": list(workloads), "tier": list(tiers), "client": list(clients),
-              "repeat": np.arange(repeats)}
-    ds = xr.Dataset(
-        {"time_s": (ENGINE_DIMS, t, {"units": "s"}),
-         "instructions": (ENGINE_DIMS, insns),
-         "guest_mips": (ENGINE_DIMS, insns / t / 1e6),
-         "blocks_translated": (ENGINE_DIMS, np.where(ran, 1000.0, np.nan)),
-         "output_ok": (ENGINE_DIMS, np.where(ran, 1.0, np.nan))},
-        coords=coords)
-    med = ds.time_s.median("repeat")
-    ds["ratio_native"] = med / med.sel(tier="native", client="none")
-    ds["ratio_qemu"] = med / med.sel(tier="qemu", client="none")
-    ds.attrs.update(
-        engine_version="0.1.0", git_revision="0" * 40, workload=",".join(workloads),
-        workload_sha256=json.dumps({w: "ab" * 32 for w in workloads}),
-        config=json.dumps({"scale": "small", "synthetic": True}), host_cpu="synthetic cpu",
-        created="2025-01-01T00:00:00+00:00", Conventions="CF-1.10", study="engine")
-    return ds
-
 
 @pytest.fixture
 def ds():
@@ -98,9 +58,11 @@ def _select_in_browser(jchart, name: str, tiers: list[str]):
 
 def test_engine_frame_drops_cells_not_run(ds):
     df = engine_frame(ds)
-    # 2 workloads x (native, qemu, interp with none) + 2 workloads x (interp with memtrace)
-    assert len(df) == 8
+    # 2 workloads x (native, qemu, interp, jit with none) + 2 workloads x (interp, jit) x the
+    # four analysis clients
+    assert len(df) == 2 * 4 + 2 * 2 * 4
     assert not ((df.tier == "native") & (df.client == "memtrace")).any()
+    assert set(df[df.tier == "jit"].client) == set(ENGINE_CLIENTS)
     native = df[(df.tier == "native")]
     assert np.allclose(native.ratio_native, 1.0)
     assert df.output_ok.all()
@@ -117,8 +79,8 @@ def test_explorer_defaults(ds):
     ex = EngineExplorer(ds)
     assert ex.workloads == ["lua54", "zstd"]
     assert ex.client == "none" and ex.baseline == "native"
-    assert list(ex.client_control.options) == ["none", "memtrace"]
-    assert set(ex.data().tier) == {"native", "qemu", "interp"}
+    assert list(ex.client_control.options) == list(ENGINE_CLIENTS)
+    assert set(ex.data().tier) == {"native", "qemu", "interp", "jit"}
     spec = ex.chart().to_dict()
     assert [p["name"] for p in spec["params"]] == ["tier_pick"]
     assert "ratio_native" in _fields(spec, "y")
@@ -126,7 +88,9 @@ def test_explorer_defaults(ds):
 
 def test_explorer_rejects_unknown_choices(ds):
     with pytest.raises(ValueError, match="client"):
-        EngineExplorer(ds, client="bbprofile")
+        EngineExplorer(ds, client="heapcheck")
+    with pytest.raises(ValueError, match="client"):  # a client with no runs in the dataset
+        EngineExplorer(ds.sel(client=["none", "memtrace"]), client="bbprofile")
     with pytest.raises(ValueError, match="workloads"):
         EngineExplorer(ds, workloads=["sqlite"])
     with pytest.raises(ValueError, match="baseline"):
@@ -145,7 +109,7 @@ def test_controls_redraw_the_live_chart(ds):
     second = jc.spec
     assert second != first
     rows = _values(second)
-    assert {r["client"] for r in rows if r["tier"] == "interp"} == {"memtrace"}
+    assert {r["client"] for r in rows if r["tier"] in ("interp", "jit")} == {"memtrace"}
     # native and qemu cannot run a client: their plain runs are the reference
     assert {r["client"] for r in rows if r["tier"] in ("native", "qemu")} == {"none"}
     assert seen == [("memtrace", "native", ("lua54", "zstd"))]

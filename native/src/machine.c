@@ -23,6 +23,8 @@
 #define WB_API __attribute__((visibility("default")))
 
 static __thread wb_machine *t_current; /* machine running on this host thread */
+
+wb_machine *wb_machine_current(void) { return t_current; }
 static struct sigaction g_prev_segv, g_prev_bus;
 static int g_handlers_installed;
 
@@ -312,6 +314,11 @@ WB_API int wb_machine_run(wb_machine *m, wb_result *res) {
   if (m->stop_reason != WB_REASON_DRAIN) wb_clients_run_end(m);
   fill_result(m, res, t0);
   return res->reason;
+}
+
+WB_API int wb_machine_locate(const wb_machine *m, uintptr_t host_pc, uint64_t *guest_pc,
+                             uintptr_t *next_boundary) {
+  return m->jit ? wb_jit_locate(m, host_pc, guest_pc, next_boundary) : 0;
 }
 
 WB_API const uint64_t *wb_machine_syscall_counts(const wb_machine *m) { return m->syscall_counts; }

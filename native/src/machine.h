@@ -58,6 +58,8 @@ void wb_machine_stop(wb_machine *m, int reason, const char *fmt, ...)
 void wb_machine_fault(wb_machine *m, uint64_t pc, uint64_t addr, const char *what);
 /* Drop translated/decoded code overlapping [addr, addr+len) (munmap, mprotect, fence.i). */
 void wb_machine_invalidate_code(wb_machine *m, uint64_t addr, uint64_t len);
+/* The machine running on this host thread (NULL outside wb_machine_run); signal-safe. */
+wb_machine *wb_machine_current(void);
 /* Host monotonic clock in ns. */
 uint64_t wb_host_ns(void);
 /* The guest's clock in ns since the Unix epoch: virtual (from instret) in deterministic mode,

@@ -102,6 +102,12 @@ void wb_machine_regs(const wb_machine *m, uint64_t *x, uint64_t *f, uint64_t *pc
 
 void wb_machine_destroy(wb_machine *m);
 
+/* JIT tier: which guest instruction is host pc `host_pc` (a signal's interrupted pc) inside
+ * translated code? 1 and *guest_pc (the interrupted instruction) and *next_boundary (host
+ * address where the next guest instruction's code starts, where the guest state is exact; 0
+ * if that is in another block), or 0 if host_pc is not in translated code. */
+int wb_machine_locate(const wb_machine *m, uintptr_t host_pc, uint64_t *guest_pc, uintptr_t *next_boundary);
+
 /* ---- analysis clients and their event streams (see wb/client.h for writing clients) ---- */
 /* Name of built-in client i (0, 1, ...), NULL past the last: "null", "icount", ... */
 const char *wb_builtin_client(int i);

@@ -354,6 +354,7 @@ void wb_jit_run(wb_machine *m) {
   int checked = 0; /* limits were looked at for blk at this instret */
   for (;;) {
     if (m->stop_reason != WB_REASON_NONE) { cpu->pc = pc; return; }
+    if (J->sample_pending) wb_jit_sampler_poll(m, pc);
     if (J->exit_requested) {
       J->exit_requested = 0;
       checked = 0;
@@ -462,7 +463,7 @@ void wb_jit_run(wb_machine *m) {
 
 /* ---- host pc -> guest instruction ---- */
 
-static const wb_jit_block *block_at(const struct wb_jit *J, uintptr_t hpc) {
+const wb_jit_block *wb_jit_block_at(const struct wb_jit *J, uintptr_t hpc) {
   size_t lo = 0, hi = J->norder;
   while (lo < hi) {                         /* last block whose code starts at or before hpc */
     size_t mid = (lo + hi) / 2;
@@ -473,7 +474,7 @@ static const wb_jit_block *block_at(const struct wb_jit *J, uintptr_t hpc) {
   return hpc < (uintptr_t)b->code + b->code_len ? b : NULL;
 }
 
-static uint64_t insn_pc(const wb_jit_block *b, unsigned i) {
+uint64_t wb_jit_insn_pc(const wb_jit_block *b, unsigned i) {
   uint64_t below = i >= 64 ? b->cmask : (b->cmask & ((1ull << i) - 1));
   return b->pc + 4ull * i - 2ull * (uint64_t)__builtin_popcountll(below);
 }
@@ -488,7 +489,7 @@ static unsigned insn_at(const wb_jit_block *b, uint32_t off) {
 int wb_jit_locate(const wb_machine *m, uintptr_t hpc, uint64_t *guest_pc, uintptr_t *next) {
   const struct wb_jit *J = m->jit;
   if (!J) return 0;
-  const wb_jit_block *b = block_at(J, hpc);
+  const wb_jit_block *b = wb_jit_block_at(J, hpc);
   if (!b) return 0;
   uint32_t off = (uint32_t)(hpc - (uintptr_t)b->code);
   if (off < b->hoff[0]) {                   /* the entry check: before instruction 0 */
@@ -502,12 +503,12 @@ int wb_jit_locate(const wb_machine *m, uintptr_t hpc, uint64_t *guest_pc, uintpt
     *next = 0;
     return 1;
   }
-  *guest_pc = insn_pc(b, i);
+  *guest_pc = wb_jit_insn_pc(b, i);
   *next = (uintptr_t)b->code + b->hoff[i + 1];
   return 1;
 }
 
-static const int k_greg_index[16] = {
+const int wb_jit_greg_index[16] = {
     [X_RAX] = REG_RAX, [X_RCX] = REG_RCX, [X_RDX] = REG_RDX, [X_RBX] = REG_RBX,
     [X_RSP] = REG_RSP, [X_RBP] = REG_RBP, [X_RSI] = REG_RSI, [X_RDI] = REG_RDI,
     [X_R8] = REG_R8,   [X_R9] = REG_R9,   [X_R10] = REG_R10, [X_R11] = REG_R11,
@@ -525,15 +526,15 @@ int wb_jit_recover_fault(wb_machine *m, void *ucontext) {
   }
   ucontext_t *uc = ucontext;
   uintptr_t rip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
-  const wb_jit_block *b = block_at(J, rip);
+  const wb_jit_block *b = wb_jit_block_at(J, rip);
   if (!b) return 0;
   unsigned i = insn_at(b, (uint32_t)(rip - (uintptr_t)b->code));
   if (i >= b->n) return 0;                  /* stubs never touch guest memory */
   for (int k = 0; k < JIT_NMAP; k++)
-    m->cpu.x[J->gregs[k]] = (uint64_t)uc->uc_mcontext.gregs[k_greg_index[J->hregs[k]]];
+    m->cpu.x[J->gregs[k]] = (uint64_t)uc->uc_mcontext.gregs[wb_jit_greg_index[J->hregs[k]]];
   int64_t left = J->left_swapped ? J->saved_left : (int64_t)uc->uc_mcontext.gregs[REG_R15];
   m->cpu.instret = J->mark - (uint64_t)left - (b->n - i);
-  m->cpu.pc = insn_pc(b, i);
+  m->cpu.pc = wb_jit_insn_pc(b, i);
   J->left_swapped = 0;
   J->in_jit = 0;
   return 1;
@@ -548,6 +549,7 @@ void wb_jit_flush(wb_machine *m) { (void)m; }
 int wb_jit_recover_fault(wb_machine *m, void *uc) { (void)m; (void)uc; return 0; }
 int wb_jit_locate(const wb_machine *m, uintptr_t hpc, uint64_t *g, uintptr_t *n) { return 0; }
 void wb_jit_request_exit(wb_machine *m, void *uc) { (void)m; (void)uc; }
+const wb_jit_block *wb_jit_block_at(const struct wb_jit *J, uintptr_t hpc) { return NULL; }
 int wb_jit_in_helper(const wb_machine *m) { return 0; }
 
 #endif

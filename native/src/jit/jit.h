@@ -22,6 +22,7 @@
 #define WB_HAVE_JIT 1
 #else
 #define WB_HAVE_JIT 0
+
 #endif
 
 int wb_jit_init(wb_machine *m, char *err, size_t errlen);
@@ -44,5 +45,28 @@ void wb_jit_request_exit(wb_machine *m, void *ucontext);
 /* 1 while the JIT runs a slow-path instruction through the interpreter (a host fault there is
  * the interpreter's to recover). */
 int wb_jit_in_helper(const wb_machine *m);
+
+/* ---- sampling the guest at host signals (sample.c) ----
+ * After wb_jit_sampler_start(m, signo, buf, cap), every `signo` delivered to the thread
+ * running m takes one sample of the exact guest state: if the signal lands inside translated
+ * code, the interrupted host code is single-stepped (x86 trap flag) to the next guest
+ * instruction boundary and the state is read there (registers from the signal context);
+ * anywhere else (dispatcher, helpers, interpreter) the JIT is asked to return to its
+ * dispatcher, where the state is exact. */
+typedef struct wb_jit_sample {
+  uint64_t pc, instret;
+  uint64_t x[32];
+  uintptr_t host_pc;     /* where the signal landed */
+  uint64_t located_pc;   /* wb_jit_locate(host_pc): the guest instruction interrupted */
+  uintptr_t located_next;/* ... and the host address of the next boundary after it */
+  uintptr_t boundary;    /* host address where the sample was taken (0 at the dispatcher) */
+  uint32_t steps;        /* host instructions single-stepped to reach the boundary */
+  uint8_t where;         /* 0 at a boundary in translated code, 1 at the dispatcher */
+} wb_jit_sample;
+int wb_jit_sampler_start(wb_machine *m, int signo, wb_jit_sample *buf, size_t cap);
+void wb_jit_sampler_stop(wb_machine *m);
+size_t wb_jit_sampler_count(const wb_machine *m);
+/* Called by the dispatcher (exact state, about to run pc) when a sample is pending. */
+void wb_jit_sampler_poll(wb_machine *m, uint64_t pc);
 
 #endif

@@ -95,6 +95,13 @@ struct wb_jit {
   volatile int left_swapped;
   int64_t saved_left;
   uint64_t translations;
+  /* sampler (sample.c) */
+  wb_jit_sample *sbuf;
+  size_t scap;
+  volatile size_t scount;
+  volatile int stepping;        /* single-stepping translated code to a boundary */
+  volatile int sample_pending;  /* take the next sample at the dispatcher */
+  wb_jit_sample cur;            /* the sample being taken */
   FILE *perfmap;                /* WB_JIT_PERFMAP=1: block names for perf */
 };
 
@@ -105,6 +112,12 @@ wb_jit_block *wb_jit_translate(wb_machine *m, uint64_t pc);
 int wb_jit_slow(wb_machine *m, const wb_jit_exit *e);
 /* fp_call.c: F/D operations called directly from translated code */
 int wb_jit_fp(wb_cpu *c, uint32_t enc, const wb_jit_exit *e);
+/* The translated block whose code contains host address hpc, or NULL. */
+const wb_jit_block *wb_jit_block_at(const struct wb_jit *J, uintptr_t hpc);
+/* ucontext gregs[] index of each x86 register (X_RAX ...). */
+extern const int wb_jit_greg_index[16];
+/* Guest pc of instruction i of a translated block. */
+uint64_t wb_jit_insn_pc(const wb_jit_block *b, unsigned i);
 /* Add instruction in's integer register references to refs[0..31] (the register map's input). */
 void wb_jit_count_refs(const wb_insn *in, uint16_t *refs);
 /* Allocate from the metadata arena (NULL when full). */
