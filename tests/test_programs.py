@@ -128,11 +128,13 @@ def test_runs_are_deterministic():
 @pytest.mark.skipif(asan_wbrun() is None, reason="build/asan/wbrun not built (make asan)")
 @pytest.mark.parametrize("prog,args", [("lua54", ["coroutines.lua"]), ("zstd", ["256k", "3"]),
                                        ("fpmath", []), ("atomics", [])])
-def test_engine_under_asan_and_ubsan(prog, args):
-    """The engine built with AddressSanitizer and UBSan runs real programs cleanly."""
+@pytest.mark.parametrize("tier", TIERS)
+def test_engine_under_asan_and_ubsan(prog, args, tier):
+    """The engine built with AddressSanitizer and UBSan runs real programs cleanly, on every
+    tier (the JIT's own C code: dispatcher, translator, helpers, under the sanitizers)."""
     elf = guests.build(prog)
     root = guests.LUA_SCRIPTS_DIR
-    p = subprocess.run([str(asan_wbrun()), "-r", str(root), str(elf), *args], cwd=root,
+    p = subprocess.run([str(asan_wbrun()), "-T", tier, "-r", str(root), str(elf), *args], cwd=root,
                        capture_output=True, timeout=900)
     assert p.returncode == 0, p.stderr.decode(errors="replace")[-3000:]
     assert b"runtime error" not in p.stderr and b"AddressSanitizer" not in p.stderr

@@ -293,6 +293,7 @@ static wb_block *build_block(wb_machine *m, uint64_t pc, wb_block *into) {
   b->insns[n].imm = (int32_t)n; /* lets wb_interp_recover find the block from a record */
   b->insns[n].rs3 = TERM_MARK;
   if (into) return b;
+  wb_mem_protect_code(&m->mem, pc); /* guest-writable code: catch writes to it */
   unsigned hsh = hash_pc(pc);
   b->hnext = ip->table[hsh];
   ip->table[hsh] = b;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <ucontext.h>
 #include "decode.h"
 #include "interp.h"
 #include "jit/jit.h"
@@ -119,6 +120,10 @@ void wb_machine_invalidate_code(wb_machine *m, uint64_t addr, uint64_t len) {
   if (m->jit) wb_jit_flush(m);
 }
 
+static void code_written(void *ctx, uint64_t addr, uint64_t len) {
+  wb_machine_invalidate_code(ctx, addr, len);
+}
+
 /* ---- host fault handling ---- */
 
 static void chain_prev(int sig, siginfo_t *si, void *uc) {
@@ -141,6 +146,15 @@ static void on_host_fault(int sig, siginfo_t *si, void *uc) {
     if (v >= 0) {
       m->fault_addr = g;
       m->fault_view = v;
+      /* a write to a page of translated code that the guest may write: self-modifying code
+       * (pages are only code-protected where a fault tells writes apart: x86-64) */
+#if defined(__x86_64__)
+      ucontext_t *u = uc;
+      m->fault_smc = m->mem.smc && g < m->mem.size && m->mem.smc[g >> WB_PAGE_SHIFT] &&
+                     (m->mem.perm[g >> WB_PAGE_SHIFT] & WB_PROT_W) && (u->uc_mcontext.gregs[REG_ERR] & 2);
+#else
+      m->fault_smc = 0;
+#endif
       /* translated code keeps guest registers in host registers: read them from the
        * signal context now, before the jump discards it */
       m->fault_recovered = m->jit ? wb_jit_recover_fault(m, uc) : 0;
@@ -222,6 +236,8 @@ WB_API wb_machine *wb_machine_create(const wb_config *cfg, char *err, size_t err
     free(m->root_buf); free(m->cwd_buf); free(m);
     return NULL;
   }
+  m->mem.code_written = code_written;
+  m->mem.code_written_ctx = m;
   if (cfg->tier == WB_TIER_JIT && !WB_HAVE_JIT) {
     snprintf(err, errlen, "the JIT tier needs an x86-64 Linux host; use the interp tier");
     wb_machine_destroy(m);
@@ -298,6 +314,14 @@ WB_API int wb_machine_run(wb_machine *m, wb_result *res) {
     }
     uint64_t pc = m->cpu.pc;
     if (!m->fault_recovered) wb_interp_recover(m, &pc);
+    if (sig == SIGSEGV && m->fault_smc) {
+      /* drop the page's translations, let the guest write it, run the store again */
+      m->fault_smc = 0;
+      wb_mem_unprotect_code(&m->mem, m->fault_addr & ~(WB_PAGE_SIZE - 1), WB_PAGE_SIZE);
+      wb_machine_invalidate_code(m, m->fault_addr & ~(WB_PAGE_SIZE - 1), WB_PAGE_SIZE);
+      m->cpu.pc = pc;
+      continue;
+    }
     if (sig == SIGSEGV && complete_view_fault(m, pc)) continue; /* resume after it */
     wb_machine_fault(m, pc, m->fault_addr,
                      sig == SIGBUS ? "bus error"

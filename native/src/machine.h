@@ -39,6 +39,7 @@ struct wb_machine {
   volatile int in_guest;     /* 1 while guest code runs (the SIGSEGV handler checks it) */
   volatile int fault_recovered; /* the tier restored the guest state inside the handler */
   volatile int fault_view;   /* the memory view the fault happened in */
+  volatile int fault_smc;    /* the fault was a write to write-protected translated code */
   uint64_t view_faults;      /* view faults completed through the primary view */
   uint64_t start_ns;         /* host monotonic time when the current run started */
 

@@ -99,6 +99,7 @@ void wb_mem_fini(wb_mem *m) {
     else if (v > 0) munmap(m->views[v].base, m->size);
     free(m->views[v].deny);
   }
+  free(m->smc);
   if (m->memfd >= 0) close(m->memfd);
   free(m->perm);
   memset(m, 0, sizeof *m);
@@ -117,7 +118,7 @@ static void sync_views(wb_mem *m, uint64_t p0, uint64_t np) {
       for (; j < np; j++) {
         uint64_t p = p0 + j;
         int hp = m->perm[p] ? host_prot(m->perm[p] & WB_PROT_MASK) : PROT_NONE;
-        if (w->deny[p] & WB_DENY_WRITE) hp &= ~PROT_WRITE;
+        if ((w->deny[p] & WB_DENY_WRITE) || (m->smc && m->smc[p])) hp &= ~PROT_WRITE;
         if (w->deny[p] & WB_DENY_READ) hp = PROT_NONE;
         if (j == i) prot = hp;
         else if (hp != prot) break;
@@ -126,6 +127,39 @@ static void sync_views(wb_mem *m, uint64_t p0, uint64_t np) {
       i = j;
     }
   }
+}
+
+void wb_mem_protect_code(wb_mem *m, uint64_t addr) {
+#if defined(__x86_64__) && defined(__linux__)
+  uint64_t p = addr >> WB_PAGE_SHIFT;
+  if (addr >= m->size || (m->perm[p] & (WB_PROT_W | WB_PROT_X)) != (WB_PROT_W | WB_PROT_X)) return;
+  if (!m->smc && !(m->smc = calloc(m->size >> WB_PAGE_SHIFT, 1))) return;
+  if (m->smc[p]) return;
+  m->smc[p] = 1;
+  mprotect(m->base + (p << WB_PAGE_SHIFT), WB_PAGE_SIZE, PROT_READ);
+  sync_views(m, p, 1);
+#else
+  (void)m; (void)addr; /* writes cannot be told from reads in a fault here: rely on fence.i */
+#endif
+}
+
+int wb_mem_unprotect_code(wb_mem *m, uint64_t addr, uint64_t len) {
+  if (!m->smc || len == 0 || addr >= m->size) return 0;
+  uint64_t end = addr + len > m->size || addr + len < addr ? m->size : addr + len;
+  int any = 0;
+  for (uint64_t p = addr >> WB_PAGE_SHIFT; p <= (end - 1) >> WB_PAGE_SHIFT; p++) {
+    if (!m->smc[p]) continue;
+    m->smc[p] = 0;
+    any = 1;
+    mprotect(m->base + (p << WB_PAGE_SHIFT), WB_PAGE_SIZE, m->perm[p] ? host_prot(m->perm[p] & WB_PROT_MASK) : PROT_NONE);
+    sync_views(m, p, 1);
+  }
+  return any;
+}
+
+void wb_mem_will_write(wb_mem *m, uint64_t addr, uint64_t len) {
+  if (m->smc && wb_mem_unprotect_code(m, addr, len) && m->code_written)
+    m->code_written(m->code_written_ctx, addr, len);
 }
 
 int wb_mem_view_add(wb_mem *m, int window, char *err, size_t errlen) {
@@ -232,6 +266,7 @@ int wb_mem_map(wb_mem *m, uint64_t addr, uint64_t len, int prot) {
     }
   }
   memset(m->perm + p0, WB_PERM_MAPPED | (prot & WB_PROT_MASK), np);
+  if (m->smc) memset(m->smc + p0, 0, np);
   sync_views(m, p0, np);
   m->committed += fresh * WB_PAGE_SIZE;
   if (m->committed > m->peak) m->peak = m->committed;
@@ -261,6 +296,7 @@ int wb_mem_unmap(wb_mem *m, uint64_t addr, uint64_t len) {
     }
   }
   m->committed -= was * WB_PAGE_SIZE;
+  if (m->smc) memset(m->smc + p0, 0, np);
   sync_views(m, p0, np);
   return 0;
 }
@@ -276,6 +312,7 @@ int wb_mem_protect(wb_mem *m, uint64_t addr, uint64_t len, int prot) {
     if (!(m->perm[p0 + i] & WB_PERM_MAPPED)) return -ENOMEM;
   if (mprotect(m->base + addr, len, host_prot(prot)) != 0) return -ENOMEM;
   memset(m->perm + p0, WB_PERM_MAPPED | (prot & WB_PROT_MASK), np);
+  if (m->smc) memset(m->smc + p0, 0, np);
   sync_views(m, p0, np);
   return 0;
 }
@@ -343,6 +380,7 @@ int wb_mem_read(const wb_mem *m, uint64_t addr, void *dst, size_t len) {
 
 int wb_mem_write(wb_mem *m, uint64_t addr, const void *src, size_t len) {
   if (!wb_mem_check(m, addr, len, WB_PROT_W)) return -EFAULT;
+  wb_mem_will_write(m, addr, len);
   if (len) memcpy(m->base + addr, src, len);
   return 0;
 }
@@ -371,6 +409,7 @@ long wb_mem_read_str(const wb_mem *m, uint64_t addr, char *dst, size_t n) {
 int wb_mem_copy(wb_mem *m, uint64_t dst, uint64_t src, uint64_t len) {
   if (!range_ok(m, dst, len) || !range_ok(m, src, len)) return -EFAULT;
   if (!wb_mem_check(m, dst, len, WB_PROT_W)) return -EFAULT;
+  wb_mem_will_write(m, dst, len);
   /* Read through the memfd, not the view: the source may be host-inaccessible (PROT_NONE). */
   uint64_t done = 0;
   while (done < len) {

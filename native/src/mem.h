@@ -49,6 +49,12 @@ typedef struct wb_mem {
   wb_view views[WB_MAX_VIEWS];
   int nviews;           /* views[0] is the primary */
   int active;           /* the view guest accesses go through (see wb_mem_active_base) */
+  /* Pages the guest may both write and execute, from which code was translated, are made
+   * read-only in every view (smc[p] = 1), so a guest write to translated code faults and the
+   * engine drops the translations first (NULL until a W+X page holds translated code). */
+  uint8_t *smc;
+  void (*code_written)(void *ctx, uint64_t addr, uint64_t len); /* host-side writes hit code */
+  void *code_written_ctx;
   uint8_t *perm;        /* size >> 12 entries of WB_PROT_* bits */
   uint64_t committed;   /* bytes mapped now */
   uint64_t peak;        /* most bytes ever mapped */
@@ -88,6 +94,17 @@ int wb_mem_discard(wb_mem *m, uint64_t addr, uint64_t len);
 int wb_mem_copy(wb_mem *m, uint64_t dst, uint64_t src, uint64_t len);
 
 static inline uint8_t *wb_mem_host(const wb_mem *m, uint64_t addr) { return m->base + addr; }
+
+/* A block was built from page addr: if the guest can write and execute it, write-protect
+ * it (all views) so that guest writes to it fault (self-modifying code). */
+void wb_mem_protect_code(wb_mem *m, uint64_t addr);
+/* Make the code-protected pages of [addr, addr+len) writable again (the caller drops their
+ * translations). Returns 1 if there were any. */
+int wb_mem_unprotect_code(wb_mem *m, uint64_t addr, uint64_t len);
+
+/* The host is about to write [addr, addr+len) of guest memory directly (a syscall filling
+ * a buffer): translated code in those pages is dropped first (code_written). */
+void wb_mem_will_write(wb_mem *m, uint64_t addr, uint64_t len);
 
 /* Add a view (window: reachable at guest addresses + size; at most one). Returns its index,
  * or -1 with a message. Its pages start with the guest's protections, nothing denied. */

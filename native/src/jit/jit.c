@@ -209,6 +209,7 @@ static wb_jit_block *translate(wb_machine *m, uint64_t pc) {
     b = wb_jit_translate(m, pc);
     if (!b) return NULL;
   }
+  wb_mem_protect_code(&m->mem, pc); /* guest-writable code: catch writes to it */
   unsigned h = hash_pc(pc);
   b->hnext = J->table[h];
   J->table[h] = b;

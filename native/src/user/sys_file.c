@@ -177,6 +177,7 @@ static int build_iov(wb_machine *m, uint64_t giov, uint64_t cnt, int prot, struc
       if (done == 0) return -EFAULT;
       break;
     }
+    if (prot & WB_PROT_W) wb_mem_will_write(&m->mem, base, n); /* a read into guest memory */
     iov[k].iov_base = wb_mem_host(&m->mem, base);
     iov[k].iov_len = (size_t)n;
     k++;

@@ -74,6 +74,7 @@ WB_SYS(brk) {
 
 static long fill_from_file(wb_machine *m, int host, uint64_t addr, uint64_t len, uint64_t off) {
   uint64_t done = 0;
+  wb_mem_will_write(&m->mem, addr, len);
   while (done < len) {
     ssize_t r = pread(host, wb_mem_host(&m->mem, addr + done), (size_t)(len - done),
                       (off_t)(off + done));
@@ -300,6 +301,7 @@ WB_SYS(mincore) {
   if (n == 0) return 0;
   if (!wb_mem_check(mem, a[2], n, WB_PROT_W)) return -EFAULT;
   if (!all_mapped(mem, addr, len)) return -ENOMEM;
+  wb_mem_will_write(mem, a[2], n);
   memset(wb_mem_host(mem, a[2]), 1, (size_t)n);
   return 0;
 }

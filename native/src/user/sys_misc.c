@@ -222,6 +222,7 @@ WB_SYS(getrandom) {
   if (len == 0) return 0;
   uint64_t n = wb_mem_span(&m->mem, a[0], len, WB_PROT_W);
   if (n == 0) return -EFAULT;
+  wb_mem_will_write(&m->mem, a[0], n);
   wb_random_bytes(m, wb_mem_host(&m->mem, a[0]), (size_t)n);
   return (long)n;
 }
