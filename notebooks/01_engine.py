@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -29,6 +31,9 @@ store = None  # a zarr store path to keep (and resume) the results; None keeps t
 import tempfile
 from pathlib import Path
 
+import altair as alt
+import pandas as pd
+
 from workbench.report import write_report
 from workbench.studies import engine as engine_study
 from workbench.widgets import EngineExplorer, use_offline_charts
@@ -51,10 +56,47 @@ ds
 #
 # Medians over repeats. `ratio_native` is the time relative to the native program on the host
 # (how much slower than the real thing), `ratio_qemu` relative to qemu's translator (how we
-# compare to a production binary translator).
+# compare to a production binary translator). `x plain` is the time relative to the same tier
+# without a client, `events` the records the run's client produced.
 
 # %%
 engine_study.summary(ds)
+
+# %% [markdown]
+# ## What an analysis client costs
+#
+# The engine runs analysis clients in both of its tiers: `null` (the instrumentation machinery
+# with an empty analysis), `icount` (an instruction counter), `bbprofile` (an execution count
+# per block) and `memtrace` (one record per memory access). `overhead_ratio` is a run's time
+# relative to the same tier without a client — what the analysis itself costs — and `events`
+# the records it produced, counted as the engine drained them and never kept (memtrace makes
+# hundreds of millions). The project's goals on the JIT: `null` within 1.03x of plain JIT,
+# `memtrace` within 3x (`wb bench` measures both side by side as `jit+null` and
+# `jit+memtrace`, in the `x jit` column).
+
+# %%
+clients = [str(c) for c in ds.client.values if c != "none"]
+cells = dict(client=clients, tier=[t for t in ds.tier.values if t in engine_study.CLIENT_TIERS])
+costs = pd.DataFrame({"overhead_ratio": ds.overhead_ratio.sel(cells).to_series(),
+                      "events": ds.events.sel(cells).max("repeat").to_series()}).reset_index()
+costs.pivot_table(index=["tier", "client"], columns="workload",
+                  values=["overhead_ratio", "events"]).round(3)
+
+# %%
+costs["goal"] = costs.client.map({"null": 1.03, "memtrace": 3.0}).where(costs.tier == "jit")
+base = alt.Chart(costs).encode(x=alt.X("client:N", sort=clients, title=None,
+                                      axis=alt.Axis(labelAngle=0)),
+                               xOffset=alt.XOffset("tier:N"))
+bars = base.mark_bar().encode(
+    color="tier:N",
+    y=alt.Y("overhead_ratio:Q", title="time / same tier without a client"),
+    tooltip=["workload", "tier", "client", alt.Tooltip("overhead_ratio:Q", format=".3f"),
+             alt.Tooltip("events:Q", format=",.0f")])
+goals = base.transform_filter("isValid(datum.goal)").mark_tick(
+    color="black", thickness=2, size=14).encode(y="goal:Q", tooltip=["client", "goal"])
+alt.layer(bars, goals).properties(width=260, height=220).facet(
+    column=alt.Column("workload:N", title=None),
+    title="what each analysis client costs (black ticks: the goals on the JIT)")
 
 # %% [markdown]
 # ## Explore

@@ -1,15 +1,18 @@
 """``wb bench``: the engine's speed, measured side by side with native code and qemu-riscv64.
 
 For each workload, in one process and one sitting: the program built natively for the host,
-the RISC-V build under ``qemu-riscv64`` (user mode, TCG), and the same RISC-V build on each
-engine tier. Every cell is the median of ``repeat`` runs; every run's output is checked
-against the native run's (a benchmark of a wrong answer is worthless). Native and qemu are
-timed as whole processes (their start-up is a few ms, negligible at these sizes); engine runs
-are timed inside ``wb_machine_run`` (load and set-up excluded, also a few ms).
+the RISC-V build under ``qemu-riscv64`` (user mode, TCG), the same RISC-V build on each
+engine tier, and on the JIT with analysis clients (``jit+null``: the instrumentation API with
+an empty client; ``jit+memtrace``: one record per guest memory access, handed to a callback
+that only counts them). Every cell is the median of ``repeat`` runs; every run's output is
+checked against the native run's (a benchmark of a wrong answer is worthless). Native and qemu
+are timed as whole processes (their start-up is a few ms, negligible at these sizes); engine
+runs are timed inside ``wb_machine_run`` (``seconds``: load, set-up and Python's draining of
+records excluded) and as the whole ``Machine.run`` call (``wall_seconds``).
 
 >>> rows = run_bench(workloads=["zstd"], repeat=1)  # doctest: +SKIP
->>> rows[0]["workload"], rows[0]["config"]
-('zstd', 'native')
+>>> [r["config"] for r in rows]  # doctest: +SKIP
+['native', 'qemu', 'interp', 'jit', 'jit+null', 'jit+memtrace']
 """
 from __future__ import annotations
 
@@ -27,6 +30,14 @@ DEFAULT_WORKLOADS = ["lua54", "zstd"]
 # sizes chosen so that the native run takes a few tenths of a second on a current x86-64 core:
 # long enough that process start-up (native, qemu) and load time (engine) do not matter
 BENCH_SIZES = {"lua54": 300, "zstd": "32m"}
+#: the tier the client rows run on, and that their ``vs_jit`` is relative to
+CLIENT_TIER = "jit"
+#: clients measured on the JIT by default (rows "jit+null", "jit+memtrace")
+DEFAULT_CLIENTS = ["null", "memtrace"]
+#: the project's speed goals: config -> (ratio field, upper bound)
+GOALS = {"jit": ("ratio_native", 2.0), "jit+null": ("vs_jit", 1.03),
+         "jit+memtrace": ("vs_jit", 3.0)}
+_GOAL_LABEL = {"ratio_native": "x native", "vs_jit": "x jit"}
 
 
 def _spec(name: str, size=None) -> tuple[list[str], Path]:
@@ -50,18 +61,81 @@ def _time_process(cmd: list[str], cwd: Path) -> tuple[float, bytes, int]:
     return time.perf_counter() - t0, p.stdout, p.returncode
 
 
+class RecordCounter:
+    """An ``on_records`` callback that counts the records of each stream and keeps none.
+
+    >>> n = RecordCounter()
+    >>> run = Machine(clients=["memtrace"]).run("zstd", ["64k"], on_records=n)  # doctest: +SKIP
+    >>> n.total > 0  # doctest: +SKIP
+    True
+    """
+
+    def __init__(self):
+        self.counts: dict[str, int] = {}
+
+    def __call__(self, stream: str, records) -> None:
+        self.counts[stream] = self.counts.get(stream, 0) + len(records)
+
+    @property
+    def total(self) -> int:
+        """Records seen over all streams."""
+        return sum(self.counts.values())
+
+
+def _engine_cell(elf: Path, args: list[str], root: Path, w: str, tier: str, clients: list[str],
+                 repeat: int, ref_out: bytes) -> dict:
+    """Run the RISC-V build ``repeat`` times on one tier with ``clients`` (records counted,
+    never kept); the cell's medians and checks."""
+    m = Machine(tier=tier, root=root, clients=clients)
+    runs = []
+    for _ in range(repeat):
+        counter = RecordCounter()
+        t0 = time.perf_counter()
+        r = m.run(elf, args, capture=True, argv0=w, on_records=counter if clients else None)
+        runs.append((r, time.perf_counter() - t0, counter.total))
+    events = [e for _, _, e in runs]
+    return {"seconds": statistics.median(r.seconds for r, _, _ in runs),
+            "wall_seconds": statistics.median(t for _, t, _ in runs),
+            # deterministic runs: every repeat must give the same output and the same events
+            "output_ok": all(r.ok and r.stdout == ref_out for r, _, _ in runs)
+            and len(set(events)) == 1,
+            "instructions": runs[0][0].instructions,
+            "events": events[0] if clients else None}
+
+
+def _goal(cfg: str, row: dict) -> tuple[str | None, bool | None]:
+    """(goal as text, whether this row meets it) for configs that have a goal."""
+    if cfg not in GOALS:
+        return None, None
+    field, bound = GOALS[cfg]
+    v = row.get(field)
+    return f"{_GOAL_LABEL[field]} <= {bound:g}", (None if v is None else v <= bound)
+
+
 def run_bench(workloads: list[str] | None = None, repeat: int = 3, qemu: bool = True,
               tiers: list[str] | None = None, progress: bool = True,
-              sizes: dict | None = None) -> list[dict]:
+              sizes: dict | None = None, clients: list[str] | None = None) -> list[dict]:
     """Measure every workload under every configuration; one dict per (workload, config).
 
-    Columns: ``workload``, ``config`` (native, qemu, interp, ...), ``seconds`` (median),
-    ``ratio_native`` (time / native time), ``ratio_qemu`` (time / qemu time),
-    ``guest_mips`` (RISC-V instructions per µs; for qemu, the engine's count of the same run),
-    ``instructions``, ``output_ok``.
+    Configs: ``native``, ``qemu`` (when installed and ``qemu=True``), each engine tier, then
+    ``jit+CLIENT`` for each of ``clients`` (default :data:`DEFAULT_CLIENTS`; run only when the
+    JIT is among ``tiers``; ``clients=[]`` for none). Columns: ``workload``, ``config``,
+    ``seconds`` (median; engine: inside the run), ``wall_seconds`` (engine rows: median of the
+    whole ``Machine.run`` call, drains included; None for native and qemu, whose ``seconds``
+    already is a process's wall time), ``ratio_native`` / ``ratio_qemu`` (time / native or qemu
+    time), ``vs_jit`` (time / plain JIT time; for ``jit`` and the client rows),
+    ``guest_mips`` (RISC-V instructions per µs; for qemu, the engine's count of the same
+    run), ``instructions``, ``events`` (client records counted; client rows only),
+    ``goal`` / ``goal_met`` (the project's goal for this config, :data:`GOALS`), ``output_ok``.
+
+    >>> rows = run_bench(["zstd"], repeat=1, sizes={"zstd": "1m"}, progress=False)  # doctest: +SKIP
+    >>> next(r for r in rows if r["config"] == "jit+memtrace")["events"] > 0  # doctest: +SKIP
+    True
     """
     workloads = workloads or DEFAULT_WORKLOADS
     tiers = tiers or available_tiers()
+    clients = DEFAULT_CLIENTS if clients is None else list(clients)
+    client_tier = CLIENT_TIER if CLIENT_TIER in tiers else None
     qemu_bin = shutil.which("qemu-riscv64") if qemu else None
     rows = []
     for w in workloads:
@@ -84,27 +158,34 @@ def run_bench(workloads: list[str] | None = None, repeat: int = 3, qemu: bool = 
             runs = [_time_process([qemu_bin, str(elf)] + args, root) for _ in range(repeat)]
             cells["qemu"] = {"seconds": statistics.median(r[0] for r in runs),
                              "output_ok": all(r[1] == ref_out and r[2] == 0 for r in runs)}
-        insns = None
         for t in tiers:
             say(f"engine {t}")
-            m = Machine(tier=t, root=root)
-            rs = [m.run(elf, args, capture=True, argv0=w) for _ in range(repeat)]
-            insns = rs[0].instructions
-            cells[t] = {"seconds": statistics.median(r.seconds for r in rs),
-                        "output_ok": all(r.ok and r.stdout == ref_out for r in rs),
-                        "instructions": insns}
+            cells[t] = _engine_cell(elf, args, root, w, t, [], repeat, ref_out)
+        for c in clients if client_tier else []:
+            say(f"engine {client_tier} + client {c}")
+            cells[f"{client_tier}+{c}"] = _engine_cell(elf, args, root, w, client_tier, [c],
+                                                       repeat, ref_out)
+        insns = next((c["instructions"] for c in cells.values() if c.get("instructions")), None)
         nat = cells["native"]["seconds"]
         q = cells.get("qemu", {}).get("seconds")
+        jit = cells[client_tier]["seconds"] if client_tier else None
         for cfg, c in cells.items():
-            rows.append({
+            row = {
                 "workload": w, "config": cfg, "seconds": c["seconds"],
+                "wall_seconds": c.get("wall_seconds"),
                 "ratio_native": c["seconds"] / nat if nat else None,
                 "ratio_qemu": c["seconds"] / q if q else None,
+                "vs_jit": (c["seconds"] / jit if jit and (cfg == client_tier
+                                                         or cfg.startswith(f"{client_tier}+"))
+                           else None),
                 "instructions": insns if cfg != "native" else None,
                 "guest_mips": (insns / c["seconds"] / 1e6) if (insns and cfg != "native") else None,
+                "events": c.get("events"),
                 "output_ok": c["output_ok"], "repeat": repeat,
                 "host": platform.processor() or platform.machine(),
-            })
+            }
+            row["goal"], row["goal_met"] = _goal(cfg, row)
+            rows.append(row)
     return rows
 
 
@@ -112,26 +193,52 @@ def _fmt(v, spec):
     return "-" if v is None else format(v, spec)
 
 
+def _goal_cell(r: dict, rich: bool = False) -> str:
+    if not r.get("goal"):
+        return "-"
+    met = r.get("goal_met")
+    verdict = "?" if met is None else "met" if met else ("[red]missed[/red]" if rich else "missed")
+    return f"{r['goal']}: {verdict}"
+
+
+COLUMNS = ["workload", "config", "seconds", "wall s", "x native", "x qemu", "x jit",
+           "guest MIPS", "events", "goal", "output ok"]
+
+
+def _cells(r: dict, rich: bool = False) -> list[str]:
+    ok = "yes" if r["output_ok"] else ("[red]NO[/red]" if rich else "NO")
+    return [r["workload"], r["config"], f"{r['seconds']:.3f}", _fmt(r.get("wall_seconds"), ".3f"),
+            _fmt(r["ratio_native"], ".2f"), _fmt(r["ratio_qemu"], ".2f"),
+            _fmt(r.get("vs_jit"), ".2f"), _fmt(r["guest_mips"], ".0f"),
+            _fmt(r.get("events"), ","), _goal_cell(r, rich), ok]
+
+
 def table_markdown(rows: list[dict]) -> str:
-    """The bench table as Markdown (what goes into issue notes and reports)."""
-    lines = ["| workload | config | seconds | x native | x qemu | guest MIPS | output ok |",
-             "|---|---|---:|---:|---:|---:|---|"]
+    """The bench table as Markdown (what goes into issue notes and reports).
+
+    >>> print(table_markdown(run_bench(["zstd"], repeat=1, progress=False)))  # doctest: +SKIP
+    | workload | config | seconds | wall s | x native | x qemu | x jit | guest MIPS | events | goal | output ok |
+    ...
+    """
+    lines = ["| " + " | ".join(COLUMNS) + " |",
+             "|---|---|" + "---:|" * 7 + "---|---|"]
     for r in rows:
-        lines.append(f"| {r['workload']} | {r['config']} | {r['seconds']:.3f} | "
-                     f"{_fmt(r['ratio_native'], '.2f')} | {_fmt(r['ratio_qemu'], '.2f')} | "
-                     f"{_fmt(r['guest_mips'], '.0f')} | {'yes' if r['output_ok'] else 'NO'} |")
+        lines.append("| " + " | ".join(_cells(r)) + " |")
     return "\n".join(lines) + "\n"
 
 
 def print_table(rows: list[dict]) -> None:
-    """Print the bench table with rich."""
+    """Print the bench table with rich.
+
+    >>> print_table(run_bench(["zstd"], repeat=1, progress=False))  # doctest: +SKIP
+    """
     from rich.console import Console
     from rich.table import Table
 
-    t = Table("workload", "config", "seconds", "x native", "x qemu", "guest MIPS", "output ok",
-              title="wb bench (median of runs; ratios measured in this run)")
+    t = Table(*COLUMNS, title="wb bench (median of runs; ratios measured in this run)")
     for r in rows:
-        t.add_row(r["workload"], r["config"], f"{r['seconds']:.3f}", _fmt(r["ratio_native"], ".2f"),
-                  _fmt(r["ratio_qemu"], ".2f"), _fmt(r["guest_mips"], ".0f"),
-                  "yes" if r["output_ok"] else "[red]NO[/red]")
-    Console().print(t)
+        t.add_row(*_cells(r, rich=True))
+    console = Console()
+    if not console.is_terminal:  # a pipe or a log file: do not squeeze the table into 80 columns
+        console = Console(width=max(console.width, 160))
+    console.print(t)

@@ -141,7 +141,10 @@ def _study_table(name: str, df) -> None:
             else:
                 cells.append(str(v))
         t.add_row(*cells)
-    Console().print(t)
+    console = Console()
+    if not console.is_terminal:  # a log or a pipe: do not squeeze the columns to 80
+        console = Console(width=max(console.width, 160))
+    console.print(t)
 
 
 def _markdown(df) -> str:

@@ -3,15 +3,20 @@
 This module owns the first study. Its grid is ``workload`` x ``tier`` x ``client`` x
 ``repeat``: tiers are ``native`` (the program built for the host), ``qemu``
 (``qemu-riscv64``, when installed) and the engine's tiers (``available_tiers()``); clients are
-``none`` and every analysis client the engine offers (``available_clients()``, when the
-engine has it). Native and qemu run only with client ``none``; their other cells are NaN.
-Every run's output is checked against the native run's. Derived variables give each cell's
-median time over the repeats relative to native and to qemu.
+``none`` and every analysis client built into the engine (``available_clients()``: null,
+icount, bbprofile, memtrace). Only the engine tiers (:data:`CLIENT_TIERS`) run clients; the
+client cells of native and qemu are NaN. A client's records are counted as they are drained
+(``events``) and never kept, so memtrace's gigabytes of records cost no memory. Every run's
+output is checked against the native run's. Derived variables give each cell's median time
+over the repeats relative to native, to qemu, and to the same tier without a client
+(``overhead_ratio``: what the analysis costs).
 
 >>> from workbench.studies import engine
 >>> ds = engine.run("small", progress=False)  # doctest: +SKIP
 >>> float(ds.ratio_qemu.sel(workload="zstd", tier="interp", client="none"))  # doctest: +SKIP
 2.9
+>>> float(ds.overhead_ratio.sel(workload="zstd", tier="jit", client="memtrace"))  # doctest: +SKIP
+5.2
 >>> engine.summary(ds)  # doctest: +SKIP
 """
 from __future__ import annotations
@@ -27,12 +32,14 @@ from typing import Mapping
 import numpy as np
 
 from .. import guests
-from ..bench import BENCH_SIZES, _spec, _time_process
+from ..bench import BENCH_SIZES, RecordCounter, _spec, _time_process
 
 NAME = "engine"
 #: workload sizes per scale: small runs in seconds, paper is what ``wb bench`` measures
 SIZES = {"small": {"lua54": 20, "zstd": "2m"}, "paper": dict(BENCH_SIZES)}
 NATIVE, QEMU, NO_CLIENT = "native", "qemu", "none"
+#: the tiers that run analysis clients (the engine's own)
+CLIENT_TIERS = ("interp", "jit")
 
 VARIABLES = {
     "time_s": {"long_name": "run time (native, qemu: whole process; engine: inside the run)",
@@ -42,6 +49,9 @@ VARIABLES = {
     "guest_mips": {"long_name": "guest instructions per microsecond of host time",
                    "units": "1e6 s-1"},
     "blocks_translated": {"long_name": "guest blocks translated by the engine", "units": "1"},
+    "events": {"long_name": "records the run's analysis client produced (counted as drained, "
+                            "not kept; 0 without a client, NaN on native and qemu)",
+               "units": "1"},
     "output_ok": {"long_name": "the run exited 0 and its output matched the native run's "
                                "(1 yes, 0 no, NaN not run)", "units": "1"},
 }
@@ -52,19 +62,25 @@ def _qemu() -> str | None:
 
 
 def _clients() -> list[str]:
-    from .. import machine
+    from ..machine import available_clients
 
-    available = getattr(machine, "available_clients", None)
-    return [NO_CLIENT] + [c for c in (available() if available else []) if c != NO_CLIENT]
+    return [NO_CLIENT] + [c for c in available_clients() if c != NO_CLIENT]
 
 
 def GRID(scale: str = "small") -> dict[str, list]:
     """The sweep grid of a scale: ``workload``, ``tier``, ``client``, ``repeat``.
 
-    The workloads' sizes for the scale are in :data:`SIZES`.
+    The workloads' sizes for the scale are in :data:`SIZES`. Every client runs on every tier
+    of :data:`CLIENT_TIERS` at both scales (:func:`applicable` says which cells run): at the
+    small sizes the slowest cell, memtrace on the interpreter, takes a few seconds (Lua 20:
+    ~240M records, counted and dropped, in ~4 s), and the whole small grid (2 workloads x 5
+    clients x 2 engine tiers, plus native and qemu) takes about 20 s on 2 cores, so no pair
+    is left out.
 
     >>> GRID("small")["workload"], GRID("small")["repeat"]
     (['lua54', 'zstd'], [0])
+    >>> GRID("small")["client"][:1]
+    ['none']
     """
     from ..machine import available_tiers
 
@@ -77,12 +93,13 @@ def GRID(scale: str = "small") -> dict[str, list]:
 
 
 def applicable(tier: str, client: str) -> bool:
-    """Whether a (tier, client) cell is run: analysis clients exist only on engine tiers.
+    """Whether a (tier, client) cell is run: analysis clients run only on the engine's tiers
+    (:data:`CLIENT_TIERS`); every tier runs without a client.
 
-    >>> applicable("native", "none"), applicable("qemu", "memtrace")
-    (True, False)
+    >>> applicable("native", "none"), applicable("qemu", "memtrace"), applicable("jit", "null")
+    (True, False, True)
     """
-    return client == NO_CLIENT or tier not in (NATIVE, QEMU)
+    return client == NO_CLIENT or tier in CLIENT_TIERS
 
 
 @functools.lru_cache(maxsize=None)
@@ -93,12 +110,13 @@ def _reference(workload: str, size) -> tuple[bytes, int]:
     return out, rc
 
 
-def _point_dataset(time_s=math.nan, instructions=math.nan, blocks=math.nan, ok=math.nan):
+def _point_dataset(time_s=math.nan, instructions=math.nan, blocks=math.nan, ok=math.nan,
+                   events=math.nan):
     import xarray as xr
 
     mips = instructions / time_s / 1e6 if time_s and not math.isnan(time_s) else math.nan
     values = {"time_s": time_s, "instructions": instructions, "guest_mips": mips,
-              "blocks_translated": blocks, "output_ok": ok}
+              "blocks_translated": blocks, "events": events, "output_ok": ok}
     return xr.Dataset({k: ((), np.float64(v), dict(VARIABLES[k])) for k, v in values.items()})
 
 
@@ -107,11 +125,14 @@ def measure(workload: str, tier: str, client: str, repeat: int, size=None):
 
     ``tier`` is ``native`` (host build, timed as a process), ``qemu`` (``qemu-riscv64``,
     timed as a process) or an engine tier (timed inside the run); ``client`` is ``none`` or an
-    engine analysis client. ``repeat`` only labels the run. Cells that do not apply (a client
-    on native or qemu) come back all NaN without running anything.
+    engine analysis client, whose records are counted through ``on_records`` as the engine
+    drains them (``events``) and never kept. ``repeat`` only labels the run. Cells that do not
+    apply (a client on native or qemu) come back all NaN without running anything.
 
     >>> float(measure("zstd", "interp", "none", 0, size="256k").output_ok)  # doctest: +SKIP
     1.0
+    >>> int(measure("zstd", "jit", "memtrace", 0, size="256k").events)  # doctest: +SKIP
+    13926182
     """
     if not applicable(tier, client):
         return _point_dataset()
@@ -129,10 +150,13 @@ def measure(workload: str, tier: str, client: str, repeat: int, size=None):
         return _point_dataset(t, ok=float(rc == 0 and ref_rc == 0 and out == ref_out))
     from ..machine import Machine
 
-    kwargs = {} if client == NO_CLIENT else {"clients": [client]}
-    r = Machine(tier=tier, root=root, **kwargs).run(elf, args, capture=True, argv0=workload)
+    clients = [] if client == NO_CLIENT else [client]
+    counter = RecordCounter()
+    r = Machine(tier=tier, root=root, clients=clients).run(
+        elf, args, capture=True, argv0=workload, on_records=counter)
     return _point_dataset(r.seconds, float(r.instructions), float(r.blocks_translated),
-                          float(r.ok and ref_rc == 0 and r.stdout == ref_out))
+                          float(r.ok and ref_rc == 0 and r.stdout == ref_out),
+                          events=float(counter.total))
 
 
 def _point(workload: str, tier: str, client: str, repeat: int, *, sizes: Mapping):
@@ -142,11 +166,12 @@ def _point(workload: str, tier: str, client: str, repeat: int, *, sizes: Mapping
 
 def _fingerprint(sizes: Mapping) -> str:
     """What decides whether stored points may be reused: the engine build, the source
-    revision and the sizes."""
+    revision, the sizes and the variables a point holds."""
     from .._engine import find_library
     from ..events import git_revision
 
-    key = {"engine": guests.sha256(find_library()), "git": git_revision(), "sizes": sizes}
+    key = {"engine": guests.sha256(find_library()), "git": git_revision(), "sizes": sizes,
+           "variables": sorted(VARIABLES)}
     return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:10]
 
 
@@ -166,8 +191,8 @@ def default_store(scale: str, sizes: Mapping | None = None, *, base=None) -> Pat
 
 
 def derive(ds, *, scale: str, grid: Mapping, sizes: Mapping):
-    """Add the qemu instruction counts, ``ratio_native``, ``ratio_qemu`` and provenance
-    attrs to the combined sweep result.
+    """Add the qemu instruction counts, ``time_s_median``, ``ratio_native``, ``ratio_qemu``,
+    ``overhead_ratio`` and provenance attrs to the combined sweep result.
 
     >>> ds = derive(raw, scale="small", grid=GRID("small"), sizes=SIZES["small"])  # doctest: +SKIP
     """
@@ -194,6 +219,9 @@ def derive(ds, *, scale: str, grid: Mapping, sizes: Mapping):
         q = xr.full_like(median.sel(tier=NATIVE, client=NO_CLIENT, drop=True), np.nan)
     ds["ratio_qemu"] = (median / q).assign_attrs(
         long_name="median time / qemu-riscv64 median time of the same workload", units="1")
+    ds["overhead_ratio"] = (median / median.sel(client=NO_CLIENT, drop=True)).assign_attrs(
+        long_name="median time / median time of the same workload and tier without a client "
+                  "(the analysis client's cost)", units="1")
     workloads = [str(w) for w in ds.workload.values]
     ds.attrs.update(provenance(
         workload=",".join(workloads),
@@ -241,18 +269,28 @@ def run(scale: str = "small", *, store=None, scheduler=None, progress: bool = Tr
     return derive(raw, scale=scale, grid=g, sizes=sz)
 
 
+#: the columns of :func:`summary`
+SUMMARY_COLUMNS = ["workload", "tier", "client", "seconds", "x native", "x qemu", "x plain",
+                   "MIPS", "events", "output ok"]
+
+
 def summary(ds):
     """The study's table as a pandas DataFrame: one row per cell that ran, with columns
-    workload, tier, client, seconds (median), x native, x qemu, MIPS, output ok.
+    workload, tier, client, seconds (median), x native, x qemu, x plain (time / the same
+    tier's time without a client), MIPS, events (client records of one run, an int; NaN
+    on native and qemu), output ok.
 
     >>> summary(ds).columns.tolist()  # doctest: +SKIP
-    ['workload', 'tier', 'client', 'seconds', 'x native', 'x qemu', 'MIPS', 'output ok']
+    ['workload', 'tier', 'client', 'seconds', 'x native', 'x qemu', 'x plain', 'MIPS', 'events', 'output ok']
     """
     import pandas as pd
 
     median = ds.time_s.median("repeat")
     mips = ds.guest_mips.median("repeat")
     ok = ds.output_ok.min("repeat")
+    # stores written before clients existed lack these two: their columns are NaN
+    events = ds["events"].max("repeat") if "events" in ds else None
+    plain = ds["overhead_ratio"] if "overhead_ratio" in ds else None
     rows = []
     for w in ds.workload.values:
         for t in ds.tier.values:
@@ -261,15 +299,19 @@ def summary(ds):
                 secs = float(median.sel(cell))
                 if math.isnan(secs):
                     continue
+                n = math.nan if events is None else float(events.sel(cell))
                 rows.append({"workload": str(w), "tier": str(t), "client": str(c),
                              "seconds": secs,
                              "x native": float(ds.ratio_native.sel(cell)),
                              "x qemu": float(ds.ratio_qemu.sel(cell)),
+                             "x plain": math.nan if plain is None else float(plain.sel(cell)),
                              "MIPS": float(mips.sel(cell)),
+                             "events": n if math.isnan(n) else int(n),
                              "output ok": bool(float(ok.sel(cell)) == 1.0)})
-    return pd.DataFrame(rows, columns=["workload", "tier", "client", "seconds", "x native",
-                                       "x qemu", "MIPS", "output ok"])
+    df = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+    # whole numbers where counted (pandas would turn the column to float beside the NaNs)
+    df["events"] = pd.Series([r["events"] for r in rows], index=df.index, dtype=object)
+    return df
 
-
-__all__ = ["GRID", "SIZES", "VARIABLES", "applicable", "measure", "run", "derive", "summary",
-           "default_store"]
+__all__ = ["GRID", "SIZES", "VARIABLES", "CLIENT_TIERS", "SUMMARY_COLUMNS", "applicable",
+           "measure", "run", "derive", "summary", "default_store"]
