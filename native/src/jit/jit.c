@@ -452,9 +452,13 @@ void wb_jit_run(wb_machine *m) {
       case JX_STOP:
         return; /* the interpreter set pc, instret and the reason */
       case JX_OOB:
+        /* a base register out of range: the interpreter runs this one instruction with its
+         * exact semantics (a fault, or an offset that brings the address back in range) */
         cpu->pc = epc;
-        wb_machine_fault(m, epc, cpu->jit_scratch, "access outside the guest address space");
-        return;
+        wb_interp_step(m, NULL, 0);
+        if (m->stop_reason != WB_REASON_NONE) return;
+        pc = cpu->pc;
+        break;
       default:
         wb_machine_stop(m, WB_REASON_INTERNAL, "JIT: unknown exit kind %d", kind);
         return;

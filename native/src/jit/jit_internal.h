@@ -36,7 +36,7 @@ enum {
   JX_ECALL,     /* ecall at `pc` */
   JX_FLUSH,     /* fence.i: drop translations, continue at `pc` */
   JX_STOP,      /* a slow-path instruction stopped the machine (state already set) */
-  JX_OOB,       /* guest access outside the address space; address in cpu.jit_scratch */
+  JX_OOB,       /* a memory access's base register is outside the address space */
   JX_STREAM,    /* at block entry: stream `ptr` needs `amount` more bytes */
 };
 

@@ -39,7 +39,7 @@ typedef struct stub {
   int kind;
   uint64_t pc;
   unsigned idx;
-  int reg;                /* JX_OOB: the register holding the address */
+  int reg;                /* unused */
   int restore;            /* JX_LIMIT, JX_STREAM: block length to give back */
   void *ptr;              /* JX_STREAM: stream */
   uint64_t amount;        /* JX_STREAM: bytes */
@@ -56,6 +56,7 @@ typedef struct tctx {
   stub stubs[MAX_STUBS];
   unsigned nstubs;
   int full;
+  uint32_t checked;       /* guest registers whose value was checked < bound in this block */
 } tctx;
 
 static void add_stub(tctx *t, uint8_t *field, int kind, uint64_t pc, int reg, int restore) {
@@ -78,6 +79,7 @@ static void ld(tctx *t, int h, unsigned r) {
 /* guest r = host (writes to x0 go to the sink) */
 static void st(tctx *t, unsigned r, int h) {
   if (r == 0) r = WB_XSINK;
+  else t->checked &= ~(1u << r);
   int g = hreg(t, r);
   if (g == h) return;
   if (g >= 0) x_rr(&t->b, XW, XA_MOV, g, h);
@@ -123,6 +125,7 @@ static void slow(tctx *t) {
   wb_jit_exit *e = new_exit(t, JX_STOP, t->pc, t->i);
   if (!e) return;
   e->rollback = (uint16_t)(t->n - t->i);
+  t->checked = 0; /* the interpreter may write any register */
   spill_all(t);
   x_rm(&t->b, XW, 0x89, X_LEFT, X_RBP, JD(jit_left));
   x_mov_imm(&t->b, X_RDI, (uint64_t)(uintptr_t)t->m);
@@ -166,6 +169,7 @@ static void fp_call(tctx *t, const wb_insn *in) {
   unsigned rd = in->rd;
   int int_rd = fp_int_rd(in->op);
   if (int_rd && rd == 0) rd = WB_XSINK;
+  t->checked = 0; /* an invalid rounding mode runs the instruction in the interpreter */
   uint32_t enc = in->op | (rd << 8) | ((unsigned)in->rs1 << 14) | ((unsigned)in->rs2 << 19) |
                  ((unsigned)in->rs3 << 24) | ((unsigned)in->rm << 29);
   /* the callee may clobber caller-saved registers: park the guest values they hold (the
@@ -197,37 +201,38 @@ static int fp_sign_same(tctx *t, const wb_insn *in) {
   return 1;
 }
 
-/* ---- address of a memory access: returns the register holding rs1 + imm, checked ---- */
-static int addr(tctx *t, unsigned rs1, int64_t imm) {
-  int a;
-  int h = hreg(t, rs1);
-  if (imm == 0 && h >= 0) a = h;
-  else {
-    if (h >= 0) x_rm(&t->b, XW, 0x8d, X_RAX, h, (int32_t)imm);     /* lea rax, [h + imm] */
-    else {
-      ld(t, X_RAX, rs1);
-      if (imm) x_alu_imm(&t->b, XW, XA_ADD, 0, X_RAX, 0, (int32_t)imm);
-    }
-    a = X_RAX;
+/* ---- address of a memory access ----
+ * Guest address = base register + 12-bit offset. The base is checked against the bound once
+ * per block (until it is written again): the guard regions around the view (64 KiB below,
+ * 1 MiB above) catch the offset, so a checked base plus any offset faults precisely instead
+ * of reaching host memory. An unchecked base out of range leaves the block (JX_OOB) and the
+ * interpreter runs that one instruction with its exact semantics. */
+typedef struct { int reg; int32_t disp; } gaddr;
+
+static gaddr addr(tctx *t, unsigned rs1, int64_t imm) {
+  int a = hreg(t, rs1);
+  if (a < 0) { ld(t, X_RAX, rs1); a = X_RAX; }
+  if (rs1 != 0 && !(t->checked & (1u << rs1))) {
+    x_rm(&t->b, XW, XA_CMP, a, X_RBP, JD(jit_bound));
+    add_stub(t, x_jcc32(&t->b, CC_AE), JX_OOB, t->pc, -1, 0);
+    t->checked |= 1u << rs1;
   }
-  x_rm(&t->b, XW, XA_CMP, a, X_RBP, JD(jit_bound));
-  add_stub(t, x_jcc32(&t->b, CC_AE), JX_OOB, t->pc, a, 0);
-  return a;
+  return (gaddr){a, (int32_t)imm};
 }
 
 static void load(tctx *t, const wb_insn *in, int flags, const uint8_t *op, int nop) {
-  int a = addr(t, in->rs1, in->imm);
+  gaddr a = addr(t, in->rs1, in->imm);
   int d = in->rd ? hreg(t, in->rd) : -1;
   if (d < 0) d = X_RCX;
-  x_op(&t->b, flags, op, nop, d, 1, X_RBX, a, 0);
+  x_op(&t->b, flags, op, nop, d, 1, X_RBX, a.reg, a.disp);
   st(t, in->rd, d);
 }
 
 static void store(tctx *t, const wb_insn *in, int flags, uint8_t op) {
-  int a = addr(t, in->rs1, in->imm);
+  gaddr a = addr(t, in->rs1, in->imm);
   int s = hreg(t, in->rs2);
   if (s < 0) { ld(t, X_RCX, in->rs2); s = X_RCX; }
-  x_op(&t->b, flags, &op, 1, s, 1, X_RBX, a, 0);
+  x_op(&t->b, flags, &op, 1, s, 1, X_RBX, a.reg, a.disp);
 }
 
 /* rd = rs1 op rs2 (op in r, r/m form); w: 64-bit (else 32-bit, sign-extended) */
@@ -422,19 +427,19 @@ static void jalr(tctx *t, const wb_insn *in) {
 
 /* ---- FP loads, stores and moves (bit copies, no rounding or flags) ---- */
 static void fp_load(tctx *t, const wb_insn *in, int dbl) {
-  int a = addr(t, in->rs1, in->imm);
-  if (dbl) x_rmx(&t->b, XW, XA_MOV, X_RCX, X_RBX, a, 0);
+  gaddr a = addr(t, in->rs1, in->imm);
+  if (dbl) x_rmx(&t->b, XW, XA_MOV, X_RCX, X_RBX, a.reg, a.disp);
   else {
-    x_rmx(&t->b, 0, XA_MOV, X_RCX, X_RBX, a, 0);
+    x_rmx(&t->b, 0, XA_MOV, X_RCX, X_RBX, a.reg, a.disp);
     x_mov_imm(&t->b, X_RDX, 0xffffffff00000000ull);
     x_rr(&t->b, XW, XA_OR, X_RCX, X_RDX);
   }
   x_rm(&t->b, XW, 0x89, X_RCX, X_RBP, JDF(in->rd));
 }
 static void fp_store(tctx *t, const wb_insn *in, int dbl) {
-  int a = addr(t, in->rs1, in->imm);
+  gaddr a = addr(t, in->rs1, in->imm);
   x_rm(&t->b, dbl ? XW : 0, XA_MOV, X_RCX, X_RBP, JDF(in->rs2));
-  x_rmx(&t->b, dbl ? XW : 0, 0x89, X_RCX, X_RBX, a, 0);
+  x_rmx(&t->b, dbl ? XW : 0, 0x89, X_RCX, X_RBX, a.reg, a.disp);
 }
 
 /* ---- client instrumentation (client.h): the same actions the interpreter's hooks run ---- */
@@ -475,6 +480,7 @@ static void emit_call(tctx *t, const wb_action *a) {
   wb_action *keep = wb_jit_meta_alloc(t->J, sizeof *keep);
   if (!keep) { t->full = 1; return; }
   *keep = *a;
+  t->checked = 0; /* a client (or a wrap's pre hook) may change registers */
   if (a->kind == WB_ACT_CALL_MEM) action_addr(t, a);
   spill_all(t);
   x_rm(b, XW, 0x89, X_LEFT, X_RBP, JD(jit_left));
@@ -638,7 +644,6 @@ static void emit_stub(tctx *t, stub *s) {
       e->rollback = 0;
       break;
     case JX_OOB:
-      x_rm(b, XW, 0x89, s->reg, X_RBP, JD(jit_scratch));
       break;
     case JX_ECALL: case JX_FLUSH: case JX_INDIRECT:
       e->rollback = 0;
@@ -705,7 +710,7 @@ static wb_jit_block *translate_block(wb_machine *m, uint64_t pc, const wb_insn *
   if (!blk) return NULL;
   static __thread tctx tc; /* large (stubs); one translation at a time per thread */
   tctx *t = &tc;
-  t->m = m; t->J = J; t->map = J->map; t->n = n; t->nstubs = 0; t->full = 0;
+  t->m = m; t->J = J; t->map = J->map; t->n = n; t->nstubs = 0; t->full = 0; t->checked = 0;
   t->b.p = J->code + J->code_used;
   t->b.end = J->code + JIT_CODE_SIZE;
   memset(blk, 0, sizeof *blk);
