@@ -67,3 +67,17 @@ def test_budget_stops_at_the_same_instruction_on_both_tiers():
         a, b = runs
         assert a.reason == b.reason == "budget"
         assert (a.instructions, a.pc) == (b.instructions, b.pc)
+
+
+@pytest.mark.parametrize("clients", [[], ["memtrace", "bbprofile"]])
+def test_a_tiny_code_cache_fills_and_refills(clients):
+    """With a 64 KiB cache Lua fills it over and over; every flush drops chained exits and the
+    jump table, and the run (and its events) must not notice."""
+    root = guests.LUA_SCRIPTS_DIR
+    args = (guests.build("lua54"), ["coroutines.lua"])
+    ref = Machine(tier="interp", root=root, clients=clients).run(*args, capture=True)
+    r = Machine(tier="jit", jit_hot=0, jit_cache_bytes=64 << 10, root=root, clients=clients).run(*args, capture=True)
+    assert r.ok and r.stdout == ref.stdout and r.instructions == ref.instructions
+    assert r.cache_flushes > 10
+    for s in clients:
+        assert r.records[s].tobytes() == ref.records[s].tobytes()

@@ -27,6 +27,7 @@ typedef struct wb_config {
   int stdin_fd, stdout_fd, stderr_fd;
   uint32_t jit_hot;
   uint64_t jit_profile_insns;
+  uint64_t jit_cache_bytes;
 } wb_config;
 typedef struct wb_result {
   int reason;

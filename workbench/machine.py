@@ -164,6 +164,8 @@ class Machine:
         translates every block at its first execution).
     jit_profile_insns : JIT tier only: instructions run with per-block counters before the
         JIT picks which guest registers live in host registers (default 2**25).
+    jit_cache_bytes : JIT tier only: code cache size in bytes (0 = 128 MiB); a full cache is
+        dropped and refilled.
     clients : analysis clients to run, by name (``available_clients()``: null, icount,
         bbprofile, memtrace), in order. Their records are in ``Run.records`` and
         ``Run.events(name)``.
@@ -180,7 +182,8 @@ class Machine:
                  root: str | os.PathLike | bool | None = None, cwd: str = "/",
                  deterministic: bool = True, seed: int = 0, ns_per_insn: int = 1,
                  env: Mapping[str, str] | None = None, jit_hot: int = 4,
-                 jit_profile_insns: int = 1 << 25, clients: Iterable[str] = (),
+                 jit_profile_insns: int = 1 << 25, jit_cache_bytes: int = 0,
+                 clients: Iterable[str] = (),
                  drain_bytes: int = 64 << 20):
         if tier is None:
             tier = default_tier()
@@ -220,6 +223,9 @@ class Machine:
         if not (isinstance(jit_profile_insns, int) and 0 <= jit_profile_insns < 2**63):
             raise ConfigError(f"jit_profile_insns must be a non-negative integer, got {jit_profile_insns!r}")
         self.jit_profile_insns = jit_profile_insns
+        if not (isinstance(jit_cache_bytes, int) and 0 <= jit_cache_bytes <= 1 << 30):
+            raise ConfigError(f"jit_cache_bytes must be an integer in [0, 2**30], got {jit_cache_bytes!r}")
+        self.jit_cache_bytes = jit_cache_bytes
         if isinstance(clients, str):
             clients = [clients]
         self.clients = list(clients)
@@ -239,7 +245,8 @@ class Machine:
             "wall_limit": self.wall_limit, "root": None if self.root is False else str(self.root),
             "cwd": self.cwd, "deterministic": self.deterministic, "seed": self.seed,
             "ns_per_insn": self.ns_per_insn, "env": self.env, "jit_hot": self.jit_hot,
-            "jit_profile_insns": self.jit_profile_insns, "clients": self.clients,
+            "jit_profile_insns": self.jit_profile_insns, "jit_cache_bytes": self.jit_cache_bytes,
+            "clients": self.clients,
         }
 
     def run(self, program: str | os.PathLike, args: Iterable[str] = (), *,
@@ -275,6 +282,7 @@ class Machine:
         cfg.ns_per_insn = self.ns_per_insn
         cfg.jit_hot = self.jit_hot
         cfg.jit_profile_insns = self.jit_profile_insns
+        cfg.jit_cache_bytes = self.jit_cache_bytes
         keep = []  # keep cffi buffers alive during the call
         if self.root is not False:
             root_c = ffi.new("char[]", os.fsencode(str(self.root)))

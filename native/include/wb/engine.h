@@ -58,6 +58,8 @@ typedef struct wb_config {
                                translated (default 4; 0 = translate at first execution) */
   uint64_t jit_profile_insns; /* JIT tier: instructions run with block counters before the
                                guest-to-host register map is chosen from them (default 2^25) */
+  uint64_t jit_cache_bytes; /* JIT tier: size of the code cache (0 = 128 MiB; min 64 KiB);
+                               when it fills, every translation is dropped and rebuilt */
 } wb_config;
 
 typedef struct wb_result {

@@ -31,7 +31,7 @@ static const uint8_t k_hosts[JIT_NMAP] = {X_R12, X_R13, X_R14, X_RSI, X_RDI,
 
 void *wb_jit_meta_alloc(struct wb_jit *J, size_t n) {
   n = (n + 15) & ~(size_t)15;
-  if (J->meta_used + n > JIT_META_SIZE) return NULL;
+  if (J->meta_used + n > J->meta_size) return NULL;
   void *p = J->meta + J->meta_used;
   J->meta_used += n;
   return p;
@@ -41,9 +41,14 @@ int wb_jit_init(wb_machine *m, char *err, size_t errlen) {
   struct wb_jit *J = calloc(1, sizeof *J);
   if (!J) { snprintf(err, errlen, "out of host memory"); return -1; }
   m->jit = J;
-  J->code = mmap(NULL, JIT_CODE_SIZE, PROT_READ | PROT_WRITE | PROT_EXEC,
+  J->code_size = m->cfg.jit_cache_bytes ? m->cfg.jit_cache_bytes : JIT_CODE_SIZE_DEFAULT;
+  if (J->code_size < (64u << 10)) J->code_size = 64u << 10;
+  if (J->code_size > (1ull << 30)) J->code_size = 1ull << 30;
+  J->code_size &= ~(size_t)4095;
+  J->meta_size = J->code_size / 2;
+  J->code = mmap(NULL, J->code_size, PROT_READ | PROT_WRITE | PROT_EXEC,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  J->meta = mmap(NULL, JIT_META_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  J->meta = mmap(NULL, J->meta_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   J->jc = calloc(JIT_JC_SIZE, sizeof *J->jc);
   J->hot = calloc(1u << JIT_HOT_BITS, sizeof *J->hot);
   if (J->code == MAP_FAILED || J->meta == MAP_FAILED || !J->jc || !J->hot) {
@@ -67,8 +72,8 @@ int wb_jit_init(wb_machine *m, char *err, size_t errlen) {
 void wb_jit_fini(wb_machine *m) {
   struct wb_jit *J = m->jit;
   if (!J) return;
-  if (J->code) munmap(J->code, JIT_CODE_SIZE);
-  if (J->meta) munmap(J->meta, JIT_META_SIZE);
+  if (J->code) munmap(J->code, J->code_size);
+  if (J->meta) munmap(J->meta, J->meta_size);
   free(J->jc);
   free(J->hot);
   free(J->order);
@@ -300,7 +305,7 @@ void wb_jit_request_exit(wb_machine *m, void *ucontext) {
   if (!J->in_jit || J->left_swapped) return;
   ucontext_t *uc = ucontext;
   uintptr_t rip = uc ? (uintptr_t)uc->uc_mcontext.gregs[REG_RIP] : 0;
-  if (uc && rip >= (uintptr_t)J->code && rip < (uintptr_t)J->code + JIT_CODE_SIZE && !J->in_helper) {
+  if (uc && rip >= (uintptr_t)J->code && rip < (uintptr_t)J->code + J->code_size && !J->in_helper) {
     J->saved_left = (int64_t)uc->uc_mcontext.gregs[REG_R15];
     J->left_swapped = 1;
     uc->uc_mcontext.gregs[REG_R15] = INT64_MIN / 2;

@@ -15,8 +15,7 @@
 #define JIT_HASH_SIZE (1u << JIT_HASH_BITS)
 #define JIT_JC_BITS 16                       /* in-cache jump table for indirect jumps */
 #define JIT_JC_SIZE (1u << JIT_JC_BITS)
-#define JIT_CODE_SIZE (128u << 20)
-#define JIT_META_SIZE (64u << 20)
+#define JIT_CODE_SIZE_DEFAULT (128u << 20)   /* code arena; cfg.jit_cache_bytes overrides */
 #define JIT_PREFIX 4096                      /* enter/exit trampolines at the arena start */
 #define JIT_NMAP 9                           /* guest registers held in host registers */
 #define X_LEFT X_R15                         /* host register holding cpu.jit_left */
@@ -70,7 +69,9 @@ typedef wb_jit_exit *(*wb_jit_enter_fn)(void *cpu_biased, uint8_t *membase, cons
 
 struct wb_jit {
   uint8_t *code;                /* code arena (RWX) */
+  size_t code_size;
   size_t code_used;
+  size_t meta_size;             /* half the code arena's size */
   uint8_t *meta;                /* blocks and exit descriptors */
   size_t meta_used;
   uint64_t generation;

@@ -712,7 +712,7 @@ static wb_jit_block *translate_block(wb_machine *m, uint64_t pc, const wb_insn *
   tctx *t = &tc;
   t->m = m; t->J = J; t->map = J->map; t->n = n; t->nstubs = 0; t->full = 0; t->checked = 0;
   t->b.p = J->code + J->code_used;
-  t->b.end = J->code + JIT_CODE_SIZE;
+  t->b.end = J->code + J->code_size;
   memset(blk, 0, sizeof *blk);
   blk->pc = pc;
   blk->end_pc = p;
