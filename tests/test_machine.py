@@ -300,6 +300,28 @@ msg: .ascii "ok\\n"
     assert stats["reason"] == "exit" and stats["instructions"] == 9 and stats["syscalls"]["write"] == 1
 
 
+def test_cli_run_with_clients_writes_event_stores(tmp_path):
+    elf = assemble("""
+    .globl _start
+_start:
+    lla a1, msg
+    ld t0, 0(a1)
+    sd t0, 8(a1)
+    EXIT 0
+    .data
+msg: .dword 5, 0
+""")
+    js = tmp_path / "stats.json"
+    p = _wb("run", "--client", "memtrace", "--client", "icount", "--events", tmp_path / "ev", "--json", js, elf)
+    assert p.returncode == 0, p.stderr
+    assert b"memtrace: 2 records" in p.stderr
+    assert json.loads(js.read_text())["records"] == {"memtrace": 2, "icount": 1}
+    from workbench.store import load
+    ds = load(tmp_path / "ev" / "memtrace.zarr")
+    assert list(ds.kind.values) == [0, 1] and list(ds["size"].values) == [8, 8]
+    assert _wb("run", "--client", "nosuch", elf).returncode == 2
+
+
 def test_cli_bad_elf_exits_2(tmp_path):
     p = tmp_path / "junk"
     p.write_bytes(b"\x7fELF" + b"\0" * 10)

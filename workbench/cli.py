@@ -1,6 +1,6 @@
 """The ``wb`` command: run guests, build them, benchmark the engine, reproduce results.
 
-    wb run [--tier jit|interp] [--max-insns N] [--root DIR] [--json FILE] ELF [ARGS...]
+    wb run [--tier jit|interp] [--client memtrace] [--events DIR] [--max-insns N] [--root DIR] [--json FILE] ELF [ARGS...]
     wb guest list | wb guest build NAME
     wb bench [--json FILE] [--workload lua54 --workload zstd] [--repeat 3]
     wb reproduce [STUDY...] [--scale small|paper] [--out DIR] [--scheduler ADDR]
@@ -39,6 +39,8 @@ def run(
     seed: int = typer.Option(0, help="Seed of the guest's randomness (deterministic mode)."),
     nondeterministic: bool = typer.Option(False, "--nondeterministic", help="Use the host's clock and randomness."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write the run's stats to this JSON file."),
+    client: Optional[List[str]] = typer.Option(None, "--client", help="Analysis client to run (repeatable): null, icount, bbprofile, memtrace."),
+    events: Optional[Path] = typer.Option(None, "--events", help="Write each client stream's events to DIR/<stream>.zarr."),
 ):
     """Run a RISC-V program on the engine, passing its stdout/stderr through."""
     from .errors import WorkbenchError
@@ -46,14 +48,23 @@ def run(
 
     try:
         m = Machine(tier=tier, max_insns=max_insns, mem_limit=mem_limit, wall_limit=wall_limit,
-                    root=root, deterministic=not nondeterministic, seed=seed)
+                    root=root, deterministic=not nondeterministic, seed=seed, clients=client or [])
         sys.stdout.flush()
         r = m.run(elf, args or [], argv0=elf, stdin=_stdin_fd())
     except WorkbenchError as e:
         typer.echo(f"wb run: {e}", err=True)
         raise typer.Exit(2)
+    if r.records:
+        typer.echo("wb run: " + ", ".join(f"{k}: {len(v):,} records" for k, v in sorted(r.records.items())), err=True)
+    if events and r.records:
+        from .store import save
+
+        events.mkdir(parents=True, exist_ok=True)
+        for stream in r.records:
+            save(r.events(stream), events / f"{stream}.zarr")
     if json_out:
-        json_out.write_text(json.dumps(r.stats, indent=2) + "\n")
+        stats = dict(r.stats, records={k: len(v) for k, v in r.records.items()})
+        json_out.write_text(json.dumps(stats, indent=2) + "\n")
     if r.reason == "exit":
         raise typer.Exit(r.exit_code & 0xFF)
     typer.echo(f"wb run: {r.reason}: {r.message}", err=True)
