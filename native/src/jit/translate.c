@@ -57,6 +57,8 @@ typedef struct tctx {
   unsigned nstubs;
   int full;
   uint32_t checked;       /* guest registers whose value was checked < bound in this block */
+  int fwd_reg, fwd_host;  /* store forwarding (see forwarded()) */
+  uint8_t *fwd_end;
 } tctx;
 
 static void add_stub(tctx *t, uint8_t *field, int kind, uint64_t pc, int reg, int restore) {
@@ -67,13 +69,19 @@ static void add_stub(tctx *t, uint8_t *field, int kind, uint64_t pc, int reg, in
 /* ---- guest register access ---- */
 static inline int hreg(tctx *t, unsigned r) { return t->map[r]; }
 /* `op host, guest r` (op in r, r/m form) */
+/* Store forwarding: the host register an in-memory guest register was just stored from, if
+ * nothing has been emitted since (so it still holds the value), else -1. */
+static int forwarded(tctx *t, unsigned r) {
+  return t->fwd_reg == (int)r && t->b.p == t->fwd_end ? t->fwd_host : -1;
+}
 static void op_g(tctx *t, int flags, uint8_t op, int h, unsigned r) {
-  if (hreg(t, r) >= 0) x_rr(&t->b, flags, op, h, hreg(t, r));
+  int f = hreg(t, r) >= 0 ? hreg(t, r) : forwarded(t, r);
+  if (f >= 0) x_rr(&t->b, flags, op, h, f);
   else x_rm(&t->b, flags, op, h, X_RBP, JDX(r));
 }
 /* host = guest r */
 static void ld(tctx *t, int h, unsigned r) {
-  if (hreg(t, r) == h) return;
+  if (hreg(t, r) == h || forwarded(t, r) == h) return;
   op_g(t, XW, XA_MOV, h, r);
 }
 /* guest r = host (writes to x0 go to the sink) */
@@ -83,7 +91,12 @@ static void st(tctx *t, unsigned r, int h) {
   int g = hreg(t, r);
   if (g == h) return;
   if (g >= 0) x_rr(&t->b, XW, XA_MOV, g, h);
-  else x_rm(&t->b, XW, 0x89, h, X_RBP, JDX(r));
+  else {
+    x_rm(&t->b, XW, 0x89, h, X_RBP, JDX(r));
+    t->fwd_reg = (int)r;
+    t->fwd_host = h;
+    t->fwd_end = t->b.p;
+  }
 }
 /* Where to compute rd: its host register, unless that is also an operand read later. */
 static int dest(tctx *t, unsigned rd, int avoid) {
@@ -711,6 +724,7 @@ static wb_jit_block *translate_block(wb_machine *m, uint64_t pc, const wb_insn *
   static __thread tctx tc; /* large (stubs); one translation at a time per thread */
   tctx *t = &tc;
   t->m = m; t->J = J; t->map = J->map; t->n = n; t->nstubs = 0; t->full = 0; t->checked = 0;
+  t->fwd_reg = -1; t->fwd_end = NULL;
   t->b.p = J->code + J->code_used;
   t->b.end = J->code + J->code_size;
   memset(blk, 0, sizeof *blk);
