@@ -456,7 +456,7 @@ void wb_jit_run(wb_machine *m) {
         break;
       case JX_STOP:
         return; /* the interpreter set pc, instret and the reason */
-      case JX_OOB:
+      case JX_INTERP:
         /* a base register out of range: the interpreter runs this one instruction with its
          * exact semantics (a fault, or an offset that brings the address back in range) */
         cpu->pc = epc;

@@ -35,7 +35,8 @@ enum {
   JX_ECALL,     /* ecall at `pc` */
   JX_FLUSH,     /* fence.i: drop translations, continue at `pc` */
   JX_STOP,      /* a slow-path instruction stopped the machine (state already set) */
-  JX_OOB,       /* a memory access's base register is outside the address space */
+  JX_INTERP,    /* run this one instruction in the interpreter, then go on (a memory base
+                   out of range, an invalid dynamic rounding mode: its exact semantics) */
   JX_STREAM,    /* at block entry: stream `ptr` needs `amount` more bytes */
 };
 
@@ -111,8 +112,6 @@ struct wb_jit {
 wb_jit_block *wb_jit_translate(wb_machine *m, uint64_t pc);
 /* The slow path translated code calls for an instruction it does not translate inline. */
 int wb_jit_slow(wb_machine *m, const wb_jit_exit *e);
-/* fp_call.c: F/D operations called directly from translated code */
-int wb_jit_fp(wb_cpu *c, uint32_t enc, const wb_jit_exit *e);
 /* The translated block whose code contains host address hpc, or NULL. */
 const wb_jit_block *wb_jit_block_at(const struct wb_jit *J, uintptr_t hpc);
 /* ucontext gregs[] index of each x86 register (X_RAX ...). */

@@ -151,56 +151,89 @@ static void slow(tctx *t) {
   add_stub(t, x_jcc32(&t->b, CC_NE), JX_STOP, t->pc, -1, 0);
 }
 
-/* ---- F/D operations: a direct call of wb_jit_fp (fp_call.c) ---- */
-static int caller_saved(int h) { return h == X_RSI || h == X_RDI || (h >= X_R8 && h <= X_R11); }
+/* ---- F/D operations: direct calls of fpu.c (the functions the interpreter calls) ----
+ * Arguments: FP sources from cpu.f, an integer source from its guest register, the rounding
+ * mode resolved inline (a dynamic one from frm; an invalid one leaves the block so the
+ * interpreter reports the illegal instruction), fflags by pointer. Only the caller-saved host
+ * registers holding guest registers are parked around the call. */
+enum { FPC_BIN, FPC_TRI, FPC_UN, FPC_TOI, FPC_TOF, FPC_NORM, FPC_CMP, FPC_SGN, FPC_CLASS };
+typedef struct { void *fn; uint8_t cls; } fp_op;
 
-static int fp_int_rd(unsigned op) {
+static fp_op fp_lookup(unsigned op) {
   switch (op) {
-    case WB_OP_FCVT_W_S: case WB_OP_FCVT_WU_S: case WB_OP_FCVT_L_S: case WB_OP_FCVT_LU_S:
-    case WB_OP_FEQ_S: case WB_OP_FLT_S: case WB_OP_FLE_S: case WB_OP_FCLASS_S:
-    case WB_OP_FCVT_W_D: case WB_OP_FCVT_WU_D: case WB_OP_FCVT_L_D: case WB_OP_FCVT_LU_D:
-    case WB_OP_FEQ_D: case WB_OP_FLT_D: case WB_OP_FLE_D: case WB_OP_FCLASS_D:
-      return 1;
-    default:
-      return 0;
+#define C(O, fn, cls) case WB_OP_##O: return (fp_op){(void *)wb_##fn, cls};
+    C(FMADD_S, fmadd_s, FPC_TRI) C(FMSUB_S, fmsub_s, FPC_TRI) C(FNMSUB_S, fnmsub_s, FPC_TRI)
+    C(FNMADD_S, fnmadd_s, FPC_TRI) C(FADD_S, fadd_s, FPC_BIN) C(FSUB_S, fsub_s, FPC_BIN)
+    C(FMUL_S, fmul_s, FPC_BIN) C(FDIV_S, fdiv_s, FPC_BIN) C(FSQRT_S, fsqrt_s, FPC_UN)
+    C(FSGNJ_S, fsgnj_s, FPC_SGN) C(FSGNJN_S, fsgnjn_s, FPC_SGN) C(FSGNJX_S, fsgnjx_s, FPC_SGN)
+    C(FMIN_S, fmin_s, FPC_NORM) C(FMAX_S, fmax_s, FPC_NORM)
+    C(FCVT_W_S, fcvt_w_s, FPC_TOI) C(FCVT_WU_S, fcvt_wu_s, FPC_TOI) C(FCVT_L_S, fcvt_l_s, FPC_TOI)
+    C(FCVT_LU_S, fcvt_lu_s, FPC_TOI)
+    C(FEQ_S, feq_s, FPC_CMP) C(FLT_S, flt_s, FPC_CMP) C(FLE_S, fle_s, FPC_CMP)
+    C(FCLASS_S, fclass_s, FPC_CLASS)
+    C(FCVT_S_W, fcvt_s_w, FPC_TOF) C(FCVT_S_WU, fcvt_s_wu, FPC_TOF) C(FCVT_S_L, fcvt_s_l, FPC_TOF)
+    C(FCVT_S_LU, fcvt_s_lu, FPC_TOF)
+    C(FMADD_D, fmadd_d, FPC_TRI) C(FMSUB_D, fmsub_d, FPC_TRI) C(FNMSUB_D, fnmsub_d, FPC_TRI)
+    C(FNMADD_D, fnmadd_d, FPC_TRI) C(FADD_D, fadd_d, FPC_BIN) C(FSUB_D, fsub_d, FPC_BIN)
+    C(FMUL_D, fmul_d, FPC_BIN) C(FDIV_D, fdiv_d, FPC_BIN) C(FSQRT_D, fsqrt_d, FPC_UN)
+    C(FSGNJ_D, fsgnj_d, FPC_SGN) C(FSGNJN_D, fsgnjn_d, FPC_SGN) C(FSGNJX_D, fsgnjx_d, FPC_SGN)
+    C(FMIN_D, fmin_d, FPC_NORM) C(FMAX_D, fmax_d, FPC_NORM)
+    C(FCVT_S_D, fcvt_s_d, FPC_UN) C(FCVT_D_S, fcvt_d_s, FPC_UN)
+    C(FEQ_D, feq_d, FPC_CMP) C(FLT_D, flt_d, FPC_CMP) C(FLE_D, fle_d, FPC_CMP)
+    C(FCLASS_D, fclass_d, FPC_CLASS)
+    C(FCVT_W_D, fcvt_w_d, FPC_TOI) C(FCVT_WU_D, fcvt_wu_d, FPC_TOI) C(FCVT_L_D, fcvt_l_d, FPC_TOI)
+    C(FCVT_LU_D, fcvt_lu_d, FPC_TOI)
+    C(FCVT_D_W, fcvt_d_w, FPC_TOF) C(FCVT_D_WU, fcvt_d_wu, FPC_TOF) C(FCVT_D_L, fcvt_d_l, FPC_TOF)
+    C(FCVT_D_LU, fcvt_d_lu, FPC_TOF)
+#undef C
+    default: return (fp_op){NULL, 0};
   }
 }
-static int fp_int_rs1(unsigned op) {
-  switch (op) {
-    case WB_OP_FCVT_S_W: case WB_OP_FCVT_S_WU: case WB_OP_FCVT_S_L: case WB_OP_FCVT_S_LU:
-    case WB_OP_FCVT_D_W: case WB_OP_FCVT_D_WU: case WB_OP_FCVT_D_L: case WB_OP_FCVT_D_LU:
-      return 1;
-    default:
-      return 0;
-  }
-}
+
+static int caller_saved(int h) { return h == X_RSI || h == X_RDI || (h >= X_R8 && h <= X_R11); }
 
 static void fp_call(tctx *t, const wb_insn *in) {
   x86_buf *b = &t->b;
-  wb_jit_exit *e = new_exit(t, JX_STOP, t->pc, t->i);
-  if (!e) return;
-  unsigned rd = in->rd;
-  int int_rd = fp_int_rd(in->op);
-  if (int_rd && rd == 0) rd = WB_XSINK;
-  t->checked = 0; /* an invalid rounding mode runs the instruction in the interpreter */
-  uint32_t enc = in->op | (rd << 8) | ((unsigned)in->rs1 << 14) | ((unsigned)in->rs2 << 19) |
-                 ((unsigned)in->rs3 << 24) | ((unsigned)in->rm << 29);
-  /* the callee may clobber caller-saved registers: park the guest values they hold (the
-   * slow path it may take reads every register from cpu.x, so park all of them) */
-  spill_all(t);
-  x_rm(b, XW, 0x89, X_LEFT, X_RBP, JD(jit_left));
-  x_rm(b, XW, 0x8d, X_RDI, X_RBP, -JIT_BIAS);                      /* lea rdi, [cpu] */
-  x_mov_imm(b, X_RSI, enc);
-  x_mov_imm(b, X_RDX, (uint64_t)(uintptr_t)e);
-  x_mov_imm(b, X_RAX, (uint64_t)(uintptr_t)wb_jit_fp);
-  x_call_reg(b, X_RAX);
+  fp_op f = fp_lookup(in->op);
+  if (!f.fn) { slow(t); return; }
+  int rounds = f.cls == FPC_BIN || f.cls == FPC_TRI || f.cls == FPC_UN || f.cls == FPC_TOI || f.cls == FPC_TOF;
+  if (rounds && in->rm > 4 && in->rm != WB_RM_DYN) { slow(t); return; } /* illegal: reported there */
+  int int_rd = f.cls == FPC_TOI || f.cls == FPC_CMP || f.cls == FPC_CLASS;
+  int rm_reg = f.cls == FPC_TRI ? X_RCX : f.cls == FPC_BIN ? X_RDX : X_RSI;
+  if (rounds && in->rm == WB_RM_DYN) {     /* frm, checked before anything is disturbed */
+    x_rm(b, 0, XA_MOV, X_RAX, X_RBP, JD(frm));
+    x_alu_imm(b, 0, XA_CMP, 0, X_RAX, 0, 4);
+    add_stub(t, x_jcc32(b, CC_A), JX_INTERP, t->pc, -1, 0);
+  }
   for (int k = 0; k < JIT_NMAP; k++)
-    if (caller_saved(t->J->hregs[k]) || (int_rd && t->J->gregs[k] == rd))
-      x_rm(b, XW, XA_MOV, t->J->hregs[k], X_RBP, JDX(t->J->gregs[k]));
-  x_rm(b, XW, XA_MOV, X_LEFT, X_RBP, JD(jit_left));
-  x_rr(b, 0, XA_TEST, X_RAX, X_RAX);
-  add_stub(t, x_jcc32(b, CC_NE), JX_STOP, t->pc, -1, 0);
-  (void)fp_int_rs1;
+    if (caller_saved(t->J->hregs[k])) x_rm(b, XW, 0x89, t->J->hregs[k], X_RBP, JDX(t->J->gregs[k]));
+  /* first argument; the host registers still hold their guest values (only stored so far) */
+  if (f.cls == FPC_TOF) ld(t, X_RDI, in->rs1);
+  else x_rm(b, XW, XA_MOV, X_RDI, X_RBP, JDF(in->rs1));
+  if (f.cls == FPC_BIN || f.cls == FPC_TRI || f.cls == FPC_NORM || f.cls == FPC_CMP || f.cls == FPC_SGN)
+    x_rm(b, XW, XA_MOV, X_RSI, X_RBP, JDF(in->rs2));
+  if (f.cls == FPC_TRI) x_rm(b, XW, XA_MOV, X_RDX, X_RBP, JDF(in->rs3));
+  if (rounds) {
+    if (in->rm == WB_RM_DYN) x_rr(b, XW, XA_MOV, rm_reg, X_RAX);
+    else x_mov_imm(b, rm_reg, in->rm);
+  }
+  /* fflags pointer: after rm for BIN (rcx), TRI (r8), UN/TOI/TOF (rdx), NORM/CMP (rdx) */
+  int ffreg = f.cls == FPC_TRI ? X_R8 : f.cls == FPC_BIN ? X_RCX : X_RDX;
+  if (f.cls != FPC_SGN && f.cls != FPC_CLASS) x_rm(b, XW, 0x8d, ffreg, X_RBP, JD(fflags));
+  x_mov_imm(b, X_RAX, (uint64_t)(uintptr_t)f.fn);
+  x_call_reg(b, X_RAX);
+  unsigned rd = in->rd;
+  if (int_rd) {
+    t->checked &= ~(1u << rd);
+    if (rd == 0) rd = WB_XSINK;
+    /* into memory if a caller-saved register holds it (the reload below picks it up) */
+    if (hreg(t, rd) < 0 || caller_saved(hreg(t, rd))) x_rm(b, XW, 0x89, X_RAX, X_RBP, JDX(rd));
+    else x_rr(b, XW, XA_MOV, hreg(t, rd), X_RAX);
+  } else {
+    x_rm(b, XW, 0x89, X_RAX, X_RBP, JDF(in->rd));
+  }
+  for (int k = 0; k < JIT_NMAP; k++)
+    if (caller_saved(t->J->hregs[k])) x_rm(b, XW, XA_MOV, t->J->hregs[k], X_RBP, JDX(t->J->gregs[k]));
 }
 
 /* fsgnj.d rd, rs, rs (fmv.d), fsgnjn.d (fneg.d), fsgnjx.d (fabs.d): bit operations */
@@ -218,7 +251,7 @@ static int fp_sign_same(tctx *t, const wb_insn *in) {
  * Guest address = base register + 12-bit offset. The base is checked against the bound once
  * per block (until it is written again): the guard regions around the view (64 KiB below,
  * 1 MiB above) catch the offset, so a checked base plus any offset faults precisely instead
- * of reaching host memory. An unchecked base out of range leaves the block (JX_OOB) and the
+ * of reaching host memory. An unchecked base out of range leaves the block (JX_INTERP) and the
  * interpreter runs that one instruction with its exact semantics. */
 typedef struct { int reg; int32_t disp; } gaddr;
 
@@ -227,7 +260,7 @@ static gaddr addr(tctx *t, unsigned rs1, int64_t imm) {
   if (a < 0) { ld(t, X_RAX, rs1); a = X_RAX; }
   if (rs1 != 0 && !(t->checked & (1u << rs1))) {
     x_rm(&t->b, XW, XA_CMP, a, X_RBP, JD(jit_bound));
-    add_stub(t, x_jcc32(&t->b, CC_AE), JX_OOB, t->pc, -1, 0);
+    add_stub(t, x_jcc32(&t->b, CC_AE), JX_INTERP, t->pc, -1, 0);
     t->checked |= 1u << rs1;
   }
   return (gaddr){a, (int32_t)imm};
@@ -656,7 +689,7 @@ static void emit_stub(tctx *t, stub *s) {
       e->patch = s->field;
       e->rollback = 0;
       break;
-    case JX_OOB:
+    case JX_INTERP:
       break;
     case JX_ECALL: case JX_FLUSH: case JX_INDIRECT:
       e->rollback = 0;
