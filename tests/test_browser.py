@@ -107,6 +107,38 @@ def test_report_renders_offline(browser, tmp_path):
     assert not errors, f"JavaScript errors: {errors}"
 
 
+def test_reproduce_report_renders_offline(browser, tmp_path):
+    """The report `wb reproduce` writes for the real engine study (small scale, as `make
+    reproduce` runs it): every chart draws with the network refused and no JavaScript errors."""
+    out = tmp_path / "out"
+    env = dict(os.environ, COLUMNS="200")
+    p = subprocess.run([sys.executable, "-m", "workbench.cli", "reproduce", "--scale", "small",
+                        "--out", str(out), "--sweeps", str(tmp_path / "sweeps"), "--no-progress"],
+                       capture_output=True, text=True, timeout=900, env=env)
+    assert p.returncode == 0, p.stderr
+    assert "x native" in p.stdout                      # the summary table was printed
+    page = browser.new_page()
+    errors, requests = [], []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.route("http://**", lambda r: (requests.append(r.request.url), r.abort()))
+    page.route("https://**", lambda r: (requests.append(r.request.url), r.abort()))
+    try:
+        page.goto((out / "report.html").as_uri())
+        figures = page.locator("[data-wb-chart]")
+        n = figures.count()
+        assert n >= 2
+        page.wait_for_function(f"window.wbViews && Object.keys(window.wbViews).length === {n}",
+                               timeout=60_000)
+        for i in range(n):
+            assert figures.nth(i).locator(".mark-rect path").count() > 0, f"chart {i} drew no bars"
+        _screenshot(page, tmp_path, "reproduce-report.png")
+    finally:
+        page.close()
+    assert not requests, f"the report tried to load {requests}"
+    assert not errors, f"JavaScript errors: {errors}"
+
+
 # --------------------------------------------------------------------------------------------
 # (a) JupyterLab, the tour notebook
 # --------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@
 
 #define WB_MAX_CLIENTS 16
 #define WB_MAX_STREAMS 32
-#define WB_DRAIN_BYTES_DEFAULT (64ull << 20)
+#define WB_DRAIN_BYTES_DEFAULT (4ull << 20)
 #define WB_STREAM_HARD_CAP (4ull << 30)  /* a single stream never holds more than this */
 
 enum { WB_ACT_COUNT, WB_ACT_CALL, WB_ACT_TRACE_MEM, WB_ACT_CALL_MEM };

@@ -122,7 +122,7 @@ const char *wb_machine_stream_name(const wb_machine *m, int i);
 uint32_t wb_machine_stream_record_size(const wb_machine *m, int i);
 const void *wb_machine_stream_data(const wb_machine *m, int i, uint64_t *nbytes);
 void wb_machine_stream_clear(wb_machine *m, int i);
-/* High-water mark of every stream in bytes (default 64 MiB): past it the run pauses with
+/* High-water mark of every stream in bytes (default 4 MiB): past it the run pauses with
  * WB_REASON_DRAIN at the next block boundary. */
 void wb_machine_set_drain_bytes(wb_machine *m, uint64_t bytes);
 
