@@ -78,6 +78,7 @@ struct wb_jit {
   uint64_t generation;
   wb_jit_block *table[JIT_HASH_SIZE];
   wb_jit_jc *jc;                /* probed by translated code */
+  int jc_low;                   /* jc lies below 2 GiB: translated code addresses it absolutely */
   wb_jit_block **order;         /* blocks in code-address order (for wb_jit_locate) */
   size_t norder, order_cap;
   struct { uint64_t pc; uint32_t count; } *hot;

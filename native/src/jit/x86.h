@@ -69,6 +69,19 @@ static inline void x_op(x86_buf *b, int flags, const uint8_t *op, int nop, int r
 static inline void x_rr(x86_buf *b, int flags, uint8_t op, int reg, int rm) {
   x_op(b, flags, &op, 1, reg, 0, rm, X_NOINDEX, 0);
 }
+/* op reg, [index*scale + disp32] with no base register (an absolute table below 2 GiB);
+ * scale_log2: 0..3 */
+static inline void x_op_abs_index(x86_buf *b, int flags, const uint8_t *op, int nop, int reg,
+                                  int index, int scale_log2, int32_t disp) {
+  if (flags & X66) x_b(b, 0x66);
+  unsigned rex = 0x40 | ((flags & XW) ? 8 : 0) | ((reg & 8) ? 4 : 0) | ((index & 8) ? 2 : 0);
+  if (rex != 0x40) x_b(b, rex);
+  for (int i = 0; i < nop; i++) x_b(b, op[i]);
+  x_b(b, (unsigned)((reg & 7) << 3) | 4);                      /* mod 00, rm = SIB */
+  x_b(b, (unsigned)(scale_log2 << 6) | (unsigned)((index & 7) << 3) | 5); /* base: none */
+  x_d32(b, (uint32_t)disp);
+}
+
 /* op reg, [base + disp] */
 static inline void x_rm(x86_buf *b, int flags, uint8_t op, int reg, int base, int32_t disp) {
   x_op(b, flags, &op, 1, reg, 1, base, X_NOINDEX, disp);
