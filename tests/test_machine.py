@@ -361,3 +361,62 @@ def test_cli_guest_list_and_build():
 def test_cli_run_guest_by_name_with_budget():
     p = _wb("run", "--max-insns", "1000", "zstd", "1m")
     assert p.returncode == 125 and b"budget" in p.stderr
+
+
+def test_memory_unmapped_then_mapped_again_reads_zero():
+    """Unmapped pages may keep their host memory (mem.c) but must read as zero when mapped
+    again, also read-only, also after a MAP_FIXED remap over live pages."""
+    elf = assemble("""
+    .globl _start
+_start:
+    li s2, 0x30000000
+    li s4, 0x3000fff8               # the last dword of the 64 KiB
+    li s3, 0                        # round: 0 map RW, 1 map RO, 2 MAP_FIXED over live
+1:  mv a0, s2
+    li a1, 65536
+    li a2, 3
+    li a3, 0x32                     # MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED
+    li a4, -1
+    li a5, 0
+    SYSCALL 222
+    bne a0, s2, 9f
+    li t0, -1
+    sd t0, 0(s2)
+    sd t0, 0(s4)
+    li t1, 2
+    beq s3, t1, 3f                  # round 2: map again without unmapping
+    mv a0, s2
+    li a1, 65536
+    SYSCALL 215                     # munmap
+3:  mv a0, s2
+    li a1, 65536
+    li a2, 1                        # PROT_READ (round 1), RW otherwise
+    li t1, 1
+    beq s3, t1, 4f
+    li a2, 3
+4:  li a3, 0x32
+    li a4, -1
+    li a5, 0
+    SYSCALL 222
+    bne a0, s2, 9f
+    ld t0, 0(s2)
+    bnez t0, 9f
+    ld t0, 0(s4)
+    bnez t0, 9f
+    li t1, 1
+    beq s3, t1, 5f
+    mv a0, s2                       # leave it unmapped for the next round
+    li a1, 65536
+    SYSCALL 215
+5:  mv a0, s2
+    li a1, 65536
+    SYSCALL 215
+    addi s3, s3, 1
+    li t1, 3
+    blt s3, t1, 1b
+    EXIT 0
+9:  EXIT 1
+""")
+    for tier in workbench.available_tiers():
+        r = Machine(tier=tier).run(elf)
+        assert r.ok, (tier, r.reason, r.exit_code, r.message)

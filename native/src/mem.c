@@ -27,6 +27,12 @@
  * register just below 0 plus a small offset faults too. */
 #define GUARD_BYTES (1ull << 20)
 #define LOW_GUARD (1ull << 16)
+/* Unmapped runs up to this size keep their host pages ("stale"), zeroed with memset when
+ * mapped again: cheaper than punching a hole and taking a fault per page on the next touch
+ * (malloc implementations map and unmap such chunks all the time). At most STALE_LIMIT
+ * bytes are kept; past it every stale page is given back. */
+#define STALE_RUN_MAX (1ull << 20)
+#define STALE_LIMIT (64ull << 20)
 
 static int host_prot(int prot) {
   if (prot & WB_PROT_W) return PROT_READ | PROT_WRITE;
@@ -100,6 +106,7 @@ void wb_mem_fini(wb_mem *m) {
     free(m->views[v].deny);
   }
   free(m->smc);
+  free(m->stale);
   if (m->memfd >= 0) close(m->memfd);
   free(m->perm);
   memset(m, 0, sizeof *m);
@@ -242,29 +249,50 @@ static void discard(wb_mem *m, uint64_t addr, uint64_t len) {
   }
 }
 
+/* Give back every stale page (see STALE_RUN_MAX). */
+static void purge_stale(wb_mem *m) {
+  uint64_t np = m->size >> WB_PAGE_SHIFT, run = 0;
+  for (uint64_t p = 0; p <= np; p++) {
+    if (p < np && m->stale[p]) { m->stale[p] = 0; run++; continue; }
+    if (run) discard(m, (p - run) << WB_PAGE_SHIFT, run << WB_PAGE_SHIFT);
+    run = 0;
+  }
+  m->stale_bytes = 0;
+}
+
 int wb_mem_map(wb_mem *m, uint64_t addr, uint64_t len, int prot) {
   if (addr & (WB_PAGE_SIZE - 1)) return -EINVAL;
   if (len == 0) return 0;
   if (len > m->size) return -ENOMEM;
   len = page_up(len);
   if (!range_ok(m, addr, len)) return -ENOMEM;
-  uint64_t p0 = addr >> WB_PAGE_SHIFT, np = len >> WB_PAGE_SHIFT, fresh = 0;
-  for (uint64_t i = 0; i < np; i++)
+  uint64_t p0 = addr >> WB_PAGE_SHIFT, np = len >> WB_PAGE_SHIFT, fresh = 0, dirty = 0;
+  for (uint64_t i = 0; i < np; i++) {
     if (!(m->perm[p0 + i] & WB_PERM_MAPPED)) fresh++;
-  if (m->committed + fresh * WB_PAGE_SIZE > m->limit) return -ENOMEM;
-  if (mprotect(m->base + addr, len, host_prot(prot)) != 0) return -ENOMEM;
-  /* Pages already mapped are remapped zero-filled; fresh pages are already zero (never
-   * touched, or punched when they were unmapped). Punch runs of mapped pages only. */
-  uint64_t run = 0;
-  for (uint64_t i = 0; i <= np; i++) {
-    int mapped = i < np && (m->perm[p0 + i] & WB_PERM_MAPPED);
-    if (mapped) {
-      run++;
-    } else if (run) {
-      discard(m, (p0 + i - run) << WB_PAGE_SHIFT, run << WB_PAGE_SHIFT);
-      run = 0;
-    }
+    if ((m->perm[p0 + i] & WB_PERM_MAPPED) || (m->stale && m->stale[p0 + i])) dirty++;
   }
+  if (m->committed + fresh * WB_PAGE_SIZE > m->limit) return -ENOMEM;
+  /* The range must read as zero. Untouched pages are; pages mapped before (a remap) or kept
+   * stale after an unmap are zeroed: small runs with memset through a writable view, large
+   * runs by punching a hole. */
+  int hp = host_prot(prot);
+  if (mprotect(m->base + addr, len, dirty && hp != (PROT_READ | PROT_WRITE) ? PROT_READ | PROT_WRITE : hp) != 0)
+    return -ENOMEM;
+  uint64_t run = 0;
+  for (uint64_t i = 0; dirty && i <= np; i++) {
+    int d = i < np && ((m->perm[p0 + i] & WB_PERM_MAPPED) || (m->stale && m->stale[p0 + i]));
+    if (d) { run++; continue; }
+    if (run) {
+      uint64_t a = (p0 + i - run) << WB_PAGE_SHIFT, l = run << WB_PAGE_SHIFT;
+      if (l <= STALE_RUN_MAX) memset(m->base + a, 0, l);
+      else discard(m, a, l);
+      if (m->stale)
+        for (uint64_t k = p0 + i - run; k < p0 + i; k++)
+          if (m->stale[k]) { m->stale[k] = 0; m->stale_bytes -= WB_PAGE_SIZE; }
+    }
+    run = 0;
+  }
+  if (dirty && hp != (PROT_READ | PROT_WRITE)) mprotect(m->base + addr, len, hp);
   memset(m->perm + p0, WB_PERM_MAPPED | (prot & WB_PROT_MASK), np);
   if (m->smc) memset(m->smc + p0, 0, np);
   sync_views(m, p0, np);
@@ -289,12 +317,18 @@ int wb_mem_unmap(wb_mem *m, uint64_t addr, uint64_t len) {
     } else if (run) {
       uint64_t a = (p0 + i - run) << WB_PAGE_SHIFT, l = run << WB_PAGE_SHIFT;
       mprotect(m->base + a, l, PROT_NONE);
-      discard(m, a, l);
+      if (l <= STALE_RUN_MAX && (m->stale || (m->stale = calloc(m->size >> WB_PAGE_SHIFT, 1)))) {
+        memset(m->stale + (p0 + i - run), 1, run);  /* kept; zeroed if mapped again */
+        m->stale_bytes += l;
+      } else {
+        discard(m, a, l);
+      }
       memset(m->perm + (p0 + i - run), 0, run);
       was += run;
       run = 0;
     }
   }
+  if (m->stale_bytes > STALE_LIMIT) purge_stale(m);
   m->committed -= was * WB_PAGE_SIZE;
   if (m->smc) memset(m->smc + p0, 0, np);
   sync_views(m, p0, np);

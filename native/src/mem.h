@@ -53,6 +53,8 @@ typedef struct wb_mem {
    * read-only in every view (smc[p] = 1), so a guest write to translated code faults and the
    * engine drops the translations first (NULL until a W+X page holds translated code). */
   uint8_t *smc;
+  uint8_t *stale;       /* unmapped pages whose host memory was kept (mem.c, STALE_RUN_MAX) */
+  uint64_t stale_bytes;
   void (*code_written)(void *ctx, uint64_t addr, uint64_t len); /* host-side writes hit code */
   void *code_written_ctx;
   uint8_t *perm;        /* size >> 12 entries of WB_PROT_* bits */
