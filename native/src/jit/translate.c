@@ -236,6 +236,90 @@ static void fp_call(tctx *t, const wb_insn *in) {
     if (caller_saved(t->J->hregs[k])) x_rm(b, XW, XA_MOV, t->J->hregs[k], X_RBP, JDX(t->J->gregs[k]));
 }
 
+/* ---- inline double precision: fpu.c's "hardfloat" fast path, in host code ----
+ * fadd/fsub/fmul/fdiv.d in round-to-nearest-even with NX already accrued, normal operands
+ * and a result above the smallest normal can raise nothing but NX, so the host's SSE result
+ * is the answer and fflags do not change (the same conditions fpu.c's fast path uses);
+ * comparisons of non-NaN operands raise nothing; int -> double conversions that are exact
+ * raise nothing. Anything else falls to the call. */
+
+/* rax = biased exponent of the double in cpu.f[r] minus lo; jump to `slow` if it is not in
+ * [lo, hi] */
+static void exp_check(tctx *t, int reg_from_mem, unsigned r, unsigned lo, unsigned hi, uint8_t **slow, int *ns) {
+  x86_buf *b = &t->b;
+  if (reg_from_mem) x_rm(b, XW, XA_MOV, X_RAX, X_RBP, JDF(r));
+  x_shift_imm(b, XW, 4, X_RAX, 1);                 /* drop the sign */
+  x_shift_imm(b, XW, 5, X_RAX, 53);                /* the exponent */
+  x_alu_imm(b, 0, XA_SUB, 0, X_RAX, 0, (int32_t)lo);
+  x_alu_imm(b, 0, XA_CMP, 0, X_RAX, 0, (int32_t)(hi - lo));
+  slow[(*ns)++] = x_jcc32(b, CC_A);
+}
+
+static int fp_inline(tctx *t, const wb_insn *in) {
+  x86_buf *b = &t->b;
+  uint8_t sse = 0;
+  int cmp = 0, cvt = 0;
+  switch (in->op) {
+    case WB_OP_FADD_D: sse = 0x58; break;
+    case WB_OP_FSUB_D: sse = 0x5c; break;
+    case WB_OP_FMUL_D: sse = 0x59; break;
+    case WB_OP_FDIV_D: sse = 0x5e; break;
+    case WB_OP_FEQ_D: case WB_OP_FLT_D: case WB_OP_FLE_D: cmp = 1; break;
+    case WB_OP_FCVT_D_L: case WB_OP_FCVT_D_W: cvt = 1; break;
+    default: return 0;
+  }
+  uint8_t *slow[8];
+  int ns = 0;
+  if (sse || cvt) {
+    if (in->rm != WB_RM_RNE && in->rm != WB_RM_DYN) return 0;
+    if (in->rm == WB_RM_DYN) {
+      x_alu_imm(b, 0, XA_CMP, 1, X_RBP, JD(frm), 0);
+      slow[ns++] = x_jcc32(b, CC_NE);
+    }
+  }
+  if (sse) {
+    uint8_t op = 0xf6;                              /* test byte [fflags], NX */
+    x_op(b, 0, &op, 1, 0, 1, X_RBP, X_NOINDEX, JD(fflags));
+    x_b(b, 1);
+    slow[ns++] = x_jcc32(b, CC_E);
+    exp_check(t, 1, in->rs1, 1, 0x7fe, slow, &ns);
+    exp_check(t, 1, in->rs2, 1, 0x7fe, slow, &ns);
+    x_sse_m(b, 0xf2, 0x10, 0, X_RBP, JDF(in->rs1)); /* movsd xmm0, a */
+    x_sse_m(b, 0xf2, sse, 0, X_RBP, JDF(in->rs2));  /* op xmm0, b */
+    x_movq_r_x(b, X_RCX, 0);
+    x_rr(b, XW, XA_MOV, X_RAX, X_RCX);
+    exp_check(t, 0, 0, 2, 0x7fe, slow, &ns);        /* above the smallest normal, finite */
+    x_rm(b, XW, 0x89, X_RCX, X_RBP, JDF(in->rd));
+  } else if (cmp) {
+    exp_check(t, 1, in->rs1, 0, 0x7fe, slow, &ns);  /* no NaN (nor infinity) */
+    exp_check(t, 1, in->rs2, 0, 0x7fe, slow, &ns);
+    x_sse_m(b, 0xf2, 0x10, 0, X_RBP, JDF(in->rs1));
+    x_sse_m(b, 0x66, 0x2f, 0, X_RBP, JDF(in->rs2)); /* comisd xmm0, b */
+    int cc = in->op == WB_OP_FEQ_D ? CC_E : in->op == WB_OP_FLT_D ? CC_B : CC_BE;
+    x_setcc(b, cc, X_RAX);
+    st(t, in->rd, X_RAX);
+  } else {
+    /* int -> double: exact when converting back gives the same integer (.w: always) */
+    if (in->op == WB_OP_FCVT_D_W) { op_g(t, 0, XA_MOV, X_RAX, in->rs1); x_rr(b, XW, 0x63, X_RAX, X_RAX); }
+    else ld(t, X_RAX, in->rs1);
+    x_cvtsi2sd(b, 0, X_RAX);
+    if (in->op == WB_OP_FCVT_D_L) {
+      x_mov_imm(b, X_RCX, 1ull << 53);
+      x_rr(b, XW, XA_ADD, X_RCX, X_RAX);            /* rcx = x + 2^53 */
+      x_mov_imm(b, X_RDX, 1ull << 54);
+      x_rr(b, XW, XA_CMP, X_RCX, X_RDX);
+      slow[ns++] = x_jcc32(b, CC_AE);               /* |x| > 2^53: may round */
+    }
+    x_movq_r_x(b, X_RCX, 0);
+    x_rm(b, XW, 0x89, X_RCX, X_RBP, JDF(in->rd));
+  }
+  uint8_t *done = x_jmp32(b);
+  for (int k = 0; k < ns; k++) x_fix32(slow[k], b->p);
+  fp_call(t, in);
+  x_fix32(done, b->p);
+  return 1;
+}
+
 /* fsgnj.d rd, rs, rs (fmv.d), fsgnjn.d (fneg.d), fsgnjx.d (fabs.d): bit operations */
 static int fp_sign_same(tctx *t, const wb_insn *in) {
   if (in->rs1 != in->rs2) return 0;
@@ -668,7 +752,10 @@ static int translate_insn(tctx *t, const wb_insn *in) {
       fp_call(t, in);
       return 0;
     default:
-      if (in->op >= WB_OP_FMADD_S && in->op <= WB_OP_FMV_D_X) { fp_call(t, in); return 0; }
+      if (in->op >= WB_OP_FMADD_S && in->op <= WB_OP_FMV_D_X) {
+        if (!fp_inline(t, in)) fp_call(t, in);
+        return 0;
+      }
       /* CSRs, atomics, ebreak, illegal and privileged ops */
       slow(t);
       return wb_op_ends_block(in->op);

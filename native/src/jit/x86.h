@@ -178,6 +178,31 @@ static inline void x_jmp_reg(x86_buf *b, int reg) { uint8_t op = 0xff; x_op(b, 0
 static inline void x_jmp_mem(x86_buf *b, int base, int index, int32_t disp) {
   uint8_t op = 0xff; x_op(b, 0, &op, 1, 4, 1, base, index, disp);
 }
+/* SSE scalar double ops on xmm0..7 with a [base + disp] or register operand:
+ * prefix (0xf2 sd ops, 0x66 for comisd/ucomisd), 0x0f, op. */
+static inline void x_sse_m(x86_buf *b, uint8_t prefix, uint8_t op, int xmm, int base, int32_t disp) {
+  uint8_t ops[2] = {0x0f, op};
+  x_b(b, prefix);
+  x_op(b, 0, ops, 2, xmm, 1, base, X_NOINDEX, disp);
+}
+/* movq r64, xmm (66 REX.W 0f 7e /r) */
+static inline void x_movq_r_x(x86_buf *b, int reg, int xmm) {
+  uint8_t ops[2] = {0x0f, 0x7e};
+  x_b(b, 0x66);
+  x_op(b, XW, ops, 2, xmm, 0, reg, X_NOINDEX, 0);
+}
+/* cvtsi2sd xmm, r64 (f2 REX.W 0f 2a /r); cvttsd2si r64, xmm (f2 REX.W 0f 2c /r) */
+static inline void x_cvtsi2sd(x86_buf *b, int xmm, int reg) {
+  uint8_t ops[2] = {0x0f, 0x2a};
+  x_b(b, 0xf2);
+  x_op(b, XW, ops, 2, xmm, 0, reg, X_NOINDEX, 0);
+}
+static inline void x_cvttsd2si(x86_buf *b, int reg, int xmm) {
+  uint8_t ops[2] = {0x0f, 0x2c};
+  x_b(b, 0xf2);
+  x_op(b, XW, ops, 2, reg, 0, xmm, X_NOINDEX, 0);
+}
+
 static inline void x_push(x86_buf *b, int reg) { if (reg & 8) x_b(b, 0x41); x_b(b, 0x50 + (reg & 7)); }
 static inline void x_pop(x86_buf *b, int reg) { if (reg & 8) x_b(b, 0x41); x_b(b, 0x58 + (reg & 7)); }
 static inline void x_ret(x86_buf *b) { x_b(b, 0xc3); }
