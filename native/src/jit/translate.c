@@ -534,8 +534,13 @@ static void branch(tctx *t, const wb_insn *in, int cc) {
 
 static void jalr(tctx *t, const wb_insn *in) {
   x86_buf *b = &t->b;
-  ld(t, X_RAX, in->rs1);
-  if (in->imm) x_alu_imm(b, XW, XA_ADD, 0, X_RAX, 0, (int32_t)in->imm);
+  /* the target: the source register itself when it needs no offset and survives the link */
+  int tr = hreg(t, in->rs1);
+  if (tr < 0 || in->imm || (in->rd && in->rd == in->rs1)) {
+    ld(t, X_RAX, in->rs1);
+    if (in->imm) x_alu_imm(b, XW, XA_ADD, 0, X_RAX, 0, (int32_t)in->imm);
+    tr = X_RAX;
+  }
   /* bit 0 of the target is not cleared here: the table holds only even pcs, so an odd
    * target misses and the dispatcher clears it */
   if (in->rd) {
@@ -547,25 +552,25 @@ static void jalr(tctx *t, const wb_insn *in) {
   if (t->J->jc_low) {
     int32_t tab = (int32_t)(uintptr_t)t->J->jc;
     static const uint8_t cmp_op = 0x3b, jmp_op = 0xff;
-    x_rr(b, 0, XA_MOV, X_RCX, X_RAX);                               /* ecx = pc & (mask << 1) */
+    x_rr(b, 0, XA_MOV, X_RCX, tr);                                  /* ecx = pc & (mask << 1) */
     x_alu_imm(b, 0, XA_AND, 0, X_RCX, 0, (int32_t)((JIT_JC_SIZE - 1) << 1));
-    x_op_abs_index(b, XW, &cmp_op, 1, X_RAX, X_RCX, 3, tab);        /* cmp rax, [rcx*8 + tab] */
+    x_op_abs_index(b, XW, &cmp_op, 1, tr, X_RCX, 3, tab);           /* cmp tr, [rcx*8 + tab] */
     uint8_t *miss = x_jcc8(b, CC_NE);
     x_op_abs_index(b, 0, &jmp_op, 1, 4, X_RCX, 3, tab + 8);         /* jmp [rcx*8 + tab + 8] */
     x_fix8(miss, b->p);
-    x_rm(b, XW, 0x89, X_RAX, X_RBP, JD(pc));
+    x_rm(b, XW, 0x89, tr, X_RBP, JD(pc));
     jmp_exit(t, JX_INDIRECT, 0);
     return;
   }
-  x_rr(b, 0, XA_MOV, X_RCX, X_RAX);                                 /* mov ecx, eax */
+  x_rr(b, 0, XA_MOV, X_RCX, tr);                                    /* mov ecx, tr32 */
   x_shift_imm(b, 0, 4, X_RCX, 3);
   x_alu_imm(b, 0, XA_AND, 0, X_RCX, 0, (int32_t)((JIT_JC_SIZE - 1) << 4));
   x_mov_imm(b, X_RDX, (uint64_t)(uintptr_t)t->J->jc);
-  x_rmx(b, XW, XA_CMP, X_RAX, X_RDX, X_RCX, 0);
+  x_rmx(b, XW, XA_CMP, tr, X_RDX, X_RCX, 0);
   uint8_t *miss = x_jcc8(b, CC_NE);
   x_jmp_mem(b, X_RDX, X_RCX, 8);
   x_fix8(miss, b->p);
-  x_rm(b, XW, 0x89, X_RAX, X_RBP, JD(pc));
+  x_rm(b, XW, 0x89, tr, X_RBP, JD(pc));
   jmp_exit(t, JX_INDIRECT, 0);
 }
 
