@@ -57,6 +57,7 @@ const char *wb_engine_version(void);
 int wb_tier_available(int tier);
 const char *wb_builtin_client(int i);
 int wb_machine_add_client(wb_machine *m, const char *name, char *err, size_t errlen);
+int wb_machine_add_client_opts(wb_machine *m, const char *name, const char *options, char *err, size_t errlen);
 int wb_machine_stream_count(const wb_machine *m);
 const char *wb_machine_stream_name(const wb_machine *m, int i);
 uint32_t wb_machine_stream_record_size(const wb_machine *m, int i);

@@ -99,6 +99,58 @@ STREAMS: dict[str, Stream] = {
         },
         description="one record per guest thread: its total instruction count",
     ),
+    # the barrier profiler (native/src/clients/barrier.c)
+    "barrier": Stream(
+        name="barrier",
+        dtype=_record([(n, "<u8", 8 * i) for i, n in enumerate(
+            ["id", "site", "addr", "size", "alloc_icount", "free_icount", "first_icount",
+             "last_icount", "accesses", "reads", "writes", "bytes_touched"])]
+            + [("max_read", "<i8", 96), ("max_write", "<i8", 104), ("flags", "<u4", 112),
+               ("pad", "<u4", 116)], 120),
+        dim="object", index="id",
+        fields={
+            "id": {"long_name": "sampled object, in sampling order"},
+            "site": {"long_name": "allocation site (return address of the allocation call)"},
+            "addr": {"long_name": "guest address of the object"},
+            "size": {"long_name": "object size", "units": "bytes"},
+            "alloc_icount": {"long_name": "instructions retired at allocation", "units": "1"},
+            "free_icount": {"long_name": "instructions retired at free or realloc (0: live)", "units": "1"},
+            "first_icount": {"long_name": "instructions retired at the first access", "units": "1"},
+            "last_icount": {"long_name": "instructions retired at the last access", "units": "1"},
+            "accesses": {"long_name": "accesses recorded", "units": "1"},
+            "reads": {"long_name": "reads recorded", "units": "1"},
+            "writes": {"long_name": "writes recorded", "units": "1"},
+            "bytes_touched": {"long_name": "distinct bytes accessed", "units": "bytes"},
+            "max_read": {"long_name": "highest offset read (-1: never read)", "units": "bytes"},
+            "max_write": {"long_name": "highest offset written (-1: never written)", "units": "bytes"},
+            "flags": {"long_name": "1 written after its first read, 2 freed, 4 reallocated, "
+                                   "8 recording stopped after max_accesses"},
+        },
+        description="one record per object the barrier profiler sampled",
+    ),
+    "barrier_touched": Stream(
+        name="barrier_touched",
+        dtype=_record([("id", "<u8", 0), ("start", "<u8", 8), ("end", "<u8", 16)], 24),
+        dim="range", index="id",
+        fields={
+            "id": {"long_name": "sampled object"},
+            "start": {"long_name": "first byte of a touched range (object offset)", "units": "bytes"},
+            "end": {"long_name": "one past the last byte of the range", "units": "bytes"},
+        },
+        description="byte ranges of sampled objects that were accessed",
+    ),
+    "barrier_stats": Stream(
+        name="barrier_stats",
+        dtype=_record([(n, "<u8", 8 * i) for i, n in enumerate(
+            ["samples", "faults", "stray", "allocations", "bytes_allocated", "sample_bytes"])], 48),
+        dim="run", index="samples",
+        fields={n: {"long_name": d, "units": "1"} for n, d in [
+            ("samples", "objects sampled"), ("faults", "barrier faults taken"),
+            ("stray", "barrier faults outside any live sampled object"),
+            ("allocations", "allocations seen"), ("bytes_allocated", "bytes allocated"),
+            ("sample_bytes", "sampling interval in bytes (0: every object)")]},
+        description="the barrier profiler's counters for the run",
+    ),
 }
 
 

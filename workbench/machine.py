@@ -169,6 +169,9 @@ class Machine:
     clients : analysis clients to run, by name (``available_clients()``: null, icount,
         bbprofile, memtrace), in order. Their records are in ``Run.records`` and
         ``Run.events(name)``.
+    client_options : per client, a dict of options, e.g.
+        ``{"barrier": {"sample_bytes": 0}}`` (the barrier profiler: ``sample_bytes``, default
+        8 MiB, 0 = every object; ``max_accesses``, 0 = unlimited).
     drain_bytes : a client stream holding more than this pauses the run while Python copies
         its records out (no event is ever dropped; default 4 MiB: small enough to stay in
         the host caches, which makes long traces faster than large buffers).
@@ -184,7 +187,7 @@ class Machine:
                  deterministic: bool = True, seed: int = 0, ns_per_insn: int = 1,
                  env: Mapping[str, str] | None = None, jit_hot: int = 4,
                  jit_profile_insns: int = 1 << 25, jit_cache_bytes: int = 0,
-                 clients: Iterable[str] = (),
+                 clients: Iterable[str] = (), client_options: Mapping[str, Mapping] | None = None,
                  drain_bytes: int = 4 << 20):
         if tier is None:
             tier = default_tier()
@@ -234,6 +237,10 @@ class Machine:
         for c in self.clients:
             if c not in known:
                 raise ConfigError(f"unknown client {c!r}; built-in clients: {known}")
+        self.client_options = {k: dict(v) for k, v in (client_options or {}).items()}
+        for k in self.client_options:
+            if k not in self.clients:
+                raise ConfigError(f"options given for client {k!r}, which is not in clients={self.clients}")
         if not (isinstance(drain_bytes, int) and drain_bytes > 0):
             raise ConfigError(f"drain_bytes must be a positive integer, got {drain_bytes!r}")
         self.drain_bytes = drain_bytes
@@ -247,7 +254,7 @@ class Machine:
             "cwd": self.cwd, "deterministic": self.deterministic, "seed": self.seed,
             "ns_per_insn": self.ns_per_insn, "env": self.env, "jit_hot": self.jit_hot,
             "jit_profile_insns": self.jit_profile_insns, "jit_cache_bytes": self.jit_cache_bytes,
-            "clients": self.clients,
+            "clients": self.clients, "client_options": self.client_options,
         }
 
     def run(self, program: str | os.PathLike, args: Iterable[str] = (), *,
@@ -310,7 +317,8 @@ class Machine:
                 if rc != 0:
                     raise LoadError(f"{path}: {ffi.string(err).decode(errors='replace')}")
                 for c in self.clients:
-                    if lib.wb_machine_add_client(m, c.encode(), err, 512) != 0:
+                    opts = ",".join(f"{k}={v}" for k, v in self.client_options.get(c, {}).items())
+                    if lib.wb_machine_add_client_opts(m, c.encode(), opts.encode(), err, 512) != 0:
                         raise ConfigError(ffi.string(err).decode(errors="replace"))
                 lib.wb_machine_set_drain_bytes(m, self.drain_bytes)
                 res = ffi.new("wb_result *")

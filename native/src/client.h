@@ -118,6 +118,6 @@ void wb_clients_thread(wb_machine *m, int tid, int started);
 void wb_clients_fini(wb_machine *m);
 
 /* Built-in clients (clients/): add by name */
-int wb_builtin_add(wb_machine *m, const char *name, char *err, size_t errlen);
+int wb_builtin_add(wb_machine *m, const char *name, const char *opts, char *err, size_t errlen);
 
 #endif

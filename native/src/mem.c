@@ -165,6 +165,7 @@ int wb_mem_unprotect_code(wb_mem *m, uint64_t addr, uint64_t len) {
 }
 
 void wb_mem_will_write(wb_mem *m, uint64_t addr, uint64_t len) {
+  addr = wb_mem_fold(m, addr);
   if (m->smc && wb_mem_unprotect_code(m, addr, len) && m->code_written)
     m->code_written(m->code_written_ctx, addr, len);
 }
@@ -365,6 +366,7 @@ int wb_mem_discard(wb_mem *m, uint64_t addr, uint64_t len) {
 }
 
 int wb_mem_check(const wb_mem *m, uint64_t addr, uint64_t len, int prot) {
+  addr = wb_mem_fold(m, addr);
   if (len == 0) return 1;
   if (!range_ok(m, addr, len)) return 0;
   uint8_t need = (uint8_t)(WB_PERM_MAPPED | (prot & WB_PROT_MASK));
@@ -375,6 +377,7 @@ int wb_mem_check(const wb_mem *m, uint64_t addr, uint64_t len, int prot) {
 }
 
 uint64_t wb_mem_span(const wb_mem *m, uint64_t addr, uint64_t len, int prot) {
+  addr = wb_mem_fold(m, addr);
   if (len == 0 || addr >= m->size) return 0;
   if (len > m->size - addr) len = m->size - addr;
   uint8_t need = (uint8_t)(WB_PERM_MAPPED | (prot & WB_PROT_MASK));
@@ -407,12 +410,14 @@ uint64_t wb_mem_find_free(const wb_mem *m, uint64_t len, uint64_t lo, uint64_t h
 }
 
 int wb_mem_read(const wb_mem *m, uint64_t addr, void *dst, size_t len) {
+  addr = wb_mem_fold(m, addr);
   if (!wb_mem_check(m, addr, len, WB_PROT_R)) return -EFAULT;
   if (len) memcpy(dst, m->base + addr, len);
   return 0;
 }
 
 int wb_mem_write(wb_mem *m, uint64_t addr, const void *src, size_t len) {
+  addr = wb_mem_fold(m, addr);
   if (!wb_mem_check(m, addr, len, WB_PROT_W)) return -EFAULT;
   wb_mem_will_write(m, addr, len);
   if (len) memcpy(m->base + addr, src, len);
@@ -420,6 +425,7 @@ int wb_mem_write(wb_mem *m, uint64_t addr, const void *src, size_t len) {
 }
 
 long wb_mem_read_str(const wb_mem *m, uint64_t addr, char *dst, size_t n) {
+  addr = wb_mem_fold(m, addr);
   size_t done = 0;
   while (done < n) {
     uint64_t a = addr + done;
@@ -441,6 +447,8 @@ long wb_mem_read_str(const wb_mem *m, uint64_t addr, char *dst, size_t n) {
 }
 
 int wb_mem_copy(wb_mem *m, uint64_t dst, uint64_t src, uint64_t len) {
+  dst = wb_mem_fold(m, dst);
+  src = wb_mem_fold(m, src);
   if (!range_ok(m, dst, len) || !range_ok(m, src, len)) return -EFAULT;
   if (!wb_mem_check(m, dst, len, WB_PROT_W)) return -EFAULT;
   wb_mem_will_write(m, dst, len);

@@ -78,7 +78,8 @@ int wb_mem_check(const wb_mem *m, uint64_t addr, uint64_t len, int prot);
 /* A free (fully unmapped) page-aligned range of len bytes in [lo, hi): the highest one,
  * searching down from hi (top-down placement, like Linux's mmap); 0 if none. */
 uint64_t wb_mem_find_free(const wb_mem *m, uint64_t len, uint64_t lo, uint64_t hi);
-/* Copy between host and guest with permission checks (no faults): 0 or -EFAULT. */
+/* Copy between host and guest with permission checks (no faults): 0 or -EFAULT. These, the
+ * checks and spans below take window addresses too (wb_mem_fold). */
 int wb_mem_read(const wb_mem *m, uint64_t addr, void *dst, size_t len);
 int wb_mem_write(wb_mem *m, uint64_t addr, const void *src, size_t len);
 /* Copy a NUL-terminated guest string into dst (at most n bytes incl. NUL).
@@ -95,7 +96,13 @@ int wb_mem_discard(wb_mem *m, uint64_t addr, uint64_t len);
  * (read through the memfd; dst must be writable). 0 or -EFAULT (mremap moves). */
 int wb_mem_copy(wb_mem *m, uint64_t dst, uint64_t src, uint64_t len);
 
-static inline uint8_t *wb_mem_host(const wb_mem *m, uint64_t addr) { return m->base + addr; }
+/* A guest address through a window view (a barrier pointer, [size, 2*size)) names the same
+ * memory as addr - size: the host-side accessors (syscalls) fold it back, so pointers into
+ * the window work in every syscall. */
+static inline uint64_t wb_mem_fold(const wb_mem *m, uint64_t addr) {
+  return m->bound > m->size && addr >= m->size && addr < m->bound ? addr - m->size : addr;
+}
+static inline uint8_t *wb_mem_host(const wb_mem *m, uint64_t addr) { return m->base + wb_mem_fold(m, addr); }
 
 /* A block was built from page addr: if the guest can write and execute it, write-protect
  * it (all views) so that guest writes to it fault (self-modifying code). */

@@ -10,12 +10,29 @@ int wb_client_null(wb_machine *m);
 int wb_client_icount(wb_machine *m);
 int wb_client_bbprofile(wb_machine *m);
 int wb_client_memtrace(wb_machine *m);
+int wb_client_barrier(wb_machine *m, const char *opts, char *err, size_t errlen);
 
-static const struct { const char *name; int (*add)(wb_machine *m); } k_builtins[] = {
-    {"null", wb_client_null},
-    {"icount", wb_client_icount},
-    {"bbprofile", wb_client_bbprofile},
-    {"memtrace", wb_client_memtrace},
+/* the clients without options */
+#define NO_OPTIONS(fn) \
+  static int fn##_opts(wb_machine *m, const char *opts, char *err, size_t errlen) { \
+    if (opts && *opts) { snprintf(err, errlen, "client %s takes no options", #fn + 10); return -1; } \
+    if (fn(m) != 0) { snprintf(err, errlen, "cannot add client %s", #fn + 10); return -1; } \
+    return 0; \
+  }
+NO_OPTIONS(wb_client_null)
+NO_OPTIONS(wb_client_icount)
+NO_OPTIONS(wb_client_bbprofile)
+NO_OPTIONS(wb_client_memtrace)
+
+static const struct {
+  const char *name;
+  int (*add)(wb_machine *m, const char *opts, char *err, size_t errlen);
+} k_builtins[] = {
+    {"null", wb_client_null_opts},
+    {"icount", wb_client_icount_opts},
+    {"bbprofile", wb_client_bbprofile_opts},
+    {"memtrace", wb_client_memtrace_opts},
+    {"barrier", wb_client_barrier},
 };
 #define NBUILTINS (sizeof k_builtins / sizeof k_builtins[0])
 
@@ -23,16 +40,18 @@ WB_API const char *wb_builtin_client(int i) {
   return i >= 0 && (unsigned)i < NBUILTINS ? k_builtins[i].name : NULL;
 }
 
-int wb_builtin_add(wb_machine *m, const char *name, char *err, size_t errlen) {
+int wb_builtin_add(wb_machine *m, const char *name, const char *opts, char *err, size_t errlen) {
   for (unsigned i = 0; i < NBUILTINS; i++)
-    if (!strcmp(k_builtins[i].name, name)) {
-      if (k_builtins[i].add(m) != 0) { snprintf(err, errlen, "cannot add client %s", name); return -1; }
-      return 0;
-    }
-  snprintf(err, errlen, "unknown client %s (built-in clients: null, icount, bbprofile, memtrace)", name);
+    if (!strcmp(k_builtins[i].name, name)) return k_builtins[i].add(m, opts, err, errlen);
+  snprintf(err, errlen, "unknown client %s (built-in clients: null, icount, bbprofile, memtrace, barrier)", name);
   return -1;
 }
 
 WB_API int wb_machine_add_client(wb_machine *m, const char *name, char *err, size_t errlen) {
-  return wb_builtin_add(m, name, err, errlen);
+  return wb_builtin_add(m, name, NULL, err, errlen);
+}
+
+WB_API int wb_machine_add_client_opts(wb_machine *m, const char *name, const char *options,
+                                      char *err, size_t errlen) {
+  return wb_builtin_add(m, name, options, err, errlen);
 }

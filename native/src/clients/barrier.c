@@ -1,0 +1,304 @@
+/* barrier.c — the "barrier" client: a sampling object-access profiler built on barrier
+ * pointers (PAPERS.md, section 2).
+ *
+ * malloc, calloc, realloc and free are wrapped. One object per `sample_bytes` bytes allocated
+ * (0: every object, the ground truth) is sampled: the program gets a *barrier pointer* to it,
+ * the same offset in a window view of guest memory (guest address + 4 GiB) whose pages are
+ * all inaccessible. Accesses through ordinary pointers cost nothing; each access through a
+ * barrier pointer faults, is recorded against its object and is completed on the real memory
+ * by the engine, and the program goes on. free and realloc get their real pointer back;
+ * syscalls accept barrier pointers (the memory layer folds them).
+ *
+ * Per sampled object: allocation site (the caller's return address), size, the bytes touched
+ * (ranges), highest offset read and written, whether it was written after its
+ * initialization phase (after its first read), access counts, first and last access icount.
+ * `max_accesses` (K > 0) stops recording an object after K accesses (its accesses still
+ * fault: the program holds barrier pointers).
+ *
+ * Streams (written at the end of a run): "barrier" (one record per sampled object),
+ * "barrier_touched" (touched byte ranges: object id, start, end), "barrier_stats" (one record).
+ * Options: "sample_bytes=N,max_accesses=K".
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "client.h"
+
+typedef struct bobj {
+  uint64_t id, addr, size, site;
+  uint64_t alloc_icount, free_icount;
+  uint64_t first, last, accesses, reads, writes;
+  int64_t max_read, max_write;
+  uint32_t flags;            /* 1 written after init, 2 freed, 4 realloced, 8 recording stopped */
+  int seen_read;
+  uint8_t *touched;          /* bitmap, one bit per byte */
+} bobj;
+
+enum { F_WRITTEN_AFTER_INIT = 1, F_FREED = 2, F_REALLOCED = 4, F_STOPPED = 8 };
+
+typedef struct { uint64_t id, site, addr, size, alloc_icount, free_icount, first_icount, last_icount,
+                 accesses, reads, writes, bytes_touched; int64_t max_read, max_write;
+                 uint32_t flags, pad; } obj_record;                /* 120 bytes */
+typedef struct { uint64_t id, start, end; } range_record;
+typedef struct { uint64_t samples, faults, stray, allocations, bytes_allocated, sample_bytes; } stats_record;
+
+/* live sampled objects, found from an address: page -> objects overlapping it */
+#define PHASH (1u << 16)
+typedef struct pent { uint64_t page; bobj *o; struct pent *next; } pent;
+
+typedef struct {
+  uint64_t sample_bytes, max_accesses;
+  uint64_t since;            /* bytes allocated since the last sample */
+  uint64_t window;           /* offset of the window view */
+  int view;
+  bobj **objs;               /* every sampled object, in sampling order */
+  size_t nobjs, capobjs;
+  pent *pages[PHASH];
+  uint64_t faults, stray, allocations, bytes_allocated;
+  int depth;                 /* wrapped allocation calls in progress (calloc calls malloc) */
+  wb_stream *s_obj, *s_touched, *s_stats;
+} bstate;
+
+static unsigned phash(uint64_t page) { return (unsigned)(page * 0x9e3779b97f4a7c15ull >> 48) & (PHASH - 1); }
+
+static void index_obj(bstate *st, bobj *o, int add) {
+  if (o->size == 0) return;
+  for (uint64_t p = o->addr >> 12; p <= (o->addr + o->size - 1) >> 12; p++) {
+    pent **pp = &st->pages[phash(p)];
+    if (add) {
+      pent *e = malloc(sizeof *e);
+      if (!e) return;
+      *e = (pent){p, o, *pp};
+      *pp = e;
+    } else {
+      for (; *pp; pp = &(*pp)->next)
+        if ((*pp)->page == p && (*pp)->o == o) { pent *d = *pp; *pp = d->next; free(d); break; }
+    }
+  }
+}
+
+static bobj *find(bstate *st, uint64_t a) {
+  for (pent *e = st->pages[phash(a >> 12)]; e; e = e->next)
+    if (e->page == a >> 12 && a >= e->o->addr && a < e->o->addr + e->o->size) return e->o;
+  return NULL;
+}
+
+static int is_barrier(const bstate *st, uint64_t p) { return p >= st->window && p < 2 * st->window; }
+
+static bobj *sample(bstate *st, wb_machine *m, uint64_t addr, uint64_t size, uint64_t site) {
+  bobj *o = calloc(1, sizeof *o);
+  if (!o) return NULL;
+  o->touched = calloc((size + 7) / 8 + 1, 1);
+  if (!o->touched) { free(o); return NULL; }
+  if (st->nobjs == st->capobjs) {
+    size_t cap = st->capobjs ? st->capobjs * 2 : 256;
+    bobj **n = realloc(st->objs, cap * sizeof *n);
+    if (!n) { free(o->touched); free(o); return NULL; }
+    st->objs = n;
+    st->capobjs = cap;
+  }
+  o->id = st->nobjs;
+  o->addr = addr;
+  o->size = size;
+  o->site = site;
+  o->alloc_icount = wb_machine_icount(m);
+  o->max_read = o->max_write = -1;
+  st->objs[st->nobjs++] = o;
+  index_obj(st, o, 1);
+  return o;
+}
+
+/* An allocation of size bytes at addr (real) returned to site: sampled? Returns the pointer
+ * the program gets. */
+static uint64_t allocated(bstate *st, wb_machine *m, uint64_t addr, uint64_t size, uint64_t site) {
+  if (!addr) return 0;
+  st->allocations++;
+  st->bytes_allocated += size;
+  st->since += size ? size : 1;
+  if (st->sample_bytes && st->since < st->sample_bytes) return addr;
+  if (st->sample_bytes) st->since %= st->sample_bytes;
+  return sample(st, m, addr, size, site) ? addr + st->window : addr;
+}
+
+static void released(bstate *st, wb_machine *m, uint64_t real, uint32_t why) {
+  bobj *o = find(st, real);
+  if (!o || o->addr != real) return;
+  o->flags |= why;
+  o->free_icount = wb_machine_icount(m);
+  index_obj(st, o, 0);
+}
+
+/* ---- wrapped functions ---- */
+/* One wrapped call. Allocation calls nest (an allocator implemented with another: calloc
+ * with malloc): only the outermost one is the program's, and only it is profiled. */
+typedef struct { uint64_t size, site, old; int was_barrier, nested; } call;
+
+static call *enter(bstate *st, uint64_t size, uint64_t site, void **user) {
+  call *c = malloc(sizeof *c);
+  if (c) *c = (call){size, site, 0, 0, st->depth > 0};
+  st->depth++;
+  *user = c;
+  return c;
+}
+static void pre_malloc(void *data, wb_machine *m, uint64_t ra, uint64_t args[8], void **user) {
+  enter(data, args[0], ra, user);
+}
+static void pre_calloc(void *data, wb_machine *m, uint64_t ra, uint64_t args[8], void **user) {
+  enter(data, args[0] * args[1], ra, user);
+}
+static void post_alloc(void *data, wb_machine *m, uint64_t *ret, void *user) {
+  bstate *st = data;
+  call *c = user;
+  st->depth--;
+  if (!c) return;
+  if (!c->nested) *ret = allocated(data, m, *ret, c->size, c->site);
+  free(c);
+}
+static void pre_free(void *data, wb_machine *m, uint64_t ra, uint64_t args[8], void **user) {
+  bstate *st = data;
+  if (is_barrier(st, args[0])) {
+    args[0] -= st->window;
+    released(st, m, args[0], F_FREED);
+  }
+}
+static void pre_realloc(void *data, wb_machine *m, uint64_t ra, uint64_t args[8], void **user) {
+  bstate *st = data;
+  call *c = enter(st, args[1], ra, user);
+  if (!c) return;
+  c->old = args[0];
+  if (is_barrier(st, args[0])) {
+    c->was_barrier = 1;
+    args[0] -= st->window;
+    c->old = args[0];
+  }
+  *user = c;
+}
+static void post_realloc(void *data, wb_machine *m, uint64_t *ret, void *user) {
+  bstate *st = data;
+  call *c = user;
+  st->depth--;
+  if (!c) return;
+  if (c->nested) {
+    free(c);
+    return;
+  }
+  if (*ret && c->was_barrier) {
+    /* the object moved (or grew in place): keep profiling it as a new sampled object */
+    released(st, m, c->old, F_REALLOCED);
+    st->allocations++;
+    st->bytes_allocated += c->size;
+    if (sample(st, m, *ret, c->size, c->site)) *ret += st->window;
+  } else if (*ret && *ret != c->old) {
+    *ret = allocated(st, m, *ret, c->size, c->site);
+  }
+  free(c);
+}
+
+/* ---- accesses through barrier pointers ---- */
+static int on_view_fault(void *data, wb_machine *m, int view, uint64_t pc, uint64_t addr,
+                         unsigned size, int kind) {
+  bstate *st = data;
+  if (view != st->view) return 0;
+  st->faults++;
+  uint64_t real = addr - st->window;
+  bobj *o = find(st, real);
+  if (!o) { st->stray++; return 0; } /* freed, or outside every sampled object: still completed */
+  if (st->max_accesses && o->accesses >= st->max_accesses) { o->flags |= F_STOPPED; return 0; }
+  uint64_t icount = wb_machine_icount(m), off = real - o->addr;
+  if (!o->accesses) o->first = icount;
+  o->last = icount;
+  o->accesses++;
+  uint64_t end = off + size > o->size ? o->size : off + size;
+  for (uint64_t b = off; b < end; b++) o->touched[b >> 3] |= (uint8_t)(1u << (b & 7));
+  int rd = kind == WB_MEM_LOAD || kind == WB_MEM_ATOMIC, wr = kind == WB_MEM_STORE || kind == WB_MEM_ATOMIC;
+  /* the initialization phase ends at the object's first read */
+  if (wr && o->seen_read) o->flags |= F_WRITTEN_AFTER_INIT;
+  if (rd) {
+    o->reads++;
+    if ((int64_t)(end - 1) > o->max_read) o->max_read = (int64_t)(end - 1);
+    o->seen_read = 1;
+  }
+  if (wr) {
+    o->writes++;
+    if ((int64_t)(end - 1) > o->max_write) o->max_write = (int64_t)(end - 1);
+  }
+  return 0;
+}
+
+static void on_run_end(void *data, wb_machine *m) {
+  bstate *st = data;
+  wb_stream_reset(st->s_obj);
+  wb_stream_reset(st->s_touched);
+  wb_stream_reset(st->s_stats);
+  for (size_t i = 0; i < st->nobjs; i++) {
+    bobj *o = st->objs[i];
+    uint64_t touched = 0, run = 0;
+    for (uint64_t b = 0; b <= o->size; b++) {
+      int t = b < o->size && (o->touched[b >> 3] >> (b & 7)) & 1;
+      if (t) { touched++; run++; continue; }
+      if (run) {
+        range_record *r = wb_stream_push(st->s_touched);
+        *r = (range_record){o->id, b - run, b};
+      }
+      run = 0;
+    }
+    obj_record *r = wb_stream_push(st->s_obj);
+    *r = (obj_record){o->id, o->site, o->addr, o->size, o->alloc_icount, o->free_icount, o->first,
+                      o->last, o->accesses, o->reads, o->writes, touched, o->max_read, o->max_write,
+                      o->flags, 0};
+  }
+  stats_record *s = wb_stream_push(st->s_stats);
+  *s = (stats_record){st->nobjs, st->faults, st->stray, st->allocations, st->bytes_allocated, st->sample_bytes};
+}
+
+static void destroy(void *data) {
+  bstate *st = data;
+  for (size_t i = 0; i < st->nobjs; i++) { free(st->objs[i]->touched); free(st->objs[i]); }
+  free(st->objs);
+  for (unsigned h = 0; h < PHASH; h++)
+    for (pent *e = st->pages[h], *n; e; e = n) { n = e->next; free(e); }
+  free(st);
+}
+
+static int parse_options(bstate *st, const char *opts, char *err, size_t errlen) {
+  st->sample_bytes = 8u << 20;
+  st->max_accesses = 0;
+  if (!opts || !*opts) return 0;
+  char buf[256];
+  snprintf(buf, sizeof buf, "%s", opts);
+  for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+    char *eq = strchr(tok, '=');
+    char *end = NULL;
+    if (!eq) { snprintf(err, errlen, "barrier: option %s has no value", tok); return -1; }
+    *eq = 0;
+    unsigned long long v = strtoull(eq + 1, &end, 0);
+    if (!end || *end) { snprintf(err, errlen, "barrier: %s=%s is not a number", tok, eq + 1); return -1; }
+    if (!strcmp(tok, "sample_bytes")) st->sample_bytes = v;
+    else if (!strcmp(tok, "max_accesses")) st->max_accesses = v;
+    else { snprintf(err, errlen, "barrier: unknown option %s (sample_bytes, max_accesses)", tok); return -1; }
+  }
+  return 0;
+}
+
+int wb_client_barrier(wb_machine *m, const char *opts, char *err, size_t errlen) {
+  bstate *st = calloc(1, sizeof *st);
+  if (!st) { snprintf(err, errlen, "out of host memory"); return -1; }
+  if (parse_options(st, opts, err, errlen) != 0) { free(st); return -1; }
+  st->view = wb_view_add(m, 1);
+  if (st->view <= 0) { free(st); snprintf(err, errlen, "barrier: cannot add the window view"); return -1; }
+  st->window = wb_view_window_offset(m);
+  /* every page of the window is inaccessible: each access through a barrier pointer faults */
+  wb_view_deny(m, st->view, 0, st->window, WB_VIEW_DENY_READ | WB_VIEW_DENY_WRITE);
+  st->s_obj = wb_stream_new(m, "barrier", sizeof(obj_record));
+  st->s_touched = wb_stream_new(m, "barrier_touched", sizeof(range_record));
+  st->s_stats = wb_stream_new(m, "barrier_stats", sizeof(stats_record));
+  if (!st->s_obj || !st->s_touched || !st->s_stats) { free(st); snprintf(err, errlen, "barrier: no streams"); return -1; }
+  int ok = wb_wrap(m, "malloc", pre_malloc, post_alloc, st) == 0;
+  wb_wrap(m, "calloc", pre_calloc, post_alloc, st);
+  wb_wrap(m, "realloc", pre_realloc, post_realloc, st);
+  wb_wrap(m, "free", pre_free, NULL, st);
+  if (!ok) { snprintf(err, errlen, "barrier: the program has no malloc symbol (is it stripped?)"); destroy(st); return -1; }
+  wb_client_ops ops = {.name = "barrier", .data = st, .on_view_fault = on_view_fault,
+                       .on_run_end = on_run_end, .destroy = destroy};
+  return wb_client_add(m, &ops);
+}
