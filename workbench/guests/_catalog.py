@@ -167,6 +167,8 @@ SPECS: dict[str, Spec] = {
         Spec("qsort", "qsort/bsearch over pseudo-random ints, records and strings (arg: count)",
              "test", _small("qsort"), args=_qsort_args),
         Spec("printf", "printf/snprintf/sscanf and strtol-family conversions", "test", _small("printf")),
+        Spec("objects", "heap objects with a known access pattern (the barrier profiler's test)",
+             "test", _small("objects")),
         Spec("files", "file system calls: open/read/write/lseek/fstat/readdir/rename/unlink/getcwd (needs a writable cwd)",
              "test", _small("files"), needs_writable_cwd=True),
     ]
