@@ -139,6 +139,27 @@ STREAMS: dict[str, Stream] = {
         },
         description="byte ranges of sampled objects that were accessed",
     ),
+    "barrier_allocs": Stream(
+        name="barrier_allocs",
+        dtype=_record([("icount", "<u8", 0), ("entry_icount", "<u8", 8), ("addr", "<u8", 16),
+                       ("size", "<u8", 24), ("site", "<u8", 32), ("old", "<u8", 40),
+                       ("kind", "u1", 48), ("sampled", "u1", 49), ("pad", "V6", 50)], 56),
+        dim="event", index="icount",
+        fields={
+            "icount": {"long_name": "guest instructions retired when the call returned "
+                                    "(free: when it was entered)", "units": "1"},
+            "entry_icount": {"long_name": "guest instructions retired when the call was entered",
+                             "units": "1"},
+            "addr": {"long_name": "the object's address (freed object for free)"},
+            "size": {"long_name": "bytes requested", "units": "bytes"},
+            "site": {"long_name": "return address of the call"},
+            "old": {"long_name": "realloc: the previous address"},
+            "kind": {"long_name": "allocation call"},
+            "sampled": {"long_name": "1 if the object got a barrier pointer"},
+        },
+        flags={"kind": {0: "malloc", 1: "calloc", 2: "realloc", 3: "free"}},
+        description="every outermost allocation call of the program",
+    ),
     "barrier_stats": Stream(
         name="barrier_stats",
         dtype=_record([(n, "<u8", 8 * i) for i, n in enumerate(

@@ -169,6 +169,8 @@ SPECS: dict[str, Spec] = {
         Spec("printf", "printf/snprintf/sscanf and strtol-family conversions", "test", _small("printf")),
         Spec("objects", "heap objects with a known access pattern (the barrier profiler's test)",
              "test", _small("objects")),
+        Spec("heads", "16 KiB buffers of which only the heads are used, write-only char arrays (arg: count)",
+             "benchmark", _small("heads"), args=lambda size, level: [str(size if size is not None else 2000)]),
         Spec("files", "file system calls: open/read/write/lseek/fstat/readdir/rename/unlink/getcwd (needs a writable cwd)",
              "test", _small("files"), needs_writable_cwd=True),
     ]

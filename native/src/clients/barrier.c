@@ -16,7 +16,9 @@
  * fault: the program holds barrier pointers).
  *
  * Streams (written at the end of a run): "barrier" (one record per sampled object),
- * "barrier_touched" (touched byte ranges: object id, start, end), "barrier_stats" (one record).
+ * "barrier_touched" (touched byte ranges: object id, start, end), "barrier_stats" (one record);
+ * and as it happens, "barrier_allocs": every allocation call of the program (icount, real
+ * address, size, site, old address for realloc, kind, sampled), for trace-driven models.
  * Options: "sample_bytes=N,max_accesses=K".
  */
 #include <stdio.h>
@@ -41,6 +43,10 @@ typedef struct { uint64_t id, site, addr, size, alloc_icount, free_icount, first
                  uint32_t flags, pad; } obj_record;                /* 120 bytes */
 typedef struct { uint64_t id, start, end; } range_record;
 typedef struct { uint64_t samples, faults, stray, allocations, bytes_allocated, sample_bytes; } stats_record;
+/* the allocation log (every outermost call, sampled or not): what a trace-driven model needs
+ * to replay the sampling decisions */
+typedef struct { uint64_t icount, entry_icount, addr, size, site, old; uint8_t kind, sampled, pad[6]; } alloc_record;
+enum { A_MALLOC, A_CALLOC, A_REALLOC, A_FREE };
 
 /* live sampled objects, found from an address: page -> objects overlapping it */
 #define PHASH (1u << 16)
@@ -56,8 +62,16 @@ typedef struct {
   pent *pages[PHASH];
   uint64_t faults, stray, allocations, bytes_allocated;
   int depth;                 /* wrapped allocation calls in progress (calloc calls malloc) */
-  wb_stream *s_obj, *s_touched, *s_stats;
+  wb_stream *s_obj, *s_touched, *s_stats, *s_allocs;
 } bstate;
+
+/* icount: when the call returned (free: when it was entered); entry: when it was entered */
+static void log_alloc(bstate *st, wb_machine *m, int kind, uint64_t entry, uint64_t addr,
+                      uint64_t size, uint64_t site, uint64_t old, int sampled) {
+  alloc_record *r = wb_stream_push(st->s_allocs);
+  *r = (alloc_record){wb_machine_icount(m), entry, addr, size, site, old, (uint8_t)kind,
+                      (uint8_t)sampled, {0}};
+}
 
 static unsigned phash(uint64_t page) { return (unsigned)(page * 0x9e3779b97f4a7c15ull >> 48) & (PHASH - 1); }
 
@@ -131,27 +145,32 @@ static void released(bstate *st, wb_machine *m, uint64_t real, uint32_t why) {
 /* ---- wrapped functions ---- */
 /* One wrapped call. Allocation calls nest (an allocator implemented with another: calloc
  * with malloc): only the outermost one is the program's, and only it is profiled. */
-typedef struct { uint64_t size, site, old; int was_barrier, nested; } call;
+typedef struct { uint64_t size, site, old, entry; int was_barrier, nested, kind; } call;
 
-static call *enter(bstate *st, uint64_t size, uint64_t site, void **user) {
+static call *enter(bstate *st, wb_machine *m, uint64_t size, uint64_t site, void **user) {
   call *c = malloc(sizeof *c);
-  if (c) *c = (call){size, site, 0, 0, st->depth > 0};
+  if (c) *c = (call){size, site, 0, wb_machine_icount(m), 0, st->depth > 0, A_MALLOC};
   st->depth++;
   *user = c;
   return c;
 }
 static void pre_malloc(void *data, wb_machine *m, uint64_t ra, uint64_t args[8], void **user) {
-  enter(data, args[0], ra, user);
+  enter(data, m, args[0], ra, user);
 }
 static void pre_calloc(void *data, wb_machine *m, uint64_t ra, uint64_t args[8], void **user) {
-  enter(data, args[0] * args[1], ra, user);
+  call *c = enter(data, m, args[0] * args[1], ra, user);
+  if (c) c->kind = A_CALLOC;
 }
 static void post_alloc(void *data, wb_machine *m, uint64_t *ret, void *user) {
   bstate *st = data;
   call *c = user;
   st->depth--;
   if (!c) return;
-  if (!c->nested) *ret = allocated(data, m, *ret, c->size, c->site);
+  if (!c->nested) {
+    uint64_t real = *ret;
+    *ret = allocated(data, m, *ret, c->size, c->site);
+    if (real) log_alloc(st, m, c->kind, c->entry, real, c->size, c->site, 0, *ret != real);
+  }
   free(c);
 }
 static void pre_free(void *data, wb_machine *m, uint64_t ra, uint64_t args[8], void **user) {
@@ -160,10 +179,11 @@ static void pre_free(void *data, wb_machine *m, uint64_t ra, uint64_t args[8], v
     args[0] -= st->window;
     released(st, m, args[0], F_FREED);
   }
+  if (args[0] && !st->depth) log_alloc(st, m, A_FREE, wb_machine_icount(m), args[0], 0, ra, 0, 0);
 }
 static void pre_realloc(void *data, wb_machine *m, uint64_t ra, uint64_t args[8], void **user) {
   bstate *st = data;
-  call *c = enter(st, args[1], ra, user);
+  call *c = enter(st, m, args[1], ra, user);
   if (!c) return;
   c->old = args[0];
   if (is_barrier(st, args[0])) {
@@ -182,6 +202,7 @@ static void post_realloc(void *data, wb_machine *m, uint64_t *ret, void *user) {
     free(c);
     return;
   }
+  uint64_t real = *ret;
   if (*ret && c->was_barrier) {
     /* the object moved (or grew in place): keep profiling it as a new sampled object */
     released(st, m, c->old, F_REALLOCED);
@@ -191,6 +212,7 @@ static void post_realloc(void *data, wb_machine *m, uint64_t *ret, void *user) {
   } else if (*ret && *ret != c->old) {
     *ret = allocated(st, m, *ret, c->size, c->site);
   }
+  if (real) log_alloc(st, m, A_REALLOC, c->entry, real, c->size, c->site, c->old, *ret != real);
   free(c);
 }
 
@@ -292,7 +314,8 @@ int wb_client_barrier(wb_machine *m, const char *opts, char *err, size_t errlen)
   st->s_obj = wb_stream_new(m, "barrier", sizeof(obj_record));
   st->s_touched = wb_stream_new(m, "barrier_touched", sizeof(range_record));
   st->s_stats = wb_stream_new(m, "barrier_stats", sizeof(stats_record));
-  if (!st->s_obj || !st->s_touched || !st->s_stats) { free(st); snprintf(err, errlen, "barrier: no streams"); return -1; }
+  st->s_allocs = wb_stream_new(m, "barrier_allocs", sizeof(alloc_record));
+  if (!st->s_obj || !st->s_touched || !st->s_stats || !st->s_allocs) { free(st); snprintf(err, errlen, "barrier: no streams"); return -1; }
   int ok = wb_wrap(m, "malloc", pre_malloc, post_alloc, st) == 0;
   wb_wrap(m, "calloc", pre_calloc, post_alloc, st);
   wb_wrap(m, "realloc", pre_realloc, post_realloc, st);

@@ -1,0 +1,299 @@
+"""A trace-driven model of the barrier profiler: from one ground-truth run, the profile that
+sampling at any interval would have produced — in milliseconds, so a slider can answer at once.
+
+The ground-truth run records every memory access (the ``memtrace`` client) and every
+allocation call (the ``barrier`` client's ``barrier_allocs`` stream, with nothing sampled).
+:func:`replay` maps each access to the heap object it touched (objects live from the return
+of their allocation to the entry of their free or realloc, as the profiler sees them) — the
+one expensive step, a numba kernel run once. :func:`sampled_objects` replays the profiler's
+sampling decisions for an interval exactly (native/src/clients/barrier.c), and
+:func:`profile` aggregates the accesses of the sampled objects into the per-object profile
+the engine reports (same fields, same rules), so model and engine can be compared record by
+record.
+
+>>> from workbench import Machine
+>>> run = Machine(clients=["barrier", "memtrace"],
+...               client_options={"barrier": {"sample_bytes": 1 << 62}}).run("objects")  # doctest: +SKIP
+>>> trace = replay(run.records["barrier_allocs"], run.records["memtrace"])  # doctest: +SKIP
+>>> prof = profile(trace, sampled_objects(trace, 4096))  # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+from numba import njit
+
+MALLOC, CALLOC, REALLOC, FREE = 0, 1, 2, 3
+WRITTEN_AFTER_INIT, FREED, REALLOCED, STOPPED = 1, 2, 4, 8
+
+
+@dataclasses.dataclass
+class Trace:
+    """A ground-truth run, replayed: the heap objects and, per access, the object touched."""
+
+    obj_addr: np.ndarray      # uint64, one entry per object (allocation call), in call order
+    obj_size: np.ndarray      # uint64
+    obj_site: np.ndarray      # uint64
+    obj_kind: np.ndarray      # uint8: MALLOC, CALLOC or REALLOC
+    obj_old: np.ndarray       # int64: realloc: the object it replaced (-1 none)
+    obj_birth: np.ndarray     # uint64 icount at the call's return
+    obj_death: np.ndarray     # uint64 icount at its free/realloc entry (max: never)
+    obj_end_kind: np.ndarray  # uint8: 0 live at the end, FREED or REALLOCED
+    acc_obj: np.ndarray       # int64 per access: object index (-1: not a heap object)
+    acc_off: np.ndarray       # uint64 per access: offset in the object
+    acc_size: np.ndarray      # uint8
+    acc_kind: np.ndarray      # uint8: 0 load, 1 store, 2 atomic
+    acc_icount: np.ndarray    # uint64
+
+
+def _objects(allocs):
+    """Objects from the allocation log: births, deaths (free or realloc entry), realloc links."""
+    kind = allocs["kind"].astype(np.uint8)
+    is_obj = kind != FREE
+    idx = np.flatnonzero(is_obj)
+    n = len(idx)
+    addr = allocs["addr"][idx].astype(np.uint64)
+    size = allocs["size"][idx].astype(np.uint64)
+    death = np.full(n, np.iinfo(np.uint64).max, np.uint64)
+    end_kind = np.zeros(n, np.uint8)
+    old = np.full(n, -1, np.int64)
+    live: dict[int, int] = {}   # address -> object
+    k = 0
+    for e in range(len(allocs)):
+        a = int(allocs["addr"][e])
+        if kind[e] == FREE:
+            o = live.pop(a, None)
+            if o is not None:
+                death[o] = allocs["icount"][e]
+                end_kind[o] = FREED
+            continue
+        if kind[e] == REALLOC and int(allocs["old"][e]):
+            o = live.pop(int(allocs["old"][e]), None)
+            if o is not None:
+                death[o] = allocs["entry_icount"][e]
+                end_kind[o] = REALLOCED
+                old[k] = o
+        live[a] = k
+        k += 1
+    return (addr, size, allocs["site"][idx].astype(np.uint64), kind[idx], old,
+            allocs["icount"][idx].astype(np.uint64), death, end_kind)
+
+
+@njit(cache=True)
+def _map_accesses(acc_icount, acc_addr, ev_icount, ev_is_birth, ev_obj, obj_addr, obj_size):
+    """Walk accesses and object births/deaths in icount order; for each access, the live
+    object containing its address (sorted array of live objects, binary search)."""
+    n = acc_icount.shape[0]
+    out_obj = np.full(n, -1, np.int64)
+    out_off = np.zeros(n, np.uint64)
+    cap = 1024
+    live_start = np.empty(cap, np.uint64)
+    live_obj = np.empty(cap, np.int64)
+    nlive = 0
+    j = 0
+    nev = ev_icount.shape[0]
+    for i in range(n):
+        t = acc_icount[i]
+        while j < nev and ev_icount[j] <= t:
+            o = ev_obj[j]
+            a = obj_addr[o]
+            # position of a in the sorted live starts
+            lo, hi = 0, nlive
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if live_start[mid] < a:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            if ev_is_birth[j]:
+                if nlive == cap:
+                    cap *= 2
+                    ns = np.empty(cap, np.uint64)
+                    no = np.empty(cap, np.int64)
+                    ns[:nlive] = live_start[:nlive]
+                    no[:nlive] = live_obj[:nlive]
+                    live_start, live_obj = ns, no
+                for k in range(nlive, lo, -1):
+                    live_start[k] = live_start[k - 1]
+                    live_obj[k] = live_obj[k - 1]
+                live_start[lo] = a
+                live_obj[lo] = o
+                nlive += 1
+            else:
+                while lo < nlive and live_start[lo] == a and live_obj[lo] != o:
+                    lo += 1
+                if lo < nlive and live_obj[lo] == o:
+                    for k in range(lo, nlive - 1):
+                        live_start[k] = live_start[k + 1]
+                        live_obj[k] = live_obj[k + 1]
+                    nlive -= 1
+            j += 1
+        a = acc_addr[i]
+        lo, hi = 0, nlive
+        while lo < hi:                      # last live object starting at or before a
+            mid = (lo + hi) // 2
+            if live_start[mid] <= a:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo > 0:
+            o = live_obj[lo - 1]
+            if a - obj_addr[o] < obj_size[o]:
+                out_obj[i] = o
+                out_off[i] = a - obj_addr[o]
+    return out_obj, out_off
+
+
+def replay(allocs: np.ndarray, memtrace: np.ndarray) -> Trace:
+    """Map every access of a ground-truth run to its heap object (see the module docstring).
+
+    ``allocs``: the ``barrier_allocs`` records; ``memtrace``: the ``memtrace`` records of the
+    same run (the barrier client sampling nothing, so that addresses are the real ones).
+    """
+    addr, size, site, kind, old, birth, death, end_kind = _objects(allocs)
+    n = len(addr)
+    ev_icount = np.concatenate([birth, death[death != np.iinfo(np.uint64).max]])
+    ev_obj = np.concatenate([np.arange(n), np.flatnonzero(death != np.iinfo(np.uint64).max)]).astype(np.int64)
+    ev_birth = np.concatenate([np.ones(n, np.bool_), np.zeros(len(ev_icount) - n, np.bool_)])
+    # deaths before births at the same icount (a realloc's old object dies at its entry)
+    order = np.lexsort((ev_birth, ev_icount))
+    acc_icount = np.ascontiguousarray(memtrace["icount"], np.uint64)
+    acc_obj, acc_off = _map_accesses(acc_icount, np.ascontiguousarray(memtrace["addr"], np.uint64),
+                                     ev_icount[order], ev_birth[order], ev_obj[order], addr, size)
+    return Trace(addr, size, site, kind, old, birth, death, end_kind, acc_obj, acc_off,
+                 np.asarray(memtrace["size"], np.uint8), np.asarray(memtrace["kind"], np.uint8),
+                 acc_icount)
+
+
+def sampled_objects(trace: Trace, sample_bytes: int) -> np.ndarray:
+    """Which objects the barrier profiler samples at this interval (bool per object): one per
+    ``sample_bytes`` bytes allocated (0: all); a realloc of a sampled object stays sampled and
+    is not counted; a realloc of an unsampled one counts like a malloc unless it stayed in
+    place (exactly the engine's rules).
+
+    >>> t = Trace(*(np.zeros(2, np.uint64),) * 3, np.zeros(2, np.uint8), np.full(2, -1),
+    ...           *(np.zeros(2, np.uint64),) * 2, np.zeros(2, np.uint8), *(np.zeros(0),) * 5)
+    >>> sampled_objects(t, 0).tolist()
+    [True, True]
+    """
+    n = len(trace.obj_addr)
+    out = np.zeros(n, np.bool_)
+    since = 0
+    for o in range(n):
+        if trace.obj_kind[o] == REALLOC and trace.obj_old[o] >= 0:
+            prev = trace.obj_old[o]
+            if out[prev]:
+                out[o] = True
+                continue
+            if trace.obj_addr[o] == trace.obj_addr[prev]:
+                continue
+        size = int(trace.obj_size[o])
+        since += size if size else 1
+        if sample_bytes == 0:
+            out[o] = True
+        elif since >= sample_bytes:
+            since %= sample_bytes
+            out[o] = True
+    return out
+
+
+@njit(cache=True)
+def _aggregate(acc_obj, acc_off, acc_size, acc_kind, acc_icount, sampled, obj_size, max_accesses):
+    n_obj = obj_size.shape[0]
+    accesses = np.zeros(n_obj, np.uint64)
+    reads = np.zeros(n_obj, np.uint64)
+    writes = np.zeros(n_obj, np.uint64)
+    max_read = np.full(n_obj, -1, np.int64)
+    max_write = np.full(n_obj, -1, np.int64)
+    first = np.zeros(n_obj, np.uint64)
+    last = np.zeros(n_obj, np.uint64)
+    flags = np.zeros(n_obj, np.uint32)
+    seen_read = np.zeros(n_obj, np.bool_)
+    # touched ranges: (object, start, end) of every recorded access, merged later
+    r_obj = np.empty(acc_obj.shape[0], np.int64)
+    r_start = np.empty(acc_obj.shape[0], np.uint64)
+    r_end = np.empty(acc_obj.shape[0], np.uint64)
+    nr = 0
+    for i in range(acc_obj.shape[0]):
+        o = acc_obj[i]
+        if o < 0 or not sampled[o]:
+            continue
+        if max_accesses and accesses[o] >= max_accesses:
+            flags[o] |= 8
+            continue
+        if accesses[o] == 0:
+            first[o] = acc_icount[i]
+        last[o] = acc_icount[i]
+        accesses[o] += 1
+        off = acc_off[i]
+        end = off + acc_size[i]
+        if end > obj_size[o]:
+            end = obj_size[o]
+        k = acc_kind[i]
+        rd = k == 0 or k == 2
+        wr = k == 1 or k == 2
+        if wr and seen_read[o]:
+            flags[o] |= 1
+        if rd:
+            reads[o] += 1
+            if np.int64(end) - 1 > max_read[o]:
+                max_read[o] = np.int64(end) - 1
+            seen_read[o] = True
+        if wr:
+            writes[o] += 1
+            if np.int64(end) - 1 > max_write[o]:
+                max_write[o] = np.int64(end) - 1
+        r_obj[nr] = o
+        r_start[nr] = off
+        r_end[nr] = end
+        nr += 1
+    return accesses, reads, writes, max_read, max_write, first, last, flags, r_obj[:nr], r_start[:nr], r_end[:nr]
+
+
+def _merge_ranges(r_obj, r_start, r_end):
+    order = np.lexsort((r_start, r_obj))
+    return _merge_sorted(r_obj[order], r_start[order], r_end[order])
+
+
+@njit(cache=True)
+def _merge_sorted(r_obj, r_start, r_end):
+    o_out = np.empty(r_obj.shape[0], np.int64)
+    s_out = np.empty(r_obj.shape[0], np.uint64)
+    e_out = np.empty(r_obj.shape[0], np.uint64)
+    n = 0
+    for idx in range(r_obj.shape[0]):
+        o, s, e = r_obj[idx], r_start[idx], r_end[idx]
+        if e <= s:
+            continue
+        if n and o_out[n - 1] == o and s <= e_out[n - 1]:
+            if e > e_out[n - 1]:
+                e_out[n - 1] = e
+        else:
+            o_out[n], s_out[n], e_out[n] = o, s, e
+            n += 1
+    return o_out[:n], s_out[:n], e_out[:n]
+
+
+def profile(trace: Trace, sampled: np.ndarray, max_accesses: int = 0) -> dict:
+    """The per-object profile the profiler reports for the ``sampled`` objects: a dict of
+    arrays in sampling order (``id`` counts sampled objects as the engine does; ``obj`` is
+    the object index in the trace) plus ``ranges`` (object id, start, end), the same fields
+    and rules as the engine's ``barrier`` and ``barrier_touched`` streams."""
+    acc, rd, wr, mr, mw, first, last, flags, r_obj, r_start, r_end = _aggregate(
+        trace.acc_obj, trace.acc_off, trace.acc_size, trace.acc_kind, trace.acc_icount,
+        np.ascontiguousarray(sampled), trace.obj_size, max_accesses)
+    objs = np.flatnonzero(sampled)
+    ids = np.full(len(sampled), -1, np.int64)
+    ids[objs] = np.arange(len(objs))
+    o, s, e = _merge_ranges(r_obj, r_start, r_end)
+    touched = np.zeros(len(sampled), np.uint64)
+    np.add.at(touched, o, (e - s).astype(np.uint64))
+    return {
+        "id": ids[objs], "obj": objs, "site": trace.obj_site[objs], "addr": trace.obj_addr[objs],
+        "size": trace.obj_size[objs], "accesses": acc[objs], "reads": rd[objs],
+        "writes": wr[objs], "bytes_touched": touched[objs], "max_read": mr[objs],
+        "max_write": mw[objs], "first_icount": first[objs], "last_icount": last[objs],
+        "flags": flags[objs] | trace.obj_end_kind[objs],
+        "ranges": np.rec.fromarrays([ids[o], s, e], names="id,start,end"),
+    }
