@@ -28,6 +28,7 @@ FIELDS = ["site", "addr", "size", "accesses", "reads", "writes", "bytes_touched"
 
 
 def _run(argv, stdin, clients, **opts):
+    opts = {"max_accesses": 0, "per_site": 0, **opts}
     m = Machine(clients=clients, client_options={"barrier": opts}, root=guests.LUA_SCRIPTS_DIR)
     r = m.run(guests.build(argv[0]), argv[1:], stdin=stdin, capture=True)
     assert r.ok, r.message
@@ -58,6 +59,23 @@ def test_model_predicts_the_engine_at_three_intervals(ground_truth):
         assert got["id"].tolist() == want["id"].tolist()
         assert got["start"].tolist() == want["start"].tolist()
         assert got["end"].tolist() == want["end"].tolist()
+
+
+def test_model_predicts_per_site_sampling_and_early_stops(ground_truth):
+    """The production setting: one live profiled object per site, profiling stops after K
+    accesses (and the site may then be sampled again)."""
+    name, trace = ground_truth
+    argv, stdin, intervals = WORKLOADS[name]
+    for interval, k in ((intervals[1], 5), (intervals[2], 50), (0, 20)):
+        sampled = sampling.sampled_objects(trace, interval, per_site=True, max_accesses=k)
+        model = sampling.profile(trace, sampled, max_accesses=k)
+        real = _run(argv, stdin, ["barrier"], sample_bytes=interval, per_site=1, max_accesses=k)
+        objs = real.records["barrier"]
+        assert len(objs) == len(model["id"]) > 0, (name, interval, k)
+        for f in FIELDS:
+            np.testing.assert_array_equal(objs[f].astype(np.int64), model[f].astype(np.int64),
+                                          err_msg=f"{name} interval {interval} K {k}: {f}")
+        assert (objs["accesses"] <= k).all()
 
 
 def test_model_is_fast_enough_for_a_slider(ground_truth):

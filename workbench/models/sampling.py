@@ -166,36 +166,77 @@ def replay(allocs: np.ndarray, memtrace: np.ndarray) -> Trace:
                  acc_icount)
 
 
-def sampled_objects(trace: Trace, sample_bytes: int) -> np.ndarray:
-    """Which objects the barrier profiler samples at this interval (bool per object): one per
-    ``sample_bytes`` bytes allocated (0: all); a realloc of a sampled object stays sampled and
-    is not counted; a realloc of an unsampled one counts like a malloc unless it stayed in
-    place (exactly the engine's rules).
+@njit(cache=True)
+def _nth_access_icount(acc_obj, acc_icount, n_obj, k):
+    """icount of each object's k-th access (max if it has fewer)."""
+    out = np.full(n_obj, np.iinfo(np.uint64).max, np.uint64)
+    seen = np.zeros(n_obj, np.int64)
+    for i in range(acc_obj.shape[0]):
+        o = acc_obj[i]
+        if o >= 0:
+            seen[o] += 1
+            if seen[o] == k:
+                out[o] = acc_icount[i]
+    return out
+
+
+@njit(cache=True)
+def _sample(obj_kind, obj_old, obj_addr, obj_size, obj_site, obj_birth, obj_death, stop,
+            sample_bytes, per_site):
+    n = obj_kind.shape[0]
+    out = np.zeros(n, np.bool_)
+    since = 0
+    tracked = dict()                       # site -> its last sampled object
+    for o in range(n):
+        if obj_kind[o] == 2 and obj_old[o] >= 0:
+            prev = obj_old[o]
+            if out[prev]:
+                out[o] = True
+                if per_site:
+                    tracked[obj_site[o]] = o
+                continue
+            if obj_addr[o] == obj_addr[prev]:
+                continue
+        size = obj_size[o]
+        since += size if size else 1
+        if sample_bytes and since < sample_bytes:
+            continue
+        if per_site and obj_site[o] in tracked:
+            t = tracked[obj_site[o]]
+            # still live and profiled when this object is born: skip, keep the credit
+            if obj_death[t] > obj_birth[o] and stop[t] >= obj_birth[o]:
+                continue
+        if sample_bytes:
+            since %= sample_bytes
+        out[o] = True
+        if per_site:
+            tracked[obj_site[o]] = o
+    return out
+
+
+def sampled_objects(trace: Trace, sample_bytes: int, *, per_site: bool = False,
+                    max_accesses: int = 0) -> np.ndarray:
+    """Which objects the barrier profiler samples (bool per object), replaying its rules
+    exactly (native/src/clients/barrier.c): one per ``sample_bytes`` bytes allocated (0: all);
+    a realloc of a sampled object stays sampled and is not counted; a realloc of an unsampled
+    one counts like a malloc unless it stayed in place; with ``per_site``, a site whose last
+    sampled object is still live and profiled (fewer than ``max_accesses`` accesses so far)
+    gets no other, and the credit passes to the next allocation.
 
     >>> t = Trace(*(np.zeros(2, np.uint64),) * 3, np.zeros(2, np.uint8), np.full(2, -1),
-    ...           *(np.zeros(2, np.uint64),) * 2, np.zeros(2, np.uint8), *(np.zeros(0),) * 5)
+    ...           np.zeros(2, np.uint64), np.full(2, 2**64 - 1, np.uint64), np.zeros(2, np.uint8),
+    ...           np.zeros(0, np.int64), *(np.zeros(0),) * 4)
     >>> sampled_objects(t, 0).tolist()
     [True, True]
     """
     n = len(trace.obj_addr)
-    out = np.zeros(n, np.bool_)
-    since = 0
-    for o in range(n):
-        if trace.obj_kind[o] == REALLOC and trace.obj_old[o] >= 0:
-            prev = trace.obj_old[o]
-            if out[prev]:
-                out[o] = True
-                continue
-            if trace.obj_addr[o] == trace.obj_addr[prev]:
-                continue
-        size = int(trace.obj_size[o])
-        since += size if size else 1
-        if sample_bytes == 0:
-            out[o] = True
-        elif since >= sample_bytes:
-            since %= sample_bytes
-            out[o] = True
-    return out
+    if max_accesses:
+        stop = _nth_access_icount(trace.acc_obj, trace.acc_icount, n, max_accesses)
+    else:
+        stop = np.full(n, np.iinfo(np.uint64).max, np.uint64)
+    return _sample(trace.obj_kind.astype(np.int64), trace.obj_old.astype(np.int64),
+                   trace.obj_addr, trace.obj_size, trace.obj_site, trace.obj_birth,
+                   trace.obj_death, stop, np.uint64(sample_bytes), bool(per_site))
 
 
 @njit(cache=True)

@@ -12,14 +12,16 @@
  * Per sampled object: allocation site (the caller's return address), size, the bytes touched
  * (ranges), highest offset read and written, whether it was written after its
  * initialization phase (after its first read), access counts, first and last access icount.
- * `max_accesses` (K > 0) stops recording an object after K accesses (its accesses still
- * fault: the program holds barrier pointers).
+ * `max_accesses` (K > 0) stops profiling an object after K accesses: when no profiled object
+ * is left on a page, the page is opened in the window view, so the program's barrier pointers
+ * to it run at full speed from then on. `per_site` (1) samples at most one live profiled
+ * object per allocation site ("one tracked object per site is enough").
  *
  * Streams (written at the end of a run): "barrier" (one record per sampled object),
  * "barrier_touched" (touched byte ranges: object id, start, end), "barrier_stats" (one record);
  * and as it happens, "barrier_allocs": every allocation call of the program (icount, real
  * address, size, site, old address for realloc, kind, sampled), for trace-driven models.
- * Options: "sample_bytes=N,max_accesses=K".
+ * Options: "sample_bytes=N,max_accesses=K,per_site=0|1".
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +64,10 @@ typedef struct {
   pent *pages[PHASH];
   uint64_t faults, stray, allocations, bytes_allocated;
   int depth;                 /* wrapped allocation calls in progress (calloc calls malloc) */
+  int per_site;              /* sample at most one live object per allocation site */
+  uint16_t *npro;            /* per guest page: live sampled objects still profiled on it */
+  struct { uint64_t site; bobj *o; } *sites; /* per_site: the tracked object of each site */
+  size_t sites_cap;
   wb_stream *s_obj, *s_touched, *s_stats, *s_allocs;
 } bstate;
 
@@ -99,6 +105,37 @@ static bobj *find(bstate *st, uint64_t a) {
 
 static int is_barrier(const bstate *st, uint64_t p) { return p >= st->window && p < 2 * st->window; }
 
+/* Window pages fault only while a live sampled object on them is still profiled: when the
+ * last one stops (max_accesses) or is freed, accesses through barrier pointers there run at
+ * full speed, straight through the window view. */
+static void profiling(bstate *st, wb_machine *m, bobj *o, int on) {
+  if (o->size == 0 || !st->npro) return;
+  uint64_t p0 = o->addr >> 12, p1 = (o->addr + o->size - 1) >> 12;
+  for (uint64_t p = p0; p <= p1; p++) {
+    if (on) {
+      if (st->npro[p]++ == 0)
+        wb_view_deny(m, st->view, p << 12, 4096, WB_VIEW_DENY_READ | WB_VIEW_DENY_WRITE);
+    } else if (st->npro[p] && --st->npro[p] == 0) {
+      wb_view_deny(m, st->view, p << 12, 4096, 0);
+    }
+  }
+}
+
+/* per_site: the site's tracked object, if it is still live and profiled */
+static bobj **site_slot(bstate *st, uint64_t site) {
+  if (!st->sites_cap) {
+    st->sites_cap = 4096;
+    st->sites = calloc(st->sites_cap, sizeof *st->sites);
+    if (!st->sites) { st->sites_cap = 0; return NULL; }
+  }
+  size_t mask = st->sites_cap - 1, h = (size_t)(site * 0x9e3779b97f4a7c15ull >> 20) & mask;
+  for (size_t k = 0; k < st->sites_cap; k++, h = (h + 1) & mask) {
+    if (st->sites[h].site == site) return &st->sites[h].o;
+    if (!st->sites[h].site) { st->sites[h].site = site; return &st->sites[h].o; }
+  }
+  return NULL; /* full: no per-site limit for new sites */
+}
+
 static bobj *sample(bstate *st, wb_machine *m, uint64_t addr, uint64_t size, uint64_t site) {
   bobj *o = calloc(1, sizeof *o);
   if (!o) return NULL;
@@ -119,6 +156,11 @@ static bobj *sample(bstate *st, wb_machine *m, uint64_t addr, uint64_t size, uin
   o->max_read = o->max_write = -1;
   st->objs[st->nobjs++] = o;
   index_obj(st, o, 1);
+  profiling(st, m, o, 1);
+  if (st->per_site) {
+    bobj **slot = site_slot(st, site);
+    if (slot) *slot = o;
+  }
   return o;
 }
 
@@ -130,6 +172,11 @@ static uint64_t allocated(bstate *st, wb_machine *m, uint64_t addr, uint64_t siz
   st->bytes_allocated += size;
   st->since += size ? size : 1;
   if (st->sample_bytes && st->since < st->sample_bytes) return addr;
+  if (st->per_site) {
+    bobj **slot = site_slot(st, site);
+    /* the site already has a profiled object: keep the credit for the next site's object */
+    if (slot && *slot && !((*slot)->flags & (F_FREED | F_REALLOCED | F_STOPPED))) return addr;
+  }
   if (st->sample_bytes) st->since %= st->sample_bytes;
   return sample(st, m, addr, size, site) ? addr + st->window : addr;
 }
@@ -137,6 +184,7 @@ static uint64_t allocated(bstate *st, wb_machine *m, uint64_t addr, uint64_t siz
 static void released(bstate *st, wb_machine *m, uint64_t real, uint32_t why) {
   bobj *o = find(st, real);
   if (!o || o->addr != real) return;
+  if (!(o->flags & F_STOPPED)) profiling(st, m, o, 0);
   o->flags |= why;
   o->free_icount = wb_machine_icount(m);
   index_obj(st, o, 0);
@@ -225,7 +273,7 @@ static int on_view_fault(void *data, wb_machine *m, int view, uint64_t pc, uint6
   uint64_t real = addr - st->window;
   bobj *o = find(st, real);
   if (!o) { st->stray++; return 0; } /* freed, or outside every sampled object: still completed */
-  if (st->max_accesses && o->accesses >= st->max_accesses) { o->flags |= F_STOPPED; return 0; }
+  if (o->flags & F_STOPPED) return 0;  /* on a page another profiled object keeps faulting */
   uint64_t icount = wb_machine_icount(m), off = real - o->addr;
   if (!o->accesses) o->first = icount;
   o->last = icount;
@@ -243,6 +291,10 @@ static int on_view_fault(void *data, wb_machine *m, int view, uint64_t pc, uint6
   if (wr) {
     o->writes++;
     if ((int64_t)(end - 1) > o->max_write) o->max_write = (int64_t)(end - 1);
+  }
+  if (st->max_accesses && o->accesses >= st->max_accesses) {
+    o->flags |= F_STOPPED;         /* enough: its accesses stop faulting */
+    profiling(st, m, o, 0);
   }
   return 0;
 }
@@ -277,14 +329,19 @@ static void destroy(void *data) {
   bstate *st = data;
   for (size_t i = 0; i < st->nobjs; i++) { free(st->objs[i]->touched); free(st->objs[i]); }
   free(st->objs);
+  free(st->npro);
+  free(st->sites);
   for (unsigned h = 0; h < PHASH; h++)
     for (pent *e = st->pages[h], *n; e; e = n) { n = e->next; free(e); }
   free(st);
 }
 
 static int parse_options(bstate *st, const char *opts, char *err, size_t errlen) {
+  /* defaults: the paper's production setting — one object per 8 MiB, one live profiled
+   * object per site, profiling of an object stops after 1000 accesses */
   st->sample_bytes = 8u << 20;
-  st->max_accesses = 0;
+  st->max_accesses = 1000;
+  st->per_site = 1;
   if (!opts || !*opts) return 0;
   char buf[256];
   snprintf(buf, sizeof buf, "%s", opts);
@@ -297,7 +354,8 @@ static int parse_options(bstate *st, const char *opts, char *err, size_t errlen)
     if (!end || *end) { snprintf(err, errlen, "barrier: %s=%s is not a number", tok, eq + 1); return -1; }
     if (!strcmp(tok, "sample_bytes")) st->sample_bytes = v;
     else if (!strcmp(tok, "max_accesses")) st->max_accesses = v;
-    else { snprintf(err, errlen, "barrier: unknown option %s (sample_bytes, max_accesses)", tok); return -1; }
+    else if (!strcmp(tok, "per_site")) st->per_site = v != 0;
+    else { snprintf(err, errlen, "barrier: unknown option %s (sample_bytes, max_accesses, per_site)", tok); return -1; }
   }
   return 0;
 }
@@ -309,8 +367,9 @@ int wb_client_barrier(wb_machine *m, const char *opts, char *err, size_t errlen)
   st->view = wb_view_add(m, 1);
   if (st->view <= 0) { free(st); snprintf(err, errlen, "barrier: cannot add the window view"); return -1; }
   st->window = wb_view_window_offset(m);
-  /* every page of the window is inaccessible: each access through a barrier pointer faults */
-  wb_view_deny(m, st->view, 0, st->window, WB_VIEW_DENY_READ | WB_VIEW_DENY_WRITE);
+  /* window pages are denied while a profiled object lies on them (profiling()) */
+  st->npro = calloc(st->window >> 12, sizeof *st->npro);
+  if (!st->npro) { free(st); snprintf(err, errlen, "out of host memory"); return -1; }
   st->s_obj = wb_stream_new(m, "barrier", sizeof(obj_record));
   st->s_touched = wb_stream_new(m, "barrier_touched", sizeof(range_record));
   st->s_stats = wb_stream_new(m, "barrier_stats", sizeof(stats_record));
