@@ -8,7 +8,7 @@ imported only when asked for.
 
 >>> from workbench import studies
 >>> sorted(studies.STUDIES)
-['engine']
+['barrier', 'engine']
 >>> studies.get("engine").__name__
 'workbench.studies.engine'
 """
@@ -20,6 +20,7 @@ from types import ModuleType
 #: study name -> module that implements it
 STUDIES: dict[str, str] = {
     "engine": "workbench.studies.engine",
+    "barrier": "workbench.studies.barrier",
 }
 
 SCALES = ("small", "paper")

@@ -1,0 +1,236 @@
+"""The barrier profiler's study (PAPERS.md, section 2): what sampling costs and what it misses.
+
+Grid: ``workload`` x ``profiler`` x ``sample_bytes`` x ``repeat``. Profilers: ``none`` (the
+JIT alone), ``barrier`` (the profiler at its production setting — one live profiled object
+per allocation site, profiling of an object stops after 1000 accesses — at each sampling
+interval). Each run's output must equal the unprofiled run's.
+
+Accuracy is judged per allocation site against a ground truth — the profiler sampling every
+object and never stopping — for the conclusions an optimizer draws from a profile:
+
+- ``untouched``: the site's objects are mostly untouched buffers (under 10% of their bytes
+  ever accessed: shrink their initial size);
+- ``write_only``: the site's objects are written but never read (store them compressed);
+- ``stable``: the site's objects are never written after their first read.
+
+A site's conclusion is the majority over its objects. At an interval, a site the profiler
+sampled is *wrong* if the conclusion from its sampled objects differs from the ground
+truth's; ``error_prob`` is the fraction of sampled sites that are wrong, ``coverage`` the
+fraction of all sites that were sampled at all.
+
+>>> from workbench.studies import barrier
+>>> ds = barrier.run("small", progress=False)  # doctest: +SKIP
+>>> float(ds.overhead_ratio.sel(workload="heads", sample_bytes=8 << 20))  # doctest: +SKIP
+1.01
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import math
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+
+from .. import guests
+
+NAME = "barrier"
+UNTOUCHED_FRACTION = 0.10
+CONCLUSIONS = ["untouched", "write_only", "stable"]
+#: the profiler's production setting (the engine's defaults)
+PRODUCTION = {"per_site": 1, "max_accesses": 1000}
+SIZES = {"small": {"heads": 300, "zstd": "128k"}, "paper": {"heads": 4000, "zstd": "8m", "lua54": 60}}
+
+VARIABLES = {
+    "time_s": {"long_name": "run time inside the engine", "units": "s"},
+    "faults": {"long_name": "barrier faults taken", "units": "1"},
+    "faults_per_s": {"long_name": "barrier faults per second of run time", "units": "s-1"},
+    "samples": {"long_name": "objects sampled", "units": "1"},
+    "allocations": {"long_name": "allocation calls", "units": "1"},
+    "output_ok": {"long_name": "output equal to the unprofiled run's (1 yes, 0 no)", "units": "1"},
+    "coverage": {"long_name": "fraction of allocation sites with a sampled object", "units": "1"},
+}
+for _c in CONCLUSIONS:
+    VARIABLES[f"error_prob_{_c}"] = {
+        "long_name": f"probability that a sampled site's '{_c}' conclusion is wrong", "units": "1"}
+
+
+def GRID(scale: str = "small") -> dict[str, list]:
+    """The parameter grid at a scale.
+
+    >>> GRID("small")["profiler"]
+    ['none', 'barrier']
+    """
+    if scale == "small":
+        return {"workload": ["heads", "zstd"], "profiler": ["none", "barrier"],
+                "sample_bytes": [16 << 10, 256 << 10, 8 << 20], "repeat": [0]}
+    return {"workload": ["heads", "zstd", "lua54"], "profiler": ["none", "barrier"],
+            "sample_bytes": [64 << 10, 1 << 20, 8 << 20, 64 << 20], "repeat": [0, 1, 2]}
+
+
+def _args(workload: str, size) -> list[str]:
+    return [str(a) for a in guests.workload_args(workload, size=size)]
+
+
+def _machine(clients=(), **opts):
+    from ..machine import Machine
+
+    return Machine(clients=list(clients), client_options={"barrier": opts} if clients else None,
+                   root=guests.LUA_SCRIPTS_DIR)
+
+
+def conclusions(objs) -> dict[int, dict[str, bool]]:
+    """Per allocation site, the majority conclusion of its objects (``barrier`` records).
+
+    >>> recs = np.zeros(2, [("site", "<u8"), ("size", "<u8"), ("bytes_touched", "<u8"),
+    ...                     ("reads", "<u8"), ("writes", "<u8"), ("flags", "<u4")])
+    >>> recs["site"] = 7; recs["size"] = 100; recs["bytes_touched"] = 5; recs["writes"] = 1
+    >>> conclusions(recs)[7]
+    {'untouched': True, 'write_only': True, 'stable': True}
+    """
+    by_site: dict[int, list] = {}
+    for o in objs:
+        size = int(o["size"])
+        c = {"untouched": size > 0 and int(o["bytes_touched"]) < UNTOUCHED_FRACTION * size,
+             "write_only": int(o["reads"]) == 0 and int(o["writes"]) > 0,
+             "stable": not (int(o["flags"]) & 1)}
+        by_site.setdefault(int(o["site"]), []).append(c)
+    return {s: {k: sum(c[k] for c in cs) * 2 > len(cs) for k in CONCLUSIONS} for s, cs in by_site.items()}
+
+
+def ground_truth(workload: str, size, store: Path) -> dict:
+    """The ground truth of a workload (every object profiled, never stopped), cached as JSON
+    in the study's store: site conclusions and the unprofiled run's output digest."""
+    path = store / f"truth-{workload}-{size}.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    plain = _machine().run(guests.build(workload), _args(workload, size), capture=True)
+    truth = _machine(["barrier"], sample_bytes=0, per_site=0, max_accesses=0).run(
+        guests.build(workload), _args(workload, size), capture=True)
+    out = {"sites": {str(k): v for k, v in conclusions(truth.records["barrier"]).items()},
+           "output": hashlib.sha256(plain.stdout).hexdigest(),
+           "truth_output_ok": truth.stdout == plain.stdout}
+    store.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(out))
+    tmp.replace(path)
+    return out
+
+
+def measure(workload: str, profiler: str, sample_bytes: int, repeat: int, *, size, store: str,
+            first_interval=None):
+    """One run: the JIT alone (``none``; run only at the grid's ``first_interval``, the other
+    cells are NaN) or with the barrier profiler at ``sample_bytes``."""
+    import xarray as xr
+
+    truth = ground_truth(workload, size, Path(store))
+    nan = math.nan
+    v = {k: nan for k in VARIABLES}
+    if profiler == "none" and first_interval is not None and sample_bytes != first_interval:
+        return xr.Dataset({k: ((), val) for k, val in v.items()})
+    clients = ["barrier"] if profiler == "barrier" else []
+    r = _machine(clients, sample_bytes=sample_bytes, **PRODUCTION).run(
+        guests.build(workload), _args(workload, size), capture=True)
+    v["time_s"] = r.seconds
+    v["output_ok"] = float(r.ok and hashlib.sha256(r.stdout).hexdigest() == truth["output"])
+    if profiler == "barrier":
+        st = r.records["barrier_stats"][0]
+        v["faults"] = float(st["faults"])
+        v["faults_per_s"] = float(st["faults"]) / r.seconds if r.seconds > 0 else nan
+        v["samples"] = float(st["samples"])
+        v["allocations"] = float(st["allocations"])
+        sampled = conclusions(r.records["barrier"])
+        gt = {int(k): c for k, c in truth["sites"].items()}
+        v["coverage"] = len(sampled) / len(gt) if gt else nan
+        for c in CONCLUSIONS:
+            wrong = [s for s in sampled if s in gt and sampled[s][c] != gt[s][c]]
+            v[f"error_prob_{c}"] = len(wrong) / len(sampled) if sampled else nan
+    return xr.Dataset({k: ((), float(val)) for k, val in v.items()})
+
+
+def _point(workload, profiler, sample_bytes, repeat, *, sizes, store, first):
+    return measure(workload, profiler, sample_bytes, repeat, size=sizes[workload], store=store,
+                   first_interval=first)
+
+
+def default_store(scale: str, *, base=None) -> Path:
+    """Where the study's sweep keeps its points (per engine build and scale)."""
+    from .engine import _fingerprint
+
+    base = Path(base) if base else Path.home() / ".cache" / "workbench" / "studies"
+    return base / f"barrier-{scale}-{_fingerprint(SIZES[scale])}"
+
+
+def derive(raw, *, scale: str, grid: Mapping):
+    """Overhead against the unprofiled run of the same workload, with provenance."""
+    from ..events import provenance
+
+    ds = raw.copy()
+    none = raw.time_s.sel(profiler="none").median("repeat").max("sample_bytes")
+    ds["overhead_ratio"] = raw.time_s.median("repeat") / none
+    ds["overhead_ratio"].attrs = {"long_name": "run time / the unprofiled run's time", "units": "1"}
+    for k, a in VARIABLES.items():
+        if k in ds:
+            ds[k].attrs = dict(a)
+    progs = {w: str(guests.build(w)) for w in grid["workload"]}
+    ds.attrs = provenance(workload=",".join(grid["workload"]), program=progs,
+                          config={"study": NAME, "scale": scale, "grid": grid, "sizes": SIZES[scale],
+                                  "production": PRODUCTION, "untouched_fraction": UNTOUCHED_FRACTION},
+                          study=NAME, scale=scale, title="barrier profiler: overhead and accuracy")
+    return ds
+
+
+def run(scale: str = "small", *, store=None, scheduler=None, progress: bool = True,
+        workers: int | None = None, grid: Mapping | None = None):
+    """Run the study as a sweep (ground truths first, once per workload) and return its
+    Dataset (dims workload, profiler, sample_bytes, repeat).
+
+    >>> ds = run("small", grid={"workload": ["heads"]}, progress=False)  # doctest: +SKIP
+    """
+    from ..sweep import sweep
+
+    g = GRID(scale)
+    for k, v in (grid or {}).items():
+        g[k] = list(v)
+    store = Path(store) if store is not None else default_store(scale)
+    sizes = {w: SIZES[scale].get(w) for w in g["workload"]}
+    for w in g["workload"]:
+        guests.build(w)
+        ground_truth(w, sizes[w], store)
+    raw = sweep(functools.partial(_point, sizes=sizes, store=str(store), first=g["sample_bytes"][0]), g,
+                store=store / "sweep", scheduler=scheduler, progress=progress, workers=workers)
+    return derive(raw, scale=scale, grid=g)
+
+
+SUMMARY_COLUMNS = ["workload", "sample_bytes", "overhead", "faults/s", "samples", "coverage"] + \
+    [f"P(wrong {c})" for c in CONCLUSIONS] + ["output ok"]
+
+
+def summary(ds):
+    """One row per (workload, interval) of the barrier profiler.
+
+    >>> summary(ds).columns.tolist()[:3]  # doctest: +SKIP
+    ['workload', 'sample_bytes', 'overhead']
+    """
+    import pandas as pd
+
+    rows = []
+    b = ds.sel(profiler="barrier")
+    for w in ds.workload.values:
+        for sb in ds.sample_bytes.values:
+            cell = b.sel(workload=w, sample_bytes=sb)
+            med = lambda v: float(cell[v].median("repeat"))  # noqa: E731
+            row = {"workload": str(w), "sample_bytes": int(sb),
+                   "overhead": float(ds.overhead_ratio.sel(workload=w, profiler="barrier", sample_bytes=sb)),
+                   "faults/s": med("faults_per_s"), "samples": med("samples"), "coverage": med("coverage")}
+            for c in CONCLUSIONS:
+                row[f"P(wrong {c})"] = med(f"error_prob_{c}")
+            row["output ok"] = bool(float(cell.output_ok.min("repeat")) == 1.0)
+            rows.append(row)
+    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+
+
+__all__ = ["GRID", "SIZES", "VARIABLES", "CONCLUSIONS", "conclusions", "ground_truth", "measure",
+           "run", "derive", "summary", "default_store"]
