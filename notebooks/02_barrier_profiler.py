@@ -1,0 +1,127 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # The barrier profiler: how rarely can we sample and still be right?
+#
+# Odaira and Nakatani's profiler (PAPERS.md, section 2) samples one heap object per N bytes
+# allocated and hands the program a *barrier pointer* to it: the same offset in a protected
+# view of memory. Accesses to unsampled objects cost nothing; each access through a barrier
+# pointer faults, is recorded, and is completed on the real object. On this engine the
+# protected region is a window view of the guest's memfd at guest address + 4 GiB, and the
+# faults are host SIGSEGVs mapped back to the exact guest instruction.
+#
+# This notebook measures what sampling costs and what it misses, on `heads` (16 KiB buffers
+# used only at their heads, write-only character arrays) and zstd.
+
+# %% tags=["parameters"]
+# Parameters (papermill can override them): "small" takes well under a minute.
+scale = "small"
+store = None  # a directory to keep (and resume) the study's sweep; None: a temporary one
+
+# %%
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from workbench import Machine, guests
+from workbench.models import sampling
+from workbench.studies import barrier as barrier_study
+from workbench.widgets import SamplingExplorer, use_offline_charts
+
+use_offline_charts()
+store = Path(store) if store else Path(tempfile.mkdtemp(prefix="wb-barrier-"))
+
+# %% [markdown]
+# ## One program, every object: the ground truth
+#
+# With `sample_bytes=0` every object gets a barrier pointer and profiling never stops. Each
+# object's record says which bytes were touched, the highest offsets read and written, and
+# whether it was written after its first read.
+
+# %%
+size = 300 if scale == "small" else 4000
+truth = Machine(clients=["barrier"], client_options={"barrier": {
+    "sample_bytes": 0, "per_site": 0, "max_accesses": 0}}).run("heads", [str(size)], capture=True)
+objs = truth.events("barrier").to_dataframe()
+objs["touched %"] = 100 * objs["bytes_touched"] / objs["size"]
+objs.groupby("site")[["size", "bytes_touched", "touched %", "reads", "writes"]].median()
+
+# %% [markdown]
+# The 16 KiB buffers are touched at their first 64-127 bytes (well under 1%), and the 48-byte
+# "log lines" are written and never read: the two conclusions an optimizer acts on.
+
+# %% [markdown]
+# ## Sampling at any interval, instantly: the trace-driven model
+#
+# One run with every access recorded (`memtrace`) and every allocation logged lets a numba
+# model replay the profiler's decisions at any interval. The tests hold the model to the
+# engine record for record. Move the slider; press the button to measure the chosen interval
+# for real (the red points).
+
+# %%
+explorer = SamplingExplorer.from_program("heads", [str(size)])
+explorer
+
+# %%
+explorer.measure(1 << 14, wait=True)
+explorer.measured
+
+# %% [markdown]
+# ## The study: overhead and accuracy per interval
+#
+# At the production setting (one live profiled object per allocation site, profiling of an
+# object stops after 1000 accesses) against a ground truth that profiles every object.
+
+# %%
+ds = barrier_study.run(scale, store=store, progress=False)
+table = barrier_study.summary(ds)
+table
+
+# %% [markdown]
+# ## Beside the paper
+#
+# The paper reports 1.3% average and 3.4% maximum overhead for barrier pointers at its default
+# interval (about one object per 8 MB), against 9.2% / 12.6% for instrumentation-based
+# (bursty tracing) profiling.
+
+# %%
+default = table[table["sample_bytes"] == 8 << 20]
+pd.DataFrame({
+    "profiler": ["barrier pointers (paper)", "bursty tracing (paper)", "barrier pointers (here)"],
+    "average overhead %": [1.3, 9.2, 100 * (default["overhead"].mean() - 1)],
+    "max overhead %": [3.4, 12.6, 100 * (default["overhead"].max() - 1)],
+})
+
+# %% [markdown]
+# ## What differs from the paper, and why
+#
+# - **C, not Java.** The paper's JVM can rewrite every pointer to an object; here the program
+#   holds the barrier pointers. Stopping the profiling of a hot object therefore opens its
+#   pages in the window view (when no other profiled object shares them), after which its
+#   accesses run at full speed.
+# - **Pointer values leak.** Lua seeds its string hashes with heap addresses, so barrier
+#   pointers (real + 4 GiB) change its hash tables and its instruction counts. Its output is
+#   the same, but the profile describes a slightly different run (tests/test_model.py shows
+#   this).
+# - **Attribution.** The profiler sees accesses through barrier pointers only. zstd reads a
+#   little past the end of a buffer into the next object; the model, which attributes by
+#   address, counts those accesses and the profiler does not.
+# - **Small scale.** The small runs take milliseconds, so their overhead ratios are mostly
+#   noise (JIT warm-up and timer resolution). The paper-scale study runs long enough to
+#   measure.
+# - **Not here yet.** The bursty-tracing baseline and the speculative-shrinking and
+#   compression optimizations are the next steps of this study.
