@@ -425,3 +425,10 @@ def symbolize(elf_path: str | os.PathLike) -> SymbolTable:
 
 __all__ = ["STREAMS", "Stream", "MEMTRACE_KINDS", "to_dataset", "provenance", "clean_attrs",
            "git_revision", "host_cpu", "SymbolTable", "symbolize", "CONVENTIONS"]
+
+# the bursty-tracing baseline writes the barrier profiler's records under its own names
+for _name in ("", "_touched", "_stats", "_allocs"):
+    _src = STREAMS["barrier" + _name]
+    STREAMS["bursty" + _name] = dataclasses.replace(
+        _src, name="bursty" + _name,
+        description=_src.description.replace("barrier profiler", "bursty-tracing profiler"))

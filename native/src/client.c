@@ -255,6 +255,41 @@ WB_API void wb_bb_call_mem(wb_bb *bb, unsigned i, wb_mem_fn fn, void *data) {
   if (add_mem_action(bb, WB_ACT_CALL_MEM, i, &a)) { a->ptr = (void *)fn; a->data = data; }
 }
 
+WB_API void wb_burst_init(wb_burst *b, uint64_t period, uint64_t length) {
+  memset(b, 0, sizeof *b);
+  b->period = period ? period : 1;
+  b->length = length > b->period ? b->period : length;
+  b->left = (int64_t)(b->period - b->length);
+  if (b->left == 0) { b->on = 1; b->left = (int64_t)b->length; }
+}
+
+void wb_burst_step(wb_burst *b) {
+  if (--b->left > 0) return;
+  wb_burst_switch(b);
+}
+
+void wb_burst_switch(wb_burst *b) {
+  if (b->on || b->length == 0) {
+    b->on = b->length == b->period; /* all-instrumented stays on */
+    b->left = (int64_t)(b->on ? b->length : b->period - b->length);
+  } else {
+    b->on = 1;
+    b->bursts++;
+    b->left = (int64_t)b->length;
+  }
+  if (b->left <= 0) b->left = 1;
+}
+
+WB_API void wb_bb_burst(wb_bb *bb, wb_burst *b) {
+  wb_action *a = add_action(bb, WB_ACT_BURST, 0);
+  if (a) a->burst = b;
+}
+
+WB_API void wb_bb_call_mem_burst(wb_bb *bb, unsigned i, wb_mem_fn fn, void *data, wb_burst *b) {
+  wb_action *a;
+  if (add_mem_action(bb, WB_ACT_CALL_MEM, i, &a)) { a->ptr = (void *)fn; a->data = data; a->burst = b; }
+}
+
 /* ---- running actions ---- */
 
 static uint64_t peek(wb_machine *m, uint64_t addr, unsigned size) {
@@ -289,7 +324,9 @@ void wb_hooks_run(wb_machine *m, const wb_action *acts, unsigned nacts, uint64_t
   uint64_t saved = m->cpu.instret;
   for (unsigned k = 0; k < nacts; k++) {
     const wb_action *a = &acts[k];
+    if (a->kind != WB_ACT_BURST && a->burst && !a->burst->on) continue; /* checking copy */
     switch (a->kind) {
+      case WB_ACT_BURST: wb_burst_step(a->burst); break;
       case WB_ACT_COUNT: *(uint64_t *)a->ptr += a->amount; break;
       case WB_ACT_CALL:
         m->cpu.instret = icount;

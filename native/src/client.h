@@ -18,7 +18,7 @@
 #define WB_DRAIN_BYTES_DEFAULT (4ull << 20)
 #define WB_STREAM_HARD_CAP (4ull << 30)  /* a single stream never holds more than this */
 
-enum { WB_ACT_COUNT, WB_ACT_CALL, WB_ACT_TRACE_MEM, WB_ACT_CALL_MEM };
+enum { WB_ACT_COUNT, WB_ACT_CALL, WB_ACT_TRACE_MEM, WB_ACT_CALL_MEM, WB_ACT_BURST };
 
 typedef struct wb_action {
   uint8_t kind;
@@ -32,6 +32,8 @@ typedef struct wb_action {
   uint64_t amount;     /* COUNT */
   void *ptr;           /* COUNT: the counter; CALL*: the function; TRACE_MEM: the stream */
   void *data;          /* CALL*: its data */
+  struct wb_burst *burst; /* BURST: the counters; other kinds: only in that burst's
+                             instrumented copy (NULL: always) */
 } wb_action;
 
 /* Streams: the JIT reads `cur` and `end` at offsets 0 and 8. */
@@ -97,6 +99,10 @@ void wb_machine_request_drain(wb_machine *m);
 
 /* Run the actions of instruction i (interpreter): icount = instructions retired before it. */
 void wb_hooks_run(wb_machine *m, const wb_action *acts, unsigned nacts, uint64_t icount, uint64_t pc);
+/* Count a marked block's entry (wb_bb_burst); switches the copies at zero. */
+void wb_burst_step(struct wb_burst *b);
+/* The switch itself (translated code has already counted the entry down to zero). */
+void wb_burst_switch(struct wb_burst *b);
 /* Clean calls from translated code (the guest state is in cpu, cpu.instret exact). */
 void wb_client_call(wb_machine *m, const wb_action *a, uint64_t pc);
 void wb_client_call_mem(wb_machine *m, const wb_action *a, uint64_t pc, uint64_t addr);

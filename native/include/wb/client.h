@@ -95,6 +95,23 @@ wb_stream *wb_stream_new(wb_machine *m, const char *name, uint32_t record_size);
  * buffer grows; past the high-water mark the run pauses for Python to drain it. */
 void *wb_stream_push(wb_stream *s);
 
+/* ---- bursty tracing (Arnold-Ryder / Hirzel-Chilimbi): a block marked with wb_bb_burst
+ * gets two copies, a checking copy (no burst-only instrumentation) and an instrumented copy.
+ * Every entry of a marked block counts `left` down; at zero the copies switch: `length`
+ * entries run instrumented, then `period - length` entries run the checking copy. */
+typedef struct wb_burst {
+  volatile uint8_t on;       /* 1 while a burst runs */
+  int64_t left;              /* entries until the next switch */
+  uint64_t period, length;   /* entries per cycle, instrumented entries per cycle */
+  uint64_t bursts;           /* bursts started */
+} wb_burst;
+/* Initialise b for a period and burst length (in block entries; length <= period). */
+void wb_burst_init(wb_burst *b, uint64_t period, uint64_t length);
+/* Mark the block: the switch check at its entry, two copies. */
+void wb_bb_burst(wb_bb *bb, wb_burst *b);
+/* As wb_bb_call_mem, but only in the instrumented copy of a block marked with b. */
+void wb_bb_call_mem_burst(wb_bb *bb, unsigned i, wb_mem_fn fn, void *data, wb_burst *b);
+
 /* ---- wrapping guest functions by symbol ---- */
 /* pre: at the function's entry, with its return address and arguments a0..a7 (it may change
  * them); *user is handed to post. post: when the function returns, with a pointer to a0 (it

@@ -1,5 +1,6 @@
-/* barrier.c — the "barrier" client: a sampling object-access profiler built on barrier
- * pointers (PAPERS.md, section 2).
+/* barrier.c — the object-access profilers of PAPERS.md, section 2: the "barrier" client, a
+ * sampling profiler built on barrier pointers, and the "bursty" client, its
+ * instrumentation-based baseline (bursty tracing), recording the same per-object profile.
  *
  * malloc, calloc, realloc and free are wrapped. One object per `sample_bytes` bytes allocated
  * (0: every object, the ground truth) is sampled: the program gets a *barrier pointer* to it,
@@ -22,6 +23,13 @@
  * and as it happens, "barrier_allocs": every allocation call of the program (icount, real
  * address, size, site, old address for realloc, kind, sampled), for trace-driven models.
  * Options: "sample_bytes=N,max_accesses=K,per_site=0|1".
+ *
+ * "bursty": every object is tracked (no barrier pointers, nothing faults); every block gets a
+ * checking and an instrumented copy (wb_bb_burst): `length` block entries out of every
+ * `period` run the instrumented copy, whose loads and stores are recorded against the object
+ * they touch. Streams "bursty", "bursty_touched", "bursty_stats" ("faults" counts the
+ * accesses the instrumented copies saw), "bursty_allocs". Options: "period=P,length=L,
+ * max_accesses=K" (default 10000, 100, 1000).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +76,9 @@ typedef struct {
   uint16_t *npro;            /* per guest page: live sampled objects still profiled on it */
   struct { uint64_t site; bobj *o; } *sites; /* per_site: the tracked object of each site */
   size_t sites_cap;
+  int bursty;                /* the bursty-tracing baseline: every object, no barrier pointers */
+  wb_burst burst;
+  uint64_t period, length;
   wb_stream *s_obj, *s_touched, *s_stats, *s_allocs;
 } bstate;
 
@@ -170,6 +181,10 @@ static uint64_t allocated(bstate *st, wb_machine *m, uint64_t addr, uint64_t siz
   if (!addr) return 0;
   st->allocations++;
   st->bytes_allocated += size;
+  if (st->bursty) {                    /* instrumentation sees every object; nothing faults */
+    sample(st, m, addr, size, site);
+    return addr;
+  }
   st->since += size ? size : 1;
   if (st->sample_bytes && st->since < st->sample_bytes) return addr;
   if (st->per_site) {
@@ -181,13 +196,18 @@ static uint64_t allocated(bstate *st, wb_machine *m, uint64_t addr, uint64_t siz
   return sample(st, m, addr, size, site) ? addr + st->window : addr;
 }
 
-static void released(bstate *st, wb_machine *m, uint64_t real, uint32_t why) {
+/* The program gave object `real` up (free, or realloc entered at icount `when`). */
+static void released_at(bstate *st, wb_machine *m, uint64_t real, uint32_t why, uint64_t when) {
   bobj *o = find(st, real);
   if (!o || o->addr != real) return;
   if (!(o->flags & F_STOPPED)) profiling(st, m, o, 0);
   o->flags |= why;
-  o->free_icount = wb_machine_icount(m);
+  o->free_icount = when;
   index_obj(st, o, 0);
+}
+
+static void released(bstate *st, wb_machine *m, uint64_t real, uint32_t why) {
+  released_at(st, m, real, why, wb_machine_icount(m));
 }
 
 /* ---- wrapped functions ---- */
@@ -223,6 +243,7 @@ static void post_alloc(void *data, wb_machine *m, uint64_t *ret, void *user) {
 }
 static void pre_free(void *data, wb_machine *m, uint64_t ra, uint64_t args[8], void **user) {
   bstate *st = data;
+  if (st->bursty && args[0]) released(st, m, args[0], F_FREED);
   if (is_barrier(st, args[0])) {
     args[0] -= st->window;
     released(st, m, args[0], F_FREED);
@@ -234,6 +255,8 @@ static void pre_realloc(void *data, wb_machine *m, uint64_t ra, uint64_t args[8]
   call *c = enter(st, m, args[1], ra, user);
   if (!c) return;
   c->old = args[0];
+  /* bursty: realloc's own copying is not the program's access to the old object */
+  if (st->bursty && args[0] && !c->nested) released(st, m, args[0], F_REALLOCED);
   if (is_barrier(st, args[0])) {
     c->was_barrier = 1;
     args[0] -= st->window;
@@ -251,9 +274,11 @@ static void post_realloc(void *data, wb_machine *m, uint64_t *ret, void *user) {
     return;
   }
   uint64_t real = *ret;
-  if (*ret && c->was_barrier) {
+  if (*ret && st->bursty) {
+    allocated(st, m, *ret, c->size, c->site);     /* the old one ended at realloc's entry */
+  } else if (*ret && c->was_barrier) {
     /* the object moved (or grew in place): keep profiling it as a new sampled object */
-    released(st, m, c->old, F_REALLOCED);
+    released_at(st, m, c->old, F_REALLOCED, c->entry);
     st->allocations++;
     st->bytes_allocated += c->size;
     if (sample(st, m, *ret, c->size, c->site)) *ret += st->window;
@@ -264,16 +289,8 @@ static void post_realloc(void *data, wb_machine *m, uint64_t *ret, void *user) {
   free(c);
 }
 
-/* ---- accesses through barrier pointers ---- */
-static int on_view_fault(void *data, wb_machine *m, int view, uint64_t pc, uint64_t addr,
-                         unsigned size, int kind) {
-  bstate *st = data;
-  if (view != st->view) return 0;
-  st->faults++;
-  uint64_t real = addr - st->window;
-  bobj *o = find(st, real);
-  if (!o) { st->stray++; return 0; } /* freed, or outside every sampled object: still completed */
-  if (o->flags & F_STOPPED) return 0;  /* on a page another profiled object keeps faulting */
+/* ---- recording an access of a profiled object ---- */
+static void record_access(bstate *st, wb_machine *m, bobj *o, uint64_t real, unsigned size, int kind) {
   uint64_t icount = wb_machine_icount(m), off = real - o->addr;
   if (!o->accesses) o->first = icount;
   o->last = icount;
@@ -296,7 +313,38 @@ static int on_view_fault(void *data, wb_machine *m, int view, uint64_t pc, uint6
     o->flags |= F_STOPPED;         /* enough: its accesses stop faulting */
     profiling(st, m, o, 0);
   }
+}
+
+/* ---- accesses through barrier pointers ---- */
+static int on_view_fault(void *data, wb_machine *m, int view, uint64_t pc, uint64_t addr,
+                         unsigned size, int kind) {
+  bstate *st = data;
+  if (view != st->view) return 0;
+  st->faults++;
+  uint64_t real = addr - st->window;
+  bobj *o = find(st, real);
+  if (!o) { st->stray++; return 0; } /* freed, or outside every sampled object: still completed */
+  if (o->flags & F_STOPPED) return 0;  /* on a page another profiled object keeps faulting */
+  record_access(st, m, o, real, size, kind);
   return 0;
+}
+
+/* ---- bursty tracing: accesses recorded by instrumentation, during bursts ---- */
+static void on_burst_access(void *data, wb_machine *m, uint64_t pc, uint64_t addr, unsigned size,
+                            int kind, uint64_t value) {
+  bstate *st = data;
+  st->faults++;                        /* here: accesses seen by the instrumented copies */
+  bobj *o = find(st, addr);
+  if (!o) { st->stray++; return; }     /* not a heap object (stack, globals) */
+  if (o->flags & F_STOPPED) return;
+  record_access(st, m, o, addr, size, kind);
+}
+
+static void on_block_bursty(void *data, wb_bb *bb) {
+  bstate *st = data;
+  wb_bb_burst(bb, &st->burst);
+  for (unsigned i = 0; i < wb_bb_size(bb); i++)
+    if (wb_bb_insn_mem(bb, i, NULL, NULL)) wb_bb_call_mem_burst(bb, i, on_burst_access, st, &st->burst);
 }
 
 static void on_run_end(void *data, wb_machine *m) {
@@ -352,35 +400,64 @@ static int parse_options(bstate *st, const char *opts, char *err, size_t errlen)
     *eq = 0;
     unsigned long long v = strtoull(eq + 1, &end, 0);
     if (!end || *end) { snprintf(err, errlen, "barrier: %s=%s is not a number", tok, eq + 1); return -1; }
-    if (!strcmp(tok, "sample_bytes")) st->sample_bytes = v;
+    if (!st->bursty && !strcmp(tok, "sample_bytes")) st->sample_bytes = v;
     else if (!strcmp(tok, "max_accesses")) st->max_accesses = v;
-    else if (!strcmp(tok, "per_site")) st->per_site = v != 0;
-    else { snprintf(err, errlen, "barrier: unknown option %s (sample_bytes, max_accesses, per_site)", tok); return -1; }
+    else if (!st->bursty && !strcmp(tok, "per_site")) st->per_site = v != 0;
+    else if (st->bursty && !strcmp(tok, "period")) st->period = v;
+    else if (st->bursty && !strcmp(tok, "length")) st->length = v;
+    else {
+      snprintf(err, errlen, st->bursty ? "bursty: unknown option %s (period, length, max_accesses)"
+                                       : "barrier: unknown option %s (sample_bytes, max_accesses, per_site)", tok);
+      return -1;
+    }
   }
   return 0;
 }
 
-int wb_client_barrier(wb_machine *m, const char *opts, char *err, size_t errlen) {
+static int add_profiler(wb_machine *m, int bursty, const char *opts, char *err, size_t errlen) {
   bstate *st = calloc(1, sizeof *st);
   if (!st) { snprintf(err, errlen, "out of host memory"); return -1; }
+  st->bursty = bursty;
+  st->period = 10000;
+  st->length = 100;
   if (parse_options(st, opts, err, errlen) != 0) { free(st); return -1; }
-  st->view = wb_view_add(m, 1);
-  if (st->view <= 0) { free(st); snprintf(err, errlen, "barrier: cannot add the window view"); return -1; }
-  st->window = wb_view_window_offset(m);
-  /* window pages are denied while a profiled object lies on them (profiling()) */
-  st->npro = calloc(st->window >> 12, sizeof *st->npro);
-  if (!st->npro) { free(st); snprintf(err, errlen, "out of host memory"); return -1; }
-  st->s_obj = wb_stream_new(m, "barrier", sizeof(obj_record));
-  st->s_touched = wb_stream_new(m, "barrier_touched", sizeof(range_record));
-  st->s_stats = wb_stream_new(m, "barrier_stats", sizeof(stats_record));
-  st->s_allocs = wb_stream_new(m, "barrier_allocs", sizeof(alloc_record));
+  const char *nm = bursty ? "bursty" : "barrier";
+  char name[64];
+  if (bursty) {
+    st->sample_bytes = 0;              /* every object; the bursts sample in time */
+    st->per_site = 0;
+    wb_burst_init(&st->burst, st->period, st->length);
+  } else {
+    st->view = wb_view_add(m, 1);
+    if (st->view <= 0) { free(st); snprintf(err, errlen, "barrier: cannot add the window view"); return -1; }
+    st->window = wb_view_window_offset(m);
+    /* window pages are denied while a profiled object lies on them (profiling()) */
+    st->npro = calloc(st->window >> 12, sizeof *st->npro);
+    if (!st->npro) { free(st); snprintf(err, errlen, "out of host memory"); return -1; }
+  }
+  st->s_obj = wb_stream_new(m, nm, sizeof(obj_record));
+  snprintf(name, sizeof name, "%s_touched", nm);
+  st->s_touched = wb_stream_new(m, name, sizeof(range_record));
+  snprintf(name, sizeof name, "%s_stats", nm);
+  st->s_stats = wb_stream_new(m, name, sizeof(stats_record));
+  snprintf(name, sizeof name, "%s_allocs", nm);
+  st->s_allocs = wb_stream_new(m, name, sizeof(alloc_record));
   if (!st->s_obj || !st->s_touched || !st->s_stats || !st->s_allocs) { free(st); snprintf(err, errlen, "barrier: no streams"); return -1; }
   int ok = wb_wrap(m, "malloc", pre_malloc, post_alloc, st) == 0;
   wb_wrap(m, "calloc", pre_calloc, post_alloc, st);
   wb_wrap(m, "realloc", pre_realloc, post_realloc, st);
   wb_wrap(m, "free", pre_free, NULL, st);
-  if (!ok) { snprintf(err, errlen, "barrier: the program has no malloc symbol (is it stripped?)"); destroy(st); return -1; }
-  wb_client_ops ops = {.name = "barrier", .data = st, .on_view_fault = on_view_fault,
-                       .on_run_end = on_run_end, .destroy = destroy};
+  if (!ok) { snprintf(err, errlen, "%s: the program has no malloc symbol (is it stripped?)", nm); destroy(st); return -1; }
+  wb_client_ops ops = {.name = nm, .data = st, .on_run_end = on_run_end, .destroy = destroy};
+  if (bursty) ops.on_block = on_block_bursty;
+  else ops.on_view_fault = on_view_fault;
   return wb_client_add(m, &ops);
+}
+
+int wb_client_barrier(wb_machine *m, const char *opts, char *err, size_t errlen) {
+  return add_profiler(m, 0, opts, err, errlen);
+}
+
+int wb_client_bursty(wb_machine *m, const char *opts, char *err, size_t errlen) {
+  return add_profiler(m, 1, opts, err, errlen);
 }

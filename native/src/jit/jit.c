@@ -515,8 +515,9 @@ uint64_t wb_jit_insn_pc(const wb_jit_block *b, unsigned i) {
 
 /* index of the guest instruction whose code contains offset off (n: in the stubs) */
 static unsigned insn_at(const wb_jit_block *b, uint32_t off) {
+  const uint16_t *h = wb_jit_body(b, off);
   unsigned i = 0;
-  while (i < b->n && off >= b->hoff[i + 1]) i++;
+  while (i < b->n && off >= h[i + 1]) i++;
   return i;
 }
 
@@ -538,7 +539,7 @@ int wb_jit_locate(const wb_machine *m, uintptr_t hpc, uint64_t *guest_pc, uintpt
     return 1;
   }
   *guest_pc = wb_jit_insn_pc(b, i);
-  *next = (uintptr_t)b->code + b->hoff[i + 1];
+  *next = (uintptr_t)b->code + wb_jit_body(b, off)[i + 1];
   return 1;
 }
 

@@ -60,9 +60,16 @@ typedef struct wb_jit_block {
   uint16_t *refs;               /* profiling phase: register references per guest register */
   uint32_t code_len;            /* body and stubs */
   uint16_t n;                   /* guest instructions */
+  uint16_t alt;                 /* bursty tracing: offset of the instrumented copy (0: none) */
   uint16_t hoff[];              /* n + 1 entries: host offset of instruction i's code;
-                                   hoff[n] = end of the body (stubs follow) */
+                                   hoff[n] = end of the body (stubs follow). With an
+                                   instrumented copy, n + 1 more entries describe it. */
 } wb_jit_block;
+
+/* The offsets array of the copy of the block that contains offset off. */
+static inline const uint16_t *wb_jit_body(const wb_jit_block *b, uint32_t off) {
+  return b->alt && off >= b->alt ? b->hoff + b->n + 1 : b->hoff;
+}
 
 typedef struct { uint64_t pc; const uint8_t *code; } wb_jit_jc;
 

@@ -39,7 +39,8 @@ static int take_at_boundary(wb_machine *m, ucontext_t *uc, uintptr_t rip) {
   uint64_t pending = 0; /* block instructions counted on entry but not yet retired */
   if (off == 0) { i = 0; pending = 0; }
   else {
-    for (i = 0; i < b->n && b->hoff[i] != off; i++) {}
+    const uint16_t *h = wb_jit_body(b, off);
+    for (i = 0; i < b->n && h[i] != off; i++) {}
     if (i == b->n) return 0;
     pending = b->n - i;
   }

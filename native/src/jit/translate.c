@@ -645,9 +645,12 @@ static void emit_call(tctx *t, const wb_action *a) {
   x_rm(b, XW, XA_MOV, X_LEFT, X_RBP, JD(jit_left));
 }
 
-static void emit_actions(tctx *t, const wb_action *acts, unsigned nacts) {
+/* mode: 0 a block without bursty tracing, 1 its checking copy, 2 its instrumented copy */
+static void emit_actions(tctx *t, const wb_action *acts, unsigned nacts, int mode) {
   for (unsigned k = 0; k < nacts; k++) {
     const wb_action *a = &acts[k];
+    if (a->kind == WB_ACT_BURST) continue;         /* compiled into the block's entry */
+    if (a->burst && mode != 2) continue;           /* instrumented copy only */
     switch (a->kind) {
       case WB_ACT_COUNT:
         x_mov_imm(&t->b, X_RAX, (uint64_t)(uintptr_t)a->ptr);
@@ -858,7 +861,9 @@ static wb_jit_block *translate_block(wb_machine *m, uint64_t pc, const wb_insn *
                                      uint64_t p, uint64_t cmask, const wb_action *acts,
                                      const unsigned *astart) {
   struct wb_jit *J = m->jit;
-  wb_jit_block *blk = wb_jit_meta_alloc(J, sizeof *blk + (n + 1) * sizeof(uint16_t));
+  int two = 0;
+  for (unsigned k = 0; acts && k < astart[n]; k++) two |= acts[k].kind == WB_ACT_BURST;
+  wb_jit_block *blk = wb_jit_meta_alloc(J, sizeof *blk + (two ? 2 : 1) * (n + 1) * sizeof(uint16_t));
   if (!blk) return NULL;
   static __thread tctx tc; /* large (stubs); one translation at a time per thread */
   tctx *t = &tc;
@@ -907,26 +912,61 @@ static wb_jit_block *translate_block(wb_machine *m, uint64_t pc, const wb_insn *
       t->stubs[t->nstubs - 1].amount = need[j];
     }
   }
-  uint64_t ipc = pc;
-  int ended = 0;
-  for (unsigned i = 0; i < n; i++) {
-    if (t->b.end - t->b.p < INSN_ROOM) return NULL;
-    t->i = i;
-    t->pc = ipc;
-    t->end_pc = ipc + in[i].len;
-    blk->hoff[i] = (uint16_t)(t->b.p - blk->code);
-    if (acts && astart[i + 1] > astart[i]) {
-      emit_actions(t, acts + astart[i], astart[i + 1] - astart[i]);
-      if (t->b.end - t->b.p < INSN_ROOM) return NULL;
-    }
-    ended = translate_insn(t, &in[i]);
-    if (t->full) return NULL;
-    ipc = t->end_pc;
+  /* bursty tracing: count the entry, switch copies at zero, enter the one that is on */
+  wb_burst *burst = NULL;
+  for (unsigned k = 0; acts && k < astart[n] && !burst; k++)
+    if (acts[k].kind == WB_ACT_BURST) burst = acts[k].burst;
+  uint8_t *to_alt = NULL;
+  if (burst) {
+    x86_buf *b = &t->b;
+    x_mov_imm(b, X_RAX, (uint64_t)(uintptr_t)&burst->left);
+    uint8_t dec[1] = {0xff};
+    x_op(b, XW, dec, 1, 1, 1, X_RAX, X_NOINDEX, 0);           /* dec qword [rax] */
+    uint8_t *no_switch = x_jcc32(b, CC_G);
+    for (int k = 0; k < JIT_NMAP; k++)
+      if (caller_saved(J->hregs[k])) x_rm(b, XW, 0x89, J->hregs[k], X_RBP, JDX(J->gregs[k]));
+    x_mov_imm(b, X_RDI, (uint64_t)(uintptr_t)burst);
+    x_mov_imm(b, X_RAX, (uint64_t)(uintptr_t)wb_burst_switch);
+    x_call_reg(b, X_RAX);
+    for (int k = 0; k < JIT_NMAP; k++)
+      if (caller_saved(J->hregs[k])) x_rm(b, XW, XA_MOV, J->hregs[k], X_RBP, JDX(J->gregs[k]));
+    x_fix32(no_switch, b->p);
+    x_mov_imm(b, X_RAX, (uint64_t)(uintptr_t)&burst->on);
+    uint8_t cmpb[1] = {0x80};
+    x_op(b, 0, cmpb, 1, 7, 1, X_RAX, X_NOINDEX, 0);          /* cmp byte [rax], 0 */
+    x_b(b, 0);
+    to_alt = x_jcc32(b, CC_NE);
   }
-  t->i = n;
-  if (!ended) exit_direct(t, x_jmp32(&t->b), p);
-  if (t->b.p - blk->code > 60000) return NULL; /* hoff is 16-bit; never near this in practice */
-  blk->hoff[n] = (uint16_t)(t->b.p - blk->code);
+  for (int copy = 0; copy < (burst ? 2 : 1); copy++) {
+    uint16_t *hoff = blk->hoff + (copy ? n + 1 : 0);
+    int mode = burst ? copy + 1 : 0;
+    if (copy) {
+      blk->alt = (uint16_t)(t->b.p - blk->code);
+      x_fix32(to_alt, t->b.p);
+    }
+    t->checked = 0;
+    t->fwd_reg = -1;
+    uint64_t ipc = pc;
+    int ended = 0;
+    for (unsigned i = 0; i < n; i++) {
+      if (t->b.end - t->b.p < INSN_ROOM) return NULL;
+      t->i = i;
+      t->pc = ipc;
+      t->end_pc = ipc + in[i].len;
+      hoff[i] = (uint16_t)(t->b.p - blk->code);
+      if (acts && astart[i + 1] > astart[i]) {
+        emit_actions(t, acts + astart[i], astart[i + 1] - astart[i], mode);
+        if (t->b.end - t->b.p < INSN_ROOM) return NULL;
+      }
+      ended = translate_insn(t, &in[i]);
+      if (t->full) return NULL;
+      ipc = t->end_pc;
+    }
+    t->i = n;
+    if (!ended) exit_direct(t, x_jmp32(&t->b), p);
+    if (t->b.p - blk->code > 60000) return NULL; /* hoff is 16-bit; never near this in practice */
+    hoff[n] = (uint16_t)(t->b.p - blk->code);
+  }
   if (t->b.end - t->b.p < (ptrdiff_t)(t->nstubs * STUB_ROOM)) return NULL;
   for (unsigned s = 0; s < t->nstubs; s++) {
     t->i = t->stubs[s].idx;
