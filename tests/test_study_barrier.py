@@ -24,7 +24,7 @@ def small(tmp_path_factory):
 def test_dataset_layout_and_provenance(small):
     ds = small
     assert set(ds.sizes) == {"workload", "profiler", "sample_bytes", "repeat"}
-    assert ds.profiler.values.tolist() == ["none", "barrier"]
+    assert ds.profiler.values.tolist() == ["none", "barrier", "bursty"]
     for v in ["time_s", "faults", "samples", "coverage", "overhead_ratio", "output_ok",
               "error_prob_untouched", "error_prob_write_only", "error_prob_stable"]:
         assert v in ds and ds[v].attrs.get("long_name"), v
@@ -46,6 +46,9 @@ def test_sampling_and_accuracy(small):
     # the unprofiled run is measured once; its other cells are empty
     none = small.time_s.sel(profiler="none", workload="heads").isel(repeat=0)
     assert not math.isnan(float(none.isel(sample_bytes=0))) and math.isnan(float(none.isel(sample_bytes=1)))
+    # the bursty baseline runs once, sees objects and records accesses
+    bursty = small.sel(profiler="bursty", workload="heads").isel(repeat=0, sample_bytes=0)
+    assert float(bursty.samples) > 0 and float(bursty.faults) > 0 and float(bursty.output_ok) == 1
 
 
 def test_conclusions_rules():

@@ -3,7 +3,9 @@
 Grid: ``workload`` x ``profiler`` x ``sample_bytes`` x ``repeat``. Profilers: ``none`` (the
 JIT alone), ``barrier`` (the profiler at its production setting — one live profiled object
 per allocation site, profiling of an object stops after 1000 accesses — at each sampling
-interval). Each run's output must equal the unprofiled run's.
+interval) and ``bursty`` (the instrumentation-based baseline: bursts of 100 instrumented
+block entries every 10000; it does not depend on the interval and runs once). Each run's
+output must equal the unprofiled run's.
 
 Accuracy is judged per allocation site against a ground truth — the profiler sampling every
 object and never stopping — for the conclusions an optimizer draws from a profile:
@@ -41,13 +43,16 @@ UNTOUCHED_FRACTION = 0.10
 CONCLUSIONS = ["untouched", "write_only", "stable"]
 #: the profiler's production setting (the engine's defaults)
 PRODUCTION = {"per_site": 1, "max_accesses": 1000}
+#: the bursty-tracing baseline's setting (1% of block entries instrumented)
+BURSTY = {"period": 10000, "length": 100, "max_accesses": 1000}
 SIZES = {"small": {"heads": 300, "zstd": "128k"}, "paper": {"heads": 4000, "zstd": "8m", "lua54": 60}}
 
 VARIABLES = {
     "time_s": {"long_name": "run time inside the engine", "units": "s"},
-    "faults": {"long_name": "barrier faults taken", "units": "1"},
+    "faults": {"long_name": "barrier faults taken (bursty: accesses the instrumented copies saw)",
+               "units": "1"},
     "faults_per_s": {"long_name": "barrier faults per second of run time", "units": "s-1"},
-    "samples": {"long_name": "objects sampled", "units": "1"},
+    "samples": {"long_name": "objects sampled (bursty: objects a burst saw)", "units": "1"},
     "allocations": {"long_name": "allocation calls", "units": "1"},
     "output_ok": {"long_name": "output equal to the unprofiled run's (1 yes, 0 no)", "units": "1"},
     "coverage": {"long_name": "fraction of allocation sites with a sampled object", "units": "1"},
@@ -61,12 +66,12 @@ def GRID(scale: str = "small") -> dict[str, list]:
     """The parameter grid at a scale.
 
     >>> GRID("small")["profiler"]
-    ['none', 'barrier']
+    ['none', 'barrier', 'bursty']
     """
     if scale == "small":
-        return {"workload": ["heads", "zstd"], "profiler": ["none", "barrier"],
+        return {"workload": ["heads", "zstd"], "profiler": ["none", "barrier", "bursty"],
                 "sample_bytes": [16 << 10, 256 << 10, 8 << 20], "repeat": [0]}
-    return {"workload": ["heads", "zstd", "lua54"], "profiler": ["none", "barrier"],
+    return {"workload": ["heads", "zstd", "lua54"], "profiler": ["none", "barrier", "bursty"],
             "sample_bytes": [64 << 10, 1 << 20, 8 << 20, 64 << 20], "repeat": [0, 1, 2]}
 
 
@@ -77,7 +82,7 @@ def _args(workload: str, size) -> list[str]:
 def _machine(clients=(), **opts):
     from ..machine import Machine
 
-    return Machine(clients=list(clients), client_options={"barrier": opts} if clients else None,
+    return Machine(clients=list(clients), client_options={clients[0]: opts} if clients else None,
                    root=guests.LUA_SCRIPTS_DIR)
 
 
@@ -128,20 +133,27 @@ def measure(workload: str, profiler: str, sample_bytes: int, repeat: int, *, siz
     truth = ground_truth(workload, size, Path(store))
     nan = math.nan
     v = {k: nan for k in VARIABLES}
-    if profiler == "none" and first_interval is not None and sample_bytes != first_interval:
+    if profiler != "barrier" and first_interval is not None and sample_bytes != first_interval:
         return xr.Dataset({k: ((), val) for k, val in v.items()})
-    clients = ["barrier"] if profiler == "barrier" else []
-    r = _machine(clients, sample_bytes=sample_bytes, **PRODUCTION).run(
-        guests.build(workload), _args(workload, size), capture=True)
+    if profiler == "barrier":
+        m = _machine(["barrier"], sample_bytes=sample_bytes, **PRODUCTION)
+    elif profiler == "bursty":
+        m = _machine(["bursty"], **BURSTY)
+    else:
+        m = _machine()
+    r = m.run(guests.build(workload), _args(workload, size), capture=True)
     v["time_s"] = r.seconds
     v["output_ok"] = float(r.ok and hashlib.sha256(r.stdout).hexdigest() == truth["output"])
-    if profiler == "barrier":
-        st = r.records["barrier_stats"][0]
+    if profiler in ("barrier", "bursty"):
+        st = r.records[f"{profiler}_stats"][0]
+        objs = r.records[profiler]
+        if profiler == "bursty":
+            objs = objs[objs["accesses"] > 0]  # objects no burst saw carry no information
         v["faults"] = float(st["faults"])
         v["faults_per_s"] = float(st["faults"]) / r.seconds if r.seconds > 0 else nan
-        v["samples"] = float(st["samples"])
+        v["samples"] = float(len(objs))
         v["allocations"] = float(st["allocations"])
-        sampled = conclusions(r.records["barrier"])
+        sampled = conclusions(objs)
         gt = {int(k): c for k, c in truth["sites"].items()}
         v["coverage"] = len(sampled) / len(gt) if gt else nan
         for c in CONCLUSIONS:
@@ -177,7 +189,8 @@ def derive(raw, *, scale: str, grid: Mapping):
     progs = {w: str(guests.build(w)) for w in grid["workload"]}
     ds.attrs = provenance(workload=",".join(grid["workload"]), program=progs,
                           config={"study": NAME, "scale": scale, "grid": grid, "sizes": SIZES[scale],
-                                  "production": PRODUCTION, "untouched_fraction": UNTOUCHED_FRACTION},
+                                  "production": PRODUCTION, "bursty": BURSTY,
+                                  "untouched_fraction": UNTOUCHED_FRACTION},
                           study=NAME, scale=scale, title="barrier profiler: overhead and accuracy")
     return ds
 
@@ -204,7 +217,7 @@ def run(scale: str = "small", *, store=None, scheduler=None, progress: bool = Tr
     return derive(raw, scale=scale, grid=g)
 
 
-SUMMARY_COLUMNS = ["workload", "sample_bytes", "overhead", "faults/s", "samples", "coverage"] + \
+SUMMARY_COLUMNS = ["workload", "profiler", "sample_bytes", "overhead", "faults/s", "samples", "coverage"] + \
     [f"P(wrong {c})" for c in CONCLUSIONS] + ["output ok"]
 
 
@@ -217,13 +230,15 @@ def summary(ds):
     import pandas as pd
 
     rows = []
-    b = ds.sel(profiler="barrier")
+    cells = [("barrier", sb) for sb in ds.sample_bytes.values]
+    if "bursty" in ds.profiler.values:
+        cells.append(("bursty", ds.sample_bytes.values[0]))
     for w in ds.workload.values:
-        for sb in ds.sample_bytes.values:
-            cell = b.sel(workload=w, sample_bytes=sb)
+        for prof, sb in cells:
+            cell = ds.sel(profiler=prof, workload=w, sample_bytes=sb)
             med = lambda v: float(cell[v].median("repeat"))  # noqa: E731
-            row = {"workload": str(w), "sample_bytes": int(sb),
-                   "overhead": float(ds.overhead_ratio.sel(workload=w, profiler="barrier", sample_bytes=sb)),
+            row = {"workload": str(w), "profiler": prof, "sample_bytes": int(sb) if prof == "barrier" else None,
+                   "overhead": float(ds.overhead_ratio.sel(workload=w, profiler=prof, sample_bytes=sb)),
                    "faults/s": med("faults_per_s"), "samples": med("samples"), "coverage": med("coverage")}
             for c in CONCLUSIONS:
                 row[f"P(wrong {c})"] = med(f"error_prob_{c}")
