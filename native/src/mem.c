@@ -120,6 +120,8 @@ static void sync_views(wb_mem *m, uint64_t p0, uint64_t np) {
     wb_view *w = &m->views[v];
     uint64_t i = 0;
     while (i < np) {
+      /* a fresh view is all PROT_NONE: skip unmapped pages fast when nothing is denied */
+      if (!m->perm[p0 + i] && !w->deny[p0 + i] && w->fresh) { i++; continue; }
       int prot = 0;
       uint64_t j = i;
       for (; j < np; j++) {
@@ -133,6 +135,7 @@ static void sync_views(wb_mem *m, uint64_t p0, uint64_t np) {
       mprotect(w->base + ((p0 + i) << WB_PAGE_SHIFT), (j - i) << WB_PAGE_SHIFT, prot);
       i = j;
     }
+    w->fresh = 0;
   }
 }
 
@@ -176,6 +179,7 @@ int wb_mem_view_add(wb_mem *m, int window, char *err, size_t errlen) {
     if (window && m->views[v].window) { snprintf(err, errlen, "there is already a window view"); return -1; }
   wb_view w = {0};
   w.window = window;
+  w.fresh = 1;
   w.deny = calloc(m->size >> WB_PAGE_SHIFT, 1);
   if (!w.deny) { snprintf(err, errlen, "out of host memory"); return -1; }
   uint8_t *at;

@@ -39,6 +39,7 @@ typedef struct wb_view {
   uint8_t *res;         /* the host reservation holding it (NULL: inside the primary's) */
   size_t res_len;
   int window;           /* 1: reachable at guest addresses + size */
+  int fresh;            /* just mapped (all PROT_NONE): the first sync skips unmapped pages */
 } wb_view;
 
 typedef struct wb_mem {

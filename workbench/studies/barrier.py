@@ -76,14 +76,26 @@ def GRID(scale: str = "small") -> dict[str, list]:
 
 
 def _args(workload: str, size) -> list[str]:
-    return [str(a) for a in guests.workload_args(workload, size=size)]
+    """The workload's arguments, files relative to the directory it runs in (its root)."""
+    from ..bench import _spec
+
+    return _spec(workload, size)[0]
+
+
+def _root(workload: str, size):
+    from ..bench import _spec
+
+    return _spec(workload, size)[1]
+
+
+_ROOT = {}
 
 
 def _machine(clients=(), **opts):
     from ..machine import Machine
 
     return Machine(clients=list(clients), client_options={clients[0]: opts} if clients else None,
-                   root=guests.LUA_SCRIPTS_DIR)
+                   root=_ROOT.get("root", guests.LUA_SCRIPTS_DIR))
 
 
 def conclusions(objs) -> dict[int, dict[str, bool]]:
@@ -111,10 +123,17 @@ def ground_truth(workload: str, size, store: Path) -> dict:
     path = store / f"truth-{workload}-{size}.json"
     if path.exists():
         return json.loads(path.read_text())
+    _ROOT["root"] = _root(workload, size)
     plain = _machine().run(guests.build(workload), _args(workload, size), capture=True)
-    truth = _machine(["barrier"], sample_bytes=0, per_site=0, max_accesses=0).run(
+    # every object, every access: the bursty client always instrumented records exactly what
+    # the barrier profiler records with every object sampled (tests/test_bursty.py), without
+    # a fault per access
+    truth = _machine(["bursty"], period=1, length=1, max_accesses=0).run(
         guests.build(workload), _args(workload, size), capture=True)
-    out = {"sites": {str(k): v for k, v in conclusions(truth.records["barrier"]).items()},
+    if not plain.ok:
+        raise RuntimeError(f"{workload} {_args(workload, size)} failed unprofiled: {plain.reason} "
+                           f"{plain.exit_code} {plain.stderr[-300:]!r}")
+    out = {"sites": {str(k): v for k, v in conclusions(truth.records["bursty"]).items()},
            "output": hashlib.sha256(plain.stdout).hexdigest(),
            "truth_output_ok": truth.stdout == plain.stdout}
     store.mkdir(parents=True, exist_ok=True)
@@ -131,6 +150,7 @@ def measure(workload: str, profiler: str, sample_bytes: int, repeat: int, *, siz
     import xarray as xr
 
     truth = ground_truth(workload, size, Path(store))
+    _ROOT["root"] = _root(workload, size)
     nan = math.nan
     v = {k: nan for k in VARIABLES}
     if profiler != "barrier" and first_interval is not None and sample_bytes != first_interval:

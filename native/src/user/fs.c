@@ -322,4 +322,6 @@ void wb_fs_fini(wb_machine *m) {
   u->root_real = NULL;
   free(u->exe_host);
   u->exe_host = NULL;
+  free(u->exe_image);
+  u->exe_image = NULL;
 }

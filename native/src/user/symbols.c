@@ -11,11 +11,11 @@
 
 static int in_file(uint64_t off, uint64_t len, size_t n) { return off <= n && len <= n - off; }
 
-int wb_user_symbol(wb_machine *m, const char *name, uint64_t *addr) {
-  wb_user *u = wb_u(m);
-  if (!u || !u->exe_host) return -1;
+/* The executable's bytes, read once per machine (kept until the machine goes). */
+static const uint8_t *exe_bytes(wb_user *u, size_t *len) {
+  if (u->exe_image) { *len = u->exe_image_len; return u->exe_image; }
   FILE *f = fopen(u->exe_host, "rb");
-  if (!f) return -1;
+  if (!f) return NULL;
   uint8_t *buf = NULL;
   size_t n = 0, cap = 0;
   for (;;) {
@@ -31,6 +31,17 @@ int wb_user_symbol(wb_machine *m, const char *name, uint64_t *addr) {
     if (r == 0) break;
   }
   fclose(f);
+  u->exe_image = buf;
+  u->exe_image_len = n;
+  *len = n;
+  return buf;
+}
+
+int wb_user_symbol(wb_machine *m, const char *name, uint64_t *addr) {
+  wb_user *u = wb_u(m);
+  if (!u || !u->exe_host) return -1;
+  size_t n = 0;
+  const uint8_t *buf = exe_bytes(u, &n);
   int found = -1;
   Elf64_Ehdr eh;
   if (!buf || n < sizeof eh) goto out;
@@ -57,6 +68,5 @@ int wb_user_symbol(wb_machine *m, const char *name, uint64_t *addr) {
     }
   }
 out:
-  free(buf);
   return found;
 }

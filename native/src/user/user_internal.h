@@ -52,6 +52,8 @@ struct wb_user {
                                * read-only even when it lies outside the root */
 
   uint64_t load_bias;         /* added to the ELF's addresses (static-PIE), for symbols */
+  uint8_t *exe_image;         /* the executable's bytes, read on the first symbol lookup */
+  size_t exe_image_len;
   uint64_t brk_start, brk_cur;
   uint64_t cpu_start_ns;      /* guest monotonic time at load: base of the CPU-time clocks */
 
