@@ -120,6 +120,8 @@ void wb_machine_invalidate_code(wb_machine *m, uint64_t addr, uint64_t len) {
   if (m->jit) wb_jit_flush(m);
 }
 
+static int complete_view_fault(wb_machine *m, uint64_t pc);
+
 static void code_written(void *ctx, uint64_t addr, uint64_t len) {
   wb_machine_invalidate_code(ctx, addr, len);
 }
@@ -155,6 +157,9 @@ static void on_host_fault(int sig, siginfo_t *si, void *uc) {
 #else
       m->fault_smc = 0;
 #endif
+      /* a view fault in translated code: complete it and resume right there */
+      if (!m->fault_smc && sig == SIGSEGV && v > 0 && m->jit && wb_jit_try_complete(m, uc, complete_view_fault))
+        return;
       /* translated code keeps guest registers in host registers: read them from the
        * signal context now, before the jump discards it */
       m->fault_recovered = m->jit ? wb_jit_recover_fault(m, uc) : 0;

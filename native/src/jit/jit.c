@@ -549,6 +549,37 @@ const int wb_jit_greg_index[16] = {
     [X_R8] = REG_R8,   [X_R9] = REG_R9,   [X_R10] = REG_R10, [X_R11] = REG_R11,
     [X_R12] = REG_R12, [X_R13] = REG_R13, [X_R14] = REG_R14, [X_R15] = REG_R15};
 
+int wb_jit_try_complete(wb_machine *m, void *ucontext, int (*complete)(wb_machine *m, uint64_t pc)) {
+  struct wb_jit *J = m->jit;
+  if (!J || !J->in_jit || J->in_helper || J->left_swapped) return 0;
+  ucontext_t *uc = ucontext;
+  uintptr_t rip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+  const wb_jit_block *b = wb_jit_block_at(J, rip);
+  if (!b) return 0;
+  uint32_t off = (uint32_t)(rip - (uintptr_t)b->code);
+  if (off < b->hoff[0]) return 0;
+  const uint16_t *h = wb_jit_body(b, off);
+  unsigned i = insn_at(b, off);
+  if (i + 1 >= b->n) return 0;            /* the next boundary is the block's exit */
+  for (int k = 0; k < JIT_NMAP; k++)
+    m->cpu.x[J->gregs[k]] = (uint64_t)uc->uc_mcontext.gregs[wb_jit_greg_index[J->hregs[k]]];
+  int64_t left = (int64_t)uc->uc_mcontext.gregs[REG_R15];
+  m->cpu.instret = J->mark - (uint64_t)left - (b->n - i);
+  uint64_t pc = wb_jit_insn_pc(b, i);
+  m->cpu.pc = pc;
+  J->in_helper = 1;                       /* a fault while completing is the interpreter's */
+  int ok = complete(m, pc);
+  J->in_helper = 0;
+  if (!ok) return 0;
+  for (int k = 0; k < JIT_NMAP; k++)
+    uc->uc_mcontext.gregs[wb_jit_greg_index[J->hregs[k]]] = (greg_t)m->cpu.x[J->gregs[k]];
+  const uint16_t *fw = b->fwd + (h == b->hoff ? 0 : b->n + 1);
+  if (fw[i + 1] != 0xffff)                /* a scratch register the next code reads as a guest one */
+    uc->uc_mcontext.gregs[wb_jit_greg_index[fw[i + 1] & 0xff]] = (greg_t)m->cpu.x[fw[i + 1] >> 8];
+  uc->uc_mcontext.gregs[REG_RIP] = (greg_t)((uintptr_t)b->code + h[i + 1]);
+  return 1;
+}
+
 int wb_jit_recover_fault(wb_machine *m, void *ucontext) {
   struct wb_jit *J = m->jit;
   if (!J || !J->in_jit) return 0;
@@ -599,6 +630,7 @@ void wb_jit_fini(wb_machine *m) { (void)m; }
 void wb_jit_run(wb_machine *m) { wb_machine_stop(m, WB_REASON_INTERNAL, "no JIT tier on this host"); }
 void wb_jit_flush(wb_machine *m) { (void)m; }
 int wb_jit_recover_fault(wb_machine *m, void *uc) { (void)m; (void)uc; return 0; }
+int wb_jit_try_complete(wb_machine *m, void *uc, int (*c)(wb_machine *, uint64_t)) { return 0; }
 int wb_jit_locate(const wb_machine *m, uintptr_t hpc, uint64_t *g, uintptr_t *n) { return 0; }
 void wb_jit_request_exit(wb_machine *m, void *uc) { (void)m; (void)uc; }
 const wb_jit_block *wb_jit_block_at(const struct wb_jit *J, uintptr_t hpc) { return NULL; }

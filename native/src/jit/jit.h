@@ -35,6 +35,11 @@ void wb_jit_flush(wb_machine *m);
  * translated code (or in a helper it called), restore the guest state at the faulting
  * instruction into m->cpu and return 1; else 0. */
 int wb_jit_recover_fault(wb_machine *m, void *ucontext);
+/* A host fault inside translated code that `complete(m, pc)` can finish (a view fault):
+ * rebuild the state at the faulting instruction, call complete, and on success make the
+ * signal context resume at the next guest instruction in the same block (no trip through the
+ * dispatcher). 0 (nothing changed in the context) when it does not apply. */
+int wb_jit_try_complete(wb_machine *m, void *ucontext, int (*complete)(wb_machine *m, uint64_t pc));
 /* Where is host pc `hpc`? If inside translated code: 1, *guest_pc = the guest instruction
  * whose code contains hpc (the one interrupted), *next = host address of the next guest
  * instruction boundary in that block (where the guest state is exact). 0 otherwise. */

@@ -58,6 +58,9 @@ typedef struct wb_jit_block {
   struct wb_jit_block *hnext;
   uint64_t execs;               /* profiling phase: times the block was entered */
   uint16_t *refs;               /* profiling phase: register references per guest register */
+  uint16_t *fwd;                /* per instruction start (both copies): (guest reg << 8) |
+                                   host reg that still holds it there (store forwarding), or
+                                   0xffff; needed to resume mid-block (wb_jit_try_complete) */
   uint32_t code_len;            /* body and stubs */
   uint16_t n;                   /* guest instructions */
   uint16_t alt;                 /* bursty tracing: offset of the instrumented copy (0: none) */

@@ -864,7 +864,8 @@ static wb_jit_block *translate_block(wb_machine *m, uint64_t pc, const wb_insn *
   int two = 0;
   for (unsigned k = 0; acts && k < astart[n]; k++) two |= acts[k].kind == WB_ACT_BURST;
   wb_jit_block *blk = wb_jit_meta_alloc(J, sizeof *blk + (two ? 2 : 1) * (n + 1) * sizeof(uint16_t));
-  if (!blk) return NULL;
+  uint16_t *fwd = wb_jit_meta_alloc(J, (two ? 2 : 1) * (n + 1) * sizeof(uint16_t));
+  if (!blk || !fwd) return NULL;
   static __thread tctx tc; /* large (stubs); one translation at a time per thread */
   tctx *t = &tc;
   t->m = m; t->J = J; t->map = J->map; t->n = n; t->nstubs = 0; t->full = 0; t->checked = 0;
@@ -877,6 +878,7 @@ static wb_jit_block *translate_block(wb_machine *m, uint64_t pc, const wb_insn *
   blk->cmask = cmask;
   blk->n = (uint16_t)n;
   blk->code = t->b.p;
+  blk->fwd = fwd;
 
   /* entry: count the block, leave if the count runs out */
   t->i = 0;
@@ -954,6 +956,8 @@ static wb_jit_block *translate_block(wb_machine *m, uint64_t pc, const wb_insn *
       t->pc = ipc;
       t->end_pc = ipc + in[i].len;
       hoff[i] = (uint16_t)(t->b.p - blk->code);
+      fwd[(copy ? n + 1 : 0) + i] = t->fwd_reg >= 0 && t->fwd_end == t->b.p
+                                        ? (uint16_t)((t->fwd_reg << 8) | t->fwd_host) : 0xffff;
       if (acts && astart[i + 1] > astart[i]) {
         emit_actions(t, acts + astart[i], astart[i + 1] - astart[i], mode);
         if (t->b.end - t->b.p < INSN_ROOM) return NULL;
