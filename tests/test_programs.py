@@ -103,6 +103,21 @@ def test_small_programs_match_qemu(variant, prog, tier, tmp_path):
     assert r.exit_code == 0
 
 
+@pytest.mark.parametrize("tier", TIERS)
+def test_brotli_cli_matches_qemu(tier):
+    """Brotli's own command-line tool (a third-party program with its own main) compressing a
+    generated text file to stdout: the same bytes as under qemu."""
+    from workbench.guests._catalog import brotli_input
+    path = brotli_input("192k")
+    elf = guests.build("brotli")
+    args = ["-c", "-q", "5", path.name]
+    q = _qemu(elf, args, path.parent)
+    assert q.returncode == 0 and len(q.stdout) > 1000
+    r = _machine(tier, root=path.parent).run(elf, args, capture=True, argv0=str(elf))
+    assert r.reason == "exit", r.message
+    assert (r.exit_code, r.stdout, r.stderr) == (q.returncode, q.stdout, q.stderr)
+
+
 @pytest.mark.skipif("jit" not in TIERS, reason="no JIT tier on this host")
 @pytest.mark.parametrize("prog,args", [("lua54", ["tables.lua"]), ("zstd", ["1m", "3"])])
 def test_tiers_retire_the_same_instructions(prog, args):

@@ -344,11 +344,15 @@ void wb_hooks_run(wb_machine *m, const wb_action *acts, unsigned nacts, uint64_t
 }
 
 void wb_client_call(wb_machine *m, const wb_action *a, uint64_t pc) {
+  wb_jit_synced(m, 1);
   ((wb_insn_fn)a->ptr)(a->data, m, pc);
+  wb_jit_synced(m, 0);
 }
 
 void wb_client_call_mem(wb_machine *m, const wb_action *a, uint64_t pc, uint64_t addr) {
+  wb_jit_synced(m, 1);
   call_mem(m, a, pc, addr);
+  wb_jit_synced(m, 0);
 }
 
 /* ---- wrapping guest functions ---- */

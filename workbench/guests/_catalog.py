@@ -10,7 +10,7 @@ from typing import Callable
 
 from ._errors import GuestBuildError
 from ._paths import workloads_dir
-from ._sources import LUPA, ZSTANDARD, SdistPin, extracted_dir
+from ._sources import BROTLI, LUPA, ZSTANDARD, SdistPin, extracted_dir
 
 
 @dataclass
@@ -120,6 +120,61 @@ def _zstd_args(size: object, level: object) -> list[str]:
     return [str(size if size is not None else ZSTD_DEFAULT_SIZE), str(level if level is not None else ZSTD_DEFAULT_LEVEL)]
 
 
+# ---------------------------------------------------------------- brotli
+
+BROTLI_DEFAULT_SIZE = "1m"
+BROTLI_DEFAULT_LEVEL = 5
+
+
+def _brotli_plan() -> Plan:
+    src = extracted_dir(BROTLI)
+    sources = sorted(p for d in ("common", "dec", "enc") for p in (src / d).glob("*.c"))
+    return Plan(
+        sources=sources + [src / "tools" / "brotli.c"],
+        include_dirs=[src / "include"],
+        cflags=["-std=gnu99"],
+        libs=["-lm"],
+        prefix_maps={src: "brotli"},
+        extra_inputs=sorted(p for d in ("common", "dec", "enc", "include/brotli") for p in (src / d).glob("*.h")),
+    )
+
+
+def _parse_size(size: object) -> int:
+    s = str(size).lower()
+    mult = {"k": 1 << 10, "m": 1 << 20}.get(s[-1:], 1)
+    return int(s[:-1] if s[-1:] in ("k", "m") else s) * mult
+
+
+def brotli_input(size: object = None) -> Path:
+    """A deterministic text file of `size` bytes (words from a small vocabulary, lines of
+    varying length) for the brotli workload, made once in the cache."""
+    from ._paths import cache_root
+
+    n = _parse_size(size if size is not None else BROTLI_DEFAULT_SIZE)
+    path = cache_root() / "inputs" / f"brotli-input-{n}.txt"
+    if path.exists() and path.stat().st_size == n:
+        return path
+    words = ("the quick brown fox jumps over lazy dog engine guest host block trace sample "
+             "object pointer barrier profile memory view fault page cache translate").split()
+    out, x = [], 2463534242
+    total = 0
+    while total < n:
+        x ^= (x << 13) & 0xFFFFFFFF; x ^= x >> 17; x ^= (x << 5) & 0xFFFFFFFF
+        line = " ".join(words[(x >> (3 * k)) % len(words)] for k in range(3 + x % 9)) + f" {x % 1000}\n"
+        out.append(line)
+        total += len(line)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("".join(out)[:n], encoding="ascii")
+    os.replace(tmp, path)
+    return path
+
+
+def _brotli_args(size: object, level: object) -> list[str]:
+    lv = level if level is not None else BROTLI_DEFAULT_LEVEL
+    return ["-c", "-q", str(lv), str(brotli_input(size))]
+
+
 # ---------------------------------------------------------------- small programs
 
 
@@ -158,6 +213,15 @@ SPECS: dict[str, Spec] = {
             _zstd_plan,
             sdists=(ZSTANDARD,),
             args=_zstd_args,
+        ),
+        Spec(
+            "brotli",
+            "Brotli's own command-line tool compressing a generated text file to stdout (from the Brotli sdist)",
+            "benchmark",
+            _brotli_plan,
+            sdists=(BROTLI,),
+            args=_brotli_args,
+            files=lambda: [brotli_input()],
         ),
         Spec("fpmath", "floating point: libm, printf %a/%e/%g, strtod round trips, rounding modes, fenv flags",
              "test", _small("fpmath", ("-lm",))),

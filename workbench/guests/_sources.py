@@ -83,7 +83,25 @@ ZSTANDARD = SdistPin(
     keep=_zstd_files,
 )
 
-PINS: dict[str, SdistPin] = {"lupa": LUPA, "zstandard": ZSTANDARD}
+def _brotli_files(rel: str) -> bool:
+    return (rel.startswith(("common/", "dec/", "enc/", "include/brotli/")) and rel.endswith((".c", ".h"))) \
+        or rel == "tools/brotli.c"
+
+
+#: Google's Brotli (library and its command-line tool), from the Brotli sdist (``c/``).
+BROTLI = SdistPin(
+    project="Brotli",
+    version="1.1.0",
+    url=(
+        "https://files.pythonhosted.org/packages/2f/c2/"
+        "f9e977608bdf958650638c3f1e28f85a1b075f075ebbe77db8555463787b/Brotli-1.1.0.tar.gz"
+    ),
+    sha256="81de08ac11bcb85841e440c13611c00b67d3bf82698314928d0b676362546724",
+    subdir="Brotli-1.1.0/c",
+    keep=_brotli_files,
+)
+
+PINS: dict[str, SdistPin] = {"lupa": LUPA, "zstandard": ZSTANDARD, "Brotli": BROTLI}
 
 
 def file_sha256(path: Path) -> str:

@@ -45,7 +45,8 @@ CONCLUSIONS = ["untouched", "write_only", "stable"]
 PRODUCTION = {"per_site": 1, "max_accesses": 1000}
 #: the bursty-tracing baseline's setting (1% of block entries instrumented)
 BURSTY = {"period": 10000, "length": 100, "max_accesses": 1000}
-SIZES = {"small": {"heads": 300, "zstd": "128k"}, "paper": {"heads": 4000, "zstd": "8m", "lua54": 60}}
+SIZES = {"small": {"heads": 300, "zstd": "128k"},
+         "paper": {"heads": 4000, "zstd": "8m", "lua54": 60, "brotli": "4m"}}
 
 VARIABLES = {
     "time_s": {"long_name": "run time inside the engine", "units": "s"},
@@ -71,7 +72,7 @@ def GRID(scale: str = "small") -> dict[str, list]:
     if scale == "small":
         return {"workload": ["heads", "zstd"], "profiler": ["none", "barrier", "bursty"],
                 "sample_bytes": [16 << 10, 256 << 10, 8 << 20], "repeat": [0]}
-    return {"workload": ["heads", "zstd", "lua54"], "profiler": ["none", "barrier", "bursty"],
+    return {"workload": ["heads", "zstd", "lua54", "brotli"], "profiler": ["none", "barrier", "bursty"],
             "sample_bytes": [64 << 10, 1 << 20, 8 << 20, 64 << 20], "repeat": [0, 1, 2]}
 
 

@@ -191,12 +191,14 @@ static void emit_trampolines(struct wb_jit *J) {
   x_rr(&b, XW, XA_MOV, X_RAX, X_RDX);
   for (int k = 0; k < JIT_NMAP; k++) x_rm(&b, XW, XA_MOV, J->hregs[k], X_RBP, JDX(J->gregs[k]));
   x_rm(&b, XW, XA_MOV, X_LEFT, X_RBP, JD(jit_left));
+  J->enter_loaded = b.p;                 /* from here on r15 is the count */
   x_jmp_reg(&b, X_RAX);
   /* exit: rax = the exit descriptor */
   b.p = (uint8_t *)(((uintptr_t)b.p + 15) & ~(uintptr_t)15);
   J->exit_common = b.p;
   for (int k = 0; k < JIT_NMAP; k++) x_rm(&b, XW, 0x89, J->hregs[k], X_RBP, JDX(J->gregs[k]));
   x_rm(&b, XW, 0x89, X_LEFT, X_RBP, JD(jit_left));
+  J->exit_stored = b.p;                  /* from here on the count is in memory, r15 the caller's */
   x_alu_imm(&b, XW, XA_ADD, 0, X_RSP, 0, 8);
   x_pop(&b, X_R15); x_pop(&b, X_R14); x_pop(&b, X_R13); x_pop(&b, X_R12);
   x_pop(&b, X_RBP); x_pop(&b, X_RBX);
@@ -329,18 +331,32 @@ void wb_jit_request_exit(wb_machine *m, void *ucontext) {
   if (!J->in_jit || J->left_swapped) return;
   ucontext_t *uc = ucontext;
   uintptr_t rip = uc ? (uintptr_t)uc->uc_mcontext.gregs[REG_RIP] : 0;
-  if (uc && rip >= (uintptr_t)J->code && rip < (uintptr_t)J->code + J->code_size && !J->in_helper) {
+  int in_arena = uc && rip >= (uintptr_t)J->code && rip < (uintptr_t)J->code + J->code_size && !J->in_helper;
+  int caller_r15 = (rip >= (uintptr_t)J->enter && rip < (uintptr_t)J->enter_loaded) ||
+                   (rip >= (uintptr_t)J->exit_stored && rip < (uintptr_t)J->code + JIT_PREFIX);
+  if (in_arena && caller_r15) {
+    /* the trampolines before r15 is loaded and after it is stored: r15 is the caller's (on
+     * the stack, or being restored): change memory only, which holds the count there */
+    J->saved_left = m->cpu.jit_left;
+    J->left_swapped = 1;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    m->cpu.jit_left = INT64_MIN / 2;
+  } else if (in_arena) {
+    /* translated code, stubs, the rest of the trampolines: r15 is the count */
     J->saved_left = (int64_t)uc->uc_mcontext.gregs[REG_R15];
     J->left_swapped = 1;
     uc->uc_mcontext.gregs[REG_R15] = INT64_MIN / 2;
-    /* the enter trampoline may not have loaded r15 yet: make memory agree */
-    m->cpu.jit_left = INT64_MIN / 2;
-  } else {
+    m->cpu.jit_left = INT64_MIN / 2;   /* a reload from memory must see the same */
+  } else if (J->synced || J->in_helper || !uc) {
+    /* translated code reloads r15 from memory after this call (helpers and clean calls
+     * store it before and reload it after); synchronous callers are such calls too */
     J->saved_left = m->cpu.jit_left;
     J->left_swapped = 1;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     m->cpu.jit_left = INT64_MIN / 2;
   }
+  /* else: a direct call (fpu.c) holds r15 in the register; the request waits for the next
+   * return to the dispatcher */
 }
 
 /* The slow path: run one instruction in the interpreter on the state translated code spilled. */
@@ -356,6 +372,10 @@ int wb_jit_slow(wb_machine *m, const wb_jit_exit *e) {
 }
 
 int wb_jit_in_helper(const wb_machine *m) { return m->jit && m->jit->in_helper; }
+
+void wb_jit_synced(wb_machine *m, int on) {
+  if (m->jit) m->jit->synced = on;
+}
 
 /* ---- the dispatcher ---- */
 
@@ -635,5 +655,6 @@ int wb_jit_locate(const wb_machine *m, uintptr_t hpc, uint64_t *g, uintptr_t *n)
 void wb_jit_request_exit(wb_machine *m, void *uc) { (void)m; (void)uc; }
 const wb_jit_block *wb_jit_block_at(const struct wb_jit *J, uintptr_t hpc) { return NULL; }
 int wb_jit_in_helper(const wb_machine *m) { return 0; }
+void wb_jit_synced(wb_machine *m, int on) { (void)m; (void)on; }
 
 #endif

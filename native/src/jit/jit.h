@@ -50,6 +50,8 @@ void wb_jit_request_exit(wb_machine *m, void *ucontext);
 /* 1 while the JIT runs a slow-path instruction through the interpreter (a host fault there is
  * the interpreter's to recover). */
 int wb_jit_in_helper(const wb_machine *m);
+/* A clean call from translated code begins (1) or ends (0): r15 lives in cpu.jit_left. */
+void wb_jit_synced(wb_machine *m, int on);
 
 /* ---- sampling the guest at host signals (sample.c) ----
  * After wb_jit_sampler_start(m, signo, buf, cap), every `signo` delivered to the thread

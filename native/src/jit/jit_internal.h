@@ -94,6 +94,8 @@ struct wb_jit {
   struct { uint64_t pc; uint32_t count; } *hot;
   wb_jit_enter_fn enter;
   uint8_t *exit_common;
+  uint8_t *enter_loaded;        /* in the enter trampoline: where r15 holds the count */
+  uint8_t *exit_stored;         /* in the exit trampoline: where memory holds it again */
   int mapped;                   /* register map chosen and trampolines emitted */
   int profiling;                /* blocks count their executions (for the register map) */
   uint64_t profile_until;       /* instret at which the map is chosen from the counts */
@@ -104,6 +106,8 @@ struct wb_jit {
   uint64_t next_wall_check;
   volatile int in_jit;          /* inside enter() (translated code or its helpers) */
   volatile int in_helper;       /* a slow-path instruction runs in the interpreter */
+  volatile int synced;          /* in a call whose caller stored r15 to cpu.jit_left and
+                                   reloads it after: an exit request may change memory */
   volatile int exit_requested;
   volatile int left_swapped;
   int64_t saved_left;
