@@ -121,14 +121,19 @@ static int is_barrier(const bstate *st, uint64_t p) { return p >= st->window && 
  * full speed, straight through the window view. */
 static void profiling(bstate *st, wb_machine *m, bobj *o, int on) {
   if (o->size == 0 || !st->npro) return;
-  uint64_t p0 = o->addr >> 12, p1 = (o->addr + o->size - 1) >> 12;
-  for (uint64_t p = p0; p <= p1; p++) {
-    if (on) {
-      if (st->npro[p]++ == 0)
-        wb_view_deny(m, st->view, p << 12, 4096, WB_VIEW_DENY_READ | WB_VIEW_DENY_WRITE);
-    } else if (st->npro[p] && --st->npro[p] == 0) {
-      wb_view_deny(m, st->view, p << 12, 4096, 0);
+  uint64_t p0 = o->addr >> 12, p1 = (o->addr + o->size - 1) >> 12, run = 0;
+  /* pages whose state flips, in runs: one protection change per run, not per page */
+  for (uint64_t p = p0; p <= p1 + 1; p++) {
+    int flips = 0;
+    if (p <= p1) {
+      if (on) flips = st->npro[p]++ == 0;
+      else if (st->npro[p]) flips = --st->npro[p] == 0;
     }
+    if (flips) { run++; continue; }
+    if (run)
+      wb_view_deny(m, st->view, (p - run) << 12, run << 12,
+                   on ? WB_VIEW_DENY_READ | WB_VIEW_DENY_WRITE : 0);
+    run = 0;
   }
 }
 
@@ -355,12 +360,19 @@ static void on_run_end(void *data, wb_machine *m) {
   for (size_t i = 0; i < st->nobjs; i++) {
     bobj *o = st->objs[i];
     uint64_t touched = 0, run = 0;
-    for (uint64_t b = 0; b <= o->size; b++) {
+    for (uint64_t b = 0; b <= o->size;) {
+      /* whole bitmap bytes at a time where nothing changes (big, mostly untouched objects) */
+      if ((b & 7) == 0 && b + 8 <= o->size) {
+        uint8_t byte = o->touched[b >> 3];
+        if (byte == 0 && !run) { b += 8; continue; }
+        if (byte == 0xff && run) { touched += 8; run += 8; b += 8; continue; }
+      }
       int t = b < o->size && (o->touched[b >> 3] >> (b & 7)) & 1;
+      b++;
       if (t) { touched++; run++; continue; }
       if (run) {
         range_record *r = wb_stream_push(st->s_touched);
-        *r = (range_record){o->id, b - run, b};
+        *r = (range_record){o->id, b - 1 - run, b - 1};
       }
       run = 0;
     }
