@@ -51,6 +51,14 @@ def test_sampling_and_accuracy(small):
     assert float(bursty.samples) > 0 and float(bursty.faults) > 0 and float(bursty.output_ok) == 1
 
 
+def test_optimization_potential(small):
+    h = small.sel(workload="heads")
+    # heads: 16 KiB buffers used at their first 64-127 bytes, 48-byte write-only lines
+    assert float(h.opt_shrinkable_bytes) > 0.9 * 300 * 16384 * 7 / 8 * 0.9
+    assert float(h.opt_write_only_bytes) >= 300 * 48
+    assert float(h.opt_bytes) > float(h.opt_shrinkable_bytes)
+
+
 def test_conclusions_rules():
     recs = np.zeros(3, [("site", "<u8"), ("size", "<u8"), ("bytes_touched", "<u8"),
                         ("reads", "<u8"), ("writes", "<u8"), ("flags", "<u4")])

@@ -118,6 +118,29 @@ def conclusions(objs) -> dict[int, dict[str, bool]]:
     return {s: {k: sum(c[k] for c in cs) * 2 > len(cs) for k in CONCLUSIONS} for s, cs in by_site.items()}
 
 
+def optimizations(objs) -> dict:
+    """What the two optimizations the paper drives could gain, from a profile of every object
+    (``barrier``/``bursty`` records): bytes that shrinking mostly untouched objects to what was
+    touched would save, and bytes of write-only objects (never read: storable compressed).
+
+    >>> recs = np.zeros(2, [("size", "<u8"), ("bytes_touched", "<u8"), ("max_read", "<i8"),
+    ...                     ("max_write", "<i8"), ("reads", "<u8"), ("writes", "<u8")])
+    >>> recs["size"] = [16384, 48]; recs["bytes_touched"] = [100, 48]
+    >>> recs["max_read"] = [99, -1]; recs["max_write"] = [99, 47]; recs["reads"] = [3, 0]; recs["writes"] = [3, 9]
+    >>> optimizations(recs)["shrinkable_bytes"], optimizations(recs)["write_only_bytes"]
+    (16284, 48)
+    """
+    size = objs["size"].astype(np.int64)
+    used = np.maximum(objs["max_read"], objs["max_write"]).astype(np.int64) + 1
+    untouched = (size > 0) & (objs["bytes_touched"] < UNTOUCHED_FRACTION * size)
+    write_only = (objs["reads"] == 0) & (objs["writes"] > 0)
+    return {"objects": int(len(objs)), "bytes": int(size.sum()),
+            "shrinkable_objects": int(untouched.sum()),
+            "shrinkable_bytes": int((size - used)[untouched].sum()),
+            "write_only_objects": int(write_only.sum()),
+            "write_only_bytes": int(size[write_only].sum())}
+
+
 def ground_truth(workload: str, size, store: Path) -> dict:
     """The ground truth of a workload (every object profiled, never stopped), cached as JSON
     in the study's store: site conclusions and the unprofiled run's output digest."""
@@ -134,9 +157,11 @@ def ground_truth(workload: str, size, store: Path) -> dict:
     if not plain.ok:
         raise RuntimeError(f"{workload} {_args(workload, size)} failed unprofiled: {plain.reason} "
                            f"{plain.exit_code} {plain.stderr[-300:]!r}")
-    out = {"sites": {str(k): v for k, v in conclusions(truth.records["bursty"]).items()},
+    objs = truth.records["bursty"]
+    out = {"sites": {str(k): v for k, v in conclusions(objs).items()},
            "output": hashlib.sha256(plain.stdout).hexdigest(),
-           "truth_output_ok": truth.stdout == plain.stdout}
+           "truth_output_ok": truth.stdout == plain.stdout,
+           "optimizations": optimizations(objs)}
     store.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(out))
@@ -196,11 +221,17 @@ def default_store(scale: str, *, base=None) -> Path:
     return base / f"barrier-{scale}-{_fingerprint(SIZES[scale])}"
 
 
-def derive(raw, *, scale: str, grid: Mapping):
+def derive(raw, *, scale: str, grid: Mapping, truths: Mapping | None = None):
     """Overhead against the unprofiled run of the same workload, with provenance."""
     from ..events import provenance
 
     ds = raw.copy()
+    if truths:
+        for key, long_name in (("shrinkable_bytes", "bytes saved by shrinking mostly untouched objects to their touched size"),
+                               ("write_only_bytes", "bytes of write-only objects (storable compressed)"),
+                               ("bytes", "bytes allocated by the program")):
+            ds[f"opt_{key}"] = ("workload", [float(truths[w]["optimizations"][key]) for w in ds.workload.values])
+            ds[f"opt_{key}"].attrs = {"long_name": long_name, "units": "bytes"}
     none = raw.time_s.sel(profiler="none").median("repeat").max("sample_bytes")
     ds["overhead_ratio"] = raw.time_s.median("repeat") / none
     ds["overhead_ratio"].attrs = {"long_name": "run time / the unprofiled run's time", "units": "1"}
@@ -230,12 +261,13 @@ def run(scale: str = "small", *, store=None, scheduler=None, progress: bool = Tr
         g[k] = list(v)
     store = Path(store) if store is not None else default_store(scale)
     sizes = {w: SIZES[scale].get(w) for w in g["workload"]}
+    truths = {}
     for w in g["workload"]:
         guests.build(w)
-        ground_truth(w, sizes[w], store)
+        truths[w] = ground_truth(w, sizes[w], store)
     raw = sweep(functools.partial(_point, sizes=sizes, store=str(store), first=g["sample_bytes"][0]), g,
                 store=store / "sweep", scheduler=scheduler, progress=progress, workers=workers)
-    return derive(raw, scale=scale, grid=g)
+    return derive(raw, scale=scale, grid=g, truths=truths)
 
 
 SUMMARY_COLUMNS = ["workload", "profiler", "sample_bytes", "overhead", "faults/s", "samples", "coverage"] + \
