@@ -39,7 +39,7 @@ def run(
     seed: int = typer.Option(0, help="Seed of the guest's randomness (deterministic mode)."),
     nondeterministic: bool = typer.Option(False, "--nondeterministic", help="Use the host's clock and randomness."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write the run's stats to this JSON file."),
-    client: Optional[List[str]] = typer.Option(None, "--client", help="Analysis client to run (repeatable): null, icount, bbprofile, memtrace."),
+    client: Optional[List[str]] = typer.Option(None, "--client", help="Analysis client to run (repeatable): null, icount, bbprofile, memtrace, barrier, bursty."),
     events: Optional[Path] = typer.Option(None, "--events", help="Write each client stream's events to DIR/<stream>.zarr."),
 ):
     """Run a RISC-V program on the engine, passing its stdout/stderr through."""
