@@ -107,6 +107,7 @@ void wb_jit_flush(wb_machine *m) {
   if (!J) return;
   memset(J->table, 0, sizeof J->table);
   memset(J->jc, 0, JIT_JC_SIZE * sizeof *J->jc);
+  if (J->wrap_ret) J->jc[(WB_WRAP_RETURN >> 1) & (JIT_JC_SIZE - 1)] = (wb_jit_jc){WB_WRAP_RETURN, J->wrap_ret};
   J->code_used = JIT_PREFIX;
   J->meta_used = 0;
   J->norder = 0;
@@ -179,7 +180,20 @@ static void choose_map(wb_machine *m) {
   map_from_counts(J, cnt);
 }
 
-static void emit_trampolines(struct wb_jit *J) {
+/* A wrapped function returning to WB_WRAP_RETURN: its post hook, then on to the real return
+ * address (called from the wrap-return trampoline; 0 = the machine stopped). */
+static uint64_t wrap_return_call(wb_machine *m) {
+  struct wb_jit *J = m->jit;
+  J->synced = 1;
+  m->cpu.instret = J->mark - (uint64_t)(J->left_swapped ? J->saved_left : m->cpu.jit_left);
+  m->cpu.pc = WB_WRAP_RETURN;
+  uint64_t pc = wb_wrap_return(m);
+  J->synced = 0;
+  return m->stop_reason != WB_REASON_NONE ? 0 : pc;
+}
+
+static void emit_trampolines(wb_machine *m) {
+  struct wb_jit *J = m->jit;
   x86_buf b = {J->code, J->code + JIT_PREFIX};
   /* enter(cpu_biased = rdi, membase = rsi, code = rdx) */
   J->enter = (wb_jit_enter_fn)(void *)b.p;
@@ -193,6 +207,36 @@ static void emit_trampolines(struct wb_jit *J) {
   x_rm(&b, XW, XA_MOV, X_LEFT, X_RBP, JD(jit_left));
   J->enter_loaded = b.p;                 /* from here on r15 is the count */
   x_jmp_reg(&b, X_RAX);
+  /* wrap return: reached through the jump table when a wrapped function returns to
+   * WB_WRAP_RETURN; runs its post hook without leaving translated code. It lies between
+   * enter_loaded and exit_stored: r15 is the count here (see wb_jit_request_exit). */
+  b.p = (uint8_t *)(((uintptr_t)b.p + 15) & ~(uintptr_t)15);
+  J->wrap_ret = b.p;
+  for (int k = 0; k < JIT_NMAP; k++) x_rm(&b, XW, 0x89, J->hregs[k], X_RBP, JDX(J->gregs[k]));
+  x_rm(&b, XW, 0x89, X_LEFT, X_RBP, JD(jit_left));
+  x_mov_imm(&b, X_RDI, (uint64_t)(uintptr_t)m);
+  x_mov_imm(&b, X_RAX, (uint64_t)(uintptr_t)wrap_return_call);
+  x_call_reg(&b, X_RAX);
+  for (int k = 0; k < JIT_NMAP; k++) x_rm(&b, XW, XA_MOV, J->hregs[k], X_RBP, JDX(J->gregs[k]));
+  x_rm(&b, XW, XA_MOV, X_LEFT, X_RBP, JD(jit_left));
+  x_rr(&b, XW, XA_TEST, X_RAX, X_RAX);
+  uint8_t *stopped = x_jcc8(&b, CC_E);
+  x_rm(&b, XW, 0x89, X_RAX, X_RBP, JD(pc));        /* on to the real return address */
+  if (J->jc_low) {
+    int32_t tab = (int32_t)(uintptr_t)J->jc;
+    static const uint8_t cmp_op = 0x3b, jmp_op = 0xff;
+    x_rr(&b, 0, XA_MOV, X_RCX, X_RAX);
+    x_alu_imm(&b, 0, XA_AND, 0, X_RCX, 0, (int32_t)((JIT_JC_SIZE - 1) << 1));
+    x_op_abs_index(&b, XW, &cmp_op, 1, X_RAX, X_RCX, 3, tab);
+    uint8_t *miss = x_jcc8(&b, CC_NE);
+    x_op_abs_index(&b, 0, &jmp_op, 1, 4, X_RCX, 3, tab + 8);
+    x_fix8(miss, b.p);
+  }
+  x_mov_imm(&b, X_RAX, (uint64_t)(uintptr_t)&J->indirect_exit);
+  uint8_t *to_exit = x_jmp32(&b);
+  x_fix8(stopped, b.p);
+  x_mov_imm(&b, X_RAX, (uint64_t)(uintptr_t)&J->stop_exit);
+  uint8_t *to_exit2 = x_jmp32(&b);
   /* exit: rax = the exit descriptor */
   b.p = (uint8_t *)(((uintptr_t)b.p + 15) & ~(uintptr_t)15);
   J->exit_common = b.p;
@@ -203,6 +247,11 @@ static void emit_trampolines(struct wb_jit *J) {
   x_pop(&b, X_R15); x_pop(&b, X_R14); x_pop(&b, X_R13); x_pop(&b, X_R12);
   x_pop(&b, X_RBP); x_pop(&b, X_RBX);
   x_ret(&b);
+  x_fix32(to_exit, J->exit_common);
+  x_fix32(to_exit2, J->exit_common);
+  J->indirect_exit = (wb_jit_exit){.kind = JX_INDIRECT};
+  J->stop_exit = (wb_jit_exit){.kind = JX_STOP};
+  J->jc[(WB_WRAP_RETURN >> 1) & (JIT_JC_SIZE - 1)] = (wb_jit_jc){WB_WRAP_RETURN, J->wrap_ret};
 }
 
 /* End of the profiling phase: weight each translated block's register references by its
@@ -217,7 +266,7 @@ static void remap(wb_machine *m) {
   }
   J->profiling = 0;
   map_from_counts(J, cnt);
-  emit_trampolines(J);
+  emit_trampolines(m);
   /* new code goes after the old (not over it): host addresses are never reused for a
    * different block within a run unless the cache fills, so profiles (perf maps) stay right */
   size_t used = J->code_used;
@@ -392,7 +441,7 @@ void wb_jit_run(wb_machine *m) {
       for (int k = 0; k < JIT_NMAP; k++) fprintf(stderr, " x%d", J->gregs[k]);
       fprintf(stderr, "\n");
     }
-    emit_trampolines(J);
+    emit_trampolines(m);
     J->mapped = 1;
     J->profiling = 1;
     J->profile_until = cpu->instret + m->cfg.jit_profile_insns;

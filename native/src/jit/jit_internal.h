@@ -96,6 +96,9 @@ struct wb_jit {
   uint8_t *exit_common;
   uint8_t *enter_loaded;        /* in the enter trampoline: where r15 holds the count */
   uint8_t *exit_stored;         /* in the exit trampoline: where memory holds it again */
+  uint8_t *wrap_ret;            /* the wrap-return trampoline (in the jump table) */
+  wb_jit_exit indirect_exit;    /* static exits of the wrap-return trampoline */
+  wb_jit_exit stop_exit;
   int mapped;                   /* register map chosen and trampolines emitted */
   int profiling;                /* blocks count their executions (for the register map) */
   uint64_t profile_until;       /* instret at which the map is chosen from the counts */
