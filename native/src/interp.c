@@ -167,28 +167,37 @@ static int fetch_ok(const wb_mem *mem, uint64_t addr) {
 /* Decode a block at pc. Returns the shared fetch-fault pseudo-block if pc cannot be fetched.
  * `into` (single-step mode): decode at most one instruction into that scratch block, which
  * is not entered in the table. */
-static wb_block *build_block(wb_machine *m, uint64_t pc, wb_block *into) {
-  struct wb_interp *ip = m->interp;
-  wb_insn in[WB_BLOCK_MAX];
-  unsigned n = 0, maxn = into ? 1 : WB_BLOCK_MAX;
-  uint64_t p = pc, cmask = 0;
+unsigned wb_block_decode(const wb_mem *mem, uint64_t pc, unsigned maxn, wb_insn *in,
+                         uint64_t *end_pc, uint64_t *cmask) {
+  unsigned n = 0;
+  uint64_t p = pc, cm = 0;
   while (n < maxn) {
-    if ((p & 1) || !fetch_ok(&m->mem, p)) break;
+    if ((p & 1) || !fetch_ok(mem, p)) break;
     uint16_t lo;
-    memcpy(&lo, wb_mem_host(&m->mem, p), 2);
+    memcpy(&lo, wb_mem_host(mem, p), 2);
     uint32_t raw = lo;
     if (wb_insn_len(lo) == 4) {
-      if (!fetch_ok(&m->mem, p + 2)) break;
+      if (!fetch_ok(mem, p + 2)) break;
       uint16_t hi;
-      memcpy(&hi, wb_mem_host(&m->mem, p + 2), 2);
+      memcpy(&hi, wb_mem_host(mem, p + 2), 2);
       raw |= (uint32_t)hi << 16;
     }
     wb_decode(raw, &in[n]);
-    if (in[n].len == 2) cmask |= 1ull << n;
+    if (in[n].len == 2) cm |= 1ull << n;
     p += in[n].len;
     if (wb_op_ends_block(in[n++].op)) break;
     if ((p & (WB_PAGE_SIZE - 1)) == 0) break; /* blocks never cross a page */
   }
+  *end_pc = p;
+  *cmask = cm;
+  return n;
+}
+
+static wb_block *build_block(wb_machine *m, uint64_t pc, wb_block *into) {
+  struct wb_interp *ip = m->interp;
+  wb_insn in[WB_BLOCK_MAX];
+  uint64_t p, cmask;
+  unsigned n = wb_block_decode(&m->mem, pc, into ? 1 : WB_BLOCK_MAX, in, &p, &cmask);
   if (n == 0) {
     ip->fetchfault->pc = ip->fetchfault->end_pc = pc;
     return ip->fetchfault;

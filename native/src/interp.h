@@ -36,6 +36,14 @@ typedef struct wb_block {
   wb_dinsn insns[];        /* n handlers + one terminator pseudo-instruction */
 } wb_block;
 
+/* Decode the block at pc into in[] (at most maxn instructions): every tier cuts blocks here,
+ * so their blocks (and the events clients see per block) are the same. Returns the number of
+ * instructions (0: pc cannot be fetched); *end_pc is the pc after the last, *cmask has bit i
+ * set when instruction i is compressed. */
+struct wb_insn;
+unsigned wb_block_decode(const wb_mem *mem, uint64_t pc, unsigned maxn, struct wb_insn *in,
+                         uint64_t *end_pc, uint64_t *cmask);
+
 int wb_interp_init(wb_machine *m, char *err, size_t errlen);
 void wb_interp_fini(wb_machine *m);
 /* Run until m->stop_reason is set. Updates m->cpu (pc, instret). */

@@ -774,10 +774,6 @@ static wb_jit_block *translate_block(wb_machine *m, uint64_t pc, const wb_insn *
                                      uint64_t p, uint64_t cmask, const wb_action *acts,
                                      const unsigned *astart);
 
-static int fetch_ok(const wb_mem *mem, uint64_t a) {
-  return a < mem->size && (mem->perm[a >> WB_PAGE_SHIFT] & WB_PROT_X);
-}
-
 static void emit_stub(tctx *t, stub *s) {
   x86_buf *b = &t->b;
   uint8_t *here = b->p;
@@ -813,25 +809,8 @@ static void emit_stub(tctx *t, stub *s) {
 
 wb_jit_block *wb_jit_translate(wb_machine *m, uint64_t pc) {
   wb_insn in[WB_BLOCK_MAX];
-  unsigned n = 0;
-  uint64_t p = pc, cmask = 0;
-  while (n < WB_BLOCK_MAX) {
-    if ((p & 1) || !fetch_ok(&m->mem, p)) break;
-    uint16_t lo;
-    memcpy(&lo, wb_mem_host(&m->mem, p), 2);
-    uint32_t raw = lo;
-    if (wb_insn_len(lo) == 4) {
-      if (!fetch_ok(&m->mem, p + 2)) break;
-      uint16_t hi;
-      memcpy(&hi, wb_mem_host(&m->mem, p + 2), 2);
-      raw |= (uint32_t)hi << 16;
-    }
-    wb_decode(raw, &in[n]);
-    if (in[n].len == 2) cmask |= 1ull << n;
-    p += in[n].len;
-    if (wb_op_ends_block(in[n++].op)) break;
-    if ((p & (WB_PAGE_SIZE - 1)) == 0) break;
-  }
+  uint64_t p, cmask;
+  unsigned n = wb_block_decode(&m->mem, pc, WB_BLOCK_MAX, in, &p, &cmask);
   if (n == 0) return NULL; /* the caller checked fetchability: cannot happen */
 
   /* client instrumentation, ordered by instruction (stable: the order clients asked in) */
