@@ -105,3 +105,12 @@ def test_bad_options_are_refused():
         _run("musl", "interp", every=3)
     with pytest.raises(ConfigError, match="not a number"):
         _run("musl", "interp", sample_bytes="lots")
+
+
+def test_allocation_sites_are_symbolized():
+    r = _run("musl", available_tiers()[-1], sample_bytes=0)
+    ds = r.events("barrier")
+    names = {str(s).split("+")[0] for s in ds.site_symbol.values}
+    assert "main" in names                       # our objects are allocated in main
+    allocs = r.events("barrier_allocs")
+    assert (allocs.site_symbol.values == "?").sum() == 0

@@ -232,6 +232,11 @@ def to_dataset(stream: str, records, *, provenance: Mapping[str, Any] | None = N
         table = symbols if isinstance(symbols, SymbolTable) else symbolize(symbols)
         data_vars["symbol"] = (spec.dim, table.lookup(recs["pc"]),
                                {"long_name": "function containing pc (name+0xoffset)"})
+    if symbols is not None and "site" in spec.fields:
+        table = symbols if isinstance(symbols, SymbolTable) else symbolize(symbols)
+        data_vars["site_symbol"] = (spec.dim, table.lookup(recs["site"]),
+                                    {"long_name": "allocation site: the function the allocating call "
+                                                  "returns into (name+0xoffset)"})
     attrs = {"stream": stream, "description": spec.description}
     attrs.update(clean_attrs(provenance or {}))
     return xr.Dataset(data_vars, coords=coords, attrs=attrs)

@@ -106,7 +106,9 @@ class Run:
                            f"add its client with Machine(clients=[...]))")
         prov = ev.provenance(workload=Path(self.program).name, program=self.program,
                              config=self.config, args=" ".join(self.args), reason=self.reason)
-        symbols = self.program if stream == "bbprofile" else None
+        # name code addresses: bbprofile's blocks, the profilers' allocation sites
+        symbols = self.program if stream in ("bbprofile", "barrier", "bursty", "barrier_allocs",
+                                             "bursty_allocs") else None
         return ev.to_dataset(stream, self.records[stream], provenance=prov, symbols=symbols)
 
     @property
