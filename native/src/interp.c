@@ -392,26 +392,8 @@ static void stop_illegal(wb_machine *m, uint64_t pc) {
 /* Look at the budget and the wall clock; returns 1 if the run must stop before a block of n. */
 static int check_limits(wb_machine *m, uint32_t n) {
   struct wb_interp *ip = m->interp;
-  wb_cpu *c = &m->cpu;
-  if (m->stop_reason != WB_REASON_NONE) return 1;
-  if (m->drain_requested) {
-    wb_machine_stop(m, WB_REASON_DRAIN, "event streams need draining");
+  if (wb_machine_limits_hit(m, n, m->cpu.instret >= ip->next_wall_check, &ip->next_wall_check))
     return 1;
-  }
-  if (m->cfg.max_insns && c->instret + n > m->cfg.max_insns) {
-    wb_machine_stop(m, WB_REASON_BUDGET, "instruction budget of %llu reached",
-                    (unsigned long long)m->cfg.max_insns);
-    return 1;
-  }
-  if (m->cfg.wall_limit_s > 0 && c->instret >= ip->next_wall_check) {
-    uint64_t el = wb_host_ns() - m->start_ns;
-    if (el >= (uint64_t)(m->cfg.wall_limit_s * 1e9)) {
-      wb_machine_stop(m, WB_REASON_WALLCLOCK, "wall-clock limit of %g s reached",
-                      m->cfg.wall_limit_s);
-      return 1;
-    }
-    ip->next_wall_check = c->instret + (1u << 22);
-  }
   uint64_t lim = UINT64_MAX;
   if (m->cfg.max_insns) lim = m->cfg.max_insns;
   if (m->cfg.wall_limit_s > 0 && ip->next_wall_check < lim) lim = ip->next_wall_check;

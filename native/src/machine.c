@@ -93,6 +93,30 @@ void wb_machine_stop(wb_machine *m, int reason, const char *fmt, ...) {
   va_end(ap);
 }
 
+int wb_machine_limits_hit(wb_machine *m, uint32_t n, int wall_due, uint64_t *next_wall_check) {
+  uint64_t ir = m->cpu.instret;
+  if (m->stop_reason != WB_REASON_NONE) return 1;
+  if (m->drain_requested) {
+    wb_machine_stop(m, WB_REASON_DRAIN, "event streams need draining");
+    return 1;
+  }
+  if (m->cfg.max_insns && ir + n > m->cfg.max_insns) {
+    wb_machine_stop(m, WB_REASON_BUDGET, "instruction budget of %llu reached",
+                    (unsigned long long)m->cfg.max_insns);
+    return 1;
+  }
+  if (m->cfg.wall_limit_s > 0 && wall_due) {
+    uint64_t el = wb_host_ns() - m->start_ns;
+    if (el >= (uint64_t)(m->cfg.wall_limit_s * 1e9)) {
+      wb_machine_stop(m, WB_REASON_WALLCLOCK, "wall-clock limit of %g s reached",
+                      m->cfg.wall_limit_s);
+      return 1;
+    }
+    *next_wall_check = ir + (1u << 22); /* the clock is read about every 4M instructions */
+  }
+  return 0;
+}
+
 void wb_machine_fault(wb_machine *m, uint64_t pc, uint64_t addr, const char *what) {
   char dis[96] = "?";
   uint32_t raw = 0;

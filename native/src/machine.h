@@ -55,6 +55,10 @@ struct wb_machine {
 /* Stop the run (called from syscalls, faults and limits). fmt is printf-style. */
 void wb_machine_stop(wb_machine *m, int reason, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The limits both tiers check before a block of n instructions: a pending stop, a drain
+ * request, the instruction budget and (when wall_due) the wall clock. Returns 1 if the run
+ * must stop; *next_wall_check moves on each time the clock is read. */
+int wb_machine_limits_hit(wb_machine *m, uint32_t n, int wall_due, uint64_t *next_wall_check);
 /* Stop with a memory fault at guest address `addr` while executing at `pc`. */
 void wb_machine_fault(wb_machine *m, uint64_t pc, uint64_t addr, const char *what);
 /* Drop translated/decoded code overlapping [addr, addr+len) (munmap, mprotect, fence.i). */

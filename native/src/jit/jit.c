@@ -347,27 +347,7 @@ static void set_left(wb_machine *m) {
 /* Before a block of n instructions at the current instret: 1 if the run must stop. */
 static int check_limits(wb_machine *m, uint32_t n) {
   struct wb_jit *J = m->jit;
-  wb_cpu *c = &m->cpu;
-  if (m->stop_reason != WB_REASON_NONE) return 1;
-  if (m->drain_requested) {
-    wb_machine_stop(m, WB_REASON_DRAIN, "event streams need draining");
-    return 1;
-  }
-  if (m->cfg.max_insns && c->instret + n > m->cfg.max_insns) {
-    wb_machine_stop(m, WB_REASON_BUDGET, "instruction budget of %llu reached",
-                    (unsigned long long)m->cfg.max_insns);
-    return 1;
-  }
-  if (m->cfg.wall_limit_s > 0 && c->instret + n > J->next_wall_check) {
-    uint64_t el = wb_host_ns() - m->start_ns;
-    if (el >= (uint64_t)(m->cfg.wall_limit_s * 1e9)) {
-      wb_machine_stop(m, WB_REASON_WALLCLOCK, "wall-clock limit of %g s reached",
-                      m->cfg.wall_limit_s);
-      return 1;
-    }
-    J->next_wall_check = c->instret + (1u << 22);
-  }
-  return 0;
+  return wb_machine_limits_hit(m, n, m->cpu.instret + n > J->next_wall_check, &J->next_wall_check);
 }
 
 /* The count lives in r15 inside translated code and in cpu.jit_left around helper calls and
@@ -676,23 +656,6 @@ int wb_jit_recover_fault(wb_machine *m, void *ucontext) {
 }
 
 #else /* no JIT on this host: the machine refuses the tier before any of these run */
-
-#ifndef MAP_FIXED_NOREPLACE
-#define MAP_FIXED_NOREPLACE 0x100000
-#endif
-/* The jump table below 2 GiB if the address space there has room: translated code then
- * indexes it with an absolute 32-bit displacement (one register and two instructions fewer
- * per indirect jump). */
-static wb_jit_jc *alloc_low_table(size_t bytes) {
-  for (uintptr_t hint = 0x20000000; hint < 0x78000000; hint += 0x1000000) {
-    void *p = mmap((void *)hint, bytes, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-    if (p == MAP_FAILED) continue;
-    if ((uintptr_t)p == hint) return p;
-    munmap(p, bytes); /* a kernel without MAP_FIXED_NOREPLACE took it as a hint */
-  }
-  return NULL;
-}
 
 int wb_jit_init(wb_machine *m, char *err, size_t errlen) { snprintf(err, errlen, "no JIT tier on this host"); return -1; }
 void wb_jit_fini(wb_machine *m) { (void)m; }
