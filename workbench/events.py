@@ -172,6 +172,44 @@ STREAMS: dict[str, Stream] = {
             ("sample_bytes", "sampling interval in bytes (0: every object)")]},
         description="the barrier profiler's counters for the run",
     ),
+    # speculative shrinking, the optimization the profile drives (native/src/clients/shrink.c)
+    "shrink": Stream(
+        name="shrink",
+        dtype=_record([(n, "<u8", 8 * i) for i, n in enumerate(
+            ["site", "size", "cut", "mapped", "alloc_icount", "grow_icount"])]
+            + [("grown", "<u4", 48), ("freed", "<u4", 52)], 56),
+        dim="object", index="alloc_icount",
+        fields={
+            "site": {"long_name": "allocation site (return address of the allocation call)"},
+            "size": {"long_name": "bytes the program asked for", "units": "bytes"},
+            "cut": {"long_name": "bytes the plan allowed the site", "units": "bytes"},
+            "mapped": {"long_name": "bytes mapped at allocation (the cut in whole pages)", "units": "bytes"},
+            "alloc_icount": {"long_name": "instructions retired at allocation", "units": "1"},
+            "grow_icount": {"long_name": "instructions retired at the fix-up (0: never grown)", "units": "1"},
+            "grown": {"long_name": "1 if an access went past the cut and the object was grown"},
+            "freed": {"long_name": "1 if the program freed or reallocated it"},
+        },
+        description="one record per object allocated shrunk",
+    ),
+    "shrink_stats": Stream(
+        name="shrink_stats",
+        dtype=_record([(n, "<u8", 8 * i) for i, n in enumerate(
+            ["objects", "fixups", "skipped", "bytes_requested", "bytes_mapped", "bytes_grown",
+             "peak_live_requested", "peak_live_mapped", "planned_sites", "pad"])], 80),
+        dim="run", index="objects",
+        fields={n: {"long_name": d, "units": u} for n, d, u in [
+            ("objects", "objects allocated shrunk", "1"),
+            ("fixups", "accesses past a cut that grew their object", "1"),
+            ("skipped", "planned allocations left alone (no room for a slot)", "1"),
+            ("bytes_requested", "bytes the program asked for at planned sites", "bytes"),
+            ("bytes_mapped", "bytes mapped for them at allocation", "bytes"),
+            ("bytes_grown", "bytes mapped by fix-ups", "bytes"),
+            ("peak_live_requested", "most bytes live at once, as requested", "bytes"),
+            ("peak_live_mapped", "most bytes live at once, as mapped", "bytes"),
+            ("planned_sites", "sites in the plan", "1"),
+            ("pad", "0", "1")]},
+        description="the shrink client's counters for the run",
+    ),
 }
 
 

@@ -107,7 +107,7 @@ class Run:
         prov = ev.provenance(workload=Path(self.program).name, program=self.program,
                              config=self.config, args=" ".join(self.args), reason=self.reason)
         # name code addresses: bbprofile's blocks, the profilers' allocation sites
-        symbols = self.program if stream in ("bbprofile", "barrier", "bursty", "barrier_allocs",
+        symbols = self.program if stream in ("bbprofile", "barrier", "bursty", "barrier_allocs", "shrink",
                                              "bursty_allocs") else None
         return ev.to_dataset(stream, self.records[stream], provenance=prov, symbols=symbols)
 

@@ -24,10 +24,17 @@ static wb_clients *clients_of(wb_machine *m) {
   return m->clients;
 }
 
+/* the memory layer's `missing` hook: a syscall's buffer is not mapped; ask the clients */
+static int mem_missing(void *ctx, uint64_t addr, uint64_t len) { return wb_clients_unmapped(ctx, addr, len); }
+
 WB_API int wb_client_add(wb_machine *m, const wb_client_ops *ops) {
   wb_clients *c = clients_of(m);
   if (!c || c->n >= WB_MAX_CLIENTS) return -1;
   c->ops[c->n++] = *ops;
+  if (ops->on_unmapped) {               /* syscall buffers: checks ask the clients too */
+    m->mem.missing = mem_missing;
+    m->mem.missing_ctx = m;
+  }
   if (ops->on_block) {
     c->n_on_block++;
     /* blocks built before this client existed carry no instrumentation */
@@ -443,6 +450,40 @@ int wb_clients_view_fault(wb_machine *m, int view, uint64_t pc, uint64_t addr, u
       if (c->ops[k].on_view_fault(c->ops[k].data, m, view, pc, addr, size, kind)) return 1;
     }
   return !handled;
+}
+
+int wb_clients_unmapped(wb_machine *m, uint64_t addr, uint64_t len) {
+  wb_clients *c = m->clients;
+  if (!c) return 0;
+  for (int k = 0; k < c->n; k++)
+    if (c->ops[k].on_unmapped && c->ops[k].on_unmapped(c->ops[k].data, m, addr, len)) return 1;
+  return 0;
+}
+
+/* ---- guest memory a client manages ---- */
+
+WB_API uint64_t wb_guest_reserve(wb_machine *m, uint64_t len) {
+  uint64_t a = wb_mem_find_free(&m->mem, len, 1ull << 20, WB_MMAP_TOP);
+  if (!a || wb_mem_reserve(&m->mem, a, len) != 0) return 0;
+  return a;
+}
+
+WB_API int wb_guest_map(wb_machine *m, uint64_t addr, uint64_t len) {
+  return wb_mem_map(&m->mem, addr, len, WB_PROT_R | WB_PROT_W);
+}
+
+WB_API void wb_guest_release(wb_machine *m, uint64_t addr, uint64_t len) {
+  wb_mem_unmap(&m->mem, addr, len);
+  wb_mem_unreserve(&m->mem, addr, len);
+}
+
+WB_API int wb_guest_copy(wb_machine *m, uint64_t dst, uint64_t src, uint64_t len) {
+  return wb_mem_copy(&m->mem, dst, src, len);
+}
+
+WB_API uint64_t wb_guest_mapped(const wb_machine *m, uint64_t *peak) {
+  if (peak) *peak = m->mem.peak;
+  return m->mem.committed;
 }
 
 /* ---- lifecycle ---- */

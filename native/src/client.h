@@ -110,6 +110,8 @@ void wb_client_call_mem(wb_machine *m, const wb_action *a, uint64_t pc, uint64_t
 /* A view denied a guest access: ask the clients (0: complete it and resume, 1: guest fault;
  * 1 also when no client handles view faults). */
 int wb_clients_view_fault(wb_machine *m, int view, uint64_t pc, uint64_t addr, unsigned size, int kind);
+/* Some client mapped [addr, addr+len) on demand (on_unmapped): 1, the access may run again. */
+int wb_clients_unmapped(wb_machine *m, uint64_t addr, uint64_t len);
 
 /* The guest jumped to WB_WRAP_RETURN: run the post hook of the innermost wrapped call and
  * return the pc to continue at (its real return address). Stops the machine (and returns

@@ -352,6 +352,13 @@ WB_API int wb_machine_run(wb_machine *m, wb_result *res) {
       continue;
     }
     if (sig == SIGSEGV && complete_view_fault(m, pc)) continue; /* resume after it */
+    /* memory a client grows on demand (the shrink client's fix-up): mapped now, run the
+     * access again */
+    if (sig == SIGSEGV && m->fault_view == 0 && m->fault_addr < m->mem.size &&
+        wb_clients_unmapped(m, m->fault_addr, 1)) {
+      m->cpu.pc = pc;
+      continue;
+    }
     wb_machine_fault(m, pc, m->fault_addr,
                      sig == SIGBUS ? "bus error"
                      : m->fault_addr >= m->mem.bound ? "access outside the guest address space"

@@ -369,28 +369,53 @@ int wb_mem_discard(wb_mem *m, uint64_t addr, uint64_t len) {
   return 0;
 }
 
-int wb_mem_check(const wb_mem *m, uint64_t addr, uint64_t len, int prot) {
-  addr = wb_mem_fold(m, addr);
-  if (len == 0) return 1;
-  if (!range_ok(m, addr, len)) return 0;
-  uint8_t need = (uint8_t)(WB_PERM_MAPPED | (prot & WB_PROT_MASK));
-  uint64_t p = addr >> WB_PAGE_SHIFT, last = (addr + len - 1) >> WB_PAGE_SHIFT;
-  for (; p <= last; p++)
-    if ((m->perm[p] & need) != need) return 0;
-  return 1;
-}
-
-uint64_t wb_mem_span(const wb_mem *m, uint64_t addr, uint64_t len, int prot) {
-  addr = wb_mem_fold(m, addr);
-  if (len == 0 || addr >= m->size) return 0;
-  if (len > m->size - addr) len = m->size - addr;
-  uint8_t need = (uint8_t)(WB_PERM_MAPPED | (prot & WB_PROT_MASK));
+/* Length of the prefix of [addr, addr+len) (folded, inside the space) mapped with `need`. */
+static uint64_t mapped_prefix(const wb_mem *m, uint64_t addr, uint64_t len, uint8_t need) {
   uint64_t p = addr >> WB_PAGE_SHIFT, last = (addr + len - 1) >> WB_PAGE_SHIFT;
   for (; p <= last; p++)
     if ((m->perm[p] & need) != need) break;
   if (p > last) return len;
   uint64_t end = p << WB_PAGE_SHIFT;
   return end > addr ? end - addr : 0;
+}
+
+/* The prefix, after asking the `missing` hook once about the rest (it may map it). */
+static uint64_t usable_prefix(const wb_mem *m, uint64_t addr, uint64_t len, int prot) {
+  uint8_t need = (uint8_t)(WB_PERM_MAPPED | (prot & WB_PROT_MASK));
+  uint64_t n = mapped_prefix(m, addr, len, need);
+  if (n < len && m->missing && m->missing(m->missing_ctx, addr + n, len - n))
+    n = mapped_prefix(m, addr, len, need);
+  return n;
+}
+
+int wb_mem_check(const wb_mem *m, uint64_t addr, uint64_t len, int prot) {
+  addr = wb_mem_fold(m, addr);
+  if (len == 0) return 1;
+  if (!range_ok(m, addr, len)) return 0;
+  return usable_prefix(m, addr, len, prot) == len;
+}
+
+uint64_t wb_mem_span(const wb_mem *m, uint64_t addr, uint64_t len, int prot) {
+  addr = wb_mem_fold(m, addr);
+  if (len == 0 || addr >= m->size) return 0;
+  if (len > m->size - addr) len = m->size - addr;
+  return usable_prefix(m, addr, len, prot);
+}
+
+int wb_mem_reserve(wb_mem *m, uint64_t addr, uint64_t len) {
+  if ((addr & (WB_PAGE_SIZE - 1)) || len == 0 || !range_ok(m, addr, page_up(len))) return -ENOMEM;
+  uint64_t p0 = addr >> WB_PAGE_SHIFT, np = page_up(len) >> WB_PAGE_SHIFT;
+  for (uint64_t i = 0; i < np; i++)
+    if (m->perm[p0 + i]) return -ENOMEM;
+  memset(m->perm + p0, WB_PERM_RESERVED, np);
+  return 0;
+}
+
+void wb_mem_unreserve(wb_mem *m, uint64_t addr, uint64_t len) {
+  if ((addr & (WB_PAGE_SIZE - 1)) || len == 0 || !range_ok(m, addr, page_up(len))) return;
+  uint64_t p0 = addr >> WB_PAGE_SHIFT, np = page_up(len) >> WB_PAGE_SHIFT;
+  for (uint64_t i = 0; i < np; i++)
+    if (m->perm[p0 + i] == WB_PERM_RESERVED) m->perm[p0 + i] = 0;
 }
 
 uint64_t wb_mem_find_free(const wb_mem *m, uint64_t len, uint64_t lo, uint64_t hi) {
@@ -404,7 +429,7 @@ uint64_t wb_mem_find_free(const wb_mem *m, uint64_t len, uint64_t lo, uint64_t h
   /* Top-down: the first fit found going down from hi is the highest free range. */
   for (uint64_t p = hi >> WB_PAGE_SHIFT; p > (lo >> WB_PAGE_SHIFT);) {
     p--;
-    if (m->perm[p] & WB_PERM_MAPPED) {
+    if (m->perm[p] & (WB_PERM_MAPPED | WB_PERM_RESERVED)) {
       run = 0;
       continue;
     }

@@ -22,6 +22,9 @@ enum { WB_PROT_R = 1, WB_PROT_W = 2, WB_PROT_X = 4 };
  * PROT_NONE mappings (perm == WB_PERM_MAPPED) count as mapped. Test WB_PROT_* bits with a
  * mask; a page is unmapped iff perm == 0. */
 #define WB_PERM_MAPPED 0x80
+/* A page a client has reserved (wb_mem_reserve) but not mapped: accesses fault like on any
+ * unmapped page, but mmap placement and brk never take it. */
+#define WB_PERM_RESERVED 0x40
 #define WB_PROT_MASK (WB_PROT_R | WB_PROT_W | WB_PROT_X)
 
 #define WB_MAX_VIEWS 8
@@ -58,6 +61,10 @@ typedef struct wb_mem {
   uint64_t stale_bytes;
   void (*code_written)(void *ctx, uint64_t addr, uint64_t len); /* host-side writes hit code */
   void *code_written_ctx;
+  /* Asked when a check finds bytes not mapped with the needed protection (a syscall's buffer):
+   * it may map them (a client growing memory lazily) and return 1 to have the check redone. */
+  int (*missing)(void *ctx, uint64_t addr, uint64_t len);
+  void *missing_ctx;
   uint8_t *perm;        /* size >> 12 entries of WB_PROT_* bits */
   uint64_t committed;   /* bytes mapped now */
   uint64_t peak;        /* most bytes ever mapped */
@@ -79,6 +86,11 @@ int wb_mem_check(const wb_mem *m, uint64_t addr, uint64_t len, int prot);
 /* A free (fully unmapped) page-aligned range of len bytes in [lo, hi): the highest one,
  * searching down from hi (top-down placement, like Linux's mmap); 0 if none. */
 uint64_t wb_mem_find_free(const wb_mem *m, uint64_t len, uint64_t lo, uint64_t hi);
+/* Reserve the free pages of [addr, addr+len) (see WB_PERM_RESERVED): 0, or -ENOMEM if a page
+ * is not free. Mapping a reserved page takes the reservation; unmapping frees the page. */
+int wb_mem_reserve(wb_mem *m, uint64_t addr, uint64_t len);
+/* Drop the reservation of the unmapped reserved pages of [addr, addr+len). */
+void wb_mem_unreserve(wb_mem *m, uint64_t addr, uint64_t len);
 /* Copy between host and guest with permission checks (no faults): 0 or -EFAULT. These, the
  * checks and spans below take window addresses too (wb_mem_fold). */
 int wb_mem_read(const wb_mem *m, uint64_t addr, void *dst, size_t len);

@@ -5,7 +5,8 @@
  * are used; a write-only 77-byte character array; a 40-int array written, read, and written
  * again; a 16-byte holder that stores a pointer to a calloc'd 99-byte object (pointers kept
  * in memory); a 10-int array realloc'd to 20 ints; a 4101-byte buffer filled by read() and
- * written by write() (syscalls on the object, no instruction touches it). Volatile accesses
+ * written by write() (syscalls on the object, no instruction touches it); a 12000-byte buffer
+ * used at its head and, once, far beyond it (where a shrunk copy needs its fix-up). Volatile accesses
  * pin the number and width of every load and store. stdin is copied to stdout; the last line
  * is the checksum.
  */
@@ -45,6 +46,11 @@ int main(void) {
   for (int i = 10; i < 20; i++) g[i] = i;
   sum += g[3];
 
+  volatile char *late = malloc(12000);
+  for (int i = 0; i < 50; i++) late[i] = (char)i;
+  late[9000] = 1;
+  sum += late[9000] + late[10];
+
   char *io = malloc(4101);
   ssize_t n = read(0, io, 4101);
   if (n > 0 && write(1, io, (size_t)n) != n) return 2;
@@ -55,6 +61,7 @@ int main(void) {
   free((void *)h->p);
   free((void *)h);
   free((void *)g);
+  free((void *)late);
   free(io);
   printf("sum %ld\n", sum);
   return 0;

@@ -84,6 +84,11 @@ typedef struct wb_client_ops {
    * instruction, nonzero to make it a guest fault. The first client that returns nonzero wins. */
   int (*on_view_fault)(void *data, wb_machine *m, int view, uint64_t pc, uint64_t addr,
                        unsigned size, int kind);
+  /* A guest access, or a syscall's buffer, touched guest memory [addr, addr+len) that is not
+   * mapped with the protection it needs. Map it (wb_guest_map) and return 1 to have the access
+   * run again (or the syscall's check redone); 0 leaves it a guest fault (EFAULT). Memory that
+   * grows on demand: the shrink client's fix-up. */
+  int (*on_unmapped)(void *data, wb_machine *m, uint64_t addr, uint64_t len);
 } wb_client_ops;
 
 /* Register a client (before wb_machine_run). Returns 0, or -1 (too many clients). */
@@ -143,6 +148,20 @@ int wb_view_activate(wb_machine *m, int view);
 uint64_t wb_view_window_offset(const wb_machine *m);
 /* Faults completed through the primary view so far. */
 uint64_t wb_view_faults(const wb_machine *m);
+
+/* ---- guest memory a client manages ---- */
+/* Reserve len bytes (rounded up to pages) of free guest address space, out of reach of the
+ * guest's mmap and brk, and return its address (0 if there is no room). Nothing is mapped. */
+uint64_t wb_guest_reserve(wb_machine *m, uint64_t len);
+/* Map reserved (or free) pages [addr, addr+len) readable and writable, zero-filled; they count
+ * against the run's memory cap. 0 or -errno. */
+int wb_guest_map(wb_machine *m, uint64_t addr, uint64_t len);
+/* Unmap [addr, addr+len) and drop any reservation on it: the pages are free again. */
+void wb_guest_release(wb_machine *m, uint64_t addr, uint64_t len);
+/* Copy len bytes of guest memory (the destination must be writable): 0 or -EFAULT. */
+int wb_guest_copy(wb_machine *m, uint64_t dst, uint64_t src, uint64_t len);
+/* Bytes of guest memory mapped now, and the most ever mapped in this run. */
+uint64_t wb_guest_mapped(const wb_machine *m, uint64_t *peak);
 
 /* Guest instructions retired so far (exact in hooks and calls). */
 uint64_t wb_machine_icount(const wb_machine *m);
