@@ -55,6 +55,17 @@ def test_shrunk_objects_are_grown_exactly_when_accessed_past_the_cut(variant, ti
 
 
 def test_bad_plans_are_refused():
-    for opts in ({"sites": "0x10:"}, {"sites": "zz"}, {"cut": 4}):
+    for opts in ({"sites": "0x10:"}, {"sites": "zz"}, {"cut": 4}, {"max_slots": "x"}):
         with pytest.raises(Exception, match="shrink"):
             Machine(clients=["shrink"], client_options={"shrink": opts}).run(_prog("musl"), stdin=INPUT)
+
+
+def test_slots_are_capped():
+    """Past max_slots live slots, planned allocations are left to the allocator (counted)."""
+    sites = _sites("musl", available_tiers()[0])
+    r = Machine(clients=["shrink"], client_options={"shrink": {
+        "sites": f"{sites[16000]:#x}:100/{sites[12000]:#x}:50", "max_slots": 1}}).run(
+        _prog("musl"), stdin=INPUT, capture=True)
+    assert r.ok
+    st = r.records["shrink_stats"][0]
+    assert int(st["objects"]) == 1 and int(st["skipped"]) == 1    # 16000 still live when 12000 comes

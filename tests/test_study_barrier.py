@@ -59,6 +59,17 @@ def test_optimization_potential(small):
     assert float(h.opt_bytes) > float(h.opt_shrinkable_bytes)
 
 
+def test_optimizations_carried_out(small):
+    h = small.sel(workload="heads")
+    # the 48-byte lines ("abc...") are write-only and compress; stored compressed they take less
+    assert 0 < float(h.opt_write_only_compressed_bytes) < float(h.opt_write_only_bytes)
+    # the profile at 16 KiB flags the buffers' site; the rerun shrinks every 16 KiB buffer to
+    # one page, none of them is used past it, the output is unchanged and memory is saved
+    assert float(h.shrink_sites) >= 1 and float(h.shrink_objects) >= 300
+    assert float(h.shrink_fixups) == 0 and float(h.shrink_output_ok) == 1
+    assert float(h.shrink_mem_saved_bytes) > 0.5 * 300 * 12288
+
+
 def test_conclusions_rules():
     recs = np.zeros(3, [("site", "<u8"), ("size", "<u8"), ("bytes_touched", "<u8"),
                         ("reads", "<u8"), ("writes", "<u8"), ("flags", "<u4")])

@@ -172,6 +172,20 @@ STREAMS: dict[str, Stream] = {
             ("sample_bytes", "sampling interval in bytes (0: every object)")]},
         description="the barrier profiler's counters for the run",
     ),
+    "barrier_contents": Stream(
+        name="barrier_contents",
+        dtype=_record([("id", "<u8", 0), ("offset", "<u4", 8), ("len", "<u4", 12),
+                       ("data", "V48", 16)], 64),
+        dim="piece", index="id",
+        fields={
+            "id": {"long_name": "profiled object"},
+            "offset": {"long_name": "offset of the piece in the object", "units": "bytes"},
+            "len": {"long_name": "bytes of data that are the object's", "units": "bytes"},
+            "data": {"long_name": "the bytes"},
+        },
+        description="contents of write-only objects (written, never read) when they were released "
+                    "(client option contents=1; at most 64 KiB per object)",
+    ),
     # speculative shrinking, the optimization the profile drives (native/src/clients/shrink.c)
     "shrink": Stream(
         name="shrink",
@@ -470,7 +484,7 @@ __all__ = ["STREAMS", "Stream", "MEMTRACE_KINDS", "to_dataset", "provenance", "c
            "git_revision", "host_cpu", "SymbolTable", "symbolize", "CONVENTIONS"]
 
 # the bursty-tracing baseline writes the barrier profiler's records under its own names
-for _name in ("", "_touched", "_stats", "_allocs"):
+for _name in ("", "_touched", "_stats", "_allocs", "_contents"):
     _src = STREAMS["barrier" + _name]
     STREAMS["bursty" + _name] = dataclasses.replace(
         _src, name="bursty" + _name,

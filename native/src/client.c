@@ -462,9 +462,16 @@ int wb_clients_unmapped(wb_machine *m, uint64_t addr, uint64_t len) {
 
 /* ---- guest memory a client manages ---- */
 
+/* Reservations go down from the middle of the space, clear of brk (bottom up from the
+ * program) and of mmap (top down from WB_MMAP_TOP): neither has to search past them, and each
+ * search starts where the last one ended instead of scanning every reserved page again. */
 WB_API uint64_t wb_guest_reserve(wb_machine *m, uint64_t len) {
-  uint64_t a = wb_mem_find_free(&m->mem, len, 1ull << 20, WB_MMAP_TOP);
+  uint64_t lo = 1ull << 20, mid = (m->mem.size / 2) & ~(WB_PAGE_SIZE - 1);
+  if (!m->reserve_cursor) m->reserve_cursor = mid < WB_MMAP_TOP ? mid : WB_MMAP_TOP;
+  uint64_t a = wb_mem_find_free(&m->mem, len, lo, m->reserve_cursor);
+  if (!a) a = wb_mem_find_free(&m->mem, len, lo, WB_MMAP_TOP);  /* wrapped: take any room */
   if (!a || wb_mem_reserve(&m->mem, a, len) != 0) return 0;
+  m->reserve_cursor = a;
   return a;
 }
 
@@ -475,6 +482,10 @@ WB_API int wb_guest_map(wb_machine *m, uint64_t addr, uint64_t len) {
 WB_API void wb_guest_release(wb_machine *m, uint64_t addr, uint64_t len) {
   wb_mem_unmap(&m->mem, addr, len);
   wb_mem_unreserve(&m->mem, addr, len);
+}
+
+WB_API int wb_guest_read(wb_machine *m, uint64_t addr, void *dst, uint64_t len) {
+  return wb_mem_read(&m->mem, addr, dst, (size_t)len);
 }
 
 WB_API int wb_guest_copy(wb_machine *m, uint64_t dst, uint64_t src, uint64_t len) {

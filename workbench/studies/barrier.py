@@ -37,6 +37,7 @@ from typing import Mapping
 import numpy as np
 
 from .. import guests
+from .. import optimizations as opt
 
 NAME = "barrier"
 UNTOUCHED_FRACTION = 0.10
@@ -152,7 +153,7 @@ def ground_truth(workload: str, size, store: Path) -> dict:
     # every object, every access: the bursty client always instrumented records exactly what
     # the barrier profiler records with every object sampled (tests/test_bursty.py), without
     # a fault per access
-    truth = _machine(["bursty"], period=1, length=1, max_accesses=0).run(
+    truth = _machine(["bursty"], period=1, length=1, max_accesses=0, contents=1).run(
         guests.build(workload), _args(workload, size), capture=True)
     if not plain.ok:
         raise RuntimeError(f"{workload} {_args(workload, size)} failed unprofiled: {plain.reason} "
@@ -161,7 +162,32 @@ def ground_truth(workload: str, size, store: Path) -> dict:
     out = {"sites": {str(k): v for k, v in conclusions(objs).items()},
            "output": hashlib.sha256(plain.stdout).hexdigest(),
            "truth_output_ok": truth.stdout == plain.stdout,
-           "optimizations": optimizations(objs)}
+           "optimizations": {**optimizations(objs),
+                             **_prefixed("wo_", opt.write_only_savings(objs, truth.records["bursty_contents"]))}}
+    store.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(out))
+    tmp.replace(path)
+    return out
+
+
+def _prefixed(prefix: str, d: Mapping) -> dict:
+    return {prefix + k: v for k, v in d.items()}
+
+
+def shrink_result(workload: str, size, store: Path, sample_bytes: int) -> dict:
+    """Speculative shrinking driven by the production profile at ``sample_bytes``: the plan
+    (sites the profile finds mostly untouched, cut to what it saw) applied in a rerun;
+    cached as JSON in the study's store (see :func:`workbench.optimizations.shrink`)."""
+    path = store / f"shrink-{workload}-{size}-{sample_bytes}.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    _ROOT["root"] = _root(workload, size)
+    prof = _machine(["barrier"], sample_bytes=sample_bytes, **PRODUCTION).run(
+        guests.build(workload), _args(workload, size), capture=True)
+    plan = opt.shrink_plan(prof.records["barrier"], UNTOUCHED_FRACTION)
+    out = {"sample_bytes": sample_bytes, "plan": {hex(k): v for k, v in plan.items()},
+           **opt.shrink(workload, size, plan, root=_ROOT["root"])}
     store.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(out))
@@ -221,17 +247,32 @@ def default_store(scale: str, *, base=None) -> Path:
     return base / f"barrier-{scale}-{_fingerprint(SIZES[scale])}"
 
 
-def derive(raw, *, scale: str, grid: Mapping, truths: Mapping | None = None):
+#: per-workload results of the optimizations: (source, key) -> variable attrs
+OPTIMIZATION_VARIABLES = {
+    ("truth", "shrinkable_bytes"): ("opt_shrinkable_bytes", "bytes shrinking mostly untouched objects to their used size could save (ground truth)", "bytes"),
+    ("truth", "write_only_bytes"): ("opt_write_only_bytes", "bytes of write-only objects (ground truth)", "bytes"),
+    ("truth", "wo_compressed_bytes"): ("opt_write_only_compressed_bytes", "those bytes stored compressed, one object at a time (raw DEFLATE)", "bytes"),
+    ("truth", "bytes"): ("opt_bytes", "bytes allocated by the program", "bytes"),
+    ("shrink", "sites"): ("shrink_sites", "sites the production profile flags as mostly untouched", "1"),
+    ("shrink", "objects"): ("shrink_objects", "objects allocated shrunk in the rerun", "1"),
+    ("shrink", "fixups"): ("shrink_fixups", "accesses past a cut that grew their object", "1"),
+    ("shrink", "mem_saved_bytes"): ("shrink_mem_saved_bytes", "peak mapped guest memory saved by the rerun", "bytes"),
+    ("shrink", "baseline_mem_peak_bytes"): ("shrink_baseline_mem_peak_bytes", "peak mapped guest memory without shrinking", "bytes"),
+    ("shrink", "time_ratio"): ("shrink_time_ratio", "rerun time / unprofiled time", "1"),
+    ("shrink", "output_ok"): ("shrink_output_ok", "rerun output equal to the unprofiled run's (1 yes)", "1"),
+}
+
+
+def derive(raw, *, scale: str, grid: Mapping, truths: Mapping | None = None, shrinks: Mapping | None = None):
     """Overhead against the unprofiled run of the same workload, with provenance."""
     from ..events import provenance
 
     ds = raw.copy()
-    if truths:
-        for key, long_name in (("shrinkable_bytes", "bytes saved by shrinking mostly untouched objects to their touched size"),
-                               ("write_only_bytes", "bytes of write-only objects (storable compressed)"),
-                               ("bytes", "bytes allocated by the program")):
-            ds[f"opt_{key}"] = ("workload", [float(truths[w]["optimizations"][key]) for w in ds.workload.values])
-            ds[f"opt_{key}"].attrs = {"long_name": long_name, "units": "bytes"}
+    sources = {"truth": {w: t["optimizations"] for w, t in (truths or {}).items()}, "shrink": shrinks or {}}
+    for (src, key), (var, long_name, units) in OPTIMIZATION_VARIABLES.items():
+        if all(w in sources[src] for w in ds.workload.values):
+            ds[var] = ("workload", [float(sources[src][w][key]) for w in ds.workload.values])
+            ds[var].attrs = {"long_name": long_name, "units": units}
     none = raw.time_s.sel(profiler="none").median("repeat").max("sample_bytes")
     ds["overhead_ratio"] = raw.time_s.median("repeat") / none
     ds["overhead_ratio"].attrs = {"long_name": "run time / the unprofiled run's time", "units": "1"}
@@ -267,7 +308,9 @@ def run(scale: str = "small", *, store=None, scheduler=None, progress: bool = Tr
         truths[w] = ground_truth(w, sizes[w], store)
     raw = sweep(functools.partial(_point, sizes=sizes, store=str(store), first=g["sample_bytes"][0]), g,
                 store=store / "sweep", scheduler=scheduler, progress=progress, workers=workers)
-    return derive(raw, scale=scale, grid=g, truths=truths)
+    # the optimizations, driven by the production profile at the finest interval of the grid
+    shrinks = {w: shrink_result(w, sizes[w], store, min(g["sample_bytes"])) for w in g["workload"]}
+    return derive(raw, scale=scale, grid=g, truths=truths, shrinks=shrinks)
 
 
 SUMMARY_COLUMNS = ["workload", "profiler", "sample_bytes", "overhead", "faults/s", "samples", "coverage"] + \
@@ -300,5 +343,5 @@ def summary(ds):
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
 
-__all__ = ["GRID", "SIZES", "VARIABLES", "CONCLUSIONS", "conclusions", "ground_truth", "measure",
+__all__ = ["GRID", "SIZES", "VARIABLES", "CONCLUSIONS", "conclusions", "ground_truth", "measure", "shrink_result",
            "run", "derive", "summary", "default_store"]

@@ -158,6 +158,8 @@ uint64_t wb_guest_reserve(wb_machine *m, uint64_t len);
 int wb_guest_map(wb_machine *m, uint64_t addr, uint64_t len);
 /* Unmap [addr, addr+len) and drop any reservation on it: the pages are free again. */
 void wb_guest_release(wb_machine *m, uint64_t addr, uint64_t len);
+/* Read len bytes of guest memory into dst (they must be readable): 0 or -EFAULT. */
+int wb_guest_read(wb_machine *m, uint64_t addr, void *dst, uint64_t len);
 /* Copy len bytes of guest memory (the destination must be writable): 0 or -EFAULT. */
 int wb_guest_copy(wb_machine *m, uint64_t dst, uint64_t src, uint64_t len);
 /* Bytes of guest memory mapped now, and the most ever mapped in this run. */

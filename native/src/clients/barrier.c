@@ -22,7 +22,10 @@
  * "barrier_touched" (touched byte ranges: object id, start, end), "barrier_stats" (one record);
  * and as it happens, "barrier_allocs": every allocation call of the program (icount, real
  * address, size, site, old address for realloc, kind, sampled), for trace-driven models.
- * Options: "sample_bytes=N,max_accesses=K,per_site=0|1".
+ * With "contents=1", "barrier_contents" carries the bytes (up to CONTENT_MAX per object, 48
+ * per record) of every profiled object the program wrote but never read, taken when it is
+ * freed, reallocated or the run ends: what storing write-only arrays compressed would save.
+ * Options: "sample_bytes=N,max_accesses=K,per_site=0|1,contents=0|1".
  *
  * "bursty": every object is tracked (no barrier pointers, nothing faults); every block gets a
  * checking and an instrumented copy (wb_bb_burst): `length` block entries out of every
@@ -57,6 +60,9 @@ typedef struct { uint64_t samples, faults, stray, allocations, bytes_allocated, 
  * to replay the sampling decisions */
 typedef struct { uint64_t icount, entry_icount, addr, size, site, old; uint8_t kind, sampled, pad[6]; } alloc_record;
 enum { A_MALLOC, A_CALLOC, A_REALLOC, A_FREE };
+/* a piece of a write-only object's contents */
+#define CONTENT_MAX (64u << 10)
+typedef struct { uint64_t id; uint32_t offset, len; uint8_t data[48]; } content_record;
 
 /* live sampled objects, found from an address: page -> objects overlapping it */
 #define PHASH (1u << 16)
@@ -79,8 +85,22 @@ typedef struct {
   int bursty;                /* the bursty-tracing baseline: every object, no barrier pointers */
   wb_burst burst;
   uint64_t period, length;
-  wb_stream *s_obj, *s_touched, *s_stats, *s_allocs;
+  int contents;               /* record write-only objects' bytes (s_contents) */
+  wb_stream *s_obj, *s_touched, *s_stats, *s_allocs, *s_contents;
 } bstate;
+
+/* The bytes of a profiled object the program wrote but never read, while they are still its. */
+static void keep_contents(bstate *st, wb_machine *m, const bobj *o) {
+  if (!st->contents || o->reads || !o->writes) return;
+  uint64_t n = o->size < CONTENT_MAX ? o->size : CONTENT_MAX;
+  for (uint64_t off = 0; off < n; off += 48) {
+    content_record *r = wb_stream_push(st->s_contents);
+    r->id = o->id;
+    r->offset = (uint32_t)off;
+    r->len = (uint32_t)(n - off < 48 ? n - off : 48);
+    if (wb_guest_read(m, o->addr + off, r->data, r->len) != 0) r->len = 0;
+  }
+}
 
 /* icount: when the call returned (free: when it was entered); entry: when it was entered */
 static void log_alloc(bstate *st, wb_machine *m, int kind, uint64_t entry, uint64_t addr,
@@ -205,6 +225,7 @@ static uint64_t allocated(bstate *st, wb_machine *m, uint64_t addr, uint64_t siz
 static void released_at(bstate *st, wb_machine *m, uint64_t real, uint32_t why, uint64_t when) {
   bobj *o = find(st, real);
   if (!o || o->addr != real) return;
+  if (why == F_FREED) keep_contents(st, m, o);   /* realloc: taken at its entry */
   if (!(o->flags & F_STOPPED)) profiling(st, m, o, 0);
   o->flags |= why;
   o->free_icount = when;
@@ -260,6 +281,10 @@ static void pre_realloc(void *data, wb_machine *m, uint64_t ra, uint64_t args[8]
   call *c = enter(st, m, args[1], ra, user);
   if (!c) return;
   c->old = args[0];
+  if (!c->nested && args[0]) {           /* the old object's bytes, before realloc moves them */
+    bobj *o = find(st, is_barrier(st, args[0]) ? args[0] - st->window : args[0]);
+    if (o && o->addr == (is_barrier(st, args[0]) ? args[0] - st->window : args[0])) keep_contents(st, m, o);
+  }
   /* bursty: realloc's own copying is not the program's access to the old object */
   if (st->bursty && args[0] && !c->nested) released(st, m, args[0], F_REALLOCED);
   if (is_barrier(st, args[0])) {
@@ -359,6 +384,7 @@ static void on_run_end(void *data, wb_machine *m) {
   wb_stream_reset(st->s_stats);
   for (size_t i = 0; i < st->nobjs; i++) {
     bobj *o = st->objs[i];
+    if (!(o->flags & (F_FREED | F_REALLOCED))) keep_contents(st, m, o);   /* still live */
     uint64_t touched = 0, run = 0;
     for (uint64_t b = 0; b <= o->size;) {
       /* whole bitmap bytes at a time where nothing changes (big, mostly untouched objects) */
@@ -414,12 +440,13 @@ static int parse_options(bstate *st, const char *opts, char *err, size_t errlen)
     if (!end || *end) { snprintf(err, errlen, "barrier: %s=%s is not a number", tok, eq + 1); return -1; }
     if (!st->bursty && !strcmp(tok, "sample_bytes")) st->sample_bytes = v;
     else if (!strcmp(tok, "max_accesses")) st->max_accesses = v;
+    else if (!strcmp(tok, "contents")) st->contents = v != 0;
     else if (!st->bursty && !strcmp(tok, "per_site")) st->per_site = v != 0;
     else if (st->bursty && !strcmp(tok, "period")) st->period = v;
     else if (st->bursty && !strcmp(tok, "length")) st->length = v;
     else {
-      snprintf(err, errlen, st->bursty ? "bursty: unknown option %s (period, length, max_accesses)"
-                                       : "barrier: unknown option %s (sample_bytes, max_accesses, per_site)", tok);
+      snprintf(err, errlen, st->bursty ? "bursty: unknown option %s (period, length, max_accesses, contents)"
+                                       : "barrier: unknown option %s (sample_bytes, max_accesses, per_site, contents)", tok);
       return -1;
     }
   }
@@ -454,7 +481,9 @@ static int add_profiler(wb_machine *m, int bursty, const char *opts, char *err, 
   st->s_stats = wb_stream_new(m, name, sizeof(stats_record));
   snprintf(name, sizeof name, "%s_allocs", nm);
   st->s_allocs = wb_stream_new(m, name, sizeof(alloc_record));
-  if (!st->s_obj || !st->s_touched || !st->s_stats || !st->s_allocs) { free(st); snprintf(err, errlen, "barrier: no streams"); return -1; }
+  snprintf(name, sizeof name, "%s_contents", nm);
+  st->s_contents = wb_stream_new(m, name, sizeof(content_record));
+  if (!st->s_obj || !st->s_touched || !st->s_stats || !st->s_allocs || !st->s_contents) { free(st); snprintf(err, errlen, "barrier: no streams"); return -1; }
   int ok = wb_wrap(m, "malloc", pre_malloc, post_alloc, st) == 0;
   wb_wrap(m, "calloc", pre_calloc, post_alloc, st);
   wb_wrap(m, "realloc", pre_realloc, post_realloc, st);

@@ -23,7 +23,11 @@
  *
  * Streams (at the end of a run): "shrink" (one record per shrunk object: site, size, bytes
  * mapped at allocation, whether and when it was grown), "shrink_stats" (one record).
- * Options: "sites=SITE:CUT/SITE:CUT/..." (numbers in C syntax, e.g. 0x10b2c:128).
+ * Each live slot costs the host two mappings (mapped head, unmapped tail) and Linux caps a
+ * process's mappings (vm.max_map_count, 65530 by default), so at most `max_slots` slots are
+ * live at once; planned allocations beyond that are left alone and counted as skipped.
+ * Options: "sites=SITE:CUT/SITE:CUT/...,max_slots=N" (numbers in C syntax, e.g.
+ * 0x10b2c:128; max_slots default 16384).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +59,7 @@ typedef struct {
   slot **live;                   /* live slots sorted by address (found by binary search) */
   size_t nlive, caplive;
   int depth;
+  uint64_t max_slots;
   uint64_t fixups, skipped, requested, mapped_bytes, grown_bytes;
   uint64_t live_requested, live_mapped, peak_requested, peak_mapped;
   wb_stream *s_obj, *s_stats;
@@ -108,6 +113,7 @@ static void account(sstate *st, int64_t requested, int64_t mapped) {
 static slot *open_slot(sstate *st, wb_machine *m, uint64_t size, uint64_t site, uint64_t cut) {
   uint64_t span = page_up(size), keep = page_up(cut ? cut : 1);
   if (keep >= span) return NULL;
+  if (st->nlive >= st->max_slots) { st->skipped++; return NULL; }
   if (room(&st->slots, st->nslots, &st->capslots) || room(&st->live, st->nlive, &st->caplive)) return NULL;
   uint64_t a = wb_guest_reserve(m, span + PAGE);
   if (!a) { st->skipped++; return NULL; }
@@ -268,9 +274,14 @@ static int parse_options(sstate *st, const char *opts, char *err, size_t errlen)
   if (!buf) { snprintf(err, errlen, "out of host memory"); return -1; }
   int rc = 0;
   for (char *tok = strtok_r(buf, ",", &save); tok && !rc; tok = strtok_r(NULL, ",", &save)) {
-    char *eq = strchr(tok, '=');
-    if (!eq || strncmp(tok, "sites", (size_t)(eq - tok)) || eq - tok != 5) {
-      snprintf(err, errlen, "shrink: unknown option %s (sites=SITE:CUT/...)", tok);
+    char *eq = strchr(tok, '='), *end;
+    if (eq && eq - tok == 9 && !strncmp(tok, "max_slots", 9)) {
+      st->max_slots = strtoull(eq + 1, &end, 0);
+      if (end == eq + 1 || *end) { snprintf(err, errlen, "shrink: max_slots=%s is not a number", eq + 1); rc = -1; }
+      continue;
+    }
+    if (!eq || eq - tok != 5 || strncmp(tok, "sites", 5)) {
+      snprintf(err, errlen, "shrink: unknown option %s (sites=SITE:CUT/..., max_slots=N)", tok);
       rc = -1;
       break;
     }
@@ -297,6 +308,7 @@ static int parse_options(sstate *st, const char *opts, char *err, size_t errlen)
 int wb_client_shrink(wb_machine *m, const char *opts, char *err, size_t errlen) {
   sstate *st = calloc(1, sizeof *st);
   if (!st) { snprintf(err, errlen, "out of host memory"); return -1; }
+  st->max_slots = 16384;
   if (parse_options(st, opts, err, errlen) != 0) { destroy(st); return -1; }
   st->s_obj = wb_stream_new(m, "shrink", sizeof(obj_record));
   st->s_stats = wb_stream_new(m, "shrink_stats", sizeof(stats_record));
