@@ -2,7 +2,7 @@
 
     wb run [--tier jit|interp] [--client memtrace] [--events DIR] [--max-insns N] [--root DIR] [--json FILE] ELF [ARGS...]
     wb guest list | wb guest build NAME
-    wb bench [--json FILE] [--workload lua54 --workload zstd] [--repeat 3]
+    wb bench [--json FILE] [--workload lua54 --workload zstd] [--repeat 3] [--client barrier --client bursty]
     wb reproduce [STUDY...] [--scale small|paper] [--out DIR] [--scheduler ADDR]
     wb lab [--port N] [--no-browser]
 
@@ -19,7 +19,11 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-import typer
+# The engine runs on one host thread; OpenBLAS's idle worker threads (numpy) spin after any
+# BLAS call and take a core away from it on small machines, which shows up as timing noise.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import typer  # noqa: E402
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Dynamic program analysis workbench on a RISC-V engine.")
@@ -118,8 +122,13 @@ def bench(
     repeat: int = typer.Option(3, help="Runs per cell; the median is reported."),
     no_qemu: bool = typer.Option(False, "--no-qemu", help="Skip the qemu-riscv64 column."),
     size: Optional[List[str]] = typer.Option(None, "--size", help="Workload size, e.g. zstd=64m or lua54=600."),
+    client: Optional[List[str]] = typer.Option(None, "--client", "-c", help="Client rows on the JIT (default: null, memtrace), e.g. barrier, bursty."),
 ):
-    """Benchmark the engine against native code and qemu-riscv64, side by side in one run."""
+    """Benchmark the engine against native code and qemu-riscv64, side by side in one run.
+
+    The profilers' overhead table (barrier pointers at their production setting against bursty
+    tracing, as in the paper): ``wb bench -w heads -w zstd -w lua54 -w brotli -c barrier -c bursty``.
+    """
     from .bench import print_table, run_bench
 
     sizes = {}
@@ -129,7 +138,8 @@ def bench(
             raise typer.Exit(2)
         k, v = s.split("=", 1)
         sizes[k] = v
-    rows = run_bench(workloads=workload or None, repeat=repeat, qemu=not no_qemu, sizes=sizes)
+    rows = run_bench(workloads=workload or None, repeat=repeat, qemu=not no_qemu, sizes=sizes,
+                     clients=client or None)
     print_table(rows)
     if json_out:
         json_out.write_text(json.dumps(rows, indent=2) + "\n")
