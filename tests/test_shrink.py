@@ -9,8 +9,11 @@ saved. Both tiers, musl and glibc.
 """
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
+from conftest import asan_wbrun
 from workbench import Machine, available_tiers, guests
 
 VARIANTS = [v for v in ("musl", "glibc") if v in guests.available_variants()]
@@ -69,3 +72,20 @@ def test_slots_are_capped():
     assert r.ok
     st = r.records["shrink_stats"][0]
     assert int(st["objects"]) == 1 and int(st["skipped"]) == 1    # 16000 still live when 12000 comes
+
+
+@pytest.mark.skipif(asan_wbrun() is None, reason="build/asan/wbrun not built (make asan)")
+@pytest.mark.parametrize("tier", available_tiers())
+def test_profilers_and_shrink_under_asan_and_ubsan(tier):
+    """The barrier, bursty and shrink clients' C code (faults, completion, fix-ups, slots)
+    under AddressSanitizer and UBSan, with the output checked against a plain run."""
+    sites = _sites("musl", tier)
+    plain = Machine(tier=tier).run(_prog("musl"), stdin=INPUT, capture=True)
+    for client in ("barrier:sample_bytes=0,max_accesses=0,per_site=0,contents=1", "barrier",
+                   "bursty:contents=1",
+                   f"shrink:sites={sites[16000]:#x}:100/{sites[12000]:#x}:50/{sites[4101]:#x}:1"):
+        p = subprocess.run([str(asan_wbrun()), "-T", tier, "-S", "-c", client, str(_prog("musl"))],
+                           input=INPUT, capture_output=True, timeout=600)
+        assert p.returncode == 0, (client, p.stderr.decode(errors="replace")[-3000:])
+        assert b"runtime error" not in p.stderr and b"AddressSanitizer" not in p.stderr
+        assert p.stdout == plain.stdout, client

@@ -94,3 +94,16 @@ def test_wb_reproduce_barrier(tmp_path):
     ds = store.load(tmp_path / "out" / "barrier.zarr")
     assert ds.workload.values.tolist() == ["heads", "zstd"]
     assert (tmp_path / "out" / "report.html").is_file()
+
+
+@pytest.mark.slow
+def test_paper_scale(tmp_path):
+    """The whole study at paper scale (four workloads, four intervals, three repeats): every
+    profiled run and every shrink rerun gives the unprofiled output. Timing is reported, not
+    asserted (`wb reproduce barrier --scale paper`)."""
+    ds = barrier.run("paper", store=tmp_path, progress=False)
+    measured = ds.output_ok.sel(profiler="barrier")
+    assert (measured == 1).all()
+    assert (ds.shrink_output_ok == 1).all()
+    assert set(ds.workload.values) == {"heads", "zstd", "lua54", "brotli"}
+    assert float(ds.coverage.sel(profiler="barrier").max()) <= 1

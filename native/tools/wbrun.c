@@ -1,8 +1,11 @@
 /* wbrun.c — run a RISC-V Linux ELF on the engine from the command line, without Python.
  *
  * Used by the C-level tests (and the sanitizer build in CI). Usage:
- *   wbrun [-T interp|jit] [-n MAX_INSNS] [-r ROOT] [-m MEM_BYTES] [-t SECONDS] [-s SEED] [-R] [-S] ELF [ARGS...]
- * -T picks the tier (default: interp). -R prints the final registers to stderr. Exit status: the guest's exit status, or 125 when
+ *   wbrun [-T interp|jit] [-n MAX_INSNS] [-r ROOT] [-m MEM_BYTES] [-t SECONDS] [-s SEED] [-R] [-S]
+ *         [-c CLIENT[:OPTIONS]]... ELF [ARGS...]
+ * -T picks the tier (default: interp). -R prints the final registers to stderr. -c adds a
+ * built-in client (options as "k=v,k=v"); its records are counted (-S) and dropped, so the
+ * clients run under the sanitizers too. Exit status: the guest's exit status, or 125 when
  * the run ended another way (the reason is printed on stderr), 2 for a load error.
  */
 #include <stdio.h>
@@ -15,8 +18,9 @@ int main(int argc, char **argv) {
   wb_config cfg;
   wb_config_init(&cfg);
   cfg.root = ".";
-  int opt, dump_regs = 0, stats = 0;
-  while ((opt = getopt(argc, argv, "+T:n:r:m:t:s:RS")) != -1) {
+  int opt, dump_regs = 0, stats = 0, nclients = 0;
+  char *clients[8];
+  while ((opt = getopt(argc, argv, "+T:n:r:m:t:s:c:RS")) != -1) {
     switch (opt) {
       case 'T':
         if (!strcmp(optarg, "jit")) cfg.tier = WB_TIER_JIT;
@@ -30,8 +34,12 @@ int main(int argc, char **argv) {
       case 's': cfg.seed = strtoull(optarg, NULL, 0); break;
       case 'R': dump_regs = 1; break;
       case 'S': stats = 1; break;
+      case 'c':
+        if (nclients == 8) { fprintf(stderr, "wbrun: at most 8 clients\n"); return 2; }
+        clients[nclients++] = optarg;
+        break;
       default:
-        fprintf(stderr, "usage: wbrun [-T tier] [-n insns] [-r root] [-m bytes] [-t s] [-s seed] [-R] [-S] ELF [ARGS...]\n");
+        fprintf(stderr, "usage: wbrun [-T tier] [-n insns] [-r root] [-m bytes] [-t s] [-s seed] [-R] [-S] [-c client[:opts]] ELF [ARGS...]\n");
         return 2;
     }
   }
@@ -45,8 +53,27 @@ int main(int argc, char **argv) {
     wb_machine_destroy(m);
     return 2;
   }
+  for (int i = 0; i < nclients; i++) {
+    char *opts = strchr(clients[i], ':');
+    if (opts) *opts++ = 0;
+    if (wb_machine_add_client_opts(m, clients[i], opts, err, sizeof err) != 0) {
+      fprintf(stderr, "wbrun: %s\n", err);
+      wb_machine_destroy(m);
+      return 2;
+    }
+  }
   wb_result r;
-  wb_machine_run(m, &r);
+  uint64_t records = 0;
+  for (;;) {
+    wb_machine_run(m, &r);
+    for (int i = 0; i < wb_machine_stream_count(m); i++) {
+      uint64_t n = 0;
+      wb_machine_stream_data(m, i, &n);
+      records += n / wb_machine_stream_record_size(m, i);
+      wb_machine_stream_clear(m, i);
+    }
+    if (r.reason != WB_REASON_DRAIN) break;
+  }
   if (dump_regs) {
     uint64_t x[32], f[32], pc; uint32_t fcsr;
     wb_machine_regs(m, x, f, &pc, &fcsr);
@@ -56,9 +83,10 @@ int main(int argc, char **argv) {
   }
   if (stats) {
     double s = r.host_ns / 1e9;
-    fprintf(stderr, "wbrun: %llu insns in %.3f s (%.1f MIPS), %llu blocks, %llu syscalls\n",
+    fprintf(stderr, "wbrun: %llu insns in %.3f s (%.1f MIPS), %llu blocks, %llu syscalls, %llu records\n",
             (unsigned long long)r.instret, s, s > 0 ? r.instret / s / 1e6 : 0.0,
-            (unsigned long long)r.blocks_translated, (unsigned long long)r.syscalls_total);
+            (unsigned long long)r.blocks_translated, (unsigned long long)r.syscalls_total,
+            (unsigned long long)records);
   }
   int status = r.reason == WB_REASON_EXIT ? (r.exit_code & 0xff) : 125;
   if (r.reason != WB_REASON_EXIT) fprintf(stderr, "wbrun: %s\n", r.message);
