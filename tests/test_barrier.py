@@ -109,9 +109,27 @@ def test_bad_options_are_refused():
 
 
 def test_allocation_sites_are_symbolized():
-    r = _run("musl", available_tiers()[-1], sample_bytes=0)
+    r = _run("musl", available_tiers()[-1], sample_bytes=0, log_allocs=1)
     ds = r.events("barrier")
     names = {str(s).split("+")[0] for s in ds.site_symbol.values}
     assert "main" in names                       # our objects are allocated in main
     allocs = r.events("barrier_allocs")
     assert (allocs.site_symbol.values == "?").sum() == 0
+
+
+@pytest.mark.parametrize("tier", available_tiers())
+def test_profiling_stops_and_stays_stopped(tier):
+    """K accesses stop an object's profiling; its realloc is not profiled again; a table used
+    whole settles (read, written after its first read, 10% touched) before K."""
+    sizes = lambda r: sorted(int(s) for s in r.records["barrier"]["size"])  # noqa: E731
+    full = _run("musl", tier, sample_bytes=0)
+    assert 80 in sizes(full)                                   # the realloc'd array, profiled on
+    r = _run("musl", tier, sample_bytes=0, max_accesses=5, settle=0)
+    objs = {int(o["size"]): o for o in r.records["barrier"]}
+    assert 40 in objs and int(objs[40]["flags"]) & 8 and int(objs[40]["accesses"]) == 5
+    assert 80 not in objs                                      # stopped before its realloc
+    assert r.stdout == full.stdout
+    r = _run("musl", tier, sample_bytes=0, max_accesses=1000)  # settle is on by default
+    arr = next(o for o in r.records["barrier"] if int(o["size"]) == 160)
+    # 40 writes, 40 reads, then the write of arr[5]: written after init, all bytes touched
+    assert int(arr["flags"]) & 8 and int(arr["accesses"]) == 81

@@ -65,3 +65,17 @@ def test_wb_bench_cli_writes_json(tmp_path):
     if "jit" in workbench.available_tiers():
         assert {"jit+null", "jit+memtrace"} <= {r["config"] for r in rows}
     assert "x native" in p.stdout and "x jit" in p.stdout and "events" in p.stdout
+
+
+def test_bench_profiler_rows_and_tier_choice():
+    """The profilers' overhead rows (`wb bench -t jit -c barrier -c bursty`): barrier at its
+    production setting with the paper's goal, bursty beside it; only the chosen tier runs."""
+    if "jit" not in workbench.available_tiers():
+        pytest.skip("no JIT tier on this host: the client rows run on the JIT")
+    rows = run_bench(workloads=["heads"], repeat=2, sizes={"heads": 300}, qemu=False, tiers=["jit"],
+                     clients=["barrier", "bursty"], progress=False)
+    by = {r["config"]: r for r in rows}
+    assert list(by) == ["native", "jit", "jit+barrier", "jit+bursty"]
+    assert all(r["output_ok"] for r in rows)
+    assert by["jit+barrier"]["goal"] == "x jit <= 1.013" and by["jit+bursty"]["goal"] is None
+    assert by["jit+bursty"]["events"] > 0 and by["jit"]["repeat"] == 2

@@ -38,7 +38,7 @@ def _run(argv, stdin, clients, **opts):
 @pytest.fixture(scope="module", params=sorted(WORKLOADS))
 def ground_truth(request):
     argv, stdin, intervals = WORKLOADS[request.param]
-    r = _run(argv, stdin, ["barrier", "memtrace"], sample_bytes=1 << 62)
+    r = _run(argv, stdin, ["barrier", "memtrace"], sample_bytes=1 << 62, log_allocs=1)
     assert len(r.records["barrier"]) == 0 and len(r.records["barrier_allocs"]) > 5
     return request.param, sampling.replay(r.records["barrier_allocs"], r.records["memtrace"])
 
@@ -62,20 +62,26 @@ def test_model_predicts_the_engine_at_three_intervals(ground_truth):
 
 
 def test_model_predicts_per_site_sampling_and_early_stops(ground_truth):
-    """The production setting: one live profiled object per site, profiling stops after K
-    accesses (and the site may then be sampled again)."""
+    """The production setting: one object per site while it lives, profiling stops after K
+    accesses or once the object is settled (read, written after its first read, 10% touched),
+    and a realloc of a stopped object stays unprofiled."""
     name, trace = ground_truth
     argv, stdin, intervals = WORKLOADS[name]
-    for interval, k in ((intervals[1], 5), (intervals[2], 50), (0, 20)):
-        sampled = sampling.sampled_objects(trace, interval, per_site=True, max_accesses=k)
-        model = sampling.profile(trace, sampled, max_accesses=k)
-        real = _run(argv, stdin, ["barrier"], sample_bytes=interval, per_site=1, max_accesses=k)
+    for interval, k, settle in ((intervals[1], 5, 1), (intervals[2], 50, 0), (0, 20, 1), (0, 1000, 1)):
+        stop = sampling.stop_points(trace, k, settle=bool(settle))
+        sampled = sampling.sampled_objects(trace, interval, per_site=True, stop=stop)
+        model = sampling.profile(trace, sampled, stop=stop)
+        real = _run(argv, stdin, ["barrier"], sample_bytes=interval, per_site=1, max_accesses=k,
+                    settle=settle)
         objs = real.records["barrier"]
         assert len(objs) == len(model["id"]) > 0, (name, interval, k)
         for f in FIELDS:
             np.testing.assert_array_equal(objs[f].astype(np.int64), model[f].astype(np.int64),
                                           err_msg=f"{name} interval {interval} K {k}: {f}")
         assert (objs["accesses"] <= k).all()
+        if k == 1000:   # a table used whole settles long before K
+            settled = (objs["flags"] & 8).astype(bool) & (objs["accesses"] < k)
+            assert settled.any() and ((objs["flags"][settled] & 1) == 1).all()
 
 
 def test_model_is_fast_enough_for_a_slider(ground_truth):

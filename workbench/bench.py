@@ -84,17 +84,16 @@ class RecordCounter:
         return sum(self.counts.values())
 
 
-def _engine_cell(elf: Path, args: list[str], root: Path, w: str, tier: str, clients: list[str],
-                 repeat: int, ref_out: bytes) -> dict:
-    """Run the RISC-V build ``repeat`` times on one tier with ``clients`` (records counted,
-    never kept); the cell's medians and checks."""
-    m = Machine(tier=tier, root=root, clients=clients)
-    runs = []
-    for _ in range(repeat):
-        counter = RecordCounter()
-        t0 = time.perf_counter()
-        r = m.run(elf, args, capture=True, argv0=w, on_records=counter if clients else None)
-        runs.append((r, time.perf_counter() - t0, counter.total))
+def _engine_once(m: Machine, elf: Path, args: list[str], w: str, clients: list[str]):
+    """One run of the RISC-V build: (result, wall seconds of the call, records counted)."""
+    counter = RecordCounter()
+    t0 = time.perf_counter()
+    r = m.run(elf, args, capture=True, argv0=w, on_records=counter if clients else None)
+    return r, time.perf_counter() - t0, counter.total
+
+
+def _engine_cell(runs: list, ref_out: bytes, clients: list[str]) -> dict:
+    """A cell's medians and checks from its runs (``_engine_once`` results)."""
     events = [e for _, _, e in runs]
     return {"seconds": statistics.median(r.seconds for r, _, _ in runs),
             "wall_seconds": statistics.median(t for _, t, _ in runs),
@@ -144,29 +143,35 @@ def run_bench(workloads: list[str] | None = None, repeat: int = 3, qemu: bool = 
         args, root = _spec(w, (sizes or {}).get(w))
         native = guests.build_native(w)
         elf = guests.build(w)
-        cells: dict[str, dict] = {}
 
         def say(msg):
             if progress:
                 print(f"[bench] {w}: {msg}", flush=True)
 
-        say("native")
-        runs = [_time_process([str(native)] + args, root) for _ in range(repeat)]
-        ref_out = runs[0][1]
-        cells["native"] = {"seconds": statistics.median(r[0] for r in runs),
-                           "output_ok": all(r[1] == ref_out and r[2] == 0 for r in runs)}
-        if qemu_bin:
-            say("qemu-riscv64")
-            runs = [_time_process([qemu_bin, str(elf)] + args, root) for _ in range(repeat)]
-            cells["qemu"] = {"seconds": statistics.median(r[0] for r in runs),
-                             "output_ok": all(r[1] == ref_out and r[2] == 0 for r in runs)}
-        for t in tiers:
-            say(f"engine {t}")
-            cells[t] = _engine_cell(elf, args, root, w, t, [], repeat, ref_out)
-        for c in clients if client_tier else []:
-            say(f"engine {client_tier} + client {c}")
-            cells[f"{client_tier}+{c}"] = _engine_cell(elf, args, root, w, client_tier, [c],
-                                                       repeat, ref_out)
+        # every configuration once per round, rounds repeated: slow drift of the machine
+        # (frequency, neighbours) then affects all configurations alike, so ratios hold up
+        configs = [("native", None, None), *([("qemu", None, None)] if qemu_bin else []),
+                   *[(t, t, []) for t in tiers],
+                   *[(f"{client_tier}+{c}", client_tier, [c]) for c in (clients if client_tier else [])]]
+        machines = {cfg: Machine(tier=t, root=root, clients=cl) for cfg, t, cl in configs if t}
+        runs: dict[str, list] = {cfg: [] for cfg, _, _ in configs}
+        for k in range(repeat):
+            say(f"round {k + 1}/{repeat}: " + ", ".join(cfg for cfg, _, _ in configs))
+            for cfg, t, cl in configs:
+                if cfg == "native":
+                    runs[cfg].append(_time_process([str(native)] + args, root))
+                elif cfg == "qemu":
+                    runs[cfg].append(_time_process([qemu_bin, str(elf)] + args, root))
+                else:
+                    runs[cfg].append(_engine_once(machines[cfg], elf, args, w, cl))
+        ref_out = runs["native"][0][1]
+        cells: dict[str, dict] = {}
+        for cfg, t, cl in configs:
+            if t is None:
+                cells[cfg] = {"seconds": statistics.median(r[0] for r in runs[cfg]),
+                              "output_ok": all(r[1] == ref_out and r[2] == 0 for r in runs[cfg])}
+            else:
+                cells[cfg] = _engine_cell(runs[cfg], ref_out, cl)
         insns = next((c["instructions"] for c in cells.values() if c.get("instructions")), None)
         nat = cells["native"]["seconds"]
         q = cells.get("qemu", {}).get("seconds")

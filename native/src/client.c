@@ -390,7 +390,7 @@ static void wrap_entry(void *data, wb_machine *m, uint64_t pc) {
     w->pre(w->data, m, x[1], args, &user);
     memcpy(&x[10], args, sizeof args);
   }
-  if (!w->post) return;
+  if (!w->post || user == WB_WRAP_NO_POST) return;
   if (c->nframes == c->capframes) {
     size_t cap = c->capframes ? c->capframes * 2 : 64;
     wb_wrap_frame *f = realloc(c->frames, cap * sizeof *f);

@@ -232,10 +232,20 @@ static int complete_view_fault(wb_machine *m, uint64_t pc) {
   uint64_t real = a - (w->window ? m->mem.size : 0);
   int need = kind == WB_MEM_LOAD ? WB_PROT_R : kind == WB_MEM_STORE ? WB_PROT_W : (WB_PROT_R | WB_PROT_W);
   if (!wb_mem_check(&m->mem, real, size, need)) { m->fault_addr = a; return 0; }
-  if (wb_clients_view_fault(m, v, pc, a, size, kind)) { m->fault_addr = a; return 0; }
+  /* the first touch of a lazily opened window page: open it; only a denied access is the
+   * clients' business (an access crossing into the next page is completed all the same) */
+  int opened = wb_mem_view_open(&m->mem, v, real);
+  uint8_t deny = w->deny[(real >> WB_PAGE_SHIFT) < (m->mem.size >> WB_PAGE_SHIFT) ? real >> WB_PAGE_SHIFT : 0];
+  int denied = ((need & WB_PROT_R) && (deny & WB_DENY_READ)) || ((need & WB_PROT_W) && (deny & WB_DENY_WRITE));
+  if (opened && !denied) {
+    m->view_opens++;
+  } else if (wb_clients_view_fault(m, v, pc, a, size, kind)) {
+    m->fault_addr = a;
+    return 0;
+  }
   m->cpu.pc = pc;
   wb_interp_step(m, m->mem.base - (w->window ? m->mem.size : 0), m->mem.bound);
-  m->view_faults++;
+  if (!opened || denied) m->view_faults++;
   return m->stop_reason == WB_REASON_NONE;
 }
 

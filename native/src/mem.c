@@ -104,6 +104,7 @@ void wb_mem_fini(wb_mem *m) {
     if (m->views[v].res) munmap(m->views[v].res, m->views[v].res_len);
     else if (v > 0) munmap(m->views[v].base, m->size);
     free(m->views[v].deny);
+    free(m->views[v].open);
   }
   free(m->smc);
   free(m->stale);
@@ -120,12 +121,16 @@ static void sync_views(wb_mem *m, uint64_t p0, uint64_t np) {
     wb_view *w = &m->views[v];
     uint64_t i = 0;
     while (i < np) {
+      /* a lazily opened view's closed pages stay PROT_NONE */
+      if (w->open && !w->open[p0 + i]) { i++; continue; }
       /* a fresh view is all PROT_NONE: skip unmapped pages fast when nothing is denied */
       if (!m->perm[p0 + i] && !w->deny[p0 + i] && w->fresh) { i++; continue; }
       int prot = 0;
       uint64_t j = i;
       for (; j < np; j++) {
         uint64_t p = p0 + j;
+        if (w->open && !w->open[p]) break;
+        if (w->open && !(m->perm[p] & WB_PERM_MAPPED)) w->open[p] = 0; /* closed again */
         int hp = m->perm[p] ? host_prot(m->perm[p] & WB_PROT_MASK) : PROT_NONE;
         if ((w->deny[p] & WB_DENY_WRITE) || (m->smc && m->smc[p])) hp &= ~PROT_WRITE;
         if (w->deny[p] & WB_DENY_READ) hp = PROT_NONE;
@@ -181,7 +186,8 @@ int wb_mem_view_add(wb_mem *m, int window, char *err, size_t errlen) {
   w.window = window;
   w.fresh = 1;
   w.deny = calloc(m->size >> WB_PAGE_SHIFT, 1);
-  if (!w.deny) { snprintf(err, errlen, "out of host memory"); return -1; }
+  w.open = window ? calloc(m->size >> WB_PAGE_SHIFT, 1) : NULL;
+  if (!w.deny || (window && !w.open)) { free(w.deny); free(w.open); snprintf(err, errlen, "out of host memory"); return -1; }
   uint8_t *at;
   if (window) {
     at = m->base + m->size;
@@ -195,6 +201,7 @@ int wb_mem_view_add(wb_mem *m, int window, char *err, size_t errlen) {
   if (w.base == MAP_FAILED) {
     if (w.res) munmap(w.res, w.res_len);
     free(w.deny);
+    free(w.open);
     snprintf(err, errlen, "cannot map a view: %s", strerror(errno));
     return -1;
   }
@@ -212,8 +219,22 @@ int wb_mem_view_deny(wb_mem *m, int v, uint64_t addr, uint64_t len, int deny) {
   if (end < a0 || !range_ok(m, a0, end - a0)) return -EINVAL;
   uint64_t p0 = a0 >> WB_PAGE_SHIFT, np = (end - a0) >> WB_PAGE_SHIFT;
   memset(m->views[v].deny + p0, deny & (WB_DENY_READ | WB_DENY_WRITE), np);
+  /* pages a client cares about (a profiled object's) are opened now, not at their first
+   * touch: when it lifts the deny, barrier pointers there must run at full speed at once */
+  if (m->views[v].open)
+    for (uint64_t i = 0; i < np; i++)
+      if (m->perm[p0 + i] & WB_PERM_MAPPED) m->views[v].open[p0 + i] = 1;
   sync_views(m, p0, np);
   return 0;
+}
+
+int wb_mem_view_open(wb_mem *m, int v, uint64_t addr) {
+  if (v <= 0 || v >= m->nviews || !m->views[v].open || addr >= m->size) return 0;
+  uint64_t p = addr >> WB_PAGE_SHIFT;
+  if (m->views[v].open[p] || !(m->perm[p] & WB_PERM_MAPPED)) return 0;
+  m->views[v].open[p] = 1;
+  sync_views(m, p, 1);
+  return 1;
 }
 
 int wb_mem_view_of(const wb_mem *m, uintptr_t h, uint64_t *guest) {

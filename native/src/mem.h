@@ -42,6 +42,11 @@ typedef struct wb_view {
   uint8_t *res;         /* the host reservation holding it (NULL: inside the primary's) */
   size_t res_len;
   int window;           /* 1: reachable at guest addresses + size */
+  /* Window views are opened lazily: a page is PROT_NONE until the first access through the
+   * window touches it (wb_mem_view_open), and only opened pages follow the guest's mappings.
+   * Guest mmap/munmap/brk then cost nothing extra for the many pages no barrier pointer
+   * reaches. NULL: every page follows the guest (whole alternative views). */
+  uint8_t *open;
   int fresh;            /* just mapped (all PROT_NONE): the first sync skips unmapped pages */
 } wb_view;
 
@@ -133,6 +138,9 @@ void wb_mem_will_write(wb_mem *m, uint64_t addr, uint64_t len);
 int wb_mem_view_add(wb_mem *m, int window, char *err, size_t errlen);
 /* Set the deny bits (WB_DENY_*) of the pages of [addr, addr+len) in view v. 0 or -errno. */
 int wb_mem_view_deny(wb_mem *m, int v, uint64_t addr, uint64_t len, int deny);
+/* A lazily opened view's page holding guest address addr was touched: open it (its
+ * protection now follows the guest's minus the deny bits). 1 if it was closed, else 0. */
+int wb_mem_view_open(wb_mem *m, int v, uint64_t addr);
 /* Which view host address h falls in (guards included): its index and the guest address
  * (for a window view: the address the guest used, in [size, 2*size)); -1 if none. */
 int wb_mem_view_of(const wb_mem *m, uintptr_t h, uint64_t *guest);

@@ -167,21 +167,64 @@ def replay(allocs: np.ndarray, memtrace: np.ndarray) -> Trace:
 
 
 @njit(cache=True)
-def _nth_access_icount(acc_obj, acc_icount, n_obj, k):
-    """icount of each object's k-th access (max if it has fewer)."""
-    out = np.full(n_obj, np.iinfo(np.uint64).max, np.uint64)
+def _stop_points(acc_obj, acc_off, acc_size, acc_kind, obj_size, k, settle, untouched_pct):
+    """Index (into the access arrays) of the access after which each object's profiling stops
+    (-1: never): its k-th access, or with ``settle`` the access after which it has been read,
+    written after its first read, and has at least ``untouched_pct`` % of its bytes touched."""
+    n_obj = obj_size.shape[0]
+    out = np.full(n_obj, -1, np.int64)
     seen = np.zeros(n_obj, np.int64)
+    reads = np.zeros(n_obj, np.int64)
+    seen_read = np.zeros(n_obj, np.bool_)
+    wai = np.zeros(n_obj, np.bool_)
+    touched = np.zeros(n_obj, np.int64)
+    # one bit per byte of every object: bit offset of each object's first byte
+    base = np.zeros(n_obj + 1, np.int64)
+    if settle:
+        for o in range(n_obj):
+            base[o + 1] = base[o] + np.int64(obj_size[o])
+    bits = np.zeros((base[n_obj] + 7) // 8 if settle else 1, np.uint8)
     for i in range(acc_obj.shape[0]):
         o = acc_obj[i]
-        if o >= 0:
-            seen[o] += 1
-            if seen[o] == k:
-                out[o] = acc_icount[i]
+        if o < 0 or out[o] >= 0:
+            continue
+        seen[o] += 1
+        kd = acc_kind[i]
+        rd = kd == 0 or kd == 2
+        wr = kd == 1 or kd == 2
+        if settle:
+            if wr and seen_read[o]:
+                wai[o] = True
+            if rd:
+                reads[o] += 1
+                seen_read[o] = True
+            end = np.int64(acc_off[i]) + np.int64(acc_size[i])
+            if end > np.int64(obj_size[o]):
+                end = np.int64(obj_size[o])
+            for b in range(np.int64(acc_off[i]), end):
+                g = base[o] + b
+                bit = np.uint8(1 << (g & 7))
+                if not (bits[g >> 3] & bit):
+                    bits[g >> 3] |= bit
+                    touched[o] += 1
+        if seen[o] == k or (settle and reads[o] > 0 and wai[o]
+                            and touched[o] * 100 >= np.int64(obj_size[o]) * untouched_pct):
+            out[o] = i
     return out
 
 
+def stop_points(trace: Trace, max_accesses: int, *, settle: bool = True, untouched_pct: int = 10) -> np.ndarray:
+    """Per object, the index of the access after which the profiler stops recording it (-1:
+    never), by the engine's rules (K = ``max_accesses``; 0: never stop)."""
+    n = len(trace.obj_addr)
+    if not max_accesses:
+        return np.full(n, -1, np.int64)
+    return _stop_points(trace.acc_obj, trace.acc_off, trace.acc_size, trace.acc_kind,
+                        trace.obj_size, np.int64(max_accesses), bool(settle), np.int64(untouched_pct))
+
+
 @njit(cache=True)
-def _sample(obj_kind, obj_old, obj_addr, obj_size, obj_site, obj_birth, obj_death, stop,
+def _sample(obj_kind, obj_old, obj_addr, obj_size, obj_site, obj_birth, obj_death, stopped,
             sample_bytes, per_site):
     n = obj_kind.shape[0]
     out = np.zeros(n, np.bool_)
@@ -191,9 +234,11 @@ def _sample(obj_kind, obj_old, obj_addr, obj_size, obj_site, obj_birth, obj_deat
         if obj_kind[o] == 2 and obj_old[o] >= 0:
             prev = obj_old[o]
             if out[prev]:
-                out[o] = True
-                if per_site:
-                    tracked[obj_site[o]] = o
+                # a realloc of a sampled object: profiled on, unless its profiling stopped
+                if not stopped[prev]:
+                    out[o] = True
+                    if per_site:
+                        tracked[obj_site[o]] = o
                 continue
             if obj_addr[o] == obj_addr[prev]:
                 continue
@@ -203,8 +248,8 @@ def _sample(obj_kind, obj_old, obj_addr, obj_size, obj_site, obj_birth, obj_deat
             continue
         if per_site and obj_site[o] in tracked:
             t = tracked[obj_site[o]]
-            # still live and profiled when this object is born: skip, keep the credit
-            if obj_death[t] > obj_birth[o] and stop[t] >= obj_birth[o]:
+            # the site's tracked object still lives when this one is born: skip, keep the credit
+            if obj_death[t] > obj_birth[o]:
                 continue
         if sample_bytes:
             since %= sample_bytes
@@ -215,13 +260,15 @@ def _sample(obj_kind, obj_old, obj_addr, obj_size, obj_site, obj_birth, obj_deat
 
 
 def sampled_objects(trace: Trace, sample_bytes: int, *, per_site: bool = False,
-                    max_accesses: int = 0) -> np.ndarray:
+                    max_accesses: int = 0, settle: bool = True, untouched_pct: int = 10,
+                    stop: np.ndarray | None = None) -> np.ndarray:
     """Which objects the barrier profiler samples (bool per object), replaying its rules
     exactly (native/src/clients/barrier.c): one per ``sample_bytes`` bytes allocated (0: all);
-    a realloc of a sampled object stays sampled and is not counted; a realloc of an unsampled
-    one counts like a malloc unless it stayed in place; with ``per_site``, a site whose last
-    sampled object is still live and profiled (fewer than ``max_accesses`` accesses so far)
-    gets no other, and the credit passes to the next allocation.
+    a realloc of a sampled object stays sampled (unless its profiling stopped: see
+    :func:`stop_points`) and is not counted; a realloc of an unsampled one counts like a malloc
+    unless it stayed in place; with ``per_site``, a site whose last sampled object still lives
+    gets no other, and the credit passes to the next allocation. ``stop``: the
+    :func:`stop_points` for these rules, if already computed (they do not depend on the interval).
 
     >>> t = Trace(*(np.zeros(2, np.uint64),) * 3, np.zeros(2, np.uint8), np.full(2, -1),
     ...           np.zeros(2, np.uint64), np.full(2, 2**64 - 1, np.uint64), np.zeros(2, np.uint8),
@@ -229,18 +276,16 @@ def sampled_objects(trace: Trace, sample_bytes: int, *, per_site: bool = False,
     >>> sampled_objects(t, 0).tolist()
     [True, True]
     """
-    n = len(trace.obj_addr)
-    if max_accesses:
-        stop = _nth_access_icount(trace.acc_obj, trace.acc_icount, n, max_accesses)
-    else:
-        stop = np.full(n, np.iinfo(np.uint64).max, np.uint64)
+    if stop is None:
+        stop = stop_points(trace, max_accesses, settle=settle, untouched_pct=untouched_pct)
+    stopped = stop >= 0
     return _sample(trace.obj_kind.astype(np.int64), trace.obj_old.astype(np.int64),
                    trace.obj_addr, trace.obj_size, trace.obj_site, trace.obj_birth,
-                   trace.obj_death, stop, np.uint64(sample_bytes), bool(per_site))
+                   trace.obj_death, stopped, np.uint64(sample_bytes), bool(per_site))
 
 
 @njit(cache=True)
-def _aggregate(acc_obj, acc_off, acc_size, acc_kind, acc_icount, sampled, obj_size, max_accesses):
+def _aggregate(acc_obj, acc_off, acc_size, acc_kind, acc_icount, sampled, obj_size, stop):
     n_obj = obj_size.shape[0]
     accesses = np.zeros(n_obj, np.uint64)
     reads = np.zeros(n_obj, np.uint64)
@@ -260,8 +305,7 @@ def _aggregate(acc_obj, acc_off, acc_size, acc_kind, acc_icount, sampled, obj_si
         o = acc_obj[i]
         if o < 0 or not sampled[o]:
             continue
-        if max_accesses and accesses[o] >= max_accesses:
-            flags[o] |= 8
+        if stop[o] >= 0 and i > stop[o]:
             continue
         if accesses[o] == 0:
             first[o] = acc_icount[i]
@@ -289,6 +333,8 @@ def _aggregate(acc_obj, acc_off, acc_size, acc_kind, acc_icount, sampled, obj_si
         r_start[nr] = off
         r_end[nr] = end
         nr += 1
+        if stop[o] == i:
+            flags[o] |= 8
     return accesses, reads, writes, max_read, max_write, first, last, flags, r_obj[:nr], r_start[:nr], r_end[:nr]
 
 
@@ -316,14 +362,17 @@ def _merge_sorted(r_obj, r_start, r_end):
     return o_out[:n], s_out[:n], e_out[:n]
 
 
-def profile(trace: Trace, sampled: np.ndarray, max_accesses: int = 0) -> dict:
+def profile(trace: Trace, sampled: np.ndarray, max_accesses: int = 0, *, settle: bool = True,
+            untouched_pct: int = 10, stop: np.ndarray | None = None) -> dict:
     """The per-object profile the profiler reports for the ``sampled`` objects: a dict of
     arrays in sampling order (``id`` counts sampled objects as the engine does; ``obj`` is
     the object index in the trace) plus ``ranges`` (object id, start, end), the same fields
     and rules as the engine's ``barrier`` and ``barrier_touched`` streams."""
     acc, rd, wr, mr, mw, first, last, flags, r_obj, r_start, r_end = _aggregate(
         trace.acc_obj, trace.acc_off, trace.acc_size, trace.acc_kind, trace.acc_icount,
-        np.ascontiguousarray(sampled), trace.obj_size, max_accesses)
+        np.ascontiguousarray(sampled), trace.obj_size,
+        stop if stop is not None else stop_points(trace, max_accesses, settle=settle,
+                                                  untouched_pct=untouched_pct))
     objs = np.flatnonzero(sampled)
     ids = np.full(len(sampled), -1, np.int64)
     ids[objs] = np.arange(len(objs))

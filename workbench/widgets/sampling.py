@@ -45,15 +45,13 @@ def model_curve(trace, intervals, *, per_site=True, max_accesses=1000) -> pd.Dat
 
     everything = sampling.profile(trace, sampling.sampled_objects(trace, 0))
     truth = conclusions(recs(everything))
-    per_obj_accesses = np.zeros(len(trace.obj_addr), np.int64)
-    hit = trace.acc_obj[trace.acc_obj >= 0]
-    np.add.at(per_obj_accesses, hit, 1)
+    stop = sampling.stop_points(trace, max_accesses)   # the same at every interval
     rows = []
     for n in intervals:
-        s = sampling.sampled_objects(trace, int(n), per_site=per_site, max_accesses=max_accesses)
-        p = sampling.profile(trace, s, max_accesses=max_accesses)
+        s = sampling.sampled_objects(trace, int(n), per_site=per_site, stop=stop)
+        p = sampling.profile(trace, s, stop=stop)
         got = conclusions(recs(p))
-        faults = int(np.minimum(per_obj_accesses[s], max_accesses or 1 << 62).sum())
+        faults = int(p["accesses"].sum())   # one fault per recorded access
         row = {"interval": int(n), "samples": int(s.sum()), "faults": faults,
                "coverage": len(got) / len(truth) if truth else math.nan}
         for c in CONCLUSIONS:
@@ -108,7 +106,7 @@ class SamplingExplorer(Explorer):
         elf = guests.build(program) if "/" not in str(program) else program
         root = root if root is not None else guests.LUA_SCRIPTS_DIR
         truth = Machine(clients=["barrier", "memtrace"], root=root,
-                        client_options={"barrier": {"sample_bytes": 1 << 62}}).run(
+                        client_options={"barrier": {"sample_bytes": 1 << 62, "log_allocs": 1}}).run(
             elf, list(args), stdin=stdin, capture=True)
         trace = sampling.replay(truth.records["barrier_allocs"], truth.records["memtrace"])
         base = min(Machine(root=root).run(elf, list(args), stdin=stdin, capture=True).seconds

@@ -122,6 +122,9 @@ void wb_bb_call_mem_burst(wb_bb *bb, unsigned i, wb_mem_fn fn, void *data, wb_bu
  * them); *user is handed to post. post: when the function returns, with a pointer to a0 (it
  * may change the return value). */
 typedef void (*wb_wrap_pre_fn)(void *data, wb_machine *m, uint64_t ra, uint64_t args[8], void **user);
+/* A pre hook that sets *user to this has no use for this call's return: it is not caught
+ * (the call then costs one hook at its entry only) and post is not called for it. */
+#define WB_WRAP_NO_POST ((void *)-1)
 typedef void (*wb_wrap_post_fn)(void *data, wb_machine *m, uint64_t *ret, void *user);
 /* The return address a wrapped call returns to: the engine catches the return there (the
  * guest sees it in ra while the function runs). Never mapped. */

@@ -13,19 +13,26 @@
  * Per sampled object: allocation site (the caller's return address), size, the bytes touched
  * (ranges), highest offset read and written, whether it was written after its
  * initialization phase (after its first read), access counts, first and last access icount.
- * `max_accesses` (K > 0) stops profiling an object after K accesses: when no profiled object
- * is left on a page, the page is opened in the window view, so the program's barrier pointers
- * to it run at full speed from then on. `per_site` (1) samples at most one live profiled
- * object per allocation site ("one tracked object per site is enough").
+ * Profiling of an object can stop ("when it is hot and clearly not optimizable"): with
+ * `max_accesses` K > 0 it stops after K accesses, or (`settle`, on by default) as soon as no
+ * conclusion about it can change any more: it has been read, written after its first read,
+ * and at least `untouched_pct` (10) % of its bytes touched. When no profiled object is left on
+ * a page, the page is opened in the window view, so the program's barrier pointers to it run
+ * at full speed from then on; a realloc of a stopped object stays unprofiled. K = 0: never
+ * stop (the ground truth). `per_site` (1) samples at most one object per allocation site
+ * while that object lives ("one tracked object per site is enough").
  *
  * Streams (written at the end of a run): "barrier" (one record per sampled object),
  * "barrier_touched" (touched byte ranges: object id, start, end), "barrier_stats" (one record);
- * and as it happens, "barrier_allocs": every allocation call of the program (icount, real
- * address, size, site, old address for realloc, kind, sampled), for trace-driven models.
+ * and with "log_allocs=1", as it happens, "barrier_allocs": every allocation call of the
+ * program (icount, real address, size, site, old address for realloc, kind, sampled), for
+ * trace-driven models. The sampling decision is taken when a call is entered, so a malloc
+ * whose object is not sampled costs one hook at its entry and nothing at its return.
  * With "contents=1", "barrier_contents" carries the bytes (up to CONTENT_MAX per object, 48
  * per record) of every profiled object the program wrote but never read, taken when it is
  * freed, reallocated or the run ends: what storing write-only arrays compressed would save.
- * Options: "sample_bytes=N,max_accesses=K,per_site=0|1,contents=0|1".
+ * Options: "sample_bytes=N,max_accesses=K,per_site=0|1,settle=0|1,untouched_pct=P,
+ * contents=0|1,log_allocs=0|1".
  *
  * "bursty": every object is tracked (no barrier pointers, nothing faults); every block gets a
  * checking and an instrumented copy (wb_bb_burst): `length` block entries out of every
@@ -46,6 +53,7 @@ typedef struct bobj {
   int64_t max_read, max_write;
   uint32_t flags;            /* 1 written after init, 2 freed, 4 realloced, 8 recording stopped */
   int seen_read;
+  uint64_t ntouched;         /* bits set in touched */
   uint8_t *touched;          /* bitmap, one bit per byte */
 } bobj;
 
@@ -64,6 +72,11 @@ enum { A_MALLOC, A_CALLOC, A_REALLOC, A_FREE };
 #define CONTENT_MAX (64u << 10)
 typedef struct { uint64_t id; uint32_t offset, len; uint8_t data[48]; } content_record;
 
+/* One wrapped call in progress. Allocation calls nest (an allocator implemented with another:
+ * calloc with malloc): only the outermost one is the program's, and only it is profiled. */
+typedef struct { uint64_t size, site, old, entry; int was_barrier, nested, kind, sample; } call;
+#define MAX_DEPTH 64             /* calls deeper than this are nested ones: nothing to keep */
+
 /* live sampled objects, found from an address: page -> objects overlapping it */
 #define PHASH (1u << 16)
 typedef struct pent { uint64_t page; bobj *o; struct pent *next; } pent;
@@ -78,6 +91,7 @@ typedef struct {
   pent *pages[PHASH];
   uint64_t faults, stray, allocations, bytes_allocated;
   int depth;                 /* wrapped allocation calls in progress (calloc calls malloc) */
+  call calls[MAX_DEPTH];      /* the calls in progress, by depth (no host allocation per call) */
   int per_site;              /* sample at most one live object per allocation site */
   uint16_t *npro;            /* per guest page: live sampled objects still profiled on it */
   struct { uint64_t site; bobj *o; } *sites; /* per_site: the tracked object of each site */
@@ -86,6 +100,9 @@ typedef struct {
   wb_burst burst;
   uint64_t period, length;
   int contents;               /* record write-only objects' bytes (s_contents) */
+  int log_allocs;             /* log every allocation call (s_allocs) */
+  int settle;                 /* stop profiling settled objects too (with max_accesses > 0) */
+  uint64_t untouched_pct;     /* "mostly untouched": under this % of bytes touched */
   wb_stream *s_obj, *s_touched, *s_stats, *s_allocs, *s_contents;
 } bstate;
 
@@ -200,25 +217,35 @@ static bobj *sample(bstate *st, wb_machine *m, uint64_t addr, uint64_t size, uin
   return o;
 }
 
-/* An allocation of size bytes at addr (real) returned to site: sampled? Returns the pointer
- * the program gets. */
-static uint64_t allocated(bstate *st, wb_machine *m, uint64_t addr, uint64_t size, uint64_t site) {
-  if (!addr) return 0;
+/* The sampling decision for an allocation of size bytes from site, taken when the call is
+ * entered (the credit counts what the program asks for): 1 if it gets a barrier pointer. */
+static int will_sample(bstate *st, uint64_t size, uint64_t site) {
   st->allocations++;
   st->bytes_allocated += size;
-  if (st->bursty) {                    /* instrumentation sees every object; nothing faults */
-    sample(st, m, addr, size, site);
-    return addr;
-  }
+  if (st->bursty) return 1;            /* instrumentation sees every object; nothing faults */
   st->since += size ? size : 1;
-  if (st->sample_bytes && st->since < st->sample_bytes) return addr;
+  if (st->sample_bytes && st->since < st->sample_bytes) return 0;
   if (st->per_site) {
     bobj **slot = site_slot(st, site);
     /* the site already has a profiled object: keep the credit for the next site's object */
-    if (slot && *slot && !((*slot)->flags & (F_FREED | F_REALLOCED | F_STOPPED))) return addr;
+    /* (live: its profiling may have stopped, but it is the site's tracked object) */
+    if (slot && *slot && !((*slot)->flags & (F_FREED | F_REALLOCED))) return 0;
   }
   if (st->sample_bytes) st->since %= st->sample_bytes;
-  return sample(st, m, addr, size, site) ? addr + st->window : addr;
+  return 1;
+}
+
+/* An object of size bytes at addr (real) the sampling decision picked: the pointer the
+ * program gets (the barrier pointer, or addr for the bursty baseline or on failure). */
+static uint64_t sampled_ptr(bstate *st, wb_machine *m, uint64_t addr, uint64_t size, uint64_t site) {
+  if (!addr || !sample(st, m, addr, size, site)) return addr;
+  return st->bursty ? addr : addr + st->window;
+}
+
+/* An allocation of size bytes at addr (real) returned to site (realloc's new object). */
+static uint64_t allocated(bstate *st, wb_machine *m, uint64_t addr, uint64_t size, uint64_t site) {
+  if (!addr) return 0;
+  return will_sample(st, size, site) ? sampled_ptr(st, m, addr, size, site) : addr;
 }
 
 /* The program gave object `real` up (free, or realloc entered at icount `when`). */
@@ -237,23 +264,30 @@ static void released(bstate *st, wb_machine *m, uint64_t real, uint32_t why) {
 }
 
 /* ---- wrapped functions ---- */
-/* One wrapped call. Allocation calls nest (an allocator implemented with another: calloc
- * with malloc): only the outermost one is the program's, and only it is profiled. */
-typedef struct { uint64_t size, site, old, entry; int was_barrier, nested, kind; } call;
 
 static call *enter(bstate *st, wb_machine *m, uint64_t size, uint64_t site, void **user) {
-  call *c = malloc(sizeof *c);
-  if (c) *c = (call){size, site, 0, wb_machine_icount(m), 0, st->depth > 0, A_MALLOC};
+  call *c = st->depth < MAX_DEPTH ? &st->calls[st->depth] : NULL;
+  if (c) *c = (call){size, site, 0, wb_machine_icount(m), 0, st->depth > 0, A_MALLOC, 0};
   st->depth++;
   *user = c;
   return c;
 }
+/* malloc is the call to make cheap: it calls no other wrapped function, so unless its object
+ * is sampled (or calls are logged) its return is not caught at all (WB_WRAP_NO_POST) */
 static void pre_malloc(void *data, wb_machine *m, uint64_t ra, uint64_t args[8], void **user) {
-  enter(data, m, args[0], ra, user);
+  bstate *st = data;
+  if (st->depth) { *user = WB_WRAP_NO_POST; return; }       /* inside calloc or realloc */
+  int s = will_sample(st, args[0], ra);
+  if (!s && !st->log_allocs) { *user = WB_WRAP_NO_POST; return; }
+  call *c = enter(st, m, args[0], ra, user);
+  if (c) c->sample = s;
 }
 static void pre_calloc(void *data, wb_machine *m, uint64_t ra, uint64_t args[8], void **user) {
-  call *c = enter(data, m, args[0] * args[1], ra, user);
+  bstate *st = data;
+  int outer = !st->depth;
+  call *c = enter(st, m, args[0] * args[1], ra, user);
   if (c) c->kind = A_CALLOC;
+  if (c && outer) c->sample = will_sample(st, c->size, ra);
 }
 static void post_alloc(void *data, wb_machine *m, uint64_t *ret, void *user) {
   bstate *st = data;
@@ -262,10 +296,9 @@ static void post_alloc(void *data, wb_machine *m, uint64_t *ret, void *user) {
   if (!c) return;
   if (!c->nested) {
     uint64_t real = *ret;
-    *ret = allocated(data, m, *ret, c->size, c->site);
-    if (real) log_alloc(st, m, c->kind, c->entry, real, c->size, c->site, 0, *ret != real);
+    if (c->sample) *ret = sampled_ptr(st, m, real, c->size, c->site);
+    if (real && st->log_allocs) log_alloc(st, m, c->kind, c->entry, real, c->size, c->site, 0, *ret != real);
   }
-  free(c);
 }
 static void pre_free(void *data, wb_machine *m, uint64_t ra, uint64_t args[8], void **user) {
   bstate *st = data;
@@ -274,7 +307,7 @@ static void pre_free(void *data, wb_machine *m, uint64_t ra, uint64_t args[8], v
     args[0] -= st->window;
     released(st, m, args[0], F_FREED);
   }
-  if (args[0] && !st->depth) log_alloc(st, m, A_FREE, wb_machine_icount(m), args[0], 0, ra, 0, 0);
+  if (args[0] && !st->depth && st->log_allocs) log_alloc(st, m, A_FREE, wb_machine_icount(m), args[0], 0, ra, 0, 0);
 }
 static void pre_realloc(void *data, wb_machine *m, uint64_t ra, uint64_t args[8], void **user) {
   bstate *st = data;
@@ -299,24 +332,23 @@ static void post_realloc(void *data, wb_machine *m, uint64_t *ret, void *user) {
   call *c = user;
   st->depth--;
   if (!c) return;
-  if (c->nested) {
-    free(c);
-    return;
-  }
+  if (c->nested) return;
   uint64_t real = *ret;
   if (*ret && st->bursty) {
     allocated(st, m, *ret, c->size, c->site);     /* the old one ended at realloc's entry */
   } else if (*ret && c->was_barrier) {
-    /* the object moved (or grew in place): keep profiling it as a new sampled object */
+    /* the object moved (or grew in place): keep profiling it as a new sampled object, unless
+     * its profiling had stopped (it stays stopped: the program gets a plain pointer) */
+    bobj *o = find(st, c->old);
+    int stopped = o && o->addr == c->old && (o->flags & F_STOPPED);
     released_at(st, m, c->old, F_REALLOCED, c->entry);
     st->allocations++;
     st->bytes_allocated += c->size;
-    if (sample(st, m, *ret, c->size, c->site)) *ret += st->window;
+    if (!stopped && sample(st, m, *ret, c->size, c->site)) *ret += st->window;
   } else if (*ret && *ret != c->old) {
     *ret = allocated(st, m, *ret, c->size, c->site);
   }
-  if (real) log_alloc(st, m, A_REALLOC, c->entry, real, c->size, c->site, c->old, *ret != real);
-  free(c);
+  if (real && st->log_allocs) log_alloc(st, m, A_REALLOC, c->entry, real, c->size, c->site, c->old, *ret != real);
 }
 
 /* ---- recording an access of a profiled object ---- */
@@ -326,7 +358,10 @@ static void record_access(bstate *st, wb_machine *m, bobj *o, uint64_t real, uns
   o->last = icount;
   o->accesses++;
   uint64_t end = off + size > o->size ? o->size : off + size;
-  for (uint64_t b = off; b < end; b++) o->touched[b >> 3] |= (uint8_t)(1u << (b & 7));
+  for (uint64_t b = off; b < end; b++) {
+    uint8_t bit = (uint8_t)(1u << (b & 7));
+    if (!(o->touched[b >> 3] & bit)) { o->touched[b >> 3] |= bit; o->ntouched++; }
+  }
   int rd = kind == WB_MEM_LOAD || kind == WB_MEM_ATOMIC, wr = kind == WB_MEM_STORE || kind == WB_MEM_ATOMIC;
   /* the initialization phase ends at the object's first read */
   if (wr && o->seen_read) o->flags |= F_WRITTEN_AFTER_INIT;
@@ -339,8 +374,12 @@ static void record_access(bstate *st, wb_machine *m, bobj *o, uint64_t real, uns
     o->writes++;
     if ((int64_t)(end - 1) > o->max_write) o->max_write = (int64_t)(end - 1);
   }
-  if (st->max_accesses && o->accesses >= st->max_accesses) {
-    o->flags |= F_STOPPED;         /* enough: its accesses stop faulting */
+  /* enough (K accesses), or settled: no conclusion can change any more (it was read, written
+   * after its first read, and enough of it touched not to be "mostly untouched") */
+  int settled = st->settle && o->reads && (o->flags & F_WRITTEN_AFTER_INIT) &&
+                o->ntouched * 100 >= o->size * st->untouched_pct;
+  if (st->max_accesses && (o->accesses >= st->max_accesses || settled)) {
+    o->flags |= F_STOPPED;         /* its accesses stop faulting */
     profiling(st, m, o, 0);
   }
 }
@@ -423,11 +462,13 @@ static void destroy(void *data) {
 }
 
 static int parse_options(bstate *st, const char *opts, char *err, size_t errlen) {
-  /* defaults: the paper's production setting — one object per 8 MiB, one live profiled
-   * object per site, profiling of an object stops after 1000 accesses */
+  /* defaults: the paper's production setting — one object per 8 MiB, one live tracked
+   * object per site, profiling of an object stops after 1000 accesses or once settled */
   st->sample_bytes = 8u << 20;
   st->max_accesses = 1000;
   st->per_site = 1;
+  st->settle = 1;
+  st->untouched_pct = 10;
   if (!opts || !*opts) return 0;
   char buf[256];
   snprintf(buf, sizeof buf, "%s", opts);
@@ -441,12 +482,15 @@ static int parse_options(bstate *st, const char *opts, char *err, size_t errlen)
     if (!st->bursty && !strcmp(tok, "sample_bytes")) st->sample_bytes = v;
     else if (!strcmp(tok, "max_accesses")) st->max_accesses = v;
     else if (!strcmp(tok, "contents")) st->contents = v != 0;
+    else if (!strcmp(tok, "log_allocs")) st->log_allocs = v != 0;
+    else if (!strcmp(tok, "settle")) st->settle = v != 0;
+    else if (!strcmp(tok, "untouched_pct") && v <= 100) st->untouched_pct = v;
     else if (!st->bursty && !strcmp(tok, "per_site")) st->per_site = v != 0;
     else if (st->bursty && !strcmp(tok, "period")) st->period = v;
     else if (st->bursty && !strcmp(tok, "length")) st->length = v;
     else {
-      snprintf(err, errlen, st->bursty ? "bursty: unknown option %s (period, length, max_accesses, contents)"
-                                       : "barrier: unknown option %s (sample_bytes, max_accesses, per_site, contents)", tok);
+      snprintf(err, errlen, st->bursty ? "bursty: unknown option %s (period, length, max_accesses, settle, untouched_pct, contents, log_allocs)"
+                                       : "barrier: unknown option %s (sample_bytes, max_accesses, per_site, settle, untouched_pct, contents, log_allocs)", tok);
       return -1;
     }
   }
