@@ -1,8 +1,9 @@
 """The barrier profiler's study (PAPERS.md, section 2): what sampling costs and what it misses.
 
 Grid: ``workload`` x ``profiler`` x ``sample_bytes`` x ``repeat``. Profilers: ``none`` (the
-JIT alone), ``barrier`` (the profiler at its production setting — one live profiled object
-per allocation site, profiling of an object stops after 1000 accesses — at each sampling
+JIT alone), ``barrier`` (the profiler at its production setting — one tracked object per
+allocation site while it lives, profiling of an object stops after 1000 accesses or once no
+conclusion about it can change — at each sampling
 interval) and ``bursty`` (the instrumentation-based baseline: bursts of 100 instrumented
 block entries every 10000; it does not depend on the interval and runs once). Each run's
 output must equal the unprofiled run's.
@@ -43,7 +44,7 @@ NAME = "barrier"
 UNTOUCHED_FRACTION = 0.10
 CONCLUSIONS = ["untouched", "write_only", "stable"]
 #: the profiler's production setting (the engine's defaults)
-PRODUCTION = {"per_site": 1, "max_accesses": 1000}
+PRODUCTION = {"per_site": 1, "max_accesses": 1000, "settle": 1}
 #: the bursty-tracing baseline's setting (1% of block entries instrumented)
 BURSTY = {"period": 10000, "length": 100, "max_accesses": 1000}
 SIZES = {"small": {"heads": 300, "zstd": "128k"},
