@@ -84,7 +84,7 @@ explorer.measured
 # ## The study: overhead and accuracy per interval
 #
 # At the production setting (one tracked object per allocation site while it lives; profiling
-# of an object stops after 1000 accesses, or as soon as no conclusion about it can change: it
+# of an object stops after 250 accesses, or as soon as no conclusion about it can change: it
 # was read, written after its first read and 10% touched) against a ground truth that profiles
 # every object and never stops.
 
@@ -115,7 +115,7 @@ ds[["opt_bytes", "opt_shrinkable_bytes", "opt_write_only_bytes", "opt_write_only
 # %% [markdown]
 # A cut that a later object overruns is the speculation failing: the fix-up counts it and
 # the program goes on with the object grown. zstd's profiled buffers, for instance, stop being
-# profiled after 1000 accesses and look untouched; the rerun cuts them and each is grown at
+# profiled after 250 accesses and look untouched; the rerun cuts them and each is grown at
 # its first access past the cut.
 
 # %% [markdown]

@@ -2,7 +2,7 @@
 
 Grid: ``workload`` x ``profiler`` x ``sample_bytes`` x ``repeat``. Profilers: ``none`` (the
 JIT alone), ``barrier`` (the profiler at its production setting — one tracked object per
-allocation site while it lives, profiling of an object stops after 1000 accesses or once no
+allocation site while it lives, profiling of an object stops after 250 accesses or once no
 conclusion about it can change — at each sampling
 interval) and ``bursty`` (the instrumentation-based baseline: bursts of 100 instrumented
 block entries every 10000; it does not depend on the interval and runs once). Each run's
@@ -44,9 +44,9 @@ NAME = "barrier"
 UNTOUCHED_FRACTION = 0.10
 CONCLUSIONS = ["untouched", "write_only", "stable"]
 #: the profiler's production setting (the engine's defaults)
-PRODUCTION = {"per_site": 1, "max_accesses": 1000, "settle": 1}
+PRODUCTION = {"per_site": 1, "max_accesses": 250, "settle": 1}
 #: the bursty-tracing baseline's setting (1% of block entries instrumented)
-BURSTY = {"period": 10000, "length": 100, "max_accesses": 1000}
+BURSTY = {"period": 10000, "length": 100, "max_accesses": 250}
 SIZES = {"small": {"heads": 300, "zstd": "128k"},
          "paper": {"heads": 4000, "zstd": "8m", "lua54": 60, "brotli": "4m"}}
 

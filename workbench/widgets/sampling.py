@@ -26,7 +26,7 @@ from ._base import Explorer
 DEFAULT_FAULT_SECONDS = 2e-6
 
 
-def model_curve(trace, intervals, *, per_site=True, max_accesses=1000) -> pd.DataFrame:
+def model_curve(trace, intervals, *, per_site=True, max_accesses=250) -> pd.DataFrame:
     """The model's prediction at each interval: samples, faults, coverage of allocation sites,
     and the probability that a sampled site's conclusion is wrong (vs profiling everything).
 
@@ -73,7 +73,7 @@ class SamplingExplorer(Explorer):
     title = "barrier profiler: sampling interval vs overhead and accuracy"
 
     def __init__(self, trace, *, base_seconds: float, run_at=None, interval: int = 8 << 20,
-                 lo: int = 1 << 10, hi: int = 1 << 26, per_site: bool = True, max_accesses: int = 1000):
+                 lo: int = 1 << 10, hi: int = 1 << 26, per_site: bool = True, max_accesses: int = 250):
         import ipywidgets as W
 
         super().__init__()
@@ -111,7 +111,7 @@ class SamplingExplorer(Explorer):
         trace = sampling.replay(truth.records["barrier_allocs"], truth.records["memtrace"])
         base = min(Machine(root=root).run(elf, list(args), stdin=stdin, capture=True).seconds
                    for _ in range(3))
-        per_site, k = kw.get("per_site", True), kw.get("max_accesses", 1000)
+        per_site, k = kw.get("per_site", True), kw.get("max_accesses", 250)
 
         def run_at(interval: int):
             r = Machine(clients=["barrier"], root=root, client_options={"barrier": {
