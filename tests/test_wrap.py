@@ -38,8 +38,8 @@ def exe(tmp_path_factory):
     return build_c_test("test_wrap", tmp_path_factory.mktemp("wrap"))
 
 
-def _run(exe, tier, elf):
-    r = subprocess.run([str(exe), tier, str(elf)], capture_output=True, text=True, timeout=120)
+def _run(exe, tier, elf, *extra):
+    r = subprocess.run([str(exe), tier, str(elf), *extra], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     return r.stdout.splitlines(), r.stderr
 
@@ -78,3 +78,20 @@ def test_malloc_family_and_return_values_are_wrapped(exe, tier):
 def test_wrap_logs_are_identical_between_tiers(exe):
     elf = assemble(GUEST, c=True)
     assert _run(exe, "interp", elf) == _run(exe, "jit", elf)
+
+
+@needs_cross
+@pytest.mark.parametrize("tier", available_tiers())
+def test_a_guarded_hook_runs_only_for_arguments_in_range(exe, tier):
+    """wb_wrap_when: free's hook runs for the one pointer in range; the others pass an inline
+    compare (JIT) or the same check (interpreter), and the program is unchanged."""
+    elf = assemble(GUEST, c=True)
+    log, out = _run(exe, tier, elf)
+    frees = [int(l.split()[1], 16) for l in log if l.startswith("free ")]
+    assert len(frees) >= 3
+    b = frees[1]
+    glog, gout = _run(exe, tier, elf, hex(b), hex(b + 1))
+    assert [l for l in glog if l.startswith("free ")] == [f"free {b:x} " + l.split(" ", 2)[2]
+                                                          for l in log if l.startswith(f"free {b:x} ")]
+    assert gout == out and glog[-1] == "reason exit exit 0"
+    assert not any(l.startswith(("no guard", "guarded a wrap")) for l in glog), glog

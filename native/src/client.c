@@ -191,7 +191,16 @@ unsigned wb_client_instrument(wb_machine *m, uint64_t pc, const wb_insn *insns,
   /* entries of wrapped functions first: their pre hooks run before any client's hook */
   for (int w = 0; w < c->nwraps; w++)
     for (unsigned i = 0; i < n; i++)
-      if (pcs[i] == c->wraps[w].pc) wb_bb_call(&bb, i, wrap_entry, &c->wraps[w]);
+      if (pcs[i] == c->wraps[w].pc) {
+        wb_bb_call(&bb, i, wrap_entry, &c->wraps[w]);
+        if (c->wraps[w].guard_arg >= 0 && bb.nacts && bb.acts[bb.nacts - 1].ptr == (void *)wrap_entry) {
+          wb_action *a = &bb.acts[bb.nacts - 1];
+          a->guarded = 1;
+          a->rs1 = (uint8_t)(10 + c->wraps[w].guard_arg);
+          a->lo = c->wraps[w].lo;
+          a->hi = c->wraps[w].hi;
+        }
+      }
   for (int k = 0; k < c->n; k++)
     if (c->ops[k].on_block) c->ops[k].on_block(c->ops[k].data, &bb);
   *acts = bb.acts;
@@ -336,6 +345,7 @@ void wb_hooks_run(wb_machine *m, const wb_action *acts, unsigned nacts, uint64_t
       case WB_ACT_BURST: wb_burst_step(a->burst); break;
       case WB_ACT_COUNT: *(uint64_t *)a->ptr += a->amount; break;
       case WB_ACT_CALL:
+        if (a->guarded && m->cpu.x[a->rs1] - a->lo >= a->hi - a->lo) break;
         m->cpu.instret = icount;
         ((wb_insn_fn)a->ptr)(a->data, m, pc);
         m->cpu.instret = saved;
@@ -373,8 +383,23 @@ WB_API int wb_wrap(wb_machine *m, const char *symbol, wb_wrap_pre_fn pre, wb_wra
   wb_clients *c = clients_of(m);
   uint64_t pc = wb_symbol_address(m, symbol);
   if (!c || !pc || c->nwraps >= WB_MAX_WRAPS) return -1;
-  c->wraps[c->nwraps++] = (wb_wrap_rec){pc, pre, post, data};
+  c->wraps[c->nwraps++] = (wb_wrap_rec){pc, pre, post, data, -1, 0, 0};
   wb_machine_invalidate_code(m, 0, ~0ull); /* the entry's block must get the hook */
+  return 0;
+}
+
+WB_API int wb_wrap_when(wb_machine *m, const char *symbol, int arg, uint64_t lo, uint64_t hi) {
+  wb_clients *c = m->clients;
+  uint64_t pc = wb_symbol_address(m, symbol);
+  if (!c || !pc || arg < 0 || arg > 7 || lo >= hi) return -1;
+  for (int w = 0; w < c->nwraps; w++)
+    if (c->wraps[w].pc == pc) {
+      if (c->wraps[w].post) return -1;     /* a post hook needs every return caught */
+      c->wraps[w].guard_arg = arg;
+      c->wraps[w].lo = lo;
+      c->wraps[w].hi = hi;
+    }
+  wb_machine_invalidate_code(m, 0, ~0ull);
   return 0;
 }
 

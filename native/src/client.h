@@ -34,6 +34,8 @@ typedef struct wb_action {
   void *data;          /* CALL*: its data */
   struct wb_burst *burst; /* BURST: the counters; other kinds: only in that burst's
                              instrumented copy (NULL: always) */
+  uint8_t guarded;     /* CALL: only when guest register rs1 lies in [lo, hi) (checked inline) */
+  uint64_t lo, hi;
 } wb_action;
 
 /* Streams: the JIT reads `cur` and `end` at offsets 0 and 8. */
@@ -53,6 +55,8 @@ typedef struct wb_wrap_rec {
   wb_wrap_pre_fn pre;
   wb_wrap_post_fn post;
   void *data;
+  int guard_arg;             /* >= 0: the pre hook runs only when this argument is in [lo, hi) */
+  uint64_t lo, hi;
 } wb_wrap_rec;
 typedef struct wb_wrap_frame {
   uint64_t ra, sp;

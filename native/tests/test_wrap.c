@@ -5,6 +5,8 @@
  * change its argument (+1) and its return value (+1000). Prints the guest's run end and the
  * log, one call per line: "NAME ARGS -> RESULT ra=RETURN_ADDRESS".
  *
+ * With "LO HI" after the ELF, free's hook runs only for pointers in [LO, HI) (wb_wrap_when).
+ *
  * Built and run by tests/test_wrap.py (with AddressSanitizer/UBSan when available).
  */
 #include <stdio.h>
@@ -44,7 +46,7 @@ static void post(void *data, wb_machine *m, uint64_t *ret, void *user) {
 }
 
 int main(int argc, char **argv) {
-  if (argc < 3) { fprintf(stderr, "usage: test_wrap interp|jit ELF\n"); return 2; }
+  if (argc < 3) { fprintf(stderr, "usage: test_wrap interp|jit ELF [LO HI]\n"); return 2; }
   setvbuf(stdout, NULL, _IONBF, 0);
   wb_config cfg;
   wb_config_init(&cfg);
@@ -58,7 +60,11 @@ int main(int argc, char **argv) {
   if (wb_machine_load(m, argv[2], 1, args, 0, NULL, err, sizeof err) != 0) { fprintf(stderr, "%s\n", err); return 2; }
   static const fn_info fns[] = {{"malloc", 1}, {"calloc", 2}, {"realloc", 2}, {"free", 1}, {"twice", 1}};
   for (unsigned i = 0; i < sizeof fns / sizeof fns[0]; i++)
-    if (wb_wrap(m, fns[i].name, pre, post, (void *)&fns[i]) != 0) printf("nowrap %s\n", fns[i].name);
+    if (wb_wrap(m, fns[i].name, pre, strcmp(fns[i].name, "free") ? post : NULL, (void *)&fns[i]) != 0)
+      printf("nowrap %s\n", fns[i].name);
+  if (argc >= 5 && wb_wrap_when(m, "free", 0, strtoull(argv[3], NULL, 0), strtoull(argv[4], NULL, 0)) != 0)
+    printf("no guard\n");
+  if (wb_wrap_when(m, "malloc", 0, 0, 1) == 0) printf("guarded a wrap with a post hook\n");
   if (wb_wrap(m, "no_such_function", pre, post, NULL) == 0) printf("wrapped a missing symbol\n");
   wb_result r;
   wb_machine_run(m, &r);

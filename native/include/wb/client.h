@@ -133,6 +133,10 @@ typedef void (*wb_wrap_post_fn)(void *data, wb_machine *m, uint64_t *ret, void *
  * NULL. Returns 0, or -1 if the program has no such symbol or too many wraps. Nested and
  * recursive calls pair up; frames skipped by longjmp are dropped without their post. */
 int wb_wrap(wb_machine *m, const char *symbol, wb_wrap_pre_fn pre, wb_wrap_post_fn post, void *data);
+/* Run the pre hook of wrapped `symbol` only when its argument `arg` (0..7: a0..a7) lies in
+ * [lo, hi); other calls cost an inline compare, no hook. Only for wraps without a post hook.
+ * 0, or -1 (no such wrap, a post hook, a bad range). */
+int wb_wrap_when(wb_machine *m, const char *symbol, int arg, uint64_t lo, uint64_t hi);
 /* Guest address of a symbol of the loaded program (0 if none). */
 uint64_t wb_symbol_address(wb_machine *m, const char *symbol);
 

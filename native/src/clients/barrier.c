@@ -534,6 +534,9 @@ static int add_profiler(wb_machine *m, int bursty, const char *opts, char *err, 
   wb_wrap(m, "calloc", pre_calloc, post_alloc, st);
   wb_wrap(m, "realloc", pre_realloc, post_realloc, st);
   wb_wrap(m, "free", pre_free, NULL, st);
+  /* free only matters for barrier pointers (unless every call is logged): the others pass
+   * an inline range check and never reach the hook */
+  if (!bursty && !st->log_allocs) wb_wrap_when(m, "free", 0, st->window, 2 * st->window);
   if (!ok) { snprintf(err, errlen, "%s: the program has no malloc symbol (is it stripped?)", nm); destroy(st); return -1; }
   wb_client_ops ops = {.name = nm, .data = st, .on_run_end = on_run_end, .destroy = destroy};
   if (bursty) ops.on_block = on_block_bursty;

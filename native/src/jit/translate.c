@@ -630,6 +630,17 @@ static void emit_call(tctx *t, const wb_action *a) {
   if (!keep) { t->full = 1; return; }
   *keep = *a;
   t->checked = 0; /* a client (or a wrap's pre hook) may change registers */
+  uint8_t *skip = NULL;
+  if (a->guarded) {                  /* only when guest register rs1 is in [lo, hi) */
+    int h = hreg(t, a->rs1);
+    if (h >= 0) x_rr(b, XW, XA_MOV, X_RAX, h);
+    else x_rm(b, XW, XA_MOV, X_RAX, X_RBP, JDX(a->rs1));
+    x_mov_imm(b, X_RCX, a->lo);
+    x_rr(b, XW, XA_SUB, X_RAX, X_RCX);
+    x_mov_imm(b, X_RCX, a->hi - a->lo);
+    x_rr(b, XW, XA_CMP, X_RAX, X_RCX);
+    skip = x_jcc32(b, CC_AE);
+  }
   if (a->kind == WB_ACT_CALL_MEM) action_addr(t, a);
   spill_all(t);
   x_rm(b, XW, 0x89, X_LEFT, X_RBP, JD(jit_left));
@@ -643,6 +654,7 @@ static void emit_call(tctx *t, const wb_action *a) {
   x_call_reg(b, X_RAX);
   reload_all(t);
   x_rm(b, XW, XA_MOV, X_LEFT, X_RBP, JD(jit_left));
+  if (skip) x_fix32(skip, b->p);
 }
 
 /* mode: 0 a block without bursty tracing, 1 its checking copy, 2 its instrumented copy */
