@@ -48,12 +48,13 @@ PRODUCTION = {"per_site": 1, "max_accesses": 250, "settle": 1}
 #: the bursty-tracing baseline's setting (1% of block entries instrumented)
 BURSTY = {"period": 10000, "length": 100, "max_accesses": 250}
 SIZES = {"small": {"heads": 300, "zstd": "128k"},
-         "paper": {"heads": 4000, "zstd": "8m", "lua54": 60, "brotli": "4m"}}
+         # paper: the `wb bench` sizes, long enough (0.1-2 s) for overheads of a percent
+         "paper": {"heads": 20000, "zstd": "32m", "lua54": 300, "brotli": "8m"}}
 
 VARIABLES = {
     "time_s": {"long_name": "run time inside the engine", "units": "s"},
-    "paired_ratio": {"long_name": "run time / an unprofiled run's made right before it in the same "
-                                  "worker (the overhead, paired against load from other points)",
+    "paired_ratio": {"long_name": "run time / the mean of unprofiled runs made right before and "
+                                  "after it in the same worker (the overhead, A-B-A)",
                      "units": "1"},
     "faults": {"long_name": "barrier faults taken (bursty: accesses the instrumented copies saw)",
                "units": "1"},
@@ -217,14 +218,17 @@ def measure(workload: str, profiler: str, sample_bytes: int, repeat: int, *, siz
         m = _machine(["bursty"], **BURSTY)
     else:
         m = _machine()
-    # the profiled run is paired with an unprofiled one made just before it, in the same
-    # process: points of a sweep run side by side, and the ratio of a pair cancels the load
-    # the other workers put on the machine
-    plain = _machine().run(guests.build(workload), _args(workload, size), capture=True) \
-        if profiler != "none" else None
+    # the profiled run is bracketed by unprofiled ones in the same process (A-B-A): points of
+    # a sweep run side by side, and the ratio to the brackets' mean cancels both the load the
+    # other workers put on the machine and any drift or warm-up within the point
+    def plain():
+        return _machine().run(guests.build(workload), _args(workload, size), capture=True).seconds
+
+    before = plain() if profiler != "none" else None
     r = m.run(guests.build(workload), _args(workload, size), capture=True)
+    after = plain() if profiler != "none" else None
     v["time_s"] = r.seconds
-    v["paired_ratio"] = r.seconds / plain.seconds if plain is not None and plain.seconds > 0 else 1.0
+    v["paired_ratio"] = r.seconds / ((before + after) / 2) if before else 1.0
     v["output_ok"] = float(r.ok and hashlib.sha256(r.stdout).hexdigest() == truth["output"])
     if profiler in ("barrier", "bursty"):
         st = r.records[f"{profiler}_stats"][0]
@@ -284,8 +288,8 @@ def derive(raw, *, scale: str, grid: Mapping, truths: Mapping | None = None, shr
             ds[var] = ("workload", [float(sources[src][w][key]) for w in ds.workload.values])
             ds[var].attrs = {"long_name": long_name, "units": units}
     ds["overhead_ratio"] = raw.paired_ratio.median("repeat")
-    ds["overhead_ratio"].attrs = {"long_name": "run time / an unprofiled run's time (median over "
-                                               "repeats of pairs run back to back)", "units": "1"}
+    ds["overhead_ratio"].attrs = {"long_name": "run time / unprofiled run time (median over repeats "
+                                               "of A-B-A brackets in one worker)", "units": "1"}
     for k, a in VARIABLES.items():
         if k in ds:
             ds[k].attrs = dict(a)
