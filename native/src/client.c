@@ -181,6 +181,21 @@ int wb_insn_mem_info(const wb_insn *in, unsigned *size, int *kind) {
 }
 
 static void wrap_entry(void *data, wb_machine *m, uint64_t pc);
+static wb_action *add_action(wb_bb *bb, int kind, unsigned i);
+
+/* the call to a wrapped function's entry hook (guarded by wb_wrap_when's range, if set) */
+static void wrap_call(wb_bb *bb, unsigned i, const wb_wrap_rec *w) {
+  wb_action *a = add_action(bb, WB_ACT_CALL, i);
+  if (!a) return;
+  a->ptr = (void *)wrap_entry;
+  a->data = (void *)w;
+  if (w->guard_arg >= 0) {
+    a->guarded = 1;
+    a->rs1 = (uint8_t)(10 + w->guard_arg);
+    a->lo = w->lo;
+    a->hi = w->hi;
+  }
+}
 
 unsigned wb_client_instrument(wb_machine *m, uint64_t pc, const wb_insn *insns,
                               const uint64_t *pcs, unsigned n, wb_action **acts) {
@@ -191,16 +206,7 @@ unsigned wb_client_instrument(wb_machine *m, uint64_t pc, const wb_insn *insns,
   /* entries of wrapped functions first: their pre hooks run before any client's hook */
   for (int w = 0; w < c->nwraps; w++)
     for (unsigned i = 0; i < n; i++)
-      if (pcs[i] == c->wraps[w].pc) {
-        wb_bb_call(&bb, i, wrap_entry, &c->wraps[w]);
-        if (c->wraps[w].guard_arg >= 0 && bb.nacts && bb.acts[bb.nacts - 1].ptr == (void *)wrap_entry) {
-          wb_action *a = &bb.acts[bb.nacts - 1];
-          a->guarded = 1;
-          a->rs1 = (uint8_t)(10 + c->wraps[w].guard_arg);
-          a->lo = c->wraps[w].lo;
-          a->hi = c->wraps[w].hi;
-        }
-      }
+      if (pcs[i] == c->wraps[w].pc) wrap_call(&bb, i, &c->wraps[w]);
   for (int k = 0; k < c->n; k++)
     if (c->ops[k].on_block) c->ops[k].on_block(c->ops[k].data, &bb);
   *acts = bb.acts;

@@ -235,11 +235,9 @@ static int complete_view_fault(wb_machine *m, uint64_t pc) {
   /* the first touch of a lazily opened window page: open it; only a denied access is the
    * clients' business (an access crossing into the next page is completed all the same) */
   int opened = wb_mem_view_open(&m->mem, v, real);
-  uint8_t deny = w->deny[(real >> WB_PAGE_SHIFT) < (m->mem.size >> WB_PAGE_SHIFT) ? real >> WB_PAGE_SHIFT : 0];
+  uint8_t deny = w->deny[real >> WB_PAGE_SHIFT];   /* real is inside the space: checked above */
   int denied = ((need & WB_PROT_R) && (deny & WB_DENY_READ)) || ((need & WB_PROT_W) && (deny & WB_DENY_WRITE));
-  if (opened && !denied) {
-    m->view_opens++;
-  } else if (wb_clients_view_fault(m, v, pc, a, size, kind)) {
+  if ((!opened || denied) && wb_clients_view_fault(m, v, pc, a, size, kind)) {
     m->fault_addr = a;
     return 0;
   }

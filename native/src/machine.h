@@ -41,7 +41,6 @@ struct wb_machine {
   volatile int fault_view;   /* the memory view the fault happened in */
   volatile int fault_smc;    /* the fault was a write to write-protected translated code */
   uint64_t view_faults;      /* view faults completed through the primary view */
-  uint64_t view_opens;       /* window pages opened at their first touch (not view faults) */
   uint64_t reserve_cursor;     /* wb_guest_reserve: next search starts below it (0: mid-space) */
   uint64_t start_ns;         /* host monotonic time when the current run started */
 

@@ -41,7 +41,7 @@ from .. import guests
 from .. import optimizations as opt
 
 NAME = "barrier"
-UNTOUCHED_FRACTION = 0.10
+UNTOUCHED_FRACTION = opt.UNTOUCHED_FRACTION  # "mostly untouched": under 10% of bytes
 CONCLUSIONS = ["untouched", "write_only", "stable"]
 #: the profiler's production setting (the engine's defaults)
 PRODUCTION = {"per_site": 1, "max_accesses": 250, "settle": 1}

@@ -115,7 +115,7 @@ int wb_machine_locate(const wb_machine *m, uintptr_t host_pc, uint64_t *guest_pc
 const char *wb_builtin_client(int i);
 /* Register built-in client `name` on m (before the first run). 0, or -1 + message in err. */
 int wb_machine_add_client(wb_machine *m, const char *name, char *err, size_t errlen);
-/* ... with options "key=value,key=value" (barrier: sample_bytes, max_accesses). Add clients
+/* ... with options "key=value,key=value" (each client's file lists its own). Add clients
  * after wb_machine_load: some wrap the program's functions by symbol. */
 int wb_machine_add_client_opts(wb_machine *m, const char *name, const char *options, char *err, size_t errlen);
 /* The machine's event streams: count, name, record size, and the records not yet taken

@@ -314,10 +314,9 @@ static void pre_realloc(void *data, wb_machine *m, uint64_t ra, uint64_t args[8]
   call *c = enter(st, m, args[1], ra, user);
   if (!c) return;
   c->old = args[0];
-  if (!c->nested && args[0]) {           /* the old object's bytes, before realloc moves them */
-    bobj *o = find(st, is_barrier(st, args[0]) ? args[0] - st->window : args[0]);
-    if (o && o->addr == (is_barrier(st, args[0]) ? args[0] - st->window : args[0])) keep_contents(st, m, o);
-  }
+  uint64_t old_real = is_barrier(st, args[0]) ? args[0] - st->window : args[0];
+  bobj *old = !c->nested && args[0] ? find(st, old_real) : NULL;
+  if (old && old->addr == old_real) keep_contents(st, m, old); /* its bytes, before realloc moves them */
   /* bursty: realloc's own copying is not the program's access to the old object */
   if (st->bursty && args[0] && !c->nested) released(st, m, args[0], F_REALLOCED);
   if (is_barrier(st, args[0])) {

@@ -49,7 +49,11 @@ typedef struct { uint64_t site, size, cut, mapped, alloc_icount, grow_icount; ui
 typedef struct { uint64_t objects, fixups, skipped, bytes_requested, bytes_mapped, bytes_grown,
                  peak_live_requested, peak_live_mapped, planned_sites, pad; } stats_record;
 
-typedef struct { uint64_t size, site, slot; int nested, calloc_; slot *s; } call;
+/* A call whose return is caught: one that allocates or reallocates a slot. Other calls are
+ * left alone entirely (WB_WRAP_NO_POST). While one is in progress, allocation calls are the
+ * allocator's own (calloc or realloc built on malloc), not the program's. */
+typedef struct { uint64_t size; struct slot *s; } call;
+#define MAX_DEPTH 4
 
 typedef struct {
   struct { uint64_t site, cut; } *plan;
@@ -58,7 +62,8 @@ typedef struct {
   size_t nslots, capslots;
   slot **live;                   /* live slots sorted by address (found by binary search) */
   size_t nlive, caplive;
-  int depth;
+  int depth;                     /* caught calls in progress */
+  call calls[MAX_DEPTH];
   uint64_t max_slots;
   uint64_t fixups, skipped, requested, mapped_bytes, grown_bytes;
   uint64_t live_requested, live_mapped, peak_requested, peak_mapped;
@@ -136,16 +141,19 @@ static void close_slot(sstate *st, wb_machine *m, slot *s) {
 }
 
 /* ---- wrapped functions ---- */
-static void enter(sstate *st, wb_machine *m, uint64_t size, uint64_t ra, uint64_t args[8], int is_calloc, void **user) {
-  call *c = calloc(1, sizeof *c);
-  st->depth++;
+static call *push_call(sstate *st, uint64_t size, slot *sl, void **user) {
+  call *c = &st->calls[st->depth++];
+  *c = (call){size, sl};
   *user = c;
-  if (!c) return;
-  c->size = size;
-  c->site = ra;
-  c->nested = st->depth > 1;
-  uint64_t cut = c->nested ? 0 : planned_cut(st, ra);
-  if (!cut || !(c->s = open_slot(st, m, size, ra, cut))) return;
+  return c;
+}
+
+static void enter(sstate *st, wb_machine *m, uint64_t size, uint64_t ra, uint64_t args[8], int is_calloc, void **user) {
+  *user = WB_WRAP_NO_POST;
+  uint64_t cut = st->depth ? 0 : planned_cut(st, ra);
+  slot *sl = cut ? open_slot(st, m, size, ra, cut) : NULL;
+  if (!sl) return;
+  push_call(st, size, sl, user);
   args[0] = 0;                         /* the allocator's smallest block stands for the slot */
   if (is_calloc) args[1] = 0;
 }
@@ -156,34 +164,29 @@ static void pre_malloc(void *data, wb_machine *m, uint64_t ra, uint64_t args[8],
 
 static void pre_calloc(void *data, wb_machine *m, uint64_t ra, uint64_t args[8], void **user) {
   uint64_t n = args[0], each = args[1];
-  if (each && n > UINT64_MAX / each) { ((sstate *)data)->depth++; *user = NULL; return; } /* overflow: calloc fails */
+  if (each && n > UINT64_MAX / each) { *user = WB_WRAP_NO_POST; return; } /* overflow: calloc fails */
   enter(data, m, n * each, ra, args, 1, user);
 }
 
 static void post_alloc(void *data, wb_machine *m, uint64_t *ret, void *user) {
   sstate *st = data;
-  call *c = user;
+  slot *s = ((call *)user)->s;
   st->depth--;
-  if (!c) return;
-  slot *s = c->s;
-  if (s) {
-    if (!*ret) {                       /* the allocator failed: so does the program's call */
-      wb_guest_release(m, s->addr, s->span + PAGE);
-      free(s);
-    } else {
-      s->holder = *ret;
-      st->slots[st->nslots++] = s;
-      size_t i = upper(st, s->addr);
-      memmove(&st->live[i + 1], &st->live[i], (st->nlive - i) * sizeof *st->live);
-      st->live[i] = s;
-      st->nlive++;
-      st->requested += s->size;
-      st->mapped_bytes += s->mapped;
-      account(st, (int64_t)s->size, (int64_t)s->mapped);
-      *ret = s->addr;
-    }
+  if (!*ret) {                         /* the allocator failed: so does the program's call */
+    wb_guest_release(m, s->addr, s->span + PAGE);
+    free(s);
+    return;
   }
-  free(c);
+  s->holder = *ret;
+  st->slots[st->nslots++] = s;
+  size_t i = upper(st, s->addr);
+  memmove(&st->live[i + 1], &st->live[i], (st->nlive - i) * sizeof *st->live);
+  st->live[i] = s;
+  st->nlive++;
+  st->requested += s->size;
+  st->mapped_bytes += s->mapped;
+  account(st, (int64_t)s->size, (int64_t)s->mapped);
+  *ret = s->addr;
 }
 
 static slot *slot_of(sstate *st, uint64_t p) {
@@ -201,15 +204,12 @@ static void pre_free(void *data, wb_machine *m, uint64_t ra, uint64_t args[8], v
 }
 
 static void pre_realloc(void *data, wb_machine *m, uint64_t ra, uint64_t args[8], void **user) {
-  (void)m;
+  (void)m; (void)ra;
   sstate *st = data;
-  call *c = calloc(1, sizeof *c);
-  st->depth++;
-  *user = c;
-  slot *s = slot_of(st, args[0]);
-  if (!c || !s) return;
-  c->s = s;
-  c->size = args[1];
+  slot *s = st->depth < MAX_DEPTH ? slot_of(st, args[0]) : NULL;
+  *user = WB_WRAP_NO_POST;
+  if (!s) return;
+  push_call(st, args[1], s, user);
   args[0] = s->holder;                 /* the allocator moves its small block; we copy the slot */
 }
 
@@ -217,14 +217,12 @@ static void post_realloc(void *data, wb_machine *m, uint64_t *ret, void *user) {
   sstate *st = data;
   call *c = user;
   st->depth--;
-  if (!c) return;
   slot *s = c->s;
-  if (s && (*ret || c->size == 0)) {   /* moved (or freed by realloc(p, 0)) */
+  if (*ret || c->size == 0) {          /* moved (or freed by realloc(p, 0)) */
     uint64_t n = c->size < s->size ? c->size : s->size;
     if (*ret && n) wb_guest_copy(m, *ret, s->addr, n);
     close_slot(st, m, s);
   }
-  free(c);
 }
 
 /* ---- the fix-up: an access (or a syscall's buffer) past the cut ---- */
