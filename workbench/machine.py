@@ -13,7 +13,10 @@ from __future__ import annotations
 
 
 import dataclasses
+import math
+import numbers
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Iterable, Mapping
@@ -23,6 +26,199 @@ from .errors import ConfigError, LoadError, WorkbenchError
 
 TIERS = {"interp": 0, "jit": 1}
 DEFAULT_ENV = {"PATH": "/usr/bin:/bin", "HOME": "/", "LANG": "C", "TERM": "dumb"}
+U64_MAX = 2**64 - 1
+#: a ``wall_limit`` of this many seconds (~31 years) or more, or ``inf``, means no limit (the
+#: engine counts the limit in uint64 nanoseconds, which overflow past ~1.8e10 s)
+WALL_LIMIT_UNLIMITED = 1e9
+
+# Options of the built-in clients, as their C parsers (native/src/clients/*.c) read them:
+# (lo, hi) an integer in that range, "flag" 0/1 (or a bool), "sites" shrink's SITE:CUT/... plan.
+_PROFILER_OPTIONS = {"max_accesses": (0, U64_MAX), "settle": "flag", "untouched_pct": (0, 100),
+                     "contents": "flag", "log_allocs": "flag"}
+CLIENT_OPTIONS = {
+    "null": {}, "icount": {}, "bbprofile": {}, "memtrace": {},
+    "barrier": {"sample_bytes": (0, U64_MAX), "per_site": "flag", **_PROFILER_OPTIONS},
+    "bursty": {"period": (1, 2**63 - 1), "length": (0, 2**63 - 1), **_PROFILER_OPTIONS},
+    "shrink": {"sites": "sites", "max_slots": (0, U64_MAX)},
+}
+_NUM = r"(?:0[xX][0-9a-fA-F]+|0|[1-9][0-9]*)"      # what C's strtoull(s, 0) reads, minus octal
+_SITES = re.compile(rf"{_NUM}:{_NUM}(?:/{_NUM}:{_NUM})*")
+_TOKEN = re.compile(r"[^,=:\s\x00]+")                # an option value C reads as one token
+_OPTION_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _bound(n: int) -> str:
+    """``n`` as a readable bound: ``2**64-1`` rather than its 20 digits."""
+    if n >= 1 << 20 and n & (n - 1) == 0:
+        return f"2**{n.bit_length() - 1}"
+    if n >= 1 << 20 and n & (n + 1) == 0:
+        return f"2**{n.bit_length()}-1"
+    return str(n)
+
+
+def _check_int(name: str, value, lo: int = 0, hi: int = U64_MAX) -> int:
+    """``value`` as an ``int`` in ``[lo, hi]``, else ConfigError naming ``name`` and why: bools
+    (``max_insns=True`` is not a budget of 1), floats, strings and out-of-range values are refused.
+
+    >>> _check_int("seed", 7)
+    7
+    >>> _check_int("max_insns", True, 1)
+    Traceback (most recent call last):
+    ...
+    workbench.errors.ConfigError: max_insns must be an integer in [1, 2**64-1], got True (a bool is not a number)
+    """
+    if isinstance(value, bool):
+        why = "a bool is not a number"
+    elif isinstance(value, (str, bytes)):
+        why = f"a {type(value).__name__} is not a number"
+    elif isinstance(value, numbers.Integral):
+        if lo <= value <= hi:
+            return int(value)
+        why = "out of range"
+    elif isinstance(value, numbers.Real):
+        why = "not an integer"
+    else:
+        why = "not a number"
+    raise ConfigError(f"{name} must be an integer in [{_bound(lo)}, {_bound(hi)}], got {value!r} ({why})")
+
+
+def _check_text(name: str, value, *, path: bool = False) -> str:
+    """``value`` as a ``str`` that C can take whole: no NUL (a C string would end there) and
+    encodable to bytes. ``path=True`` also takes ``os.PathLike``. Else ConfigError.
+
+    >>> _check_text("cwd", "/tmp")
+    '/tmp'
+    >>> _check_text("argv0", "a\\0b")
+    Traceback (most recent call last):
+    ...
+    workbench.errors.ConfigError: argv0 contains a NUL character, which would cut the C string short: 'a\\x00b'
+    """
+    if path and isinstance(value, os.PathLike):
+        value = os.fspath(value)
+        value = os.fsdecode(value) if isinstance(value, bytes) else value
+    if not isinstance(value, str):
+        kind = "a str or os.PathLike" if path else "a str"
+        raise ConfigError(f"{name} must be {kind}, got {type(value).__name__} {value!r}")
+    if "\0" in value:
+        raise ConfigError(f"{name} contains a NUL character, which would cut the C string short: {value!r}")
+    try:
+        os.fsencode(value)
+    except UnicodeError as e:
+        raise ConfigError(f"{name} cannot be encoded for the guest: {value!r} ({e.reason})") from None
+    return value
+
+
+def _check_bool(name: str, value) -> bool:
+    """``value`` as a ``bool`` (True, False, 1 or 0), else ConfigError (``capture="no"`` is a
+    mistake, not True).
+
+    >>> _check_bool("capture", 1)
+    True
+    """
+    if isinstance(value, bool) or (isinstance(value, numbers.Integral) and value in (0, 1)):
+        return bool(value)
+    raise ConfigError(f"{name} must be True or False, got {value!r}")
+
+
+def _check_seconds(name: str, value) -> float | None:
+    """A time limit in seconds: a positive number, or None for no limit; ``inf`` and anything
+    from ``WALL_LIMIT_UNLIMITED`` (1e9 s) up also mean no limit (None). NaN, negative, zero,
+    bools and non-numbers raise ConfigError.
+
+    >>> _check_seconds("wall_limit", 2), _check_seconds("wall_limit", float("inf"))
+    (2.0, None)
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ConfigError(f"{name} must be a number of seconds or None, got {value!r}")
+    value = float(value)
+    if math.isnan(value) or not value > 0:
+        raise ConfigError(f"{name} must be a positive number of seconds (None = no limit), got {value!r}")
+    return None if value >= WALL_LIMIT_UNLIMITED else value
+
+
+def _check_option(name: str, value, spec) -> str:
+    """One client option value, validated against its ``spec`` (from ``CLIENT_OPTIONS``;
+    None for a client without a table) and formatted for the C side's ``k=v,k=v`` string, so
+    no value can end its option early or inject another. Else ConfigError naming ``name``.
+
+    >>> _check_option("client_options['barrier']['per_site']", True, "flag")
+    '1'
+    >>> _check_option("client_options['barrier']['sample_bytes']", "1,max_accesses=5", (0, U64_MAX))
+    Traceback (most recent call last):
+    ...
+    workbench.errors.ConfigError: client_options['barrier']['sample_bytes'] must be an integer in [0, 2**64-1], got '1,max_accesses=5' (a str is not a number)
+    """
+    if isinstance(spec, tuple):
+        return str(_check_int(name, value, *spec))
+    if spec == "flag":
+        return str(int(_check_bool(name, value)))
+    if spec == "sites":
+        if isinstance(value, str) and _SITES.fullmatch(value) and \
+                all(int(n, 0) <= U64_MAX for n in re.split("[:/]", value)):
+            return value
+        raise ConfigError(f"{name} must be a str SITE:CUT/SITE:CUT/... of integers below 2**64 "
+                          f"(decimal or 0x hex), got {value!r}")
+    if isinstance(value, str):       # a client this module has no table for: format only
+        if _TOKEN.fullmatch(value):
+            return value
+        raise ConfigError(f"{name} must be a non-empty token without ',', '=', ':', whitespace "
+                          f"or NUL, got {value!r}")
+    return str(_check_int(name, value))
+
+
+def _client_options_string(client: str, options) -> str:
+    """The ``k=v,k=v`` option string of ``client`` (what the C client parses), every name and
+    value checked (``_check_option``). Unknown names raise ConfigError listing the valid ones.
+
+    >>> _client_options_string("barrier", {"sample_bytes": 0, "per_site": False})
+    'sample_bytes=0,per_site=0'
+    """
+    where = f"client_options[{client!r}]"
+    if not isinstance(options, Mapping):
+        raise ConfigError(f"{where} must be a dict of options, got {type(options).__name__} {options!r}")
+    table = CLIENT_OPTIONS.get(client)
+    out = []
+    for k, v in options.items():
+        if table is not None and k not in table:
+            valid = f"options of {client}: {', '.join(sorted(table))}" if table else f"{client} takes no options"
+            raise ConfigError(f"{where}: unknown option {k!r} ({valid})")
+        if not (isinstance(k, str) and _OPTION_NAME.fullmatch(k)):
+            raise ConfigError(f"{where}: option names are identifiers, got {k!r}")
+        out.append(f"{k}={_check_option(f'{where}[{k!r}]', v, None if table is None else table[k])}")
+    return ",".join(out)
+
+
+def _check_stdin(value):
+    """The guest's stdin as given to ``Machine.run``: None (empty input), bytes-like (the input
+    data), a str or os.PathLike (a host *file path*, which must exist; a str is never data) or
+    an open host file descriptor (int). Returns bytes, a path str, an fd or None; else ConfigError.
+
+    >>> _check_stdin(b"data"), _check_stdin(None)
+    (b'data', None)
+    """
+    if value is None:
+        return None
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        fd = _check_int("stdin (a host file descriptor)", value, 0, 2**31 - 1)
+        try:
+            os.fstat(fd)
+        except OSError:
+            raise ConfigError(f"stdin: {fd} is not an open host file descriptor") from None
+        return fd
+    if isinstance(value, (str, os.PathLike)):
+        path = _check_text("stdin", value, path=True)
+        if not os.path.exists(path):
+            raise ConfigError(f"stdin: no such file: {path!r} (a str or Path is a host file path; "
+                              f"pass bytes for the input data itself)")
+        if os.path.isdir(path):
+            raise ConfigError(f"stdin: {path!r} is a directory, not a file")
+        return path
+    raise ConfigError(f"stdin must be bytes (the input), a str/os.PathLike (a file path), an open "
+                      f"file descriptor (int) or None, got {type(value).__name__} {value!r}")
 
 
 def available_tiers() -> list[str]:
@@ -151,16 +347,20 @@ class Machine:
     ----------
     tier : "jit" (x86-64 hosts; the default there) or "interp" (the reference interpreter;
         the default elsewhere). ``None`` picks ``default_tier()``.
-    max_insns : instruction budget per run (None = unlimited).
-    mem_limit : bytes of guest memory a run may map (None = 1 GiB).
-    wall_limit : seconds of wall-clock time per run (None = unlimited).
+    max_insns : instruction budget per run, an int >= 1 (None = unlimited).
+    mem_limit : bytes of guest memory a run may map, an int >= 1 (None = 1 GiB).
+    wall_limit : seconds of wall-clock time per run, a number > 0 (None = unlimited;
+        ``float("inf")`` and anything from ``WALL_LIMIT_UNLIMITED`` = 1e9 s up are no limit
+        too, and are stored as None).
     root : host directory that the guest sees as "/" (default: the current directory).
         ``root=False`` gives the guest no file system at all.
     cwd : the guest's working directory inside root (default "/").
     deterministic : virtual clock and seeded randomness (default True): the same input gives
         the same output and the same instruction counts.
-    seed : seed of the guest's getrandom and AT_RANDOM in deterministic mode.
-    env : guest environment (default: a small fixed one, ``DEFAULT_ENV``).
+    seed : seed of the guest's getrandom and AT_RANDOM in deterministic mode, in [0, 2**64).
+    ns_per_insn : deterministic mode: nanoseconds the virtual clock advances per instruction,
+        in [1, 10**9] (default 1).
+    env : guest environment, a dict of str to str (default: a small fixed one, ``DEFAULT_ENV``).
     jit_hot : JIT tier only: how many times a block runs in the interpreter before it is
         translated (default 4: code that runs a few times is not worth translating; 0
         translates every block at its first execution).
@@ -169,18 +369,27 @@ class Machine:
     jit_cache_bytes : JIT tier only: code cache size in bytes (0 = 128 MiB); a full cache is
         dropped and refilled.
     clients : analysis clients to run, by name (``available_clients()``: null, icount,
-        bbprofile, memtrace), in order. Their records are in ``Run.records`` and
-        ``Run.events(name)``.
+        bbprofile, memtrace, barrier, bursty, shrink), in order, each at most once. Their
+        records are in ``Run.records`` and ``Run.events(name)``.
     client_options : per client, a dict of options, e.g.
         ``{"barrier": {"sample_bytes": 0}}`` (the barrier profiler: ``sample_bytes``, default
-        8 MiB, 0 = every object; ``max_accesses``, 0 = unlimited).
+        8 MiB, 0 = every object; ``max_accesses``, 0 = unlimited). ``CLIENT_OPTIONS`` lists
+        each client's options: integers (not bools) in range, flags (0/1 or a bool), and
+        shrink's ``sites`` plan ``"SITE:CUT/SITE:CUT/..."``.
     drain_bytes : a client stream holding more than this pauses the run while Python copies
         its records out (no event is ever dropped; default 4 MiB: small enough to stay in
         the host caches, which makes long traces faster than large buffers).
 
+    Every parameter is checked here (and again by ``run``, in case an attribute was changed):
+    a bad one raises :class:`~workbench.errors.ConfigError` naming it, before any guest runs.
+
     >>> m = Machine(tier="interp", max_insns=10**8)
     >>> m.run("fpmath").ok  # doctest: +SKIP
     True
+    >>> Machine(max_insns=True)
+    Traceback (most recent call last):
+    ...
+    workbench.errors.ConfigError: max_insns must be an integer in [1, 2**64-1], got True (a bool is not a number)
     """
 
     def __init__(self, tier: str | None = None, *, max_insns: int | None = None,
@@ -191,30 +400,6 @@ class Machine:
                  jit_profile_insns: int = 1 << 25, jit_cache_bytes: int = 0,
                  clients: Iterable[str] = (), client_options: Mapping[str, Mapping] | None = None,
                  drain_bytes: int = 4 << 20):
-        if tier is None:
-            tier = default_tier()
-        if tier not in TIERS:
-            raise ConfigError(f"unknown tier {tier!r}; choose one of {sorted(TIERS)}")
-        if tier not in available_tiers():
-            raise ConfigError(f"tier {tier!r} is not available in this build "
-                              f"(available: {available_tiers()})")
-        for name, v in (("max_insns", max_insns), ("mem_limit", mem_limit)):
-            if v is not None and (not isinstance(v, int) or v <= 0):
-                raise ConfigError(f"{name} must be a positive integer, got {v!r}")
-        if wall_limit is not None and not wall_limit > 0:
-            raise ConfigError(f"wall_limit must be a positive number of seconds, got {wall_limit!r}")
-        if not (isinstance(seed, int) and 0 <= seed < 2**64):
-            raise ConfigError(f"seed must be an integer in [0, 2**64), got {seed!r}")
-        if root is None or root is True:
-            root = os.getcwd()
-        if root is not False:
-            root = Path(root)
-            if not root.is_dir():
-                raise ConfigError(f"root {str(root)!r} is not a directory")
-        if not (isinstance(jit_hot, int) and 0 <= jit_hot < 2**32):
-            raise ConfigError(f"jit_hot must be a non-negative integer, got {jit_hot!r}")
-        if not cwd.startswith("/"):
-            raise ConfigError(f"cwd must be an absolute guest path, got {cwd!r}")
         self.tier = tier
         self.max_insns = max_insns
         self.mem_limit = mem_limit
@@ -224,32 +409,86 @@ class Machine:
         self.deterministic = deterministic
         self.seed = seed
         self.ns_per_insn = ns_per_insn
-        self.env = dict(DEFAULT_ENV if env is None else env)
+        self.env = env
         self.jit_hot = jit_hot
-        if not (isinstance(jit_profile_insns, int) and 0 <= jit_profile_insns < 2**63):
-            raise ConfigError(f"jit_profile_insns must be a non-negative integer, got {jit_profile_insns!r}")
         self.jit_profile_insns = jit_profile_insns
-        if not (isinstance(jit_cache_bytes, int) and 0 <= jit_cache_bytes <= 1 << 30):
-            raise ConfigError(f"jit_cache_bytes must be an integer in [0, 2**30], got {jit_cache_bytes!r}")
         self.jit_cache_bytes = jit_cache_bytes
-        if isinstance(clients, str):
-            clients = [clients]
-        self.clients = list(clients)
+        self.clients = clients
+        self.client_options = client_options
+        self.drain_bytes = drain_bytes
+        self._validate()
+
+    def _validate(self) -> None:
+        """Check every setting and store it normalized (ConfigError naming a bad one)."""
+        tier = default_tier() if self.tier is None else self.tier
+        if not isinstance(tier, str) or tier not in TIERS:
+            raise ConfigError(f"unknown tier {tier!r}; choose one of {sorted(TIERS)}")
+        if tier not in available_tiers():
+            raise ConfigError(f"tier {tier!r} is not available in this build "
+                              f"(available: {available_tiers()})")
+        self.tier = tier
+        for name in ("max_insns", "mem_limit"):
+            if getattr(self, name) is not None:
+                setattr(self, name, _check_int(name, getattr(self, name), 1))
+        self.wall_limit = _check_seconds("wall_limit", self.wall_limit)
+        self.seed = _check_int("seed", self.seed)
+        self.ns_per_insn = _check_int("ns_per_insn", self.ns_per_insn, 1, 10**9)
+        self.jit_hot = _check_int("jit_hot", self.jit_hot, 0, 2**32 - 1)
+        self.jit_profile_insns = _check_int("jit_profile_insns", self.jit_profile_insns, 0, 2**63 - 1)
+        self.jit_cache_bytes = _check_int("jit_cache_bytes", self.jit_cache_bytes, 0, 1 << 30)
+        self.drain_bytes = _check_int("drain_bytes", self.drain_bytes, 1)
+        self.deterministic = _check_bool("deterministic", self.deterministic)
+
+        if self.root is None or self.root is True:
+            self.root = Path.cwd()
+        if self.root is not False:
+            self.root = Path(_check_text("root", self.root, path=True))
+            if not self.root.is_dir():
+                raise ConfigError(f"root {str(self.root)!r} is not a directory"
+                                  f"{'' if self.root.exists() else ' (it does not exist)'}")
+        self.cwd = _check_text("cwd", self.cwd, path=True)
+        if not self.cwd.startswith("/"):
+            raise ConfigError(f"cwd must be an absolute guest path, got {self.cwd!r}")
+
+        env = DEFAULT_ENV if self.env is None else self.env
+        if not isinstance(env, Mapping):
+            raise ConfigError(f"env must be a dict of str to str, got {type(env).__name__} {env!r}")
+        for k, v in env.items():
+            _check_text("env key", k)
+            if not k or "=" in k:
+                raise ConfigError(f"env key {k!r} must be non-empty and contain no '='")
+            _check_text(f"env[{k!r}]", v)
+        self.env = dict(env)
+
+        clients = [self.clients] if isinstance(self.clients, str) else self.clients
+        try:
+            clients = list(clients)
+        except TypeError:
+            raise ConfigError(f"clients must be a list of client names, got {clients!r}") from None
         known = available_clients()
-        for c in self.clients:
-            if c not in known:
+        for i, c in enumerate(clients):
+            if not isinstance(c, str) or c not in known:
                 raise ConfigError(f"unknown client {c!r}; built-in clients: {known}")
-        self.client_options = {k: dict(v) for k, v in (client_options or {}).items()}
-        for k in self.client_options:
+            if c in clients[:i]:
+                raise ConfigError(f"client {c!r} is listed twice in clients={clients}")
+        self.clients = clients
+        options = {} if self.client_options is None else self.client_options
+        if not isinstance(options, Mapping):
+            raise ConfigError(f"client_options must be a dict of client name to dict, got "
+                              f"{type(options).__name__} {options!r}")
+        for k, v in options.items():
             if k not in self.clients:
                 raise ConfigError(f"options given for client {k!r}, which is not in clients={self.clients}")
-        if not (isinstance(drain_bytes, int) and drain_bytes > 0):
-            raise ConfigError(f"drain_bytes must be a positive integer, got {drain_bytes!r}")
-        self.drain_bytes = drain_bytes
+            _client_options_string(k, v)
+        self.client_options = {k: dict(v) for k, v in options.items()}
 
     @property
     def config(self) -> dict:
-        """The configuration as a JSON-ready dict (recorded in every Run and Dataset)."""
+        """The configuration as a JSON-ready dict (recorded in every Run and Dataset).
+
+        >>> Machine(tier="interp", max_insns=1000).config["max_insns"]
+        1000
+        """
         return {
             "tier": self.tier, "max_insns": self.max_insns, "mem_limit": self.mem_limit,
             "wall_limit": self.wall_limit, "root": None if self.root is False else str(self.root),
@@ -265,28 +504,57 @@ class Machine:
             max_record_bytes: int = 4 << 30) -> Run:
         """Run ``program`` (an ELF path, or the name of a guest from ``wb guest list``).
 
-        ``capture=True`` collects the guest's stdout and stderr as bytes in the Run; otherwise
-        they go to this process's stdout and stderr. ``stdin`` may be bytes, a file path or an
-        open host file descriptor (int) (default: empty input). ``regs=True`` records the final registers in ``Run.regs``.
+        ``args`` is a list of strings (or paths), None for none: a single str is refused
+        rather than split into characters. ``argv0`` is the guest's ``argv[0]`` (default:
+        ``program`` as given). ``capture=True`` collects the guest's stdout and stderr as bytes
+        in the Run; otherwise they go to this process's stdout and stderr. ``stdin`` is the
+        guest's input: bytes (the data itself), a str or os.PathLike (the path of a host file,
+        never data: pass ``"text".encode()`` for text), an open host file descriptor (int), or
+        None for empty input. ``regs=True`` records the final registers in ``Run.regs``.
 
         Client records are kept in ``Run.records`` (at most ``max_record_bytes``; a run that
         produces more stops with an error naming ``on_records``). ``on_records(stream, array)``
         instead receives every batch as it is drained — a read-only view valid only during the
         call (copy what you keep) — and nothing is kept: the way to write a long trace to disk.
 
+        Bad parameters (and Machine settings changed since construction) raise ConfigError
+        before the guest starts; a program that cannot be found or loaded raises LoadError.
+
         >>> run = Machine().run("zstd", ["65536"], capture=True)  # doctest: +SKIP
-        >>> run.ok
+        >>> run.ok  # doctest: +SKIP
         True
+        >>> Machine().run("zstd", "65536")
+        Traceback (most recent call last):
+        ...
+        workbench.errors.ConfigError: args must be a list of strings, not a str ('65536')
         """
+        self._validate()
+        program = _check_text("program", program, path=True)
+        if args is None:
+            args = ()
+        if isinstance(args, (str, bytes, os.PathLike)):
+            raise ConfigError(f"args must be a list of strings, not a {type(args).__name__} ({args!r})")
+        try:
+            args = list(args)
+        except TypeError:
+            raise ConfigError(f"args must be a list of strings, got {type(args).__name__} {args!r}") from None
+        args = [_check_text(f"args[{i}]", a, path=True) for i, a in enumerate(args)]
+        argv0 = program if argv0 is None else _check_text("argv0", argv0, path=True)
+        capture = _check_bool("capture", capture)
+        regs = _check_bool("regs", regs)
+        stdin = _check_stdin(stdin)
+        if on_records is not None and not callable(on_records):
+            raise ConfigError(f"on_records must be a function (stream, array) or None, got {on_records!r}")
+        max_record_bytes = _check_int("max_record_bytes", max_record_bytes)
+        options = {c: _client_options_string(c, self.client_options.get(c, {})) for c in self.clients}
         path = _resolve_program(program)
-        args = [str(a) for a in args]
-        argv = [argv0 or str(program)] + args
+        argv = [argv0 or program] + args
         cfg = ffi.new("wb_config *")
         lib.wb_config_init(cfg)
         cfg.tier = TIERS[self.tier]
         cfg.max_insns = self.max_insns or 0
         cfg.mem_limit = self.mem_limit or 0
-        cfg.wall_limit_s = self.wall_limit or 0.0
+        cfg.wall_limit_s = self.wall_limit or 0.0    # 0: no limit
         cfg.deterministic = 1 if self.deterministic else 0
         cfg.seed = self.seed
         cfg.ns_per_insn = self.ns_per_insn
@@ -298,7 +566,7 @@ class Machine:
             root_c = ffi.new("char[]", os.fsencode(str(self.root)))
             keep.append(root_c)
             cfg.root = root_c
-        cwd_c = ffi.new("char[]", self.cwd.encode())
+        cwd_c = ffi.new("char[]", os.fsencode(self.cwd))
         keep.append(cwd_c)
         cfg.cwd = cwd_c
 
@@ -311,7 +579,7 @@ class Machine:
             try:
                 c_argv = [ffi.new("char[]", os.fsencode(a)) for a in argv]
                 env_items = [f"{k}={v}" for k, v in self.env.items()]
-                c_env = [ffi.new("char[]", e.encode()) for e in env_items]
+                c_env = [ffi.new("char[]", os.fsencode(e)) for e in env_items]
                 argv_arr = ffi.new("char *[]", c_argv)
                 env_arr = ffi.new("char *[]", c_env or [ffi.NULL])
                 rc = lib.wb_machine_load(m, os.fsencode(str(path)), len(c_argv), argv_arr,
@@ -319,8 +587,7 @@ class Machine:
                 if rc != 0:
                     raise LoadError(f"{path}: {ffi.string(err).decode(errors='replace')}")
                 for c in self.clients:
-                    opts = ",".join(f"{k}={v}" for k, v in self.client_options.get(c, {}).items())
-                    if lib.wb_machine_add_client_opts(m, c.encode(), opts.encode(), err, 512) != 0:
+                    if lib.wb_machine_add_client_opts(m, c.encode(), options[c].encode(), err, 512) != 0:
                         raise ConfigError(ffi.string(err).decode(errors="replace"))
                 lib.wb_machine_set_drain_bytes(m, self.drain_bytes)
                 res = ffi.new("wb_result *")
@@ -447,7 +714,10 @@ class _Stdio:
             fin.write(self.stdin)
             fin.seek(0)
         else:
-            fin = open(self.stdin, "rb")
+            try:
+                fin = open(self.stdin, "rb")
+            except OSError as e:
+                raise ConfigError(f"stdin: cannot open {self.stdin!r}: {e.strerror}") from None
         in_fd = self.stdin if fin is None else fin.fileno()
         if fin is not None:
             self._files.append(fin)
