@@ -88,6 +88,15 @@ def asan_wbrun() -> Path | None:
     return p if p.exists() else None
 
 
+def wbrun_binaries() -> list[Path]:
+    """The command-line runners that exist: the one installed next to the engine library
+    the package loads, and the ASan/UBSan build (`make asan`)."""
+    from workbench._engine import find_library
+
+    paths = [find_library().parent / "wbrun", REPO / "build" / "asan" / "wbrun"]
+    return [p for p in paths if p.exists()]
+
+
 # ------------------------------------------------------------------ shared helpers
 # (imported by several test files: ``from conftest import synthetic_engine_dataset, kernel_dir``)
 

@@ -13,7 +13,7 @@ import pytest
 import workbench
 from workbench import ConfigError, LoadError, Machine
 
-from conftest import REPO, assemble, needs_cross
+from conftest import REPO, assemble, needs_cross, wbrun_binaries
 
 pytestmark = needs_cross
 
@@ -141,6 +141,126 @@ def test_wall_clock_limit():
     r = Machine(wall_limit=0.3).run(assemble(LOOP))
     assert r.reason == "wallclock"
     assert r.seconds >= 0.3 and r.instructions > 0
+
+
+# ---- huge and invalid wall-clock limits; programs that are not regular files ----
+
+WBRUNS = wbrun_binaries()
+needs_wbrun = pytest.mark.skipif(not WBRUNS, reason="no wbrun (installed, or build/asan)")
+
+# a million instructions, then exit(3): long enough for the limit to be looked at
+COUNT_LOOP = """
+    .globl _start
+_start:
+    li t0, 300000
+1:  addi t0, t0, -1
+    bnez t0, 1b
+    EXIT 3
+"""
+
+
+def _c_create_error(wall_limit_s: float) -> str | None:
+    """wb_machine_create's error for this limit (None if it accepts it), without Python's checks."""
+    from workbench._engine import ffi, lib
+
+    cfg = ffi.new("wb_config *")
+    lib.wb_config_init(cfg)
+    cfg.wall_limit_s = wall_limit_s
+    err = ffi.new("char[512]")
+    m = lib.wb_machine_create(cfg, err, 512)
+    if m == ffi.NULL:
+        return ffi.string(err).decode()
+    lib.wb_machine_destroy(m)
+    return None
+
+
+def test_wall_limit_inf_or_huge_means_no_limit():
+    """(uint64_t)(s * 1e9) overflowed from ~1.8e10 s on and ended the run at once."""
+    elf = assemble(COUNT_LOOP)
+    for limit in (float("inf"), 1e300, 3e10, 1e9, 1e6):
+        for tier in workbench.available_tiers():
+            r = Machine(tier=tier, wall_limit=limit).run(elf)
+            assert (r.reason, r.exit_code) == ("exit", 3), (limit, tier, r.message)
+    assert _c_create_error(float("nan")) == "the wall-clock limit is not a number"
+    assert _c_create_error(-1.0) == "negative wall-clock limit"
+    assert _c_create_error(float("-inf")) == "negative wall-clock limit"
+    assert _c_create_error(float("inf")) is None
+    with pytest.raises(ConfigError):
+        Machine(wall_limit=float("nan"))
+    with pytest.raises(ConfigError):
+        Machine(wall_limit=-1.0)
+
+
+@needs_wbrun
+@pytest.mark.parametrize("wbrun", WBRUNS, ids=[p.parent.name for p in WBRUNS])
+def test_wbrun_wall_limit_option(wbrun):
+    elf = assemble(COUNT_LOOP)
+    for limit in ("inf", "1e300", "3e10", "infinity"):
+        p = subprocess.run([str(wbrun), "-t", limit, str(elf)], capture_output=True, timeout=60)
+        assert p.returncode == 3, (limit, p.stderr)
+    for limit, msg in (("nan", b"the wall-clock limit is not a number"), ("-1", b"negative wall-clock limit"),
+                       ("abc", b"bad wall-clock limit abc"), ("1s", b"bad wall-clock limit 1s"),
+                       ("", b"bad wall-clock limit")):
+        p = subprocess.run([str(wbrun), "-t", limit, str(elf)], capture_output=True, timeout=60)
+        assert p.returncode == 2 and msg in p.stderr, (limit, p.returncode, p.stderr)
+    p = subprocess.run([str(wbrun), "-t", "0.2", str(assemble(LOOP))], capture_output=True, timeout=60)
+    assert p.returncode == 125 and b"wall-clock limit of 0.2 s reached" in p.stderr
+
+
+def test_cli_wall_limit():
+    elf = assemble(COUNT_LOOP)
+    for limit in ("inf", "1e300"):
+        assert _wb("run", "--wall-limit", limit, elf, timeout=120).returncode == 3
+    for limit in ("nan", "-1", "0"):
+        p = _wb("run", "--wall-limit", limit, elf, timeout=120)
+        assert p.returncode == 2 and b"wall_limit" in p.stderr, (limit, p.stderr)
+
+
+def _not_regular(tmp_path) -> list[Path]:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    return [fifo, tmp_path, Path("/dev/zero"), Path("/dev/null")]
+
+
+def test_program_that_is_not_a_regular_file(tmp_path):
+    """A FIFO used to block the loader forever (opened before it was checked)."""
+    paths = _not_regular(tmp_path)
+    for p in paths:
+        with pytest.raises(LoadError, match="not a regular file"):
+            Machine().run(p)
+    # the engine's own loader, past Python's check: in a child, so that a regression fails
+    # by the timeout instead of blocking the test run
+    code = f"""
+from workbench._engine import ffi, lib
+cfg = ffi.new("wb_config *")
+lib.wb_config_init(cfg)
+err = ffi.new("char[512]")
+argv = ffi.new("char *[]", [ffi.new("char[]", b"x")])
+envp = ffi.new("char *[]", [ffi.NULL])
+for path in {[str(p) for p in paths]!r}:
+    m = lib.wb_machine_create(cfg, err, 512)
+    assert lib.wb_machine_load(m, path.encode(), 1, argv, 0, envp, err, 512) != 0
+    print(ffi.string(err).decode())
+    lib.wb_machine_destroy(m)
+"""
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.splitlines() == [f"{q} is not a regular file" for q in paths]
+
+
+@needs_wbrun
+@pytest.mark.parametrize("wbrun", WBRUNS, ids=[p.parent.name for p in WBRUNS])
+def test_wbrun_refuses_what_is_not_a_regular_file(wbrun, tmp_path):
+    for path in _not_regular(tmp_path):
+        p = subprocess.run([str(wbrun), str(path)], capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+        assert p.returncode == 2, (path, p.stderr)
+        assert p.stderr == f"wbrun: {path} is not a regular file\n".encode()
+
+
+def test_cli_refuses_a_fifo(tmp_path):
+    fifo = _not_regular(tmp_path)[0]
+    p = _wb("run", fifo, timeout=120)
+    assert p.returncode == 2 and b"not a regular file" in p.stderr
 
 
 def test_memory_cap_refuses_mmap():

@@ -38,7 +38,7 @@ def run(
     tier: Optional[str] = typer.Option(None, help="Execution tier: jit (default on x86-64) or interp."),
     max_insns: Optional[int] = typer.Option(None, "--max-insns", help="Instruction budget."),
     mem_limit: Optional[int] = typer.Option(None, "--mem-limit", help="Guest memory cap in bytes."),
-    wall_limit: Optional[float] = typer.Option(None, "--wall-limit", help="Wall-clock limit in seconds."),
+    wall_limit: Optional[float] = typer.Option(None, "--wall-limit", help="Wall-clock limit in seconds (inf: none)."),
     root: Optional[Path] = typer.Option(None, "--root", help="Host directory the guest sees as / (default: current directory)."),
     seed: int = typer.Option(0, help="Seed of the guest's randomness (deterministic mode)."),
     nondeterministic: bool = typer.Option(False, "--nondeterministic", help="Use the host's clock and randomness."),

@@ -33,6 +33,11 @@
 #define JCACHE_BITS 12
 #define JCACHE_SIZE (1u << JCACHE_BITS)
 
+/* Below this many blocks, a flush clears only their table and jump-cache slots (every
+ * filled slot belongs to one of them) instead of the whole 576 KB: a guest that rewrites its
+ * own code in a loop flushes on every write. */
+#define SMALL_FLUSH 256
+
 /* rs3 of the terminator record; no instruction record has it (register numbers are < 64) */
 #define TERM_MARK 0xff
 
@@ -65,6 +70,10 @@ struct wb_interp {
   uint8_t *step_base;            /* memory base for a single instruction (a view), or NULL */
   uint64_t step_bound;
   wb_block *stepblk;             /* scratch block for one instruction (not in the table) */
+  /* the pcs of the first SMALL_FLUSH blocks built since the last flush, and how many were
+   * built: a flush of few blocks clears just their slots (see wb_interp_flush) */
+  uint64_t built[SMALL_FLUSH];
+  size_t nbuilt;
 };
 
 static const void *const *g_labels; /* handler addresses, exported once by wb_interp_run */
@@ -141,17 +150,26 @@ void wb_interp_fini(wb_machine *m) {
   m->interp = NULL;
 }
 
+static inline unsigned hash_pc(uint64_t pc) { return (unsigned)((pc >> 1) ^ (pc >> (HASH_BITS + 1))) & (HASH_SIZE - 1); }
+
 void wb_interp_flush(wb_machine *m) {
   struct wb_interp *ip = m->interp;
   if (!ip) return;
-  memset(ip->table, 0, sizeof ip->table);
-  memset(ip->jcache, 0, sizeof ip->jcache);
+  if (ip->nbuilt <= SMALL_FLUSH) {
+    for (size_t i = 0; i < ip->nbuilt; i++) {
+      ip->table[hash_pc(ip->built[i])] = NULL;
+      ip->jcache[(ip->built[i] >> 1) & (JCACHE_SIZE - 1)].pc = 0;
+      ip->jcache[(ip->built[i] >> 1) & (JCACHE_SIZE - 1)].b = NULL;
+    }
+  } else {
+    memset(ip->table, 0, sizeof ip->table);
+    memset(ip->jcache, 0, sizeof ip->jcache);
+  }
+  ip->nbuilt = 0;
   ip->arena_used = 0;
   ip->generation++;
   m->cache_flushes++;
 }
-
-static inline unsigned hash_pc(uint64_t pc) { return (unsigned)((pc >> 1) ^ (pc >> (HASH_BITS + 1))) & (HASH_SIZE - 1); }
 
 static inline wb_block *lookup(struct wb_interp *ip, uint64_t pc) {
   for (wb_block *b = ip->table[hash_pc(pc)]; b; b = b->hnext)
@@ -302,7 +320,9 @@ static wb_block *build_block(wb_machine *m, uint64_t pc, wb_block *into) {
   b->insns[n].imm = (int32_t)n; /* lets wb_interp_recover find the block from a record */
   b->insns[n].rs3 = TERM_MARK;
   if (into) return b;
-  wb_mem_protect_code(&m->mem, pc); /* guest-writable code: catch writes to it */
+  wb_mem_protect_code(&m->mem, pc, p); /* guest-writable code: catch writes to it */
+  if (ip->nbuilt < SMALL_FLUSH) ip->built[ip->nbuilt] = pc;
+  ip->nbuilt++;
   unsigned hsh = hash_pc(pc);
   b->hnext = ip->table[hsh];
   ip->table[hsh] = b;
@@ -397,6 +417,7 @@ static int check_limits(wb_machine *m, uint32_t n) {
   uint64_t lim = UINT64_MAX;
   if (m->cfg.max_insns) lim = m->cfg.max_insns;
   if (m->cfg.wall_limit_s > 0 && ip->next_wall_check < lim) lim = ip->next_wall_check;
+  if (m->timer_insn < lim) lim = m->timer_insn;
   ip->limit = lim;
   return 0;
 }

@@ -137,6 +137,7 @@
       if (m->stop_reason == WB_REASON_EXIT || m->stop_reason == WB_REASON_SIGNAL) cpu->pc = b->end_pc;
       goto stop;
     }
+    if (UNLIKELY(m->timer_insn < limit)) limit = 0; /* a timer was armed: look at the limits */
     pc = b->end_pc; slot = NULL; goto lookup;
   L_EBREAK:
     cpu->pc = INSN_PC;

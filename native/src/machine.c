@@ -7,6 +7,7 @@
  * passed on to whichever handler was installed before us (Python's faulthandler, say).
  */
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -36,19 +37,20 @@ uint64_t wb_host_ns(void) {
 }
 
 /* Deterministic guest time starts at 2024-01-01T00:00:00Z and advances ns_per_insn per
- * retired instruction, so the same run reads the same clock. */
+ * retired instruction (and by the time slept: sleep_ns), so the same run reads the same clock. */
 #define WB_VIRTUAL_EPOCH_NS 1704067200000000000ull
 #define WB_VIRTUAL_BOOT_NS 1000000000ull /* monotonic clock reads 1 s at the first instruction */
 
 uint64_t wb_guest_realtime_ns(const wb_machine *m) {
-  if (m->cfg.deterministic) return WB_VIRTUAL_EPOCH_NS + m->cpu.instret * m->cfg.ns_per_insn;
+  if (m->cfg.deterministic)
+    return WB_VIRTUAL_EPOCH_NS + m->cpu.instret * m->cfg.ns_per_insn + m->sleep_ns;
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 uint64_t wb_guest_monotonic_ns_at(const wb_machine *m, uint64_t instret) {
-  if (m->cfg.deterministic) return WB_VIRTUAL_BOOT_NS + instret * m->cfg.ns_per_insn;
+  if (m->cfg.deterministic) return WB_VIRTUAL_BOOT_NS + instret * m->cfg.ns_per_insn + m->sleep_ns;
   return wb_host_ns();
 }
 
@@ -113,6 +115,10 @@ int wb_machine_limits_hit(wb_machine *m, uint32_t n, int wall_due, uint64_t *nex
       return 1;
     }
     *next_wall_check = ir + (1u << 22); /* the clock is read about every 4M instructions */
+  }
+  if (ir + n > m->timer_insn) {
+    wb_user_timers_due(m, n);
+    if (m->stop_reason != WB_REASON_NONE) return 1;
   }
   return 0;
 }
@@ -206,12 +212,9 @@ static void install_handlers(void) {
   g_handlers_installed = 1;
 }
 
-/* A guest access faulted in a view (not the primary, or through the window): if the guest's
- * own protection allows it and the clients agree, complete it through the primary view (one
- * instruction in the interpreter) and return 1; the run then resumes after it. */
-static int complete_view_fault(wb_machine *m, uint64_t pc) {
-  int v = m->fault_view;
-  if (v <= 0 || v >= m->mem.nviews) return 0;
+/* The memory access of the guest instruction at pc, on the current registers: its address
+ * (as the guest computes it), size and kind (WB_MEM_*). 0 if pc holds no memory access. */
+static int access_at(wb_machine *m, uint64_t pc, uint64_t *addr, unsigned *size, int *kind) {
   uint32_t raw = 0;
   uint16_t lo, hi;
   if (wb_mem_read(&m->mem, pc, &lo, 2) != 0) return 0;
@@ -222,12 +225,23 @@ static int complete_view_fault(wb_machine *m, uint64_t pc) {
   }
   wb_insn in;
   wb_decode(raw, &in);
+  if (!wb_insn_mem_info(&in, size, kind)) return 0;
+  int plain = in.op != WB_OP_LR_W && in.op != WB_OP_LR_D && in.op != WB_OP_SC_W && in.op != WB_OP_SC_D &&
+              *kind != WB_MEM_ATOMIC;
+  *addr = m->cpu.x[in.rs1] + (plain ? (uint64_t)in.imm : 0);
+  return 1;
+}
+
+/* A guest access faulted in a view (not the primary, or through the window): if the guest's
+ * own protection allows it and the clients agree, complete it through the primary view (one
+ * instruction in the interpreter) and return 1; the run then resumes after it. */
+static int complete_view_fault(wb_machine *m, uint64_t pc) {
+  int v = m->fault_view;
+  if (v <= 0 || v >= m->mem.nviews) return 0;
+  uint64_t a;
   unsigned size;
   int kind;
-  if (!wb_insn_mem_info(&in, &size, &kind)) return 0;
-  int plain = in.op != WB_OP_LR_W && in.op != WB_OP_LR_D && in.op != WB_OP_SC_W && in.op != WB_OP_SC_D &&
-              kind != WB_MEM_ATOMIC;
-  uint64_t a = m->cpu.x[in.rs1] + (plain ? (uint64_t)in.imm : 0);
+  if (!access_at(m, pc, &a, &size, &kind)) return 0;
   const wb_view *w = &m->mem.views[v];
   uint64_t real = a - (w->window ? m->mem.size : 0);
   int need = kind == WB_MEM_LOAD ? WB_PROT_R : kind == WB_MEM_STORE ? WB_PROT_W : (WB_PROT_R | WB_PROT_W);
@@ -247,6 +261,44 @@ static int complete_view_fault(wb_machine *m, uint64_t pc) {
   return m->stop_reason == WB_REASON_NONE;
 }
 
+/* A guest store at pc faulted on a page of translated code (write-protected by
+ * wb_mem_protect_code): run that one store in the interpreter, then the run resumes after it.
+ * Merely dropping the translations and running the store again never ends when the store is
+ * on the page it writes: the block rebuilt at the store protects the page again first.
+ * - A store into the bytes translations were built from drops all of them first, so what
+ *   follows the store runs as now written, even later in the same block (qemu-riscv64 ends
+ *   the current block as translated; RISC-V leaves it open until a fence.i).
+ * - A store beside the code (data sharing its page) keeps them and goes through an always
+ *   writable mapping, so a loop updating a variable next to its code is not retranslated.
+ * Returns 0 if the run must stop. The tier then re-enters, which looks at the limits first:
+ * every such fault retires the store, so a guest doing this forever still ends at its budget. */
+static int complete_code_write(wb_machine *m, uint64_t pc) {
+  uint64_t a;
+  unsigned size;
+  int kind;
+  if (!access_at(m, pc, &a, &size, &kind) || kind == WB_MEM_LOAD || a >= m->mem.size) {
+    wb_machine_stop(m, WB_REASON_INTERNAL, "write to translated code at 0x%llx from pc 0x%llx: not a store",
+                    (unsigned long long)m->fault_addr, (unsigned long long)pc);
+    return 0;
+  }
+  int need = kind == WB_MEM_STORE ? WB_PROT_W : WB_PROT_R | WB_PROT_W;
+  for (unsigned i = 0; i < size; i++)    /* e.g. a store running on into an unmapped page */
+    if (!wb_mem_check(&m->mem, a + i, 1, need)) {
+      wb_machine_fault(m, pc, a + i, "access to unmapped or protected memory");
+      return 0;
+    }
+  uint8_t *base = wb_mem_code_hit(&m->mem, a, size) ? NULL : wb_mem_rw_base(&m->mem);
+  if (!base) {
+    wb_mem_unprotect_code(&m->mem, a, size);
+    wb_machine_invalidate_code(m, a, size);
+    base = m->mem.base;
+  }
+  /* every byte of it is writable through base now (checked above): this cannot fault */
+  m->cpu.pc = pc;
+  wb_interp_step(m, base, m->mem.size);
+  return m->stop_reason == WB_REASON_NONE;
+}
+
 /* ---- public API ---- */
 
 WB_API wb_machine *wb_machine_create(const wb_config *cfg, char *err, size_t errlen) {
@@ -254,11 +306,16 @@ WB_API wb_machine *wb_machine_create(const wb_config *cfg, char *err, size_t err
     snprintf(err, errlen, "unknown tier %d", cfg->tier);
     return NULL;
   }
+  if (isnan(cfg->wall_limit_s)) { snprintf(err, errlen, "the wall-clock limit is not a number"); return NULL; }
   if (cfg->wall_limit_s < 0) { snprintf(err, errlen, "negative wall-clock limit"); return NULL; }
   wb_machine *m = calloc(1, sizeof *m);
   if (!m) { snprintf(err, errlen, "out of host memory"); return NULL; }
   m->cfg = *cfg;
+  m->timer_insn = UINT64_MAX;
   if (m->cfg.ns_per_insn == 0) m->cfg.ns_per_insn = 1;
+  /* A limit of 1e9 s (32 years) or more, inf included, is no limit: in nanoseconds it would
+   * overflow uint64_t from ~1.8e10 s on and end the run at once. */
+  if (m->cfg.wall_limit_s >= WB_WALL_LIMIT_NONE_S) m->cfg.wall_limit_s = 0;
   if (cfg->root) {
     m->root_buf = strdup(cfg->root);
     m->cfg.root = m->root_buf;
@@ -351,13 +408,10 @@ WB_API int wb_machine_run(wb_machine *m, wb_result *res) {
     }
     uint64_t pc = m->cpu.pc;
     if (!m->fault_recovered) wb_interp_recover(m, &pc);
-    if (sig == SIGSEGV && m->fault_smc) {
-      /* drop the page's translations, let the guest write it, run the store again */
+    if (sig == SIGSEGV && m->fault_smc) {  /* self-modifying code: complete the store */
       m->fault_smc = 0;
-      wb_mem_unprotect_code(&m->mem, m->fault_addr & ~(WB_PAGE_SIZE - 1), WB_PAGE_SIZE);
-      wb_machine_invalidate_code(m, m->fault_addr & ~(WB_PAGE_SIZE - 1), WB_PAGE_SIZE);
-      m->cpu.pc = pc;
-      continue;
+      if (complete_code_write(m, pc)) continue;
+      break;
     }
     if (sig == SIGSEGV && complete_view_fault(m, pc)) continue; /* resume after it */
     /* memory a client grows on demand (the shrink client's fix-up): mapped now, run the

@@ -43,6 +43,9 @@ struct wb_machine {
   uint64_t view_faults;      /* view faults completed through the primary view */
   uint64_t reserve_cursor;     /* wb_guest_reserve: next search starts below it (0: mid-space) */
   uint64_t start_ns;         /* host monotonic time when the current run started */
+  uint64_t sleep_ns;         /* deterministic mode: guest time slept, added to the clocks */
+  uint64_t timer_insn;       /* instret at which the guest's timers need a look (both tiers
+                              * stop there as at the budget); UINT64_MAX: none armed */
 
   /* stats */
   uint64_t syscall_counts[WB_MAX_SYSCALL];

@@ -107,6 +107,8 @@ void wb_mem_fini(wb_mem *m) {
     free(m->views[v].open);
   }
   free(m->smc);
+  free(m->code);
+  if (m->rw) munmap(m->rw, m->size);
   free(m->stale);
   if (m->memfd >= 0) close(m->memfd);
   free(m->perm);
@@ -144,17 +146,43 @@ static void sync_views(wb_mem *m, uint64_t p0, uint64_t np) {
   }
 }
 
-void wb_mem_protect_code(wb_mem *m, uint64_t addr) {
-#if defined(__x86_64__) && defined(__linux__)
-  uint64_t p = addr >> WB_PAGE_SHIFT;
-  if (addr >= m->size || (m->perm[p] & (WB_PROT_W | WB_PROT_X)) != (WB_PROT_W | WB_PROT_X)) return;
-  if (!m->smc && !(m->smc = calloc(m->size >> WB_PAGE_SHIFT, 1))) return;
-  if (m->smc[p]) return;
-  m->smc[p] = 1;
-  mprotect(m->base + (p << WB_PAGE_SHIFT), WB_PAGE_SIZE, PROT_READ);
+/* Write-protect page p for its code (on = 1) or give it the guest's protection back (on = 0),
+ * in every view. */
+static void code_protect_page(wb_mem *m, uint64_t p, int on) {
+  m->smc[p] = (uint8_t)on;
+  int hp = on ? PROT_READ : m->perm[p] ? host_prot(m->perm[p] & WB_PROT_MASK) : PROT_NONE;
+  mprotect(m->base + (p << WB_PAGE_SHIFT), WB_PAGE_SIZE, hp);
   sync_views(m, p, 1);
+}
+
+/* Pages [p0, p0+np) were remapped, unmapped or reprotected (their translations are dropped
+ * by the caller): their host protection is set anew, nothing is known about code on them. */
+static void forget_code(wb_mem *m, uint64_t p0, uint64_t np) {
+  if (!m->smc) return;
+  memset(m->smc + p0, 0, np);
+  memset(m->code + p0, 0, np * sizeof *m->code);
+}
+
+void wb_mem_protect_code(wb_mem *m, uint64_t addr, uint64_t end) {
+#if defined(__x86_64__) && defined(__linux__)
+  if (end > m->size) end = m->size;
+  for (uint64_t a = addr; a < end; a = (a | (WB_PAGE_SIZE - 1)) + 1) {
+    uint64_t p = a >> WB_PAGE_SHIFT;
+    if ((m->perm[p] & (WB_PROT_W | WB_PROT_X)) != (WB_PROT_W | WB_PROT_X)) continue;
+    if (!m->smc) {
+      m->smc = calloc(m->size >> WB_PAGE_SHIFT, 1);
+      m->code = calloc(m->size >> WB_PAGE_SHIFT, sizeof *m->code);
+      if (!m->smc || !m->code) { free(m->smc); free(m->code); m->smc = NULL; m->code = NULL; return; }
+    }
+    uint16_t lo = (uint16_t)(a & (WB_PAGE_SIZE - 1));
+    uint16_t hi = (uint16_t)(end - (p << WB_PAGE_SHIFT) < WB_PAGE_SIZE ? end - (p << WB_PAGE_SHIFT) : WB_PAGE_SIZE);
+    struct wb_code_span *c = &m->code[p];
+    if (!c->hi) { c->lo = lo; c->hi = hi; }
+    else { if (lo < c->lo) c->lo = lo; if (hi > c->hi) c->hi = hi; }
+    if (!m->smc[p]) code_protect_page(m, p, 1);
+  }
 #else
-  (void)m; (void)addr; /* writes cannot be told from reads in a fault here: rely on fence.i */
+  (void)m; (void)addr; (void)end; /* writes cannot be told from reads in a fault here: rely on fence.i */
 #endif
 }
 
@@ -164,12 +192,30 @@ int wb_mem_unprotect_code(wb_mem *m, uint64_t addr, uint64_t len) {
   int any = 0;
   for (uint64_t p = addr >> WB_PAGE_SHIFT; p <= (end - 1) >> WB_PAGE_SHIFT; p++) {
     if (!m->smc[p]) continue;
-    m->smc[p] = 0;
     any = 1;
-    mprotect(m->base + (p << WB_PAGE_SHIFT), WB_PAGE_SIZE, m->perm[p] ? host_prot(m->perm[p] & WB_PROT_MASK) : PROT_NONE);
-    sync_views(m, p, 1);
+    code_protect_page(m, p, 0);
+    m->code[p].lo = m->code[p].hi = 0;
   }
   return any;
+}
+
+int wb_mem_code_hit(const wb_mem *m, uint64_t addr, uint64_t len) {
+  if (!m->smc || len == 0 || addr >= m->size) return 0;
+  uint64_t end = addr + len > m->size || addr + len < addr ? m->size : addr + len;
+  for (uint64_t a = addr; a < end; a = (a | (WB_PAGE_SIZE - 1)) + 1) {
+    uint64_t p = a >> WB_PAGE_SHIFT, off = a & (WB_PAGE_SIZE - 1);
+    uint64_t eoff = end - (p << WB_PAGE_SHIFT) < WB_PAGE_SIZE ? end - (p << WB_PAGE_SHIFT) : WB_PAGE_SIZE;
+    if (m->code[p].hi && off < m->code[p].hi && eoff > m->code[p].lo) return 1;
+  }
+  return 0;
+}
+
+uint8_t *wb_mem_rw_base(wb_mem *m) {
+  if (!m->rw) {
+    void *p = mmap(NULL, m->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, m->memfd, 0);
+    if (p != MAP_FAILED) m->rw = p;
+  }
+  return m->rw;
 }
 
 void wb_mem_will_write(wb_mem *m, uint64_t addr, uint64_t len) {
@@ -320,7 +366,7 @@ int wb_mem_map(wb_mem *m, uint64_t addr, uint64_t len, int prot) {
   }
   if (dirty && hp != (PROT_READ | PROT_WRITE)) mprotect(m->base + addr, len, hp);
   memset(m->perm + p0, WB_PERM_MAPPED | (prot & WB_PROT_MASK), np);
-  if (m->smc) memset(m->smc + p0, 0, np);
+  forget_code(m, p0, np);
   sync_views(m, p0, np);
   m->committed += fresh * WB_PAGE_SIZE;
   if (m->committed > m->peak) m->peak = m->committed;
@@ -356,7 +402,7 @@ int wb_mem_unmap(wb_mem *m, uint64_t addr, uint64_t len) {
   }
   if (m->stale_bytes > STALE_LIMIT) purge_stale(m);
   m->committed -= was * WB_PAGE_SIZE;
-  if (m->smc) memset(m->smc + p0, 0, np);
+  forget_code(m, p0, np);
   sync_views(m, p0, np);
   return 0;
 }
@@ -372,7 +418,7 @@ int wb_mem_protect(wb_mem *m, uint64_t addr, uint64_t len, int prot) {
     if (!(m->perm[p0 + i] & WB_PERM_MAPPED)) return -ENOMEM;
   if (mprotect(m->base + addr, len, host_prot(prot)) != 0) return -ENOMEM;
   memset(m->perm + p0, WB_PERM_MAPPED | (prot & WB_PROT_MASK), np);
-  if (m->smc) memset(m->smc + p0, 0, np);
+  forget_code(m, p0, np);
   sync_views(m, p0, np);
   return 0;
 }

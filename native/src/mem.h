@@ -60,8 +60,13 @@ typedef struct wb_mem {
   int active;           /* the view guest accesses go through (see wb_mem_active_base) */
   /* Pages the guest may both write and execute, from which code was translated, are made
    * read-only in every view (smc[p] = 1), so a guest write to translated code faults and the
-   * engine drops the translations first (NULL until a W+X page holds translated code). */
+   * engine drops the translations first (NULL until a W+X page holds translated code).
+   * code[p] is the byte range [lo, hi) of page p that translations were built from (hi = 0
+   * iff smc[p] = 0): a store outside it (data sharing a page with code) keeps them. It may be
+   * wider than the live translations (a flush does not shrink it): that only costs a flush. */
   uint8_t *smc;
+  struct wb_code_span { uint16_t lo, hi; } *code;
+  uint8_t *rw;          /* wb_mem_rw_base, or NULL */
   uint8_t *stale;       /* unmapped pages whose host memory was kept (mem.c, STALE_RUN_MAX) */
   uint64_t stale_bytes;
   void (*code_written)(void *ctx, uint64_t addr, uint64_t len); /* host-side writes hit code */
@@ -122,12 +127,20 @@ static inline uint64_t wb_mem_fold(const wb_mem *m, uint64_t addr) {
 }
 static inline uint8_t *wb_mem_host(const wb_mem *m, uint64_t addr) { return m->base + wb_mem_fold(m, addr); }
 
-/* A block was built from page addr: if the guest can write and execute it, write-protect
- * it (all views) so that guest writes to it fault (self-modifying code). */
-void wb_mem_protect_code(wb_mem *m, uint64_t addr);
-/* Make the code-protected pages of [addr, addr+len) writable again (the caller drops their
- * translations). Returns 1 if there were any. */
+/* A block was built from [addr, end) (its last instruction may reach into the next page):
+ * pages of it the guest can write and execute are write-protected (all views) so that guest
+ * writes to them fault (self-modifying code), and the code's bytes are noted (code[]). */
+void wb_mem_protect_code(wb_mem *m, uint64_t addr, uint64_t end);
+/* Make the code-protected pages of [addr, addr+len) writable again and forget their code (the
+ * caller drops their translations). Returns 1 if there were any. */
 int wb_mem_unprotect_code(wb_mem *m, uint64_t addr, uint64_t len);
+/* 1 if [addr, addr+len) overlaps bytes that translated code was built from (code[]). */
+int wb_mem_code_hit(const wb_mem *m, uint64_t addr, uint64_t len);
+/* Base of a mapping of the whole guest memory [0, size) that the host can always write
+ * (made on first use; NULL if it cannot be): the engine completes a guest store beside
+ * write-protected code through it, leaving the protections alone (an mprotect per store
+ * splits and merges host mappings: slow). Only for accesses already checked. */
+uint8_t *wb_mem_rw_base(wb_mem *m);
 
 /* The host is about to write [addr, addr+len) of guest memory directly (a syscall filling
  * a buffer): translated code in those pages is dropped first (code_written). */

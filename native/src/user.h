@@ -27,6 +27,9 @@ int wb_user_symbol(wb_machine *m, const char *name, uint64_t *addr);
  * m->unknown_syscalls when answered ENOSYS for lack of an implementation). Returns 0 to go on,
  * 1 when the run must stop (m->stop_reason set, e.g. exit_group). */
 int wb_user_syscall(wb_machine *m);
+/* The run reached m->timer_insn before a block of n instructions: expire the guest's
+ * interval timers due by then (a signal may stop the run) and set the next m->timer_insn. */
+void wb_user_timers_due(wb_machine *m, uint32_t n);
 /* Name of a riscv64 Linux syscall number, or NULL. */
 const char *wb_user_syscall_name(int nr);
 

@@ -137,7 +137,11 @@ static void fuzz_loader(const uint8_t *elf, size_t n, int iters, const char *tmp
   char path[4096];
   snprintf(path, sizeof path, "%s/fuzz.elf", tmpdir);
   uint8_t *buf = malloc(n);
-  int devnull = open("/dev/null", O_WRONLY);
+  /* the mutants' output goes to a scratch file: a fuzzed guest never holds a host device */
+  char out[4096];
+  snprintf(out, sizeof out, "%s/loader-out", tmpdir);
+  int devnull = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  CHECK(devnull >= 0);
   int loaded = 0, ran = 0;
   int reasons[16] = {0};
   /* offsets of interesting header fields: e_type..e_shstrndx, then phdr fields */
@@ -207,7 +211,8 @@ static void fuzz_loader(const uint8_t *elf, size_t n, int iters, const char *tmp
 static const char *const strings[] = {
     "/", "", ".", "..", "a", "a/b", "dir", "dir/", "dir/../f", "f", "link", "fifo",
     "../../wbfuzz-none", "/proc/self/exe", "/proc/self/fd/1", "/dev/null", "/dev/urandom",
-    "/dev/stdout", "x/../../..", "dir/sub/deeper",
+    "/dev/stdout", "x/../../..", "dir/sub/deeper", "/dev/zero", "/dev/stdin", "/dev/full",
+    "/proc/self/mem",
 };
 #define NSTR (sizeof strings / sizeof strings[0])
 #define AREA (WB_STACK_TOP - WB_STACK_SIZE)   /* our scratch area: bottom of the stack */
@@ -313,11 +318,57 @@ static void test_counts(const char *elf_path) {
   printf("counts and names: ok\n");
 }
 
-static void fuzz_syscalls(const char *elf_path, int iters, const char *root) {
-  int devnull = open("/dev/null", O_WRONLY);
+/* What the isolation rule protects, as the host sees it: mode, size, links, inode. */
+typedef struct { mode_t mode; off_t size; nlink_t nlink; ino_t ino; } host_obj;
+
+static host_obj host_stat(const char *path) {
+  struct stat st;
+  CHECK(stat(path, &st) == 0);
+  return (host_obj){st.st_mode, st.st_size, st.st_nlink, st.st_ino};
+}
+
+static void same_host_obj(const char *path, host_obj before) {
+  host_obj now = host_stat(path);
+  if (now.mode != before.mode || now.size != before.size || now.nlink != before.nlink ||
+      now.ino != before.ino) {
+    fprintf(stderr, "host object %s changed: mode %o -> %o, size %ld -> %ld, links %ld -> %ld\n",
+            path, before.mode, now.mode, (long)before.size, (long)now.size,
+            (long)before.nlink, (long)now.nlink);
+    exit(1);
+  }
+}
+
+/* The fuzzer runs with a sandboxed root, stdio on scratch files and a private copy of the
+ * executable (/proc/self/exe), and checks afterwards that none of them, nor the host's
+ * /dev/null, changed: hostile calls must never reach a host object outside the root. */
+static void fuzz_syscalls(const char *elf_path, int iters, const char *tmpdir) {
+  char root[4096], exe[4096], io[3][4096];
+  snprintf(root, sizeof root, "%s/root", tmpdir);
+  snprintf(exe, sizeof exe, "%s/fuzz-exe.elf", tmpdir);
   mkdir(root, 0755);
+  size_t n;
+  uint8_t *image = slurp(elf_path, &n);
+  FILE *f = fopen(exe, "wb");
+  CHECK(f && fwrite(image, 1, n, f) == n && fclose(f) == 0);
+  free(image);
+  CHECK(chmod(exe, 0755) == 0);
+  int fds[3];
+  for (int i = 0; i < 3; i++) {
+    snprintf(io[i], sizeof io[i], "%s/stdio%d", tmpdir, i);
+    fds[i] = open(io[i], O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    CHECK(fds[i] >= 0);
+  }
+  CHECK(write(fds[0], "fuzz input\n", 11) == 11 && lseek(fds[0], 0, SEEK_SET) == 0);
+  host_obj before_null = host_stat("/dev/null"), before_zero = host_stat("/dev/zero");
+  host_obj before_exe = host_stat(exe), before_io[3];
+  for (int i = 0; i < 3; i++) before_io[i] = host_stat(io[i]);
+  int fl_before[3];
+  for (int i = 0; i < 3; i++) fl_before[i] = fcntl(fds[i], F_GETFL);
+  elf_path = exe;
   wb_config cfg;
-  config(&cfg, devnull, root);
+  config(&cfg, fds[1], root);
+  cfg.stdin_fd = fds[0];
+  cfg.stderr_fd = fds[2];
   char err[512];
   wb_machine *m = wb_machine_create(&cfg, err, sizeof err);
   if (!m) fprintf(stderr, "%s\n", err);
@@ -349,8 +400,18 @@ static void fuzz_syscalls(const char *elf_path, int iters, const char *root) {
   }
   CHECK(m->syscalls_total == (uint64_t)iters);
   wb_machine_destroy(m);
-  close(devnull);
-  printf("syscall fuzz: %d calls, %d stops, %d ENOSYS\n", iters, stops, enosys);
+  same_host_obj("/dev/null", before_null);
+  same_host_obj("/dev/zero", before_zero);
+  same_host_obj(exe, before_exe);
+  for (int i = 0; i < 3; i++) {
+    host_obj now = host_stat(io[i]);
+    before_io[i].size = now.size; /* the guest may write its stdio, nothing else */
+    same_host_obj(io[i], before_io[i]);
+    CHECK(fcntl(fds[i], F_GETFL) == fl_before[i]); /* the descriptions' flags too */
+    close(fds[i]);
+  }
+  printf("syscall fuzz: %d calls, %d stops, %d ENOSYS; host objects unchanged\n", iters, stops,
+         enosys);
 }
 
 int main(int argc, char **argv) {
@@ -366,9 +427,7 @@ int main(int argc, char **argv) {
   uint8_t *elf = slurp(argv[1], &n);
   fuzz_loader(elf, n, iters, argv[4]);
   free(elf);
-  char root[4096];
-  snprintf(root, sizeof root, "%s/root", argv[4]);
-  fuzz_syscalls(argv[1], iters * 5, root);
+  fuzz_syscalls(argv[1], iters * 5, argv[4]);
   printf("ok\n");
   return 0;
 }

@@ -30,7 +30,14 @@ int main(int argc, char **argv) {
       case 'n': cfg.max_insns = strtoull(optarg, NULL, 0); break;
       case 'r': cfg.root = optarg; break;
       case 'm': cfg.mem_limit = strtoull(optarg, NULL, 0); break;
-      case 't': cfg.wall_limit_s = atof(optarg); break;
+      case 't': {
+        /* inf (or >= 1e9 s) means no limit; NaN and negative values are refused by
+         * wb_machine_create; anything that is not a number at all is refused here */
+        char *end;
+        cfg.wall_limit_s = strtod(optarg, &end);
+        if (end == optarg || *end) { fprintf(stderr, "wbrun: bad wall-clock limit %s\n", optarg); return 2; }
+        break;
+      }
       case 's': cfg.seed = strtoull(optarg, NULL, 0); break;
       case 'R': dump_regs = 1; break;
       case 'S': stats = 1; break;

@@ -25,6 +25,7 @@ extern "C" {
 
 #define WB_ENGINE_VERSION "0.1.0"
 #define WB_MAX_SYSCALL 512 /* syscall numbers counted individually: 0 .. WB_MAX_SYSCALL-1 */
+#define WB_WALL_LIMIT_NONE_S 1e9 /* a wall-clock limit this large (s) or larger is none */
 
 enum wb_tier { WB_TIER_INTERP = 0, WB_TIER_JIT = 1 };
 
@@ -47,7 +48,8 @@ typedef struct wb_config {
   int tier;                 /* enum wb_tier */
   uint64_t max_insns;       /* instruction budget; 0 = unlimited */
   uint64_t mem_limit;       /* bytes of guest memory that may be mapped; 0 = default (1 GiB) */
-  double wall_limit_s;      /* wall-clock limit in seconds; 0 = unlimited */
+  double wall_limit_s;      /* wall-clock limit in seconds; 0 or >= WB_WALL_LIMIT_NONE_S
+                               (inf too) = unlimited; NaN or negative: wb_machine_create fails */
   int deterministic;        /* 1 (default): virtual clock from instret, seeded getrandom */
   uint64_t seed;            /* seed for getrandom/AT_RANDOM in deterministic mode */
   uint64_t ns_per_insn;     /* virtual clock rate (deterministic mode); default 1 */

@@ -102,20 +102,32 @@ void wb_jit_fini(wb_machine *m) {
   m->jit = NULL;
 }
 
+static inline unsigned hash_pc(uint64_t pc) {
+  return (unsigned)((pc >> 1) ^ (pc >> (JIT_HASH_BITS + 1))) & (JIT_HASH_SIZE - 1);
+}
+
+/* Below this many translations, a flush clears only their table and jump-table slots (every
+ * filled slot belongs to a block in J->order) instead of the 1.5 MB of tables: a guest that
+ * rewrites its own code in a loop flushes on every write. */
+#define JIT_SMALL_FLUSH 256
+
 void wb_jit_flush(wb_machine *m) {
   struct wb_jit *J = m->jit;
   if (!J) return;
-  memset(J->table, 0, sizeof J->table);
-  memset(J->jc, 0, JIT_JC_SIZE * sizeof *J->jc);
+  if (J->norder <= JIT_SMALL_FLUSH) {
+    for (size_t i = 0; i < J->norder; i++) {
+      J->table[hash_pc(J->order[i]->pc)] = NULL;
+      J->jc[(J->order[i]->pc >> 1) & (JIT_JC_SIZE - 1)] = (wb_jit_jc){0};
+    }
+  } else {
+    memset(J->table, 0, sizeof J->table);
+    memset(J->jc, 0, JIT_JC_SIZE * sizeof *J->jc);
+  }
   if (J->wrap_ret) J->jc[(WB_WRAP_RETURN >> 1) & (JIT_JC_SIZE - 1)] = (wb_jit_jc){WB_WRAP_RETURN, J->wrap_ret};
   J->code_used = JIT_PREFIX;
   J->meta_used = 0;
   J->norder = 0;
   J->generation++;
-}
-
-static inline unsigned hash_pc(uint64_t pc) {
-  return (unsigned)((pc >> 1) ^ (pc >> (JIT_HASH_BITS + 1))) & (JIT_HASH_SIZE - 1);
 }
 
 static wb_jit_block *find(struct wb_jit *J, uint64_t pc) {
@@ -289,10 +301,7 @@ static wb_jit_block *translate(wb_machine *m, uint64_t pc) {
     b = wb_jit_translate(m, pc);
     if (!b) return NULL;
   }
-  wb_mem_protect_code(&m->mem, pc); /* guest-writable code: catch writes to it */
-  unsigned h = hash_pc(pc);
-  b->hnext = J->table[h];
-  J->table[h] = b;
+  /* in J->order before the table: every block the table holds is in the order (flush) */
   if (J->norder == J->order_cap) {
     size_t cap = J->order_cap ? J->order_cap * 2 : 4096;
     wb_jit_block **o = realloc(J->order, cap * sizeof *o);
@@ -301,6 +310,10 @@ static wb_jit_block *translate(wb_machine *m, uint64_t pc) {
     J->order_cap = cap;
   }
   J->order[J->norder++] = b;
+  wb_mem_protect_code(&m->mem, pc, b->end_pc); /* guest-writable code: catch writes to it */
+  unsigned h = hash_pc(pc);
+  b->hnext = J->table[h];
+  J->table[h] = b;
   J->translations++;
   if (J->perfmap) {
     fprintf(J->perfmap, "%lx %x guest_%llx\n", (unsigned long)(uintptr_t)b->code, b->code_len,
@@ -336,6 +349,7 @@ static void set_left(wb_machine *m) {
   struct wb_jit *J = m->jit;
   uint64_t mark = m->cfg.max_insns ? m->cfg.max_insns : UINT64_MAX;
   if (m->cfg.wall_limit_s > 0 && J->next_wall_check < mark) mark = J->next_wall_check;
+  if (m->timer_insn < mark) mark = m->timer_insn;
   uint64_t ir = m->cpu.instret;
   if (mark < ir) mark = ir;
   if (mark - ir > (uint64_t)INT64_MAX / 2) mark = ir + (uint64_t)INT64_MAX / 2;

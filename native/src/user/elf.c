@@ -58,9 +58,11 @@ static const char *type_name(unsigned t) {
   }
 }
 
-/* Read the whole file (bounded). 0, or -1 with err set. */
+/* Read the whole file (bounded). 0, or -1 with err set. Only a regular file is read: opened
+ * with O_NONBLOCK, as opening a FIFO without a writer would wait forever, and a device
+ * (/dev/zero) could be read forever; O_NONBLOCK changes nothing for a regular file. */
 static int read_file(const char *path, uint8_t **out, size_t *outlen, char *err, size_t errlen) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) {
     snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
     return -1;
@@ -72,7 +74,7 @@ static int read_file(const char *path, uint8_t **out, size_t *outlen, char *err,
     return -1;
   }
   if (!S_ISREG(st.st_mode)) {
-    snprintf(err, errlen, "%s is not a regular file", path);
+    snprintf(err, errlen, "%s is not a regular file", path); /* directory, FIFO, device */
     close(fd);
     return -1;
   }

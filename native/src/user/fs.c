@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "user_internal.h"
@@ -41,6 +42,9 @@ static void set_borrowed(wb_fd *e, int hostfd) {
   e->kind = WB_FD_HOST;
   e->host = hostfd;
   e->borrowed = 1;
+  e->shared = 1; /* the embedder's description: its flags are emulated, never changed */
+  int fl = fcntl(hostfd, F_GETFL);
+  e->guest_flags = fl < 0 ? 0 : (int)wb_oflags_to_guest(fl);
   struct stat st;
   if (fstat(hostfd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) e->is_pipe = 1;
 }
@@ -148,6 +152,40 @@ uint64_t wb_oflags_to_guest(int h) {
   return g;
 }
 
+/* ---- the isolation rule ---- */
+
+int wb_host_may_change(int hostfd, int in_root, enum wb_change how) {
+  if (!in_root) return -EPERM;
+  struct stat st;
+  if (fstatat(hostfd, "", &st, AT_EMPTY_PATH) != 0) return -errno;
+  mode_t t = st.st_mode & S_IFMT;
+  if (t == S_IFREG || t == S_IFDIR) return 0;
+  if (t == S_IFLNK && how != WB_CHANGE_META) return 0;
+  if ((t == S_IFIFO || t == S_IFSOCK) && how == WB_CHANGE_NAME) return 0;
+  return -EPERM;
+}
+
+int wb_fd_may_change(const wb_fd *e, enum wb_change how) {
+  if (e->kind != WB_FD_HOST) return -EPERM;
+  return wb_host_may_change(e->host, e->in_root, how);
+}
+
+int wb_fs_special(int hostfd) {
+  /* Magic numbers from linux/magic.h: file systems whose files are kernel interfaces. */
+  static const unsigned long special[] = {
+      0x9fa0,     /* proc */         0x62656572, /* sysfs */      0x64626720, /* debugfs */
+      0x74726163, /* tracefs */      0x73636673, /* securityfs */ 0x27e0eb,   /* cgroup */
+      0x63677270, /* cgroup2 */      0xcafe4a11, /* bpf */        0x62656570, /* configfs */
+      0x6165676c, /* pstore */       0xde5e81e4, /* efivarfs */   0xf97cff8c, /* selinuxfs */
+      0x42494e4d, /* binfmt_misc */  0x65735543, /* fusectl */
+  };
+  struct statfs sf;
+  if (fstatfs(hostfd, &sf) != 0) return 0;
+  for (size_t i = 0; i < sizeof special / sizeof special[0]; i++)
+    if ((unsigned long)sf.f_type == special[i]) return -EACCES;
+  return 0;
+}
+
 /* ---- paths ---- */
 
 int wb_path_guest_of_host(wb_machine *m, const char *hp, char *out, size_t outlen) {
@@ -230,7 +268,12 @@ int wb_path_open2(wb_machine *m, const char *gpath, int host_flags, int mode,
   how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | resolve_extra;
   for (int tries = 0; tries < 8; tries++) {
     long fd = syscall(SYS_openat2, u->rootfd, gpath, &how, sizeof how);
-    if (fd >= 0) return (int)fd;
+    if (fd >= 0) {
+      int r = wb_fs_special((int)fd);
+      if (r == 0) return (int)fd;
+      close((int)fd);
+      return r;
+    }
     if (errno != EAGAIN && errno != EINTR) return -errno;
   }
   return -EAGAIN;

@@ -4,9 +4,12 @@
  * stripped file gives "no such symbol", never a crash.
  */
 #include <elf.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include "user_internal.h"
 
 static int in_file(uint64_t off, uint64_t len, size_t n) { return off <= n && len <= n - off; }
@@ -14,8 +17,13 @@ static int in_file(uint64_t off, uint64_t len, size_t n) { return off <= n && le
 /* The executable's bytes, read once per machine (kept until the machine goes). */
 static const uint8_t *exe_bytes(wb_user *u, size_t *len) {
   if (u->exe_image) { *len = u->exe_image_len; return u->exe_image; }
-  FILE *f = fopen(u->exe_host, "rb");
-  if (!f) return NULL;
+  /* the path may name something else by now: never wait on a FIFO or read a device */
+  int fd = open(u->exe_host, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  struct stat st;
+  if (fd < 0) return NULL;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) { close(fd); return NULL; }
+  FILE *f = fdopen(fd, "rb");
+  if (!f) { close(fd); return NULL; }
   uint8_t *buf = NULL;
   size_t n = 0, cap = 0;
   for (;;) {

@@ -90,6 +90,21 @@ static long finish_write(wb_machine *m, wb_fd *e, ssize_t r, int err) {
   return -err;
 }
 
+/* Host fd of a guest fd whose object the guest may change (mode, size: the isolation rule in
+ * user_internal.h), or -EBADF/-EINVAL/-EPERM. */
+static int changeable_host(wb_machine *m, uint64_t gfd) {
+  int h = wb_fd_host(m, gfd);
+  if (h < 0) return h;
+  int r = wb_fd_may_change(wb_fd_get(m, gfd), WB_CHANGE_META);
+  return r ? r : h;
+}
+
+/* O_APPEND set by the guest on the embedder's description is kept in guest_flags, not applied
+ * (host flags never change): emulated by seeking to the end before each write. */
+static void shared_append(wb_fd *e) {
+  if (e->shared && (e->guest_flags & G_O_APPEND) && !e->is_pipe) lseek(e->host, 0, SEEK_END);
+}
+
 /* ---- read / write ---- */
 
 WB_SYS(read) {
@@ -114,6 +129,7 @@ WB_SYS(write) {
   int64_t n = io_span(m, a[1], a[2], WB_PROT_R);
   if (n < 0) return n;
   if (e->kind == WB_FD_RANDOM) return n;
+  shared_append(e);
   pipe_guard g;
   guard_on(&g, e->is_pipe);
   ssize_t r;
@@ -219,6 +235,7 @@ static long do_writev(wb_machine *m, const uint64_t a[6], int positional) {
   if (k < 0) return k;
   if (k == 0) return 0;
   if (e->kind == WB_FD_RANDOM) return (long)total;
+  if (!positional) shared_append(e);
   pipe_guard g;
   guard_on(&g, e->is_pipe);
   ssize_t r;
@@ -320,7 +337,7 @@ WB_SYS(fcntl) {
     case 1: return e->cloexec ? 1 : 0; /* F_GETFD */
     case 2: e->cloexec = (a[2] & 1) != 0; return 0; /* F_SETFD */
     case 3: { /* F_GETFL */
-      if (e->kind != WB_FD_HOST) return e->guest_flags;
+      if (e->kind != WB_FD_HOST || e->shared) return e->guest_flags;
       int fl = fcntl(e->host, F_GETFL);
       if (fl < 0) return -errno;
       uint64_t g = wb_oflags_to_guest(fl);
@@ -329,8 +346,11 @@ WB_SYS(fcntl) {
     }
     case 4: { /* F_SETFL: only these bits can change */
       uint64_t g = a[2] & (G_O_APPEND | G_O_NONBLOCK | G_O_ASYNC | G_O_DIRECT | G_O_NOATIME);
-      if (e->kind != WB_FD_HOST) {
-        e->guest_flags = (int)((e->guest_flags & ~(G_O_APPEND | G_O_NONBLOCK)) | g);
+      if (e->kind != WB_FD_HOST || e->shared) {
+        /* virtual kinds, and the embedder's description: its flags must not change under it
+         * (a host stdout left O_NONBLOCK cuts the embedder's later writes short) */
+        e->guest_flags = (int)((e->guest_flags & ~(G_O_APPEND | G_O_NONBLOCK)) |
+                               (g & (G_O_APPEND | G_O_NONBLOCK)));
         return 0;
       }
       if (e->internal) {
@@ -351,6 +371,7 @@ WB_SYS(fcntl) {
     case 8: case 9: return 0; /* F_SETOWN, F_GETOWN */
     case 1031: case 1032: /* F_SETPIPE_SZ, F_GETPIPE_SZ */
       if (e->kind != WB_FD_HOST) return -EBADF;
+      if (cmd == 1031 && !e->in_root) return -EPERM; /* a pipe handed in is the host's */
       {
         int r = fcntl(e->host, cmd == 1031 ? F_SETPIPE_SZ : F_GETPIPE_SZ, (int)a[2]);
         return r < 0 ? -errno : r;
@@ -370,6 +391,10 @@ WB_SYS(ioctl) {
       if (wb_mem_read(&m->mem, a[2], &on, 4) != 0) return -EFAULT;
       if (e->internal) { e->nonblock = on != 0; return 0; }
       if (e->kind != WB_FD_HOST) return 0;
+      if (e->shared) {
+        e->guest_flags = on ? (e->guest_flags | G_O_NONBLOCK) : (e->guest_flags & ~G_O_NONBLOCK);
+        return 0;
+      }
       int fl = fcntl(e->host, F_GETFL);
       if (fl < 0) return -errno;
       fl = on ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK);
@@ -398,6 +423,7 @@ WB_SYS(pipe2) {
   e.kind = WB_FD_HOST;
   e.is_pipe = 1;
   e.internal = 1;
+  e.in_root = 1; /* made by the guest: its own object */
   e.nonblock = (flags & G_O_NONBLOCK) != 0;
   e.cloexec = (flags & G_O_CLOEXEC) != 0;
   e.host = hp[0];
@@ -487,7 +513,7 @@ WB_SYS(fstat) {
 }
 
 WB_SYS(ftruncate) {
-  int h = wb_fd_host(m, a[0]);
+  int h = changeable_host(m, a[0]);
   if (h < 0) return h;
   return ftruncate(h, (off_t)a[1]) != 0 ? -errno : 0;
 }
@@ -505,7 +531,7 @@ WB_SYS(fdatasync) {
 }
 
 WB_SYS(fchmod) {
-  int h = wb_fd_host(m, a[0]);
+  int h = changeable_host(m, a[0]);
   if (h < 0) return h;
   return fchmod(h, (mode_t)(a[1] & 07777)) != 0 ? -errno : 0;
 }
@@ -516,7 +542,7 @@ WB_SYS(flock) { return wb_fd_get(m, a[0]) ? 0 : -EBADF; }
 WB_SYS(fadvise64) { return wb_fd_get(m, a[0]) ? 0 : -EBADF; }
 
 WB_SYS(fallocate) {
-  int h = wb_fd_host(m, a[0]);
+  int h = changeable_host(m, a[0]);
   if (h < 0) return h;
   return fallocate(h, (int)a[1], (off_t)a[2], (off_t)a[3]) != 0 ? -errno : 0;
 }
@@ -629,9 +655,14 @@ static long do_poll(wb_machine *m, struct pollfd *gp, int n, int64_t timeout_ns)
       while (r < 0 && errno == EINTR);
       if (r < 0) return -errno;
     } else if (timeout_ns < 0) {
+      /* pause() is ppoll(NULL, 0, NULL): only our own interval timer can end it */
+      if (wb_guest_wait_timer(m) && m->stop_reason != WB_REASON_NONE) return 0;
       return deadlock(m, "poll without timeout on guest-internal fds only");
+    } else {
+      /* finite timeout on internal fds only: nothing can change; it simply expires */
+      wb_guest_sleep(m, timeout_ns);
+      if (m->stop_reason != WB_REASON_NONE) return 0;
     }
-    /* finite timeout on internal fds only: nothing can change; it simply expires */
   }
   for (int i = 0; i < n; i++) {
     if (hp[i].fd < 0) continue;

@@ -1,14 +1,15 @@
-/* sys_misc.c — process-level syscalls: exit, clocks and sleeps, randomness (and the guest
+/* sys_misc.c — process-level syscalls: exit, clocks, randomness (and the guest
  * RNG), uname/sysinfo, identity, resource limits, scheduling, futex, and signal bookkeeping.
  *
  * Determinism: in deterministic mode every value here depends only on the guest's own
  * execution and cfg.seed: clocks come from the run loop's virtual (instret-based) clock,
  * getrandom and AT_RANDOM from a seeded xoshiro256**, identity and system facts are constants.
- * Sleeps return at once without advancing the virtual clock (it advances with instructions).
+ * Sleeps (timers.c) return at once and advance the virtual clocks by the time slept.
  *
  * Signals are bookkeeping only: handlers, mask and altstack are stored and reported back, but
- * nothing is ever delivered to a handler. A signal the guest sends itself with its default
- * action (abort() -> SIGABRT) ends the run with WB_REASON_SIGNAL, as it would kill the process.
+ * nothing is ever delivered to a handler. A signal the guest sends itself or its interval timer
+ * raises (timers.c), with its default action (abort() -> SIGABRT, alarm() -> SIGALRM), ends the
+ * run with WB_REASON_SIGNAL, as it would kill the process.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -107,8 +108,8 @@ static int64_t clock_ns(wb_machine *m, int64_t clk) {
     case 1: case 4: case 6: case 7: case 9: /* MONOTONIC(_RAW/_COARSE), BOOTTIME(_ALARM) */
       return (int64_t)wb_guest_monotonic_ns(m);
     case 2: case 3: { /* PROCESS_CPUTIME_ID, THREAD_CPUTIME_ID: time since load */
-      uint64_t now = wb_guest_monotonic_ns(m), s = wb_u(m)->cpu_start_ns;
-      return now > s ? (int64_t)(now - s) : 0;
+      uint64_t now = wb_guest_monotonic_ns(m), s = wb_u(m)->cpu_start_ns + m->sleep_ns;
+      return now > s ? (int64_t)(now - s) : 0; /* sleeping uses no CPU time */
     }
     default: return -EINVAL;
   }
@@ -153,27 +154,11 @@ static long read_req(wb_machine *m, uint64_t addr, int64_t *ns) {
   return 0;
 }
 
-/* Sleep for ns of host time (non-deterministic mode only), never past the run's wall-clock
- * limit: the run loop notices the limit right after. */
-static void host_sleep(wb_machine *m, int64_t ns) {
-  if (m->cfg.deterministic || ns <= 0) return;
-  if (m->cfg.wall_limit_s > 0) {
-    double used = (double)(wb_host_ns() - m->start_ns);
-    double left = m->cfg.wall_limit_s * 1e9 - used;
-    if (left < 0) left = 0;
-    if ((double)ns > left) ns = (int64_t)left + 1000000;
-  }
-  struct timespec ts = {ns / 1000000000, ns % 1000000000};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
-}
-
 WB_SYS(nanosleep) {
   int64_t ns;
   long r = read_req(m, a[0], &ns);
   if (r) return r;
-  host_sleep(m, ns);
-  return 0;
+  return wb_guest_sleep(m, ns);
 }
 
 WB_SYS(clock_nanosleep) {
@@ -185,8 +170,7 @@ WB_SYS(clock_nanosleep) {
   long r = read_req(m, a[2], &ns);
   if (r) return r;
   if (a[1] & 1) ns = ns > now ? ns - now : 0; /* TIMER_ABSTIME */
-  host_sleep(m, ns);
-  return 0;
+  return wb_guest_sleep(m, ns);
 }
 
 WB_SYS(times) {
@@ -410,24 +394,6 @@ WB_SYS(capget) {
   if (a[1]) {
     uint32_t z[6] = {0};
     if (wb_mem_write(&m->mem, a[1], z, (size_t)n * 12) != 0) return -EFAULT;
-  }
-  return 0;
-}
-
-WB_SYS(getitimer) {
-  if (a[0] > 2) return -EINVAL;
-  uint64_t z[4] = {0};
-  return wb_mem_write(&m->mem, a[1], z, sizeof z);
-}
-
-/* Timers are accepted but never fire (no signal delivery). */
-WB_SYS(setitimer) {
-  if (a[0] > 2) return -EINVAL;
-  uint64_t v[4];
-  if (a[1] && wb_mem_read(&m->mem, a[1], v, sizeof v) != 0) return -EFAULT;
-  if (a[2]) {
-    uint64_t z[4] = {0};
-    if (wb_mem_write(&m->mem, a[2], z, sizeof z) != 0) return -EFAULT;
   }
   return 0;
 }
@@ -681,6 +647,9 @@ WB_SYS(rt_sigsuspend) {
   uint64_t set;
   if (wb_mem_read(&m->mem, a[0], &set, 8) != 0) return -EFAULT;
   wb_user *u = wb_u(m);
+  /* nothing deliverable yet: the only possible source is our own interval timer */
+  if (!(u->sigpending & ~set) && wb_guest_wait_timer(m) && m->stop_reason != WB_REASON_NONE)
+    return 0;
   if (u->sigpending & ~set) {
     uint64_t saved = u->sigmask;
     u->sigmask = set & ~UNBLOCKABLE;

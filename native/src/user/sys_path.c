@@ -70,22 +70,27 @@ static int get_path(wb_machine *m, uint64_t dirfd, uint64_t a_path, char *gpath)
 }
 
 /* Resolve (dirfd, path) to a host fd of the target. *owned says whether the caller must close
- * it. follow: follow a final symlink. AT_EMPTY_PATH with "" names dirfd itself. */
+ * it; *in_root whether the object was reached through the root (the isolation rule: only
+ * those may be changed). follow: follow a final symlink. AT_EMPTY_PATH with "" names dirfd
+ * itself. */
 static int target_fd(wb_machine *m, uint64_t dirfd, uint64_t a_path, int follow, int empty_ok,
-                     int *owned) {
+                     int *owned, int *in_root) {
   char p[WB_PATH_MAX], g[WB_PATH_MAX];
   *owned = 0;
+  *in_root = 0;
   int r = wb_path_arg(m, a_path, p, empty_ok);
   if (r) return r;
   if (p[0] == 0) {
     if ((int)dirfd == G_AT_FDCWD) {
       if (wb_u(m)->rootfd < 0) return -ENOENT;
       *owned = 1;
+      *in_root = 1;
       return wb_path_open(m, wb_u(m)->cwd, O_PATH, 0);
     }
     wb_fd *e = wb_fd_get(m, dirfd);
     if (!e) return -EBADF;
     if (e->kind != WB_FD_HOST) return -EINVAL;
+    *in_root = e->in_root;
     return e->host;
   }
   r = wb_path_join(m, (int64_t)dirfd, p, g, sizeof g);
@@ -102,6 +107,7 @@ static int target_fd(wb_machine *m, uint64_t dirfd, uint64_t a_path, int follow,
     wb_fd *e = wb_fd_get(m, (uint64_t)(v - VDEV_STDIN));
     if (!e) return -ENOENT;
     if (e->kind != WB_FD_HOST) return -EINVAL;
+    *in_root = e->in_root;
     return e->host;
   }
   if (v == VDEV_EXE && follow) {
@@ -111,6 +117,7 @@ static int target_fd(wb_machine *m, uint64_t dirfd, uint64_t a_path, int follow,
     return fd < 0 ? -errno : fd;
   }
   *owned = 1;
+  *in_root = 1;
   return wb_path_open(m, g, O_PATH | (follow ? 0 : O_NOFOLLOW), 0);
 }
 
@@ -124,6 +131,18 @@ static long deadlock_open(wb_machine *m) {
   wb_machine_stop(m, WB_REASON_INTERNAL,
                   "deadlock: opening a FIFO for writing with no reader and no other thread");
   return 0;
+}
+
+/* Host device nodes are not part of any root (even "/"): opening one, which may have effects
+ * of its own, is refused before the real open. -EACCES for a device, else 0 (a missing name is
+ * left to the real open, which creates a regular file or fails). */
+static int device_node(wb_machine *m, const char *g, int hflags, uint64_t resolve_extra) {
+  int fd = wb_path_open2(m, g, O_PATH | (hflags & O_NOFOLLOW), 0, resolve_extra);
+  if (fd < 0) return fd == -ENOENT ? 0 : (fd == -EACCES ? fd : 0);
+  struct stat st;
+  int r = fstat(fd, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) ? -EACCES : 0;
+  close(fd);
+  return r;
 }
 
 static long open_common(wb_machine *m, uint64_t dirfd, uint64_t a_path, uint64_t gflags,
@@ -172,13 +191,21 @@ static long open_common(wb_machine *m, uint64_t dirfd, uint64_t a_path, uint64_t
        * in a single-threaded guest never happens. Regular files get their flag back below. */
       if (hflags & O_PATH) /* openat2 refuses O_PATH with other flags; openat ignores them */
         hflags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+      int dev = (hflags & O_PATH) ? 0 : device_node(m, g, hflags, resolve_extra);
+      if (dev) return dev;
       hf = wb_path_open2(m, g, hflags | ((hflags & O_PATH) ? 0 : O_NONBLOCK), hmode,
                          resolve_extra);
       if (hf == -ENXIO && !(hflags & O_NONBLOCK))
         return deadlock_open(m); /* write-open of a FIFO without a reader */
+      e.in_root = 1;
     }
     if (hf < 0) return hf;
     struct stat st;
+    if (e.in_root && fstat(hf, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) &&
+        !(hflags & O_PATH)) {
+      close(hf); /* became a device after the check above: still refused */
+      return -EACCES;
+    }
     if (fstat(hf, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) {
       e.is_pipe = 1;
       e.internal = 1; /* like pipe2: host side non-blocking, guest blocking emulated */
@@ -221,9 +248,9 @@ WB_SYS(newfstatat) {
   uint64_t flags = a[3];
   if (flags & ~(uint64_t)(G_AT_SYMLINK_NOFOLLOW | G_AT_EMPTY_PATH | G_AT_NO_AUTOMOUNT))
     return -EINVAL;
-  int owned;
+  int owned, inroot;
   int fd = target_fd(m, a[0], a[1], !(flags & G_AT_SYMLINK_NOFOLLOW),
-                     (flags & G_AT_EMPTY_PATH) != 0, &owned);
+                     (flags & G_AT_EMPTY_PATH) != 0, &owned, &inroot);
   if (fd == -EINVAL && (flags & G_AT_EMPTY_PATH)) return wb_sys_fstat(m, (uint64_t[6]){a[0], a[2]});
   if (fd < 0) return fd;
   struct stat st;
@@ -241,9 +268,9 @@ WB_SYS(statx) {
     return -EINVAL;
   if ((flags & G_AT_STATX_SYNC) == G_AT_STATX_SYNC) return -EINVAL;
   if (!wb_mem_check(&m->mem, a[4], 256, WB_PROT_W)) return -EFAULT;
-  int owned;
+  int owned, inroot;
   int fd = target_fd(m, a[0], a[1], !(flags & G_AT_SYMLINK_NOFOLLOW),
-                     (flags & G_AT_EMPTY_PATH) != 0, &owned);
+                     (flags & G_AT_EMPTY_PATH) != 0, &owned, &inroot);
   struct statx stx;
   memset(&stx, 0, sizeof stx);
   if (fd == -EINVAL && (flags & G_AT_EMPTY_PATH)) {
@@ -268,8 +295,8 @@ WB_SYS(statx) {
 }
 
 WB_SYS(statfs) {
-  int owned;
-  int fd = target_fd(m, G_AT_FDCWD, a[0], 1, 0, &owned);
+  int owned, inroot;
+  int fd = target_fd(m, G_AT_FDCWD, a[0], 1, 0, &owned, &inroot);
   if (fd < 0) return fd;
   struct statfs s;
   int r = fstatfs(fd, &s);
@@ -316,8 +343,8 @@ WB_SYS(readlinkat) {
       return put_link(m, hp, a[2], a[3]);
     }
   }
-  int owned;
-  int fd = target_fd(m, a[0], a[1], 0, 1, &owned);
+  int owned, inroot;
+  int fd = target_fd(m, a[0], a[1], 0, 1, &owned, &inroot);
   if (fd < 0) return fd;
   struct stat st;
   char target[WB_PATH_MAX];
@@ -346,9 +373,9 @@ static long access_common(wb_machine *m, uint64_t dirfd, uint64_t a_path, uint64
   if (mode & ~(uint64_t)7) return -EINVAL;
   if (flags & ~(uint64_t)(G_AT_EACCESS | G_AT_SYMLINK_NOFOLLOW | G_AT_EMPTY_PATH))
     return -EINVAL;
-  int owned;
+  int owned, inroot;
   int fd = target_fd(m, dirfd, a_path, !(flags & G_AT_SYMLINK_NOFOLLOW),
-                     (flags & G_AT_EMPTY_PATH) != 0, &owned);
+                     (flags & G_AT_EMPTY_PATH) != 0, &owned, &inroot);
   if (fd == -EINVAL && (flags & G_AT_EMPTY_PATH)) return 0; /* virtual device */
   if (fd < 0) return fd;
   long r = syscall(SYS_faccessat2, fd, "", (int)mode, AT_EMPTY_PATH);
@@ -380,6 +407,15 @@ static int check_slash(int pfd, const char *name) {
   return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
 
+/* The isolation rule for a name inside the root (its parent was opened through the root): a
+ * device node there is still a host object, never unlinked, renamed over or linked. A missing
+ * name is left to the host call, which reports it. 0 or -EPERM. */
+static int name_may_change(int pfd, const char *name) {
+  struct stat st;
+  if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) return 0;
+  return S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? -EPERM : 0;
+}
+
 WB_SYS(unlinkat) {
   if (a[2] & ~(uint64_t)G_AT_REMOVEDIR) return -EINVAL;
   int rmdir_ = (a[2] & G_AT_REMOVEDIR) != 0;
@@ -391,6 +427,7 @@ WB_SYS(unlinkat) {
   if (special) {
     res = rmdir_ ? -EBUSY : -EISDIR;
   } else if (slash && (res = check_slash(pfd, name)) != 0) {
+  } else if ((res = name_may_change(pfd, name)) != 0) {
   } else {
     res = unlinkat(pfd, name, rmdir_ ? AT_REMOVEDIR : 0) != 0 ? -errno : 0;
   }
@@ -439,6 +476,8 @@ WB_SYS(renameat2) {
   long res = 0;
   if (osp || nsp) res = -EBUSY;
   else if (os || ns) res = check_slash(opfd, on);
+  if (res == 0) res = name_may_change(opfd, on);
+  if (res == 0) res = name_may_change(npfd, nn);
   if (res == 0)
     res = syscall(SYS_renameat2, opfd, on, npfd, nn, (unsigned)a[4]) != 0 ? -errno : 0;
   close(opfd);
@@ -471,11 +510,13 @@ WB_SYS(linkat) {
   if (nsp || ns) {
     res = -EEXIST;
   } else if (flags & (G_AT_SYMLINK_FOLLOW | G_AT_EMPTY_PATH)) {
-    int owned;
+    int owned, inroot;
     int fd = target_fd(m, a[0], a[1], (flags & G_AT_SYMLINK_FOLLOW) != 0,
-                       (flags & G_AT_EMPTY_PATH) != 0, &owned);
+                       (flags & G_AT_EMPTY_PATH) != 0, &owned, &inroot);
     if (fd < 0) {
       res = fd;
+    } else if ((res = wb_host_may_change(fd, inroot, WB_CHANGE_NAME)) != 0) {
+      release(fd, owned); /* e.g. /proc/self/exe, /dev/stdout, a host device: never linked */
     } else {
       char pn[64];
       proc_name(fd, pn, sizeof pn);
@@ -489,7 +530,8 @@ WB_SYS(linkat) {
     if (opfd < 0) {
       res = opfd;
     } else {
-      res = (osp || os) ? -EPERM : (linkat(opfd, on, npfd, nn, 0) ? -errno : 0);
+      res = (osp || os) ? -EPERM : name_may_change(opfd, on);
+      if (res == 0) res = linkat(opfd, on, npfd, nn, 0) ? -errno : 0;
       close(opfd);
     }
   }
@@ -543,9 +585,9 @@ WB_SYS(chroot) { return -EPERM; }
 static long chmod_common(wb_machine *m, uint64_t dirfd, uint64_t a_path, uint64_t mode,
                          uint64_t flags) {
   if (flags & ~(uint64_t)(G_AT_SYMLINK_NOFOLLOW | G_AT_EMPTY_PATH)) return -EINVAL;
-  int owned;
+  int owned, inroot;
   int fd = target_fd(m, dirfd, a_path, !(flags & G_AT_SYMLINK_NOFOLLOW),
-                     (flags & G_AT_EMPTY_PATH) != 0, &owned);
+                     (flags & G_AT_EMPTY_PATH) != 0, &owned, &inroot);
   if (fd < 0) return fd;
   struct stat st;
   long res;
@@ -553,6 +595,7 @@ static long chmod_common(wb_machine *m, uint64_t dirfd, uint64_t a_path, uint64_
     res = -errno;
   } else if (S_ISLNK(st.st_mode)) {
     res = -EOPNOTSUPP; /* Linux cannot chmod a symlink either */
+  } else if ((res = wb_host_may_change(fd, inroot, WB_CHANGE_META)) != 0) {
   } else {
     char pn[64];
     proc_name(fd, pn, sizeof pn);
@@ -567,9 +610,9 @@ WB_SYS(fchmodat2) { return chmod_common(m, a[0], a[1], a[2], a[3]); }
 
 WB_SYS(fchownat) {
   if (a[4] & ~(uint64_t)(G_AT_SYMLINK_NOFOLLOW | G_AT_EMPTY_PATH)) return -EINVAL;
-  int owned;
+  int owned, inroot;
   int fd = target_fd(m, a[0], a[1], !(a[4] & G_AT_SYMLINK_NOFOLLOW),
-                     (a[4] & G_AT_EMPTY_PATH) != 0, &owned);
+                     (a[4] & G_AT_EMPTY_PATH) != 0, &owned, &inroot);
   if (fd < 0) return fd;
   release(fd, owned);
   return 0; /* ownership is not modelled: accepted and ignored */
@@ -588,30 +631,40 @@ WB_SYS(utimensat) {
     }
     tp = ts;
   }
-  int fd, owned = 0;
+  int fd, owned = 0, inroot = 0;
   if (a[1] == 0) {
     /* utimensat(fd, NULL, ...) is futimens(fd) */
     wb_fd *e = wb_fd_get(m, a[0]);
     if (!e) return -EBADF;
-    if (e->kind != WB_FD_HOST) return 0;
-    fd = e->host;
-    return futimens(fd, tp) ? -errno : 0;
+    if (e->kind != WB_FD_HOST) return 0; /* a virtual device: guest-private, nothing to do */
+    int r = wb_fd_may_change(e, WB_CHANGE_META);
+    if (r) return r;
+    return futimens(e->host, tp) ? -errno : 0;
   }
   if (flags & G_AT_SYMLINK_NOFOLLOW) {
     char name[256];
     int slash, special;
     int pfd = parent_of(m, a[0], a[1], name, &slash, &special);
     if (pfd < 0) return pfd;
-    long res = utimensat(pfd, special ? "" : name, tp,
-                         special ? AT_EMPTY_PATH : AT_SYMLINK_NOFOLLOW) ? -errno : 0;
+    long res = 0;
+    struct stat st;
+    if (!special && fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+        !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode))
+      res = -EPERM; /* a device node, FIFO or socket inside the root */
+    if (res == 0)
+      res = utimensat(pfd, special ? "" : name, tp,
+                      special ? AT_EMPTY_PATH : AT_SYMLINK_NOFOLLOW) ? -errno : 0;
     close(pfd);
     return res;
   }
-  fd = target_fd(m, a[0], a[1], 1, (flags & G_AT_EMPTY_PATH) != 0, &owned);
+  fd = target_fd(m, a[0], a[1], 1, (flags & G_AT_EMPTY_PATH) != 0, &owned, &inroot);
   if (fd < 0) return fd;
-  char pn[64];
-  proc_name(fd, pn, sizeof pn);
-  long res = utimensat(AT_FDCWD, pn, tp, 0) ? -errno : 0;
+  long res = wb_host_may_change(fd, inroot, WB_CHANGE_META);
+  if (res == 0) {
+    char pn[64];
+    proc_name(fd, pn, sizeof pn);
+    res = utimensat(AT_FDCWD, pn, tp, 0) ? -errno : 0;
+  }
   release(fd, owned);
   return res;
 }
@@ -621,9 +674,25 @@ WB_SYS(truncate) {
   int r = get_path(m, G_AT_FDCWD, a[0], g);
   if (r) return r;
   if ((int64_t)a[1] < 0) return -EINVAL;
-  int fd = wb_path_open(m, g, O_WRONLY, 0);
-  if (fd < 0) return fd;
-  long res = ftruncate(fd, (off_t)a[1]) ? -errno : 0;
-  close(fd);
+  /* Resolve without opening first: only a regular file inside the root is ever opened for
+   * writing here (a device or FIFO would be opened, with its side effects, before ftruncate
+   * could refuse it). */
+  int pfd = wb_path_open(m, g, O_PATH, 0);
+  if (pfd < 0) return pfd;
+  struct stat st;
+  long res = fstat(pfd, &st) != 0 ? -errno : S_ISDIR(st.st_mode) ? -EISDIR
+                                   : !S_ISREG(st.st_mode) ? -EPERM : 0;
+  if (res == 0) {
+    char pn[64];
+    proc_name(pfd, pn, sizeof pn);
+    int fd = open(pn, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+      res = -errno;
+    } else {
+      res = ftruncate(fd, (off_t)a[1]) ? -errno : 0;
+      close(fd);
+    }
+  }
+  close(pfd);
   return res;
 }

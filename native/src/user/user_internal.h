@@ -35,10 +35,17 @@ typedef struct wb_fd {
   int is_pipe;        /* host fd is a pipe, FIFO or socket: EPIPE/SIGPIPE handling */
   int internal;       /* pipe made by the guest's pipe2: host side always O_NONBLOCK */
   int nonblock;       /* guest O_NONBLOCK for internal pipes (host flag is always set) */
-  int guest_flags;    /* guest open flags (O_ACCMODE, O_APPEND...) for the virtual kinds */
+  int guest_flags;    /* guest open flags (O_ACCMODE, O_APPEND...) for the virtual kinds and
+                       * for shared descriptions (their F_SETFL is kept here, not applied) */
+  int in_root;        /* the host object was opened or created through the root (or is a
+                       * pipe2 pipe): the only objects whose metadata the guest may change */
+  int shared;         /* the open file description is the embedder's (its stdio, or a dup of
+                       * it): F_SETFL/FIONBIO are emulated so the host's flags never change */
 } wb_fd;
 
 typedef struct wb_rng { uint64_t s[4]; } wb_rng;
+
+#define WB_NTIMERS 3 /* ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF */
 
 struct wb_user {
   wb_fd fds[WB_MAX_FDS];
@@ -68,6 +75,10 @@ struct wb_user {
   uint64_t clear_child_tid;
   uint64_t robust_head, robust_len;
   uint64_t rlim[16][2];
+  struct wb_itimer {          /* setitimer: REAL, VIRTUAL, PROF (timers.c) */
+    uint64_t deadline_ns;     /* on the timer's clock; 0: disarmed */
+    uint64_t interval_ns;     /* re-arm period; 0: one-shot */
+  } itimer[WB_NTIMERS];
 };
 typedef struct wb_user wb_user;
 
@@ -156,6 +167,23 @@ int wb_path_parent(wb_machine *m, const char *gpath, char *name, int *slash, int
 int wb_path_of_fd(wb_machine *m, int hostfd, char *out, size_t outlen);
 /* Guest path of a host file if it lies inside the root, else NULL-equivalent (-1). */
 int wb_path_guest_of_host(wb_machine *m, const char *host_path, char *out, size_t outlen);
+/* The isolation rule: nothing a guest does may change a host object other than the regular
+ * files and directories it reached through its root. The embedder's stdio, the executable
+ * (/proc/self/exe), host device nodes and pipes handed in are read and written, never changed:
+ * chmod, utimes, truncate, link, rename, unlink on them fail with EPERM. */
+enum wb_change {
+  WB_CHANGE_META,     /* mode, times, size: regular files and directories */
+  WB_CHANGE_META_LNK, /* the same, where the call acts on a symlink itself (lutimes) */
+  WB_CHANGE_NAME,     /* link/rename/unlink of a name: anything but a device node */
+};
+/* 0 if the object behind hostfd may be changed that way (in_root: it was reached through the
+ * root), else -EPERM (or -errno of fstat). */
+int wb_host_may_change(int hostfd, int in_root, enum wb_change how);
+/* Same for a guest fd's entry (virtual kinds are never host objects: -EPERM). */
+int wb_fd_may_change(const wb_fd *e, enum wb_change how);
+/* Special file systems (proc, sys, cgroup, debugfs, ...) are never part of a root, even "/":
+ * -EACCES if hostfd lies on one, else 0. */
+int wb_fs_special(int hostfd);
 /* Guest open flags (asm-generic values) <-> host open flags. */
 int wb_oflags_to_host(uint64_t gflags);
 uint64_t wb_oflags_to_guest(int hflags);
@@ -179,6 +207,15 @@ uint64_t wb_rng_next(wb_rng *r);
 /* Fill buf from the guest's randomness source: seeded PRNG (deterministic) or the host's. */
 void wb_random_bytes(wb_machine *m, void *buf, size_t n);
 void wb_misc_init(wb_machine *m);
+
+/* timers.c */
+/* Let ns of guest time pass without running guest code (deterministic: the virtual clocks
+ * advance at once; else a host sleep within the wall limit). ITIMER_REAL fires inside it.
+ * Returns 0 (the value for a0 of nanosleep). */
+long wb_guest_sleep(wb_machine *m, int64_t ns);
+/* Wait for ITIMER_REAL to expire (an otherwise endless wait: pause, sigsuspend). 0 when no
+ * timer is armed, else 1 after it fired (which may have stopped the run). */
+int wb_guest_wait_timer(wb_machine *m);
 
 /* stack.c */
 typedef struct wb_image {
