@@ -1,5 +1,6 @@
 """The event schema (workbench.events): record layouts, Datasets, CF flags, provenance,
 symbols, and the round trip of all of it through zarr v3 and netCDF."""
+import dataclasses
 import datetime as dt
 import json
 import re
@@ -22,18 +23,6 @@ def _memtrace(n=5):
     r["kind"] = np.arange(n) % 3
     r["pad"] = 0xDEAD
     return r
-
-
-def test_record_layouts_match_the_c_structs():
-    mt = STREAMS["memtrace"].dtype
-    assert mt.itemsize == 32
-    assert [(n, mt.fields[n][1]) for n in mt.names] == [
-        ("icount", 0), ("pc", 8), ("addr", 16), ("thread", 24), ("size", 26), ("kind", 27), ("pad", 28)]
-    assert mt["icount"] == np.dtype("<u8") and mt["thread"] == np.dtype("<u2") and mt["kind"] == np.uint8
-    bb = STREAMS["bbprofile"].dtype
-    assert bb.itemsize == 24 and [bb.fields[n][1] for n in ("pc", "count", "ninsns")] == [0, 8, 16]
-    ic = STREAMS["icount"].dtype
-    assert ic.itemsize == 16 and ic.fields["thread"][1] == 8
 
 
 def test_memtrace_dataset_schema():
@@ -82,6 +71,34 @@ def test_icount_and_bbprofile_streams():
     assert ds["count"].dims == ("block",) and "pc" in ds.coords  # ds.count is a method
     assert ds.symbol.values.tolist() == ["main+0x0", "main+0x10", "?"]
     assert "symbol" not in to_dataset("bbprofile", bb)
+
+
+def test_bit_set_fields_carry_cf_flag_masks():
+    recs = np.zeros(2, STREAMS["barrier"].dtype)
+    recs["flags"] = [events.flag_value("barrier", "flags", "written_after_init"),
+                     events.flag_value("barrier", "flags", "freed") | events.flag_value("barrier", "flags", "stopped")]
+    flags = to_dataset("barrier", recs).flags
+    assert flags.attrs["flag_masks"].tolist() == [1, 2, 4, 8] and flags.attrs["flag_masks"].dtype == np.uint32
+    assert flags.attrs["flag_meanings"] == "written_after_init freed realloced stopped"
+    assert "flag_values" not in flags.attrs
+    assert events.flag_value("barrier_allocs", "kind", "free") == 3
+    with pytest.raises(KeyError):
+        events.flag_value("memtrace", "kind", "fence")
+
+
+def test_the_stream_description_decides_what_is_symbolized(monkeypatch):
+    """Stream.symbolize, not the stream's name, picks the address fields that get names."""
+    table = SymbolTable(np.array([0x10000], np.uint64), np.array([0x100], np.uint64), np.array(["f"]))
+    assert STREAMS["memtrace"].symbolize == {}
+    assert "symbol" not in to_dataset("memtrace", _memtrace(), symbols=table)  # per event: none
+    assert set(STREAMS["bbprofile"].symbolize) == {"pc"}
+    assert {s.name for s in STREAMS.values() if "site" in s.symbolize} == {
+        "barrier", "barrier_allocs", "shrink", "bursty", "bursty_allocs"}
+    marked = dataclasses.replace(STREAMS["memtrace"], symbolize={"pc": ("where", "code")})
+    monkeypatch.setitem(STREAMS, "memtrace", marked)
+    ds = to_dataset("memtrace", _memtrace(2), symbols=table)
+    assert ds["where"].values.tolist() == ["f+0x0", "f+0x4"] and ds["where"].attrs["long_name"] == "code"
+    assert "where" not in to_dataset("memtrace", _memtrace(2))  # no symbols given: nothing named
 
 
 def test_symbolize_a_guest_elf():

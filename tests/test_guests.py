@@ -101,6 +101,22 @@ def test_workload_args_and_files():
     assert guests.workload_args("fpmath") == []
 
 
+def test_workload_is_a_run_ready_for_the_engine(tmp_path):
+    """guests.workload: benchmark sizes by default, files relative to the root it returns."""
+    w = guests.workload("lua54")
+    args, root = w  # unpacks as (args, root)
+    assert w.args == ["bench.lua", str(guests.BENCH_SIZES["lua54"])] and root == guests.LUA_SCRIPTS_DIR
+    assert (root / args[0]).is_file()
+    assert guests.workload("lua54-glibc", size=7) == guests.Workload(["bench.lua", "7"], guests.LUA_SCRIPTS_DIR)
+    # no files: the arguments as the catalogue gives them, a scratch directory as root
+    zstd = guests.workload("zstd", size="1m")
+    assert zstd.args == guests.workload_args("zstd", size="1m") and zstd.root.is_dir()
+    assert guests.workload("zstd").args[0] == guests.BENCH_SIZES["zstd"]
+    assert guests.workload("qsort").args == []  # no benchmark size: the catalogue's default
+    with pytest.raises(guests.UnknownGuestError):
+        guests.workload("nope")
+
+
 def test_lua_scripts_and_goldens():
     names = [p.name for p in guests.lua_scripts()]
     assert names == ["coroutines.lua", "mathfmt.lua", "strings.lua", "tables.lua"]

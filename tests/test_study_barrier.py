@@ -84,6 +84,22 @@ def test_conclusions_rules():
     assert c[2] == {"untouched": False, "write_only": False, "stable": False}
 
 
+def test_accuracy_scores_sampled_sites_against_the_truth():
+    t, f = True, False
+    truth = {1: dict(untouched=t, write_only=f, stable=t), 2: dict(untouched=f, write_only=t, stable=t),
+             3: dict(untouched=f, write_only=f, stable=f), 4: dict(untouched=t, write_only=t, stable=f)}
+    sampled = {1: dict(untouched=t, write_only=f, stable=t),   # right
+               2: dict(untouched=t, write_only=t, stable=f),   # two conclusions wrong
+               9: dict(untouched=t, write_only=t, stable=t)}   # not in the truth: never wrong
+    acc = barrier.accuracy(sampled, truth)
+    assert acc["coverage"] == 3 / 4
+    assert acc["error_prob_untouched"] == acc["error_prob_stable"] == 1 / 3
+    assert acc["error_prob_write_only"] == 0
+    empty = barrier.accuracy({}, truth)
+    assert empty["coverage"] == 0 and all(np.isnan(empty[f"error_prob_{c}"]) for c in barrier.CONCLUSIONS)
+    assert np.isnan(barrier.accuracy(sampled, {})["coverage"])
+
+
 def test_wb_reproduce_barrier(tmp_path):
     env = dict(os.environ, COLUMNS="200")
     p = subprocess.run([sys.executable, "-m", "workbench.cli", "reproduce", "barrier", "--scale", "small",

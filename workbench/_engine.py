@@ -1,8 +1,11 @@
 """The binding to the C engine (native/): cffi in ABI mode over ``libwbengine.so``.
 
 ABI mode needs no compiler at import time: the library is built once by ``pip install -e .``
-(scikit-build-core runs CMake) and opened here with ``dlopen``. The declarations below mirror
-``native/include/wb/engine.h``; keep them in step with it.
+(scikit-build-core runs CMake) and opened here with ``dlopen``. The declarations below are the
+part of ``native/include/wb/engine.h`` Python calls, and the ``WB_*`` constants are its
+``#define``s; they are written out here because a wheel ships the library but not the headers,
+and tests/test_contracts.py holds every one of them to the header (signatures, struct fields,
+enum values, constants, and the struct layouts cffi computes against the C compiler's).
 """
 from __future__ import annotations
 
@@ -68,7 +71,8 @@ const char *wb_syscall_name(int nr);
 int wb_disassemble(uint32_t raw, uint64_t pc, char *buf, size_t n);
 """
 
-MAX_SYSCALL = 512
+WB_MAX_SYSCALL = 512         # syscall numbers counted individually: 0 .. WB_MAX_SYSCALL-1
+WB_WALL_LIMIT_NONE_S = 1e9   # a wall-clock limit this large (s) or larger is none
 LIBNAME = "libwbengine.so"
 
 ffi = cffi.FFI()

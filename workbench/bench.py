@@ -27,9 +27,6 @@ from . import guests
 from .machine import Machine, available_tiers
 
 DEFAULT_WORKLOADS = ["lua54", "zstd"]
-# sizes chosen so that the native run takes a few tenths of a second on a current x86-64 core:
-# long enough that process start-up (native, qemu) and load time (engine) do not matter
-BENCH_SIZES = {"lua54": 300, "zstd": "32m", "heads": 20000, "brotli": "8m"}
 #: the tier the client rows run on, and that their ``vs_jit`` is relative to
 CLIENT_TIER = "jit"
 #: clients measured on the JIT by default (rows "jit+null", "jit+memtrace")
@@ -40,21 +37,6 @@ GOALS = {"jit": ("ratio_native", 2.0), "jit+null": ("vs_jit", 1.03),
          # the barrier profiler at its production setting (PAPERS.md: 1.3% average)
          "jit+barrier": ("vs_jit", 1.013)}
 _GOAL_LABEL = {"ratio_native": "x native", "vs_jit": "x jit"}
-
-
-def _spec(name: str, size=None) -> tuple[list[str], Path]:
-    """(arguments, directory the program runs in) for a benchmark workload. Files the workload
-    reads are passed relative to that directory, which is also the engine's root."""
-    import tempfile
-
-    args = list(guests.workload_args(name, size=size if size is not None else BENCH_SIZES.get(name)))
-    root = None
-    for i, a in enumerate(args):
-        p = Path(a)
-        if p.is_absolute() and p.is_file():
-            root = root or p.parent
-            args[i] = str(p.relative_to(root)) if p.is_relative_to(root) else a
-    return args, Path(root or tempfile.gettempdir())
 
 
 def _time_process(cmd: list[str], cwd: Path) -> tuple[float, bytes, int]:
@@ -140,7 +122,7 @@ def run_bench(workloads: list[str] | None = None, repeat: int = 3, qemu: bool = 
     qemu_bin = shutil.which("qemu-riscv64") if qemu else None
     rows = []
     for w in workloads:
-        args, root = _spec(w, (sizes or {}).get(w))
+        args, root = guests.workload(w, (sizes or {}).get(w))
         native = guests.build_native(w)
         elf = guests.build(w)
 

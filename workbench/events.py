@@ -1,7 +1,8 @@
 """The event schema: how the engine's fixed-size records become xarray Datasets.
 
 This module owns the registry of known record streams (:data:`STREAMS`: the numpy dtype of
-each C record, the dimension it is laid out along, the meaning of each categorical field),
+each C record, the dimension it is laid out along, the meaning of each categorical field and
+flag bit; tests/test_contracts.py checks all three against the C sources),
 the conversion of raw records to Datasets (:func:`to_dataset`), the provenance attrs that
 every Dataset carries (:func:`provenance`) and the symbol table used to name guest code
 addresses (:func:`symbolize`).
@@ -37,8 +38,14 @@ class Stream:
 
     ``dim`` is the dimension the records are laid out along; ``index`` names the field that
     becomes a coordinate along it (``icount``, the time axis, for event streams);
-    ``flags`` maps a categorical field to ``{value: meaning}``; ``fields`` gives each kept
-    field's ``long_name``/``units`` attrs (fields not listed, the pads, are dropped).
+    ``flags`` maps a categorical field to ``{value: meaning}`` and ``masks`` a bit-set field to
+    ``{bit: meaning}`` (the meanings are the C enum's names, lower case without their common
+    prefix; :func:`flag_value` looks one up); ``fields`` gives each kept field's
+    ``long_name``/``units`` attrs (fields not listed, the pads, are dropped); ``symbolize``
+    marks the guest code addresses worth naming from the program's symbols, ``{address field:
+    (variable, long_name)}``: the variable holds "name+0xoffset" per record (a per-event
+    stream such as memtrace marks none: millions of lookups for a column that
+    ``SymbolTable.lookup`` gives on demand).
     """
 
     name: str
@@ -47,7 +54,9 @@ class Stream:
     index: str
     fields: Mapping[str, Mapping[str, str]]
     flags: Mapping[str, Mapping[int, str]] = dataclasses.field(default_factory=dict)
+    masks: Mapping[str, Mapping[int, str]] = dataclasses.field(default_factory=dict)
     description: str = ""
+    symbolize: Mapping[str, tuple[str, str]] = dataclasses.field(default_factory=dict)
 
 
 def _record(fields: list[tuple[str, str, int]], itemsize: int) -> np.dtype:
@@ -56,7 +65,13 @@ def _record(fields: list[tuple[str, str, int]], itemsize: int) -> np.dtype:
                      "itemsize": itemsize})
 
 
-MEMTRACE_KINDS = {0: "load", 1: "store", 2: "atomic"}
+MEMTRACE_KINDS = {0: "load", 1: "store", 2: "atomic"}                # enum wb_mem_kind
+ALLOC_KINDS = {0: "malloc", 1: "calloc", 2: "realloc", 3: "free"}      # barrier.c's A_*
+BARRIER_FLAGS = {1: "written_after_init", 2: "freed", 4: "realloced", 8: "stopped"}  # F_*
+# the Stream.symbolize of block profiles and of allocation records
+_PC_SYMBOL = {"pc": ("symbol", "function containing pc (name+0xoffset)")}
+_SITE_SYMBOL = {"site": ("site_symbol", "allocation site: the function the allocating call "
+                                        "returns into (name+0xoffset)")}
 
 STREAMS: dict[str, Stream] = {
     "memtrace": Stream(
@@ -88,10 +103,11 @@ STREAMS: dict[str, Stream] = {
             "ninsns": {"long_name": "guest instructions in the block", "units": "1"},
         },
         description="one record per translated guest block: how often it ran",
+        symbolize=_PC_SYMBOL,
     ),
     "icount": Stream(
         name="icount",
-        dtype=_record([("icount", "<u8", 0), ("thread", "<u2", 8), ("pad", "<u2", 10)], 16),
+        dtype=_record([("icount", "<u8", 0), ("thread", "<u2", 8), ("pad", "V6", 10)], 16),
         dim="thread", index="thread",
         fields={
             "icount": {"long_name": "guest instructions retired by the thread", "units": "1"},
@@ -123,10 +139,12 @@ STREAMS: dict[str, Stream] = {
             "bytes_touched": {"long_name": "distinct bytes accessed", "units": "bytes"},
             "max_read": {"long_name": "highest offset read (-1: never read)", "units": "bytes"},
             "max_write": {"long_name": "highest offset written (-1: never written)", "units": "bytes"},
-            "flags": {"long_name": "1 written after its first read, 2 freed, 4 reallocated, "
-                                   "8 recording stopped after max_accesses"},
+            "flags": {"long_name": "what happened to the object: written after its first read, "
+                                   "freed, reallocated, recording stopped (max_accesses or settled)"},
         },
+        masks={"flags": BARRIER_FLAGS},
         description="one record per object the barrier profiler sampled",
+        symbolize=_SITE_SYMBOL,
     ),
     "barrier_touched": Stream(
         name="barrier_touched",
@@ -157,8 +175,9 @@ STREAMS: dict[str, Stream] = {
             "kind": {"long_name": "allocation call"},
             "sampled": {"long_name": "1 if the object got a barrier pointer"},
         },
-        flags={"kind": {0: "malloc", 1: "calloc", 2: "realloc", 3: "free"}},
+        flags={"kind": ALLOC_KINDS},
         description="every outermost allocation call of the program",
+        symbolize=_SITE_SYMBOL,
     ),
     "barrier_stats": Stream(
         name="barrier_stats",
@@ -204,6 +223,7 @@ STREAMS: dict[str, Stream] = {
             "freed": {"long_name": "1 if the program freed or reallocated it"},
         },
         description="one record per object allocated shrunk",
+        symbolize=_SITE_SYMBOL,
     ),
     "shrink_stats": Stream(
         name="shrink_stats",
@@ -225,6 +245,18 @@ STREAMS: dict[str, Stream] = {
         description="the shrink client's counters for the run",
     ),
 }
+
+
+def flag_value(stream: str, field: str, meaning: str) -> int:
+    """The value (categorical field) or bit (bit-set field) that stands for ``meaning`` in
+    ``field`` of ``stream``'s records: code that tests record fields names the meaning, and
+    the number comes from the one description checked against the C sources.
+
+    >>> flag_value("memtrace", "kind", "store"), flag_value("barrier", "flags", "stopped")
+    (1, 8)
+    """
+    spec = STREAMS[stream]
+    return {m: v for v, m in {**spec.flags, **spec.masks}[field].items()}[meaning]
 
 
 def _as_records(stream: Stream, records) -> np.ndarray:
@@ -254,11 +286,13 @@ def to_dataset(stream: str, records, *, provenance: Mapping[str, Any] | None = N
 
     ``records`` is a numpy structured array of ``STREAMS[stream].dtype`` (or the raw bytes of
     such records). Event streams get dimension ``event`` with ``icount`` as the time
-    coordinate; ``bbprofile`` gets dimension ``block`` with ``pc`` as coordinate (and a
-    ``symbol`` variable, "name+0xoff", when ``symbols`` — a :class:`SymbolTable` or an ELF
-    path — is given); ``icount`` gets dimension ``thread``. Pad fields are dropped;
-    categorical fields carry CF ``flag_values``/``flag_meanings``. ``provenance`` (see
-    :func:`provenance`) becomes the Dataset's attrs.
+    coordinate; ``bbprofile`` gets dimension ``block`` with ``pc`` as coordinate; ``icount``
+    gets dimension ``thread``. When ``symbols`` (a :class:`SymbolTable` or an ELF path) is
+    given, the stream's ``symbolize`` fields get their "name+0xoff" variables (bbprofile's
+    ``symbol``, the profilers' ``site_symbol``); streams without any ignore it. Pad fields are
+    dropped; categorical fields carry CF ``flag_values``/``flag_meanings``, bit-set fields
+    ``flag_masks``/``flag_meanings``. ``provenance`` (see :func:`provenance`) becomes the
+    Dataset's attrs.
 
     >>> recs = np.zeros(3, STREAMS["icount"].dtype); recs["thread"] = [0, 1, 2]
     >>> to_dataset("icount", recs).icount.dims
@@ -274,21 +308,17 @@ def to_dataset(stream: str, records, *, provenance: Mapping[str, Any] | None = N
     for name, attrs in spec.fields.items():
         values = np.ascontiguousarray(recs[name]).astype(spec.dtype.fields[name][0].newbyteorder("="))
         attrs = dict(attrs)
-        if name in spec.flags:
-            codes = sorted(spec.flags[name])
-            attrs["flag_values"] = np.array(codes, dtype=values.dtype)
-            attrs["flag_meanings"] = " ".join(spec.flags[name][c] for c in codes)
+        for kind, table in (("flag_values", spec.flags), ("flag_masks", spec.masks)):
+            if name in table:
+                codes = sorted(table[name])
+                attrs[kind] = np.array(codes, dtype=values.dtype)
+                attrs["flag_meanings"] = " ".join(table[name][c] for c in codes)
         target = coords if name == spec.index else data_vars
         target[name] = (spec.dim, values, attrs)
-    if symbols is not None and "pc" in spec.fields:
+    if symbols is not None and spec.symbolize:
         table = symbols if isinstance(symbols, SymbolTable) else symbolize(symbols)
-        data_vars["symbol"] = (spec.dim, table.lookup(recs["pc"]),
-                               {"long_name": "function containing pc (name+0xoffset)"})
-    if symbols is not None and "site" in spec.fields:
-        table = symbols if isinstance(symbols, SymbolTable) else symbolize(symbols)
-        data_vars["site_symbol"] = (spec.dim, table.lookup(recs["site"]),
-                                    {"long_name": "allocation site: the function the allocating call "
-                                                  "returns into (name+0xoffset)"})
+        for field, (var, long_name) in spec.symbolize.items():
+            data_vars[var] = (spec.dim, table.lookup(recs[field]), {"long_name": long_name})
     attrs = {"stream": stream, "description": spec.description}
     attrs.update(clean_attrs(provenance or {}))
     return xr.Dataset(data_vars, coords=coords, attrs=attrs)
@@ -480,8 +510,9 @@ def symbolize(elf_path: str | os.PathLike) -> SymbolTable:
                        name=np.array([seen[a][1] for a in addrs], dtype=str))
 
 
-__all__ = ["STREAMS", "Stream", "MEMTRACE_KINDS", "to_dataset", "provenance", "clean_attrs",
-           "git_revision", "host_cpu", "SymbolTable", "symbolize", "CONVENTIONS"]
+__all__ = ["STREAMS", "Stream", "MEMTRACE_KINDS", "ALLOC_KINDS", "BARRIER_FLAGS", "flag_value",
+           "to_dataset", "provenance", "clean_attrs", "git_revision", "host_cpu", "SymbolTable",
+           "symbolize", "CONVENTIONS"]
 
 # the bursty-tracing baseline writes the barrier profiler's records under its own names
 for _name in ("", "_touched", "_stats", "_allocs", "_contents"):

@@ -21,15 +21,17 @@ import tempfile
 from pathlib import Path
 from typing import Iterable, Mapping
 
-from ._engine import MAX_SYSCALL, ffi, lib
+from ._engine import WB_MAX_SYSCALL, WB_WALL_LIMIT_NONE_S, ffi, lib
 from .errors import ConfigError, LoadError, WorkbenchError
 
-TIERS = {"interp": 0, "jit": 1}
+#: tier name -> enum wb_tier value ("interp", "jit": WB_TIER_INTERP, WB_TIER_JIT), in value order
+TIERS = {name[len("WB_TIER_"):].lower(): value
+         for value, name in sorted(ffi.typeof("enum wb_tier").elements.items())}
 DEFAULT_ENV = {"PATH": "/usr/bin:/bin", "HOME": "/", "LANG": "C", "TERM": "dumb"}
 U64_MAX = 2**64 - 1
 #: a ``wall_limit`` of this many seconds (~31 years) or more, or ``inf``, means no limit (the
 #: engine counts the limit in uint64 nanoseconds, which overflow past ~1.8e10 s)
-WALL_LIMIT_UNLIMITED = 1e9
+WALL_LIMIT_UNLIMITED = WB_WALL_LIMIT_NONE_S
 
 # Options of the built-in clients, as their C parsers (native/src/clients/*.c) read them:
 # (lo, hi) an integer in that range, "flag" 0/1 (or a bool), "sites" shrink's SITE:CUT/... plan.
@@ -288,7 +290,9 @@ class Run:
 
     def events(self, stream: str):
         """The records of client stream ``stream`` as an ``xarray.Dataset`` (schema and
-        provenance of ``workbench.events``; bbprofile blocks named from the ELF's symbols).
+        provenance of ``workbench.events``; the code addresses the stream's description marks,
+        ``Stream.symbolize``, named from the ELF's symbols: bbprofile's blocks, the
+        profilers' allocation sites).
 
         >>> run = Machine(clients=["memtrace"]).run("zstd", ["64k", "1"])  # doctest: +SKIP
         >>> ds = run.events("memtrace")  # doctest: +SKIP
@@ -302,10 +306,8 @@ class Run:
                            f"add its client with Machine(clients=[...]))")
         prov = ev.provenance(workload=Path(self.program).name, program=self.program,
                              config=self.config, args=" ".join(self.args), reason=self.reason)
-        # name code addresses: bbprofile's blocks, the profilers' allocation sites
-        symbols = self.program if stream in ("bbprofile", "barrier", "bursty", "barrier_allocs", "shrink",
-                                             "bursty_allocs") else None
-        return ev.to_dataset(stream, self.records[stream], provenance=prov, symbols=symbols)
+        # to_dataset names only the stream's symbolize fields (and reads the ELF only for them)
+        return ev.to_dataset(stream, self.records[stream], provenance=prov, symbols=self.program)
 
     @property
     def ok(self) -> bool:
@@ -613,7 +615,7 @@ class Machine:
                 unknown = lib.wb_machine_unknown_syscalls(m, other)
                 syscalls = {}
                 unknown_d = {}
-                for nr in range(MAX_SYSCALL):
+                for nr in range(WB_MAX_SYSCALL):
                     if counts[nr]:
                         name = lib.wb_syscall_name(nr)
                         syscalls[ffi.string(name).decode() if name != ffi.NULL else f"sys_{nr}"] = int(counts[nr])

@@ -59,10 +59,9 @@ def shrink(workload: str, size, plan: dict[int, int], *, root=None, tier: str | 
     >>> shrink("heads", 300, {0x1001f4c: 127})["fixups"]          # doctest: +SKIP
     0
     """
-    from .bench import _spec
     from .machine import Machine
 
-    args, wroot = _spec(workload, size)
+    args, wroot = guests.workload(workload, size)
     root = root if root is not None else wroot
     elf = guests.build(workload)
     kw = {"tier": tier} if tier else {}

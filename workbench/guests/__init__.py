@@ -22,16 +22,24 @@ toolchain version, so a rebuild only happens when something changed.
 >>> exe = guests.build("lua54")                       # doctest: +SKIP
 >>> args = guests.workload_args("lua54", size=50)     # doctest: +SKIP
 >>> subprocess.run(["qemu-riscv64", exe, *args])      # doctest: +SKIP
+
+A run ready for the engine (arguments relative to the directory the guest runs in, which is
+also its root) comes from :func:`workload`:
+
+>>> w = guests.workload("lua54", size=50)             # doctest: +SKIP
+>>> Machine(root=w.root).run(guests.build("lua54"), w.args)  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from . import _catalog
 from ._build import build_variant, output_name, split_name
-from ._catalog import LUA_BENCH_DEFAULT_SIZE, SPECS, ZSTD_DEFAULT_LEVEL, ZSTD_DEFAULT_SIZE
+from ._catalog import BENCH_SIZES, LUA_BENCH_DEFAULT_SIZE, SPECS, ZSTD_DEFAULT_LEVEL, ZSTD_DEFAULT_SIZE
 from ._elf import ElfInfo, elf_info
 from ._errors import GuestBuildError, SourceIntegrityError, ToolchainNotFound, UnknownGuestError
 from ._paths import build_dir, cache_root, sdist_cache_dir, workloads_dir
@@ -51,6 +59,7 @@ __all__ = [
     "LUA_BENCH_DEFAULT_SIZE",
     "ZSTD_DEFAULT_SIZE",
     "ZSTD_DEFAULT_LEVEL",
+    "BENCH_SIZES",
     "PINS",
     "VARIANTS",
     "ZIGLANG_PIN",
@@ -63,6 +72,8 @@ __all__ = [
     "elf_info",
     "workload_args",
     "workload_files",
+    "Workload",
+    "workload",
     "lua_script",
     "lua_scripts",
     "golden_file",
@@ -223,6 +234,41 @@ def workload_files(name: str) -> list[Path]:
     """Host files that ``name`` reads when run with :func:`workload_args`."""
     spec, _ = split_name(name)
     return spec.files()
+
+
+class Workload(NamedTuple):
+    """A benchmark run of a guest, ready for the engine (see :func:`workload`)."""
+
+    #: arguments after the program path; the files it reads are relative to ``root``
+    args: list[str]
+    #: the directory the guest runs in: its working directory, and the engine's root
+    root: Path
+
+
+def workload(name: str, size: object = None) -> Workload:
+    """The arguments and root directory for a benchmark run of ``name``.
+
+    ``size`` defaults to the benchmark size :data:`BENCH_SIZES` gives the guest (else the
+    catalogue's default, as for :func:`workload_args`). Files the guest reads are passed
+    relative to ``root`` (the directory holding the first of them; a temporary directory
+    when it reads none), so the same arguments work for the engine with ``root`` as its
+    root, for qemu and for the native build run in ``root``. Unpacks as ``(args, root)``.
+
+    >>> workload("zstd", size="1m")                       # doctest: +SKIP
+    Workload(args=['1m', '3'], root=PosixPath('/tmp'))
+    >>> args, root = workload("lua54")                    # doctest: +SKIP
+    >>> args, root.name                                   # doctest: +SKIP
+    (['bench.lua', '300'], 'lua')
+    """
+    spec, _ = split_name(name)
+    args = list(workload_args(name, size=size if size is not None else BENCH_SIZES.get(spec.name)))
+    root = None
+    for i, a in enumerate(args):
+        p = Path(a)
+        if p.is_absolute() and p.is_file():
+            root = root or p.parent
+            args[i] = str(p.relative_to(root)) if p.is_relative_to(root) else a
+    return Workload(args, Path(root or tempfile.gettempdir()))
 
 
 def lua_script(name: str) -> Path:

@@ -1,11 +1,17 @@
-"""Exceptions raised by :mod:`workbench.guests`."""
+"""Exceptions raised by :mod:`workbench.guests`.
+
+Every one is a :class:`workbench.WorkbenchError`; the builtin second bases (RuntimeError,
+ValueError) keep older ``except`` clauses working.
+"""
 
 from __future__ import annotations
 
 from typing import Sequence
 
+from ..errors import WorkbenchError
 
-class GuestBuildError(RuntimeError):
+
+class GuestBuildError(WorkbenchError, RuntimeError):
     """A guest program could not be built.
 
     ``cmd`` is the failing command line (if any) and ``stderr_tail`` the last

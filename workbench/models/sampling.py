@@ -24,8 +24,14 @@ import dataclasses
 import numpy as np
 from numba import njit
 
-MALLOC, CALLOC, REALLOC, FREE = 0, 1, 2, 3
-WRITTEN_AFTER_INIT, FREED, REALLOCED, STOPPED = 1, 2, 4, 8
+from ..events import flag_value
+
+# the records' codes, from their one description (the kernels below see them as constants)
+LOAD, STORE, ATOMIC = (flag_value("memtrace", "kind", k) for k in ("load", "store", "atomic"))
+MALLOC, CALLOC, REALLOC, FREE = (flag_value("barrier_allocs", "kind", k)
+                                 for k in ("malloc", "calloc", "realloc", "free"))
+WRITTEN_AFTER_INIT, FREED, REALLOCED, STOPPED = (
+    flag_value("barrier", "flags", f) for f in ("written_after_init", "freed", "realloced", "stopped"))
 
 
 @dataclasses.dataclass
@@ -43,7 +49,7 @@ class Trace:
     acc_obj: np.ndarray       # int64 per access: object index (-1: not a heap object)
     acc_off: np.ndarray       # uint64 per access: offset in the object
     acc_size: np.ndarray      # uint8
-    acc_kind: np.ndarray      # uint8: 0 load, 1 store, 2 atomic
+    acc_kind: np.ndarray      # uint8: LOAD, STORE or ATOMIC
     acc_icount: np.ndarray    # uint64
 
 
@@ -190,8 +196,8 @@ def _stop_points(acc_obj, acc_off, acc_size, acc_kind, obj_size, k, settle, unto
             continue
         seen[o] += 1
         kd = acc_kind[i]
-        rd = kd == 0 or kd == 2
-        wr = kd == 1 or kd == 2
+        rd = kd == LOAD or kd == ATOMIC
+        wr = kd == STORE or kd == ATOMIC
         if settle:
             if wr and seen_read[o]:
                 wai[o] = True
@@ -231,7 +237,7 @@ def _sample(obj_kind, obj_old, obj_addr, obj_size, obj_site, obj_birth, obj_deat
     since = 0
     tracked = dict()                       # site -> its last sampled object
     for o in range(n):
-        if obj_kind[o] == 2 and obj_old[o] >= 0:
+        if obj_kind[o] == REALLOC and obj_old[o] >= 0:
             prev = obj_old[o]
             if out[prev]:
                 # a realloc of a sampled object: profiled on, unless its profiling stopped
@@ -316,10 +322,10 @@ def _aggregate(acc_obj, acc_off, acc_size, acc_kind, acc_icount, sampled, obj_si
         if end > obj_size[o]:
             end = obj_size[o]
         k = acc_kind[i]
-        rd = k == 0 or k == 2
-        wr = k == 1 or k == 2
+        rd = k == LOAD or k == ATOMIC
+        wr = k == STORE or k == ATOMIC
         if wr and seen_read[o]:
-            flags[o] |= 1
+            flags[o] |= WRITTEN_AFTER_INIT
         if rd:
             reads[o] += 1
             if np.int64(end) - 1 > max_read[o]:
@@ -334,7 +340,7 @@ def _aggregate(acc_obj, acc_off, acc_size, acc_kind, acc_icount, sampled, obj_si
         r_end[nr] = end
         nr += 1
         if stop[o] == i:
-            flags[o] |= 8
+            flags[o] |= STOPPED
     return accesses, reads, writes, max_read, max_write, first, last, flags, r_obj[:nr], r_start[:nr], r_end[:nr]
 
 

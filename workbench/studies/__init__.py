@@ -17,6 +17,8 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
+from ..errors import WorkbenchError
+
 #: study name -> module that implements it
 STUDIES: dict[str, str] = {
     "engine": "workbench.studies.engine",
@@ -26,8 +28,8 @@ STUDIES: dict[str, str] = {
 SCALES = ("small", "paper")
 
 
-class UnknownStudyError(KeyError):
-    """A study name that is not in :data:`STUDIES`."""
+class UnknownStudyError(WorkbenchError, KeyError):
+    """A study name that is not in :data:`STUDIES` (a KeyError too: it is a failed lookup)."""
 
     def __str__(self):
         return str(self.args[0]) if self.args else "unknown study"

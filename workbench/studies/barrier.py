@@ -19,7 +19,7 @@ object and never stopping — for the conclusions an optimizer draws from a prof
 A site's conclusion is the majority over its objects. At an interval, a site the profiler
 sampled is *wrong* if the conclusion from its sampled objects differs from the ground
 truth's; ``error_prob`` is the fraction of sampled sites that are wrong, ``coverage`` the
-fraction of all sites that were sampled at all.
+fraction of all sites that were sampled at all (both from :func:`accuracy`).
 
 >>> from workbench.studies import barrier
 >>> ds = barrier.run("small", progress=False)  # doctest: +SKIP
@@ -39,17 +39,19 @@ import numpy as np
 
 from .. import guests
 from .. import optimizations as opt
+from ..events import flag_value
 
 NAME = "barrier"
 UNTOUCHED_FRACTION = opt.UNTOUCHED_FRACTION  # "mostly untouched": under 10% of bytes
 CONCLUSIONS = ["untouched", "write_only", "stable"]
+_WRITTEN_AFTER_INIT = flag_value("barrier", "flags", "written_after_init")  # not "stable"
 #: the profiler's production setting (the engine's defaults)
 PRODUCTION = {"per_site": 1, "max_accesses": 250, "settle": 1}
 #: the bursty-tracing baseline's setting (1% of block entries instrumented)
 BURSTY = {"period": 10000, "length": 100, "max_accesses": 250}
 SIZES = {"small": {"heads": 300, "zstd": "128k"},
          # paper: the `wb bench` sizes, long enough (0.1-2 s) for overheads of a percent
-         "paper": {"heads": 20000, "zstd": "32m", "lua54": 300, "brotli": "8m"}}
+         "paper": dict(guests.BENCH_SIZES)}
 
 VARIABLES = {
     "time_s": {"long_name": "run time inside the engine", "units": "s"},
@@ -82,19 +84,6 @@ def GRID(scale: str = "small") -> dict[str, list]:
             "sample_bytes": [64 << 10, 1 << 20, 8 << 20, 64 << 20], "repeat": [0, 1, 2]}
 
 
-def _args(workload: str, size) -> list[str]:
-    """The workload's arguments, files relative to the directory it runs in (its root)."""
-    from ..bench import _spec
-
-    return _spec(workload, size)[0]
-
-
-def _root(workload: str, size):
-    from ..bench import _spec
-
-    return _spec(workload, size)[1]
-
-
 _ROOT = {}
 
 
@@ -119,9 +108,29 @@ def conclusions(objs) -> dict[int, dict[str, bool]]:
         size = int(o["size"])
         c = {"untouched": size > 0 and int(o["bytes_touched"]) < UNTOUCHED_FRACTION * size,
              "write_only": int(o["reads"]) == 0 and int(o["writes"]) > 0,
-             "stable": not (int(o["flags"]) & 1)}
+             "stable": not (int(o["flags"]) & _WRITTEN_AFTER_INIT)}
         by_site.setdefault(int(o["site"]), []).append(c)
     return {s: {k: sum(c[k] for c in cs) * 2 > len(cs) for k in CONCLUSIONS} for s, cs in by_site.items()}
+
+
+def accuracy(sampled: Mapping[int, Mapping[str, bool]],
+             truth: Mapping[int, Mapping[str, bool]]) -> dict[str, float]:
+    """How a sampled profile's site conclusions (:func:`conclusions`) compare with the ground
+    truth's: ``coverage``, the fraction of the truth's sites that were sampled at all, and
+    ``error_prob_<conclusion>``, the fraction of sampled sites whose conclusion differs from
+    the truth's (NaN when nothing was sampled). The study and the model's explorer
+    (workbench/widgets/sampling.py) both score with this.
+
+    >>> truth = {1: dict(untouched=True, write_only=False, stable=True),
+    ...          2: dict(untouched=False, write_only=False, stable=True)}
+    >>> accuracy({1: dict(untouched=False, write_only=False, stable=True)}, truth)
+    {'coverage': 0.5, 'error_prob_untouched': 1.0, 'error_prob_write_only': 0.0, 'error_prob_stable': 0.0}
+    """
+    out = {"coverage": len(sampled) / len(truth) if truth else math.nan}
+    for c in CONCLUSIONS:
+        wrong = sum(1 for site in sampled if site in truth and sampled[site][c] != truth[site][c])
+        out[f"error_prob_{c}"] = wrong / len(sampled) if sampled else math.nan
+    return out
 
 
 def optimizations(objs) -> dict:
@@ -153,15 +162,15 @@ def ground_truth(workload: str, size, store: Path) -> dict:
     path = store / f"truth-{workload}-{size}.json"
     if path.exists():
         return json.loads(path.read_text())
-    _ROOT["root"] = _root(workload, size)
-    plain = _machine().run(guests.build(workload), _args(workload, size), capture=True)
+    args, _ROOT["root"] = guests.workload(workload, size)
+    plain = _machine().run(guests.build(workload), args, capture=True)
     # every object, every access: the bursty client always instrumented records exactly what
     # the barrier profiler records with every object sampled (tests/test_bursty.py), without
     # a fault per access
     truth = _machine(["bursty"], period=1, length=1, max_accesses=0, contents=1).run(
-        guests.build(workload), _args(workload, size), capture=True)
+        guests.build(workload), args, capture=True)
     if not plain.ok:
-        raise RuntimeError(f"{workload} {_args(workload, size)} failed unprofiled: {plain.reason} "
+        raise RuntimeError(f"{workload} {args} failed unprofiled: {plain.reason} "
                            f"{plain.exit_code} {plain.stderr[-300:]!r}")
     objs = truth.records["bursty"]
     out = {"sites": {str(k): v for k, v in conclusions(objs).items()},
@@ -187,9 +196,9 @@ def shrink_result(workload: str, size, store: Path, sample_bytes: int) -> dict:
     path = store / f"shrink-{workload}-{size}-{sample_bytes}.json"
     if path.exists():
         return json.loads(path.read_text())
-    _ROOT["root"] = _root(workload, size)
+    args, _ROOT["root"] = guests.workload(workload, size)
     prof = _machine(["barrier"], sample_bytes=sample_bytes, **PRODUCTION).run(
-        guests.build(workload), _args(workload, size), capture=True)
+        guests.build(workload), args, capture=True)
     plan = opt.shrink_plan(prof.records["barrier"], UNTOUCHED_FRACTION)
     out = {"sample_bytes": sample_bytes, "plan": {hex(k): v for k, v in plan.items()},
            **opt.shrink(workload, size, plan, root=_ROOT["root"])}
@@ -207,7 +216,7 @@ def measure(workload: str, profiler: str, sample_bytes: int, repeat: int, *, siz
     import xarray as xr
 
     truth = ground_truth(workload, size, Path(store))
-    _ROOT["root"] = _root(workload, size)
+    args, _ROOT["root"] = guests.workload(workload, size)
     nan = math.nan
     v = {k: nan for k in VARIABLES}
     if profiler != "barrier" and first_interval is not None and sample_bytes != first_interval:
@@ -222,10 +231,10 @@ def measure(workload: str, profiler: str, sample_bytes: int, repeat: int, *, siz
     # a sweep run side by side, and the ratio to the brackets' mean cancels both the load the
     # other workers put on the machine and any drift or warm-up within the point
     def plain():
-        return _machine().run(guests.build(workload), _args(workload, size), capture=True).seconds
+        return _machine().run(guests.build(workload), args, capture=True).seconds
 
     before = plain() if profiler != "none" else None
-    r = m.run(guests.build(workload), _args(workload, size), capture=True)
+    r = m.run(guests.build(workload), args, capture=True)
     after = plain() if profiler != "none" else None
     v["time_s"] = r.seconds
     v["paired_ratio"] = r.seconds / ((before + after) / 2) if before else 1.0
@@ -239,12 +248,7 @@ def measure(workload: str, profiler: str, sample_bytes: int, repeat: int, *, siz
         v["faults_per_s"] = float(st["faults"]) / r.seconds if r.seconds > 0 else nan
         v["samples"] = float(len(objs))
         v["allocations"] = float(st["allocations"])
-        sampled = conclusions(objs)
-        gt = {int(k): c for k, c in truth["sites"].items()}
-        v["coverage"] = len(sampled) / len(gt) if gt else nan
-        for c in CONCLUSIONS:
-            wrong = [s for s in sampled if s in gt and sampled[s][c] != gt[s][c]]
-            v[f"error_prob_{c}"] = len(wrong) / len(sampled) if sampled else nan
+        v.update(accuracy(conclusions(objs), {int(k): c for k, c in truth["sites"].items()}))
     return xr.Dataset({k: ((), float(val)) for k, val in v.items()})
 
 
@@ -357,5 +361,5 @@ def summary(ds):
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
 
-__all__ = ["GRID", "SIZES", "VARIABLES", "CONCLUSIONS", "conclusions", "ground_truth", "measure", "shrink_result",
+__all__ = ["GRID", "SIZES", "VARIABLES", "CONCLUSIONS", "conclusions", "accuracy", "ground_truth", "measure", "shrink_result",
            "run", "derive", "summary", "default_store"]

@@ -32,11 +32,11 @@ from typing import Mapping
 import numpy as np
 
 from .. import guests
-from ..bench import BENCH_SIZES, RecordCounter, _spec, _time_process
+from ..bench import RecordCounter, _time_process
 
 NAME = "engine"
 #: workload sizes per scale: small runs in seconds, paper is what ``wb bench`` measures
-SIZES = {"small": {"lua54": 20, "zstd": "2m"}, "paper": dict(BENCH_SIZES)}
+SIZES = {"small": {"lua54": 20, "zstd": "2m"}, "paper": dict(guests.BENCH_SIZES)}
 NATIVE, QEMU, NO_CLIENT = "native", "qemu", "none"
 #: the tiers that run analysis clients (the engine's own)
 CLIENT_TIERS = ("interp", "jit")
@@ -105,7 +105,7 @@ def applicable(tier: str, client: str) -> bool:
 @functools.lru_cache(maxsize=None)
 def _reference(workload: str, size) -> tuple[bytes, int]:
     """The native build's (stdout, exit status) for a workload and size; runs once per process."""
-    args, root = _spec(workload, size)
+    args, root = guests.workload(workload, size)
     _, out, rc = _time_process([str(guests.build_native(workload, quiet=True))] + args, root)
     return out, rc
 
@@ -136,7 +136,7 @@ def measure(workload: str, tier: str, client: str, repeat: int, size=None):
     """
     if not applicable(tier, client):
         return _point_dataset()
-    args, root = _spec(workload, size)
+    args, root = guests.workload(workload, size)
     ref_out, ref_rc = _reference(workload, size)
     if tier == NATIVE:
         t, out, rc = _time_process([str(guests.build_native(workload, quiet=True))] + args, root)

@@ -34,7 +34,7 @@ def model_curve(trace, intervals, *, per_site=True, max_accesses=250) -> pd.Data
     ['interval', 'samples', 'faults']
     """
     from ..models import sampling
-    from ..studies.barrier import CONCLUSIONS, conclusions
+    from ..studies.barrier import CONCLUSIONS, accuracy, conclusions
 
     def recs(p):
         r = np.zeros(len(p["id"]), [("site", "<u8"), ("size", "<u8"), ("bytes_touched", "<u8"),
@@ -52,11 +52,10 @@ def model_curve(trace, intervals, *, per_site=True, max_accesses=250) -> pd.Data
         p = sampling.profile(trace, s, stop=stop)
         got = conclusions(recs(p))
         faults = int(p["accesses"].sum())   # one fault per recorded access
-        row = {"interval": int(n), "samples": int(s.sum()), "faults": faults,
-               "coverage": len(got) / len(truth) if truth else math.nan}
+        acc = accuracy(got, truth)
+        row = {"interval": int(n), "samples": int(s.sum()), "faults": faults, "coverage": acc["coverage"]}
         for c in CONCLUSIONS:
-            wrong = sum(1 for site in got if site in truth and got[site][c] != truth[site][c])
-            row[f"error_{c}"] = wrong / len(got) if got else math.nan
+            row[f"error_{c}"] = acc[f"error_prob_{c}"]
         rows.append(row)
     return pd.DataFrame(rows)
 
