@@ -1,22 +1,17 @@
-/* client.c — the instrumentation API (wb/client.h): client registration, the block view
- * clients see in on_block, the actions they request, event streams and their draining.
- *
- * Streams are growable byte buffers of fixed-size records. Nothing is ever dropped: when a
- * stream passes its high-water mark the run is asked to pause at the next block boundary
- * (WB_REASON_DRAIN), Python copies the records out and clears the stream, and the run
- * continues where it stopped.
+/* client.c — the core of the instrumentation API (wb/client.h): client registration and
+ * versioning, harts as hooks see them, the block view clients see in on_block, the actions
+ * they request, running those actions (interpreter; the JIT compiles them), and the lifecycle
+ * hooks. Streams are in stream.c, function wrapping in wrap.c, views and client-managed guest
+ * memory in client_mem.c. Nothing here knows which tier runs.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "client.h"
-#include "interp.h"
-#include "jit/jit.h"
-#include "user.h"
 
 #define WB_API __attribute__((visibility("default")))
 
-static wb_clients *clients_of(wb_machine *m) {
+wb_clients *wb_clients_of(wb_machine *m) {
   if (!m->clients) {
     m->clients = calloc(1, sizeof *m->clients);
     if (m->clients) m->clients->drain_bytes = WB_DRAIN_BYTES_DEFAULT;
@@ -25,11 +20,23 @@ static wb_clients *clients_of(wb_machine *m) {
 }
 
 /* the memory layer's `missing` hook: a syscall's buffer is not mapped; ask the clients */
-static int mem_missing(void *ctx, uint64_t addr, uint64_t len) { return wb_clients_unmapped(ctx, addr, len); }
+static int mem_missing(void *ctx, uint64_t addr, uint64_t len) {
+  wb_machine *m = ctx;
+  wb_hart *h = wb_hart_current();
+  return wb_clients_unmapped(h && h->m == m ? h : m->harts[0], addr, len);
+}
 
-WB_API int wb_client_add(wb_machine *m, const wb_client_ops *ops) {
-  wb_clients *c = clients_of(m);
-  if (!c || c->n >= WB_MAX_CLIENTS) return -1;
+WB_API int wb_client_api_version(void) { return WB_CLIENT_API_VERSION; }
+
+WB_API int wb_client_register(wb_machine *m, const wb_client_ops *ops, uint32_t ops_size,
+                              int api_version) {
+  wb_clients *c = wb_clients_of(m);
+  /* a client built against another API (or a struct this engine does not know) is refused:
+   * its hooks would be called with the wrong arguments */
+  if (!c || c->n >= WB_MAX_CLIENTS || api_version != WB_CLIENT_API_VERSION ||
+      ops_size != sizeof *ops)
+    return -1;
+  int id = c->n;
   c->ops[c->n++] = *ops;
   if (ops->on_unmapped) {               /* syscall buffers: checks ask the clients too */
     m->mem.missing = mem_missing;
@@ -40,114 +47,22 @@ WB_API int wb_client_add(wb_machine *m, const wb_client_ops *ops) {
     /* blocks built before this client existed carry no instrumentation */
     wb_machine_invalidate_code(m, 0, ~0ull);
   }
-  return 0;
+  return id;
 }
 
-/* ---- streams ---- */
+/* ---- harts ---- */
 
-static void stream_set_end(wb_stream *s) {
-  uint64_t used = (uint64_t)(s->cur - s->buf), drain = s->m->clients->drain_bytes;
-  uint64_t lim = s->cap;
-  if (used < drain && drain < lim) lim = drain;
-  s->end = s->buf + lim;
+WB_API wb_machine *wb_hart_machine(const wb_hart *h) { return h->m; }
+WB_API int wb_hart_id(const wb_hart *h) { return h->id; }
+WB_API uint64_t wb_hart_icount(const wb_hart *h) { return h->instret; }
+WB_API void **wb_hart_slot(wb_hart *h, int client) {
+  return client >= 0 && client < WB_MAX_CLIENT_SLOTS ? &h->slots[client] : NULL;
 }
 
-WB_API wb_stream *wb_stream_new(wb_machine *m, const char *name, uint32_t record_size) {
-  wb_clients *c = clients_of(m);
-  if (!c || c->nstreams >= WB_MAX_STREAMS || record_size == 0) return NULL;
-  wb_stream *s = calloc(1, sizeof *s);
-  if (!s) return NULL;
-  s->m = m;
-  s->record_size = record_size;
-  snprintf(s->name, sizeof s->name, "%s", name);
-  s->cap = 1u << 20;
-  s->buf = malloc(s->cap);
-  if (!s->buf) { free(s); return NULL; }
-  s->cur = s->buf;
-  stream_set_end(s);
-  c->streams[c->nstreams++] = s;
-  return s;
+WB_API uint64_t wb_machine_icount(const wb_machine *m) {
+  const wb_hart *h = wb_hart_current();
+  return (h && h->m == m ? h : m->harts[0])->instret;
 }
-
-void wb_machine_request_drain(wb_machine *m) {
-  if (m->drain_requested) return;
-  m->drain_requested = 1;
-  if (m->jit) wb_jit_request_exit(m, NULL);
-}
-
-void wb_stream_reserve(wb_stream *s, uint64_t need) {
-  uint64_t used = (uint64_t)(s->cur - s->buf);
-  if (used + need > s->m->clients->drain_bytes) wb_machine_request_drain(s->m);
-  if (used + need > s->cap) {
-    uint64_t cap = s->cap;
-    while (cap < used + need) cap *= 2;
-    uint8_t *nb = cap <= WB_STREAM_HARD_CAP ? realloc(s->buf, cap) : NULL;
-    if (!nb) {
-      /* cannot happen with draining (it pauses far below the cap); refuse loudly, never
-       * write out of bounds */
-      wb_machine_stop(s->m, WB_REASON_INTERNAL, "event stream %s cannot grow past %llu bytes",
-                      s->name, (unsigned long long)s->cap);
-      s->cur = s->buf; /* drop nothing silently: the run stops with this message */
-      return;
-    }
-    s->buf = nb;
-    s->cur = nb + used;
-    s->cap = cap;
-  }
-  stream_set_end(s);
-  /* room beyond the drain mark must still be usable by translated code */
-  if ((uint64_t)(s->end - s->cur) < need) s->end = s->buf + s->cap;
-}
-
-WB_API void *wb_stream_push(wb_stream *s) {
-  if ((uint64_t)(s->end - s->cur) < s->record_size) wb_stream_reserve(s, s->record_size);
-  if ((uint64_t)(s->buf + s->cap - s->cur) < s->record_size) {
-    static __thread uint8_t sink[256]; /* only after a failed grow: the run is stopping */
-    return memset(sink, 0, sizeof sink);
-  }
-  void *r = s->cur;
-  memset(r, 0, s->record_size);
-  s->cur += s->record_size;
-  return r;
-}
-
-WB_API int wb_machine_stream_count(const wb_machine *m) { return m->clients ? m->clients->nstreams : 0; }
-
-WB_API const char *wb_machine_stream_name(const wb_machine *m, int i) {
-  if (!m->clients || i < 0 || i >= m->clients->nstreams) return NULL;
-  return m->clients->streams[i]->name;
-}
-
-WB_API uint32_t wb_machine_stream_record_size(const wb_machine *m, int i) {
-  if (!m->clients || i < 0 || i >= m->clients->nstreams) return 0;
-  return m->clients->streams[i]->record_size;
-}
-
-WB_API const void *wb_machine_stream_data(const wb_machine *m, int i, uint64_t *nbytes) {
-  if (!m->clients || i < 0 || i >= m->clients->nstreams) { *nbytes = 0; return NULL; }
-  wb_stream *s = m->clients->streams[i];
-  *nbytes = (uint64_t)(s->cur - s->buf);
-  return s->buf;
-}
-
-WB_API void wb_machine_stream_clear(wb_machine *m, int i) {
-  if (!m->clients || i < 0 || i >= m->clients->nstreams) return;
-  wb_stream_reset(m->clients->streams[i]);
-}
-
-void wb_stream_reset(wb_stream *s) {
-  s->cur = s->buf;
-  stream_set_end(s);
-}
-
-WB_API void wb_machine_set_drain_bytes(wb_machine *m, uint64_t bytes) {
-  wb_clients *c = clients_of(m);
-  if (!c) return;
-  c->drain_bytes = bytes ? bytes : WB_DRAIN_BYTES_DEFAULT;
-  for (int i = 0; i < c->nstreams; i++) stream_set_end(c->streams[i]);
-}
-
-WB_API uint64_t wb_machine_icount(const wb_machine *m) { return m->cpu.instret; }
 
 /* ---- the block view ---- */
 
@@ -180,23 +95,6 @@ int wb_insn_mem_info(const wb_insn *in, unsigned *size, int *kind) {
   return 1;
 }
 
-static void wrap_entry(void *data, wb_machine *m, uint64_t pc);
-static wb_action *add_action(wb_bb *bb, int kind, unsigned i);
-
-/* the call to a wrapped function's entry hook (guarded by wb_wrap_when's range, if set) */
-static void wrap_call(wb_bb *bb, unsigned i, const wb_wrap_rec *w) {
-  wb_action *a = add_action(bb, WB_ACT_CALL, i);
-  if (!a) return;
-  a->ptr = (void *)wrap_entry;
-  a->data = (void *)w;
-  if (w->guard_arg >= 0) {
-    a->guarded = 1;
-    a->rs1 = (uint8_t)(10 + w->guard_arg);
-    a->lo = w->lo;
-    a->hi = w->hi;
-  }
-}
-
 unsigned wb_client_instrument(wb_machine *m, uint64_t pc, const wb_insn *insns,
                               const uint64_t *pcs, unsigned n, wb_action **acts) {
   *acts = NULL;
@@ -204,9 +102,7 @@ unsigned wb_client_instrument(wb_machine *m, uint64_t pc, const wb_insn *insns,
   if (!c || (!c->n_on_block && !c->nwraps)) return 0;
   wb_bb bb = {m, pc, n, insns, pcs, NULL, 0, 0};
   /* entries of wrapped functions first: their pre hooks run before any client's hook */
-  for (int w = 0; w < c->nwraps; w++)
-    for (unsigned i = 0; i < n; i++)
-      if (pcs[i] == c->wraps[w].pc) wrap_call(&bb, i, &c->wraps[w]);
+  if (c->nwraps) wb_wrap_instrument(&bb);
   for (int k = 0; k < c->n; k++)
     if (c->ops[k].on_block) c->ops[k].on_block(c->ops[k].data, &bb);
   *acts = bb.acts;
@@ -221,7 +117,7 @@ WB_API int wb_bb_insn_mem(const wb_bb *bb, unsigned i, unsigned *size, int *kind
   return i < bb->n && wb_insn_mem_info(&bb->insns[i], size, kind);
 }
 
-static wb_action *add_action(wb_bb *bb, int kind, unsigned i) {
+wb_action *wb_bb_add_action(wb_bb *bb, int kind, unsigned i) {
   if (i >= bb->n) return NULL;
   if (bb->nacts == bb->cap) {
     unsigned cap = bb->cap ? bb->cap * 2 : 16;
@@ -241,7 +137,7 @@ static int add_mem_action(wb_bb *bb, int kind, unsigned i, wb_action **out) {
   unsigned size;
   int mk;
   if (i >= bb->n || !wb_insn_mem_info(&bb->insns[i], &size, &mk)) return 0;
-  wb_action *a = add_action(bb, kind, i);
+  wb_action *a = wb_bb_add_action(bb, kind, i);
   if (!a) return 0;
   a->size = (uint8_t)size;
   a->memkind = (uint8_t)mk;
@@ -257,12 +153,12 @@ static int add_mem_action(wb_bb *bb, int kind, unsigned i, wb_action **out) {
 }
 
 WB_API void wb_bb_count(wb_bb *bb, uint64_t *counter, uint64_t amount) {
-  wb_action *a = add_action(bb, WB_ACT_COUNT, 0);
+  wb_action *a = wb_bb_add_action(bb, WB_ACT_COUNT, 0);
   if (a) { a->ptr = counter; a->amount = amount; }
 }
 
 WB_API void wb_bb_call(wb_bb *bb, unsigned i, wb_insn_fn fn, void *data) {
-  wb_action *a = add_action(bb, WB_ACT_CALL, i);
+  wb_action *a = wb_bb_add_action(bb, WB_ACT_CALL, i);
   if (a) { a->ptr = (void *)fn; a->data = data; }
 }
 
@@ -303,7 +199,7 @@ void wb_burst_switch(wb_burst *b) {
 }
 
 WB_API void wb_bb_burst(wb_bb *bb, wb_burst *b) {
-  wb_action *a = add_action(bb, WB_ACT_BURST, 0);
+  wb_action *a = wb_bb_add_action(bb, WB_ACT_BURST, 0);
   if (a) a->burst = b;
 }
 
@@ -331,19 +227,20 @@ static void trace(const wb_action *a, uint64_t icount, uint64_t pc, uint64_t add
 }
 
 /* The value of a memory event: what a store (or an AMO's operand) writes, or what a load is
- * about to read. The guest state is in m->cpu here (both tiers). */
-static void call_mem(wb_machine *m, const wb_action *a, uint64_t pc, uint64_t addr) {
+ * about to read. The guest state is in the hart here (both tiers). */
+static void call_mem(wb_hart *h, const wb_action *a, uint64_t pc, uint64_t addr) {
+  wb_machine *m = h->m;
   uint64_t v;
   if (a->memkind == WB_MEM_LOAD) v = peek(m, addr, a->size);
   else {
-    v = a->fpval ? m->cpu.f[a->rs2] : m->cpu.x[a->rs2];
+    v = a->fpval ? h->f[a->rs2] : h->x[a->rs2];
     if (a->size < 8) v &= (1ull << (8 * a->size)) - 1;
   }
-  ((wb_mem_fn)a->ptr)(a->data, m, pc, addr, a->size, a->memkind, v);
+  ((wb_mem_fn)a->ptr)(a->data, h, pc, addr, a->size, a->memkind, v);
 }
 
-void wb_hooks_run(wb_machine *m, const wb_action *acts, unsigned nacts, uint64_t icount, uint64_t pc) {
-  uint64_t saved = m->cpu.instret;
+void wb_hooks_run(wb_hart *h, const wb_action *acts, unsigned nacts, uint64_t icount, uint64_t pc) {
+  uint64_t saved = h->instret;
   for (unsigned k = 0; k < nacts; k++) {
     const wb_action *a = &acts[k];
     if (a->kind != WB_ACT_BURST && a->burst && !a->burst->on) continue; /* checking copy */
@@ -351,197 +248,43 @@ void wb_hooks_run(wb_machine *m, const wb_action *acts, unsigned nacts, uint64_t
       case WB_ACT_BURST: wb_burst_step(a->burst); break;
       case WB_ACT_COUNT: *(uint64_t *)a->ptr += a->amount; break;
       case WB_ACT_CALL:
-        if (a->guarded && m->cpu.x[a->rs1] - a->lo >= a->hi - a->lo) break;
-        m->cpu.instret = icount;
-        ((wb_insn_fn)a->ptr)(a->data, m, pc);
-        m->cpu.instret = saved;
+        if (a->guarded && h->x[a->rs1] - a->lo >= a->hi - a->lo) break;
+        h->instret = icount;
+        ((wb_insn_fn)a->ptr)(a->data, h, pc);
+        h->instret = saved;
         break;
-      case WB_ACT_TRACE_MEM: trace(a, icount, pc, m->cpu.x[a->rs1] + (uint64_t)(int64_t)a->imm); break;
+      case WB_ACT_TRACE_MEM: trace(a, icount, pc, h->x[a->rs1] + (uint64_t)(int64_t)a->imm); break;
       case WB_ACT_CALL_MEM:
-        m->cpu.instret = icount;
-        call_mem(m, a, pc, m->cpu.x[a->rs1] + (uint64_t)(int64_t)a->imm);
-        m->cpu.instret = saved;
+        h->instret = icount;
+        call_mem(h, a, pc, h->x[a->rs1] + (uint64_t)(int64_t)a->imm);
+        h->instret = saved;
         break;
     }
   }
 }
 
-void wb_client_call(wb_machine *m, const wb_action *a, uint64_t pc) {
-  wb_jit_synced(m, 1);
-  ((wb_insn_fn)a->ptr)(a->data, m, pc);
-  wb_jit_synced(m, 0);
+void wb_client_call(wb_hart *h, const wb_action *a, uint64_t pc) {
+  ((wb_insn_fn)a->ptr)(a->data, h, pc);
 }
 
-void wb_client_call_mem(wb_machine *m, const wb_action *a, uint64_t pc, uint64_t addr) {
-  wb_jit_synced(m, 1);
-  call_mem(m, a, pc, addr);
-  wb_jit_synced(m, 0);
-}
-
-/* ---- wrapping guest functions ---- */
-
-WB_API uint64_t wb_symbol_address(wb_machine *m, const char *symbol) {
-  uint64_t a = 0;
-  return wb_user_symbol(m, symbol, &a) == 0 ? a : 0;
-}
-
-WB_API int wb_wrap(wb_machine *m, const char *symbol, wb_wrap_pre_fn pre, wb_wrap_post_fn post, void *data) {
-  wb_clients *c = clients_of(m);
-  uint64_t pc = wb_symbol_address(m, symbol);
-  if (!c || !pc || c->nwraps >= WB_MAX_WRAPS) return -1;
-  c->wraps[c->nwraps++] = (wb_wrap_rec){pc, pre, post, data, -1, 0, 0};
-  wb_machine_invalidate_code(m, 0, ~0ull); /* the entry's block must get the hook */
-  return 0;
-}
-
-WB_API int wb_wrap_when(wb_machine *m, const char *symbol, int arg, uint64_t lo, uint64_t hi) {
-  wb_clients *c = m->clients;
-  uint64_t pc = wb_symbol_address(m, symbol);
-  if (!c || !pc || arg < 0 || arg > 7 || lo >= hi) return -1;
-  for (int w = 0; w < c->nwraps; w++)
-    if (c->wraps[w].pc == pc) {
-      if (c->wraps[w].post) return -1;     /* a post hook needs every return caught */
-      c->wraps[w].guard_arg = arg;
-      c->wraps[w].lo = lo;
-      c->wraps[w].hi = hi;
-    }
-  wb_machine_invalidate_code(m, 0, ~0ull);
-  return 0;
-}
-
-static void wrap_entry(void *data, wb_machine *m, uint64_t pc) {
-  const wb_wrap_rec *w = data;
-  wb_clients *c = m->clients;
-  uint64_t *x = m->cpu.x;
-  (void)pc;
-  void *user = NULL;
-  if (w->pre) {
-    uint64_t args[8];
-    memcpy(args, &x[10], sizeof args);
-    w->pre(w->data, m, x[1], args, &user);
-    memcpy(&x[10], args, sizeof args);
-  }
-  if (!w->post || user == WB_WRAP_NO_POST) return;
-  if (c->nframes == c->capframes) {
-    size_t cap = c->capframes ? c->capframes * 2 : 64;
-    wb_wrap_frame *f = realloc(c->frames, cap * sizeof *f);
-    if (!f) { wb_machine_stop(m, WB_REASON_INTERNAL, "out of host memory for wrapped calls"); return; }
-    c->frames = f;
-    c->capframes = cap;
-  }
-  c->frames[c->nframes++] = (wb_wrap_frame){x[1], x[2], user, w};
-  x[1] = WB_WRAP_RETURN;
-}
-
-uint64_t wb_wrap_return(wb_machine *m) {
-  wb_clients *c = m->clients;
-  uint64_t sp = m->cpu.x[2];
-  /* frames of calls a longjmp left are deeper (lower sp) than the one returning now */
-  while (c && c->nframes && c->frames[c->nframes - 1].sp < sp) c->nframes--;
-  if (!c || !c->nframes) {
-    m->cpu.pc = WB_WRAP_RETURN;
-    wb_machine_fault(m, WB_WRAP_RETURN, WB_WRAP_RETURN, "jump to the wrap return address with no wrapped call pending");
-    return WB_WRAP_RETURN;
-  }
-  wb_wrap_frame f = c->frames[--c->nframes];
-  if (f.w->post) f.w->post(f.w->data, m, &m->cpu.x[10], f.user);
-  return f.ra;
-}
-
-/* ---- views ---- */
-
-WB_API int wb_view_add(wb_machine *m, int window) {
-  char err[128];
-  int v = wb_mem_view_add(&m->mem, window, err, sizeof err);
-  if (v > 0 && window) m->cpu.jit_bound = m->mem.bound;
-  return v;
-}
-
-WB_API int wb_view_deny(wb_machine *m, int view, uint64_t addr, uint64_t len, int deny) {
-  return wb_mem_view_deny(&m->mem, view, addr, len, deny);
-}
-
-WB_API int wb_view_activate(wb_machine *m, int view) {
-  if (view < 0 || view >= m->mem.nviews || m->mem.views[view].window) return -1;
-  m->mem.active = view;
-  if (m->jit) wb_jit_request_exit(m, NULL);
-  return 0;
-}
-
-WB_API uint64_t wb_view_window_offset(const wb_machine *m) { return m->mem.size; }
-WB_API uint64_t wb_view_faults(const wb_machine *m) { return m->view_faults; }
-
-int wb_clients_view_fault(wb_machine *m, int view, uint64_t pc, uint64_t addr, unsigned size, int kind) {
-  wb_clients *c = m->clients;
-  int handled = 0;
-  if (!c) return 1;
-  for (int k = 0; k < c->n; k++)
-    if (c->ops[k].on_view_fault) {
-      handled = 1;
-      if (c->ops[k].on_view_fault(c->ops[k].data, m, view, pc, addr, size, kind)) return 1;
-    }
-  return !handled;
-}
-
-int wb_clients_unmapped(wb_machine *m, uint64_t addr, uint64_t len) {
-  wb_clients *c = m->clients;
-  if (!c) return 0;
-  for (int k = 0; k < c->n; k++)
-    if (c->ops[k].on_unmapped && c->ops[k].on_unmapped(c->ops[k].data, m, addr, len)) return 1;
-  return 0;
-}
-
-/* ---- guest memory a client manages ---- */
-
-/* Reservations go down from the middle of the space, clear of brk (bottom up from the
- * program) and of mmap (top down from WB_MMAP_TOP): neither has to search past them, and each
- * search starts where the last one ended instead of scanning every reserved page again. */
-WB_API uint64_t wb_guest_reserve(wb_machine *m, uint64_t len) {
-  uint64_t lo = 1ull << 20, mid = (m->mem.size / 2) & ~(WB_PAGE_SIZE - 1);
-  if (!m->reserve_cursor) m->reserve_cursor = mid < WB_MMAP_TOP ? mid : WB_MMAP_TOP;
-  uint64_t a = wb_mem_find_free(&m->mem, len, lo, m->reserve_cursor);
-  if (!a) a = wb_mem_find_free(&m->mem, len, lo, WB_MMAP_TOP);  /* wrapped: take any room */
-  if (!a || wb_mem_reserve(&m->mem, a, len) != 0) return 0;
-  m->reserve_cursor = a;
-  return a;
-}
-
-WB_API int wb_guest_map(wb_machine *m, uint64_t addr, uint64_t len) {
-  return wb_mem_map(&m->mem, addr, len, WB_PROT_R | WB_PROT_W);
-}
-
-WB_API void wb_guest_release(wb_machine *m, uint64_t addr, uint64_t len) {
-  wb_mem_unmap(&m->mem, addr, len);
-  wb_mem_unreserve(&m->mem, addr, len);
-}
-
-WB_API int wb_guest_read(wb_machine *m, uint64_t addr, void *dst, uint64_t len) {
-  return wb_mem_read(&m->mem, addr, dst, (size_t)len);
-}
-
-WB_API int wb_guest_copy(wb_machine *m, uint64_t dst, uint64_t src, uint64_t len) {
-  return wb_mem_copy(&m->mem, dst, src, len);
-}
-
-WB_API uint64_t wb_guest_mapped(const wb_machine *m, uint64_t *peak) {
-  if (peak) *peak = m->mem.peak;
-  return m->mem.committed;
+void wb_client_call_mem(wb_hart *h, const wb_action *a, uint64_t pc, uint64_t addr) {
+  call_mem(h, a, pc, addr);
 }
 
 /* ---- lifecycle ---- */
 
-void wb_clients_syscall(wb_machine *m, uint64_t nr, const uint64_t args[6], int64_t ret) {
-  wb_clients *c = m->clients;
+void wb_clients_syscall(wb_hart *h, uint64_t nr, const uint64_t args[6], int64_t ret) {
+  wb_clients *c = h->m->clients;
   if (!c) return;
   for (int k = 0; k < c->n; k++)
-    if (c->ops[k].on_syscall) c->ops[k].on_syscall(c->ops[k].data, m, nr, args, ret);
+    if (c->ops[k].on_syscall) c->ops[k].on_syscall(c->ops[k].data, h, nr, args, ret);
 }
 
-void wb_clients_thread(wb_machine *m, int tid, int started) {
-  wb_clients *c = m->clients;
+void wb_clients_thread(wb_hart *h, int started) {
+  wb_clients *c = h->m->clients;
   if (!c) return;
   for (int k = 0; k < c->n; k++)
-    if (c->ops[k].on_thread) c->ops[k].on_thread(c->ops[k].data, m, tid, started);
+    if (c->ops[k].on_thread) c->ops[k].on_thread(c->ops[k].data, h, started);
 }
 
 void wb_clients_run_end(wb_machine *m) {
@@ -557,7 +300,6 @@ void wb_clients_fini(wb_machine *m) {
   for (int k = 0; k < c->n; k++)
     if (c->ops[k].destroy) c->ops[k].destroy(c->ops[k].data);
   for (int i = 0; i < c->nstreams; i++) { free(c->streams[i]->buf); free(c->streams[i]); }
-  free(c->frames);
   free(c);
   m->clients = NULL;
 }

@@ -1,5 +1,6 @@
 /* client.h (internal) — registered clients, their per-block instrumentation requests
- * ("actions") and event streams, as the tiers and the run loop see them.
+ * ("actions") and event streams, as the tiers and the run loop see them (client.c, stream.c,
+ * wrap.c, client_mem.c). Tier-neutral: nothing here calls into a tier.
  *
  * When a block is built, wb_client_instrument() shows it to every client's on_block and
  * collects the actions they ask for, in order. The interpreter keeps them with the block and
@@ -72,9 +73,7 @@ typedef struct wb_clients {
   int nstreams;
   uint64_t drain_bytes;
   wb_wrap_rec wraps[WB_MAX_WRAPS];
-  int nwraps;
-  wb_wrap_frame *frames;      /* calls of wrapped functions that have not returned */
-  size_t nframes, capframes;
+  int nwraps;                 /* (calls in flight are per hart: hart.h frames) */
 } wb_clients;
 
 struct wb_bb {
@@ -94,39 +93,45 @@ unsigned wb_client_instrument(wb_machine *m, uint64_t pc, const wb_insn *insns,
 /* Memory access size/kind of an instruction (0 if it does not access memory). */
 int wb_insn_mem_info(const wb_insn *in, unsigned *size, int *kind);
 
+/* The machine's client registry (made on first use; NULL only when out of memory). */
+wb_clients *wb_clients_of(wb_machine *m);
+/* A new action of `kind` for instruction i of the block (NULL if i is out of range). */
+wb_action *wb_bb_add_action(wb_bb *bb, int kind, unsigned i);
+/* Add the entry calls of wrapped functions that start in this block (wrap.c). */
+void wb_wrap_instrument(wb_bb *bb);
+
 /* Make room for `need` more bytes in s (grows; asks for a drain past the high-water mark). */
 void wb_stream_reserve(wb_stream *s, uint64_t need);
-/* Empty a stream (clients whose stream is a snapshot of aggregates, rewritten at run end). */
-void wb_stream_reset(wb_stream *s);
 /* Ask the run to pause (WB_REASON_DRAIN) at the next block boundary. */
 void wb_machine_request_drain(wb_machine *m);
 
 /* Run the actions of instruction i (interpreter): icount = instructions retired before it. */
-void wb_hooks_run(wb_machine *m, const wb_action *acts, unsigned nacts, uint64_t icount, uint64_t pc);
+void wb_hooks_run(wb_hart *h, const wb_action *acts, unsigned nacts, uint64_t icount, uint64_t pc);
 /* Count a marked block's entry (wb_bb_burst); switches the copies at zero. */
 void wb_burst_step(struct wb_burst *b);
 /* The switch itself (translated code has already counted the entry down to zero). */
 void wb_burst_switch(struct wb_burst *b);
-/* Clean calls from translated code (the guest state is in cpu, cpu.instret exact). */
-void wb_client_call(wb_machine *m, const wb_action *a, uint64_t pc);
-void wb_client_call_mem(wb_machine *m, const wb_action *a, uint64_t pc, uint64_t addr);
+/* Clean calls from translated code (the guest state is in the hart, instret exact). */
+void wb_client_call(wb_hart *h, const wb_action *a, uint64_t pc);
+void wb_client_call_mem(wb_hart *h, const wb_action *a, uint64_t pc, uint64_t addr);
 
 /* A view denied a guest access: ask the clients (0: complete it and resume, 1: guest fault;
  * 1 also when no client handles view faults). */
-int wb_clients_view_fault(wb_machine *m, int view, uint64_t pc, uint64_t addr, unsigned size, int kind);
+int wb_clients_view_fault(wb_hart *h, int view, uint64_t pc, uint64_t addr, unsigned size, int kind);
 /* Some client mapped [addr, addr+len) on demand (on_unmapped): 1, the access may run again. */
-int wb_clients_unmapped(wb_machine *m, uint64_t addr, uint64_t len);
+int wb_clients_unmapped(wb_hart *h, uint64_t addr, uint64_t len);
 
 /* The guest jumped to WB_WRAP_RETURN: run the post hook of the innermost wrapped call and
  * return the pc to continue at (its real return address). Stops the machine (and returns
  * WB_WRAP_RETURN) if no wrapped call is pending. */
-uint64_t wb_wrap_return(wb_machine *m);
+uint64_t wb_wrap_return(wb_hart *h);
 
 /* Lifecycle (machine.c) */
-void wb_clients_syscall(wb_machine *m, uint64_t nr, const uint64_t args[6], int64_t ret);
+void wb_clients_syscall(wb_hart *h, uint64_t nr, const uint64_t args[6], int64_t ret);
 void wb_clients_run_end(wb_machine *m);
-/* A guest thread started (first run of the main thread) or ended (the run's final stop). */
-void wb_clients_thread(wb_machine *m, int tid, int started);
+/* A guest thread started on hart h (first run of the main thread) or ended (the run's final
+ * stop). */
+void wb_clients_thread(wb_hart *h, int started);
 void wb_clients_fini(wb_machine *m);
 
 /* Built-in clients (clients/): add by name */

@@ -22,8 +22,10 @@
 #include "interp.h"
 #include "decode.h"
 #include "fpu.h"
-#include "user.h"
 #include "client.h"
+#include "csr.h"
+#include "mmu.h"
+#include "trap.h"
 
 #define HASH_BITS 16
 #define HASH_SIZE (1u << HASH_BITS)
@@ -177,11 +179,6 @@ static inline wb_block *lookup(struct wb_interp *ip, uint64_t pc) {
   return NULL;
 }
 
-static int fetch_ok(const wb_mem *mem, uint64_t addr) {
-  if (addr >= mem->size) return 0;
-  return (mem->perm[addr >> WB_PAGE_SHIFT] & WB_PROT_X) != 0;
-}
-
 /* Decode a block at pc. Returns the shared fetch-fault pseudo-block if pc cannot be fetched.
  * `into` (single-step mode): decode at most one instruction into that scratch block, which
  * is not entered in the table. */
@@ -190,14 +187,11 @@ unsigned wb_block_decode(const wb_mem *mem, uint64_t pc, unsigned maxn, wb_insn 
   unsigned n = 0;
   uint64_t p = pc, cm = 0;
   while (n < maxn) {
-    if ((p & 1) || !fetch_ok(mem, p)) break;
-    uint16_t lo;
-    memcpy(&lo, wb_mem_host(mem, p), 2);
+    uint16_t lo, hi;
+    if ((p & 1) || !wb_mmu_fetch16(mem, p, &lo)) break;
     uint32_t raw = lo;
     if (wb_insn_len(lo) == 4) {
-      if (!fetch_ok(mem, p + 2)) break;
-      uint16_t hi;
-      memcpy(&hi, wb_mem_host(mem, p + 2), 2);
+      if (!wb_mmu_fetch16(mem, p + 2, &hi)) break;
       raw |= (uint32_t)hi << 16;
     }
     wb_decode(raw, &in[n]);
@@ -330,89 +324,39 @@ static wb_block *build_block(wb_machine *m, uint64_t pc, wb_block *into) {
   return b;
 }
 
-static void run_stepped(wb_machine *m, int mode, uint8_t *base, uint64_t bound) {
-  struct wb_interp *ip = m->interp;
+static void run_stepped(wb_hart *h, int mode, uint8_t *base, uint64_t bound) {
+  struct wb_interp *ip = h->m->interp;
   ip->step = mode;
   ip->stepped = 0;
   ip->step_base = base;
   ip->step_bound = bound;
-  wb_interp_run(m);
+  wb_interp_run(h);
   ip->step = 0;
   ip->step_base = NULL;
 }
 
-void wb_interp_step(wb_machine *m, uint8_t *base, uint64_t bound) { run_stepped(m, 2, base, bound); }
-void wb_interp_run_block(wb_machine *m) { run_stepped(m, 1, NULL, 0); }
+void wb_interp_step(wb_hart *h, uint8_t *base, uint64_t bound) { run_stepped(h, 2, base, bound); }
+void wb_interp_run_block(wb_hart *h) { run_stepped(h, 1, NULL, 0); }
 
-void wb_interp_recover(wb_machine *m, uint64_t *pc) {
-  struct wb_interp *ip = m->interp;
+void wb_interp_recover(wb_hart *h, uint64_t *pc) {
+  struct wb_interp *ip = h->m->interp;
   /* The faulting record is ip->cur_insn; its block is found from the terminator record that
    * follows the block's last instruction (its imm holds n), so block entry stores nothing. */
   const wb_dinsn *d = ip->cur_insn, *t = d;
-  if (!d) { *pc = m->cpu.pc; return; }
+  if (!d) { *pc = h->pc; return; }
   while (t->rs3 != TERM_MARK) t++;
   unsigned n = (unsigned)t->imm, i = (unsigned)(n - (t - d));
   const wb_block *b = (const wb_block *)((const char *)(t - n) - offsetof(wb_block, insns));
-  m->cpu.instret -= (n - i);
+  h->instret -= (n - i);
   *pc = wb_block_insn_pc(b, i);
-  m->cpu.pc = *pc;
-}
-
-/* ---- CSRs visible in user mode ---- */
-enum { CSR_FFLAGS = 0x001, CSR_FRM = 0x002, CSR_FCSR = 0x003, CSR_CYCLE = 0xc00,
-       CSR_TIME = 0xc01, CSR_INSTRET = 0xc02 };
-
-/* Read-modify-write a CSR. kind: 0 write, 1 set, 2 clear. Returns 0, or -1 if illegal. */
-static int csr_access(wb_machine *m, unsigned csr, int kind, uint64_t src, int do_write,
-                      uint64_t instret_now, uint64_t *old) {
-  wb_cpu *c = &m->cpu;
-  uint64_t v;
-  switch (csr) {
-    case CSR_FFLAGS: v = c->fflags; break;
-    case CSR_FRM: v = c->frm; break;
-    case CSR_FCSR: v = (c->frm << 5) | c->fflags; break;
-    case CSR_CYCLE: case CSR_INSTRET: v = instret_now; break;
-    case CSR_TIME: /* 10 MHz timebase, as Linux on common RISC-V boards reports */
-      v = wb_guest_monotonic_ns_at(m, instret_now) / 100;
-      break;
-    default: return -1;
-  }
-  if (do_write) {
-    uint64_t nv = kind == 0 ? src : kind == 1 ? (v | src) : (v & ~src);
-    switch (csr) {
-      case CSR_FFLAGS: c->fflags = nv & 0x1f; break;
-      case CSR_FRM: c->frm = nv & 7; break;
-      case CSR_FCSR: c->fflags = nv & 0x1f; c->frm = (nv >> 5) & 7; break;
-      default: return -1; /* read-only counters */
-    }
-  }
-  *old = v;
-  return 0;
-}
-
-static void stop_illegal(wb_machine *m, uint64_t pc) {
-  char dis[96] = "?";
-  uint32_t raw = 0;
-  if (wb_mem_check(&m->mem, pc, 2, WB_PROT_R)) {
-    uint16_t lo;
-    memcpy(&lo, wb_mem_host(&m->mem, pc), 2);
-    raw = lo;
-    if (wb_insn_len(lo) == 4 && wb_mem_check(&m->mem, pc + 2, 2, WB_PROT_R)) {
-      uint16_t hi;
-      memcpy(&hi, wb_mem_host(&m->mem, pc + 2), 2);
-      raw |= (uint32_t)hi << 16;
-    }
-    wb_disasm_raw(raw, pc, dis, sizeof dis);
-  }
-  m->cpu.pc = pc;
-  wb_machine_stop(m, WB_REASON_ILLEGAL, "illegal instruction at pc 0x%llx: %0*x (%s)",
-                  (unsigned long long)pc, (raw & 3) == 3 ? 8 : 4, raw, dis);
+  h->pc = *pc;
 }
 
 /* Look at the budget and the wall clock; returns 1 if the run must stop before a block of n. */
-static int check_limits(wb_machine *m, uint32_t n) {
+static int check_limits(wb_hart *h, uint32_t n) {
+  wb_machine *m = h->m;
   struct wb_interp *ip = m->interp;
-  if (wb_machine_limits_hit(m, n, m->cpu.instret >= ip->next_wall_check, &ip->next_wall_check))
+  if (wb_machine_limits_hit(h, n, h->instret >= ip->next_wall_check, &ip->next_wall_check))
     return 1;
   uint64_t lim = UINT64_MAX;
   if (m->cfg.max_insns) lim = m->cfg.max_insns;
@@ -425,7 +369,7 @@ static int check_limits(wb_machine *m, uint32_t n) {
 #define LIKELY(x) __builtin_expect(!!(x), 1)
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
 
-void wb_interp_run(wb_machine *m) {
+void wb_interp_run(wb_hart *h) {
   static const void *const labels[IOP_COUNT] = {
 #define X(name, mn, fmt) [WB_OP_##name] = &&L_##name,
       WB_OPS(X)
@@ -444,7 +388,7 @@ void wb_interp_run(wb_machine *m) {
 #include "interp_pair.h"
 #undef TRIPLE_LABELS
   };
-  if (!m) {
+  if (!h) {
     g_labels = labels;
     g_pairs = pair_labels;
     g_triples = triples;
@@ -452,12 +396,13 @@ void wb_interp_run(wb_machine *m) {
     return;
   }
 
+  wb_machine *const m = h->m;
   struct wb_interp *ip = m->interp;
-  wb_cpu *const cpu = &m->cpu;
+  wb_hart *const cpu = h;
   uint64_t *const X = cpu->x;
   uint64_t *const F = cpu->f;
-  uint8_t *const M = ip->step_base ? ip->step_base : wb_mem_active_base(&m->mem);
-  const uint64_t msize = ip->step_base ? ip->step_bound : m->mem.bound;
+  uint8_t *const M = ip->step_base ? ip->step_base : wb_mem_view_base(&m->mem, h->view);
+  const uint64_t bound = ip->step_base ? ip->step_bound : m->mem.bound;
   wb_block *b = NULL, **slot = NULL, *nb;
   const wb_dinsn *d;
   uint64_t pc = cpu->pc, bpc;
@@ -515,7 +460,7 @@ lookup:
   }
   if (UNLIKELY(pc == WB_WRAP_RETURN)) {
   wrap_return: /* a wrapped function returns: its post hook, then its real return address */
-    pc = wb_wrap_return(m);
+    pc = wb_wrap_return(h);
     if (m->stop_reason != WB_REASON_NONE) { cpu->pc = pc; return; }
     slot = NULL;
   }
@@ -533,7 +478,7 @@ enter_slow:
     if (ip->stepped) { cpu->pc = b->pc; return; }
     ip->stepped = 1;
     /* one block: the limits apply as usual; one instruction: the JIT already counted it */
-    if (ip->step == 1 && check_limits(m, b->n)) { cpu->pc = b->pc; return; }
+    if (ip->step == 1 && check_limits(h, b->n)) { cpu->pc = b->pc; return; }
     limit = 0; /* the next block entry comes back here and returns */
     cpu->instret += b->n;
     bpc = b->pc;
@@ -541,7 +486,7 @@ enter_slow:
     goto *d->h;
   }
   ip->limit = limit;
-  if (check_limits(m, b->n)) { cpu->pc = b->pc; return; }
+  if (check_limits(h, b->n)) { cpu->pc = b->pc; return; }
   limit = ip->limit;
   cpu->instret += b->n;
   bpc = b->pc;

@@ -46,17 +46,17 @@ unsigned wb_block_decode(const wb_mem *mem, uint64_t pc, unsigned maxn, struct w
 
 int wb_interp_init(wb_machine *m, char *err, size_t errlen);
 void wb_interp_fini(wb_machine *m);
-/* Run until m->stop_reason is set. Updates m->cpu (pc, instret). */
-void wb_interp_run(wb_machine *m);
-/* Execute exactly one instruction at cpu.pc (the JIT's slow path and the completion of a
+/* Run hart h until its machine's stop_reason is set (h->pc, h->instret updated). */
+void wb_interp_run(wb_hart *h);
+/* Execute exactly one instruction at h->pc (the JIT's slow path and the completion of a
  * faulting access through another view): memory is addressed as base + a with a < bound
  * (base NULL: the primary view). instret advances by one; limits are not checked. */
-void wb_interp_step(wb_machine *m, uint8_t *base, uint64_t bound);
-/* Run one block at cpu.pc (the JIT tier runs cold code this way), limits checked as usual. */
-void wb_interp_run_block(wb_machine *m);
+void wb_interp_step(wb_hart *h, uint8_t *base, uint64_t bound);
+/* Run one block at h->pc (the JIT tier runs cold code this way), limits checked as usual. */
+void wb_interp_run_block(wb_hart *h);
 /* After a host fault inside guest code: recover the guest pc and instret at the faulting
  * instruction (the instruction is not retired). */
-void wb_interp_recover(wb_machine *m, uint64_t *pc);
+void wb_interp_recover(wb_hart *h, uint64_t *pc);
 /* Drop every decoded block. */
 void wb_interp_flush(wb_machine *m);
 /* Guest pc of instruction i of block b. */

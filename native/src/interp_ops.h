@@ -1,6 +1,8 @@
 /* interp_ops.h — the interpreter's handler bodies, one per operation, included into
- * wb_interp_run(). In scope: cpu, X (integer registers, X[32] = sink for rd = x0), F, M (guest
- * memory base), msize, b (current block), bpc (its pc), d (current record), pc, slot, nb.
+ * wb_interp_run(). In scope: m, cpu (the hart), X (integer registers, X[32] = sink for
+ * rd = x0), F, M and bound (the memory view's base and addressable limit: every access goes
+ * through mmu.h's WB_MMU_ACCESS / WB_MMU_HOST), b (current block), bpc (its pc), d (current
+ * record), pc, slot, nb.
  * Every handler ends with NEXT (fall into the next record), CHAIN (direct successor through
  * a chain slot), ENTER (a known block), `indirect`/`lookup` with pc set, or stops.
  * This file is the semantics of the ISA that the JIT is checked against.
@@ -15,13 +17,14 @@
 #define INSN_PC (wb_block_insn_pc(b, IDX))
 /* record the running access for precise faults; the fence keeps the store before the access */
 #define MARK() do { ip->cur_insn = d; __atomic_signal_fence(__ATOMIC_SEQ_CST); } while (0)
-/* Bounds: only the start address is checked. The guest view is followed by a PROT_NONE guard
- * region, so an access starting inside the view but running past its end faults on the host
- * and is recovered precisely like any other protected-page access (after MARK). One compare
- * against msize for every access size keeps a single bound live across all handlers. */
-#define ADDR(sz) uint64_t a = RS1 + IMM; if (UNLIKELY(a >= msize)) goto oob; MARK()
-#define LOAD_BODY(sz, T, conv) { ADDR(sz); T v; memcpy(&v, M + a, sz); X[RD] = conv(v); }
-#define STORE_BODY(sz, T) { ADDR(sz); T v = (T)RS2; memcpy(M + a, &v, sz); }
+/* Bounds (flat backend, mmu.h): only the start address is checked. The guest view is followed
+ * by a PROT_NONE guard region, so an access starting inside the view but running past its end
+ * faults on the host and is recovered precisely like any other protected-page access (after
+ * MARK). One compare against the bound for every access size keeps a single bound live
+ * across all handlers. */
+#define ADDR(sz) uint64_t a = RS1 + IMM; WB_MMU_ACCESS(a, oob); MARK()
+#define LOAD_BODY(sz, T, conv) { ADDR(sz); T v; memcpy(&v, WB_MMU_HOST(a), sz); X[RD] = conv(v); }
+#define STORE_BODY(sz, T) { ADDR(sz); T v = (T)RS2; memcpy(WB_MMU_HOST(a), &v, sz); }
 #define LOAD(sz, T, conv) LOAD_BODY(sz, T, conv) NEXT;
 #define STORE(sz, T) STORE_BODY(sz, T) NEXT;
 #define AS_U64(v) ((uint64_t)(v))
@@ -48,27 +51,41 @@
 #define BRANCH(cond) \
   if (cond) CHAIN(0, bpc + IMM); else CHAIN(1, b->end_pc);
 
-  L_ILLEGAL: L_MRET: L_SRET: L_WFI: L_SFENCE_VMA:
+  /* Traps (trap.h): the instruction is not retired; the platform decides what follows and
+   * where the hart goes on (after a trap that does not stop the run: at cpu->pc) */
+/* a privileged instruction: done by the platform (retired; on at cpu->pc) or illegal */
+#define PRIV(op) \
+    cpu->instret -= (b->n - IDX); \
+    cpu->pc = INSN_PC; \
+    if (wb_priv_exec(cpu, op) != 0) goto illegal_here; \
+    cpu->instret++; \
+    pc = cpu->pc; slot = NULL; goto lookup;
+  L_MRET: PRIV(WB_OP_MRET)
+  L_SRET: PRIV(WB_OP_SRET)
+  L_WFI: PRIV(WB_OP_WFI)
+  L_SFENCE_VMA: PRIV(WB_OP_SFENCE_VMA)
+  L_ILLEGAL:
   illegal:
     cpu->instret -= (b->n - IDX);
-    stop_illegal(m, INSN_PC);
-    goto stop;
+    cpu->pc = INSN_PC;
+  illegal_here:
+    if (wb_trap_raise(cpu, &(wb_trap){WB_CAUSE_ILLEGAL, 0, NULL})) goto stop;
+    goto trapped;
   oob:
     cpu->instret -= (b->n - IDX);
-    cpu->pc = INSN_PC;
-    wb_machine_fault(m, cpu->pc, RS1 + IMM, "access outside the guest address space");
-    goto stop;
+    if (wb_trap_memory(cpu, INSN_PC, RS1 + IMM, "access outside the guest address space")) goto stop;
+    goto trapped;
   L_FETCHFAULT:
-    cpu->pc = bpc;
-    wb_machine_fault(m, bpc, bpc, "instruction fetch from unmapped or non-executable memory");
-    goto stop;
+    if (wb_trap_memory(cpu, bpc, bpc, "instruction fetch from unmapped or non-executable memory")) goto stop;
+  trapped: /* the platform took the trap and the hart goes on at cpu->pc */
+    pc = cpu->pc; slot = NULL; goto lookup;
   L_FALLTHROUGH:
     CHAIN(1, b->end_pc);
   /* client instrumentation of this record, then its real handler */
   L_HOOK: {
     const wb_hooks *hk = b->hooks;
     unsigned i_ = IDX;
-    wb_hooks_run(m, hk->acts + hk->start[i_], (unsigned)(hk->start[i_ + 1] - hk->start[i_]),
+    wb_hooks_run(cpu, hk->acts + hk->start[i_], (unsigned)(hk->start[i_ + 1] - hk->start[i_]),
                  cpu->instret - (b->n - i_), INSN_PC);
     if (UNLIKELY(m->drain_requested)) limit = 0; /* pause at the next block entry */
     if (UNLIKELY(m->stop_reason != WB_REASON_NONE)) {
@@ -131,19 +148,16 @@
   L_FENCE_I:
     wb_machine_invalidate_code(m, 0, ~0ull); /* every tier's translations */
     pc = b->end_pc; slot = NULL; goto lookup;
-  L_ECALL:
+  L_ECALL: /* counted as retired (trap.h); user mode: a syscall, then on after the ecall */
     cpu->pc = b->end_pc - 4;
-    if (wb_user_syscall(m) || m->stop_reason != WB_REASON_NONE) {
-      if (m->stop_reason == WB_REASON_EXIT || m->stop_reason == WB_REASON_SIGNAL) cpu->pc = b->end_pc;
-      goto stop;
-    }
+    if (wb_trap_raise(cpu, &(wb_trap){WB_CAUSE_ECALL_U + (uint64_t)cpu->priv, 0, NULL})) goto stop;
     if (UNLIKELY(m->timer_insn < limit)) limit = 0; /* a timer was armed: look at the limits */
-    pc = b->end_pc; slot = NULL; goto lookup;
+    pc = cpu->pc; slot = NULL; goto lookup;
   L_EBREAK:
+    cpu->instret -= (b->n - IDX);
     cpu->pc = INSN_PC;
-    wb_machine_stop(m, WB_REASON_EBREAK, "ebreak at pc 0x%llx (no debugger attached)",
-                    (unsigned long long)cpu->pc);
-    goto stop;
+    if (wb_trap_raise(cpu, &(wb_trap){WB_CAUSE_BREAKPOINT, INSN_PC, NULL})) goto stop;
+    goto trapped;
   L_ADDIW: OPBODY_ADDIW; NEXT;
   L_SLLIW: X[RD] = SEXT32((uint32_t)RS1 << (IMM & 31)); NEXT;
   L_SRLIW: X[RD] = SEXT32((uint32_t)RS1 >> (IMM & 31)); NEXT;
@@ -157,7 +171,7 @@
   /* ---- Zicsr ---- */
 #define CSR_OP(kind, src, writes) { \
     uint64_t old, s_ = (src); \
-    if (csr_access(m, (unsigned)d->imm & 0xfff, kind, s_, writes, cpu->instret - (b->n - IDX), &old)) \
+    if (wb_csr_access(cpu, (unsigned)d->imm & 0xfff, kind, s_, writes, cpu->instret - (b->n - IDX), &old)) \
       goto illegal; \
     X[RD] = old; NEXT; }
   L_CSRRW: CSR_OP(0, RS1, 1)
@@ -202,24 +216,24 @@
 
   /* ---- A ---- (sequentially consistent host atomics; aq/rl are subsumed) */
 #define AADDR(sz) uint64_t a = RS1; \
-    if (UNLIKELY(a >= msize)) goto oob; /* aligned: never runs past the end */ \
+    WB_MMU_ACCESS(a, oob); /* aligned: never runs past the end */ \
     if (UNLIKELY(a & ((sz) - 1))) goto misaligned; \
     MARK()
 #define AMO_FETCH(sz, T, fn) { AADDR(sz); T v = (T)RS2; \
-    T old = fn((T *)(M + a), v, __ATOMIC_SEQ_CST); X[RD] = (uint64_t)(int64_t)old; NEXT; }
-#define AMO_CAS(sz, T, expr) { AADDR(sz); T v = (T)RS2; T *p = (T *)(M + a); \
+    T old = fn((T *)WB_MMU_HOST(a), v, __ATOMIC_SEQ_CST); X[RD] = (uint64_t)(int64_t)old; NEXT; }
+#define AMO_CAS(sz, T, expr) { AADDR(sz); T v = (T)RS2; T *p = (T *)WB_MMU_HOST(a); \
     T old = __atomic_load_n(p, __ATOMIC_SEQ_CST), nv; \
     do { nv = (expr); } while (!__atomic_compare_exchange_n(p, &old, nv, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)); \
     X[RD] = (uint64_t)(int64_t)old; NEXT; }
-  L_LR_W: { AADDR(4); int32_t v = __atomic_load_n((int32_t *)(M + a), __ATOMIC_SEQ_CST);
+  L_LR_W: { AADDR(4); int32_t v = __atomic_load_n((int32_t *)WB_MMU_HOST(a), __ATOMIC_SEQ_CST);
             cpu->reservation = a; X[RD] = SEXT32(v); NEXT; }
-  L_LR_D: { AADDR(8); uint64_t v = __atomic_load_n((uint64_t *)(M + a), __ATOMIC_SEQ_CST);
+  L_LR_D: { AADDR(8); uint64_t v = __atomic_load_n((uint64_t *)WB_MMU_HOST(a), __ATOMIC_SEQ_CST);
             cpu->reservation = a; X[RD] = v; NEXT; }
   L_SC_W: { AADDR(4); uint64_t ok = cpu->reservation == a;
-            if (ok) __atomic_store_n((uint32_t *)(M + a), (uint32_t)RS2, __ATOMIC_SEQ_CST);
+            if (ok) __atomic_store_n((uint32_t *)WB_MMU_HOST(a), (uint32_t)RS2, __ATOMIC_SEQ_CST);
             cpu->reservation = WB_NO_RESERVATION; X[RD] = !ok; NEXT; }
   L_SC_D: { AADDR(8); uint64_t ok = cpu->reservation == a;
-            if (ok) __atomic_store_n((uint64_t *)(M + a), RS2, __ATOMIC_SEQ_CST);
+            if (ok) __atomic_store_n((uint64_t *)WB_MMU_HOST(a), RS2, __ATOMIC_SEQ_CST);
             cpu->reservation = WB_NO_RESERVATION; X[RD] = !ok; NEXT; }
   L_AMOSWAP_W: AMO_FETCH(4, int32_t, __atomic_exchange_n)
   L_AMOADD_W: AMO_FETCH(4, int32_t, __atomic_fetch_add)
@@ -242,8 +256,8 @@
   misaligned:
     cpu->instret -= (b->n - IDX);
     cpu->pc = INSN_PC;
-    wb_machine_fault(m, cpu->pc, RS1, "misaligned atomic access");
-    goto stop;
+    if (wb_trap_memory(cpu, cpu->pc, RS1, "misaligned atomic access")) goto stop;
+    goto trapped;
 
   /* ---- F and D ---- */
 #define RM int rm_ = d->imm == WB_RM_DYN ? (int)cpu->frm : d->imm; if (UNLIKELY(rm_ > 4)) goto illegal
@@ -255,10 +269,10 @@
 #define FNORM(fn) { F[RD] = wb_##fn(F[d->rs1], F[d->rs2], &cpu->fflags); NEXT; }
 #define FCMP(fn) { X[RD] = wb_##fn(F[d->rs1], F[d->rs2], &cpu->fflags); NEXT; }
 #define FSGN(fn) { F[RD] = wb_##fn(F[d->rs1], F[d->rs2]); NEXT; }
-  L_FLW: { ADDR(4); uint32_t v; memcpy(&v, M + a, 4); F[RD] = wb_box_s(v); NEXT; }
-  L_FLD: { ADDR(8); uint64_t v; memcpy(&v, M + a, 8); F[RD] = v; NEXT; }
-  L_FSW: { ADDR(4); uint32_t v = (uint32_t)F[d->rs2]; memcpy(M + a, &v, 4); NEXT; }
-  L_FSD: { ADDR(8); uint64_t v = F[d->rs2]; memcpy(M + a, &v, 8); NEXT; }
+  L_FLW: { ADDR(4); uint32_t v; memcpy(&v, WB_MMU_HOST(a), 4); F[RD] = wb_box_s(v); NEXT; }
+  L_FLD: { ADDR(8); uint64_t v; memcpy(&v, WB_MMU_HOST(a), 8); F[RD] = v; NEXT; }
+  L_FSW: { ADDR(4); uint32_t v = (uint32_t)F[d->rs2]; memcpy(WB_MMU_HOST(a), &v, 4); NEXT; }
+  L_FSD: { ADDR(8); uint64_t v = F[d->rs2]; memcpy(WB_MMU_HOST(a), &v, 8); NEXT; }
   L_FMADD_S: FTRI(fmadd_s)
   L_FMSUB_S: FTRI(fmsub_s)
   L_FNMSUB_S: FTRI(fnmsub_s)

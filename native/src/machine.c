@@ -1,10 +1,12 @@
 /* machine.c — the machine object and the run loop: create, load, run, stop, faults, limits.
  *
- * A run enters the interpreter tier (later: the JIT) under a SIGSEGV/SIGBUS handler. A host
- * fault whose address lies inside this machine's guest memory view is a guest memory fault:
- * the handler jumps back here (siglongjmp), the tier names the guest instruction, and the run
- * ends with WB_REASON_FAULT, the pc and the disassembled instruction. Any other host fault is
- * passed on to whichever handler was installed before us (Python's faulthandler, say).
+ * A machine owns its harts (hart.h) and a platform (platform.h: user mode's Linux ABI today);
+ * a run enters a tier (interpreter or JIT) on hart 0 under a SIGSEGV/SIGBUS handler. A host
+ * fault whose address lies inside this machine's guest memory views is a guest memory fault:
+ * the handler jumps back here (siglongjmp to the hart's fault_jmp), the tier names the guest
+ * instruction, and the fault is completed (view faults, self-modifying code, memory a client
+ * grows) or raised as a trap to the platform. Any other host fault is passed on to whichever
+ * handler was installed before us (Python's faulthandler, say).
  */
 #include <errno.h>
 #include <math.h>
@@ -20,13 +22,15 @@
 #include "jit/jit.h"
 #include "client.h"
 #include "machine.h"
-#include "user.h"
+#include "platform.h"
+#include "trap.h"
 
 #define WB_API __attribute__((visibility("default")))
 
-static __thread wb_machine *t_current; /* machine running on this host thread */
+static __thread wb_hart *t_hart; /* the hart running on this host thread */
 
-wb_machine *wb_machine_current(void) { return t_current; }
+wb_hart *wb_hart_current(void) { return t_hart; }
+wb_machine *wb_machine_current(void) { return t_hart ? t_hart->m : NULL; }
 static struct sigaction g_prev_segv, g_prev_bus;
 static int g_handlers_installed;
 
@@ -37,13 +41,14 @@ uint64_t wb_host_ns(void) {
 }
 
 /* Deterministic guest time starts at 2024-01-01T00:00:00Z and advances ns_per_insn per
- * retired instruction (and by the time slept: sleep_ns), so the same run reads the same clock. */
+ * retired instruction of hart 0 (and by the time slept: sleep_ns), so the same run reads the
+ * same clock. */
 #define WB_VIRTUAL_EPOCH_NS 1704067200000000000ull
 #define WB_VIRTUAL_BOOT_NS 1000000000ull /* monotonic clock reads 1 s at the first instruction */
 
 uint64_t wb_guest_realtime_ns(const wb_machine *m) {
   if (m->cfg.deterministic)
-    return WB_VIRTUAL_EPOCH_NS + m->cpu.instret * m->cfg.ns_per_insn + m->sleep_ns;
+    return WB_VIRTUAL_EPOCH_NS + m->harts[0]->instret * m->cfg.ns_per_insn + m->sleep_ns;
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
@@ -55,7 +60,7 @@ uint64_t wb_guest_monotonic_ns_at(const wb_machine *m, uint64_t instret) {
 }
 
 uint64_t wb_guest_monotonic_ns(const wb_machine *m) {
-  return wb_guest_monotonic_ns_at(m, m->cpu.instret);
+  return wb_guest_monotonic_ns_at(m, m->harts[0]->instret);
 }
 
 WB_API void wb_config_init(wb_config *cfg) {
@@ -81,7 +86,7 @@ WB_API const char *wb_engine_version(void) { return WB_ENGINE_VERSION; }
 WB_API int wb_tier_available(int tier) {
   return tier == WB_TIER_INTERP || (tier == WB_TIER_JIT && WB_HAVE_JIT);
 }
-WB_API const char *wb_syscall_name(int nr) { return wb_user_syscall_name(nr); }
+WB_API const char *wb_syscall_name(int nr) { return wb_user_platform.syscall_name(nr); }
 WB_API int wb_disassemble(uint32_t raw, uint64_t pc, char *buf, size_t n) {
   return wb_disasm_raw(raw, pc, buf, n);
 }
@@ -95,8 +100,9 @@ void wb_machine_stop(wb_machine *m, int reason, const char *fmt, ...) {
   va_end(ap);
 }
 
-int wb_machine_limits_hit(wb_machine *m, uint32_t n, int wall_due, uint64_t *next_wall_check) {
-  uint64_t ir = m->cpu.instret;
+int wb_machine_limits_hit(wb_hart *h, uint32_t n, int wall_due, uint64_t *next_wall_check) {
+  wb_machine *m = h->m;
+  uint64_t ir = h->instret;
   if (m->stop_reason != WB_REASON_NONE) return 1;
   if (m->drain_requested) {
     wb_machine_stop(m, WB_REASON_DRAIN, "event streams need draining");
@@ -116,31 +122,31 @@ int wb_machine_limits_hit(wb_machine *m, uint32_t n, int wall_due, uint64_t *nex
     }
     *next_wall_check = ir + (1u << 22); /* the clock is read about every 4M instructions */
   }
-  if (ir + n > m->timer_insn) {
-    wb_user_timers_due(m, n);
+  if (ir + n > m->timer_insn && m->platform->events_due) {
+    m->platform->events_due(m, n);
     if (m->stop_reason != WB_REASON_NONE) return 1;
   }
   return 0;
 }
 
-void wb_machine_fault(wb_machine *m, uint64_t pc, uint64_t addr, const char *what) {
-  char dis[96] = "?";
-  uint32_t raw = 0;
-  if (wb_mem_check(&m->mem, pc, 2, WB_PROT_R)) {
-    uint16_t lo;
-    memcpy(&lo, wb_mem_host(&m->mem, pc), 2);
-    raw = lo;
-    if (wb_insn_len(lo) == 4 && wb_mem_check(&m->mem, pc + 2, 2, WB_PROT_R)) {
-      uint16_t hi;
-      memcpy(&hi, wb_mem_host(&m->mem, pc + 2), 2);
-      raw |= (uint32_t)hi << 16;
-    }
-    wb_disasm_raw(raw, pc, dis, sizeof dis);
+int wb_machine_insn_raw(wb_machine *m, uint64_t pc, uint32_t *raw) {
+  uint16_t lo, hi;
+  if (wb_mem_read(&m->mem, pc, &lo, 2) != 0) return -1;
+  *raw = lo;
+  if (wb_insn_len(lo) == 4) {
+    if (wb_mem_read(&m->mem, pc + 2, &hi, 2) != 0) return -1;
+    *raw |= (uint32_t)hi << 16;
   }
-  m->fault_addr = addr;
-  m->cpu.pc = pc;
-  wb_machine_stop(m, WB_REASON_FAULT, "memory fault at pc 0x%llx (%s): %s, address 0x%llx",
-                  (unsigned long long)pc, dis, what, (unsigned long long)addr);
+  return 0;
+}
+
+void wb_machine_insn_text(wb_machine *m, uint64_t pc, char *dis, size_t n, uint32_t *raw) {
+  uint16_t lo;
+  snprintf(dis, n, "?");
+  *raw = 0;
+  if (wb_mem_read(&m->mem, pc, &lo, 2) != 0) return;
+  if (wb_machine_insn_raw(m, pc, raw) != 0) *raw = lo; /* its second half is unreadable */
+  wb_disasm_raw(*raw, pc, dis, n);
 }
 
 void wb_machine_invalidate_code(wb_machine *m, uint64_t addr, uint64_t len) {
@@ -150,7 +156,16 @@ void wb_machine_invalidate_code(wb_machine *m, uint64_t addr, uint64_t len) {
   if (m->jit) wb_jit_flush(m);
 }
 
-static int complete_view_fault(wb_machine *m, uint64_t pc);
+static int complete_view_fault(wb_hart *h, uint64_t pc);
+
+void wb_machine_request_exit(wb_machine *m) {
+  if (m->jit) wb_jit_request_exit(m, NULL);
+}
+
+void wb_machine_layout_changed(wb_machine *m) {
+  for (int i = 0; i < m->nharts; i++) m->harts[i]->jit_bound = m->mem.bound;
+  wb_machine_request_exit(m);
+}
 
 static void code_written(void *ctx, uint64_t addr, uint64_t len) {
   wb_machine_invalidate_code(ctx, addr, len);
@@ -171,30 +186,31 @@ static void chain_prev(int sig, siginfo_t *si, void *uc) {
 }
 
 static void on_host_fault(int sig, siginfo_t *si, void *uc) {
-  wb_machine *m = t_current;
-  if (m && m->in_guest) {
+  wb_hart *h = t_hart;
+  if (h && h->in_guest) {
+    wb_machine *m = h->m;
     uint64_t g;
     int v = wb_mem_view_of(&m->mem, (uintptr_t)si->si_addr, &g);
     if (v >= 0) {
-      m->fault_addr = g;
-      m->fault_view = v;
+      h->fault_addr = g;
+      h->fault_view = v;
       /* a write to a page of translated code that the guest may write: self-modifying code
        * (pages are only code-protected where a fault tells writes apart: x86-64) */
 #if defined(__x86_64__)
       ucontext_t *u = uc;
-      m->fault_smc = m->mem.smc && g < m->mem.size && m->mem.smc[g >> WB_PAGE_SHIFT] &&
+      h->fault_smc = m->mem.smc && g < m->mem.size && m->mem.smc[g >> WB_PAGE_SHIFT] &&
                      (m->mem.perm[g >> WB_PAGE_SHIFT] & WB_PROT_W) && (u->uc_mcontext.gregs[REG_ERR] & 2);
 #else
-      m->fault_smc = 0;
+      h->fault_smc = 0;
 #endif
       /* a view fault in translated code: complete it and resume right there */
-      if (!m->fault_smc && sig == SIGSEGV && v > 0 && m->jit && wb_jit_try_complete(m, uc, complete_view_fault))
+      if (!h->fault_smc && sig == SIGSEGV && v > 0 && m->jit && wb_jit_try_complete(m, uc, complete_view_fault))
         return;
       /* translated code keeps guest registers in host registers: read them from the
        * signal context now, before the jump discards it */
-      m->fault_recovered = m->jit ? wb_jit_recover_fault(m, uc) : 0;
-      m->in_guest = 0;
-      siglongjmp(m->fault_jmp, sig);
+      h->fault_recovered = m->jit ? wb_jit_recover_fault(m, uc) : 0;
+      h->in_guest = 0;
+      siglongjmp(h->fault_jmp, sig);
     }
   }
   chain_prev(sig, si, uc);
@@ -214,49 +230,44 @@ static void install_handlers(void) {
 
 /* The memory access of the guest instruction at pc, on the current registers: its address
  * (as the guest computes it), size and kind (WB_MEM_*). 0 if pc holds no memory access. */
-static int access_at(wb_machine *m, uint64_t pc, uint64_t *addr, unsigned *size, int *kind) {
-  uint32_t raw = 0;
-  uint16_t lo, hi;
-  if (wb_mem_read(&m->mem, pc, &lo, 2) != 0) return 0;
-  raw = lo;
-  if (wb_insn_len(lo) == 4) {
-    if (wb_mem_read(&m->mem, pc + 2, &hi, 2) != 0) return 0;
-    raw |= (uint32_t)hi << 16;
-  }
+static int access_at(wb_hart *h, uint64_t pc, uint64_t *addr, unsigned *size, int *kind) {
+  uint32_t raw;
+  if (wb_machine_insn_raw(h->m, pc, &raw) != 0) return 0;
   wb_insn in;
   wb_decode(raw, &in);
   if (!wb_insn_mem_info(&in, size, kind)) return 0;
   int plain = in.op != WB_OP_LR_W && in.op != WB_OP_LR_D && in.op != WB_OP_SC_W && in.op != WB_OP_SC_D &&
               *kind != WB_MEM_ATOMIC;
-  *addr = m->cpu.x[in.rs1] + (plain ? (uint64_t)in.imm : 0);
+  *addr = h->x[in.rs1] + (plain ? (uint64_t)in.imm : 0);
   return 1;
 }
 
 /* A guest access faulted in a view (not the primary, or through the window): if the guest's
  * own protection allows it and the clients agree, complete it through the primary view (one
  * instruction in the interpreter) and return 1; the run then resumes after it. */
-static int complete_view_fault(wb_machine *m, uint64_t pc) {
-  int v = m->fault_view;
+static int complete_view_fault(wb_hart *h, uint64_t pc) {
+  wb_machine *m = h->m;
+  int v = h->fault_view;
   if (v <= 0 || v >= m->mem.nviews) return 0;
   uint64_t a;
   unsigned size;
   int kind;
-  if (!access_at(m, pc, &a, &size, &kind)) return 0;
+  if (!access_at(h, pc, &a, &size, &kind)) return 0;
   const wb_view *w = &m->mem.views[v];
   uint64_t real = a - (w->window ? m->mem.size : 0);
   int need = kind == WB_MEM_LOAD ? WB_PROT_R : kind == WB_MEM_STORE ? WB_PROT_W : (WB_PROT_R | WB_PROT_W);
-  if (!wb_mem_check(&m->mem, real, size, need)) { m->fault_addr = a; return 0; }
+  if (!wb_mem_check(&m->mem, real, size, need)) { h->fault_addr = a; return 0; }
   /* the first touch of a lazily opened window page: open it; only a denied access is the
    * clients' business (an access crossing into the next page is completed all the same) */
   int opened = wb_mem_view_open(&m->mem, v, real);
   uint8_t deny = w->deny[real >> WB_PAGE_SHIFT];   /* real is inside the space: checked above */
   int denied = ((need & WB_PROT_R) && (deny & WB_DENY_READ)) || ((need & WB_PROT_W) && (deny & WB_DENY_WRITE));
-  if ((!opened || denied) && wb_clients_view_fault(m, v, pc, a, size, kind)) {
-    m->fault_addr = a;
+  if ((!opened || denied) && wb_clients_view_fault(h, v, pc, a, size, kind)) {
+    h->fault_addr = a;
     return 0;
   }
-  m->cpu.pc = pc;
-  wb_interp_step(m, m->mem.base - (w->window ? m->mem.size : 0), m->mem.bound);
+  h->pc = pc;
+  wb_interp_step(h, m->mem.base - (w->window ? m->mem.size : 0), m->mem.bound);
   if (!opened || denied) m->view_faults++;
   return m->stop_reason == WB_REASON_NONE;
 }
@@ -272,21 +283,20 @@ static int complete_view_fault(wb_machine *m, uint64_t pc) {
  *   writable mapping, so a loop updating a variable next to its code is not retranslated.
  * Returns 0 if the run must stop. The tier then re-enters, which looks at the limits first:
  * every such fault retires the store, so a guest doing this forever still ends at its budget. */
-static int complete_code_write(wb_machine *m, uint64_t pc) {
+static int complete_code_write(wb_hart *h, uint64_t pc) {
+  wb_machine *m = h->m;
   uint64_t a;
   unsigned size;
   int kind;
-  if (!access_at(m, pc, &a, &size, &kind) || kind == WB_MEM_LOAD || a >= m->mem.size) {
+  if (!access_at(h, pc, &a, &size, &kind) || kind == WB_MEM_LOAD || a >= m->mem.size) {
     wb_machine_stop(m, WB_REASON_INTERNAL, "write to translated code at 0x%llx from pc 0x%llx: not a store",
-                    (unsigned long long)m->fault_addr, (unsigned long long)pc);
+                    (unsigned long long)h->fault_addr, (unsigned long long)pc);
     return 0;
   }
   int need = kind == WB_MEM_STORE ? WB_PROT_W : WB_PROT_R | WB_PROT_W;
   for (unsigned i = 0; i < size; i++)    /* e.g. a store running on into an unmapped page */
-    if (!wb_mem_check(&m->mem, a + i, 1, need)) {
-      wb_machine_fault(m, pc, a + i, "access to unmapped or protected memory");
-      return 0;
-    }
+    if (!wb_mem_check(&m->mem, a + i, 1, need))
+      return !wb_trap_memory(h, pc, a + i, "access to unmapped or protected memory");
   uint8_t *base = wb_mem_code_hit(&m->mem, a, size) ? NULL : wb_mem_rw_base(&m->mem);
   if (!base) {
     wb_mem_unprotect_code(&m->mem, a, size);
@@ -294,8 +304,8 @@ static int complete_code_write(wb_machine *m, uint64_t pc) {
     base = m->mem.base;
   }
   /* every byte of it is writable through base now (checked above): this cannot fault */
-  m->cpu.pc = pc;
-  wb_interp_step(m, base, m->mem.size);
+  h->pc = pc;
+  wb_interp_step(h, base, m->mem.size);
   return m->stop_reason == WB_REASON_NONE;
 }
 
@@ -309,7 +319,15 @@ WB_API wb_machine *wb_machine_create(const wb_config *cfg, char *err, size_t err
   if (isnan(cfg->wall_limit_s)) { snprintf(err, errlen, "the wall-clock limit is not a number"); return NULL; }
   if (cfg->wall_limit_s < 0) { snprintf(err, errlen, "negative wall-clock limit"); return NULL; }
   wb_machine *m = calloc(1, sizeof *m);
-  if (!m) { snprintf(err, errlen, "out of host memory"); return NULL; }
+  wb_hart *h = calloc(1, sizeof *h);
+  if (!m || !h) { free(m); free(h); snprintf(err, errlen, "out of host memory"); return NULL; }
+  h->m = m;
+  h->id = 0;
+  h->priv = WB_PRIV_U;
+  h->reservation = WB_NO_RESERVATION;
+  m->harts[0] = h;
+  m->nharts = 1;
+  m->platform = &wb_user_platform;
   m->cfg = *cfg;
   m->timer_insn = UINT64_MAX;
   if (m->cfg.ns_per_insn == 0) m->cfg.ns_per_insn = 1;
@@ -324,10 +342,9 @@ WB_API wb_machine *wb_machine_create(const wb_config *cfg, char *err, size_t err
     m->cwd_buf = strdup(cfg->cwd);
     m->cfg.cwd = m->cwd_buf;
   }
-  m->cpu.reservation = WB_NO_RESERVATION;
   m->mem.memfd = -1;
-  if (wb_mem_init(&m->mem, WB_GUEST_SPACE, cfg->mem_limit, err, errlen) != 0) {
-    free(m->root_buf); free(m->cwd_buf); free(m);
+  if (wb_mem_init(&m->mem, m->platform->mem_size, cfg->mem_limit, err, errlen) != 0) {
+    free(m->root_buf); free(m->cwd_buf); free(h); free(m);
     return NULL;
   }
   m->mem.code_written = code_written;
@@ -337,7 +354,7 @@ WB_API wb_machine *wb_machine_create(const wb_config *cfg, char *err, size_t err
     wb_machine_destroy(m);
     return NULL;
   }
-  if (wb_interp_init(m, err, errlen) != 0 || wb_user_init(m, err, errlen) != 0 ||
+  if (wb_interp_init(m, err, errlen) != 0 || m->platform->init(m, err, errlen) != 0 ||
       (cfg->tier == WB_TIER_JIT && wb_jit_init(m, err, errlen) != 0)) {
     wb_machine_destroy(m);
     return NULL;
@@ -349,7 +366,7 @@ WB_API int wb_machine_load(wb_machine *m, const char *path, int argc, const char
                            int envc, const char *const *envp, char *err, size_t errlen) {
   if (m->loaded) { snprintf(err, errlen, "a program is already loaded in this machine"); return -1; }
   if (argc < 0 || envc < 0) { snprintf(err, errlen, "negative argc/envc"); return -1; }
-  if (wb_user_load(m, path, argc, argv, envc, envp, err, errlen) != 0) return -1;
+  if (m->platform->load(m, path, argc, argv, envc, envp, err, errlen) != 0) return -1;
   m->loaded = 1;
   return 0;
 }
@@ -358,9 +375,9 @@ static void fill_result(wb_machine *m, wb_result *r, uint64_t t0) {
   memset(r, 0, sizeof *r);
   r->reason = m->stop_reason;
   r->exit_code = m->exit_code;
-  r->pc = m->cpu.pc;
+  r->pc = m->harts[0]->pc;
   r->fault_addr = m->fault_addr;
-  r->instret = m->cpu.instret;
+  r->instret = m->harts[0]->instret;
   r->host_ns = wb_host_ns() - t0;
   r->blocks_translated = m->blocks_translated;
   r->cache_flushes = m->cache_flushes;
@@ -390,49 +407,50 @@ WB_API int wb_machine_run(wb_machine *m, wb_result *res) {
   }
   if (!m->started) {
     m->started = 1;
-    wb_clients_thread(m, 0, 1);
+    wb_clients_thread(m->harts[0], 1);
   }
   install_handlers();
-  wb_machine *prev = t_current;
-  t_current = m;
+  wb_hart *h = m->harts[0], *prev = t_hart;
+  t_hart = h;
   m->start_ns = t0;
   for (;;) {
-    int sig = sigsetjmp(m->fault_jmp, 1);
+    int sig = sigsetjmp(h->fault_jmp, 1);
     if (sig == 0) {
-      m->in_guest = 1;
-      m->fault_recovered = 0;
-      if (m->jit) wb_jit_run(m);
-      else wb_interp_run(m);
-      m->in_guest = 0;
+      h->in_guest = 1;
+      h->fault_recovered = 0;
+      if (m->jit) wb_jit_run(h);
+      else wb_interp_run(h);
+      h->in_guest = 0;
       break;
     }
-    uint64_t pc = m->cpu.pc;
-    if (!m->fault_recovered) wb_interp_recover(m, &pc);
-    if (sig == SIGSEGV && m->fault_smc) {  /* self-modifying code: complete the store */
-      m->fault_smc = 0;
-      if (complete_code_write(m, pc)) continue;
+    uint64_t pc = h->pc;
+    if (!h->fault_recovered) wb_interp_recover(h, &pc);
+    if (sig == SIGSEGV && h->fault_smc) {  /* self-modifying code: complete the store */
+      h->fault_smc = 0;
+      if (complete_code_write(h, pc)) continue;
       break;
     }
-    if (sig == SIGSEGV && complete_view_fault(m, pc)) continue; /* resume after it */
+    if (sig == SIGSEGV && complete_view_fault(h, pc)) continue; /* resume after it */
     /* memory a client grows on demand (the shrink client's fix-up): mapped now, run the
      * access again */
-    if (sig == SIGSEGV && m->fault_view == 0 && m->fault_addr < m->mem.size &&
-        wb_clients_unmapped(m, m->fault_addr, 1)) {
-      m->cpu.pc = pc;
+    if (sig == SIGSEGV && h->fault_view == 0 && h->fault_addr < m->mem.size &&
+        wb_clients_unmapped(h, h->fault_addr, 1)) {
+      h->pc = pc;
       continue;
     }
-    wb_machine_fault(m, pc, m->fault_addr,
-                     sig == SIGBUS ? "bus error"
-                     : m->fault_addr >= m->mem.bound ? "access outside the guest address space"
-                                                     : "access to unmapped or protected memory");
-    break;
+    /* a guest fault: the platform's (user mode: the run ends; later, SIGSEGV to the guest) */
+    if (wb_trap_memory(h, pc, h->fault_addr,
+                       sig == SIGBUS ? "bus error"
+                       : h->fault_addr >= m->mem.bound ? "access outside the guest address space"
+                                                       : "access to unmapped or protected memory"))
+      break;
   }
-  t_current = prev;
+  t_hart = prev;
   if (m->stop_reason == WB_REASON_NONE)
     wb_machine_stop(m, WB_REASON_INTERNAL, "the tier returned without a stop reason");
   if (m->stop_reason != WB_REASON_DRAIN && m->stop_reason != WB_REASON_BUDGET &&
       m->stop_reason != WB_REASON_WALLCLOCK)
-    wb_clients_thread(m, 0, 0); /* the main thread is done (the run cannot continue) */
+    wb_clients_thread(h, 0); /* the main thread is done (the run cannot continue) */
   if (m->stop_reason != WB_REASON_DRAIN) wb_clients_run_end(m);
   fill_result(m, res, t0);
   return res->reason;
@@ -452,19 +470,24 @@ WB_API const uint64_t *wb_machine_unknown_syscalls(const wb_machine *m, uint64_t
 
 WB_API void wb_machine_regs(const wb_machine *m, uint64_t *x, uint64_t *f, uint64_t *pc,
                             uint32_t *fcsr) {
-  if (x) { memcpy(x, m->cpu.x, 32 * sizeof(uint64_t)); x[0] = 0; }
-  if (f) memcpy(f, m->cpu.f, 32 * sizeof(uint64_t));
-  if (pc) *pc = m->cpu.pc;
-  if (fcsr) *fcsr = (m->cpu.frm << 5) | m->cpu.fflags;
+  const wb_hart *h = m->harts[0];
+  if (x) { memcpy(x, h->x, 32 * sizeof(uint64_t)); x[0] = 0; }
+  if (f) memcpy(f, h->f, 32 * sizeof(uint64_t));
+  if (pc) *pc = h->pc;
+  if (fcsr) *fcsr = (h->frm << 5) | h->fflags;
 }
 
 WB_API void wb_machine_destroy(wb_machine *m) {
   if (!m) return;
-  if (m->user) wb_user_fini(m);
+  if (m->platform) m->platform->fini(m);
   wb_clients_fini(m);
   wb_interp_fini(m);
   wb_jit_fini(m);
   wb_mem_fini(&m->mem);
+  for (int i = 0; i < m->nharts; i++) {
+    free(m->harts[i]->frames);
+    free(m->harts[i]);
+  }
   free(m->root_buf);
   free(m->cwd_buf);
   free(m);

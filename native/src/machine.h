@@ -1,15 +1,14 @@
-/* machine.h — the engine's internal machine object: CPU, memory, run control and stats.
+/* machine.h — the engine's internal machine object: harts, memory, run control and stats.
  *
  * Public callers see only the opaque wb_machine of engine.h. Inside the engine, the execution
- * tiers (interp.c, later jit/), the user-mode layer (user/) and the run loop (machine.c) share
- * this struct. Ownership: machine.c creates and destroys it; user/ owns `user`; interp.c owns
- * `interp`.
+ * tiers (interp.c, jit/), the platform (user/: the Linux ABI) and the run loop (machine.c)
+ * share this struct. Ownership: machine.c creates and destroys it and its harts; the platform
+ * owns `user`; interp.c owns `interp`, jit/ owns `jit`, client.c owns `clients`.
  */
 #ifndef WB_MACHINE_H
 #define WB_MACHINE_H
-#include <setjmp.h>
 #include "wb/engine.h"
-#include "cpu.h"
+#include "hart.h"
 #include "mem.h"
 
 struct wb_user;
@@ -17,8 +16,12 @@ struct wb_interp;
 struct wb_jit;
 struct wb_clients;
 
+struct wb_platform;
+
 struct wb_machine {
-  wb_cpu cpu;
+  wb_hart *harts[WB_MAX_HARTS]; /* hart 0 runs the program's main thread */
+  int nharts;
+  const struct wb_platform *platform; /* what traps, CSRs and privileged ops mean (platform.h) */
   wb_mem mem;
   wb_config cfg;             /* copy; cfg.root / cfg.cwd point at root_buf / cwd_buf */
   char *root_buf, *cwd_buf;
@@ -33,15 +36,9 @@ struct wb_machine {
   /* run control: set by whoever stops the run, read by machine.c */
   int stop_reason;           /* enum wb_reason, WB_REASON_NONE while running */
   int exit_code;
-  uint64_t fault_addr;
+  uint64_t fault_addr;       /* the address of the fault that stopped the run */
   char message[512];
-  sigjmp_buf fault_jmp;      /* where a host SIGSEGV inside a guest access lands */
-  volatile int in_guest;     /* 1 while guest code runs (the SIGSEGV handler checks it) */
-  volatile int fault_recovered; /* the tier restored the guest state inside the handler */
-  volatile int fault_view;   /* the memory view the fault happened in */
-  volatile int fault_smc;    /* the fault was a write to write-protected translated code */
   uint64_t view_faults;      /* view faults completed through the primary view */
-  uint64_t reserve_cursor;     /* wb_guest_reserve: next search starts below it (0: mid-space) */
   uint64_t start_ns;         /* host monotonic time when the current run started */
   uint64_t sleep_ns;         /* deterministic mode: guest time slept, added to the clocks */
   uint64_t timer_insn;       /* instret at which the guest's timers need a look (both tiers
@@ -59,12 +56,20 @@ struct wb_machine {
 /* Stop the run (called from syscalls, faults and limits). fmt is printf-style. */
 void wb_machine_stop(wb_machine *m, int reason, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* The limits both tiers check before a block of n instructions: a pending stop, a drain
- * request, the instruction budget and (when wall_due) the wall clock. Returns 1 if the run
- * must stop; *next_wall_check moves on each time the clock is read. */
-int wb_machine_limits_hit(wb_machine *m, uint32_t n, int wall_due, uint64_t *next_wall_check);
-/* Stop with a memory fault at guest address `addr` while executing at `pc`. */
-void wb_machine_fault(wb_machine *m, uint64_t pc, uint64_t addr, const char *what);
+/* The limits both tiers check before hart h runs a block of n instructions: a pending stop,
+ * a drain request, the instruction budget, (when wall_due) the wall clock, and the platform's
+ * events due by then (timers). Returns 1 if the run must stop; *next_wall_check moves on each
+ * time the clock is read. */
+int wb_machine_limits_hit(wb_hart *h, uint32_t n, int wall_due, uint64_t *next_wall_check);
+/* The encoding of the instruction at pc (16 bits if compressed): 0, or -1 if unreadable. */
+int wb_machine_insn_raw(wb_machine *m, uint64_t pc, uint32_t *raw);
+/* The instruction at pc disassembled into dis ("?" if unreadable), for stop messages. */
+void wb_machine_insn_text(wb_machine *m, uint64_t pc, char *dis, size_t n, uint32_t *raw);
+/* Ask every running tier to return to its dispatcher at the next block entry, where it looks
+ * at the machine again (a drain request, a hart's new view). Not for signal handlers. */
+void wb_machine_request_exit(wb_machine *m);
+/* The guest address bound changed (a window view was added): the tiers pick it up. */
+void wb_machine_layout_changed(wb_machine *m);
 /* Drop translated/decoded code overlapping [addr, addr+len) (munmap, mprotect, fence.i). */
 void wb_machine_invalidate_code(wb_machine *m, uint64_t addr, uint64_t len);
 /* The machine running on this host thread (NULL outside wb_machine_run); signal-safe. */

@@ -469,42 +469,6 @@ uint64_t wb_mem_span(const wb_mem *m, uint64_t addr, uint64_t len, int prot) {
   return usable_prefix(m, addr, len, prot);
 }
 
-int wb_mem_reserve(wb_mem *m, uint64_t addr, uint64_t len) {
-  if ((addr & (WB_PAGE_SIZE - 1)) || len == 0 || !range_ok(m, addr, page_up(len))) return -ENOMEM;
-  uint64_t p0 = addr >> WB_PAGE_SHIFT, np = page_up(len) >> WB_PAGE_SHIFT;
-  for (uint64_t i = 0; i < np; i++)
-    if (m->perm[p0 + i]) return -ENOMEM;
-  memset(m->perm + p0, WB_PERM_RESERVED, np);
-  return 0;
-}
-
-void wb_mem_unreserve(wb_mem *m, uint64_t addr, uint64_t len) {
-  if ((addr & (WB_PAGE_SIZE - 1)) || len == 0 || !range_ok(m, addr, page_up(len))) return;
-  uint64_t p0 = addr >> WB_PAGE_SHIFT, np = page_up(len) >> WB_PAGE_SHIFT;
-  for (uint64_t i = 0; i < np; i++)
-    if (m->perm[p0 + i] == WB_PERM_RESERVED) m->perm[p0 + i] = 0;
-}
-
-uint64_t wb_mem_find_free(const wb_mem *m, uint64_t len, uint64_t lo, uint64_t hi) {
-  if (len == 0) return 0;
-  len = page_up(len);
-  lo = page_up(lo);
-  hi &= ~(WB_PAGE_SIZE - 1);
-  if (hi > m->size) hi = m->size & ~(WB_PAGE_SIZE - 1);
-  if (hi <= lo || hi - lo < len) return 0;
-  uint64_t need = len >> WB_PAGE_SHIFT, run = 0;
-  /* Top-down: the first fit found going down from hi is the highest free range. */
-  for (uint64_t p = hi >> WB_PAGE_SHIFT; p > (lo >> WB_PAGE_SHIFT);) {
-    p--;
-    if (m->perm[p] & (WB_PERM_MAPPED | WB_PERM_RESERVED)) {
-      run = 0;
-      continue;
-    }
-    if (++run == need) return p << WB_PAGE_SHIFT;
-  }
-  return 0;
-}
-
 int wb_mem_read(const wb_mem *m, uint64_t addr, void *dst, size_t len) {
   addr = wb_mem_fold(m, addr);
   if (!wb_mem_check(m, addr, len, WB_PROT_R)) return -EFAULT;

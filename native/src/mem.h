@@ -22,9 +22,8 @@ enum { WB_PROT_R = 1, WB_PROT_W = 2, WB_PROT_X = 4 };
  * PROT_NONE mappings (perm == WB_PERM_MAPPED) count as mapped. Test WB_PROT_* bits with a
  * mask; a page is unmapped iff perm == 0. */
 #define WB_PERM_MAPPED 0x80
-/* A page a client has reserved (wb_mem_reserve) but not mapped: accesses fault like on any
- * unmapped page, but mmap placement and brk never take it. */
-#define WB_PERM_RESERVED 0x40
+/* Bit 0x40 of `perm` is left to the platform's own page bookkeeping (user/vma.c:
+ * WB_PERM_RESERVED); mapping a page clears it. */
 #define WB_PROT_MASK (WB_PROT_R | WB_PROT_W | WB_PROT_X)
 
 #define WB_MAX_VIEWS 8
@@ -35,7 +34,7 @@ enum { WB_DENY_READ = 1, WB_DENY_WRITE = 2 };
  * protections of its own: the guest's protection minus the view's deny bits. A window view
  * is placed right after the primary one, so guest addresses [size, 2*size) reach memory
  * through it (pointers into protected memory: the barrier profiler); other views are
- * switched to as a whole (wb_mem.active: per-thread protection). */
+ * switched to as a whole by a hart (wb_hart.view: per-thread protection). */
 typedef struct wb_view {
   uint8_t *base;        /* host address of guest address 0 in this view */
   uint8_t *deny;        /* per page WB_DENY_* bits (NULL for the primary view) */
@@ -57,7 +56,6 @@ typedef struct wb_mem {
   uint64_t bound;       /* guest addresses below this reach memory: size, 2*size with a window */
   wb_view views[WB_MAX_VIEWS];
   int nviews;           /* views[0] is the primary */
-  int active;           /* the view guest accesses go through (see wb_mem_active_base) */
   /* Pages the guest may both write and execute, from which code was translated, are made
    * read-only in every view (smc[p] = 1), so a guest write to translated code faults and the
    * engine drops the translations first (NULL until a W+X page holds translated code).
@@ -93,14 +91,6 @@ int wb_mem_unmap(wb_mem *m, uint64_t addr, uint64_t len);
 int wb_mem_protect(wb_mem *m, uint64_t addr, uint64_t len, int prot);
 /* 1 if every byte of [addr, addr+len) is mapped with all of `prot`, else 0. */
 int wb_mem_check(const wb_mem *m, uint64_t addr, uint64_t len, int prot);
-/* A free (fully unmapped) page-aligned range of len bytes in [lo, hi): the highest one,
- * searching down from hi (top-down placement, like Linux's mmap); 0 if none. */
-uint64_t wb_mem_find_free(const wb_mem *m, uint64_t len, uint64_t lo, uint64_t hi);
-/* Reserve the free pages of [addr, addr+len) (see WB_PERM_RESERVED): 0, or -ENOMEM if a page
- * is not free. Mapping a reserved page takes the reservation; unmapping frees the page. */
-int wb_mem_reserve(wb_mem *m, uint64_t addr, uint64_t len);
-/* Drop the reservation of the unmapped reserved pages of [addr, addr+len). */
-void wb_mem_unreserve(wb_mem *m, uint64_t addr, uint64_t len);
 /* Copy between host and guest with permission checks (no faults): 0 or -EFAULT. These, the
  * checks and spans below take window addresses too (wb_mem_fold). */
 int wb_mem_read(const wb_mem *m, uint64_t addr, void *dst, size_t len);
@@ -157,7 +147,7 @@ int wb_mem_view_open(wb_mem *m, int v, uint64_t addr);
 /* Which view host address h falls in (guards included): its index and the guest address
  * (for a window view: the address the guest used, in [size, 2*size)); -1 if none. */
 int wb_mem_view_of(const wb_mem *m, uintptr_t h, uint64_t *guest);
-/* Base the tiers address guest memory through (the active view). */
-static inline uint8_t *wb_mem_active_base(const wb_mem *m) { return m->views[m->active].base; }
+/* Base the tiers address guest memory through in view v (a hart's active view). */
+static inline uint8_t *wb_mem_view_base(const wb_mem *m, int v) { return m->views[v].base; }
 
 #endif

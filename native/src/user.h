@@ -26,10 +26,14 @@ int wb_user_symbol(wb_machine *m, const char *name, uint64_t *addr);
 /* Execute the syscall in a7 (args a0..a5), result in a0. Counts it in m->syscall_counts (and
  * m->unknown_syscalls when answered ENOSYS for lack of an implementation). Returns 0 to go on,
  * 1 when the run must stop (m->stop_reason set, e.g. exit_group). */
-int wb_user_syscall(wb_machine *m);
+int wb_user_syscall(wb_hart *h);
 /* The run reached m->timer_insn before a block of n instructions: expire the guest's
  * interval timers due by then (a signal may stop the run) and set the next m->timer_insn. */
 void wb_user_timers_due(wb_machine *m, uint32_t n);
+/* Reserve len bytes of free guest address space for a client, out of the guest's mmap and
+ * brk (vma.c): its address, or 0. wb_user_unreserve drops reservations of unmapped pages. */
+uint64_t wb_user_reserve(wb_machine *m, uint64_t len);
+void wb_user_unreserve(wb_machine *m, uint64_t addr, uint64_t len);
 /* Name of a riscv64 Linux syscall number, or NULL. */
 const char *wb_user_syscall_name(int nr);
 

@@ -19,6 +19,7 @@
 #include "machine.h"
 #include "mem.h"
 #include "user.h"
+#include "user/user_internal.h"
 
 #define CHECK(c)                                                              \
   do {                                                                        \
@@ -61,7 +62,7 @@ static void test_mem(void) {
   CHECK(m.perm[0x100000 >> 12] == WB_PERM_MAPPED);
   CHECK(!wb_mem_check(&m, 0x100000, 1, WB_PROT_R));
   CHECK(wb_mem_check(&m, 0x100000, 1, 0));
-  CHECK(wb_mem_find_free(&m, P, 0x100000, 0x100000 + 10 * P) == 0);
+  CHECK(wb_vma_find_free(&m, P, 0x100000, 0x100000 + 10 * P) == 0);
   /* checks and copies */
   CHECK(wb_mem_check(&m, 0x10000, 2 * P, WB_PROT_W));
   CHECK(!wb_mem_check(&m, 0x10000, 3 * P, WB_PROT_W));
@@ -97,10 +98,10 @@ static void test_mem(void) {
   CHECK(wb_mem_unmap(&m, 0x1001, P) == -EINVAL);
   CHECK(wb_mem_map(&m, m.size - P, 2 * P, WB_PROT_R) == -ENOMEM);
   /* find_free is top-down */
-  CHECK(wb_mem_find_free(&m, 3 * P, 0x10000, 0x40000) == 0x40000 - 3 * P);
+  CHECK(wb_vma_find_free(&m, 3 * P, 0x10000, 0x40000) == 0x40000 - 3 * P);
   CHECK(wb_mem_map(&m, 0x40000 - 2 * P, P, WB_PROT_R) == 0);
-  CHECK(wb_mem_find_free(&m, 3 * P, 0x10000, 0x40000) == 0x40000 - 5 * P);
-  CHECK(wb_mem_find_free(&m, 0x40000, 0x10000, 0x40000) == 0);
+  CHECK(wb_vma_find_free(&m, 3 * P, 0x10000, 0x40000) == 0x40000 - 5 * P);
+  CHECK(wb_vma_find_free(&m, 0x40000, 0x10000, 0x40000) == 0);
   wb_mem_fini(&m);
   /* default limit */
   CHECK(wb_mem_init(&m, 1 << 20, 0, err, sizeof err) == 0 && m.limit == (1ull << 30));
@@ -265,10 +266,10 @@ static void test_counts(const char *elf_path) {
       {498, -ENOSYS, 1},  /* unassigned */
   };
   for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++) {
-    memset(&m->cpu.x[WB_REG_A0], 0, 6 * sizeof(uint64_t));
-    m->cpu.x[WB_REG_A7] = calls[i].nr;
-    CHECK(wb_user_syscall(m) == 0);
-    CHECK((int64_t)m->cpu.x[WB_REG_A0] == calls[i].ret);
+    memset(&m->harts[0]->x[WB_REG_A0], 0, 6 * sizeof(uint64_t));
+    m->harts[0]->x[WB_REG_A7] = calls[i].nr;
+    CHECK(wb_user_syscall(m->harts[0]) == 0);
+    CHECK((int64_t)m->harts[0]->x[WB_REG_A0] == calls[i].ret);
     if (calls[i].nr < WB_MAX_SYSCALL) {
       CHECK(m->syscall_counts[calls[i].nr] == 1);
       CHECK(m->unknown_syscalls[calls[i].nr] == (uint64_t)calls[i].unknown);
@@ -281,22 +282,22 @@ static void test_counts(const char *elf_path) {
   CHECK(wb_mem_write(&m->mem, s, "/dev/null", 10) == 0);
   static const uint64_t nrs[] = {56 /* openat */, 79 /* newfstatat */, 34 /* mkdirat */};
   for (size_t i = 0; i < 3; i++) {
-    m->cpu.x[WB_REG_A0] = (uint64_t)(int64_t)-100;
-    m->cpu.x[WB_REG_A1] = s;
-    m->cpu.x[WB_REG_A2] = s + 4096;
-    m->cpu.x[WB_REG_A3] = 0;
-    m->cpu.x[WB_REG_A7] = nrs[i];
-    CHECK(wb_user_syscall(m) == 0 && (int64_t)m->cpu.x[WB_REG_A0] == -ENOENT);
+    m->harts[0]->x[WB_REG_A0] = (uint64_t)(int64_t)-100;
+    m->harts[0]->x[WB_REG_A1] = s;
+    m->harts[0]->x[WB_REG_A2] = s + 4096;
+    m->harts[0]->x[WB_REG_A3] = 0;
+    m->harts[0]->x[WB_REG_A7] = nrs[i];
+    CHECK(wb_user_syscall(m->harts[0]) == 0 && (int64_t)m->harts[0]->x[WB_REG_A0] == -ENOENT);
   }
-  m->cpu.x[WB_REG_A0] = 1;
-  m->cpu.x[WB_REG_A1] = s;
-  m->cpu.x[WB_REG_A2] = 4;
-  m->cpu.x[WB_REG_A7] = 64; /* write(1, ...) goes to the configured stdout */
-  CHECK(wb_user_syscall(m) == 0 && m->cpu.x[WB_REG_A0] == 4);
+  m->harts[0]->x[WB_REG_A0] = 1;
+  m->harts[0]->x[WB_REG_A1] = s;
+  m->harts[0]->x[WB_REG_A2] = 4;
+  m->harts[0]->x[WB_REG_A7] = 64; /* write(1, ...) goes to the configured stdout */
+  CHECK(wb_user_syscall(m->harts[0]) == 0 && m->harts[0]->x[WB_REG_A0] == 4);
   /* exit_group stops the run with the low 8 bits of the status */
-  m->cpu.x[WB_REG_A0] = 0x1234;
-  m->cpu.x[WB_REG_A7] = 94;
-  CHECK(wb_user_syscall(m) == 1);
+  m->harts[0]->x[WB_REG_A0] = 0x1234;
+  m->harts[0]->x[WB_REG_A7] = 94;
+  CHECK(wb_user_syscall(m->harts[0]) == 1);
   CHECK(m->stop_reason == WB_REASON_EXIT && m->exit_code == 0x34);
   wb_machine_destroy(m);
   close(devnull);
@@ -388,13 +389,13 @@ static void fuzz_syscalls(const char *elf_path, int iters, const char *tmpdir) {
         261, 276, 278, 283, 285, 291, 436, 437, 439, 452};
     uint64_t nr = rnd() % 8 ? impl[rnd() % (sizeof impl / sizeof impl[0])] : rnd() % 600;
     if (nr == 47) nr = 63; /* fallocate could fill the disk */
-    m->cpu.x[WB_REG_A7] = nr;
-    for (int k = 0; k < 6; k++) m->cpu.x[WB_REG_A0 + k] = arg();
-    if (wb_user_syscall(m)) {
+    m->harts[0]->x[WB_REG_A7] = nr;
+    for (int k = 0; k < 6; k++) m->harts[0]->x[WB_REG_A0 + k] = arg();
+    if (wb_user_syscall(m->harts[0])) {
       stops++;
       m->stop_reason = WB_REASON_NONE;
       m->message[0] = 0;
-    } else if ((int64_t)m->cpu.x[WB_REG_A0] == -ENOSYS) {
+    } else if ((int64_t)m->harts[0]->x[WB_REG_A0] == -ENOSYS) {
       enosys++;
     }
   }

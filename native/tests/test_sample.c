@@ -78,15 +78,15 @@ int main(int argc, char **argv) {
     if (k && s->instret < samples[k - 1].instret) { fprintf(stderr, "samples out of order\n"); return 1; }
     /* run the interpreter to one instruction before the sample, then step once */
     uint64_t prev_pc = ~0ull;
-    if (s->instret > it->cpu.instret) {
+    if (s->instret > it->harts[0]->instret) {
       it->cfg.max_insns = s->instret - 1;
-      if (it->cpu.instret < s->instret - 1) wb_machine_run(it, &r);
+      if (it->harts[0]->instret < s->instret - 1) wb_machine_run(it, &r);
       /* the budget stops at a block boundary: single-step the rest (a syscall in a step must
        * not see the budget stop as pending) */
       if (it->stop_reason == WB_REASON_BUDGET) it->stop_reason = WB_REASON_NONE;
-      while (it->cpu.instret < s->instret - 1 && it->stop_reason == WB_REASON_NONE) wb_interp_step(it, NULL, 0);
-      prev_pc = it->cpu.pc;
-      if (it->stop_reason == WB_REASON_NONE) wb_interp_step(it, NULL, 0);
+      while (it->harts[0]->instret < s->instret - 1 && it->stop_reason == WB_REASON_NONE) wb_interp_step(it->harts[0], NULL, 0);
+      prev_pc = it->harts[0]->pc;
+      if (it->stop_reason == WB_REASON_NONE) wb_interp_step(it->harts[0], NULL, 0);
     }
     /* when the stepping stopped at the boundary wb_jit_locate named, the instruction it named
      * is the one that just completed there, or (the signal hit a block's entry check, before
@@ -98,13 +98,13 @@ int main(int argc, char **argv) {
                 (unsigned long long)s->located_pc, (unsigned long long)prev_pc, (unsigned long long)s->pc);
       locate_bad++;
     }
-    int same = it->cpu.instret == s->instret && it->cpu.pc == s->pc;
-    for (int i = 1; i < 32 && same; i++) same = it->cpu.x[i] == s->x[i];
+    int same = it->harts[0]->instret == s->instret && it->harts[0]->pc == s->pc;
+    for (int i = 1; i < 32 && same; i++) same = it->harts[0]->x[i] == s->x[i];
     if (!same) {
       if (bad < 5)
         fprintf(stderr, "sample %zu (where %d, steps %u): jit pc %llx instret %llu, interp pc %llx instret %llu\n",
                 k, s->where, s->steps, (unsigned long long)s->pc, (unsigned long long)s->instret,
-                (unsigned long long)it->cpu.pc, (unsigned long long)it->cpu.instret);
+                (unsigned long long)it->harts[0]->pc, (unsigned long long)it->harts[0]->instret);
       bad++;
     }
   }

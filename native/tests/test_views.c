@@ -11,6 +11,7 @@
  *
  * Built and run by tests/test_views.py (with AddressSanitizer/UBSan when available).
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,9 +22,17 @@ typedef struct { uint64_t pc, addr; unsigned size; int kind; int view; } fault;
 static fault faults[1024];
 static int nfaults;
 
-static int on_view_fault(void *data, wb_machine *m, int view, uint64_t pc, uint64_t addr,
+static int client_id;
+static uint64_t slot_count; /* the slot's count as the last hook saw it */
+
+/* counts in the hart's slot too: the per-hart client state API (wb_hart_slot) */
+static int on_view_fault(void *data, wb_hart *h, int view, uint64_t pc, uint64_t addr,
                          unsigned size, int kind) {
-  (void)data; (void)m;
+  (void)data;
+  void **slot = wb_hart_slot(h, client_id);
+  *slot = (void *)((uintptr_t)*slot + 1);
+  slot_count = (uintptr_t)*slot;
+  if (wb_hart_id(h) != 0 || wb_hart_icount(h) > wb_machine_icount(wb_hart_machine(h))) abort();
   if (nfaults < 1024) faults[nfaults++] = (fault){pc, addr, size, kind, view};
   return 0; /* complete it and go on */
 }
@@ -43,7 +52,15 @@ int main(int argc, char **argv) {
   uint64_t buf = strtoull(argv[3], NULL, 0);
   int window = !strcmp(argv[4], "window");
   wb_client_ops ops = {.name = "views-test", .on_view_fault = on_view_fault};
-  if (wb_client_add(m, &ops) != 0) return 2;
+  /* a client built for another API version (or ops struct) is refused */
+  if (wb_client_register(m, &ops, sizeof ops, WB_CLIENT_API_VERSION - 1) != -1 ||
+      wb_client_register(m, &ops, sizeof ops + 8, WB_CLIENT_API_VERSION) != -1 ||
+      wb_client_api_version() != WB_CLIENT_API_VERSION) {
+    fprintf(stderr, "version check failed\n");
+    return 2;
+  }
+  client_id = wb_client_add(m, &ops);
+  if (client_id < 0) return 2;
   int v = wb_view_add(m, window);
   if (v <= 0) { fprintf(stderr, "wb_view_add failed\n"); return 2; }
   if (wb_view_deny(m, v, buf, 4096, WB_VIEW_DENY_READ | WB_VIEW_DENY_WRITE) != 0) return 2;
@@ -54,6 +71,8 @@ int main(int argc, char **argv) {
   printf("reason %s exit %d insns %llu\n", wb_reason_name(r.reason), r.exit_code, (unsigned long long)r.instret);
   if (r.reason != WB_REASON_EXIT) printf("message %s\n", r.message);
   printf("faults %d completed %llu\n", nfaults, (unsigned long long)wb_view_faults(m));
+  /* the slot counted every fault */
+  if (nfaults != (int)slot_count) { fprintf(stderr, "slot %llu != %d\n", (unsigned long long)slot_count, nfaults); return 3; }
   for (int i = 0; i < nfaults; i++)
     printf("%llx %llx %u %d %d\n", (unsigned long long)faults[i].pc, (unsigned long long)faults[i].addr,
            faults[i].size, faults[i].kind, faults[i].view);

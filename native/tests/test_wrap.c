@@ -18,9 +18,9 @@
 typedef struct { const char *name; int nargs; } fn_info;
 typedef struct { uint64_t args[3], ra; } call;
 
-static void pre(void *data, wb_machine *m, uint64_t ra, uint64_t args[8], void **user) {
+static void pre(void *data, wb_hart *h, uint64_t ra, uint64_t args[8], void **user) {
   const fn_info *f = data;
-  (void)m;
+  if (wb_hart_id(h) != 0) abort(); /* one guest thread: hart 0 */
   call *c = malloc(sizeof *c);
   memcpy(c->args, args, sizeof c->args);
   c->ra = ra;
@@ -33,10 +33,10 @@ static void pre(void *data, wb_machine *m, uint64_t ra, uint64_t args[8], void *
   if (!strcmp(f->name, "twice")) args[0] += 1;
 }
 
-static void post(void *data, wb_machine *m, uint64_t *ret, void *user) {
+static void post(void *data, wb_hart *h, uint64_t *ret, void *user) {
   const fn_info *f = data;
   call *c = user;
-  (void)m;
+  if (wb_hart_id(h) != 0) abort();
   if (!c) return;
   printf("%s", f->name);
   for (int i = 0; i < f->nargs; i++) printf(" %llx", (unsigned long long)c->args[i]);

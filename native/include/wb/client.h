@@ -15,6 +15,13 @@
  * Memory-access events are taken *before* the access (after its address is computed): an
  * access that faults is still recorded, and a load's value is the value it is about to read.
  *
+ * Hooks that run while the guest runs get the *hart* (hardware thread) they run on: its id
+ * (wb_hart_id, the guest thread in user mode), its exact instruction count, its machine, and
+ * one per-hart slot per client (wb_hart_slot) for thread-local analysis state.
+ *
+ * Versioning: wb_client_add() passes WB_CLIENT_API_VERSION and sizeof(wb_client_ops) to the
+ * engine, which refuses a client built against an API it does not implement.
+ *
  * Example — count executions of every block that starts a function called "foo":
  *
  *   static void on_block(void *data, wb_bb *bb) {
@@ -46,8 +53,12 @@
 extern "C" {
 #endif
 
+/* The version of this API (bumped on every incompatible change: 2 added harts to the hooks). */
+#define WB_CLIENT_API_VERSION 2
+
 typedef struct wb_stream wb_stream;
 typedef struct wb_bb wb_bb;
+typedef struct wb_hart wb_hart;   /* a hardware thread of a machine */
 
 enum wb_mem_kind { WB_MEM_LOAD = 0, WB_MEM_STORE = 1, WB_MEM_ATOMIC = 2 };
 
@@ -62,11 +73,11 @@ typedef struct wb_mem_record {
   uint32_t pad;      /* 0 */
 } wb_mem_record;
 
-/* Called before instruction `pc` runs; wb_machine_icount() is exact inside. */
-typedef void (*wb_insn_fn)(void *data, wb_machine *m, uint64_t pc);
+/* Called before instruction `pc` runs on hart h; wb_hart_icount(h) is exact inside. */
+typedef void (*wb_insn_fn)(void *data, wb_hart *h, uint64_t pc);
 /* Called before a memory access; value: the value stored, or the value about to be loaded
  * (0 if the address is not readable: the access is about to fault). */
-typedef void (*wb_mem_fn)(void *data, wb_machine *m, uint64_t pc, uint64_t addr, unsigned size,
+typedef void (*wb_mem_fn)(void *data, wb_hart *h, uint64_t pc, uint64_t addr, unsigned size,
                           int kind, uint64_t value);
 
 typedef struct wb_client_ops {
@@ -74,31 +85,47 @@ typedef struct wb_client_ops {
   void *data;                                  /* passed to every hook */
   void (*on_block)(void *data, wb_bb *bb);     /* a block is being translated or decoded */
   /* after every syscall: number, arguments a0..a5 and result */
-  void (*on_syscall)(void *data, wb_machine *m, uint64_t nr, const uint64_t args[6], int64_t ret);
-  void (*on_thread)(void *data, wb_machine *m, int tid, int started); /* guest thread start/exit */
+  void (*on_syscall)(void *data, wb_hart *h, uint64_t nr, const uint64_t args[6], int64_t ret);
+  void (*on_thread)(void *data, wb_hart *h, int started); /* a guest thread starts/ends on h */
   void (*on_run_end)(void *data, wb_machine *m); /* a run returned: write aggregates to streams */
   void (*destroy)(void *data);                 /* the machine is destroyed */
   /* A guest access faulted only because a view denies it (the guest's own protection allows
    * it). addr is the address the guest used (in a window view: + its window offset). Return
    * 0 to have the engine complete the access through the primary view and resume at the next
    * instruction, nonzero to make it a guest fault. The first client that returns nonzero wins. */
-  int (*on_view_fault)(void *data, wb_machine *m, int view, uint64_t pc, uint64_t addr,
+  int (*on_view_fault)(void *data, wb_hart *h, int view, uint64_t pc, uint64_t addr,
                        unsigned size, int kind);
   /* A guest access, or a syscall's buffer, touched guest memory [addr, addr+len) that is not
    * mapped with the protection it needs. Map it (wb_guest_map) and return 1 to have the access
    * run again (or the syscall's check redone); 0 leaves it a guest fault (EFAULT). Memory that
-   * grows on demand: the shrink client's fix-up. */
-  int (*on_unmapped)(void *data, wb_machine *m, uint64_t addr, uint64_t len);
+   * grows on demand: the shrink client's fix-up. h: the hart whose access or syscall it was. */
+  int (*on_unmapped)(void *data, wb_hart *h, uint64_t addr, uint64_t len);
 } wb_client_ops;
 
-/* Register a client (before wb_machine_run). Returns 0, or -1 (too many clients). */
-int wb_client_add(wb_machine *m, const wb_client_ops *ops);
+/* Register a client (before wb_machine_run). Returns its client id (>= 0: the index of its
+ * per-hart slot), or -1 (too many clients, or an API version/struct size this engine does not
+ * know). Use the wb_client_add macro, which passes the version this header describes. */
+int wb_client_register(wb_machine *m, const wb_client_ops *ops, uint32_t ops_size, int api_version);
+#define wb_client_add(m, ops) \
+  wb_client_register((m), (ops), (uint32_t)sizeof *(ops), WB_CLIENT_API_VERSION)
+/* The API version the engine implements. */
+int wb_client_api_version(void);
+
+/* ---- harts (in hooks) ---- */
+wb_machine *wb_hart_machine(const wb_hart *h);
+int wb_hart_id(const wb_hart *h);                 /* 0..harts-1 (the guest thread in user mode) */
+uint64_t wb_hart_icount(const wb_hart *h);         /* instructions this hart retired (exact) */
+/* The per-hart slot of client `client` (its id from wb_client_add): a pointer the client
+ * owns, NULL until it sets one; NULL for a bad id. */
+void **wb_hart_slot(wb_hart *h, int client);
 
 /* A stream of fixed-size records named `name` (Python sees it under that name). */
 wb_stream *wb_stream_new(wb_machine *m, const char *name, uint32_t record_size);
 /* Space for one record (zeroed), valid until the next call on this stream. Never NULL: the
  * buffer grows; past the high-water mark the run pauses for Python to drain it. */
 void *wb_stream_push(wb_stream *s);
+/* Empty a stream (clients whose stream is a snapshot of aggregates, rewritten at run end). */
+void wb_stream_reset(wb_stream *s);
 
 /* ---- bursty tracing (Arnold-Ryder / Hirzel-Chilimbi): a block marked with wb_bb_burst
  * gets two copies, a checking copy (no burst-only instrumentation) and an instrumented copy.
@@ -121,11 +148,11 @@ void wb_bb_call_mem_burst(wb_bb *bb, unsigned i, wb_mem_fn fn, void *data, wb_bu
 /* pre: at the function's entry, with its return address and arguments a0..a7 (it may change
  * them); *user is handed to post. post: when the function returns, with a pointer to a0 (it
  * may change the return value). */
-typedef void (*wb_wrap_pre_fn)(void *data, wb_machine *m, uint64_t ra, uint64_t args[8], void **user);
+typedef void (*wb_wrap_pre_fn)(void *data, wb_hart *h, uint64_t ra, uint64_t args[8], void **user);
 /* A pre hook that sets *user to this has no use for this call's return: it is not caught
  * (the call then costs one hook at its entry only) and post is not called for it. */
 #define WB_WRAP_NO_POST ((void *)-1)
-typedef void (*wb_wrap_post_fn)(void *data, wb_machine *m, uint64_t *ret, void *user);
+typedef void (*wb_wrap_post_fn)(void *data, wb_hart *h, uint64_t *ret, void *user);
 /* The return address a wrapped call returns to: the engine catches the return there (the
  * guest sees it in ra while the function runs). Never mapped. */
 #define WB_WRAP_RETURN 0xfffff000ull
@@ -172,7 +199,7 @@ int wb_guest_copy(wb_machine *m, uint64_t dst, uint64_t src, uint64_t len);
 /* Bytes of guest memory mapped now, and the most ever mapped in this run. */
 uint64_t wb_guest_mapped(const wb_machine *m, uint64_t *peak);
 
-/* Guest instructions retired so far (exact in hooks and calls). */
+/* Guest instructions retired so far by the hart running now (hart 0 outside hooks). */
 uint64_t wb_machine_icount(const wb_machine *m);
 
 /* ---- inside on_block ---- */
@@ -184,7 +211,7 @@ uint32_t wb_bb_insn_raw(const wb_bb *bb, unsigned i);       /* encoding (16-bit 
 int wb_bb_insn_mem(const wb_bb *bb, unsigned i, unsigned *size, int *kind);
 /* Inline: *counter += amount each time the block is entered. */
 void wb_bb_count(wb_bb *bb, uint64_t *counter, uint64_t amount);
-/* Call fn(data, m, pc) before instruction i (a clean call: the guest state is exact). */
+/* Call fn(data, hart, pc) before instruction i (a clean call: the guest state is exact). */
 void wb_bb_call(wb_bb *bb, unsigned i, wb_insn_fn fn, void *data);
 /* Inline: append a wb_mem_record for instruction i's access to stream s (record_size 32). */
 void wb_bb_trace_mem(wb_bb *bb, unsigned i, wb_stream *s);

@@ -44,7 +44,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "client.h"
+#include "wb/client.h"  /* in-tree clients use the public API only */
 
 typedef struct bobj {
   uint64_t id, addr, size, site;
@@ -274,7 +274,8 @@ static call *enter(bstate *st, wb_machine *m, uint64_t size, uint64_t site, void
 }
 /* malloc is the call to make cheap: it calls no other wrapped function, so unless its object
  * is sampled (or calls are logged) its return is not caught at all (WB_WRAP_NO_POST) */
-static void pre_malloc(void *data, wb_machine *m, uint64_t ra, uint64_t args[8], void **user) {
+static void pre_malloc(void *data, wb_hart *h, uint64_t ra, uint64_t args[8], void **user) {
+  wb_machine *m = wb_hart_machine(h);
   bstate *st = data;
   if (st->depth) { *user = WB_WRAP_NO_POST; return; }       /* inside calloc or realloc */
   int s = will_sample(st, args[0], ra);
@@ -282,14 +283,16 @@ static void pre_malloc(void *data, wb_machine *m, uint64_t ra, uint64_t args[8],
   call *c = enter(st, m, args[0], ra, user);
   if (c) c->sample = s;
 }
-static void pre_calloc(void *data, wb_machine *m, uint64_t ra, uint64_t args[8], void **user) {
+static void pre_calloc(void *data, wb_hart *h, uint64_t ra, uint64_t args[8], void **user) {
+  wb_machine *m = wb_hart_machine(h);
   bstate *st = data;
   int outer = !st->depth;
   call *c = enter(st, m, args[0] * args[1], ra, user);
   if (c) c->kind = A_CALLOC;
   if (c && outer) c->sample = will_sample(st, c->size, ra);
 }
-static void post_alloc(void *data, wb_machine *m, uint64_t *ret, void *user) {
+static void post_alloc(void *data, wb_hart *h, uint64_t *ret, void *user) {
+  wb_machine *m = wb_hart_machine(h);
   bstate *st = data;
   call *c = user;
   st->depth--;
@@ -300,7 +303,8 @@ static void post_alloc(void *data, wb_machine *m, uint64_t *ret, void *user) {
     if (real && st->log_allocs) log_alloc(st, m, c->kind, c->entry, real, c->size, c->site, 0, *ret != real);
   }
 }
-static void pre_free(void *data, wb_machine *m, uint64_t ra, uint64_t args[8], void **user) {
+static void pre_free(void *data, wb_hart *h, uint64_t ra, uint64_t args[8], void **user) {
+  wb_machine *m = wb_hart_machine(h);
   bstate *st = data;
   if (st->bursty && args[0]) released(st, m, args[0], F_FREED);
   if (is_barrier(st, args[0])) {
@@ -309,7 +313,8 @@ static void pre_free(void *data, wb_machine *m, uint64_t ra, uint64_t args[8], v
   }
   if (args[0] && !st->depth && st->log_allocs) log_alloc(st, m, A_FREE, wb_machine_icount(m), args[0], 0, ra, 0, 0);
 }
-static void pre_realloc(void *data, wb_machine *m, uint64_t ra, uint64_t args[8], void **user) {
+static void pre_realloc(void *data, wb_hart *h, uint64_t ra, uint64_t args[8], void **user) {
+  wb_machine *m = wb_hart_machine(h);
   bstate *st = data;
   call *c = enter(st, m, args[1], ra, user);
   if (!c) return;
@@ -326,7 +331,8 @@ static void pre_realloc(void *data, wb_machine *m, uint64_t ra, uint64_t args[8]
   }
   *user = c;
 }
-static void post_realloc(void *data, wb_machine *m, uint64_t *ret, void *user) {
+static void post_realloc(void *data, wb_hart *h, uint64_t *ret, void *user) {
+  wb_machine *m = wb_hart_machine(h);
   bstate *st = data;
   call *c = user;
   st->depth--;
@@ -384,8 +390,9 @@ static void record_access(bstate *st, wb_machine *m, bobj *o, uint64_t real, uns
 }
 
 /* ---- accesses through barrier pointers ---- */
-static int on_view_fault(void *data, wb_machine *m, int view, uint64_t pc, uint64_t addr,
+static int on_view_fault(void *data, wb_hart *h, int view, uint64_t pc, uint64_t addr,
                          unsigned size, int kind) {
+  wb_machine *m = wb_hart_machine(h);
   bstate *st = data;
   if (view != st->view) return 0;
   st->faults++;
@@ -398,8 +405,9 @@ static int on_view_fault(void *data, wb_machine *m, int view, uint64_t pc, uint6
 }
 
 /* ---- bursty tracing: accesses recorded by instrumentation, during bursts ---- */
-static void on_burst_access(void *data, wb_machine *m, uint64_t pc, uint64_t addr, unsigned size,
+static void on_burst_access(void *data, wb_hart *h, uint64_t pc, uint64_t addr, unsigned size,
                             int kind, uint64_t value) {
+  wb_machine *m = wb_hart_machine(h);
   bstate *st = data;
   st->faults++;                        /* here: accesses seen by the instrumented copies */
   bobj *o = find(st, addr);
@@ -540,7 +548,7 @@ static int add_profiler(wb_machine *m, int bursty, const char *opts, char *err, 
   wb_client_ops ops = {.name = nm, .data = st, .on_run_end = on_run_end, .destroy = destroy};
   if (bursty) ops.on_block = on_block_bursty;
   else ops.on_view_fault = on_view_fault;
-  return wb_client_add(m, &ops);
+  return wb_client_add(m, &ops) < 0 ? -1 : 0;
 }
 
 int wb_client_barrier(wb_machine *m, const char *opts, char *err, size_t errlen) {

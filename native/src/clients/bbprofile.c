@@ -5,7 +5,7 @@
  * uint32 ninsns; uint32 pad}. Python names the blocks from the ELF's symbols. */
 #include <stdlib.h>
 #include <string.h>
-#include "client.h"
+#include "wb/client.h"  /* in-tree clients use the public API only */
 
 typedef struct { uint64_t pc, count; uint32_t ninsns, pad; } bb_record;
 typedef struct bb_entry { uint64_t pc, count; uint32_t n; struct bb_entry *next; } bb_entry;
@@ -76,5 +76,5 @@ int wb_client_bbprofile(wb_machine *m) {
   if (!st->s) { free(st); return -1; }
   wb_client_ops ops = {.name = "bbprofile", .data = st, .on_block = on_block,
                        .on_run_end = on_run_end, .destroy = destroy};
-  return wb_client_add(m, &ops);
+  return wb_client_add(m, &ops) < 0 ? -1 : 0;
 }

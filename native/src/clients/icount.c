@@ -2,7 +2,7 @@
  * block (add the block's length on entry). Stream "icount": one record per thread at the end
  * of a run, {uint64 icount; uint16 thread; uint16 pad[3]}. */
 #include <stdlib.h>
-#include "client.h"
+#include "wb/client.h"  /* in-tree clients use the public API only */
 
 typedef struct { uint64_t total; wb_stream *s; } icount_state;
 typedef struct { uint64_t icount; uint16_t thread, pad[3]; } icount_record;
@@ -27,5 +27,5 @@ int wb_client_icount(wb_machine *m) {
   if (!st->s) { free(st); return -1; }
   wb_client_ops ops = {.name = "icount", .data = st, .on_block = on_block,
                        .on_run_end = on_run_end, .destroy = free};
-  return wb_client_add(m, &ops);
+  return wb_client_add(m, &ops) < 0 ? -1 : 0;
 }

@@ -32,7 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "client.h"
+#include "wb/client.h"  /* in-tree clients use the public API only */
 
 #define PAGE 4096ull
 static uint64_t page_up(uint64_t v) { return (v + PAGE - 1) & ~(PAGE - 1); }
@@ -158,17 +158,20 @@ static void enter(sstate *st, wb_machine *m, uint64_t size, uint64_t ra, uint64_
   if (is_calloc) args[1] = 0;
 }
 
-static void pre_malloc(void *data, wb_machine *m, uint64_t ra, uint64_t args[8], void **user) {
+static void pre_malloc(void *data, wb_hart *h, uint64_t ra, uint64_t args[8], void **user) {
+  wb_machine *m = wb_hart_machine(h);
   enter(data, m, args[0], ra, args, 0, user);
 }
 
-static void pre_calloc(void *data, wb_machine *m, uint64_t ra, uint64_t args[8], void **user) {
+static void pre_calloc(void *data, wb_hart *h, uint64_t ra, uint64_t args[8], void **user) {
+  wb_machine *m = wb_hart_machine(h);
   uint64_t n = args[0], each = args[1];
   if (each && n > UINT64_MAX / each) { *user = WB_WRAP_NO_POST; return; } /* overflow: calloc fails */
   enter(data, m, n * each, ra, args, 1, user);
 }
 
-static void post_alloc(void *data, wb_machine *m, uint64_t *ret, void *user) {
+static void post_alloc(void *data, wb_hart *h, uint64_t *ret, void *user) {
+  wb_machine *m = wb_hart_machine(h);
   sstate *st = data;
   slot *s = ((call *)user)->s;
   st->depth--;
@@ -194,7 +197,8 @@ static slot *slot_of(sstate *st, uint64_t p) {
   return s && s->addr == p ? s : NULL;
 }
 
-static void pre_free(void *data, wb_machine *m, uint64_t ra, uint64_t args[8], void **user) {
+static void pre_free(void *data, wb_hart *h, uint64_t ra, uint64_t args[8], void **user) {
+  wb_machine *m = wb_hart_machine(h);
   (void)ra; (void)user;
   sstate *st = data;
   slot *s = slot_of(st, args[0]);
@@ -203,7 +207,8 @@ static void pre_free(void *data, wb_machine *m, uint64_t ra, uint64_t args[8], v
   close_slot(st, m, s);
 }
 
-static void pre_realloc(void *data, wb_machine *m, uint64_t ra, uint64_t args[8], void **user) {
+static void pre_realloc(void *data, wb_hart *h, uint64_t ra, uint64_t args[8], void **user) {
+  wb_machine *m = wb_hart_machine(h);
   (void)m; (void)ra;
   sstate *st = data;
   slot *s = st->depth < MAX_DEPTH ? slot_of(st, args[0]) : NULL;
@@ -213,7 +218,8 @@ static void pre_realloc(void *data, wb_machine *m, uint64_t ra, uint64_t args[8]
   args[0] = s->holder;                 /* the allocator moves its small block; we copy the slot */
 }
 
-static void post_realloc(void *data, wb_machine *m, uint64_t *ret, void *user) {
+static void post_realloc(void *data, wb_hart *h, uint64_t *ret, void *user) {
+  wb_machine *m = wb_hart_machine(h);
   sstate *st = data;
   call *c = user;
   st->depth--;
@@ -226,7 +232,8 @@ static void post_realloc(void *data, wb_machine *m, uint64_t *ret, void *user) {
 }
 
 /* ---- the fix-up: an access (or a syscall's buffer) past the cut ---- */
-static int on_unmapped(void *data, wb_machine *m, uint64_t addr, uint64_t len) {
+static int on_unmapped(void *data, wb_hart *h, uint64_t addr, uint64_t len) {
+  wb_machine *m = wb_hart_machine(h);
   (void)len;
   sstate *st = data;
   slot *s = slot_at(st, addr);
@@ -321,5 +328,5 @@ int wb_client_shrink(wb_machine *m, const char *opts, char *err, size_t errlen) 
   wb_wrap(m, "free", pre_free, NULL, st);
   wb_client_ops ops = {.name = "shrink", .data = st, .on_unmapped = on_unmapped,
                        .on_run_end = on_run_end, .destroy = destroy};
-  return wb_client_add(m, &ops);
+  return wb_client_add(m, &ops) < 0 ? -1 : 0;
 }

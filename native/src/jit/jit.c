@@ -20,8 +20,12 @@
 #include "jit_internal.h"
 #include "decode.h"
 #include "interp.h"
-#include "user.h"
+#include "mmu.h"
+#include "trap.h"
 #include "client.h"
+
+/* The hart the dispatcher is running (set by wb_jit_run). */
+static inline wb_hart *run_hart(const wb_machine *m) { return m->jit->hart; }
 
 #if WB_HAVE_JIT
 
@@ -194,12 +198,13 @@ static void choose_map(wb_machine *m) {
 
 /* A wrapped function returning to WB_WRAP_RETURN: its post hook, then on to the real return
  * address (called from the wrap-return trampoline; 0 = the machine stopped). */
-static uint64_t wrap_return_call(wb_machine *m) {
+static uint64_t wrap_return_call(wb_hart *h) {
+  wb_machine *m = h->m;
   struct wb_jit *J = m->jit;
   J->synced = 1;
-  m->cpu.instret = J->mark - (uint64_t)(J->left_swapped ? J->saved_left : m->cpu.jit_left);
-  m->cpu.pc = WB_WRAP_RETURN;
-  uint64_t pc = wb_wrap_return(m);
+  run_hart(m)->instret = J->mark - (uint64_t)(J->left_swapped ? J->saved_left : run_hart(m)->jit_left);
+  run_hart(m)->pc = WB_WRAP_RETURN;
+  uint64_t pc = wb_wrap_return(h);
   J->synced = 0;
   return m->stop_reason != WB_REASON_NONE ? 0 : pc;
 }
@@ -226,7 +231,7 @@ static void emit_trampolines(wb_machine *m) {
   J->wrap_ret = b.p;
   for (int k = 0; k < JIT_NMAP; k++) x_rm(&b, XW, 0x89, J->hregs[k], X_RBP, JDX(J->gregs[k]));
   x_rm(&b, XW, 0x89, X_LEFT, X_RBP, JD(jit_left));
-  x_mov_imm(&b, X_RDI, (uint64_t)(uintptr_t)m);
+  x_rm(&b, XW, 0x8d, X_RDI, X_RBP, -JIT_BIAS);        /* lea: the hart */
   x_mov_imm(&b, X_RAX, (uint64_t)(uintptr_t)wrap_return_call);
   x_call_reg(&b, X_RAX);
   for (int k = 0; k < JIT_NMAP; k++) x_rm(&b, XW, XA_MOV, J->hregs[k], X_RBP, JDX(J->gregs[k]));
@@ -289,7 +294,8 @@ static void remap(wb_machine *m) {
 /* ---- translation and the block table ---- */
 
 static int fetchable(const wb_machine *m, uint64_t pc) {
-  return !(pc & 1) && pc < m->mem.size && (m->mem.perm[pc >> WB_PAGE_SHIFT] & WB_PROT_X);
+  uint16_t half;
+  return !(pc & 1) && wb_mmu_fetch16(&m->mem, pc, &half);
 }
 
 static wb_jit_block *translate(wb_machine *m, uint64_t pc) {
@@ -350,18 +356,18 @@ static void set_left(wb_machine *m) {
   uint64_t mark = m->cfg.max_insns ? m->cfg.max_insns : UINT64_MAX;
   if (m->cfg.wall_limit_s > 0 && J->next_wall_check < mark) mark = J->next_wall_check;
   if (m->timer_insn < mark) mark = m->timer_insn;
-  uint64_t ir = m->cpu.instret;
+  uint64_t ir = run_hart(m)->instret;
   if (mark < ir) mark = ir;
   if (mark - ir > (uint64_t)INT64_MAX / 2) mark = ir + (uint64_t)INT64_MAX / 2;
   J->mark = mark;
-  m->cpu.jit_mark = mark;
-  m->cpu.jit_left = (int64_t)(mark - ir);
+  run_hart(m)->jit_mark = mark;
+  run_hart(m)->jit_left = (int64_t)(mark - ir);
 }
 
 /* Before a block of n instructions at the current instret: 1 if the run must stop. */
 static int check_limits(wb_machine *m, uint32_t n) {
   struct wb_jit *J = m->jit;
-  return wb_machine_limits_hit(m, n, m->cpu.instret + n > J->next_wall_check, &J->next_wall_check);
+  return wb_machine_limits_hit(run_hart(m), n, run_hart(m)->instret + n > J->next_wall_check, &J->next_wall_check);
 }
 
 /* The count lives in r15 inside translated code and in cpu.jit_left around helper calls and
@@ -380,36 +386,37 @@ void wb_jit_request_exit(wb_machine *m, void *ucontext) {
   if (in_arena && caller_r15) {
     /* the trampolines before r15 is loaded and after it is stored: r15 is the caller's (on
      * the stack, or being restored): change memory only, which holds the count there */
-    J->saved_left = m->cpu.jit_left;
+    J->saved_left = run_hart(m)->jit_left;
     J->left_swapped = 1;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    m->cpu.jit_left = INT64_MIN / 2;
+    run_hart(m)->jit_left = INT64_MIN / 2;
   } else if (in_arena) {
     /* translated code, stubs, the rest of the trampolines: r15 is the count */
     J->saved_left = (int64_t)uc->uc_mcontext.gregs[REG_R15];
     J->left_swapped = 1;
     uc->uc_mcontext.gregs[REG_R15] = INT64_MIN / 2;
-    m->cpu.jit_left = INT64_MIN / 2;   /* a reload from memory must see the same */
+    run_hart(m)->jit_left = INT64_MIN / 2;   /* a reload from memory must see the same */
   } else if (J->synced || J->in_helper || !uc) {
     /* translated code reloads r15 from memory after this call (helpers and clean calls
      * store it before and reload it after); synchronous callers are such calls too */
-    J->saved_left = m->cpu.jit_left;
+    J->saved_left = run_hart(m)->jit_left;
     J->left_swapped = 1;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    m->cpu.jit_left = INT64_MIN / 2;
+    run_hart(m)->jit_left = INT64_MIN / 2;
   }
   /* else: a direct call (fpu.c) holds r15 in the register; the request waits for the next
    * return to the dispatcher */
 }
 
 /* The slow path: run one instruction in the interpreter on the state translated code spilled. */
-int wb_jit_slow(wb_machine *m, const wb_jit_exit *e) {
+int wb_jit_slow(wb_hart *h, const wb_jit_exit *e) {
+  wb_machine *m = h->m;
   struct wb_jit *J = m->jit;
-  int64_t left = J->left_swapped ? J->saved_left : m->cpu.jit_left;
-  m->cpu.instret = J->mark - (uint64_t)left - e->rollback;
-  m->cpu.pc = e->pc;
+  int64_t left = J->left_swapped ? J->saved_left : run_hart(m)->jit_left;
+  run_hart(m)->instret = J->mark - (uint64_t)left - e->rollback;
+  run_hart(m)->pc = e->pc;
   J->in_helper = 1;
-  wb_interp_step(m, NULL, 0);
+  wb_interp_step(h, NULL, 0);
   J->in_helper = 0;
   return m->stop_reason != WB_REASON_NONE;
 }
@@ -425,9 +432,11 @@ void wb_jit_synced(wb_machine *m, int on) {
 #define UNLIKELY_WRAP(pc) __builtin_expect((pc) == WB_WRAP_RETURN, 0)
 #define UNLIKELY_PROFILE(J, cpu) __builtin_expect((J)->profiling && (cpu)->instret >= (J)->profile_until, 0)
 
-void wb_jit_run(wb_machine *m) {
+void wb_jit_run(wb_hart *h) {
+  wb_machine *m = h->m;
   struct wb_jit *J = m->jit;
-  wb_cpu *cpu = &m->cpu;
+  wb_hart *cpu = h;
+  J->hart = h;
   if (!J->mapped) {
     choose_map(m);
     if (J->perfmap) {
@@ -454,7 +463,7 @@ void wb_jit_run(wb_machine *m) {
     }
     if (UNLIKELY_WRAP(pc)) {               /* a wrapped function returns (client.c) */
       cpu->pc = pc;
-      pc = wb_wrap_return(m);
+      pc = wb_wrap_return(h);
       blk = NULL;
       continue;
     }
@@ -462,7 +471,7 @@ void wb_jit_run(wb_machine *m) {
       blk = resolve(m, pc);
       if (!blk) {                          /* cold or unfetchable: one block in the interpreter */
         cpu->pc = pc;
-        wb_interp_run_block(m);
+        wb_interp_run_block(h);
         pc = cpu->pc;
         checked = 0;
         continue;
@@ -473,7 +482,7 @@ void wb_jit_run(wb_machine *m) {
     J->in_jit = 1;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     if (J->exit_requested) { J->in_jit = 0; if (J->left_swapped) { cpu->jit_left = J->saved_left; J->left_swapped = 0; } continue; }
-    wb_jit_exit *e = J->enter((uint8_t *)cpu + JIT_BIAS, wb_mem_active_base(&m->mem), blk->code);
+    wb_jit_exit *e = J->enter((uint8_t *)cpu + JIT_BIAS, wb_mem_view_base(&m->mem, h->view), blk->code);
     J->in_jit = 0;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     if (J->left_swapped) { cpu->jit_left = J->saved_left; J->left_swapped = 0; }
@@ -531,11 +540,8 @@ void wb_jit_run(wb_machine *m) {
         break;
       case JX_ECALL:
         cpu->pc = epc;
-        if (wb_user_syscall(m) || m->stop_reason != WB_REASON_NONE) {
-          if (m->stop_reason == WB_REASON_EXIT || m->stop_reason == WB_REASON_SIGNAL) cpu->pc = epc + 4;
-          return;
-        }
-        pc = epc + 4;
+        if (wb_trap_raise(h, &(wb_trap){WB_CAUSE_ECALL_U + (uint64_t)h->priv, 0, NULL})) return;
+        pc = cpu->pc;
         break;
       case JX_FLUSH:
         wb_machine_invalidate_code(m, 0, ~0ull);
@@ -547,7 +553,7 @@ void wb_jit_run(wb_machine *m) {
         /* a base register out of range: the interpreter runs this one instruction with its
          * exact semantics (a fault, or an offset that brings the address back in range) */
         cpu->pc = epc;
-        wb_interp_step(m, NULL, 0);
+        wb_interp_step(h, NULL, 0);
         if (m->stop_reason != WB_REASON_NONE) return;
         pc = cpu->pc;
         break;
@@ -612,7 +618,7 @@ const int wb_jit_greg_index[16] = {
     [X_R8] = REG_R8,   [X_R9] = REG_R9,   [X_R10] = REG_R10, [X_R11] = REG_R11,
     [X_R12] = REG_R12, [X_R13] = REG_R13, [X_R14] = REG_R14, [X_R15] = REG_R15};
 
-int wb_jit_try_complete(wb_machine *m, void *ucontext, int (*complete)(wb_machine *m, uint64_t pc)) {
+int wb_jit_try_complete(wb_machine *m, void *ucontext, int (*complete)(wb_hart *h, uint64_t pc)) {
   struct wb_jit *J = m->jit;
   if (!J || !J->in_jit || J->in_helper || J->left_swapped) return 0;
   ucontext_t *uc = ucontext;
@@ -625,20 +631,20 @@ int wb_jit_try_complete(wb_machine *m, void *ucontext, int (*complete)(wb_machin
   unsigned i = insn_at(b, off);
   if (i + 1 >= b->n) return 0;            /* the next boundary is the block's exit */
   for (int k = 0; k < JIT_NMAP; k++)
-    m->cpu.x[J->gregs[k]] = (uint64_t)uc->uc_mcontext.gregs[wb_jit_greg_index[J->hregs[k]]];
+    run_hart(m)->x[J->gregs[k]] = (uint64_t)uc->uc_mcontext.gregs[wb_jit_greg_index[J->hregs[k]]];
   int64_t left = (int64_t)uc->uc_mcontext.gregs[REG_R15];
-  m->cpu.instret = J->mark - (uint64_t)left - (b->n - i);
+  run_hart(m)->instret = J->mark - (uint64_t)left - (b->n - i);
   uint64_t pc = wb_jit_insn_pc(b, i);
-  m->cpu.pc = pc;
+  run_hart(m)->pc = pc;
   J->in_helper = 1;                       /* a fault while completing is the interpreter's */
-  int ok = complete(m, pc);
+  int ok = complete(run_hart(m), pc);
   J->in_helper = 0;
   if (!ok) return 0;
   for (int k = 0; k < JIT_NMAP; k++)
-    uc->uc_mcontext.gregs[wb_jit_greg_index[J->hregs[k]]] = (greg_t)m->cpu.x[J->gregs[k]];
+    uc->uc_mcontext.gregs[wb_jit_greg_index[J->hregs[k]]] = (greg_t)run_hart(m)->x[J->gregs[k]];
   const uint16_t *fw = b->fwd + (h == b->hoff ? 0 : b->n + 1);
   if (fw[i + 1] != 0xffff)                /* a scratch register the next code reads as a guest one */
-    uc->uc_mcontext.gregs[wb_jit_greg_index[fw[i + 1] & 0xff]] = (greg_t)m->cpu.x[fw[i + 1] >> 8];
+    uc->uc_mcontext.gregs[wb_jit_greg_index[fw[i + 1] & 0xff]] = (greg_t)run_hart(m)->x[fw[i + 1] >> 8];
   uc->uc_mcontext.gregs[REG_RIP] = (greg_t)((uintptr_t)b->code + h[i + 1]);
   return 1;
 }
@@ -648,7 +654,7 @@ int wb_jit_recover_fault(wb_machine *m, void *ucontext) {
   if (!J || !J->in_jit) return 0;
   if (J->in_helper) {                       /* inside the interpreter's slow path */
     uint64_t pc;
-    wb_interp_recover(m, &pc);
+    wb_interp_recover(run_hart(m), &pc);
     J->in_helper = 0;
     J->in_jit = 0;
     return 1;
@@ -660,10 +666,10 @@ int wb_jit_recover_fault(wb_machine *m, void *ucontext) {
   unsigned i = insn_at(b, (uint32_t)(rip - (uintptr_t)b->code));
   if (i >= b->n) return 0;                  /* stubs never touch guest memory */
   for (int k = 0; k < JIT_NMAP; k++)
-    m->cpu.x[J->gregs[k]] = (uint64_t)uc->uc_mcontext.gregs[wb_jit_greg_index[J->hregs[k]]];
+    run_hart(m)->x[J->gregs[k]] = (uint64_t)uc->uc_mcontext.gregs[wb_jit_greg_index[J->hregs[k]]];
   int64_t left = J->left_swapped ? J->saved_left : (int64_t)uc->uc_mcontext.gregs[REG_R15];
-  m->cpu.instret = J->mark - (uint64_t)left - (b->n - i);
-  m->cpu.pc = wb_jit_insn_pc(b, i);
+  run_hart(m)->instret = J->mark - (uint64_t)left - (b->n - i);
+  run_hart(m)->pc = wb_jit_insn_pc(b, i);
   J->left_swapped = 0;
   J->in_jit = 0;
   return 1;
@@ -673,10 +679,10 @@ int wb_jit_recover_fault(wb_machine *m, void *ucontext) {
 
 int wb_jit_init(wb_machine *m, char *err, size_t errlen) { snprintf(err, errlen, "no JIT tier on this host"); return -1; }
 void wb_jit_fini(wb_machine *m) { (void)m; }
-void wb_jit_run(wb_machine *m) { wb_machine_stop(m, WB_REASON_INTERNAL, "no JIT tier on this host"); }
+void wb_jit_run(wb_hart *h) { wb_machine_stop(h->m, WB_REASON_INTERNAL, "no JIT tier on this host"); }
 void wb_jit_flush(wb_machine *m) { (void)m; }
 int wb_jit_recover_fault(wb_machine *m, void *uc) { (void)m; (void)uc; return 0; }
-int wb_jit_try_complete(wb_machine *m, void *uc, int (*c)(wb_machine *, uint64_t)) { return 0; }
+int wb_jit_try_complete(wb_machine *m, void *uc, int (*c)(wb_hart *, uint64_t)) { return 0; }
 int wb_jit_locate(const wb_machine *m, uintptr_t hpc, uint64_t *g, uintptr_t *n) { return 0; }
 void wb_jit_request_exit(wb_machine *m, void *uc) { (void)m; (void)uc; }
 const wb_jit_block *wb_jit_block_at(const struct wb_jit *J, uintptr_t hpc) { return NULL; }

@@ -2,10 +2,10 @@
  *
  * Guest blocks (the same boundaries as the interpreter's: a control transfer, ecall, fence.i,
  * a page end or 64 instructions) are translated to host code in a code cache. Inside
- * translated code: rbp points at the CPU state (biased by 128 so that x1..x31 have 8-bit
- * displacements), rbx holds the base of the guest memory view, ten guest registers live in
- * host registers (chosen per program from a static register-use count of its text), the rest
- * stay in memory. Direct exits are chained by patching their jumps; indirect jumps probe an
+ * translated code: rbp points at the hart (biased by 128 so that x1..x31 have 8-bit
+ * displacements), rbx holds the base of the guest memory view, nine guest registers
+ * (JIT_NMAP) live in host registers (chosen per program from a static register-use count of
+ * its text, then from a profile of block executions), the rest stay in memory. Direct exits are chained by patching their jumps; indirect jumps probe an
  * in-cache jump table; everything else returns to the dispatcher in jit.c.
  *
  * For each block a map gives the host offset at which each guest instruction's code starts,
@@ -28,18 +28,18 @@
 int wb_jit_init(wb_machine *m, char *err, size_t errlen);
 void wb_jit_fini(wb_machine *m);
 /* Run until m->stop_reason is set (as wb_interp_run does). */
-void wb_jit_run(wb_machine *m);
+void wb_jit_run(wb_hart *h);
 /* Drop every translation (fence.i, unmapped code, a full cache). */
 void wb_jit_flush(wb_machine *m);
 /* Called from the host fault handler with the signal context: if the fault happened inside
  * translated code (or in a helper it called), restore the guest state at the faulting
- * instruction into m->cpu and return 1; else 0. */
+ * instruction into the running hart and return 1; else 0. */
 int wb_jit_recover_fault(wb_machine *m, void *ucontext);
 /* A host fault inside translated code that `complete(m, pc)` can finish (a view fault):
  * rebuild the state at the faulting instruction, call complete, and on success make the
  * signal context resume at the next guest instruction in the same block (no trip through the
  * dispatcher). 0 (nothing changed in the context) when it does not apply. */
-int wb_jit_try_complete(wb_machine *m, void *ucontext, int (*complete)(wb_machine *m, uint64_t pc));
+int wb_jit_try_complete(wb_machine *m, void *ucontext, int (*complete)(wb_hart *h, uint64_t pc));
 /* Where is host pc `hpc`? If inside translated code: 1, *guest_pc = the guest instruction
  * whose code contains hpc (the one interrupted), *next = host address of the next guest
  * instruction boundary in that block (where the guest state is exact). 0 otherwise. */

@@ -21,11 +21,11 @@
 #define X_LEFT X_R15                         /* host register holding cpu.jit_left */
 #define JIT_HOT_BITS 14
 
-/* rbp points this far into wb_cpu, so that x[1..15] (and x[16..31]) get disp8 forms */
+/* rbp points this far into wb_hart, so that x[1..15] (and x[16..31]) get disp8 forms */
 #define JIT_BIAS 128
-#define JD(field) ((int32_t)offsetof(wb_cpu, field) - JIT_BIAS)
-#define JDX(r) ((int32_t)(offsetof(wb_cpu, x) + 8u * (unsigned)(r)) - JIT_BIAS)
-#define JDF(r) ((int32_t)(offsetof(wb_cpu, f) + 8u * (unsigned)(r)) - JIT_BIAS)
+#define JD(field) ((int32_t)offsetof(wb_hart, field) - JIT_BIAS)
+#define JDX(r) ((int32_t)(offsetof(wb_hart, x) + 8u * (unsigned)(r)) - JIT_BIAS)
+#define JDF(r) ((int32_t)(offsetof(wb_hart, f) + 8u * (unsigned)(r)) - JIT_BIAS)
 
 /* How translated code left: what the dispatcher must do next. */
 enum {
@@ -79,6 +79,7 @@ typedef struct { uint64_t pc; const uint8_t *code; } wb_jit_jc;
 typedef wb_jit_exit *(*wb_jit_enter_fn)(void *cpu_biased, uint8_t *membase, const uint8_t *code);
 
 struct wb_jit {
+  wb_hart *hart;            /* the hart the dispatcher runs (one at a time: N = 1) */
   uint8_t *code;                /* code arena (RWX) */
   size_t code_size;
   size_t code_used;
@@ -129,7 +130,7 @@ struct wb_jit {
  * NULL if the code or metadata arena is full (the caller flushes and retries). */
 wb_jit_block *wb_jit_translate(wb_machine *m, uint64_t pc);
 /* The slow path translated code calls for an instruction it does not translate inline. */
-int wb_jit_slow(wb_machine *m, const wb_jit_exit *e);
+int wb_jit_slow(wb_hart *h, const wb_jit_exit *e);
 /* The translated block whose code contains host address hpc, or NULL. */
 const wb_jit_block *wb_jit_block_at(const struct wb_jit *J, uintptr_t hpc);
 /* ucontext gregs[] index of each x86 register (X_RAX ...). */

@@ -49,8 +49,8 @@ static int take_at_boundary(wb_machine *m, ucontext_t *uc, uintptr_t rip) {
   s->where = 0;
   s->boundary = rip;
   s->pc = off == 0 ? b->pc : wb_jit_insn_pc(b, i);
-  s->instret = m->cpu.jit_mark - (uint64_t)left - pending;
-  memcpy(s->x, m->cpu.x, sizeof s->x);
+  s->instret = m->jit->hart->jit_mark - (uint64_t)left - pending;
+  memcpy(s->x, m->jit->hart->x, sizeof s->x);
   for (int k = 0; k < JIT_NMAP; k++)
     s->x[J->gregs[k]] = (uint64_t)uc->uc_mcontext.gregs[wb_jit_greg_index[J->hregs[k]]];
   s->x[0] = 0;
@@ -143,8 +143,8 @@ void wb_jit_sampler_poll(wb_machine *m, uint64_t pc) {
   s->where = 1;
   s->boundary = 0;
   s->pc = pc;
-  s->instret = m->cpu.instret;
-  memcpy(s->x, m->cpu.x, sizeof s->x);
+  s->instret = m->jit->hart->instret;
+  memcpy(s->x, m->jit->hart->x, sizeof s->x);
   s->x[0] = 0;
   finish(J);
 }

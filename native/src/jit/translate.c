@@ -8,17 +8,19 @@
  *   stubs:  cold exits to the dispatcher (limit, chained-exit targets not yet translated,
  *           indirect-jump misses, ecall, out-of-range access, slow-path stops)
  *
- * Conventions in translated code: rbp = &cpu + JIT_BIAS, rbx = guest memory view base,
- * r15 = cpu.jit_left (stored to memory around calls, so C helpers and signal handlers can
+ * Conventions in translated code: rbp = &hart + JIT_BIAS, rbx = guest memory view base,
+ * r15 = hart.jit_left (stored to memory around calls, so C helpers and signal handlers can
  * ask for an exit by making it negative), guest registers of J->map in host registers, the
- * rest in cpu.x (x0 reads as the 0 in cpu.x[0]; writes to x0 go to the sink x[32]).
+ * rest in hart.x (x0 reads as the 0 in hart.x[0]; writes to x0 go to the sink x[32]).
  * rax, rcx, rdx are scratch.
  *
  * Precise state: every translator reads its operands, performs its one guest memory access
  * (which may fault), and only then writes its destination, so a host fault inside a guest
- * access leaves the guest state exactly as before that instruction. Operations without an
- * inline translation (CSRs, FP arithmetic, atomics, ebreak, illegal) spill the mapped
- * registers and run through the interpreter (wb_jit_slow), which is the reference semantics.
+ * access leaves the guest state exactly as before that instruction. F/D arithmetic calls the
+ * fpu.c functions the interpreter uses (double precision with an inline fast path for the
+ * common cases); operations without a translation (CSRs, atomics, ebreak, privileged and
+ * illegal instructions) spill the mapped registers and run through the interpreter
+ * (wb_jit_slow), which is the reference semantics and raises their traps.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -27,47 +29,16 @@
 #include "fpu.h"
 #include "interp.h"
 #include "client.h"
+#include "tctx.h"
 
 #if WB_HAVE_JIT
 
-#define MAX_STUBS (3 * WB_BLOCK_MAX + 4)
-#define INSN_ROOM 640     /* worst-case bytes of one translated instruction */
-#define STUB_ROOM 48      /* worst-case bytes of one stub */
-
-typedef struct stub {
-  uint8_t *field;         /* rel32 to point at the stub */
-  int kind;
-  uint64_t pc;
-  unsigned idx;
-  int reg;                /* unused */
-  int restore;            /* JX_LIMIT, JX_STREAM: block length to give back */
-  void *ptr;              /* JX_STREAM: stream */
-  uint64_t amount;        /* JX_STREAM: bytes */
-} stub;
-
-typedef struct tctx {
-  wb_machine *m;
-  struct wb_jit *J;
-  x86_buf b;
-  const int8_t *map;
-  unsigned i, n;
-  uint64_t pc;            /* pc of instruction i */
-  uint64_t end_pc;        /* pc after instruction i */
-  stub stubs[MAX_STUBS];
-  unsigned nstubs;
-  int full;
-  uint32_t checked;       /* guest registers whose value was checked < bound in this block */
-  int fwd_reg, fwd_host;  /* store forwarding (see forwarded()) */
-  uint8_t *fwd_end;
-} tctx;
-
-static void add_stub(tctx *t, uint8_t *field, int kind, uint64_t pc, int reg, int restore) {
+void wb_tx_add_stub(tctx *t, uint8_t *field, int kind, uint64_t pc, int reg, int restore) {
   if (t->nstubs >= MAX_STUBS) { t->full = 1; return; }
   t->stubs[t->nstubs++] = (stub){field, kind, pc, t->i, reg, restore, NULL, 0};
 }
 
 /* ---- guest register access ---- */
-static inline int hreg(tctx *t, unsigned r) { return t->map[r]; }
 /* `op host, guest r` (op in r, r/m form) */
 /* Store forwarding: the host register an in-memory guest register was just stored from, if
  * nothing has been emitted since (so it still holds the value), else -1. */
@@ -80,7 +51,7 @@ static void op_g(tctx *t, int flags, uint8_t op, int h, unsigned r) {
   else x_rm(&t->b, flags, op, h, X_RBP, JDX(r));
 }
 /* host = guest r */
-static void ld(tctx *t, int h, unsigned r) {
+void wb_tx_ld(tctx *t, int h, unsigned r) {
   if (hreg(t, r) == h || forwarded(t, r) == h) return;
   op_g(t, XW, XA_MOV, h, r);
 }
@@ -106,10 +77,10 @@ static int dest(tctx *t, unsigned rd, int avoid) {
 }
 
 /* ---- mapped registers around calls ---- */
-static void spill_all(tctx *t) {
+void wb_tx_spill_all(tctx *t) {
   for (int k = 0; k < JIT_NMAP; k++) x_rm(&t->b, XW, 0x89, t->J->hregs[k], X_RBP, JDX(t->J->gregs[k]));
 }
-static void reload_all(tctx *t) {
+void wb_tx_reload_all(tctx *t) {
   for (int k = 0; k < JIT_NMAP; k++) x_rm(&t->b, XW, XA_MOV, t->J->hregs[k], X_RBP, JDX(t->J->gregs[k]));
 }
 
@@ -127,10 +98,10 @@ static wb_jit_exit *new_exit(tctx *t, int kind, uint64_t pc, unsigned idx) {
 
 /* ---- exits ---- */
 static void exit_direct(tctx *t, uint8_t *field, uint64_t target) {
-  add_stub(t, field, JX_DIRECT, target, -1, 0);
+  wb_tx_add_stub(t, field, JX_DIRECT, target, -1, 0);
 }
 static void jmp_exit(tctx *t, int kind, uint64_t pc) {
-  add_stub(t, x_jmp32(&t->b), kind, pc, -1, 0);
+  wb_tx_add_stub(t, x_jmp32(&t->b), kind, pc, -1, 0);
 }
 
 /* Slow path: the interpreter executes this one instruction on the spilled state. */
@@ -139,20 +110,20 @@ static void slow(tctx *t) {
   if (!e) return;
   e->rollback = (uint16_t)(t->n - t->i);
   t->checked = 0; /* the interpreter may write any register */
-  spill_all(t);
+  wb_tx_spill_all(t);
   x_rm(&t->b, XW, 0x89, X_LEFT, X_RBP, JD(jit_left));
-  x_mov_imm(&t->b, X_RDI, (uint64_t)(uintptr_t)t->m);
+  x_rm(&t->b, XW, 0x8d, X_RDI, X_RBP, -JIT_BIAS); /* lea: the hart */
   x_mov_imm(&t->b, X_RSI, (uint64_t)(uintptr_t)e);
   x_mov_imm(&t->b, X_RAX, (uint64_t)(uintptr_t)wb_jit_slow);
   x_call_reg(&t->b, X_RAX);
-  reload_all(t);
+  wb_tx_reload_all(t);
   x_rm(&t->b, XW, XA_MOV, X_LEFT, X_RBP, JD(jit_left));
   x_rr(&t->b, 0, XA_TEST, X_RAX, X_RAX);
-  add_stub(t, x_jcc32(&t->b, CC_NE), JX_STOP, t->pc, -1, 0);
+  wb_tx_add_stub(t, x_jcc32(&t->b, CC_NE), JX_STOP, t->pc, -1, 0);
 }
 
 /* ---- F/D operations: direct calls of fpu.c (the functions the interpreter calls) ----
- * Arguments: FP sources from cpu.f, an integer source from its guest register, the rounding
+ * Arguments: FP sources from hart.f, an integer source from its guest register, the rounding
  * mode resolved inline (a dynamic one from frm; an invalid one leaves the block so the
  * interpreter reports the illegal instruction), fflags by pointer. Only the caller-saved host
  * registers holding guest registers are parked around the call. */
@@ -190,7 +161,6 @@ static fp_op fp_lookup(unsigned op) {
   }
 }
 
-static int caller_saved(int h) { return h == X_RSI || h == X_RDI || (h >= X_R8 && h <= X_R11); }
 
 static void fp_call(tctx *t, const wb_insn *in) {
   x86_buf *b = &t->b;
@@ -203,12 +173,12 @@ static void fp_call(tctx *t, const wb_insn *in) {
   if (rounds && in->rm == WB_RM_DYN) {     /* frm, checked before anything is disturbed */
     x_rm(b, 0, XA_MOV, X_RAX, X_RBP, JD(frm));
     x_alu_imm(b, 0, XA_CMP, 0, X_RAX, 0, 4);
-    add_stub(t, x_jcc32(b, CC_A), JX_INTERP, t->pc, -1, 0);
+    wb_tx_add_stub(t, x_jcc32(b, CC_A), JX_INTERP, t->pc, -1, 0);
   }
   for (int k = 0; k < JIT_NMAP; k++)
     if (caller_saved(t->J->hregs[k])) x_rm(b, XW, 0x89, t->J->hregs[k], X_RBP, JDX(t->J->gregs[k]));
   /* first argument; the host registers still hold their guest values (only stored so far) */
-  if (f.cls == FPC_TOF) ld(t, X_RDI, in->rs1);
+  if (f.cls == FPC_TOF) wb_tx_ld(t, X_RDI, in->rs1);
   else x_rm(b, XW, XA_MOV, X_RDI, X_RBP, JDF(in->rs1));
   if (f.cls == FPC_BIN || f.cls == FPC_TRI || f.cls == FPC_NORM || f.cls == FPC_CMP || f.cls == FPC_SGN)
     x_rm(b, XW, XA_MOV, X_RSI, X_RBP, JDF(in->rs2));
@@ -243,7 +213,7 @@ static void fp_call(tctx *t, const wb_insn *in) {
  * comparisons of non-NaN operands raise nothing; int -> double conversions that are exact
  * raise nothing. Anything else falls to the call. */
 
-/* rax = biased exponent of the double in cpu.f[r] minus lo; jump to `slow` if it is not in
+/* rax = biased exponent of the double in hart.f[r] minus lo; jump to `slow` if it is not in
  * [lo, hi] */
 static void exp_check(tctx *t, int reg_from_mem, unsigned r, unsigned lo, unsigned hi, uint8_t **slow, int *ns) {
   x86_buf *b = &t->b;
@@ -301,7 +271,7 @@ static int fp_inline(tctx *t, const wb_insn *in) {
   } else {
     /* int -> double: exact when converting back gives the same integer (.w: always) */
     if (in->op == WB_OP_FCVT_D_W) { op_g(t, 0, XA_MOV, X_RAX, in->rs1); x_rr(b, XW, 0x63, X_RAX, X_RAX); }
-    else ld(t, X_RAX, in->rs1);
+    else wb_tx_ld(t, X_RAX, in->rs1);
     x_cvtsi2sd(b, 0, X_RAX);
     if (in->op == WB_OP_FCVT_D_L) {
       x_mov_imm(b, X_RCX, 1ull << 53);
@@ -331,38 +301,19 @@ static int fp_sign_same(tctx *t, const wb_insn *in) {
   return 1;
 }
 
-/* ---- address of a memory access ----
- * Guest address = base register + 12-bit offset. The base is checked against the bound once
- * per block (until it is written again): the guard regions around the view (64 KiB below,
- * 1 MiB above) catch the offset, so a checked base plus any offset faults precisely instead
- * of reaching host memory. An unchecked base out of range leaves the block (JX_INTERP) and the
- * interpreter runs that one instruction with its exact semantics. */
-typedef struct { int reg; int32_t disp; } gaddr;
-
-static gaddr addr(tctx *t, unsigned rs1, int64_t imm) {
-  int a = hreg(t, rs1);
-  if (a < 0) { ld(t, X_RAX, rs1); a = X_RAX; }
-  if (rs1 != 0 && !(t->checked & (1u << rs1))) {
-    x_rm(&t->b, XW, XA_CMP, a, X_RBP, JD(jit_bound));
-    add_stub(t, x_jcc32(&t->b, CC_AE), JX_INTERP, t->pc, -1, 0);
-    t->checked |= 1u << rs1;
-  }
-  return (gaddr){a, (int32_t)imm};
-}
-
 static void load(tctx *t, const wb_insn *in, int flags, const uint8_t *op, int nop) {
-  gaddr a = addr(t, in->rs1, in->imm);
+  wb_tx_addr a = wb_tx_mem(t, in->rs1, in->imm);
   int d = in->rd ? hreg(t, in->rd) : -1;
   if (d < 0) d = X_RCX;
-  x_op(&t->b, flags, op, nop, d, 1, X_RBX, a.reg, a.disp);
+  x_op(&t->b, flags, op, nop, d, 1, a.base, a.index, a.disp);
   st(t, in->rd, d);
 }
 
 static void store(tctx *t, const wb_insn *in, int flags, uint8_t op) {
-  gaddr a = addr(t, in->rs1, in->imm);
+  wb_tx_addr a = wb_tx_mem(t, in->rs1, in->imm);
   int s = hreg(t, in->rs2);
-  if (s < 0) { ld(t, X_RCX, in->rs2); s = X_RCX; }
-  x_op(&t->b, flags, &op, 1, s, 1, X_RBX, a.reg, a.disp);
+  if (s < 0) { wb_tx_ld(t, X_RCX, in->rs2); s = X_RCX; }
+  x_op(&t->b, flags, &op, 1, s, 1, a.base, a.index, a.disp);
 }
 
 /* rd = rs1 op rs2 (op in r, r/m form); w: 64-bit (else 32-bit, sign-extended) */
@@ -372,13 +323,13 @@ static void alu_rr(tctx *t, const wb_insn *in, uint8_t op, int commutative, int 
   if (w && (op == XA_ADD || op == XA_OR || op == XA_XOR || op == XA_SUB) && (rs2 == 0 || (rs1 == 0 && op != XA_SUB))) {
     unsigned src = rs2 == 0 ? rs1 : rs2;
     int d = dest(t, in->rd, -1);
-    ld(t, d, src);
+    wb_tx_ld(t, d, src);
     st(t, in->rd, d);
     return;
   }
   if (commutative && in->rd == rs2 && in->rd != rs1) { rs2 = rs1; rs1 = in->rd; }
   int d = dest(t, in->rd, (int)rs2);
-  ld(t, d, rs1);
+  wb_tx_ld(t, d, rs1);
   op_g(t, w ? XW : 0, op, d, rs2);
   if (!w) x_rr(&t->b, XW, 0x63, d, d);                 /* movsxd */
   st(t, in->rd, d);
@@ -387,7 +338,7 @@ static void alu_rr(tctx *t, const wb_insn *in, uint8_t op, int commutative, int 
 /* rd = rs1 op imm */
 static void alu_ri(tctx *t, const wb_insn *in, uint8_t op, int w) {
   int d = dest(t, in->rd, -1);
-  ld(t, d, in->rs1);
+  wb_tx_ld(t, d, in->rs1);
   if (in->imm || op == XA_AND) x_alu_imm(&t->b, w ? XW : 0, op, 0, d, 0, (int32_t)in->imm);
   if (!w) x_rr(&t->b, XW, 0x63, d, d);
   st(t, in->rd, d);
@@ -399,7 +350,7 @@ static void addi(tctx *t, const wb_insn *in) {
   if (in->rs1 == 0) x_mov_imm(&t->b, d, (uint64_t)in->imm);
   else if (s >= 0 && s != d && in->imm) x_rm(&t->b, XW, 0x8d, d, s, (int32_t)in->imm);
   else {
-    ld(t, d, in->rs1);
+    wb_tx_ld(t, d, in->rs1);
     if (in->imm) x_alu_imm(&t->b, XW, XA_ADD, 0, d, 0, (int32_t)in->imm);
   }
   st(t, in->rd, d);
@@ -407,7 +358,7 @@ static void addi(tctx *t, const wb_insn *in) {
 
 static void shift_imm(tctx *t, const wb_insn *in, int digit, int w) {
   int d = dest(t, in->rd, -1);
-  ld(t, d, in->rs1);
+  wb_tx_ld(t, d, in->rs1);
   unsigned sh = (unsigned)in->imm & (w ? 63 : 31);
   if (sh || !w) x_shift_imm(&t->b, w ? XW : 0, digit, d, sh);
   if (!w) x_rr(&t->b, XW, 0x63, d, d);
@@ -417,7 +368,7 @@ static void shift_imm(tctx *t, const wb_insn *in, int digit, int w) {
 static void shift_reg(tctx *t, const wb_insn *in, int digit, int w) {
   op_g(t, 0, XA_MOV, X_RCX, in->rs2);                  /* mov ecx, rs2 (count in cl) */
   int d = dest(t, in->rd, -1);
-  ld(t, d, in->rs1);
+  wb_tx_ld(t, d, in->rs1);
   x_shift_cl(&t->b, w ? XW : 0, digit, d);
   if (!w) x_rr(&t->b, XW, 0x63, d, d);
   st(t, in->rd, d);
@@ -426,14 +377,14 @@ static void shift_reg(tctx *t, const wb_insn *in, int digit, int w) {
 /* rd = (rs1 cmp rs2) via setcc */
 static void setcc_rr(tctx *t, const wb_insn *in, int cc) {
   int a = hreg(t, in->rs1);
-  if (a < 0) { ld(t, X_RAX, in->rs1); a = X_RAX; }
+  if (a < 0) { wb_tx_ld(t, X_RAX, in->rs1); a = X_RAX; }
   op_g(t, XW, XA_CMP, a, in->rs2);
   x_setcc(&t->b, cc, X_RDX);
   st(t, in->rd, X_RDX);
 }
 static void setcc_ri(tctx *t, const wb_insn *in, int cc) {
   int a = hreg(t, in->rs1);
-  if (a < 0) { ld(t, X_RAX, in->rs1); a = X_RAX; }
+  if (a < 0) { wb_tx_ld(t, X_RAX, in->rs1); a = X_RAX; }
   x_alu_imm(&t->b, XW, XA_CMP, 0, a, 0, (int32_t)in->imm);
   x_setcc(&t->b, cc, X_RDX);
   st(t, in->rd, X_RDX);
@@ -443,7 +394,7 @@ static void mul(tctx *t, const wb_insn *in, int w) {
   unsigned rs1 = in->rs1, rs2 = in->rs2;
   if (in->rd == rs2 && in->rd != rs1) { rs2 = rs1; rs1 = in->rd; }
   int d = dest(t, in->rd, (int)rs2);
-  ld(t, d, rs1);
+  wb_tx_ld(t, d, rs1);
   uint8_t op[2] = {0x0f, 0xaf};
   if (hreg(t, rs2) >= 0) x_op(&t->b, w ? XW : 0, op, 2, d, 0, hreg(t, rs2), X_NOINDEX, 0);
   else x_op(&t->b, w ? XW : 0, op, 2, d, 1, X_RBP, X_NOINDEX, JDX(rs2));
@@ -459,13 +410,13 @@ static void grp3_g(tctx *t, int digit, unsigned r) {
 }
 
 static void mulh(tctx *t, const wb_insn *in) {
-  ld(t, X_RAX, in->rs1);
+  wb_tx_ld(t, X_RAX, in->rs1);
   switch (in->op) {
     case WB_OP_MULH: grp3_g(t, 5, in->rs2); break;
     case WB_OP_MULHU: grp3_g(t, 4, in->rs2); break;
     default: /* mulhsu: high(unsigned a*b) - (a < 0 ? b : 0) */
       grp3_g(t, 4, in->rs2);
-      ld(t, X_RCX, in->rs1);
+      wb_tx_ld(t, X_RCX, in->rs1);
       x_shift_imm(&t->b, XW, 7, X_RCX, 63);
       op_g(t, XW, XA_AND, X_RCX, in->rs2);
       x_rr(&t->b, XW, XA_SUB, X_RDX, X_RCX);
@@ -488,8 +439,8 @@ static void divrem(tctx *t, const wb_insn *in) {
   }
   int f = w ? XW : 0;
   x86_buf *b = &t->b;
-  ld(t, X_RAX, in->rs1);
-  ld(t, X_RCX, in->rs2);
+  wb_tx_ld(t, X_RAX, in->rs1);
+  wb_tx_ld(t, X_RCX, in->rs2);
   x_rr(b, f, XA_TEST, X_RCX, X_RCX);
   uint8_t *jz = x_jcc8(b, CC_E), *jm1 = NULL;
   if (sgn) {
@@ -525,7 +476,7 @@ static void branch(tctx *t, const wb_insn *in, int cc) {
   if (in->rs2 == 0 && a >= 0) x_rr(&t->b, XW, XA_TEST, a, a);
   else if (in->rs2 == 0) x_alu_imm(&t->b, XW, XA_CMP, 1, X_RBP, JDX(in->rs1), 0);
   else {
-    if (a < 0) { ld(t, X_RAX, in->rs1); a = X_RAX; }
+    if (a < 0) { wb_tx_ld(t, X_RAX, in->rs1); a = X_RAX; }
     op_g(t, XW, XA_CMP, a, in->rs2);
   }
   exit_direct(t, x_jcc32(&t->b, cc), t->pc + (uint64_t)in->imm);
@@ -537,7 +488,7 @@ static void jalr(tctx *t, const wb_insn *in) {
   /* the target: the source register itself when it needs no offset and survives the link */
   int tr = hreg(t, in->rs1);
   if (tr < 0 || in->imm || (in->rd && in->rd == in->rs1)) {
-    ld(t, X_RAX, in->rs1);
+    wb_tx_ld(t, X_RAX, in->rs1);
     if (in->imm) x_alu_imm(b, XW, XA_ADD, 0, X_RAX, 0, (int32_t)in->imm);
     tr = X_RAX;
   }
@@ -576,103 +527,19 @@ static void jalr(tctx *t, const wb_insn *in) {
 
 /* ---- FP loads, stores and moves (bit copies, no rounding or flags) ---- */
 static void fp_load(tctx *t, const wb_insn *in, int dbl) {
-  gaddr a = addr(t, in->rs1, in->imm);
-  if (dbl) x_rmx(&t->b, XW, XA_MOV, X_RCX, X_RBX, a.reg, a.disp);
+  wb_tx_addr a = wb_tx_mem(t, in->rs1, in->imm);
+  if (dbl) x_rmx(&t->b, XW, XA_MOV, X_RCX, a.base, a.index, a.disp);
   else {
-    x_rmx(&t->b, 0, XA_MOV, X_RCX, X_RBX, a.reg, a.disp);
+    x_rmx(&t->b, 0, XA_MOV, X_RCX, a.base, a.index, a.disp);
     x_mov_imm(&t->b, X_RDX, 0xffffffff00000000ull);
     x_rr(&t->b, XW, XA_OR, X_RCX, X_RDX);
   }
   x_rm(&t->b, XW, 0x89, X_RCX, X_RBP, JDF(in->rd));
 }
 static void fp_store(tctx *t, const wb_insn *in, int dbl) {
-  gaddr a = addr(t, in->rs1, in->imm);
+  wb_tx_addr a = wb_tx_mem(t, in->rs1, in->imm);
   x_rm(&t->b, dbl ? XW : 0, XA_MOV, X_RCX, X_RBP, JDF(in->rs2));
-  x_rmx(&t->b, dbl ? XW : 0, 0x89, X_RCX, X_RBX, a.reg, a.disp);
-}
-
-/* ---- client instrumentation (client.h): the same actions the interpreter's hooks run ---- */
-
-/* rcx = guest address of action a's access (before the access; registers not yet written) */
-static void action_addr(tctx *t, const wb_action *a) {
-  ld(t, X_RCX, a->rs1);
-  if (a->imm) x_alu_imm(&t->b, XW, XA_ADD, 0, X_RCX, 0, a->imm);
-}
-
-/* rcx = instructions retired before instruction t->i */
-static void icount_now(tctx *t, int reg) {
-  x_rm(&t->b, XW, XA_MOV, reg, X_RBP, JD(jit_mark));
-  x_rr(&t->b, XW, XA_SUB, reg, X_LEFT);
-  if (t->n - t->i) x_alu_imm(&t->b, XW, XA_SUB, 0, reg, 0, (int32_t)(t->n - t->i));
-}
-
-static void emit_trace(tctx *t, const wb_action *a) {
-  x86_buf *b = &t->b;
-  wb_stream *s = a->ptr;
-  action_addr(t, a);
-  x_mov_imm(b, X_RDX, (uint64_t)(uintptr_t)&s->cur);
-  x_rm(b, XW, XA_MOV, X_RAX, X_RDX, 0);                          /* rax = record */
-  x_rm(b, XW, 0x89, X_RCX, X_RAX, 16);                           /* addr */
-  icount_now(t, X_RCX);
-  x_rm(b, XW, 0x89, X_RCX, X_RAX, 0);                            /* icount */
-  if (t->pc <= INT32_MAX) x_mov_mem_imm32(b, X_RAX, 8, (int32_t)t->pc);  /* pc */
-  else { x_mov_imm(b, X_RCX, t->pc); x_rm(b, XW, 0x89, X_RCX, X_RAX, 8); }
-  /* thread 0, size, kind, pad 0 */
-  x_mov_mem_imm32(b, X_RAX, 24, (int32_t)(((uint32_t)a->size << 16) | ((uint32_t)a->memkind << 24)));
-  x_alu_imm(b, XW, XA_ADD, 0, X_RAX, 0, (int32_t)sizeof(wb_mem_record));
-  x_rm(b, XW, 0x89, X_RAX, X_RDX, 0);
-}
-
-/* a clean call: the guest state in cpu (registers, instret), then fn(m, action, pc[, addr]) */
-static void emit_call(tctx *t, const wb_action *a) {
-  x86_buf *b = &t->b;
-  wb_action *keep = wb_jit_meta_alloc(t->J, sizeof *keep);
-  if (!keep) { t->full = 1; return; }
-  *keep = *a;
-  t->checked = 0; /* a client (or a wrap's pre hook) may change registers */
-  uint8_t *skip = NULL;
-  if (a->guarded) {                  /* only when guest register rs1 is in [lo, hi) */
-    int h = hreg(t, a->rs1);
-    if (h >= 0) x_rr(b, XW, XA_MOV, X_RAX, h);
-    else x_rm(b, XW, XA_MOV, X_RAX, X_RBP, JDX(a->rs1));
-    x_mov_imm(b, X_RCX, a->lo);
-    x_rr(b, XW, XA_SUB, X_RAX, X_RCX);
-    x_mov_imm(b, X_RCX, a->hi - a->lo);
-    x_rr(b, XW, XA_CMP, X_RAX, X_RCX);
-    skip = x_jcc32(b, CC_AE);
-  }
-  if (a->kind == WB_ACT_CALL_MEM) action_addr(t, a);
-  spill_all(t);
-  x_rm(b, XW, 0x89, X_LEFT, X_RBP, JD(jit_left));
-  icount_now(t, X_RAX);
-  x_rm(b, XW, 0x89, X_RAX, X_RBP, JD(instret));
-  x_mov_imm(b, X_RDI, (uint64_t)(uintptr_t)t->m);
-  x_mov_imm(b, X_RSI, (uint64_t)(uintptr_t)keep);
-  x_mov_imm(b, X_RDX, t->pc);
-  x_mov_imm(b, X_RAX, (uint64_t)(uintptr_t)(a->kind == WB_ACT_CALL_MEM ? (void *)wb_client_call_mem
-                                                                        : (void *)wb_client_call));
-  x_call_reg(b, X_RAX);
-  reload_all(t);
-  x_rm(b, XW, XA_MOV, X_LEFT, X_RBP, JD(jit_left));
-  if (skip) x_fix32(skip, b->p);
-}
-
-/* mode: 0 a block without bursty tracing, 1 its checking copy, 2 its instrumented copy */
-static void emit_actions(tctx *t, const wb_action *acts, unsigned nacts, int mode) {
-  for (unsigned k = 0; k < nacts; k++) {
-    const wb_action *a = &acts[k];
-    if (a->kind == WB_ACT_BURST) continue;         /* compiled into the block's entry */
-    if (a->burst && mode != 2) continue;           /* instrumented copy only */
-    switch (a->kind) {
-      case WB_ACT_COUNT:
-        x_mov_imm(&t->b, X_RAX, (uint64_t)(uintptr_t)a->ptr);
-        if (a->amount <= INT32_MAX) x_alu_imm(&t->b, XW, XA_ADD, 1, X_RAX, 0, (int32_t)a->amount);
-        else { x_mov_imm(&t->b, X_RCX, a->amount); x_rm(&t->b, XW, 0x01, X_RCX, X_RAX, 0); }
-        break;
-      case WB_ACT_TRACE_MEM: emit_trace(t, a); break;
-      default: emit_call(t, a); break;
-    }
-  }
+  x_rmx(&t->b, dbl ? XW : 0, 0x89, X_RCX, a.base, a.index, a.disp);
 }
 
 /* Translate instruction `in` (index t->i). Returns 1 if it ended the block's code. */
@@ -753,7 +620,7 @@ static int translate_insn(tctx *t, const wb_insn *in) {
       st(t, in->rd, d);
       return 0; }
     case WB_OP_FMV_D_X:
-      ld(t, X_RCX, in->rs1);
+      wb_tx_ld(t, X_RCX, in->rs1);
       x_rm(b, XW, 0x89, X_RCX, X_RBP, JDF(in->rd));
       return 0;
     case WB_OP_FMV_X_W: {
@@ -873,8 +740,9 @@ static wb_jit_block *translate_block(wb_machine *m, uint64_t pc, const wb_insn *
 
   /* entry: count the block, leave if the count runs out */
   t->i = 0;
+  t->pc = pc;             /* the entry's stubs (limit, streams) resume at the block start */
   x_alu_imm(&t->b, XW, XA_SUB, 0, X_LEFT, 0, (int32_t)n);
-  add_stub(t, x_jcc32(&t->b, CC_S), JX_LIMIT, pc, -1, (int)n);
+  wb_tx_add_stub(t, x_jcc32(&t->b, CC_S), JX_LIMIT, pc, -1, (int)n);
   if (J->profiling) {
     blk->refs = wb_jit_meta_alloc(J, 32 * sizeof(uint16_t));
     if (!blk->refs) return NULL;
@@ -883,53 +751,12 @@ static wb_jit_block *translate_block(wb_machine *m, uint64_t pc, const wb_insn *
     x_mov_imm(&t->b, X_RAX, (uint64_t)(uintptr_t)&blk->execs);
     x_alu_imm(&t->b, XW, XA_ADD, 1, X_RAX, 0, 1);
   }
-  /* room in every stream the block records into, checked once on entry */
-  if (acts) {
-    wb_stream *ss[8];
-    uint64_t need[8];
-    unsigned ns = 0;
-    for (unsigned k = 0; k < astart[n]; k++) {
-      if (acts[k].kind != WB_ACT_TRACE_MEM) continue;
-      unsigned j = 0;
-      while (j < ns && ss[j] != acts[k].ptr) j++;
-      if (j == ns) { if (ns == 8) return NULL; ss[ns] = acts[k].ptr; need[ns++] = 0; }
-      need[j] += sizeof(wb_mem_record);
-    }
-    for (unsigned j = 0; j < ns; j++) {
-      x_mov_imm(&t->b, X_RDX, (uint64_t)(uintptr_t)&ss[j]->cur);
-      x_rm(&t->b, XW, XA_MOV, X_RAX, X_RDX, 0);
-      x_alu_imm(&t->b, XW, XA_ADD, 0, X_RAX, 0, (int32_t)need[j]);
-      x_rm(&t->b, XW, XA_CMP, X_RAX, X_RDX, 8);
-      add_stub(t, x_jcc32(&t->b, CC_A), JX_STREAM, pc, -1, (int)n);
-      t->stubs[t->nstubs - 1].ptr = ss[j];
-      t->stubs[t->nstubs - 1].amount = need[j];
-    }
-  }
-  /* bursty tracing: count the entry, switch copies at zero, enter the one that is on */
+  /* room in every stream the block records into; bursty tracing's entry check (instrument.c) */
+  if (acts && !wb_tx_stream_room(t, acts, astart[n])) return NULL;
   wb_burst *burst = NULL;
   for (unsigned k = 0; acts && k < astart[n] && !burst; k++)
     if (acts[k].kind == WB_ACT_BURST) burst = acts[k].burst;
-  uint8_t *to_alt = NULL;
-  if (burst) {
-    x86_buf *b = &t->b;
-    x_mov_imm(b, X_RAX, (uint64_t)(uintptr_t)&burst->left);
-    uint8_t dec[1] = {0xff};
-    x_op(b, XW, dec, 1, 1, 1, X_RAX, X_NOINDEX, 0);           /* dec qword [rax] */
-    uint8_t *no_switch = x_jcc32(b, CC_G);
-    for (int k = 0; k < JIT_NMAP; k++)
-      if (caller_saved(J->hregs[k])) x_rm(b, XW, 0x89, J->hregs[k], X_RBP, JDX(J->gregs[k]));
-    x_mov_imm(b, X_RDI, (uint64_t)(uintptr_t)burst);
-    x_mov_imm(b, X_RAX, (uint64_t)(uintptr_t)wb_burst_switch);
-    x_call_reg(b, X_RAX);
-    for (int k = 0; k < JIT_NMAP; k++)
-      if (caller_saved(J->hregs[k])) x_rm(b, XW, XA_MOV, J->hregs[k], X_RBP, JDX(J->gregs[k]));
-    x_fix32(no_switch, b->p);
-    x_mov_imm(b, X_RAX, (uint64_t)(uintptr_t)&burst->on);
-    uint8_t cmpb[1] = {0x80};
-    x_op(b, 0, cmpb, 1, 7, 1, X_RAX, X_NOINDEX, 0);          /* cmp byte [rax], 0 */
-    x_b(b, 0);
-    to_alt = x_jcc32(b, CC_NE);
-  }
+  uint8_t *to_alt = burst ? wb_tx_burst_entry(t, burst) : NULL;
   for (int copy = 0; copy < (burst ? 2 : 1); copy++) {
     uint16_t *hoff = blk->hoff + (copy ? n + 1 : 0);
     int mode = burst ? copy + 1 : 0;
@@ -950,7 +777,7 @@ static wb_jit_block *translate_block(wb_machine *m, uint64_t pc, const wb_insn *
       fwd[(copy ? n + 1 : 0) + i] = t->fwd_reg >= 0 && t->fwd_end == t->b.p
                                         ? (uint16_t)((t->fwd_reg << 8) | t->fwd_host) : 0xffff;
       if (acts && astart[i + 1] > astart[i]) {
-        emit_actions(t, acts + astart[i], astart[i + 1] - astart[i], mode);
+        wb_tx_emit_actions(t, acts + astart[i], astart[i + 1] - astart[i], mode);
         if (t->b.end - t->b.p < INSN_ROOM) return NULL;
       }
       ended = translate_insn(t, &in[i]);

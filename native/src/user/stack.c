@@ -126,12 +126,12 @@ int wb_stack_setup(wb_machine *m, const wb_image *img, int argc, const char *con
   }
   free(gargv);
 
-  memset(&m->cpu.x, 0, sizeof m->cpu.x);
-  memset(&m->cpu.f, 0, sizeof m->cpu.f);
-  m->cpu.fflags = 0;
-  m->cpu.frm = 0;
-  m->cpu.reservation = WB_NO_RESERVATION;
-  m->cpu.x[WB_REG_SP] = sp;
-  m->cpu.pc = img->entry;
+  memset(&m->harts[0]->x, 0, sizeof m->harts[0]->x);
+  memset(&m->harts[0]->f, 0, sizeof m->harts[0]->f);
+  m->harts[0]->fflags = 0;
+  m->harts[0]->frm = 0;
+  m->harts[0]->reservation = WB_NO_RESERVATION;
+  m->harts[0]->x[WB_REG_SP] = sp;
+  m->harts[0]->pc = img->entry;
   return 0;
 }

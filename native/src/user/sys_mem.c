@@ -129,7 +129,7 @@ WB_SYS(mmap) {
     if (hint >= MMAP_LO && all_free(mem, hint, len)) {
       addr = hint;
     } else {
-      addr = wb_mem_find_free(mem, len, MMAP_LO, WB_MMAP_TOP);
+      addr = wb_vma_find_free(mem, len, MMAP_LO, WB_MMAP_TOP);
       if (!addr) return -ENOMEM;
     }
   }
@@ -256,7 +256,7 @@ WB_SYS(mremap) {
     if (!(flags & G_MREMAP_MAYMOVE)) return r;
   }
   if (!(flags & G_MREMAP_MAYMOVE)) return -ENOMEM;
-  uint64_t dst = wb_mem_find_free(mem, newsz, MMAP_LO, WB_MMAP_TOP);
+  uint64_t dst = wb_vma_find_free(mem, newsz, MMAP_LO, WB_MMAP_TOP);
   if (!dst) return -ENOMEM;
   return move_mapping(m, old, oldsz, newsz, dst);
 }

@@ -249,7 +249,7 @@ WB_SYS(getpgid) {
   int32_t pid = (int32_t)a[0];
   return (pid == 0 || pid == WB_PID) ? WB_PID : -ESRCH;
 }
-WB_SYS(getsid) { return wb_sys_getpgid(m, a); }
+WB_SYS(getsid) { return wb_sys_getpgid(m, hart, a); }
 WB_SYS(setsid) { return -EPERM; } /* already a process-group leader */
 WB_SYS(setpgid) {
   int32_t pid = (int32_t)a[0], pg = (int32_t)a[1];
@@ -363,7 +363,7 @@ WB_SYS(sched_getparam) {
 WB_SYS(sched_getscheduler) { return 0; } /* SCHED_OTHER */
 WB_SYS(sched_get_priority) {
   int32_t policy = (int32_t)a[0];
-  int is_max = m->cpu.x[WB_REG_A7] == 125;
+  int is_max = hart->x[WB_REG_A7] == 125;
   if (policy == 1 || policy == 2) return is_max ? 99 : 1; /* SCHED_FIFO, SCHED_RR */
   if (policy == 0 || policy == 3 || policy == 5 || policy == 6) return 0;
   return -EINVAL;

@@ -251,7 +251,7 @@ WB_SYS(newfstatat) {
   int owned, inroot;
   int fd = target_fd(m, a[0], a[1], !(flags & G_AT_SYMLINK_NOFOLLOW),
                      (flags & G_AT_EMPTY_PATH) != 0, &owned, &inroot);
-  if (fd == -EINVAL && (flags & G_AT_EMPTY_PATH)) return wb_sys_fstat(m, (uint64_t[6]){a[0], a[2]});
+  if (fd == -EINVAL && (flags & G_AT_EMPTY_PATH)) return wb_sys_fstat(m, hart, (uint64_t[6]){a[0], a[2]});
   if (fd < 0) return fd;
   struct stat st;
   int r = fstatat(fd, "", &st, AT_EMPTY_PATH);

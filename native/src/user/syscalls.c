@@ -345,7 +345,7 @@ const char *wb_user_syscall_name(int nr) {
 
 /* Handled on purpose with ENOSYS, the way a kernel without the feature answers; libc copes
  * (rseq registration, io_uring probes...). Counted normally, not as "unknown". */
-static long sys_enosys_ok(wb_machine *m, const uint64_t a[6]) { return -ENOSYS; }
+static long sys_enosys_ok(wb_machine *m, wb_hart *h, const uint64_t a[6]) { return -ENOSYS; }
 
 static const wb_sys_fn table[WB_MAX_SYSCALL] = {
     [17] = wb_sys_getcwd,
@@ -499,10 +499,11 @@ static const wb_sys_fn table[WB_MAX_SYSCALL] = {
     [452] = wb_sys_fchmodat2,
 };
 
-int wb_user_syscall(wb_machine *m) {
-  uint64_t nr = m->cpu.x[WB_REG_A7];
+int wb_user_syscall(wb_hart *h) {
+  wb_machine *m = h->m;
+  uint64_t nr = h->x[WB_REG_A7];
   uint64_t a[6];
-  for (int i = 0; i < 6; i++) a[i] = m->cpu.x[WB_REG_A0 + i];
+  for (int i = 0; i < 6; i++) a[i] = h->x[WB_REG_A0 + i];
   m->syscalls_total++;
   long r;
   if (nr >= WB_MAX_SYSCALL) {
@@ -512,7 +513,7 @@ int wb_user_syscall(wb_machine *m) {
     m->syscall_counts[nr]++;
     wb_sys_fn fn = table[nr];
     if (fn) {
-      r = fn(m, a);
+      r = fn(m, h, a);
     } else {
       /* Not implemented (clone, execve, sockets, ...): the guest sees ENOSYS and the run's
        * stats say which calls were missing. */
@@ -520,9 +521,9 @@ int wb_user_syscall(wb_machine *m) {
       r = -ENOSYS;
     }
   }
-  if (m->clients) wb_clients_syscall(m, nr, a, r);
+  if (m->clients) wb_clients_syscall(h, nr, a, r);
   if (m->stop_reason != WB_REASON_NONE) return 1;
-  m->cpu.x[WB_REG_A0] = (uint64_t)r;
+  h->x[WB_REG_A0] = (uint64_t)r;
   return 0;
 }
 

@@ -24,7 +24,7 @@ static const int timer_signal[WB_NTIMERS] = {14, 26, 27}; /* SIGALRM, SIGVTALRM,
 
 /* Timer `which`'s clock, as it reads after `ahead` more instructions (deterministic mode). */
 static uint64_t timer_now(wb_machine *m, int which, uint64_t ahead) {
-  uint64_t t = wb_guest_monotonic_ns_at(m, m->cpu.instret + ahead);
+  uint64_t t = wb_guest_monotonic_ns_at(m, m->harts[0]->instret + ahead);
   if (which == 0) return t;
   uint64_t base = wb_u(m)->cpu_start_ns + m->sleep_ns; /* CPU time does not pass in sleeps */
   return t > base ? t - base : 0;
@@ -33,7 +33,7 @@ static uint64_t timer_now(wb_machine *m, int which, uint64_t ahead) {
 /* Set m->timer_insn: the next instruction count at which a timer may be due. */
 static void rearm(wb_machine *m) {
   wb_user *u = wb_u(m);
-  uint64_t ir = m->cpu.instret, next = UINT64_MAX;
+  uint64_t ir = m->harts[0]->instret, next = UINT64_MAX;
   for (int w = 0; w < WB_NTIMERS; w++) {
     if (!u->itimer[w].deadline_ns) continue;
     uint64_t at;
@@ -75,8 +75,8 @@ void wb_user_timers_due(wb_machine *m, uint32_t n) {
   expire(m, m->cfg.deterministic ? n : 0);
   rearm(m);
   /* the tiers run the next block only if no stop is due inside it */
-  if (m->timer_insn <= m->cpu.instret + n && m->stop_reason == WB_REASON_NONE)
-    m->timer_insn = m->cpu.instret + n + (m->cfg.deterministic ? 1 : POLL_INSNS);
+  if (m->timer_insn <= m->harts[0]->instret + n && m->stop_reason == WB_REASON_NONE)
+    m->timer_insn = m->harts[0]->instret + n + (m->cfg.deterministic ? 1 : POLL_INSNS);
 }
 
 /* ---- sleeping ---- */

@@ -63,6 +63,7 @@ struct wb_user {
   size_t exe_image_len;
   uint64_t brk_start, brk_cur;
   uint64_t cpu_start_ns;      /* guest monotonic time at load: base of the CPU-time clocks */
+  uint64_t reserve_cursor;    /* wb_user_reserve: next search starts below it (0: mid-space) */
 
   wb_rng rng;
   uint32_t umask;
@@ -84,10 +85,23 @@ typedef struct wb_user wb_user;
 
 /* A syscall handler: args a0..a5 in a[], returns the value for a0 (-errno on error). When it
  * stops the run it calls wb_machine_stop; the dispatcher then leaves a0 alone. */
-typedef long (*wb_sys_fn)(wb_machine *m, const uint64_t a[6]);
+typedef long (*wb_sys_fn)(wb_machine *m, wb_hart *h, const uint64_t a[6]);
 
 /* Handlers, grouped by file: declared here so syscalls.c can build the table. */
-#define WB_SYS(name) long wb_sys_##name(wb_machine *m, const uint64_t a[6])
+/* ---- address-space bookkeeping (vma.c) ---- */
+/* A page reserved for a client (wb_guest_reserve) but not mapped: accesses fault like on any
+ * unmapped page, but mmap placement and brk never take it. */
+#define WB_PERM_RESERVED 0x40
+/* A free (fully unmapped, unreserved) page-aligned range of len bytes in [lo, hi): the
+ * highest one, searching down from hi (top-down placement, like Linux's mmap); 0 if none. */
+uint64_t wb_vma_find_free(const wb_mem *m, uint64_t len, uint64_t lo, uint64_t hi);
+/* Reserve the free pages of [addr, addr+len): 0, or -ENOMEM if a page is not free. Mapping
+ * a reserved page takes the reservation; unmapping frees the page. */
+int wb_vma_reserve(wb_mem *m, uint64_t addr, uint64_t len);
+/* Drop the reservation of the unmapped reserved pages of [addr, addr+len). */
+void wb_vma_unreserve(wb_mem *m, uint64_t addr, uint64_t len);
+
+#define WB_SYS(name) long wb_sys_##name(wb_machine *m, wb_hart *hart, const uint64_t a[6])
 /* sys_file.c */
 WB_SYS(read); WB_SYS(write); WB_SYS(readv); WB_SYS(writev); WB_SYS(pread64); WB_SYS(pwrite64);
 WB_SYS(preadv); WB_SYS(pwritev); WB_SYS(lseek); WB_SYS(close); WB_SYS(close_range);

@@ -1,0 +1,75 @@
+/* hart.h — one hardware thread: the architectural state every tier runs on, and the per-thread
+ * engine state that goes with it (fault recovery, the active memory view, wrapped calls in
+ * flight, client slots).
+ *
+ * A machine owns its harts (machine.h: harts[], nharts; one today, one per guest thread or
+ * per CPU later). Tiers run a hart (wb_interp_run(h), wb_jit_run(h)); traps, client hooks and
+ * syscalls are handed the hart that raised them. Everything shared by all harts (memory, code
+ * caches, clients, the run's stop reason) stays in the machine.
+ */
+#ifndef WB_HART_H
+#define WB_HART_H
+#include <setjmp.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define WB_XSINK 32 /* index of the write sink that stands in for x0 as a destination */
+#define WB_MAX_HARTS 1
+#define WB_MAX_CLIENT_SLOTS 16 /* per-hart client slots (wb_hart_slot): one per client */
+
+/* privilege levels (the encoding of mstatus.MPP) */
+enum { WB_PRIV_U = 0, WB_PRIV_S = 1, WB_PRIV_M = 3 };
+
+struct wb_machine;
+struct wb_wrap_frame;
+
+typedef struct wb_hart {
+  /* ---- architectural state. Translated code addresses these fields at fixed offsets from
+   * its base register (jit_internal.h: JD/JDX/JDF), so they stay first and in this order. */
+  uint64_t x[33];        /* x[0] is always 0; decoded insns with rd = 0 write x[WB_XSINK] */
+  uint64_t f[32];        /* raw FP registers (singles NaN-boxed) */
+  uint64_t pc;
+  uint64_t instret;      /* instructions retired */
+  uint64_t reservation;  /* LR/SC reserved address; WB_NO_RESERVATION when none */
+  uint32_t fflags;       /* accrued FP exceptions (5 bits): the unprivileged CSR file with frm */
+  uint32_t frm;          /* dynamic rounding mode (3 bits) */
+  /* JIT tier scratch (jit/): instructions left before the dispatcher must look at limits,
+   * a value passed out of translated code, and the bound of guest addresses */
+  int64_t jit_left;
+  uint64_t jit_mark;     /* instret = jit_mark - jit_left (inside translated code) */
+  uint64_t jit_scratch;
+  uint64_t jit_bound;
+
+  /* ---- privileged state: the privilege level; the platform keeps the privileged CSRs it
+   * implements (none in user mode) behind `plat` */
+  int priv;
+  void *plat;
+
+  /* ---- engine state of this hart */
+  struct wb_machine *m;
+  int id;                /* 0..nharts-1; the guest thread/CPU number clients see */
+  int view;              /* the memory view this hart's accesses go through (mem.h) */
+  /* host fault recovery: where a host SIGSEGV inside a guest access lands, and what the
+   * handler found out (machine.c) */
+  sigjmp_buf fault_jmp;
+  volatile int in_guest;        /* 1 while guest code runs on this hart */
+  volatile int fault_recovered; /* the tier restored the guest state inside the handler */
+  volatile int fault_view;      /* the memory view the fault happened in */
+  volatile int fault_smc;       /* the fault was a write to write-protected translated code */
+  uint64_t fault_addr;          /* guest address of the last fault */
+  /* calls of wrapped functions that have not returned (client.c's wrapping, per thread) */
+  struct wb_wrap_frame *frames;
+  size_t nframes, capframes;
+  void *slots[WB_MAX_CLIENT_SLOTS]; /* per-hart client data (wb_hart_slot) */
+} wb_hart;
+
+#define WB_NO_RESERVATION (~(uint64_t)0)
+
+/* ABI register numbers used by the syscall layer */
+enum { WB_REG_RA = 1, WB_REG_SP = 2, WB_REG_GP = 3, WB_REG_TP = 4, WB_REG_A0 = 10, WB_REG_A1,
+       WB_REG_A2, WB_REG_A3, WB_REG_A4, WB_REG_A5, WB_REG_A6, WB_REG_A7 };
+
+/* The hart running on this host thread (NULL outside a run); signal-safe. */
+wb_hart *wb_hart_current(void);
+
+#endif

@@ -1,0 +1,150 @@
+/* instrument.c — the JIT's side of client instrumentation (client.h): translated code for the
+ * actions clients asked for in on_block (inline counters, inline memory-trace records, clean
+ * calls, bursty tracing's two copies), at the same points the interpreter runs them
+ * (interp.c's hook records), so both tiers produce the same events. */
+#include "tctx.h"
+#include "jit.h"
+
+#if WB_HAVE_JIT
+
+/* rcx = guest address of action a's access (before the access; registers not yet written) */
+static void action_addr(tctx *t, const wb_action *a) {
+  wb_tx_ld(t, X_RCX, a->rs1);
+  if (a->imm) x_alu_imm(&t->b, XW, XA_ADD, 0, X_RCX, 0, a->imm);
+}
+
+/* rcx = instructions retired before instruction t->i */
+static void icount_now(tctx *t, int reg) {
+  x_rm(&t->b, XW, XA_MOV, reg, X_RBP, JD(jit_mark));
+  x_rr(&t->b, XW, XA_SUB, reg, X_LEFT);
+  if (t->n - t->i) x_alu_imm(&t->b, XW, XA_SUB, 0, reg, 0, (int32_t)(t->n - t->i));
+}
+
+static void emit_trace(tctx *t, const wb_action *a) {
+  x86_buf *b = &t->b;
+  wb_stream *s = a->ptr;
+  action_addr(t, a);
+  x_mov_imm(b, X_RDX, (uint64_t)(uintptr_t)&s->cur);
+  x_rm(b, XW, XA_MOV, X_RAX, X_RDX, 0);                          /* rax = record */
+  x_rm(b, XW, 0x89, X_RCX, X_RAX, 16);                           /* addr */
+  icount_now(t, X_RCX);
+  x_rm(b, XW, 0x89, X_RCX, X_RAX, 0);                            /* icount */
+  if (t->pc <= INT32_MAX) x_mov_mem_imm32(b, X_RAX, 8, (int32_t)t->pc);  /* pc */
+  else { x_mov_imm(b, X_RCX, t->pc); x_rm(b, XW, 0x89, X_RCX, X_RAX, 8); }
+  /* thread 0, size, kind, pad 0 */
+  x_mov_mem_imm32(b, X_RAX, 24, (int32_t)(((uint32_t)a->size << 16) | ((uint32_t)a->memkind << 24)));
+  x_alu_imm(b, XW, XA_ADD, 0, X_RAX, 0, (int32_t)sizeof(wb_mem_record));
+  x_rm(b, XW, 0x89, X_RAX, X_RDX, 0);
+}
+
+/* Clean calls from translated code: r15 (the count) lives in the hart's jit_left meanwhile,
+ * which a signal handler asking for an exit must know (wb_jit_synced). */
+static void client_call(wb_hart *h, const wb_action *a, uint64_t pc) {
+  wb_jit_synced(h->m, 1);
+  wb_client_call(h, a, pc);
+  wb_jit_synced(h->m, 0);
+}
+static void client_call_mem(wb_hart *h, const wb_action *a, uint64_t pc, uint64_t addr) {
+  wb_jit_synced(h->m, 1);
+  wb_client_call_mem(h, a, pc, addr);
+  wb_jit_synced(h->m, 0);
+}
+
+/* a clean call: the guest state in the hart (registers, instret), then fn(hart, action, pc[, addr]) */
+static void emit_call(tctx *t, const wb_action *a) {
+  x86_buf *b = &t->b;
+  wb_action *keep = wb_jit_meta_alloc(t->J, sizeof *keep);
+  if (!keep) { t->full = 1; return; }
+  *keep = *a;
+  t->checked = 0; /* a client (or a wrap's pre hook) may change registers */
+  uint8_t *skip = NULL;
+  if (a->guarded) {                  /* only when guest register rs1 is in [lo, hi) */
+    int h = hreg(t, a->rs1);
+    if (h >= 0) x_rr(b, XW, XA_MOV, X_RAX, h);
+    else x_rm(b, XW, XA_MOV, X_RAX, X_RBP, JDX(a->rs1));
+    x_mov_imm(b, X_RCX, a->lo);
+    x_rr(b, XW, XA_SUB, X_RAX, X_RCX);
+    x_mov_imm(b, X_RCX, a->hi - a->lo);
+    x_rr(b, XW, XA_CMP, X_RAX, X_RCX);
+    skip = x_jcc32(b, CC_AE);
+  }
+  if (a->kind == WB_ACT_CALL_MEM) action_addr(t, a);
+  wb_tx_spill_all(t);
+  x_rm(b, XW, 0x89, X_LEFT, X_RBP, JD(jit_left));
+  icount_now(t, X_RAX);
+  x_rm(b, XW, 0x89, X_RAX, X_RBP, JD(instret));
+  x_rm(b, XW, 0x8d, X_RDI, X_RBP, -JIT_BIAS);     /* lea: the hart */
+  x_mov_imm(b, X_RSI, (uint64_t)(uintptr_t)keep);
+  x_mov_imm(b, X_RDX, t->pc);
+  x_mov_imm(b, X_RAX, (uint64_t)(uintptr_t)(a->kind == WB_ACT_CALL_MEM ? (void *)client_call_mem
+                                                                        : (void *)client_call));
+  x_call_reg(b, X_RAX);
+  wb_tx_reload_all(t);
+  x_rm(b, XW, XA_MOV, X_LEFT, X_RBP, JD(jit_left));
+  if (skip) x_fix32(skip, b->p);
+}
+
+/* mode: 0 a block without bursty tracing, 1 its checking copy, 2 its instrumented copy */
+void wb_tx_emit_actions(tctx *t, const wb_action *acts, unsigned nacts, int mode) {
+  for (unsigned k = 0; k < nacts; k++) {
+    const wb_action *a = &acts[k];
+    if (a->kind == WB_ACT_BURST) continue;         /* compiled into the block's entry */
+    if (a->burst && mode != 2) continue;           /* instrumented copy only */
+    switch (a->kind) {
+      case WB_ACT_COUNT:
+        x_mov_imm(&t->b, X_RAX, (uint64_t)(uintptr_t)a->ptr);
+        if (a->amount <= INT32_MAX) x_alu_imm(&t->b, XW, XA_ADD, 1, X_RAX, 0, (int32_t)a->amount);
+        else { x_mov_imm(&t->b, X_RCX, a->amount); x_rm(&t->b, XW, 0x01, X_RCX, X_RAX, 0); }
+        break;
+      case WB_ACT_TRACE_MEM: emit_trace(t, a); break;
+      default: emit_call(t, a); break;
+    }
+  }
+}
+
+int wb_tx_stream_room(tctx *t, const wb_action *acts, unsigned nacts) {
+  wb_stream *ss[8];
+  uint64_t need[8];
+  unsigned ns = 0;
+  for (unsigned k = 0; k < nacts; k++) {
+    if (acts[k].kind != WB_ACT_TRACE_MEM) continue;
+    unsigned j = 0;
+    while (j < ns && ss[j] != acts[k].ptr) j++;
+    if (j == ns) { if (ns == 8) return 0; ss[ns] = acts[k].ptr; need[ns++] = 0; }
+    need[j] += sizeof(wb_mem_record);
+  }
+  for (unsigned j = 0; j < ns; j++) {
+    x_mov_imm(&t->b, X_RDX, (uint64_t)(uintptr_t)&ss[j]->cur);
+    x_rm(&t->b, XW, XA_MOV, X_RAX, X_RDX, 0);
+    x_alu_imm(&t->b, XW, XA_ADD, 0, X_RAX, 0, (int32_t)need[j]);
+    x_rm(&t->b, XW, XA_CMP, X_RAX, X_RDX, 8);
+    wb_tx_add_stub(t, x_jcc32(&t->b, CC_A), JX_STREAM, t->pc, -1, (int)t->n);
+    t->stubs[t->nstubs - 1].ptr = ss[j];
+    t->stubs[t->nstubs - 1].amount = need[j];
+  }
+  return 1;
+}
+
+uint8_t *wb_tx_burst_entry(tctx *t, wb_burst *burst) {
+  x86_buf *b = &t->b;
+  struct wb_jit *J = t->J;
+  x_mov_imm(b, X_RAX, (uint64_t)(uintptr_t)&burst->left);
+  uint8_t dec[1] = {0xff};
+  x_op(b, XW, dec, 1, 1, 1, X_RAX, X_NOINDEX, 0);           /* dec qword [rax] */
+  uint8_t *no_switch = x_jcc32(b, CC_G);
+  for (int k = 0; k < JIT_NMAP; k++)
+    if (caller_saved(J->hregs[k])) x_rm(b, XW, 0x89, J->hregs[k], X_RBP, JDX(J->gregs[k]));
+  x_mov_imm(b, X_RDI, (uint64_t)(uintptr_t)burst);
+  x_mov_imm(b, X_RAX, (uint64_t)(uintptr_t)wb_burst_switch);
+  x_call_reg(b, X_RAX);
+  for (int k = 0; k < JIT_NMAP; k++)
+    if (caller_saved(J->hregs[k])) x_rm(b, XW, XA_MOV, J->hregs[k], X_RBP, JDX(J->gregs[k]));
+  x_fix32(no_switch, b->p);
+  x_mov_imm(b, X_RAX, (uint64_t)(uintptr_t)&burst->on);
+  uint8_t cmpb[1] = {0x80};
+  x_op(b, 0, cmpb, 1, 7, 1, X_RAX, X_NOINDEX, 0);          /* cmp byte [rax], 0 */
+  x_b(b, 0);
+  return x_jcc32(b, CC_NE);
+}
+
+#endif /* WB_HAVE_JIT */

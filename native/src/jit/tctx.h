@@ -1,0 +1,71 @@
+/* tctx.h — the JIT's translation context: the state of translating one guest block, shared by
+ * the per-instruction translators (translate.c) and the instrumentation emitters
+ * (instrument.c), with the few helpers both use. Only translation code includes this. */
+#ifndef WB_JIT_TCTX_H
+#define WB_JIT_TCTX_H
+#include "jit_internal.h"
+#include "client.h"
+#include "interp.h"
+
+#define MAX_STUBS (3 * WB_BLOCK_MAX + 4)
+#define INSN_ROOM 640     /* worst-case bytes of one translated instruction */
+#define STUB_ROOM 48      /* worst-case bytes of one stub */
+
+typedef struct stub {
+  uint8_t *field;         /* rel32 to point at the stub */
+  int kind;
+  uint64_t pc;
+  unsigned idx;
+  int reg;                /* unused */
+  int restore;            /* JX_LIMIT, JX_STREAM: block length to give back */
+  void *ptr;              /* JX_STREAM: stream */
+  uint64_t amount;        /* JX_STREAM: bytes */
+} stub;
+
+typedef struct tctx {
+  wb_machine *m;
+  struct wb_jit *J;
+  x86_buf b;
+  const int8_t *map;
+  unsigned i, n;
+  uint64_t pc;            /* pc of instruction i */
+  uint64_t end_pc;        /* pc after instruction i */
+  stub stubs[MAX_STUBS];
+  unsigned nstubs;
+  int full;
+  uint32_t checked;       /* guest registers whose value was checked < bound in this block */
+  int fwd_reg, fwd_host;  /* store forwarding (see forwarded()) */
+  uint8_t *fwd_end;
+} tctx;
+
+/* host register of guest register r, or -1 (in memory) */
+static inline int hreg(tctx *t, unsigned r) { return t->map[r]; }
+/* 1 if host register h is not preserved across C calls (SysV) */
+static inline int caller_saved(int h) { return h == X_RSI || h == X_RDI || (h >= X_R8 && h <= X_R11); }
+
+/* a cold exit for the branch or jump whose rel32 is at `field` (emitted after the block) */
+void wb_tx_add_stub(tctx *t, uint8_t *field, int kind, uint64_t pc, int reg, int restore);
+/* host register h = guest register r */
+void wb_tx_ld(tctx *t, int h, unsigned r);
+/* the mapped guest registers to memory (before a call) and back (after it) */
+void wb_tx_spill_all(tctx *t);
+void wb_tx_reload_all(tctx *t);
+
+/* ---- guest memory accesses (mmu_flat.c: the chokepoint of mmu.h) ---- */
+/* A host addressing form [base + index + disp] for the access at guest register rs1 + imm
+ * (registers already read; emits whatever check or translation the backend needs). */
+typedef struct { int base, index; int32_t disp; } wb_tx_addr;
+wb_tx_addr wb_tx_mem(tctx *t, unsigned rs1, int64_t imm);
+
+/* ---- client instrumentation (instrument.c) ---- */
+/* Code that runs instruction t->i's actions; mode 0 a block without bursty tracing, 1 its
+ * checking copy, 2 its instrumented copy. */
+void wb_tx_emit_actions(tctx *t, const wb_action *acts, unsigned nacts, int mode);
+/* At block entry: leave through a stream stub unless every stream the block's nacts actions
+ * record into has room for them. 0 if the block records into too many streams. */
+int wb_tx_stream_room(tctx *t, const wb_action *acts, unsigned nacts);
+/* At block entry of a block marked for bursty tracing: count the entry, switch copies at
+ * zero; returns the jump (rel32 field) to patch to the instrumented copy. */
+uint8_t *wb_tx_burst_entry(tctx *t, wb_burst *burst);
+
+#endif

@@ -1,0 +1,44 @@
+/* mmu.h — how a guest address reaches host memory: the interface behind every access
+ * chokepoint of the tiers, and its one backend today, the flat view.
+ *
+ * The chokepoints (nothing else in the tiers touches guest memory):
+ *   - instruction fetch when a block is decoded:       wb_mmu_fetch16() (this file)
+ *   - the interpreter's loads, stores, AMOs, LR/SC:    WB_MMU_ACCESS / WB_MMU_HOST (this file),
+ *     used by interp_ops.h's ADDR/AADDR macros only
+ *   - the JIT's loads and stores:                      wb_tx_mem() (jit/mmu_flat.c), used by
+ *     translate.c's load/store translators only
+ *   - host-side accesses (syscalls, loader, clients):  wb_mem_read/write/check/span (mem.h)
+ *
+ * Flat backend (user mode): guest address a is host view_base + a after one compare against
+ * the machine's bound; unmapped or protected pages fault in hardware (PROT_NONE in the view)
+ * and the fault handler (machine.c) recovers the exact guest state.
+ *
+ * A soft-TLB backend (system mode: Sv39, a physical map of RAM and device ranges) replaces
+ * these definitions: WB_MMU_ACCESS looks the page up in a per-hart TLB (a miss walks the
+ * page table and may raise a page-fault trap), WB_MMU_HOST yields the host pointer of the hit
+ * (a device range takes a slow path), wb_tx_mem emits the inline TLB probe, and
+ * wb_mmu_fetch16 translates the pc. Their callers do not change; a machine picks its backend
+ * at creation, so user mode keeps the flat path's speed.
+ */
+#ifndef WB_MMU_H
+#define WB_MMU_H
+#include <stdint.h>
+#include <string.h>
+#include "mem.h"
+
+/* Fetch the 16-bit parcel at guest address addr for decoding: 1 and *half, or 0 when the
+ * address cannot be fetched (outside the space, or not executable). */
+static inline int wb_mmu_fetch16(const wb_mem *mem, uint64_t addr, uint16_t *half) {
+  if (addr >= mem->size || !(mem->perm[addr >> WB_PAGE_SHIFT] & WB_PROT_X)) return 0;
+  memcpy(half, wb_mem_host(mem, addr), 2);
+  return 1;
+}
+
+/* Interpreter (interp_ops.h): with `M` the active view's base and `bound` the addressable
+ * limit in scope, check guest address a for an access (jump to `fail` when it is outside
+ * the addressable range), and name its host address. Only the start is checked: the guard
+ * region after the view makes an access running past the end fault precisely. */
+#define WB_MMU_ACCESS(a, fail) if (__builtin_expect((a) >= bound, 0)) goto fail
+#define WB_MMU_HOST(a) (M + (a))
+
+#endif

@@ -1,0 +1,59 @@
+/* platform.c — Linux user mode as a platform (platform.h): an ecall is a syscall, every other
+ * trap ends the run with a reason (a guest signal handler would run here once signals are
+ * delivered), privileged CSRs and instructions are illegal, and the layout is user.h's. */
+#include <stdio.h>
+#include "../machine.h"
+#include "../platform.h"
+#include "../user.h"
+#include "user_internal.h"
+
+static int user_on_trap(wb_hart *h, const wb_trap *t) {
+  wb_machine *m = h->m;
+  char dis[96];
+  uint32_t raw = 0;
+  switch (t->cause) {
+    case WB_CAUSE_ECALL_U:
+      if (wb_user_syscall(h) || m->stop_reason != WB_REASON_NONE) {
+        /* a process that ended did so after its ecall */
+        if (m->stop_reason == WB_REASON_EXIT || m->stop_reason == WB_REASON_SIGNAL) h->pc += 4;
+        return 1;
+      }
+      h->pc += 4;
+      return 0;
+    case WB_CAUSE_BREAKPOINT:
+      wb_machine_stop(m, WB_REASON_EBREAK, "ebreak at pc 0x%llx (no debugger attached)",
+                      (unsigned long long)h->pc);
+      return 1;
+    case WB_CAUSE_ILLEGAL:
+      wb_machine_insn_text(m, h->pc, dis, sizeof dis, &raw);
+      wb_machine_stop(m, WB_REASON_ILLEGAL, "illegal instruction at pc 0x%llx: %0*x (%s)",
+                      (unsigned long long)h->pc, (raw & 3) == 3 ? 8 : 4, raw, dis);
+      return 1;
+    default: /* memory faults (access, page, misaligned) */
+      wb_machine_insn_text(m, h->pc, dis, sizeof dis, &raw);
+      m->fault_addr = t->tval;
+      wb_machine_stop(m, WB_REASON_FAULT, "memory fault at pc 0x%llx (%s): %s, address 0x%llx",
+                      (unsigned long long)h->pc, dis, t->what ? t->what : "access fault",
+                      (unsigned long long)t->tval);
+      return 1;
+  }
+}
+
+static void user_events_due(wb_machine *m, uint32_t n) { wb_user_timers_due(m, n); }
+
+const wb_platform wb_user_platform = {
+    .name = "linux-user",
+    .mem_size = WB_GUEST_SPACE,
+    .init = wb_user_init,
+    .fini = wb_user_fini,
+    .load = wb_user_load,
+    .on_trap = user_on_trap,
+    .csr_read = NULL,   /* no privileged CSRs in user mode */
+    .csr_write = NULL,
+    .priv_op = NULL,    /* mret, sret, wfi, sfence.vma: illegal */
+    .events_due = user_events_due,
+    .symbol = wb_user_symbol,
+    .reserve = wb_user_reserve,
+    .unreserve = wb_user_unreserve,
+    .syscall_name = wb_user_syscall_name,
+};
