@@ -64,7 +64,8 @@ int wb_machine_add_client_opts(wb_machine *m, const char *name, const char *opti
 int wb_machine_stream_count(const wb_machine *m);
 const char *wb_machine_stream_name(const wb_machine *m, int i);
 uint32_t wb_machine_stream_record_size(const wb_machine *m, int i);
-const void *wb_machine_stream_data(const wb_machine *m, int i, uint64_t *nbytes);
+int wb_machine_hart_count(const wb_machine *m);
+const void *wb_machine_stream_data(const wb_machine *m, int i, int hart, uint64_t *nbytes);
 void wb_machine_stream_clear(wb_machine *m, int i);
 void wb_machine_set_drain_bytes(wb_machine *m, uint64_t bytes);
 const char *wb_syscall_name(int nr);

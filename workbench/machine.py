@@ -654,21 +654,23 @@ def _drain_streams(m, chunks: dict, on_records=None) -> int:
     from .events import STREAMS
 
     kept = 0
+    nbytes = ffi.new("uint64_t *")
     for i in range(lib.wb_machine_stream_count(m)):
         name = ffi.string(lib.wb_machine_stream_name(m, i)).decode()
         size = lib.wb_machine_stream_record_size(m, i)
-        nbytes = ffi.new("uint64_t *")
-        ptr = lib.wb_machine_stream_data(m, i, nbytes)
-        n = int(nbytes[0])
         dtype = STREAMS[name].dtype if name in STREAMS else np.dtype((np.void, size))
-        if on_records is not None:
-            if n:
-                view = np.frombuffer(ffi.buffer(ptr, n), dtype=dtype)
-                view.flags.writeable = False
-                on_records(name, view)
-        else:
-            chunks.setdefault(name, (dtype, []))[1].append(bytes(ffi.buffer(ptr, n)) if n else b"")
-            kept += n
+        # each hart's records in the order it produced them, hart after hart
+        for hart in range(lib.wb_machine_hart_count(m)):
+            ptr = lib.wb_machine_stream_data(m, i, hart, nbytes)
+            n = int(nbytes[0])
+            if on_records is not None:
+                if n:
+                    view = np.frombuffer(ffi.buffer(ptr, n), dtype=dtype)
+                    view.flags.writeable = False
+                    on_records(name, view)
+            else:
+                chunks.setdefault(name, (dtype, []))[1].append(bytes(ffi.buffer(ptr, n)) if n else b"")
+                kept += n
         lib.wb_machine_stream_clear(m, i)
     return kept
 

@@ -216,12 +216,12 @@ static uint64_t peek(wb_machine *m, uint64_t addr, unsigned size) {
   return v;
 }
 
-static void trace(const wb_action *a, uint64_t icount, uint64_t pc, uint64_t addr) {
-  wb_mem_record *r = wb_stream_push((wb_stream *)a->ptr);
+static void trace(wb_hart *h, const wb_action *a, uint64_t icount, uint64_t pc, uint64_t addr) {
+  wb_mem_record *r = wb_stream_push_on(h, (wb_stream *)a->ptr);
   r->icount = icount;
   r->pc = pc;
   r->addr = addr;
-  r->thread = 0;
+  r->thread = (uint16_t)h->id;
   r->size = a->size;
   r->kind = a->memkind;
 }
@@ -253,7 +253,7 @@ void wb_hooks_run(wb_hart *h, const wb_action *acts, unsigned nacts, uint64_t ic
         ((wb_insn_fn)a->ptr)(a->data, h, pc);
         h->instret = saved;
         break;
-      case WB_ACT_TRACE_MEM: trace(a, icount, pc, h->x[a->rs1] + (uint64_t)(int64_t)a->imm); break;
+      case WB_ACT_TRACE_MEM: trace(h, a, icount, pc, h->x[a->rs1] + (uint64_t)(int64_t)a->imm); break;
       case WB_ACT_CALL_MEM:
         h->instret = icount;
         call_mem(h, a, pc, h->x[a->rs1] + (uint64_t)(int64_t)a->imm);
@@ -299,7 +299,7 @@ void wb_clients_fini(wb_machine *m) {
   if (!c) return;
   for (int k = 0; k < c->n; k++)
     if (c->ops[k].destroy) c->ops[k].destroy(c->ops[k].data);
-  for (int i = 0; i < c->nstreams; i++) { free(c->streams[i]->buf); free(c->streams[i]); }
+  wb_streams_fini(m);
   free(c);
   m->clients = NULL;
 }

@@ -15,7 +15,6 @@
 #include "machine.h"
 
 #define WB_MAX_CLIENTS 16
-#define WB_MAX_STREAMS 32
 #define WB_DRAIN_BYTES_DEFAULT (4ull << 20)
 #define WB_STREAM_HARD_CAP (4ull << 30)  /* a single stream never holds more than this */
 
@@ -39,12 +38,9 @@ typedef struct wb_action {
   uint64_t lo, hi;
 } wb_action;
 
-/* Streams: the JIT reads `cur` and `end` at offsets 0 and 8. */
+/* A stream: its records live per hart (hart.h: wb_stream_seg, harts[h]->streams[index]). */
 struct wb_stream {
-  uint8_t *cur;        /* next free byte */
-  uint8_t *end;        /* translated code calls for more room before passing this */
-  uint8_t *buf;
-  uint64_t cap;
+  int index;           /* its slot in wb_clients.streams and in each hart's streams[] */
   uint32_t record_size;
   char name[48];
   wb_machine *m;
@@ -100,8 +96,13 @@ wb_action *wb_bb_add_action(wb_bb *bb, int kind, unsigned i);
 /* Add the entry calls of wrapped functions that start in this block (wrap.c). */
 void wb_wrap_instrument(wb_bb *bb);
 
-/* Make room for `need` more bytes in s (grows; asks for a drain past the high-water mark). */
-void wb_stream_reserve(wb_stream *s, uint64_t need);
+/* Make room for `need` more bytes in hart h's part of s (grows; asks for a drain past the
+ * high-water mark). */
+void wb_stream_reserve(wb_hart *h, wb_stream *s, uint64_t need);
+/* A zeroed record appended to hart h's part of s (wb_stream_push on a given hart). */
+void *wb_stream_push_on(wb_hart *h, wb_stream *s);
+/* Free the streams' buffers in every hart (wb_clients_fini). */
+void wb_streams_fini(wb_machine *m);
 /* Ask the run to pause (WB_REASON_DRAIN) at the next block boundary. */
 void wb_machine_request_drain(wb_machine *m);
 

@@ -16,12 +16,23 @@
 #define WB_XSINK 32 /* index of the write sink that stands in for x0 as a destination */
 #define WB_MAX_HARTS 1
 #define WB_MAX_CLIENT_SLOTS 16 /* per-hart client slots (wb_hart_slot): one per client */
+#define WB_MAX_STREAMS 32      /* client event streams per machine (stream.c) */
 
 /* privilege levels (the encoding of mstatus.MPP) */
 enum { WB_PRIV_U = 0, WB_PRIV_S = 1, WB_PRIV_M = 3 };
 
 struct wb_machine;
 struct wb_wrap_frame;
+
+/* This hart's part of one event stream (stream.c): its own buffer and write position, so
+ * harts never share a cursor. Translated code appends at `cur` and leaves for more room past
+ * `end`, addressing both from the hart (jit/instrument.c). */
+typedef struct wb_stream_seg {
+  uint8_t *cur;         /* next free byte */
+  uint8_t *end;         /* appends past this ask for room (growth, or a drain) first */
+  uint8_t *buf;
+  uint64_t cap;
+} wb_stream_seg;
 
 typedef struct wb_hart {
   /* ---- architectural state. Translated code addresses these fields at fixed offsets from
@@ -61,6 +72,7 @@ typedef struct wb_hart {
   struct wb_wrap_frame *frames;
   size_t nframes, capframes;
   void *slots[WB_MAX_CLIENT_SLOTS]; /* per-hart client data (wb_hart_slot) */
+  wb_stream_seg streams[WB_MAX_STREAMS]; /* this hart's records of stream i (stream.c) */
 } wb_hart;
 
 #define WB_NO_RESERVATION (~(uint64_t)0)

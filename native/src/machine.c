@@ -319,8 +319,11 @@ WB_API wb_machine *wb_machine_create(const wb_config *cfg, char *err, size_t err
   if (isnan(cfg->wall_limit_s)) { snprintf(err, errlen, "the wall-clock limit is not a number"); return NULL; }
   if (cfg->wall_limit_s < 0) { snprintf(err, errlen, "negative wall-clock limit"); return NULL; }
   wb_machine *m = calloc(1, sizeof *m);
-  wb_hart *h = calloc(1, sizeof *h);
+  /* a hart starts a page, so translated code's hottest data (registers, counters, stream
+   * cursors) sits at the same page offsets in every run, whatever the heap did before */
+  wb_hart *h = aligned_alloc(WB_PAGE_SIZE, (sizeof *h + WB_PAGE_SIZE - 1) & ~(WB_PAGE_SIZE - 1));
   if (!m || !h) { free(m); free(h); snprintf(err, errlen, "out of host memory"); return NULL; }
+  memset(h, 0, sizeof *h);
   h->m = m;
   h->id = 0;
   h->priv = WB_PRIV_U;

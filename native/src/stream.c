@@ -3,8 +3,10 @@
  *
  * Nothing is ever dropped: when a stream passes its high-water mark (drain_bytes) the run is
  * asked to pause at the next block boundary (WB_REASON_DRAIN), Python copies the records out
- * and clears the stream, and the run continues where it stopped. Translated code appends
- * inline (it reads `cur` and `end`, client.h) and calls wb_stream_reserve for room.
+ * and clears the stream, and the run continues where it stopped. Each hart appends to its own
+ * segment of every stream (hart.h: wb_stream_seg), so harts never share a write position;
+ * translated code appends inline (cur/end addressed from the hart) and calls
+ * wb_stream_reserve for room. Python drains the segments hart by hart.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,11 +15,19 @@
 
 #define WB_API __attribute__((visibility("default")))
 
-static void stream_set_end(wb_stream *s) {
-  uint64_t used = (uint64_t)(s->cur - s->buf), drain = s->m->clients->drain_bytes;
-  uint64_t lim = s->cap;
+static wb_stream_seg *seg_of(wb_hart *h, const wb_stream *s) { return &h->streams[s->index]; }
+
+/* The hart appending on this host thread (a hook's), else hart 0 (run end, outside runs). */
+static wb_hart *pushing_hart(wb_machine *m) {
+  wb_hart *h = wb_hart_current();
+  return h && h->m == m ? h : m->harts[0];
+}
+
+static void seg_set_end(wb_machine *m, wb_stream_seg *g) {
+  uint64_t used = (uint64_t)(g->cur - g->buf), drain = m->clients->drain_bytes;
+  uint64_t lim = g->cap;
   if (used < drain && drain < lim) lim = drain;
-  s->end = s->buf + lim;
+  g->end = g->buf + lim;
 }
 
 WB_API wb_stream *wb_stream_new(wb_machine *m, const char *name, uint32_t record_size) {
@@ -26,13 +36,21 @@ WB_API wb_stream *wb_stream_new(wb_machine *m, const char *name, uint32_t record
   wb_stream *s = calloc(1, sizeof *s);
   if (!s) return NULL;
   s->m = m;
+  s->index = c->nstreams;
   s->record_size = record_size;
   snprintf(s->name, sizeof s->name, "%s", name);
-  s->cap = 1u << 20;
-  s->buf = malloc(s->cap);
-  if (!s->buf) { free(s); return NULL; }
-  s->cur = s->buf;
-  stream_set_end(s);
+  for (int i = 0; i < m->nharts; i++) {
+    wb_stream_seg *g = seg_of(m->harts[i], s);
+    g->cap = 1u << 20;
+    g->buf = malloc(g->cap);
+    if (!g->buf) {
+      while (i-- > 0) { free(seg_of(m->harts[i], s)->buf); memset(seg_of(m->harts[i], s), 0, sizeof *g); }
+      free(s);
+      return NULL;
+    }
+    g->cur = g->buf;
+    seg_set_end(m, g);
+  }
   c->streams[c->nstreams++] = s;
   return s;
 }
@@ -43,41 +61,46 @@ void wb_machine_request_drain(wb_machine *m) {
   wb_machine_request_exit(m);
 }
 
-void wb_stream_reserve(wb_stream *s, uint64_t need) {
-  uint64_t used = (uint64_t)(s->cur - s->buf);
-  if (used + need > s->m->clients->drain_bytes) wb_machine_request_drain(s->m);
-  if (used + need > s->cap) {
-    uint64_t cap = s->cap;
+void wb_stream_reserve(wb_hart *h, wb_stream *s, uint64_t need) {
+  wb_machine *m = s->m;
+  wb_stream_seg *g = seg_of(h, s);
+  uint64_t used = (uint64_t)(g->cur - g->buf);
+  if (used + need > m->clients->drain_bytes) wb_machine_request_drain(m);
+  if (used + need > g->cap) {
+    uint64_t cap = g->cap;
     while (cap < used + need) cap *= 2;
-    uint8_t *nb = cap <= WB_STREAM_HARD_CAP ? realloc(s->buf, cap) : NULL;
+    uint8_t *nb = cap <= WB_STREAM_HARD_CAP ? realloc(g->buf, cap) : NULL;
     if (!nb) {
       /* cannot happen with draining (it pauses far below the cap); refuse loudly, never
        * write out of bounds */
-      wb_machine_stop(s->m, WB_REASON_INTERNAL, "event stream %s cannot grow past %llu bytes",
-                      s->name, (unsigned long long)s->cap);
-      s->cur = s->buf; /* drop nothing silently: the run stops with this message */
+      wb_machine_stop(m, WB_REASON_INTERNAL, "event stream %s cannot grow past %llu bytes",
+                      s->name, (unsigned long long)g->cap);
+      g->cur = g->buf; /* drop nothing silently: the run stops with this message */
       return;
     }
-    s->buf = nb;
-    s->cur = nb + used;
-    s->cap = cap;
+    g->buf = nb;
+    g->cur = nb + used;
+    g->cap = cap;
   }
-  stream_set_end(s);
+  seg_set_end(m, g);
   /* room beyond the drain mark must still be usable by translated code */
-  if ((uint64_t)(s->end - s->cur) < need) s->end = s->buf + s->cap;
+  if ((uint64_t)(g->end - g->cur) < need) g->end = g->buf + g->cap;
 }
 
-WB_API void *wb_stream_push(wb_stream *s) {
-  if ((uint64_t)(s->end - s->cur) < s->record_size) wb_stream_reserve(s, s->record_size);
-  if ((uint64_t)(s->buf + s->cap - s->cur) < s->record_size) {
+void *wb_stream_push_on(wb_hart *h, wb_stream *s) {
+  wb_stream_seg *g = seg_of(h, s);
+  if ((uint64_t)(g->end - g->cur) < s->record_size) wb_stream_reserve(h, s, s->record_size);
+  if ((uint64_t)(g->buf + g->cap - g->cur) < s->record_size) {
     static __thread uint8_t sink[256]; /* only after a failed grow: the run is stopping */
     return memset(sink, 0, sizeof sink);
   }
-  void *r = s->cur;
+  void *r = g->cur;
   memset(r, 0, s->record_size);
-  s->cur += s->record_size;
+  g->cur += s->record_size;
   return r;
 }
+
+WB_API void *wb_stream_push(wb_stream *s) { return wb_stream_push_on(pushing_hart(s->m), s); }
 
 WB_API int wb_machine_stream_count(const wb_machine *m) { return m->clients ? m->clients->nstreams : 0; }
 
@@ -91,11 +114,16 @@ WB_API uint32_t wb_machine_stream_record_size(const wb_machine *m, int i) {
   return m->clients->streams[i]->record_size;
 }
 
-WB_API const void *wb_machine_stream_data(const wb_machine *m, int i, uint64_t *nbytes) {
-  if (!m->clients || i < 0 || i >= m->clients->nstreams) { *nbytes = 0; return NULL; }
-  wb_stream *s = m->clients->streams[i];
-  *nbytes = (uint64_t)(s->cur - s->buf);
-  return s->buf;
+WB_API int wb_machine_hart_count(const wb_machine *m) { return m->nharts; }
+
+WB_API const void *wb_machine_stream_data(const wb_machine *m, int i, int hart, uint64_t *nbytes) {
+  if (!m->clients || i < 0 || i >= m->clients->nstreams || hart < 0 || hart >= m->nharts) {
+    *nbytes = 0;
+    return NULL;
+  }
+  const wb_stream_seg *g = &m->harts[hart]->streams[i];
+  *nbytes = (uint64_t)(g->cur - g->buf);
+  return g->buf;
 }
 
 WB_API void wb_machine_stream_clear(wb_machine *m, int i) {
@@ -103,14 +131,27 @@ WB_API void wb_machine_stream_clear(wb_machine *m, int i) {
   wb_stream_reset(m->clients->streams[i]);
 }
 
-void wb_stream_reset(wb_stream *s) {
-  s->cur = s->buf;
-  stream_set_end(s);
+WB_API void wb_stream_reset(wb_stream *s) {
+  for (int i = 0; i < s->m->nharts; i++) {
+    wb_stream_seg *g = seg_of(s->m->harts[i], s);
+    g->cur = g->buf;
+    seg_set_end(s->m, g);
+  }
 }
 
 WB_API void wb_machine_set_drain_bytes(wb_machine *m, uint64_t bytes) {
   wb_clients *c = wb_clients_of(m);
   if (!c) return;
   c->drain_bytes = bytes ? bytes : WB_DRAIN_BYTES_DEFAULT;
-  for (int i = 0; i < c->nstreams; i++) stream_set_end(c->streams[i]);
+  for (int i = 0; i < c->nstreams; i++)
+    for (int k = 0; k < m->nharts; k++) seg_set_end(m, seg_of(m->harts[k], c->streams[i]));
+}
+
+void wb_streams_fini(wb_machine *m) {
+  wb_clients *c = m->clients;
+  for (int i = 0; i < c->nstreams; i++) {
+    for (int k = 0; k < m->nharts; k++) free(seg_of(m->harts[k], c->streams[i])->buf);
+    free(c->streams[i]);
+  }
+  c->nstreams = 0;
 }

@@ -74,9 +74,11 @@ int main(int argc, char **argv) {
   for (;;) {
     wb_machine_run(m, &r);
     for (int i = 0; i < wb_machine_stream_count(m); i++) {
-      uint64_t n = 0;
-      wb_machine_stream_data(m, i, &n);
-      records += n / wb_machine_stream_record_size(m, i);
+      for (int h = 0; h < wb_machine_hart_count(m); h++) {
+        uint64_t n = 0;
+        wb_machine_stream_data(m, i, h, &n);
+        records += n / wb_machine_stream_record_size(m, i);
+      }
       wb_machine_stream_clear(m, i);
     }
     if (r.reason != WB_REASON_DRAIN) break;

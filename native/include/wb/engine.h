@@ -120,12 +120,14 @@ int wb_machine_add_client(wb_machine *m, const char *name, char *err, size_t err
 /* ... with options "key=value,key=value" (each client's file lists its own). Add clients
  * after wb_machine_load: some wrap the program's functions by symbol. */
 int wb_machine_add_client_opts(wb_machine *m, const char *name, const char *options, char *err, size_t errlen);
-/* The machine's event streams: count, name, record size, and the records not yet taken
- * (pointer valid until wb_machine_stream_clear or the next run). */
+/* The machine's event streams: count, name, record size, and the records not yet taken,
+ * kept per hart (hardware thread) in the order that hart produced them (pointer valid until
+ * wb_machine_stream_clear or the next run). */
 int wb_machine_stream_count(const wb_machine *m);
 const char *wb_machine_stream_name(const wb_machine *m, int i);
 uint32_t wb_machine_stream_record_size(const wb_machine *m, int i);
-const void *wb_machine_stream_data(const wb_machine *m, int i, uint64_t *nbytes);
+int wb_machine_hart_count(const wb_machine *m);
+const void *wb_machine_stream_data(const wb_machine *m, int i, int hart, uint64_t *nbytes);
 void wb_machine_stream_clear(wb_machine *m, int i);
 /* High-water mark of every stream in bytes (default 4 MiB): past it the run pauses with
  * WB_REASON_DRAIN at the next block boundary. */

@@ -20,21 +20,29 @@ static void icount_now(tctx *t, int reg) {
   if (t->n - t->i) x_alu_imm(&t->b, XW, XA_SUB, 0, reg, 0, (int32_t)(t->n - t->i));
 }
 
+/* Displacement from rbp of field `off` of the hart's segment of stream s (hart.h). */
+static int32_t seg_disp(const wb_stream *s, size_t off) {
+  return (int32_t)(offsetof(wb_hart, streams) + (size_t)s->index * sizeof(wb_stream_seg) + off) -
+         JIT_BIAS;
+}
+
 static void emit_trace(tctx *t, const wb_action *a) {
   x86_buf *b = &t->b;
   wb_stream *s = a->ptr;
+  int32_t cur = seg_disp(s, offsetof(wb_stream_seg, cur));
   action_addr(t, a);
-  x_mov_imm(b, X_RDX, (uint64_t)(uintptr_t)&s->cur);
-  x_rm(b, XW, XA_MOV, X_RAX, X_RDX, 0);                          /* rax = record */
+  x_rm(b, XW, XA_MOV, X_RAX, X_RBP, cur);                        /* rax = record */
   x_rm(b, XW, 0x89, X_RCX, X_RAX, 16);                           /* addr */
   icount_now(t, X_RCX);
   x_rm(b, XW, 0x89, X_RCX, X_RAX, 0);                            /* icount */
   if (t->pc <= INT32_MAX) x_mov_mem_imm32(b, X_RAX, 8, (int32_t)t->pc);  /* pc */
   else { x_mov_imm(b, X_RCX, t->pc); x_rm(b, XW, 0x89, X_RCX, X_RAX, 8); }
-  /* thread 0, size, kind, pad 0 */
-  x_mov_mem_imm32(b, X_RAX, 24, (int32_t)(((uint32_t)a->size << 16) | ((uint32_t)a->memkind << 24)));
+  /* thread (the hart's id), size, kind, and the pad (0: the 32-bit ops zero rcx's top) */
+  x_rm(b, 0, XA_MOV, X_RCX, X_RBP, JD(id));
+  x_alu_imm(b, 0, XA_OR, 0, X_RCX, 0, (int32_t)(((uint32_t)a->size << 16) | ((uint32_t)a->memkind << 24)));
+  x_rm(b, XW, 0x89, X_RCX, X_RAX, 24);
   x_alu_imm(b, XW, XA_ADD, 0, X_RAX, 0, (int32_t)sizeof(wb_mem_record));
-  x_rm(b, XW, 0x89, X_RAX, X_RDX, 0);
+  x_rm(b, XW, 0x89, X_RAX, X_RBP, cur);
 }
 
 /* Clean calls from translated code: r15 (the count) lives in the hart's jit_left meanwhile,
@@ -114,10 +122,9 @@ int wb_tx_stream_room(tctx *t, const wb_action *acts, unsigned nacts) {
     need[j] += sizeof(wb_mem_record);
   }
   for (unsigned j = 0; j < ns; j++) {
-    x_mov_imm(&t->b, X_RDX, (uint64_t)(uintptr_t)&ss[j]->cur);
-    x_rm(&t->b, XW, XA_MOV, X_RAX, X_RDX, 0);
+    x_rm(&t->b, XW, XA_MOV, X_RAX, X_RBP, seg_disp(ss[j], offsetof(wb_stream_seg, cur)));
     x_alu_imm(&t->b, XW, XA_ADD, 0, X_RAX, 0, (int32_t)need[j]);
-    x_rm(&t->b, XW, XA_CMP, X_RAX, X_RDX, 8);
+    x_rm(&t->b, XW, XA_CMP, X_RAX, X_RBP, seg_disp(ss[j], offsetof(wb_stream_seg, end)));
     wb_tx_add_stub(t, x_jcc32(&t->b, CC_A), JX_STREAM, t->pc, -1, (int)t->n);
     t->stubs[t->nstubs - 1].ptr = ss[j];
     t->stubs[t->nstubs - 1].amount = need[j];

@@ -531,7 +531,7 @@ void wb_jit_run(wb_hart *h) {
         break;
       case JX_STREAM:
         pc = epc;
-        wb_stream_reserve(eptr, eamount);
+        wb_stream_reserve(h, eptr, eamount);
         blk = find(J, pc);
         if (blk) {
           if (check_limits(m, blk->n)) { cpu->pc = pc; return; }
