@@ -540,3 +540,36 @@ _start:
     for tier in workbench.available_tiers():
         r = Machine(tier=tier).run(elf)
         assert r.ok, (tier, r.reason, r.exit_code, r.message)
+
+
+def test_cli_double_dash_separates_guest_arguments():
+    """`wb run ELF -- ARGS`: the `--` ends wb's options and is not passed to the guest (the
+    tour notebook's `wb run lua54 -- -e "print(1)"`)."""
+    p = _wb("run", "lua54", "--", "-e", "print(6*7)")
+    assert p.returncode == 0 and p.stdout == b"42\n", p.stderr
+    p = _wb("run", "lua54", "-e", "print(6*7)")          # without it, the same
+    assert p.returncode == 0 and p.stdout == b"42\n", p.stderr
+
+
+@pytest.mark.parametrize("option,path,why", [
+    ("--json", "/nonexistent/dir/x.json", b"does not exist"),
+    ("--json", "/etc/passwd/x.json", b"is not a directory"),
+    ("--events", "/etc/passwd/ev", b"is not a directory"),
+    ("--json", "/", b"is a directory"),
+])
+def test_cli_bad_output_paths_are_refused_before_the_run(tmp_path, option, path, why):
+    elf = assemble("""
+    .globl _start
+_start:
+    li a0, 1
+    la a1, msg
+    li a2, 4
+    SYSCALL 64
+    EXIT 0
+    .data
+msg: .ascii "ran\\n"
+""")
+    p = _wb("run", "--client", "icount", option, path, elf)
+    assert p.returncode == 2 and why in p.stderr, p.stderr
+    assert p.stdout == b""                               # the guest never ran
+    assert b"Traceback" not in p.stderr

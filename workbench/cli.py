@@ -46,35 +46,75 @@ def run(
     client: Optional[List[str]] = typer.Option(None, "--client", help="Analysis client to run (repeatable): null, icount, bbprofile, memtrace, barrier, bursty."),
     events: Optional[Path] = typer.Option(None, "--events", help="Write each client stream's events to DIR/<stream>.zarr."),
 ):
-    """Run a RISC-V program on the engine, passing its stdout/stderr through."""
+    """Run a RISC-V program on the engine, passing its stdout/stderr through.
+
+    Options go before the program; everything after it is the guest's, and a `--` right after
+    the program ends wb's options explicitly: `wb run lua54 -- -e "print(1)"`.
+    """
     from .errors import WorkbenchError
     from .machine import Machine
 
+    args = list(args or [])
+    if args[:1] == ["--"]:          # `wb run ELF -- ARGS`: the separator is not the guest's
+        args = args[1:]
+    problem = _unwritable(json_out, "--json", is_dir=False) or _unwritable(events, "--events", is_dir=True)
+    if problem:                     # before the guest runs: a long run is not lost at the end
+        typer.echo(f"wb run: {problem}", err=True)
+        raise typer.Exit(2)
     try:
         m = Machine(tier=tier, max_insns=max_insns, mem_limit=mem_limit, wall_limit=wall_limit,
                     root=root, deterministic=not nondeterministic, seed=seed, clients=client or [])
         sys.stdout.flush()
-        r = m.run(elf, args or [], argv0=elf, stdin=_stdin_fd())
+        r = m.run(elf, args, argv0=elf, stdin=_stdin_fd())
     except WorkbenchError as e:
         typer.echo(f"wb run: {e}", err=True)
         raise typer.Exit(2)
     if r.records:
         typer.echo("wb run: " + ", ".join(f"{k}: {len(v):,} records" for k, v in sorted(r.records.items())), err=True)
-    if events and r.records:
-        from .store import save
+    try:
+        if events and r.records:
+            from .store import save
 
-        events.mkdir(parents=True, exist_ok=True)
-        for stream in r.records:
-            save(r.events(stream), events / f"{stream}.zarr")
-    if json_out:
-        stats = dict(r.stats, records={k: len(v) for k, v in r.records.items()})
-        json_out.write_text(json.dumps(stats, indent=2) + "\n")
+            events.mkdir(parents=True, exist_ok=True)
+            for stream in r.records:
+                save(r.events(stream), events / f"{stream}.zarr")
+        if json_out:
+            stats = dict(r.stats, records={k: len(v) for k, v in r.records.items()})
+            json_out.write_text(json.dumps(stats, indent=2) + "\n")
+    except OSError as e:            # e.g. the disk filled up during the run
+        typer.echo(f"wb run: cannot write the results: {e}", err=True)
+        raise typer.Exit(2)
     if r.reason == "exit":
         raise typer.Exit(r.exit_code & 0xFF)
     typer.echo(f"wb run: {r.reason}: {r.message}", err=True)
     if r.reason == "signal":
         raise typer.Exit(128 + r.exit_code)
     raise typer.Exit(125)
+
+
+def _unwritable(path: Optional[Path], option: str, *, is_dir: bool) -> Optional[str]:
+    """Why `path` (given with `option`) cannot be written, or None: checked before a run.
+
+    >>> _unwritable(Path("/nonexistent/dir/x.json"), "--json", is_dir=False)
+    '--json /nonexistent/dir/x.json: the directory /nonexistent/dir does not exist'
+    """
+    if path is None:
+        return None
+    if path.exists():
+        if is_dir and not path.is_dir():
+            return f"{option} {path}: exists and is not a directory"
+        if not is_dir and path.is_dir():
+            return f"{option} {path}: is a directory"
+        return None if os.access(path, os.W_OK) else f"{option} {path}: not writable"
+    parent = path.parent
+    if is_dir:                      # created with its parents: the nearest existing ancestor
+        while not parent.exists() and parent != parent.parent:
+            parent = parent.parent
+    if not parent.exists():
+        return f"{option} {path}: the directory {parent} does not exist"
+    if not parent.is_dir():
+        return f"{option} {path}: {parent} is not a directory"
+    return None if os.access(parent, os.W_OK) else f"{option} {path}: directory {parent} is not writable"
 
 
 def _stdin_fd():
