@@ -16,7 +16,7 @@
 # %% [markdown]
 # # The barrier profiler: how rarely can we sample and still be right?
 #
-# Odaira and Nakatani's profiler (PAPERS.md, section 2) samples one heap object per N bytes
+# Odaira and Nakatani's profiler (docs/barrier_profiler.md) samples one heap object per N bytes
 # allocated and hands the program a *barrier pointer* to it: the same offset in a protected
 # view of memory. Accesses to unsampled objects cost nothing; each access through a barrier
 # pointer faults, is recorded, and is completed on the real object. On this engine the

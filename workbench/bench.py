@@ -34,7 +34,8 @@ DEFAULT_CLIENTS = ["null", "memtrace"]
 #: the project's speed goals: config -> (ratio field, upper bound)
 GOALS = {"jit": ("ratio_native", 2.0), "jit+null": ("vs_jit", 1.03),
          "jit+memtrace": ("vs_jit", 3.0),
-         # the barrier profiler at its production setting (PAPERS.md: 1.3% average)
+         # the barrier profiler at its production setting (docs/barrier_profiler.md: the
+         # paper reports 1.3% on average)
          "jit+barrier": ("vs_jit", 1.013)}
 _GOAL_LABEL = {"ratio_native": "x native", "vs_jit": "x jit"}
 

@@ -415,7 +415,7 @@ def _sha256(path) -> str:
 
 
 def provenance(*, workload: str | None = None, program=None, config=None, **extra) -> dict:
-    """The provenance attrs every Dataset carries (DESIGN.md, "Names that every study shares").
+    """The provenance attrs every Dataset carries (the same names in every study's Dataset).
 
     ``program`` is the workload's ELF path (its sha256 becomes ``workload_sha256``), or a
     mapping name -> path when a Dataset covers several workloads (``workload_sha256`` is then

@@ -1,4 +1,4 @@
-"""The two memory optimizations the barrier profiler's conclusions drive (PAPERS.md, section 2),
+"""The two memory optimizations the barrier profiler's conclusions drive (docs/barrier_profiler.md),
 carried out and measured, not only estimated.
 
 - **Speculative shrinking** (:func:`shrink_plan`, :func:`shrink`): sites whose objects are

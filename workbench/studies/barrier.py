@@ -1,4 +1,4 @@
-"""The barrier profiler's study (PAPERS.md, section 2): what sampling costs and what it misses.
+"""The barrier profiler's study (docs/barrier_profiler.md): what sampling costs and what it misses.
 
 Grid: ``workload`` x ``profiler`` x ``sample_bytes`` x ``repeat``. Profilers: ``none`` (the
 JIT alone), ``barrier`` (the profiler at its production setting — one tracked object per

@@ -1,4 +1,4 @@
-/* barrier.c — the object-access profilers of PAPERS.md, section 2: the "barrier" client, a
+/* barrier.c — the object-access profilers of docs/barrier_profiler.md: the "barrier" client, a
  * sampling profiler built on barrier pointers, and the "bursty" client, its
  * instrumentation-based baseline (bursty tracing), recording the same per-object profile.
  *

@@ -1,5 +1,5 @@
 /* shrink.c — speculative shrinking, the optimization the barrier profiler's "mostly untouched"
- * conclusion drives (PAPERS.md, section 2): a rerun in which allocations from flagged sites
+ * conclusion drives (docs/barrier_profiler.md): a rerun in which allocations from flagged sites
  * get only the memory the profile saw them use, with a fix-up when an access goes further.
  *
  * The plan is a list of allocation sites (return addresses, as the barrier client records
