@@ -100,6 +100,12 @@ void wb_machine_stop(wb_machine *m, int reason, const char *fmt, ...) {
   va_end(ap);
 }
 
+uint64_t wb_machine_wall_left_ns(const wb_machine *m) {
+  if (m->cfg.wall_limit_s <= 0) return UINT64_MAX;
+  uint64_t limit = (uint64_t)(m->cfg.wall_limit_s * 1e9), used = wb_host_ns() - m->start_ns;
+  return used < limit ? limit - used : 0;
+}
+
 int wb_machine_limits_hit(wb_hart *h, uint32_t n, int wall_due, uint64_t *next_wall_check) {
   wb_machine *m = h->m;
   uint64_t ir = h->instret;
@@ -114,8 +120,7 @@ int wb_machine_limits_hit(wb_hart *h, uint32_t n, int wall_due, uint64_t *next_w
     return 1;
   }
   if (m->cfg.wall_limit_s > 0 && wall_due) {
-    uint64_t el = wb_host_ns() - m->start_ns;
-    if (el >= (uint64_t)(m->cfg.wall_limit_s * 1e9)) {
+    if (wb_machine_wall_left_ns(m) == 0) {
       wb_machine_stop(m, WB_REASON_WALLCLOCK, "wall-clock limit of %g s reached",
                       m->cfg.wall_limit_s);
       return 1;
@@ -198,7 +203,7 @@ static void on_host_fault(int sig, siginfo_t *si, void *uc) {
        * (pages are only code-protected where a fault tells writes apart: x86-64) */
 #if defined(__x86_64__)
       ucontext_t *u = uc;
-      h->fault_smc = m->mem.smc && g < m->mem.size && m->mem.smc[g >> WB_PAGE_SHIFT] &&
+      h->fault_smc = g < m->mem.size && wb_mem_code_page(&m->mem, g >> WB_PAGE_SHIFT) &&
                      (m->mem.perm[g >> WB_PAGE_SHIFT] & WB_PROT_W) && (u->uc_mcontext.gregs[REG_ERR] & 2);
 #else
       h->fault_smc = 0;

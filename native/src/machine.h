@@ -61,6 +61,8 @@ void wb_machine_stop(wb_machine *m, int reason, const char *fmt, ...)
  * events due by then (timers). Returns 1 if the run must stop; *next_wall_check moves on each
  * time the clock is read. */
 int wb_machine_limits_hit(wb_hart *h, uint32_t n, int wall_due, uint64_t *next_wall_check);
+/* Nanoseconds of the run's wall-clock limit left (UINT64_MAX: no limit; 0: reached). */
+uint64_t wb_machine_wall_left_ns(const wb_machine *m);
 /* The encoding of the instruction at pc (16 bits if compressed): 0, or -1 if unreadable. */
 int wb_machine_insn_raw(wb_machine *m, uint64_t pc, uint32_t *raw);
 /* The instruction at pc disassembled into dis ("?" if unreadable), for stop messages. */

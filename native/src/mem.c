@@ -106,7 +106,6 @@ void wb_mem_fini(wb_mem *m) {
     free(m->views[v].deny);
     free(m->views[v].open);
   }
-  free(m->smc);
   free(m->code);
   if (m->rw) munmap(m->rw, m->size);
   free(m->stale);
@@ -134,7 +133,7 @@ static void sync_views(wb_mem *m, uint64_t p0, uint64_t np) {
         if (w->open && !w->open[p]) break;
         if (w->open && !(m->perm[p] & WB_PERM_MAPPED)) w->open[p] = 0; /* closed again */
         int hp = m->perm[p] ? host_prot(m->perm[p] & WB_PROT_MASK) : PROT_NONE;
-        if ((w->deny[p] & WB_DENY_WRITE) || (m->smc && m->smc[p])) hp &= ~PROT_WRITE;
+        if ((w->deny[p] & WB_DENY_WRITE) || wb_mem_code_page(m, p)) hp &= ~PROT_WRITE;
         if (w->deny[p] & WB_DENY_READ) hp = PROT_NONE;
         if (j == i) prot = hp;
         else if (hp != prot) break;
@@ -146,10 +145,9 @@ static void sync_views(wb_mem *m, uint64_t p0, uint64_t np) {
   }
 }
 
-/* Write-protect page p for its code (on = 1) or give it the guest's protection back (on = 0),
- * in every view. */
+/* Write-protect page p for its code (on = 1: its span is set) or give it the guest's
+ * protection back (on = 0: its span is cleared), in every view. */
 static void code_protect_page(wb_mem *m, uint64_t p, int on) {
-  m->smc[p] = (uint8_t)on;
   int hp = on ? PROT_READ : m->perm[p] ? host_prot(m->perm[p] & WB_PROT_MASK) : PROT_NONE;
   mprotect(m->base + (p << WB_PAGE_SHIFT), WB_PAGE_SIZE, hp);
   sync_views(m, p, 1);
@@ -158,9 +156,7 @@ static void code_protect_page(wb_mem *m, uint64_t p, int on) {
 /* Pages [p0, p0+np) were remapped, unmapped or reprotected (their translations are dropped
  * by the caller): their host protection is set anew, nothing is known about code on them. */
 static void forget_code(wb_mem *m, uint64_t p0, uint64_t np) {
-  if (!m->smc) return;
-  memset(m->smc + p0, 0, np);
-  memset(m->code + p0, 0, np * sizeof *m->code);
+  if (m->code) memset(m->code + p0, 0, np * sizeof *m->code);
 }
 
 void wb_mem_protect_code(wb_mem *m, uint64_t addr, uint64_t end) {
@@ -169,17 +165,18 @@ void wb_mem_protect_code(wb_mem *m, uint64_t addr, uint64_t end) {
   for (uint64_t a = addr; a < end; a = (a | (WB_PAGE_SIZE - 1)) + 1) {
     uint64_t p = a >> WB_PAGE_SHIFT;
     if ((m->perm[p] & (WB_PROT_W | WB_PROT_X)) != (WB_PROT_W | WB_PROT_X)) continue;
-    if (!m->smc) {
-      m->smc = calloc(m->size >> WB_PAGE_SHIFT, 1);
-      m->code = calloc(m->size >> WB_PAGE_SHIFT, sizeof *m->code);
-      if (!m->smc || !m->code) { free(m->smc); free(m->code); m->smc = NULL; m->code = NULL; return; }
-    }
+    if (!m->code && !(m->code = calloc(m->size >> WB_PAGE_SHIFT, sizeof *m->code))) return;
     uint16_t lo = (uint16_t)(a & (WB_PAGE_SIZE - 1));
     uint16_t hi = (uint16_t)(end - (p << WB_PAGE_SHIFT) < WB_PAGE_SIZE ? end - (p << WB_PAGE_SHIFT) : WB_PAGE_SIZE);
     struct wb_code_span *c = &m->code[p];
-    if (!c->hi) { c->lo = lo; c->hi = hi; }
-    else { if (lo < c->lo) c->lo = lo; if (hi > c->hi) c->hi = hi; }
-    if (!m->smc[p]) code_protect_page(m, p, 1);
+    if (c->hi) {
+      if (lo < c->lo) c->lo = lo;
+      if (hi > c->hi) c->hi = hi;
+      continue;
+    }
+    c->lo = lo;
+    c->hi = hi;
+    code_protect_page(m, p, 1);
   }
 #else
   (void)m; (void)addr; (void)end; /* writes cannot be told from reads in a fault here: rely on fence.i */
@@ -187,20 +184,20 @@ void wb_mem_protect_code(wb_mem *m, uint64_t addr, uint64_t end) {
 }
 
 int wb_mem_unprotect_code(wb_mem *m, uint64_t addr, uint64_t len) {
-  if (!m->smc || len == 0 || addr >= m->size) return 0;
+  if (!m->code || len == 0 || addr >= m->size) return 0;
   uint64_t end = addr + len > m->size || addr + len < addr ? m->size : addr + len;
   int any = 0;
   for (uint64_t p = addr >> WB_PAGE_SHIFT; p <= (end - 1) >> WB_PAGE_SHIFT; p++) {
-    if (!m->smc[p]) continue;
+    if (!m->code[p].hi) continue;
     any = 1;
-    code_protect_page(m, p, 0);
     m->code[p].lo = m->code[p].hi = 0;
+    code_protect_page(m, p, 0);
   }
   return any;
 }
 
 int wb_mem_code_hit(const wb_mem *m, uint64_t addr, uint64_t len) {
-  if (!m->smc || len == 0 || addr >= m->size) return 0;
+  if (!m->code || len == 0 || addr >= m->size) return 0;
   uint64_t end = addr + len > m->size || addr + len < addr ? m->size : addr + len;
   for (uint64_t a = addr; a < end; a = (a | (WB_PAGE_SIZE - 1)) + 1) {
     uint64_t p = a >> WB_PAGE_SHIFT, off = a & (WB_PAGE_SIZE - 1);
@@ -220,7 +217,7 @@ uint8_t *wb_mem_rw_base(wb_mem *m) {
 
 void wb_mem_will_write(wb_mem *m, uint64_t addr, uint64_t len) {
   addr = wb_mem_fold(m, addr);
-  if (m->smc && wb_mem_unprotect_code(m, addr, len) && m->code_written)
+  if (m->code && wb_mem_unprotect_code(m, addr, len) && m->code_written)
     m->code_written(m->code_written_ctx, addr, len);
 }
 

@@ -57,12 +57,12 @@ typedef struct wb_mem {
   wb_view views[WB_MAX_VIEWS];
   int nviews;           /* views[0] is the primary */
   /* Pages the guest may both write and execute, from which code was translated, are made
-   * read-only in every view (smc[p] = 1), so a guest write to translated code faults and the
-   * engine drops the translations first (NULL until a W+X page holds translated code).
-   * code[p] is the byte range [lo, hi) of page p that translations were built from (hi = 0
-   * iff smc[p] = 0): a store outside it (data sharing a page with code) keeps them. It may be
-   * wider than the live translations (a flush does not shrink it): that only costs a flush. */
-  uint8_t *smc;
+   * read-only in every view, so a guest write to translated code faults and the engine drops
+   * the translations first. code[p] is the byte range [lo, hi) of page p that translations
+   * were built from; hi != 0 is what marks the page code-protected (wb_mem_code_page). A
+   * store outside the range (data sharing a page with code) keeps the translations. It may
+   * be wider than the live translations (a flush does not shrink it): that only costs a
+   * flush. NULL until a W+X page holds translated code. */
   struct wb_code_span { uint16_t lo, hi; } *code;
   uint8_t *rw;          /* wb_mem_rw_base, or NULL */
   uint8_t *stale;       /* unmapped pages whose host memory was kept (mem.c, STALE_RUN_MAX) */
@@ -124,6 +124,8 @@ void wb_mem_protect_code(wb_mem *m, uint64_t addr, uint64_t end);
 /* Make the code-protected pages of [addr, addr+len) writable again and forget their code (the
  * caller drops their translations). Returns 1 if there were any. */
 int wb_mem_unprotect_code(wb_mem *m, uint64_t addr, uint64_t len);
+/* 1 if page p is write-protected for the code translated from it. */
+static inline int wb_mem_code_page(const wb_mem *m, uint64_t p) { return m->code && m->code[p].hi; }
 /* 1 if [addr, addr+len) overlaps bytes that translated code was built from (code[]). */
 int wb_mem_code_hit(const wb_mem *m, uint64_t addr, uint64_t len);
 /* Base of a mapping of the whole guest memory [0, size) that the host can always write

@@ -13,6 +13,7 @@
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -23,17 +24,42 @@
 
 static const struct timespec epoch[2] = {{0, 0}, {0, 0}};
 
+/* As T, with a label made like printf (the same attack on several targets). */
+#define TF(expr, ...) do {                                                  \
+    errno = 0;                                                              \
+    long r_ = (long)(expr);                                                 \
+    int e_ = errno;                                                         \
+    char w_[96];                                                            \
+    snprintf(w_, sizeof w_, __VA_ARGS__);                                   \
+    errno = e_;                                                             \
+    show(w_, r_);                                                           \
+  } while (0)
+
+/* Change a host object by path: its mode, its times, a hard link to it in the root (the
+ * labels read as the calls would be written). */
+static void attack_path(const char *path, mode_t mode, const char *link_name) {
+  TF(chmod(path, mode), "chmod(\"%s\", 0%o)", path, mode);
+  TF(utimensat(AT_FDCWD, path, epoch, 0), "utimensat(AT_FDCWD, \"%s\", epoch, 0)", path);
+  TF(linkat(AT_FDCWD, path, AT_FDCWD, link_name, AT_SYMLINK_FOLLOW),
+     "linkat(AT_FDCWD, \"%s\", AT_FDCWD, \"%s\", AT_SYMLINK_FOLLOW)", path, link_name);
+}
+
+/* The same through descriptor fd, written `name` in the labels; link_name NULL: no link. */
+static void attack_fd(int fd, const char *name, mode_t mode, const char *link_name) {
+  TF(fchmod(fd, mode), "fchmod(%s, 0%o)", name, mode);
+  TF(futimens(fd, epoch), "futimens(%s, epoch)", name);
+  if (link_name)
+    TF(linkat(fd, "", AT_FDCWD, link_name, AT_EMPTY_PATH),
+       "linkat(%s, \"\", AT_FDCWD, \"%s\", AT_EMPTY_PATH)", name, link_name);
+}
+
 static void attack_exe(void) {
   puts("== exe");
-  T(chmod("/proc/self/exe", 0700));
-  T(utimensat(AT_FDCWD, "/proc/self/exe", epoch, 0));
-  T(linkat(AT_FDCWD, "/proc/self/exe", AT_FDCWD, "exe_link", AT_SYMLINK_FOLLOW));
+  attack_path("/proc/self/exe", 0700, "exe_link");
   int fd = open("/proc/self/exe", O_RDONLY);
   show("open /proc/self/exe", fd);
-  T(fchmod(fd, 0700));
-  T(futimens(fd, epoch));
+  attack_fd(fd, "fd", 0700, "exe_link2");
   T(ftruncate(fd, 0));
-  T(linkat(fd, "", AT_FDCWD, "exe_link2", AT_EMPTY_PATH));
   T(fchmodat(fd, "", 0700, AT_EMPTY_PATH));
   T(open("exe_link", O_WRONLY | O_APPEND));
   T(open("exe_link2", O_WRONLY | O_APPEND));
@@ -43,14 +69,10 @@ static void attack_exe(void) {
 
 static void attack_devices(void) {
   puts("== devices");
-  T(chmod("/dev/null", 06540));
-  T(utimensat(AT_FDCWD, "/dev/null", epoch, 0));
-  T(linkat(AT_FDCWD, "/dev/null", AT_FDCWD, "null_link", AT_SYMLINK_FOLLOW));
+  attack_path("/dev/null", 06540, "null_link");
   int fd = open("/dev/zero", O_RDONLY);
   show("open /dev/zero", fd);
-  T(fchmod(fd, 0600));
-  T(futimens(fd, epoch));
-  T(linkat(fd, "", AT_FDCWD, "zero_link", AT_EMPTY_PATH));
+  attack_fd(fd, "fd", 0600, "zero_link");
   close(fd);
   fd = open("/dev/null", O_WRONLY);
   T(fchmod(fd, 06540));
@@ -61,13 +83,9 @@ static void attack_devices(void) {
 static void attack_stdio(void) {
   puts("== stdio");
   for (int s = 0; s < 3; s++) {
-    char what[64];
-    snprintf(what, sizeof what, "fchmod(%d, 0600)", s);
-    errno = 0;
-    show(what, fchmod(s, 0600));
-    snprintf(what, sizeof what, "futimens(%d)", s);
-    errno = 0;
-    show(what, futimens(s, epoch));
+    char name[16];
+    snprintf(name, sizeof name, "%d", s);
+    attack_fd(s, name, 0600, NULL);
   }
   T(ftruncate(1, 0));
   T(fallocate(1, 0, 0, 1 << 20));

@@ -70,12 +70,14 @@ static int get_path(wb_machine *m, uint64_t dirfd, uint64_t a_path, char *gpath)
 }
 
 /* Resolve (dirfd, path) to a host fd of the target. *owned says whether the caller must close
- * it; *in_root whether the object was reached through the root (the isolation rule: only
- * those may be changed). follow: follow a final symlink. AT_EMPTY_PATH with "" names dirfd
+ * it; *in_root (unless in_root is NULL) whether the object was reached through the root
+ * (the isolation rule: only those may be changed). follow: follow a final symlink. AT_EMPTY_PATH with "" names dirfd
  * itself. */
 static int target_fd(wb_machine *m, uint64_t dirfd, uint64_t a_path, int follow, int empty_ok,
                      int *owned, int *in_root) {
   char p[WB_PATH_MAX], g[WB_PATH_MAX];
+  int ignored;
+  if (!in_root) in_root = &ignored;
   *owned = 0;
   *in_root = 0;
   int r = wb_path_arg(m, a_path, p, empty_ok);
@@ -133,6 +135,8 @@ static long deadlock_open(wb_machine *m) {
   return 0;
 }
 
+static int is_device(mode_t mode) { return S_ISCHR(mode) || S_ISBLK(mode); }
+
 /* Host device nodes are not part of any root (even "/"): opening one, which may have effects
  * of its own, is refused before the real open. -EACCES for a device, else 0 (a missing name is
  * left to the real open, which creates a regular file or fails). */
@@ -140,7 +144,7 @@ static int device_node(wb_machine *m, const char *g, int hflags, uint64_t resolv
   int fd = wb_path_open2(m, g, O_PATH | (hflags & O_NOFOLLOW), 0, resolve_extra);
   if (fd < 0) return fd == -ENOENT ? 0 : (fd == -EACCES ? fd : 0);
   struct stat st;
-  int r = fstat(fd, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) ? -EACCES : 0;
+  int r = fstat(fd, &st) == 0 && is_device(st.st_mode) ? -EACCES : 0;
   close(fd);
   return r;
 }
@@ -201,12 +205,12 @@ static long open_common(wb_machine *m, uint64_t dirfd, uint64_t a_path, uint64_t
     }
     if (hf < 0) return hf;
     struct stat st;
-    if (e.in_root && fstat(hf, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) &&
-        !(hflags & O_PATH)) {
+    int known = fstat(hf, &st) == 0;
+    if (known && e.in_root && is_device(st.st_mode) && !(hflags & O_PATH)) {
       close(hf); /* became a device after the check above: still refused */
       return -EACCES;
     }
-    if (fstat(hf, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) {
+    if (known && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) {
       e.is_pipe = 1;
       e.internal = 1; /* like pipe2: host side non-blocking, guest blocking emulated */
       e.nonblock = (hflags & O_NONBLOCK) != 0;
@@ -248,9 +252,9 @@ WB_SYS(newfstatat) {
   uint64_t flags = a[3];
   if (flags & ~(uint64_t)(G_AT_SYMLINK_NOFOLLOW | G_AT_EMPTY_PATH | G_AT_NO_AUTOMOUNT))
     return -EINVAL;
-  int owned, inroot;
+  int owned;
   int fd = target_fd(m, a[0], a[1], !(flags & G_AT_SYMLINK_NOFOLLOW),
-                     (flags & G_AT_EMPTY_PATH) != 0, &owned, &inroot);
+                     (flags & G_AT_EMPTY_PATH) != 0, &owned, NULL);
   if (fd == -EINVAL && (flags & G_AT_EMPTY_PATH)) return wb_sys_fstat(m, hart, (uint64_t[6]){a[0], a[2]});
   if (fd < 0) return fd;
   struct stat st;
@@ -268,9 +272,9 @@ WB_SYS(statx) {
     return -EINVAL;
   if ((flags & G_AT_STATX_SYNC) == G_AT_STATX_SYNC) return -EINVAL;
   if (!wb_mem_check(&m->mem, a[4], 256, WB_PROT_W)) return -EFAULT;
-  int owned, inroot;
+  int owned;
   int fd = target_fd(m, a[0], a[1], !(flags & G_AT_SYMLINK_NOFOLLOW),
-                     (flags & G_AT_EMPTY_PATH) != 0, &owned, &inroot);
+                     (flags & G_AT_EMPTY_PATH) != 0, &owned, NULL);
   struct statx stx;
   memset(&stx, 0, sizeof stx);
   if (fd == -EINVAL && (flags & G_AT_EMPTY_PATH)) {
@@ -295,8 +299,8 @@ WB_SYS(statx) {
 }
 
 WB_SYS(statfs) {
-  int owned, inroot;
-  int fd = target_fd(m, G_AT_FDCWD, a[0], 1, 0, &owned, &inroot);
+  int owned;
+  int fd = target_fd(m, G_AT_FDCWD, a[0], 1, 0, &owned, NULL);
   if (fd < 0) return fd;
   struct statfs s;
   int r = fstatfs(fd, &s);
@@ -343,8 +347,8 @@ WB_SYS(readlinkat) {
       return put_link(m, hp, a[2], a[3]);
     }
   }
-  int owned, inroot;
-  int fd = target_fd(m, a[0], a[1], 0, 1, &owned, &inroot);
+  int owned;
+  int fd = target_fd(m, a[0], a[1], 0, 1, &owned, NULL);
   if (fd < 0) return fd;
   struct stat st;
   char target[WB_PATH_MAX];
@@ -373,9 +377,9 @@ static long access_common(wb_machine *m, uint64_t dirfd, uint64_t a_path, uint64
   if (mode & ~(uint64_t)7) return -EINVAL;
   if (flags & ~(uint64_t)(G_AT_EACCESS | G_AT_SYMLINK_NOFOLLOW | G_AT_EMPTY_PATH))
     return -EINVAL;
-  int owned, inroot;
+  int owned;
   int fd = target_fd(m, dirfd, a_path, !(flags & G_AT_SYMLINK_NOFOLLOW),
-                     (flags & G_AT_EMPTY_PATH) != 0, &owned, &inroot);
+                     (flags & G_AT_EMPTY_PATH) != 0, &owned, NULL);
   if (fd == -EINVAL && (flags & G_AT_EMPTY_PATH)) return 0; /* virtual device */
   if (fd < 0) return fd;
   long r = syscall(SYS_faccessat2, fd, "", (int)mode, AT_EMPTY_PATH);
@@ -413,7 +417,7 @@ static int check_slash(int pfd, const char *name) {
 static int name_may_change(int pfd, const char *name) {
   struct stat st;
   if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) return 0;
-  return S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? -EPERM : 0;
+  return is_device(st.st_mode) ? -EPERM : 0;
 }
 
 WB_SYS(unlinkat) {
@@ -610,9 +614,9 @@ WB_SYS(fchmodat2) { return chmod_common(m, a[0], a[1], a[2], a[3]); }
 
 WB_SYS(fchownat) {
   if (a[4] & ~(uint64_t)(G_AT_SYMLINK_NOFOLLOW | G_AT_EMPTY_PATH)) return -EINVAL;
-  int owned, inroot;
+  int owned;
   int fd = target_fd(m, a[0], a[1], !(a[4] & G_AT_SYMLINK_NOFOLLOW),
-                     (a[4] & G_AT_EMPTY_PATH) != 0, &owned, &inroot);
+                     (a[4] & G_AT_EMPTY_PATH) != 0, &owned, NULL);
   if (fd < 0) return fd;
   release(fd, owned);
   return 0; /* ownership is not modelled: accepted and ignored */

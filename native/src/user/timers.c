@@ -88,12 +88,8 @@ static void pass_time(wb_machine *m, int64_t ns) {
     m->sleep_ns += (uint64_t)ns;
     return;
   }
-  if (m->cfg.wall_limit_s > 0) { /* never past the run's wall-clock limit */
-    double used = (double)(wb_host_ns() - m->start_ns);
-    double left = m->cfg.wall_limit_s * 1e9 - used;
-    if (left < 0) left = 0;
-    if ((double)ns > left) ns = (int64_t)left + 1000000;
-  }
+  uint64_t left = wb_machine_wall_left_ns(m);  /* never far past the run's wall-clock limit */
+  if ((uint64_t)ns > left) ns = (int64_t)left + 1000000;
   struct timespec ts = {ns / 1000000000, ns % 1000000000};
   while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
   }
@@ -108,9 +104,7 @@ long wb_guest_sleep(wb_machine *m, int64_t ns) {
     int fires = d && d <= end;
     uint64_t target = fires ? d : end;
     if (target > now) pass_time(m, (int64_t)(target - now));
-    if (m->cfg.wall_limit_s > 0 &&
-        (double)(wb_host_ns() - m->start_ns) >= m->cfg.wall_limit_s * 1e9)
-      break; /* the run loop stops the run right after */
+    if (wb_machine_wall_left_ns(m) == 0) break; /* the run loop stops the run right after */
     if (fires) {
       /* default action ends the run; ignored or blocked signals do not end a sleep, and a
        * handler cannot run (deliver() stops the run saying so) */
