@@ -669,19 +669,20 @@ def _drain_streams(m, chunks: dict, on_records=None) -> int:
                     view.flags.writeable = False
                     on_records(name, view)
             else:
-                chunks.setdefault(name, (dtype, []))[1].append(bytes(ffi.buffer(ptr, n)) if n else b"")
+                # one growing buffer per stream: each record is copied once
+                chunks.setdefault(name, (dtype, bytearray()))[1].extend(ffi.buffer(ptr, n))
                 kept += n
         lib.wb_machine_stream_clear(m, i)
     return kept
 
 
 def _concat(chunk) -> "np.ndarray":
-    """One array from a stream's raw batches (joined as bytes: numpy's own copies of
-    structured arrays skip pad bytes, and the records must stay bit-exact)."""
+    """One array over a stream's raw bytes (kept as bytes: numpy's own copies of structured
+    arrays skip pad bytes, and the records must stay bit-exact)."""
     import numpy as np
 
-    dtype, parts = chunk
-    return np.frombuffer(b"".join(parts), dtype=dtype)
+    dtype, raw = chunk
+    return np.frombuffer(raw, dtype=dtype)
 
 
 def _resolve_program(program) -> Path:
