@@ -31,6 +31,8 @@ typedef struct wb_config {
   uint32_t jit_hot;
   uint64_t jit_profile_insns;
   uint64_t jit_cache_bytes;
+  uint32_t max_threads;
+  uint64_t quantum;
 } wb_config;
 typedef struct wb_result {
   int reason;
@@ -65,6 +67,7 @@ int wb_machine_stream_count(const wb_machine *m);
 const char *wb_machine_stream_name(const wb_machine *m, int i);
 uint32_t wb_machine_stream_record_size(const wb_machine *m, int i);
 int wb_machine_hart_count(const wb_machine *m);
+uint64_t wb_machine_hart_instret(const wb_machine *m, int hart);
 const void *wb_machine_stream_data(const wb_machine *m, int i, int hart, uint64_t *nbytes);
 void wb_machine_stream_clear(wb_machine *m, int i);
 void wb_machine_set_drain_bytes(wb_machine *m, uint64_t bytes);

@@ -261,10 +261,12 @@ class Run:
     """The outcome of one guest run.
 
     ``reason`` is one of ``exit``, ``budget``, ``wallclock``, ``fault``, ``illegal``, ``ebreak``,
-    ``memcap``, ``internal``, ``signal``; ``exit_code`` is meaningful for ``exit`` (and holds the
-    signal number for ``signal``). ``stdout``/``stderr`` are bytes when captured, else ``None``.
+    ``memcap``, ``internal``, ``signal``, ``deadlock`` (every guest thread waits forever);
+    ``exit_code`` is meaningful for ``exit`` (and holds the signal number for ``signal``). ``stdout``/``stderr`` are bytes when captured, else ``None``.
     ``records`` holds each client stream's records (numpy structured arrays); ``events(name)``
-    turns one into an xarray Dataset with provenance.
+    turns one into an xarray Dataset with provenance. ``instructions`` counts every guest
+    thread's; ``thread_instructions[i]`` is guest thread i's (0: the main thread; thread i's
+    tid is the pid + i).
     """
 
     program: str
@@ -287,6 +289,7 @@ class Run:
     regs: dict | None = None
     records: dict = dataclasses.field(default_factory=dict)
     drains: int = 0
+    thread_instructions: list = dataclasses.field(default_factory=list)
 
     def events(self, stream: str):
         """The records of client stream ``stream`` as an ``xarray.Dataset`` (schema and
@@ -335,6 +338,8 @@ class Run:
             "blocks_translated": self.blocks_translated,
             "cache_flushes": self.cache_flushes,
             "mem_peak_bytes": self.mem_peak,
+            "threads": len(self.thread_instructions),
+            "thread_instructions": self.thread_instructions,
             "syscalls": self.syscalls,
             "syscalls_total": sum(self.syscalls.values()),
             "unknown_syscalls": {str(k): v for k, v in self.unknown_syscalls.items()},
@@ -370,6 +375,12 @@ class Machine:
         JIT picks which guest registers live in host registers (default 2**25).
     jit_cache_bytes : JIT tier only: code cache size in bytes (0 = 128 MiB); a full cache is
         dropped and refilled.
+    max_threads : guest threads live at once, in [1, 1024] (default 256); past it the guest's
+        pthread_create fails (EAGAIN), as under a kernel's limit.
+    quantum : guest instructions a thread runs before the scheduler switches threads, in
+        [1, 2**40] (default 20000). Threads are interleaved on one host thread at these
+        boundaries, the next thread chosen by a generator seeded with ``seed``: a
+        multithreaded run is reproducible bit for bit (instruction counts, output, events).
     clients : analysis clients to run, by name (``available_clients()``: null, icount,
         bbprofile, memtrace, barrier, bursty, shrink), in order, each at most once. Their
         records are in ``Run.records`` and ``Run.events(name)``.
@@ -401,7 +412,7 @@ class Machine:
                  env: Mapping[str, str] | None = None, jit_hot: int = 4,
                  jit_profile_insns: int = 1 << 25, jit_cache_bytes: int = 0,
                  clients: Iterable[str] = (), client_options: Mapping[str, Mapping] | None = None,
-                 drain_bytes: int = 4 << 20):
+                 drain_bytes: int = 4 << 20, max_threads: int = 256, quantum: int = 20000):
         self.tier = tier
         self.max_insns = max_insns
         self.mem_limit = mem_limit
@@ -418,6 +429,8 @@ class Machine:
         self.clients = clients
         self.client_options = client_options
         self.drain_bytes = drain_bytes
+        self.max_threads = max_threads
+        self.quantum = quantum
         self._validate()
 
     def _validate(self) -> None:
@@ -439,6 +452,8 @@ class Machine:
         self.jit_profile_insns = _check_int("jit_profile_insns", self.jit_profile_insns, 0, 2**63 - 1)
         self.jit_cache_bytes = _check_int("jit_cache_bytes", self.jit_cache_bytes, 0, 1 << 30)
         self.drain_bytes = _check_int("drain_bytes", self.drain_bytes, 1)
+        self.max_threads = _check_int("max_threads", self.max_threads, 1, 1024)
+        self.quantum = _check_int("quantum", self.quantum, 1, 1 << 40)
         self.deterministic = _check_bool("deterministic", self.deterministic)
 
         if self.root is None or self.root is True:
@@ -497,6 +512,7 @@ class Machine:
             "cwd": self.cwd, "deterministic": self.deterministic, "seed": self.seed,
             "ns_per_insn": self.ns_per_insn, "env": self.env, "jit_hot": self.jit_hot,
             "jit_profile_insns": self.jit_profile_insns, "jit_cache_bytes": self.jit_cache_bytes,
+            "max_threads": self.max_threads, "quantum": self.quantum,
             "clients": self.clients, "client_options": self.client_options,
         }
 
@@ -563,6 +579,8 @@ class Machine:
         cfg.jit_hot = self.jit_hot
         cfg.jit_profile_insns = self.jit_profile_insns
         cfg.jit_cache_bytes = self.jit_cache_bytes
+        cfg.max_threads = self.max_threads
+        cfg.quantum = self.quantum
         keep = []  # keep cffi buffers alive during the call
         if self.root is not False:
             root_c = ffi.new("char[]", os.fsencode(str(self.root)))
@@ -623,6 +641,7 @@ class Machine:
                         unknown_d[nr] = int(unknown[nr])
                 if other[0]:
                     unknown_d[-1] = int(other[0])
+                threads = [int(lib.wb_machine_hart_instret(m, i)) for i in range(lib.wb_machine_hart_count(m))]
                 reg_d = None
                 if regs:
                     x = ffi.new("uint64_t[32]")
@@ -643,6 +662,7 @@ class Machine:
             cache_flushes=int(res.cache_flushes), mem_peak=int(res.mem_peak),
             syscalls=syscalls, unknown_syscalls=unknown_d, stdout=out, stderr=errb,
             config=self.config, regs=reg_d, records=records, drains=drains,
+            thread_instructions=threads,
         )
 
 

@@ -23,7 +23,7 @@ wb_clients *wb_clients_of(wb_machine *m) {
 static int mem_missing(void *ctx, uint64_t addr, uint64_t len) {
   wb_machine *m = ctx;
   wb_hart *h = wb_hart_current();
-  return wb_clients_unmapped(h && h->m == m ? h : m->harts[0], addr, len);
+  return wb_clients_unmapped(h && h->m == m ? h : m->running, addr, len);
 }
 
 WB_API int wb_client_api_version(void) { return WB_CLIENT_API_VERSION; }
@@ -61,7 +61,7 @@ WB_API void **wb_hart_slot(wb_hart *h, int client) {
 
 WB_API uint64_t wb_machine_icount(const wb_machine *m) {
   const wb_hart *h = wb_hart_current();
-  return (h && h->m == m ? h : m->harts[0])->instret;
+  return (h && h->m == m ? h : m->running)->instret;
 }
 
 /* ---- the block view ---- */

@@ -2,8 +2,8 @@
  * engine state that goes with it (fault recovery, the active memory view, wrapped calls in
  * flight, client slots).
  *
- * A machine owns its harts (machine.h: harts[], nharts; one today, one per guest thread or
- * per CPU later). Tiers run a hart (wb_interp_run(h), wb_jit_run(h)); traps, client hooks and
+ * A machine owns its harts (machine.h: harts[], nharts; one per guest thread in user mode,
+ * one per CPU later; sched.h creates them and chooses which one runs). Tiers run a hart (wb_interp_run(h), wb_jit_run(h)); traps, client hooks and
  * syscalls are handed the hart that raised them. Everything shared by all harts (memory, code
  * caches, clients, the run's stop reason) stays in the machine.
  */
@@ -14,9 +14,12 @@
 #include <stdint.h>
 
 #define WB_XSINK 32 /* index of the write sink that stands in for x0 as a destination */
-#define WB_MAX_HARTS 1
+#define WB_MAX_HARTS 1024 /* harts a machine creates over a run (guest threads ever started) */
 #define WB_MAX_CLIENT_SLOTS 16 /* per-hart client slots (wb_hart_slot): one per client */
 #define WB_MAX_STREAMS 32      /* client event streams per machine (stream.c) */
+
+/* what a hart is doing (sched.c) */
+enum { WB_HART_RUNNABLE = 0, WB_HART_BLOCKED, WB_HART_EXITED };
 
 /* privilege levels (the encoding of mstatus.MPP) */
 enum { WB_PRIV_U = 0, WB_PRIV_S = 1, WB_PRIV_M = 3 };
@@ -51,10 +54,17 @@ typedef struct wb_hart {
   uint64_t jit_scratch;
   uint64_t jit_bound;
 
-  /* ---- privileged state: the privilege level; the platform keeps the privileged CSRs it
-   * implements (none in user mode) behind `plat` */
+  /* ---- privileged state: the privilege level; the platform keeps its per-hart state behind
+   * `plat` (user mode: the guest thread's tid, futex wait, robust list; system mode: the
+   * privileged CSRs) */
   int priv;
   void *plat;
+
+  /* ---- scheduling (sched.c) */
+  int state;             /* WB_HART_* */
+  uint64_t wait_seq;     /* blocked: when it started waiting (wakeups go in this order) */
+  uint64_t wake_ns;      /* blocked: guest monotonic time of its timeout (0: none) */
+  uint64_t timeout_a0;   /* blocked: a0 when the timeout wakes it */
 
   /* ---- engine state of this hart */
   struct wb_machine *m;

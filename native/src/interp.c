@@ -358,10 +358,8 @@ static int check_limits(wb_hart *h, uint32_t n) {
   struct wb_interp *ip = m->interp;
   if (wb_machine_limits_hit(h, n, h->instret >= ip->next_wall_check, &ip->next_wall_check))
     return 1;
-  uint64_t lim = UINT64_MAX;
-  if (m->cfg.max_insns) lim = m->cfg.max_insns;
+  uint64_t lim = wb_machine_stop_insn(m);  /* budget, timers, quantum */
   if (m->cfg.wall_limit_s > 0 && ip->next_wall_check < lim) lim = ip->next_wall_check;
-  if (m->timer_insn < lim) lim = m->timer_insn;
   ip->limit = lim;
   return 0;
 }

@@ -151,7 +151,8 @@
   L_ECALL: /* counted as retired (trap.h); user mode: a syscall, then on after the ecall */
     cpu->pc = b->end_pc - 4;
     if (wb_trap_raise(cpu, &(wb_trap){WB_CAUSE_ECALL_U + (uint64_t)cpu->priv, 0, NULL})) goto stop;
-    if (UNLIKELY(m->timer_insn < limit)) limit = 0; /* a timer was armed: look at the limits */
+    /* a timer was armed, or a second thread started (a quantum): look at the limits */
+    if (UNLIKELY(wb_machine_stop_insn(m) < limit)) limit = 0;
     pc = cpu->pc; slot = NULL; goto lookup;
   L_EBREAK:
     cpu->instret -= (b->n - IDX);

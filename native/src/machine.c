@@ -23,6 +23,7 @@
 #include "client.h"
 #include "machine.h"
 #include "platform.h"
+#include "sched.h"
 #include "trap.h"
 
 #define WB_API __attribute__((visibility("default")))
@@ -41,26 +42,40 @@ uint64_t wb_host_ns(void) {
 }
 
 /* Deterministic guest time starts at 2024-01-01T00:00:00Z and advances ns_per_insn per
- * retired instruction of hart 0 (and by the time slept: sleep_ns), so the same run reads the
+ * instruction retired by any hart (and by the time slept: sleep_ns), so the same run reads the
  * same clock. */
 #define WB_VIRTUAL_EPOCH_NS 1704067200000000000ull
 #define WB_VIRTUAL_BOOT_NS 1000000000ull /* monotonic clock reads 1 s at the first instruction */
 
 uint64_t wb_guest_realtime_ns(const wb_machine *m) {
   if (m->cfg.deterministic)
-    return WB_VIRTUAL_EPOCH_NS + m->harts[0]->instret * m->cfg.ns_per_insn + m->sleep_ns;
+    return WB_VIRTUAL_EPOCH_NS + wb_machine_insns(m) * m->cfg.ns_per_insn + m->sleep_ns;
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 uint64_t wb_guest_monotonic_ns_at(const wb_machine *m, uint64_t instret) {
-  if (m->cfg.deterministic) return WB_VIRTUAL_BOOT_NS + instret * m->cfg.ns_per_insn + m->sleep_ns;
+  if (m->cfg.deterministic)
+    return WB_VIRTUAL_BOOT_NS + (m->others_insns + instret) * m->cfg.ns_per_insn + m->sleep_ns;
   return wb_host_ns();
 }
 
 uint64_t wb_guest_monotonic_ns(const wb_machine *m) {
-  return wb_guest_monotonic_ns_at(m, m->harts[0]->instret);
+  return wb_guest_monotonic_ns_at(m, m->running ? m->running->instret : 0);
+}
+
+void wb_guest_pass_time(wb_machine *m, int64_t ns) {
+  if (ns <= 0) return;
+  if (m->cfg.deterministic) {
+    m->sleep_ns += (uint64_t)ns;
+    return;
+  }
+  uint64_t left = wb_machine_wall_left_ns(m);  /* never far past the run's wall-clock limit */
+  if ((uint64_t)ns > left) ns = (int64_t)left + 1000000;
+  struct timespec ts = {ns / 1000000000, ns % 1000000000};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
 }
 
 WB_API void wb_config_init(wb_config *cfg) {
@@ -77,7 +92,8 @@ WB_API void wb_config_init(wb_config *cfg) {
 
 WB_API const char *wb_reason_name(int reason) {
   static const char *const names[] = {"none", "exit", "budget", "wallclock", "fault", "illegal",
-                                      "ebreak", "memcap", "internal", "signal", "drain"};
+                                      "ebreak", "memcap", "internal", "signal", "drain",
+                                      "deadlock"};
   if (reason < 0 || reason >= (int)(sizeof names / sizeof names[0])) return "unknown";
   return names[reason];
 }
@@ -108,13 +124,13 @@ uint64_t wb_machine_wall_left_ns(const wb_machine *m) {
 
 int wb_machine_limits_hit(wb_hart *h, uint32_t n, int wall_due, uint64_t *next_wall_check) {
   wb_machine *m = h->m;
-  uint64_t ir = h->instret;
+  uint64_t ir = h->instret, total = m->others_insns + ir; /* this hart's count, the machine's */
   if (m->stop_reason != WB_REASON_NONE) return 1;
   if (m->drain_requested) {
     wb_machine_stop(m, WB_REASON_DRAIN, "event streams need draining");
     return 1;
   }
-  if (m->cfg.max_insns && ir + n > m->cfg.max_insns) {
+  if (m->cfg.max_insns && total + n > m->cfg.max_insns) {
     wb_machine_stop(m, WB_REASON_BUDGET, "instruction budget of %llu reached",
                     (unsigned long long)m->cfg.max_insns);
     return 1;
@@ -127,9 +143,16 @@ int wb_machine_limits_hit(wb_hart *h, uint32_t n, int wall_due, uint64_t *next_w
     }
     *next_wall_check = ir + (1u << 22); /* the clock is read about every 4M instructions */
   }
-  if (ir + n > m->timer_insn && m->platform->events_due) {
+  if (total + n > m->timer_insn && m->platform->events_due) {
     m->platform->events_due(m, n);
     if (m->stop_reason != WB_REASON_NONE) return 1;
+  }
+  if (total + n > m->slice_end) {
+    if (total > m->slice_start) {             /* the quantum is used up: another hart's turn */
+      wb_machine_stop(m, WB_REASON_SWITCH, "quantum used up");
+      return 1;
+    }
+    m->slice_end = total + n;                 /* a block longer than a quantum runs whole */
   }
   return 0;
 }
@@ -324,17 +347,12 @@ WB_API wb_machine *wb_machine_create(const wb_config *cfg, char *err, size_t err
   if (isnan(cfg->wall_limit_s)) { snprintf(err, errlen, "the wall-clock limit is not a number"); return NULL; }
   if (cfg->wall_limit_s < 0) { snprintf(err, errlen, "negative wall-clock limit"); return NULL; }
   wb_machine *m = calloc(1, sizeof *m);
-  /* a hart starts a page, so translated code's hottest data (registers, counters, stream
-   * cursors) sits at the same page offsets in every run, whatever the heap did before */
-  wb_hart *h = aligned_alloc(WB_PAGE_SIZE, (sizeof *h + WB_PAGE_SIZE - 1) & ~(WB_PAGE_SIZE - 1));
-  if (!m || !h) { free(m); free(h); snprintf(err, errlen, "out of host memory"); return NULL; }
-  memset(h, 0, sizeof *h);
-  h->m = m;
-  h->id = 0;
-  h->priv = WB_PRIV_U;
-  h->reservation = WB_NO_RESERVATION;
-  m->harts[0] = h;
-  m->nharts = 1;
+  if (!m) { snprintf(err, errlen, "out of host memory"); return NULL; }
+  wb_hart *h = wb_sched_add(m, err, errlen);
+  if (!h) { free(m); return NULL; }
+  m->running = h;
+  m->slice_end = UINT64_MAX;
+  m->sched_rng = cfg->seed ^ 0x5ced5ced5ced5cedull;
   m->platform = &wb_user_platform;
   m->cfg = *cfg;
   m->timer_insn = UINT64_MAX;
@@ -383,15 +401,54 @@ static void fill_result(wb_machine *m, wb_result *r, uint64_t t0) {
   memset(r, 0, sizeof *r);
   r->reason = m->stop_reason;
   r->exit_code = m->exit_code;
-  r->pc = m->harts[0]->pc;
+  r->pc = m->running->pc;
   r->fault_addr = m->fault_addr;
-  r->instret = m->harts[0]->instret;
+  r->instret = wb_machine_insns(m);
   r->host_ns = wb_host_ns() - t0;
   r->blocks_translated = m->blocks_translated;
   r->cache_flushes = m->cache_flushes;
   r->syscalls_total = m->syscalls_total;
   r->mem_peak = m->mem.peak;
   snprintf(r->message, sizeof r->message, "%s", m->message);
+}
+
+/* Run hart h until the run stops or another hart's turn comes (WB_REASON_SWITCH), completing
+ * the host faults its guest accesses raise. */
+static void run_hart(wb_hart *h) {
+  wb_machine *m = h->m;
+  t_hart = h;
+  for (;;) {
+    int sig = sigsetjmp(h->fault_jmp, 1);
+    if (sig == 0) {
+      h->in_guest = 1;
+      h->fault_recovered = 0;
+      if (m->jit) wb_jit_run(h);
+      else wb_interp_run(h);
+      h->in_guest = 0;
+      return;
+    }
+    uint64_t pc = h->pc;
+    if (!h->fault_recovered) wb_interp_recover(h, &pc);
+    if (sig == SIGSEGV && h->fault_smc) {  /* self-modifying code: complete the store */
+      h->fault_smc = 0;
+      if (complete_code_write(h, pc)) continue;
+      return;
+    }
+    if (sig == SIGSEGV && complete_view_fault(h, pc)) continue; /* resume after it */
+    /* memory a client grows on demand (the shrink client's fix-up): mapped now, run the
+     * access again */
+    if (sig == SIGSEGV && h->fault_view == 0 && h->fault_addr < m->mem.size &&
+        wb_clients_unmapped(h, h->fault_addr, 1)) {
+      h->pc = pc;
+      continue;
+    }
+    /* a guest fault: the platform's (user mode: the run ends; later, SIGSEGV to the guest) */
+    if (wb_trap_memory(h, pc, h->fault_addr,
+                       sig == SIGBUS ? "bus error"
+                       : h->fault_addr >= m->mem.bound ? "access outside the guest address space"
+                                                       : "access to unmapped or protected memory"))
+      return;
+  }
 }
 
 WB_API int wb_machine_run(wb_machine *m, wb_result *res) {
@@ -418,47 +475,25 @@ WB_API int wb_machine_run(wb_machine *m, wb_result *res) {
     wb_clients_thread(m->harts[0], 1);
   }
   install_handlers();
-  wb_hart *h = m->harts[0], *prev = t_hart;
-  t_hart = h;
+  wb_hart *prev = t_hart;
   m->start_ns = t0;
-  for (;;) {
-    int sig = sigsetjmp(h->fault_jmp, 1);
-    if (sig == 0) {
-      h->in_guest = 1;
-      h->fault_recovered = 0;
-      if (m->jit) wb_jit_run(h);
-      else wb_interp_run(h);
-      h->in_guest = 0;
-      break;
-    }
-    uint64_t pc = h->pc;
-    if (!h->fault_recovered) wb_interp_recover(h, &pc);
-    if (sig == SIGSEGV && h->fault_smc) {  /* self-modifying code: complete the store */
-      h->fault_smc = 0;
-      if (complete_code_write(h, pc)) continue;
-      break;
-    }
-    if (sig == SIGSEGV && complete_view_fault(h, pc)) continue; /* resume after it */
-    /* memory a client grows on demand (the shrink client's fix-up): mapped now, run the
-     * access again */
-    if (sig == SIGSEGV && h->fault_view == 0 && h->fault_addr < m->mem.size &&
-        wb_clients_unmapped(h, h->fault_addr, 1)) {
-      h->pc = pc;
-      continue;
-    }
-    /* a guest fault: the platform's (user mode: the run ends; later, SIGSEGV to the guest) */
-    if (wb_trap_memory(h, pc, h->fault_addr,
-                       sig == SIGBUS ? "bus error"
-                       : h->fault_addr >= m->mem.bound ? "access outside the guest address space"
-                                                       : "access to unmapped or protected memory"))
-      break;
+  for (;;) {                       /* run harts until one stops the run for good */
+    run_hart(m->running);
+    if (m->stop_reason != WB_REASON_SWITCH) break;
+    m->stop_reason = WB_REASON_NONE;
+    m->message[0] = 0;
+    if (!wb_sched_switch(m)) break;
   }
   t_hart = prev;
   if (m->stop_reason == WB_REASON_NONE)
     wb_machine_stop(m, WB_REASON_INTERNAL, "the tier returned without a stop reason");
   if (m->stop_reason != WB_REASON_DRAIN && m->stop_reason != WB_REASON_BUDGET &&
       m->stop_reason != WB_REASON_WALLCLOCK)
-    wb_clients_thread(h, 0); /* the main thread is done (the run cannot continue) */
+    for (int i = 0; i < m->nharts; i++)   /* the threads still live are done (no continuing) */
+      if (m->harts[i]->state != WB_HART_EXITED) {
+        m->harts[i]->state = WB_HART_EXITED;
+        wb_clients_thread(m->harts[i], 0);
+      }
   if (m->stop_reason != WB_REASON_DRAIN) wb_clients_run_end(m);
   fill_result(m, res, t0);
   return res->reason;

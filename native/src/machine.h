@@ -11,6 +11,10 @@
 #include "hart.h"
 #include "mem.h"
 
+/* Internal stop reason: the running hart blocked, exited, yielded or used up its quantum;
+ * the run loop switches harts (sched.c) and goes on. Never returned by wb_machine_run. */
+#define WB_REASON_SWITCH 64
+
 struct wb_user;
 struct wb_interp;
 struct wb_jit;
@@ -21,6 +25,14 @@ struct wb_platform;
 struct wb_machine {
   wb_hart *harts[WB_MAX_HARTS]; /* hart 0 runs the program's main thread */
   int nharts;
+  wb_hart *running;          /* the hart the run loop runs (sched.c) */
+  uint64_t others_insns;     /* instructions retired by every hart but `running` */
+  uint64_t slice_end;        /* stop `running` when the machine's count passes this (its
+                              * quantum; UINT64_MAX while one thread is live) */
+  uint64_t slice_start;      /* the machine's count when `running` was chosen */
+  uint64_t sched_rng;        /* seeded choice of the next hart (deterministic) */
+  uint64_t wait_seq;         /* counts waits, so wakeups are first come first served */
+  int yielding;              /* the running hart asked to let others go first */
   const struct wb_platform *platform; /* what traps, CSRs and privileged ops mean (platform.h) */
   wb_mem mem;
   wb_config cfg;             /* copy; cfg.root / cfg.cwd point at root_buf / cwd_buf */
@@ -41,8 +53,9 @@ struct wb_machine {
   uint64_t view_faults;      /* view faults completed through the primary view */
   uint64_t start_ns;         /* host monotonic time when the current run started */
   uint64_t sleep_ns;         /* deterministic mode: guest time slept, added to the clocks */
-  uint64_t timer_insn;       /* instret at which the guest's timers need a look (both tiers
-                              * stop there as at the budget); UINT64_MAX: none armed */
+  uint64_t timer_insn;       /* instruction count (of the machine, wb_machine_insns) at which
+                              * the guest's timers need a look (both tiers stop there as at
+                              * the budget); UINT64_MAX: none armed */
 
   /* stats */
   uint64_t syscall_counts[WB_MAX_SYSCALL];
@@ -52,6 +65,17 @@ struct wb_machine {
   uint64_t blocks_translated;
   uint64_t cache_flushes;
 };
+
+/* The running hart's instret at which the tiers must next look at the limits: the budget, a
+ * timer or the end of its quantum, whichever comes first (UINT64_MAX: none). These are kept
+ * as counts of the whole machine; the running hart's own count is that minus others_insns. */
+static inline uint64_t wb_machine_stop_insn(const wb_machine *m) {
+  uint64_t s = m->timer_insn;
+  if (m->cfg.max_insns && m->cfg.max_insns < s) s = m->cfg.max_insns;
+  if (m->slice_end < s) s = m->slice_end;
+  if (s == UINT64_MAX) return s;
+  return s > m->others_insns ? s - m->others_insns : 0;
+}
 
 /* Stop the run (called from syscalls, faults and limits). fmt is printf-style. */
 void wb_machine_stop(wb_machine *m, int reason, const char *fmt, ...)
@@ -78,13 +102,17 @@ void wb_machine_invalidate_code(wb_machine *m, uint64_t addr, uint64_t len);
 wb_machine *wb_machine_current(void);
 /* Host monotonic clock in ns. */
 uint64_t wb_host_ns(void);
-/* The guest's clock in ns since the Unix epoch: virtual (from instret) in deterministic mode,
+/* The guest's clock in ns since the Unix epoch: virtual (from the instructions retired by all
+ * harts) in deterministic mode,
  * else the host's CLOCK_REALTIME. Monotonic clocks use the same source minus boot offset. */
 uint64_t wb_guest_realtime_ns(const wb_machine *m);
 uint64_t wb_guest_monotonic_ns(const wb_machine *m);
-/* The monotonic clock as it reads when `instret` instructions have retired (deterministic
+/* The monotonic clock as it reads when the running hart's instret is `instret` (deterministic
  * mode; the host clock otherwise): for reads from inside a block, where cpu.instret already
  * counts the whole block. */
 uint64_t wb_guest_monotonic_ns_at(const wb_machine *m, uint64_t instret);
+/* Let ns of guest time pass without running guest code: deterministic mode moves the clocks
+ * on (sleep_ns), otherwise the host thread sleeps (never far past the wall-clock limit). */
+void wb_guest_pass_time(wb_machine *m, int64_t ns);
 
 #endif

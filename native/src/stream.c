@@ -20,7 +20,7 @@ static wb_stream_seg *seg_of(wb_hart *h, const wb_stream *s) { return &h->stream
 /* The hart appending on this host thread (a hook's), else hart 0 (run end, outside runs). */
 static wb_hart *pushing_hart(wb_machine *m) {
   wb_hart *h = wb_hart_current();
-  return h && h->m == m ? h : m->harts[0];
+  return h && h->m == m ? h : m->running;
 }
 
 static void seg_set_end(wb_machine *m, wb_stream_seg *g) {
@@ -28,6 +28,27 @@ static void seg_set_end(wb_machine *m, wb_stream_seg *g) {
   uint64_t lim = g->cap;
   if (used < drain && drain < lim) lim = drain;
   g->end = g->buf + lim;
+}
+
+/* Allocate hart h's segment of stream s. 0, or -1 when out of memory. */
+static int seg_init(wb_hart *h, const wb_stream *s) {
+  wb_stream_seg *g = seg_of(h, s);
+  g->cap = 1u << 20;
+  g->buf = malloc(g->cap);
+  if (!g->buf) { memset(g, 0, sizeof *g); return -1; }
+  g->cur = g->buf;
+  seg_set_end(h->m, g);
+  return 0;
+}
+
+int wb_streams_hart_init(wb_hart *h) {
+  wb_clients *c = h->m->clients;
+  for (int i = 0; i < c->nstreams; i++)
+    if (seg_init(h, c->streams[i]) != 0) {
+      while (i-- > 0) free(seg_of(h, c->streams[i])->buf);
+      return -1;
+    }
+  return 0;
 }
 
 WB_API wb_stream *wb_stream_new(wb_machine *m, const char *name, uint32_t record_size) {
@@ -39,18 +60,12 @@ WB_API wb_stream *wb_stream_new(wb_machine *m, const char *name, uint32_t record
   s->index = c->nstreams;
   s->record_size = record_size;
   snprintf(s->name, sizeof s->name, "%s", name);
-  for (int i = 0; i < m->nharts; i++) {
-    wb_stream_seg *g = seg_of(m->harts[i], s);
-    g->cap = 1u << 20;
-    g->buf = malloc(g->cap);
-    if (!g->buf) {
-      while (i-- > 0) { free(seg_of(m->harts[i], s)->buf); memset(seg_of(m->harts[i], s), 0, sizeof *g); }
+  for (int i = 0; i < m->nharts; i++)
+    if (seg_init(m->harts[i], s) != 0) {
+      while (i-- > 0) { free(seg_of(m->harts[i], s)->buf); memset(seg_of(m->harts[i], s), 0, sizeof(wb_stream_seg)); }
       free(s);
       return NULL;
     }
-    g->cur = g->buf;
-    seg_set_end(m, g);
-  }
   c->streams[c->nstreams++] = s;
   return s;
 }
@@ -115,6 +130,10 @@ WB_API uint32_t wb_machine_stream_record_size(const wb_machine *m, int i) {
 }
 
 WB_API int wb_machine_hart_count(const wb_machine *m) { return m->nharts; }
+
+WB_API uint64_t wb_machine_hart_instret(const wb_machine *m, int hart) {
+  return hart >= 0 && hart < m->nharts ? m->harts[hart]->instret : 0;
+}
 
 WB_API const void *wb_machine_stream_data(const wb_machine *m, int i, int hart, uint64_t *nbytes) {
   if (!m->clients || i < 0 || i >= m->clients->nstreams || hart < 0 || hart >= m->nharts) {

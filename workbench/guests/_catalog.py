@@ -190,6 +190,20 @@ def _small(name: str, libs: tuple[str, ...] = ()) -> Callable[[], Plan]:
     return plan
 
 
+def threads_dir() -> Path:
+    return workloads_dir() / "threads"
+
+
+def _threaded(name: str) -> Callable[[], Plan]:
+    """A pthread program of ours (workloads/threads/), linked statically with the libc's threads."""
+    def plan() -> Plan:
+        d = threads_dir()
+        return Plan(sources=[d / f"{name}.c"], cflags=["-std=gnu11", "-pthread"], libs=["-lpthread"],
+                    prefix_maps={d: "workloads/threads"})
+
+    return plan
+
+
 def _qsort_args(size: object, level: object) -> list[str]:
     return [str(size)] if size is not None else []
 
@@ -235,6 +249,16 @@ SPECS: dict[str, Spec] = {
              "test", _small("objects")),
         Spec("heads", "16 KiB buffers of which only the heads are used, write-only char arrays (arg: count)",
              "benchmark", _small("heads"), args=lambda size, level: [str(size if size is not None else 2000)]),
+        Spec("psum", "pthreads: a parallel sum over private slices, TLS, distinct tids (args: threads, elements)",
+             "test", _threaded("psum")),
+        Spec("workq", "pthreads: mutex/condvar work queue, producers and consumers (args: producers, consumers, items)",
+             "test", _threaded("workq")),
+        Spec("syncs", "pthreads: barrier, rwlock, once, detached thread + semaphore, trylock, TSD destructors, sleeps",
+             "test", _threaded("syncs")),
+        Spec("spawn", "pthreads: rounds of creating and joining many short threads (args: per round, rounds)",
+             "test", _threaded("spawn")),
+        Spec("waits", "pthreads: timed waits, a deadlock, a lone futex wait, fork, the thread limit (arg: mode)",
+             "test", _threaded("waits")),
         Spec("files", "file system calls: open/read/write/lseek/fstat/readdir/rename/unlink/getcwd (needs a writable cwd)",
              "test", _small("files"), needs_writable_cwd=True),
     ]

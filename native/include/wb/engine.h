@@ -42,6 +42,7 @@ enum wb_reason {
   WB_REASON_INTERNAL,     /* an engine limitation (message says which) */
   WB_REASON_SIGNAL,       /* the guest was killed by a signal it raised (tgkill/kill on itself) */
   WB_REASON_DRAIN,        /* event streams need draining: read them, then call run again */
+  WB_REASON_DEADLOCK,     /* every guest thread waits and nothing can wake any of them */
 };
 
 typedef struct wb_config {
@@ -62,6 +63,10 @@ typedef struct wb_config {
                                guest-to-host register map is chosen from them (default 2^25) */
   uint64_t jit_cache_bytes; /* JIT tier: size of the code cache (0 = 128 MiB; min 64 KiB);
                                when it fills, every translation is dropped and rebuilt */
+  uint32_t max_threads;     /* guest threads live at once (0 = 256); clone fails with EAGAIN
+                               past it */
+  uint64_t quantum;         /* instructions a guest thread runs before the scheduler picks the
+                               next one, with a choice seeded by `seed` (0 = 20000) */
 } wb_config;
 
 typedef struct wb_result {
@@ -127,6 +132,8 @@ int wb_machine_stream_count(const wb_machine *m);
 const char *wb_machine_stream_name(const wb_machine *m, int i);
 uint32_t wb_machine_stream_record_size(const wb_machine *m, int i);
 int wb_machine_hart_count(const wb_machine *m);
+/* Instructions retired by hart `hart` (user mode: guest thread `hart`, 0 the main thread). */
+uint64_t wb_machine_hart_instret(const wb_machine *m, int hart);
 const void *wb_machine_stream_data(const wb_machine *m, int i, int hart, uint64_t *nbytes);
 void wb_machine_stream_clear(wb_machine *m, int i);
 /* High-water mark of every stream in bytes (default 4 MiB): past it the run pauses with

@@ -353,9 +353,8 @@ static wb_jit_block *resolve(wb_machine *m, uint64_t pc) {
 
 static void set_left(wb_machine *m) {
   struct wb_jit *J = m->jit;
-  uint64_t mark = m->cfg.max_insns ? m->cfg.max_insns : UINT64_MAX;
+  uint64_t mark = wb_machine_stop_insn(m);  /* budget, timers, quantum */
   if (m->cfg.wall_limit_s > 0 && J->next_wall_check < mark) mark = J->next_wall_check;
-  if (m->timer_insn < mark) mark = m->timer_insn;
   uint64_t ir = run_hart(m)->instret;
   if (mark < ir) mark = ir;
   if (mark - ir > (uint64_t)INT64_MAX / 2) mark = ir + (uint64_t)INT64_MAX / 2;

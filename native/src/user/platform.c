@@ -14,8 +14,11 @@ static int user_on_trap(wb_hart *h, const wb_trap *t) {
   switch (t->cause) {
     case WB_CAUSE_ECALL_U:
       if (wb_user_syscall(h) || m->stop_reason != WB_REASON_NONE) {
-        /* a process that ended did so after its ecall */
-        if (m->stop_reason == WB_REASON_EXIT || m->stop_reason == WB_REASON_SIGNAL) h->pc += 4;
+        /* a process that ended did so after its ecall; a thread that blocked, yielded or
+         * exited goes on (if ever) after it too */
+        if (m->stop_reason == WB_REASON_EXIT || m->stop_reason == WB_REASON_SIGNAL ||
+            m->stop_reason == WB_REASON_SWITCH)
+          h->pc += 4;
         return 1;
       }
       h->pc += 4;

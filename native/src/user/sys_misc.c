@@ -1,5 +1,5 @@
 /* sys_misc.c — process-level syscalls: exit, clocks, randomness (and the guest
- * RNG), uname/sysinfo, identity, resource limits, scheduling, futex, and signal bookkeeping.
+ * RNG), uname/sysinfo, identity, resource limits, scheduling, and signal bookkeeping.
  *
  * Determinism: in deterministic mode every value here depends only on the guest's own
  * execution and cfg.seed: clocks come from the run loop's virtual (instret-based) clock,
@@ -85,18 +85,6 @@ void wb_misc_init(wb_machine *m) {
   u->rlim[7][0] = u->rlim[7][1] = WB_MAX_FDS; /* RLIMIT_NOFILE */
   u->altstack[1] = 2; /* SS_DISABLE */
 }
-
-/* ---- exit ---- */
-
-static long do_exit(wb_machine *m, uint64_t status) {
-  int code = (int)(status & 0xff);
-  m->exit_code = code;
-  wb_machine_stop(m, WB_REASON_EXIT, "guest exited with status %d", code);
-  return 0;
-}
-
-WB_SYS(exit) { return do_exit(m, a[0]); } /* one thread: exiting it ends the process */
-WB_SYS(exit_group) { return do_exit(m, a[0]); }
 
 /* ---- clocks ---- */
 
@@ -244,7 +232,6 @@ WB_SYS(getpid) { return WB_PID; }
 WB_SYS(getppid) { return WB_PPID; }
 WB_SYS(getuid) { return WB_UID; }
 WB_SYS(getgid) { return WB_GID; }
-WB_SYS(gettid) { return WB_PID; }
 WB_SYS(getpgid) {
   int32_t pid = (int32_t)a[0];
   return (pid == 0 || pid == WB_PID) ? WB_PID : -ESRCH;
@@ -348,13 +335,12 @@ WB_SYS(prlimit64) {
 
 WB_SYS(sched_getaffinity) {
   int32_t pid = (int32_t)a[0];
-  if (pid != 0 && pid != WB_PID) return -ESRCH;
+  if (pid != 0 && !wb_thread_of(m, pid)) return -ESRCH;
   if (a[1] < 8 || (a[1] & 7)) return -EINVAL;
   uint64_t mask = 1; /* one CPU */
   if (wb_mem_write(&m->mem, a[2], &mask, 8) != 0) return -EFAULT;
   return 8;
 }
-WB_SYS(sched_yield) { return 0; }
 WB_SYS(zero) { return 0; }
 WB_SYS(sched_getparam) {
   int32_t prio = 0;
@@ -420,103 +406,6 @@ WB_SYS(riscv_hwprobe) {
   return 0;
 }
 
-/* ---- threads and futexes (one thread) ---- */
-
-WB_SYS(set_tid_address) {
-  wb_u(m)->clear_child_tid = a[0];
-  return WB_PID;
-}
-
-WB_SYS(set_robust_list) {
-  if (a[1] != 24) return -EINVAL;
-  wb_u(m)->robust_head = a[0];
-  wb_u(m)->robust_len = a[1];
-  return 0;
-}
-
-WB_SYS(get_robust_list) {
-  int32_t pid = (int32_t)a[0];
-  if (pid != 0 && pid != WB_PID) return -ESRCH;
-  if (wb_mem_write(&m->mem, a[1], &wb_u(m)->robust_head, 8) != 0) return -EFAULT;
-  if (wb_mem_write(&m->mem, a[2], &wb_u(m)->robust_len, 8) != 0) return -EFAULT;
-  return 0;
-}
-
-static long futex_wake_op(wb_machine *m, uint64_t uaddr2, uint32_t enc) {
-  uint32_t op = (enc >> 28) & 7, cmp = (enc >> 24) & 15;
-  int32_t oparg = (int32_t)(enc << 8) >> 20, cmparg = (int32_t)(enc << 20) >> 20;
-  (void)cmp;
-  (void)cmparg;
-  if ((enc >> 28) & 8) oparg = (oparg & 31) ? (int32_t)(1u << (oparg & 31)) : 1;
-  if (uaddr2 & 3) return -EINVAL;
-  uint32_t old;
-  if (wb_mem_read(&m->mem, uaddr2, &old, 4) != 0 || !wb_mem_check(&m->mem, uaddr2, 4, WB_PROT_W))
-    return -EFAULT;
-  uint32_t nv;
-  switch (op) {
-    case 0: nv = (uint32_t)oparg; break;
-    case 1: nv = old + (uint32_t)oparg; break;
-    case 2: nv = old | (uint32_t)oparg; break;
-    case 3: nv = old & ~(uint32_t)oparg; break;
-    case 4: nv = old ^ (uint32_t)oparg; break;
-    default: return -ENOSYS;
-  }
-  wb_mem_write(&m->mem, uaddr2, &nv, 4);
-  return 0; /* nobody is waiting: no one woken */
-}
-
-WB_SYS(futex) {
-  uint64_t uaddr = a[0];
-  int cmd = (int)a[1] & ~(128 | 256); /* FUTEX_PRIVATE_FLAG, FUTEX_CLOCK_REALTIME */
-  uint32_t val = (uint32_t)a[2], cur;
-  if (uaddr & 3) return -EINVAL;
-  switch (cmd) {
-    case 0:   /* FUTEX_WAIT */
-    case 9:   /* FUTEX_WAIT_BITSET */
-    case 11:  /* FUTEX_WAIT_REQUEUE_PI */
-      if (cmd == 9 && (uint32_t)a[5] == 0) return -EINVAL;
-      if (wb_mem_read(&m->mem, uaddr, &cur, 4) != 0) return -EFAULT;
-      if (cur != val) return -EAGAIN;
-      if (a[3]) {
-        int64_t ts[2];
-        if (wb_mem_read(&m->mem, a[3], ts, sizeof ts) != 0) return -EFAULT;
-        if (ts[0] < 0 || ts[1] < 0 || ts[1] >= 1000000000) return -EINVAL;
-        return -ETIMEDOUT; /* no other thread can wake us: the wait runs out */
-      }
-      wb_machine_stop(m, WB_REASON_INTERNAL, "deadlock: futex wait with no other thread");
-      return 0;
-    case 1: case 10: /* FUTEX_WAKE, FUTEX_WAKE_BITSET */
-      return 0;
-    case 3: /* FUTEX_REQUEUE */
-      return 0;
-    case 4: case 12: /* FUTEX_CMP_REQUEUE(_PI) */
-      if (wb_mem_read(&m->mem, uaddr, &cur, 4) != 0) return -EFAULT;
-      return cur == (uint32_t)a[5] ? 0 : -EAGAIN;
-    case 5: /* FUTEX_WAKE_OP */
-      if (wb_mem_read(&m->mem, uaddr, &cur, 4) != 0) return -EFAULT;
-      return futex_wake_op(m, a[4], (uint32_t)a[5]);
-    case 6: case 8: case 13: { /* FUTEX_LOCK_PI, FUTEX_TRYLOCK_PI, FUTEX_LOCK_PI2 */
-      if (wb_mem_read(&m->mem, uaddr, &cur, 4) != 0) return -EFAULT;
-      uint32_t owner = cur & 0x3fffffff;
-      if (owner == 0) {
-        uint32_t nv = (cur & 0x80000000u) | WB_PID;
-        return wb_mem_write(&m->mem, uaddr, &nv, 4);
-      }
-      if (owner == WB_PID) return cmd == 8 ? -EBUSY : -EDEADLK;
-      if (cmd == 8) return -EBUSY;
-      wb_machine_stop(m, WB_REASON_INTERNAL, "deadlock: futex lock held by a nonexistent thread");
-      return 0;
-    }
-    case 7: { /* FUTEX_UNLOCK_PI */
-      if (wb_mem_read(&m->mem, uaddr, &cur, 4) != 0) return -EFAULT;
-      if ((cur & 0x3fffffff) != WB_PID) return -EPERM;
-      uint32_t z = 0;
-      return wb_mem_write(&m->mem, uaddr, &z, 4);
-    }
-    default:
-      return -ENOSYS;
-  }
-}
 
 /* ---- signals ---- */
 
@@ -693,14 +582,16 @@ WB_SYS(kill) {
   return -ESRCH;
 }
 
+/* A signal to one thread: without guest handlers, its action (terminate, ignore, pend while
+ * blocked) is the process's, so it is handled as one sent to the process. */
 WB_SYS(tkill) {
   int32_t tid = (int32_t)a[0];
   if (tid <= 0 || !sig_ok(a[1])) return -EINVAL;
-  return tid == WB_PID ? wb_signal_self(m, (int)a[1]) : -ESRCH;
+  return wb_thread_of(m, tid) ? wb_signal_self(m, (int)a[1]) : -ESRCH;
 }
 
 WB_SYS(tgkill) {
   int32_t tgid = (int32_t)a[0], tid = (int32_t)a[1];
   if (tgid <= 0 || tid <= 0 || !sig_ok(a[2])) return -EINVAL;
-  return (tgid == WB_PID && tid == WB_PID) ? wb_signal_self(m, (int)a[2]) : -ESRCH;
+  return (tgid == WB_PID && wb_thread_of(m, tid)) ? wb_signal_self(m, (int)a[2]) : -ESRCH;
 }

@@ -462,6 +462,8 @@ static const wb_sys_fn table[WB_MAX_SYSCALL] = {
     [176] = wb_sys_getgid,         /* getgid */
     [177] = wb_sys_getgid,         /* getegid */
     [178] = wb_sys_gettid,
+    [220] = wb_sys_clone,
+    [435] = sys_enosys_ok,  /* clone3: glibc falls back to clone */
     [179] = wb_sys_sysinfo,
     [214] = wb_sys_brk,
     [215] = wb_sys_munmap,
@@ -522,9 +524,11 @@ int wb_user_syscall(wb_hart *h) {
     }
   }
   if (m->clients) wb_clients_syscall(h, nr, a, r);
-  if (m->stop_reason != WB_REASON_NONE) return 1;
+  /* a thread that blocks (or yields) returns r when it runs again, unless its wakeup says
+   * otherwise; a run that stopped leaves a0 alone */
+  if (m->stop_reason != WB_REASON_NONE && m->stop_reason != WB_REASON_SWITCH) return 1;
   h->x[WB_REG_A0] = (uint64_t)r;
-  return 0;
+  return m->stop_reason != WB_REASON_NONE;
 }
 
 int wb_user_init(wb_machine *m, char *err, size_t errlen) {
@@ -545,6 +549,7 @@ int wb_user_init(wb_machine *m, char *err, size_t errlen) {
 void wb_user_fini(wb_machine *m) {
   if (!m->user) return;
   wb_fs_fini(m);
+  wb_threads_fini(m);
   free(m->user);
   m->user = NULL;
 }

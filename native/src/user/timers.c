@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 #include "user_internal.h"
+#include "../sched.h"
 
 #define POLL_INSNS (1u << 20) /* non-deterministic mode: read the host clock this often */
 
@@ -24,7 +25,7 @@ static const int timer_signal[WB_NTIMERS] = {14, 26, 27}; /* SIGALRM, SIGVTALRM,
 
 /* Timer `which`'s clock, as it reads after `ahead` more instructions (deterministic mode). */
 static uint64_t timer_now(wb_machine *m, int which, uint64_t ahead) {
-  uint64_t t = wb_guest_monotonic_ns_at(m, m->harts[0]->instret + ahead);
+  uint64_t t = wb_guest_monotonic_ns_at(m, m->running->instret + ahead);
   if (which == 0) return t;
   uint64_t base = wb_u(m)->cpu_start_ns + m->sleep_ns; /* CPU time does not pass in sleeps */
   return t > base ? t - base : 0;
@@ -33,7 +34,7 @@ static uint64_t timer_now(wb_machine *m, int which, uint64_t ahead) {
 /* Set m->timer_insn: the next instruction count at which a timer may be due. */
 static void rearm(wb_machine *m) {
   wb_user *u = wb_u(m);
-  uint64_t ir = m->harts[0]->instret, next = UINT64_MAX;
+  uint64_t ir = wb_machine_insns(m), next = UINT64_MAX;
   for (int w = 0; w < WB_NTIMERS; w++) {
     if (!u->itimer[w].deadline_ns) continue;
     uint64_t at;
@@ -75,35 +76,27 @@ void wb_user_timers_due(wb_machine *m, uint32_t n) {
   expire(m, m->cfg.deterministic ? n : 0);
   rearm(m);
   /* the tiers run the next block only if no stop is due inside it */
-  if (m->timer_insn <= m->harts[0]->instret + n && m->stop_reason == WB_REASON_NONE)
-    m->timer_insn = m->harts[0]->instret + n + (m->cfg.deterministic ? 1 : POLL_INSNS);
+  uint64_t now = wb_machine_insns(m);
+  if (m->timer_insn <= now + n && m->stop_reason == WB_REASON_NONE)
+    m->timer_insn = now + n + (m->cfg.deterministic ? 1 : POLL_INSNS);
 }
 
 /* ---- sleeping ---- */
 
-/* Pass ns of guest time without running guest code. */
-static void pass_time(wb_machine *m, int64_t ns) {
-  if (ns <= 0) return;
-  if (m->cfg.deterministic) {
-    m->sleep_ns += (uint64_t)ns;
-    return;
-  }
-  uint64_t left = wb_machine_wall_left_ns(m);  /* never far past the run's wall-clock limit */
-  if ((uint64_t)ns > left) ns = (int64_t)left + 1000000;
-  struct timespec ts = {ns / 1000000000, ns % 1000000000};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
-}
-
 long wb_guest_sleep(wb_machine *m, int64_t ns) {
   wb_user *u = wb_u(m);
   uint64_t end = timer_now(m, 0, 0) + (uint64_t)(ns > 0 ? ns : 0);
+  if (wb_sched_live(m) > 1) {
+    /* other threads run meanwhile: this one waits until the clock passes `end` */
+    if (ns > 0) wb_sched_block(m->running, end, 0);
+    return 0;
+  }
   for (;;) {
     uint64_t now = timer_now(m, 0, 0), d = u->itimer[0].deadline_ns; /* only ITIMER_REAL */
     if (now >= end && !(d && d <= now)) break;                       /* runs in a sleep */
     int fires = d && d <= end;
     uint64_t target = fires ? d : end;
-    if (target > now) pass_time(m, (int64_t)(target - now));
+    if (target > now) wb_guest_pass_time(m, (int64_t)(target - now));
     if (wb_machine_wall_left_ns(m) == 0) break; /* the run loop stops the run right after */
     if (fires) {
       /* default action ends the run; ignored or blocked signals do not end a sleep, and a

@@ -73,8 +73,6 @@ struct wb_user {
   uint64_t sigmask;
   uint64_t sigpending;
   uint64_t altstack[3];       /* stack_t: ss_sp, ss_flags, ss_size */
-  uint64_t clear_child_tid;
-  uint64_t robust_head, robust_len;
   uint64_t rlim[16][2];
   struct wb_itimer {          /* setitimer: REAL, VIRTUAL, PROF (timers.c) */
     uint64_t deadline_ns;     /* on the timer's clock; 0: disarmed */
@@ -82,6 +80,26 @@ struct wb_user {
   } itimer[WB_NTIMERS];
 };
 typedef struct wb_user wb_user;
+
+/* A guest thread's own state (thread.c), behind its hart's `plat`. */
+typedef struct wb_uthread {
+  uint64_t clear_child_tid;   /* set_tid_address / CLONE_CHILD_CLEARTID: zeroed and woken at exit */
+  uint64_t robust_head, robust_len;
+  uint64_t futex_addr;        /* blocked in a futex wait: the word's guest address (futex.c) */
+  uint32_t futex_bits;        /* ... and its bitset */
+} wb_uthread;
+
+/* Hart h's thread state, allocated on first use (NULL only when out of host memory). */
+wb_uthread *wb_ut(wb_hart *h);
+/* The guest thread id of hart h (the main thread's is the pid). */
+int wb_tid(const wb_hart *h);
+/* The live thread with id tid, or NULL. */
+wb_hart *wb_thread_of(wb_machine *m, int64_t tid);
+/* Free every hart's thread state (wb_user_fini). */
+void wb_threads_fini(wb_machine *m);
+/* Wake up to n threads waiting on the futex word at uaddr whose bitset meets bits, oldest
+ * first; returns how many. */
+long wb_futex_wake(wb_machine *m, uint64_t uaddr, int n, uint32_t bits);
 
 /* A syscall handler: args a0..a5 in a[], returns the value for a0 (-errno on error). When it
  * stops the run it calls wb_machine_stop; the dispatcher then leaves a0 alone. */
@@ -128,7 +146,7 @@ WB_SYS(setid); WB_SYS(setreid); WB_SYS(setresid); WB_SYS(setfsid); WB_SYS(setgro
 WB_SYS(setrlimit); WB_SYS(prlimit64); WB_SYS(sched_getaffinity); WB_SYS(sched_yield);
 WB_SYS(zero); WB_SYS(sched_getparam); WB_SYS(getcpu); WB_SYS(membarrier);
 WB_SYS(riscv_hwprobe); WB_SYS(set_tid_address); WB_SYS(set_robust_list);
-WB_SYS(get_robust_list); WB_SYS(futex); WB_SYS(rt_sigaction); WB_SYS(rt_sigprocmask);
+WB_SYS(get_robust_list); WB_SYS(futex); WB_SYS(clone); WB_SYS(rt_sigaction); WB_SYS(rt_sigprocmask);
 WB_SYS(rt_sigpending); WB_SYS(sigaltstack); WB_SYS(kill); WB_SYS(tkill); WB_SYS(tgkill);
 WB_SYS(wait4); WB_SYS(getpriority); WB_SYS(setpriority); WB_SYS(sched_getscheduler);
 WB_SYS(sched_get_priority); WB_SYS(personality); WB_SYS(capget); WB_SYS(getitimer);

@@ -1,0 +1,134 @@
+"""Guest threads (deterministic scheduling on one host thread): clone, futexes, exit, limits.
+
+Our pthread programs (workloads/threads/), built with musl and glibc, must print what they
+print under qemu-riscv64 and exit the same way, on both tiers and at several quanta (a short
+quantum switches threads inside critical sections, condvar waits and joins). A run must be
+reproducible bit for bit: the same seed gives the same instruction counts per thread and the
+same event streams; another seed interleaves differently with the same output. Waits that
+can never end stop the run as a deadlock, fork is refused cleanly, and the thread limit is a
+limit the guest sees (EAGAIN), not a crash.
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from workbench import Machine, available_tiers, guests
+
+from conftest import QEMU, needs_qemu
+
+VARIANTS = [v for v in ("musl", "glibc") if v in guests.available_variants()]
+TIERS = available_tiers()
+PROGRAMS = {  # program -> arguments (kept small: each runs on every tier, variant, quantum)
+    "psum": ["4", "100000"],
+    "workq": ["2", "3", "2000"],
+    "syncs": ["4", "20"],
+    "spawn": ["64", "4"],
+    "waits": ["timeout"],
+}
+
+
+def _name(base: str, variant: str) -> str:
+    return base if variant == "musl" else f"{base}-{variant}"
+
+
+def _machine(tier: str, **kw) -> Machine:
+    if tier == "jit":
+        kw.update(jit_hot=1, jit_profile_insns=200_000)
+    return Machine(tier=tier, max_insns=2_000_000_000, **kw)
+
+
+@needs_qemu
+@pytest.mark.parametrize("quantum", [20000, 97])
+@pytest.mark.parametrize("tier", TIERS)
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("program", sorted(PROGRAMS))
+def test_threaded_programs_match_qemu(program, variant, tier, quantum):
+    elf = guests.build(_name(program, variant))
+    args = PROGRAMS[program]
+    q = subprocess.run([QEMU, str(elf), *args], capture_output=True, timeout=300)
+    r = _machine(tier, quantum=quantum).run(elf, args, capture=True, argv0=str(elf))
+    assert r.reason == "exit", r.message
+    assert (r.exit_code, r.stdout, r.stderr) == (q.returncode, q.stdout, q.stderr)
+    assert len(r.thread_instructions) > 1                       # it really ran threads
+    assert sum(r.thread_instructions) == r.instructions
+
+
+def _fingerprint(r):
+    return (r.instructions, tuple(r.thread_instructions), r.stdout,
+            {k: v.tobytes() for k, v in r.records.items()})
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_a_run_is_reproducible_and_the_seed_chooses_the_interleaving(tier):
+    runs = [_machine(tier, quantum=500, clients=["memtrace", "bbprofile"]).run(
+        "workq", ["2", "3", "300"], capture=True) for _ in range(5)]
+    assert all(r.ok for r in runs)
+    first = _fingerprint(runs[0])
+    assert all(_fingerprint(r) == first for r in runs[1:])
+    # memtrace's thread field names the hart that made each access
+    threads = set(runs[0].records["memtrace"]["thread"].tolist())
+    assert threads == set(range(len(runs[0].thread_instructions)))
+    other = _machine(tier, quantum=500, seed=12345).run("workq", ["2", "3", "300"], capture=True)
+    assert other.ok and other.stdout == runs[0].stdout
+    assert other.thread_instructions != runs[0].thread_instructions
+
+
+def test_tiers_interleave_identically():
+    """The quantum is counted in instructions at block boundaries the same way on both tiers,
+    so the interpreter and the JIT switch threads at the same points."""
+    if len(TIERS) < 2:
+        pytest.skip("one tier in this build")
+    a, b = (Machine(tier=t, quantum=333, clients=["memtrace"]).run("syncs", ["3", "10"], capture=True)
+            for t in ("interp", "jit"))
+    assert a.ok and b.ok
+    assert a.thread_instructions == b.thread_instructions
+    assert a.records["memtrace"].tobytes() == b.records["memtrace"].tobytes()
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("mode", ["deadlock", "selfwait"])
+def test_waits_that_cannot_end_are_a_deadlock(variant, mode):
+    r = Machine(wall_limit=60).run(_name("waits", variant), [mode], capture=True)
+    assert r.reason == "deadlock", (r.reason, r.message)
+    assert "deadlock" in r.message and b"not reached" not in r.stdout
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_fork_is_refused_with_enosys(variant):
+    r = Machine().run(_name("waits", variant), ["fork"], capture=True)
+    assert r.ok and r.stdout == b"fork: Function not implemented\n"
+    assert r.unknown_syscalls.get(220) == 1     # counted as a call the engine does not do
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_thread_limit_is_eagain(variant):
+    r = Machine(max_threads=10).run(_name("waits", variant), ["limit"], capture=True)
+    assert r.ok, r.message
+    assert r.stdout == b"created 9 threads, then: Resource temporarily unavailable\n"
+    assert len(r.thread_instructions) == 10
+
+
+def test_timed_waits_pass_guest_time_not_host_time():
+    """Deterministic mode: a 1 s condvar timeout passes on the virtual clock at once."""
+    r = Machine(wall_limit=30).run("waits", ["timeout"], capture=True)
+    assert r.ok
+    assert r.stdout == (b"sem_timedwait: ETIMEDOUT after >= 50 ms: yes\n"
+                        b"cond_timedwait: ETIMEDOUT after >= 1 s: yes\n")
+    assert r.instructions < 200_000            # waited on the clock, not in a busy loop
+
+
+def test_cli_reports_a_deadlock_with_status_125():
+    p = subprocess.run([sys.executable, "-m", "workbench.cli", "run", str(guests.build("waits")),
+                        "deadlock"], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 125
+    assert "deadlock" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_bad_thread_settings_are_config_errors():
+    from workbench.errors import ConfigError
+    for kw in ({"max_threads": 0}, {"max_threads": 5000}, {"quantum": 0}, {"quantum": 1.5}):
+        with pytest.raises(ConfigError):
+            Machine(**kw)

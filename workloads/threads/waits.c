@@ -1,0 +1,96 @@
+/* waits.c — waits that end badly or late, one per mode (argv[1]):
+ *   timeout   a semaphore wait with a 50 ms timeout that nobody posts: ETIMEDOUT, then a
+ *             condvar timed wait, both measured on CLOCK_MONOTONIC (at least the timeout)
+ *   deadlock  main joins a thread that waits forever on a semaphore: every thread waits
+ *   selfwait  the only thread waits on a futex word nobody will change
+ *   fork      fork() (a new process: unsupported by the engine, reported as ENOSYS)
+ *   limit     create threads until pthread_create fails (the engine's max-threads)
+ */
+#include <errno.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+static sem_t never;
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+
+static long ms_since(const struct timespec *t0) {
+  struct timespec t1;
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  return (t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+static void *waiter(void *arg) { (void)arg; sem_wait(&never); return NULL; }
+static void *idle(void *arg) { (void)arg; sem_wait(&never); return NULL; }
+
+int main(int argc, char **argv) {
+  const char *mode = argc > 1 ? argv[1] : "timeout";
+  sem_init(&never, 0, 0);
+  if (!strcmp(mode, "timeout")) {
+    pthread_t t;
+    pthread_create(&t, NULL, idle, NULL);  /* a second thread: waits block, not pass */
+    struct timespec t0, dl;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_nsec += 50000000;
+    if (dl.tv_nsec >= 1000000000) { dl.tv_sec++; dl.tv_nsec -= 1000000000; }
+    int r = sem_timedwait(&never, &dl);
+    int e = errno;
+    long waited = ms_since(&t0);
+    printf("sem_timedwait: %s after >= 50 ms: %s\n", r == -1 && e == ETIMEDOUT ? "ETIMEDOUT" : "??",
+           waited >= 50 ? "yes" : "no");
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += 1;
+    pthread_mutex_lock(&mu);
+    r = pthread_cond_timedwait(&cv, &mu, &dl);
+    pthread_mutex_unlock(&mu);
+    printf("cond_timedwait: %s after >= 1 s: %s\n", r == ETIMEDOUT ? "ETIMEDOUT" : "??",
+           ms_since(&t0) >= 1000 ? "yes" : "no");
+    sem_post(&never);
+    pthread_join(t, NULL);
+    return 0;
+  }
+  if (!strcmp(mode, "deadlock")) {
+    pthread_t t;
+    pthread_create(&t, NULL, waiter, NULL);
+    pthread_join(t, NULL);
+    printf("not reached\n");
+    return 0;
+  }
+  if (!strcmp(mode, "selfwait")) {
+    static int word = 0;
+    syscall(SYS_futex, &word, FUTEX_WAIT, 0, NULL, NULL, 0);
+    printf("not reached\n");
+    return 0;
+  }
+  if (!strcmp(mode, "fork")) {
+    pid_t p = fork();
+    printf("fork: %s\n", p < 0 ? strerror(errno) : "a child?");
+    return 0;
+  }
+  if (!strcmp(mode, "limit")) {
+    long n = 0;
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setstacksize(&a, 65536);
+    for (;;) {
+      pthread_t t;
+      int r = pthread_create(&t, &a, idle, NULL);
+      if (r) { printf("created %ld threads, then: %s\n", n, strerror(r)); break; }
+      n++;
+      if (n > 5000) break;
+    }
+    for (long i = 0; i < n; i++) sem_post(&never);
+    return 0;
+  }
+  fprintf(stderr, "unknown mode %s\n", mode);
+  return 2;
+}
