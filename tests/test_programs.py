@@ -142,7 +142,9 @@ def test_runs_are_deterministic():
 
 @pytest.mark.skipif(asan_wbrun() is None, reason="build/asan/wbrun not built (make asan)")
 @pytest.mark.parametrize("prog,args", [("lua54", ["coroutines.lua"]), ("zstd", ["256k", "3"]),
-                                       ("fpmath", []), ("atomics", [])])
+                                       ("fpmath", []), ("atomics", []),
+                                       ("workq", ["2", "3", "500"]), ("spawn-glibc", ["16", "3"]),
+                                       ("syncs", ["3", "10"])])
 @pytest.mark.parametrize("tier", TIERS)
 def test_engine_under_asan_and_ubsan(prog, args, tier):
     """The engine built with AddressSanitizer and UBSan runs real programs cleanly, on every
