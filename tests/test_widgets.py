@@ -1,5 +1,7 @@
 """workbench.widgets, headless: the EngineExplorer's state, redraws, callbacks, the selection
-read back from the browser (simulated), and the static renderings (HTML, PNG, mime bundle).
+read back from the browser (simulated), the static renderings (HTML, PNG, mime bundle), and
+the chart itself: baselines drawn apart from the engine's bars, the log axis, and no label or
+title overlapping another (measured on the rendered scenegraph).
 
 The Dataset under test is ``synthetic_engine_dataset`` from conftest.py: the layout of
 ``workbench.studies.engine.run``, with made-up numbers.
@@ -20,6 +22,7 @@ pytest.importorskip("vl_convert")
 from conftest import ENGINE_CLIENTS, synthetic_engine_dataset  # noqa: E402
 from workbench.widgets import (EngineExplorer, Explorer, chart_widget, engine_frame,  # noqa: E402
                                html_page)
+from workbench.widgets.engine import BASELINE_RUN, ENGINE_RUN  # noqa: E402
 
 @pytest.fixture
 def ds():
@@ -131,7 +134,8 @@ def test_widget_layout(ds):
     box = ex.widget
     assert box is ex.widget  # built once
     controls = box.children[0].children
-    assert list(controls) == [ex.workloads_control, ex.client_control, ex.baseline_control]
+    assert list(controls) == [ex.workloads_control, ex.client_control, ex.baseline_control,
+                              ex.scale_control]
     assert box.children[1] is ex.jupyter_chart
     assert "wb-explorer" in box._dom_classes
 
@@ -211,3 +215,111 @@ def test_html_page_escapes_script_end():
     page = html_page("<p>x</p>")
     assert page.count("</script>") == 1  # the bundle cannot close its own script element early
     assert "<!--" not in page
+
+
+# -- the chart: baselines apart, a log axis, nothing overlapping (issue item 9) --------------------
+
+def _bar_layers(spec):
+    """The bar layers of the chart: (overhead bars, MIPS bars), each with its rows."""
+    out = []
+
+    def walk(s, data):
+        data = s.get("data", data)
+        for key in ("hconcat", "layer"):
+            for sub in s.get(key, []):
+                walk(sub, data)
+        mark = s.get("mark")
+        if (mark if isinstance(mark, str) else (mark or {}).get("type")) == "bar":
+            out.append((s, spec["datasets"][data["name"]]))
+    walk(spec, None)
+    return out
+
+
+def test_baselines_are_drawn_apart_from_the_engine(ds):
+    ex = EngineExplorer(ds, client="memtrace")
+    bars = _bar_layers(ex.chart().to_dict())
+    assert len(bars) == 2
+    for layer, rows in bars:
+        enc = layer["encoding"]
+        # one field says which runs are baselines; fill and outline follow it, with a legend
+        assert enc["fillOpacity"]["field"] == enc["strokeDash"]["field"] == "run"
+        runs = enc["fillOpacity"]["scale"]["domain"]
+        assert runs == [ENGINE_RUN, BASELINE_RUN]
+        fill = dict(zip(runs, enc["fillOpacity"]["scale"]["range"]))
+        dash = dict(zip(runs, map(str, enc["strokeDash"]["scale"]["range"])))
+        assert fill[BASELINE_RUN] < fill[ENGINE_RUN] and dash[BASELINE_RUN] != dash[ENGINE_RUN]
+        assert enc["fillOpacity"].get("legend") is not None
+        for r in rows:
+            assert r["run"] == (BASELINE_RUN if r["tier"] in ("native", "qemu") else ENGINE_RUN)
+        assert {r["run"] for r in rows} == {BASELINE_RUN, ENGINE_RUN}
+
+
+def test_log_axis_for_the_overhead(ds):
+    ex = EngineExplorer(ds, client="memtrace")
+    ex.widget
+    (over, rows), (mips, _) = _bar_layers(ex.chart().to_dict())
+    assert over["encoding"]["y"]["scale"]["type"] == "linear"
+    ex.scale_control.value = "log"          # what clicking the toggle does
+    assert "log axis" in ex._status.value
+    (over, rows), (mips, _) = _bar_layers(ex.jupyter_chart.spec)
+    scale = over["encoding"]["y"]["scale"]
+    assert scale["type"] == "log"
+    ratios = [r["ratio_native"] for r in rows]
+    lo, hi = scale["domain"]
+    # every bar is inside the axis, the baseline's own 1x included (bars rise from the bottom)
+    assert 0 < lo < min(ratios) <= 1 and max(ratios) < hi and max(ratios) / min(ratios) > 30
+    assert over["encoding"]["y2"]["datum"] == lo
+    assert mips["encoding"]["y"]["scale"]["type"] == "linear"   # MIPS stay linear
+    with pytest.raises(ValueError, match="scale"):
+        EngineExplorer(ds, scale="sqrt")
+
+
+def _text_boxes(spec):
+    """Every text item (titles, axis labels and titles, legend labels) of the rendered chart as
+    an absolute box (x0, y0, x1, y1, text), from vl-convert's scenegraph; text width is
+    estimated from its length (0.6 em per character, generous for sans-serif)."""
+    import vl_convert as vlc
+
+    from workbench.widgets._base import _vl_version
+
+    sg = vlc.vegalite_to_scenegraph(spec, vl_version=_vl_version())["scenegraph"]
+    boxes = []
+
+    def walk(node, ox, oy):
+        for item in node.get("items", []):
+            x, y = ox + item.get("x", 0), oy + item.get("y", 0)
+            if node.get("marktype") == "text" and item.get("text") not in (None, ""):
+                text = item["text"] if isinstance(item["text"], str) else " ".join(item["text"])
+                fs = item.get("fontSize", 11)
+                length = 0.6 * fs * len(text)
+                align, base = item.get("align", "left"), item.get("baseline", "alphabetic")
+                along = {"center": -length / 2, "right": -length}.get(align, 0)   # start offset
+                across = {"top": 0, "middle": -fs / 2}.get(base, -fs)
+                if abs(item.get("angle", 0)) == 90:     # a y-axis title, read bottom to top
+                    boxes.append((x + across, y + along, x + across + fs, y + along + length, text))
+                else:
+                    boxes.append((x + along, y + across, x + along + length, y + across + fs, text))
+            walk(item, x, y)
+    walk(sg, 0, 0)
+    return boxes
+
+
+def _overlaps(boxes):
+    return [(a[4], b[4]) for i, a in enumerate(boxes) for b in boxes[i + 1:]
+            if a[0] < b[2] - 1 and b[0] < a[2] - 1 and a[1] < b[3] - 1 and b[1] < a[3] - 1]
+
+
+@pytest.mark.parametrize("workloads,pick,baseline,scale", [
+    (("lua54", "zstd"), ["zstd"], "qemu", "linear"),          # one workload: narrow charts
+    (("lua54", "zstd"), None, "native", "log"),
+    (("heads", "zstd", "lua54", "brotli", "sqlite-speedtest1"), None, "native", "linear"),
+    (("a-very-long-workload-name", "another-long-workload"), None, "qemu", "log"),
+])
+def test_no_label_or_title_overlaps(workloads, pick, baseline, scale):
+    ex = EngineExplorer(synthetic_engine_dataset(workloads=workloads), workloads=pick,
+                        baseline=baseline, scale=scale)
+    for client in ("none", "memtrace"):
+        ex.client = client
+        boxes = _text_boxes(ex.chart().to_dict())
+        assert any(b[4] in workloads for b in boxes)           # the workload labels are drawn
+        assert not _overlaps(boxes), _overlaps(boxes)

@@ -9,7 +9,8 @@ one expensive step, a numba kernel run once. :func:`sampled_objects` replays the
 sampling decisions for an interval exactly (native/src/clients/barrier.c), and
 :func:`profile` aggregates the accesses of the sampled objects into the per-object profile
 the engine reports (same fields, same rules), so model and engine can be compared record by
-record.
+record; :func:`faults` lists the barrier faults behind that profile one by one (the engine
+only counts them), for a timeline.
 
 >>> from workbench import Machine
 >>> run = Machine(clients=["barrier", "memtrace"],
@@ -84,6 +85,13 @@ def _objects(allocs):
         k += 1
     return (addr, size, allocs["site"][idx].astype(np.uint64), kind[idx], old,
             allocs["icount"][idx].astype(np.uint64), death, end_kind)
+
+
+@njit(cache=True)
+def _is_recorded(o, i, sampled, stop):
+    """Whether access i (to object o, -1 for none) is recorded: the object is sampled and
+    its tracking has not stopped before i."""
+    return o >= 0 and sampled[o] and not (stop[o] >= 0 and i > stop[o])
 
 
 @njit(cache=True)
@@ -309,9 +317,7 @@ def _aggregate(acc_obj, acc_off, acc_size, acc_kind, acc_icount, sampled, obj_si
     nr = 0
     for i in range(acc_obj.shape[0]):
         o = acc_obj[i]
-        if o < 0 or not sampled[o]:
-            continue
-        if stop[o] >= 0 and i > stop[o]:
+        if not _is_recorded(o, i, sampled, stop):
             continue
         if accesses[o] == 0:
             first[o] = acc_icount[i]
@@ -393,3 +399,55 @@ def profile(trace: Trace, sampled: np.ndarray, max_accesses: int = 0, *, settle:
         "flags": flags[objs] | trace.obj_end_kind[objs],
         "ranges": np.rec.fromarrays([ids[o], s, e], names="id,start,end"),
     }
+
+
+@njit(cache=True)
+def _recorded(acc_obj, sampled, stop):
+    """Indices of the accesses the profiler records (one barrier fault each): accesses to a
+    sampled object up to and including its stop point; the same rule as ``_aggregate``."""
+    out = np.empty(acc_obj.shape[0], np.int64)
+    k = 0
+    for i in range(acc_obj.shape[0]):
+        if not _is_recorded(acc_obj[i], i, sampled, stop):
+            continue
+        out[k] = i
+        k += 1
+    return out[:k]
+
+
+def faults(trace: Trace, sampled: np.ndarray, max_accesses: int = 0, *, settle: bool = True,
+           untouched_pct: int = 10, stop: np.ndarray | None = None):
+    """Every barrier fault the profiler would take with these ``sampled`` objects, as an
+    ``xarray.Dataset`` along dimension ``fault`` in time order: ``icount`` (coordinate: when),
+    ``object`` (sampled-object id, counted as the engine counts them), ``site``, ``offset``
+    (byte offset in the object), ``size`` and ``kind`` (load/store/atomic, with CF flag
+    attrs). One fault per recorded access, so ``len(faults)`` equals the profile's
+    ``accesses`` summed. The engine does not log faults one by one; the replay can.
+
+    >>> f = faults(trace, sampled_objects(trace, 4096), 250)   # doctest: +SKIP
+    >>> int(f.sizes["fault"]) == int(profile(trace, sampled_objects(trace, 4096), 250)["accesses"].sum())  # doctest: +SKIP
+    True
+    """
+    import xarray as xr
+
+    from ..events import MEMTRACE_KINDS
+
+    if stop is None:
+        stop = stop_points(trace, max_accesses, settle=settle, untouched_pct=untouched_pct)
+    sampled = np.ascontiguousarray(sampled, np.bool_)
+    idx = _recorded(trace.acc_obj, sampled, stop)
+    obj = trace.acc_obj[idx]
+    ids = np.cumsum(sampled) - 1        # sampled objects are numbered in sampling order
+    codes = np.array(sorted(MEMTRACE_KINDS), np.uint8)
+    return xr.Dataset(
+        {"object": ("fault", ids[obj].astype(np.uint64), {"long_name": "sampled object, in sampling order"}),
+         "site": ("fault", trace.obj_site[obj], {"long_name": "allocation site of the object"}),
+         "offset": ("fault", trace.acc_off[idx], {"long_name": "byte offset of the access in the object",
+                                                  "units": "bytes"}),
+         "size": ("fault", trace.acc_size[idx], {"long_name": "width of the access", "units": "bytes"}),
+         "kind": ("fault", trace.acc_kind[idx], {
+             "long_name": "kind of memory access", "flag_values": codes,
+             "flag_meanings": " ".join(MEMTRACE_KINDS[int(c)] for c in codes)})},
+        coords={"icount": ("fault", trace.acc_icount[idx],
+                           {"long_name": "guest instructions retired at the fault", "units": "1"})},
+        attrs={"description": "barrier faults predicted by the trace-driven model (one per recorded access)"})

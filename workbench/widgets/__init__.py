@@ -2,10 +2,12 @@
 
 This package owns the explorers shown in the notebooks and the shared machinery they use:
 ``EngineExplorer`` (the engine study), ``SamplingExplorer`` (the barrier profiler's
-sampling interval, from the trace-driven model), and from ``_base`` the ``Explorer`` base class, offline
-chart widgets (``chart_widget``, ``use_offline_charts``) and static rendering (``html_page``,
-``chart_html``, ``chart_to_png``, ``chart_to_svg``). Explorers only read Datasets; nothing here
-knows about the engine.
+sampling interval, from the trace-driven model), the views of objects, faults and events in
+``views`` (``object_heatmap``, ``object_timeline``, ``event_timeline``, ``fault_cost_chart``,
+``ObjectExplorer``), and from ``_base`` the ``Explorer`` base class, offline chart widgets
+(``chart_widget``, ``use_offline_charts``) and static rendering (``html_page``, ``chart_html``,
+``chart_to_png``, ``chart_to_svg``). Explorers only read Datasets; nothing here knows about
+the engine.
 
 >>> from workbench.widgets import EngineExplorer
 >>> ex = EngineExplorer(ds)           # doctest: +SKIP
@@ -14,11 +16,16 @@ knows about the engine.
 from ._base import (EMBED_OPTIONS, Explorer, chart_html, chart_spec, chart_to_png, chart_to_svg,
                     chart_widget, enable_offline, html_page, use_offline_charts, vega_bundle)
 from .engine import EngineExplorer, engine_chart, engine_frame, report_charts
-from .sampling import SamplingExplorer, model_curve
+from .sampling import SamplingExplorer, SamplingModel, bytes_axis, format_bytes, model_curve
+from .views import (ObjectExplorer, event_timeline, fault_cost_chart, fault_cost_frame,
+                    heatmap_frame, object_heatmap, object_timeline, object_timeline_frame,
+                    timeline_frame)
 
 __all__ = [
-    "EMBED_OPTIONS", "EngineExplorer", "Explorer", "chart_html", "chart_spec", "chart_to_png",
-    "chart_to_svg", "chart_widget", "enable_offline", "engine_chart", "engine_frame",
-    "html_page", "model_curve", "report_charts", "SamplingExplorer", "use_offline_charts",
-    "vega_bundle",
+    "EMBED_OPTIONS", "EngineExplorer", "Explorer", "ObjectExplorer", "SamplingExplorer",
+    "SamplingModel", "bytes_axis", "chart_html", "chart_spec", "chart_to_png", "chart_to_svg",
+    "chart_widget", "enable_offline", "engine_chart", "engine_frame", "event_timeline",
+    "fault_cost_chart", "fault_cost_frame", "format_bytes", "heatmap_frame", "html_page",
+    "model_curve", "object_heatmap", "object_timeline", "object_timeline_frame",
+    "report_charts", "timeline_frame", "use_offline_charts", "vega_bundle",
 ]

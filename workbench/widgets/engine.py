@@ -1,9 +1,11 @@
 """The engine study's explorer: what each tier and client costs, per workload.
 
 This file owns :class:`EngineExplorer` (controls + linked altair charts over the Dataset of
-``workbench.studies.engine.run``), :func:`engine_frame` (that Dataset as a tidy table, one row
-per workload x tier x client, medians over ``repeat``) and :func:`report_charts` (the static
-charts of the engine section of the HTML report).
+``workbench.studies.engine.run``), :func:`engine_chart` (the overhead and speed bars: the
+uninstrumented baselines native and qemu drawn hollow and dashed, a linear or log overhead
+axis, widths chosen so that no label overlaps another), :func:`engine_frame` (that Dataset
+as a tidy table, one row per workload x tier x client, medians over ``repeat``) and
+:func:`report_charts` (the static charts of the engine section of the HTML report).
 
 The Dataset it reads has dimensions ``workload``, ``tier``, ``client``, ``repeat`` and the
 variables ``time_s``, ``instructions``, ``guest_mips``, ``output_ok`` (all four dims) and
@@ -21,6 +23,8 @@ from ._base import Explorer
 #: name of the point selection on the overhead bars (clicking a bar selects its tier)
 SELECTION = "tier_pick"
 BASELINES = ("native", "qemu")
+#: the overhead axis: linear, or log for ratios that span two orders of magnitude
+SCALES = ("linear", "log")
 
 
 def engine_frame(ds) -> pd.DataFrame:
@@ -64,39 +68,86 @@ def _order(ds, dim: str) -> list[str]:
     return [str(v) for v in ds[dim].values]
 
 
-def _bars(frame: pd.DataFrame, y: str, title: str, *, tiers: list[str], workloads: list[str],
-          sel) -> alt.Chart:
+#: how each bar is drawn: baselines (no engine, no client) hollow and dashed, engine runs solid
+ENGINE_RUN, BASELINE_RUN = "engine", "baseline (no instrumentation)"
+#: pixels per character of a 10-px label / a 13-px bold title (sans-serif, generous), used to
+#: size the charts so that no label or title is wider than the room it has
+LABEL_PX, TITLE_PX = 6.5, 8.5
+BAR_PX = 18
+
+
+def _text_px(text: str, per_char: float) -> float:
+    return len(str(text)) * per_char
+
+
+def _bars(frame: pd.DataFrame, y: str, title: str, *, heading: str, tiers: list[str],
+          workloads: list[str], sel, log: bool = False) -> alt.Chart:
+    """Grouped bars (workload groups, one bar per tier) of ``y`` (axis title ``title``, chart
+    title ``heading``); baselines drawn hollow.
+
+    The width is chosen, not left to vega-lite's step, so that each workload's label fits
+    under its group and the heading fits above the chart (labels and titles never overlap)."""
+    frame = frame.assign(run=np.where(frame["tier"].isin(BASELINES), BASELINE_RUN, ENGINE_RUN))
+    shown = [t for t in tiers if t in set(frame["tier"])] or tiers
+    label = max([_text_px(w, LABEL_PX) for w in workloads] or [0]) + 8
+    group = max(BAR_PX * len(shown), label)
+    width = max(group * max(len(workloads), 1), _text_px(heading, TITLE_PX) + 10, 120)
     tooltip = [alt.Tooltip("workload:N"), alt.Tooltip("tier:N"), alt.Tooltip("client:N"),
-               alt.Tooltip(f"{y}:Q", format=".3~g"), alt.Tooltip("time_s:Q", format=".3~g")]
+               alt.Tooltip("run:N"), alt.Tooltip(f"{y}:Q", format=".3~g"),
+               alt.Tooltip("time_s:Q", format=".3~g")]
+    runs = [ENGINE_RUN, BASELINE_RUN]
+    run_legend = alt.Legend(symbolType="square", symbolFillColor="#bbb", symbolStrokeColor="#333",
+                            symbolStrokeWidth=1.5)
+    if log and len(frame):
+        v = frame[y].astype(float)
+        v = v[v > 0]
+        # a margin below the smallest value: a ratio of 1 (the baseline itself) still shows a bar
+        lo = float(v.min()) / 2
+        yscale = alt.Scale(type="log", domain=[lo, float(v.max()) * 1.5], nice=False)
+        base = {"y2": alt.Y2(datum=lo)}   # a log axis has no zero: bars rise from its bottom
+    else:
+        yscale, base = alt.Scale(type="linear"), {}
     return (
         alt.Chart(frame)
-        .mark_bar()
+        .mark_bar(strokeWidth=1.5)
         .encode(
-            x=alt.X("workload:N", sort=workloads, title=None, axis=alt.Axis(labelAngle=0)),
+            x=alt.X("workload:N", sort=workloads, title=None,
+                    axis=alt.Axis(labelAngle=0, labelLimit=group)),
             xOffset=alt.XOffset("tier:N", sort=tiers),
-            y=alt.Y(f"{y}:Q", title=title),
+            y=alt.Y(f"{y}:Q", title=title, scale=yscale),
             color=alt.Color("tier:N", sort=tiers, scale=alt.Scale(domain=tiers)),
+            stroke=alt.Stroke("tier:N", sort=tiers, scale=alt.Scale(domain=tiers)),
+            fillOpacity=alt.FillOpacity("run:N", scale=alt.Scale(domain=runs, range=[1.0, 0.25]),
+                                        title="bars", legend=run_legend),
+            strokeDash=alt.StrokeDash("run:N", scale=alt.Scale(domain=runs, range=[[1, 0], [4, 2]]),
+                                      title="bars", legend=run_legend),
             opacity=alt.condition(sel, alt.value(1.0), alt.value(0.3)),
             tooltip=tooltip,
+            **base,
         )
-        .properties(width=alt.Step(18), height=240)
+        .properties(width=width, height=240, title=heading)
     )
 
 
 def engine_chart(frame: pd.DataFrame, *, baseline: str = "native", client: str = "none",
                  tiers: list[str] | None = None, workloads: list[str] | None = None,
-                 title: str | None = None) -> alt.HConcatChart:
+                 title: str | None = None, scale: str = "linear") -> alt.HConcatChart:
     """Overhead bars (time relative to ``baseline``) beside guest MIPS bars, for one client.
 
-    For a client other than ``"none"``, native and qemu (which run no client) are shown from
-    their plain runs, as the reference the client's overhead is measured against.
+    native and qemu run without the engine and without a client: they are the uninstrumented
+    baselines and are drawn hollow with a dashed outline, the engine's runs solid. For a
+    client other than ``"none"``, native and qemu are shown from their plain runs, as the
+    reference the client's overhead is measured against. ``scale="log"`` puts the overhead
+    on a log axis (ratios span 1 to ~100x); a rule marks 1x (as fast as the baseline).
     Clicking a bar selects its tier in both charts (the point selection ``tier_pick``).
     ``frame`` is :func:`engine_frame` output (any workloads/clients; filtered here).
 
-    >>> engine_chart(engine_frame(ds), baseline="qemu")        # doctest: +SKIP
+    >>> engine_chart(engine_frame(ds), baseline="qemu", scale="log")   # doctest: +SKIP
     """
     if baseline not in BASELINES:
         raise ValueError(f"baseline must be one of {BASELINES}, got {baseline!r}")
+    if scale not in SCALES:
+        raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
     tiers = tiers or list(dict.fromkeys(frame["tier"]))
     workloads = workloads if workloads is not None else list(dict.fromkeys(frame["workload"]))
     rows = frame[(frame["client"] == client) & frame["workload"].isin(workloads)]
@@ -108,12 +159,19 @@ def engine_chart(frame: pd.DataFrame, *, baseline: str = "native", client: str =
     over = rows[np.isfinite(rows[ratio].astype(float))] if ratio in rows else rows.iloc[:0]
     mips = rows[np.isfinite(rows["guest_mips"].astype(float))] if "guest_mips" in rows else rows.iloc[:0]
     sel = alt.selection_point(fields=["tier"], name=SELECTION)
-    left = _bars(over, ratio, f"time / {baseline} time", tiers=tiers, workloads=workloads,
-                 sel=sel).add_params(sel).properties(title=f"overhead vs {baseline}")
-    right = _bars(mips, "guest_mips", "guest MIPS", tiers=tiers, workloads=workloads,
-                  sel=sel).properties(title="speed (guest instructions / µs)")
+    heading = f"overhead vs {baseline}"
+    bars = _bars(over, ratio, f"time / {baseline} time", heading=heading, tiers=tiers,
+                 workloads=workloads, sel=sel, log=scale == "log").add_params(sel)
+    # 1x: as fast as the baseline (inline data: the study's rows stay the chart's only dataset)
+    one = alt.Chart(alt.Data(values=[{}])).mark_rule(color="#333", strokeDash=[2, 2]).encode(
+        y=alt.datum(1.0))
+    left = alt.layer(bars, one).properties(title=heading)
+    right = _bars(mips, "guest_mips", "guest MIPS", heading="speed", tiers=tiers,
+                  workloads=workloads, sel=sel)
     t = title or f"client: {client}"
-    return alt.hconcat(left, right).properties(title=t)
+    return alt.hconcat(left, right).properties(title=alt.Title(
+        t, subtitle="hollow, dashed bars: native and qemu, which run without the engine or a client",
+        anchor="start"))
 
 
 def report_charts(ds) -> list[tuple[str, alt.TopLevelMixin]]:
@@ -140,7 +198,8 @@ def report_charts(ds) -> list[tuple[str, alt.TopLevelMixin]]:
 
 
 class EngineExplorer(Explorer):
-    """Explore the engine study: pick workloads, a client and a baseline; click a tier.
+    """Explore the engine study: pick workloads, a client, a baseline and the overhead axis
+    (linear or log); click a tier.
 
     ``ds`` is the Dataset of ``workbench.studies.engine.run``. The explorer shows the overhead
     of every tier relative to native (or to qemu) beside its guest MIPS. Clicking a bar selects
@@ -149,6 +208,7 @@ class EngineExplorer(Explorer):
     >>> ex = EngineExplorer(ds)                                 # doctest: +SKIP
     >>> ex                      # in Jupyter: the live widget   # doctest: +SKIP
     >>> ex.client = "memtrace"  # same as clicking the control  # doctest: +SKIP
+    >>> ex.scale = "log"        # the overhead on a log axis     # doctest: +SKIP
     >>> ex.selected_tiers       # after clicking a bar           # doctest: +SKIP
     ['interp']
     >>> ex.save_html("engine.html")                             # doctest: +SKIP
@@ -157,7 +217,7 @@ class EngineExplorer(Explorer):
     title = "engine: overhead and speed per tier"
 
     def __init__(self, ds, *, workloads=None, client: str | None = None,
-                 baseline: str = "native") -> None:
+                 baseline: str = "native", scale: str = "linear") -> None:
         import ipywidgets as W
 
         super().__init__()
@@ -174,6 +234,8 @@ class EngineExplorer(Explorer):
             raise ValueError(f"client {client!r} has no data; choose one of {clients}")
         if baseline not in baselines:
             raise ValueError(f"baseline {baseline!r} has no data; choose one of {baselines}")
+        if scale not in SCALES:
+            raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
         workloads = list(all_workloads if workloads is None else workloads)
         unknown = sorted(set(workloads) - set(all_workloads))
         if unknown:
@@ -187,7 +249,10 @@ class EngineExplorer(Explorer):
                                               description="client", **compact)
         self.baseline_control = W.ToggleButtons(options=baselines, value=baseline,
                                                 description="relative to", **compact)
-        for c in (self.workloads_control, self.client_control, self.baseline_control):
+        self.scale_control = W.ToggleButtons(options=list(SCALES), value=scale,
+                                             description="overhead axis", **compact)
+        for c in (self.workloads_control, self.client_control, self.baseline_control,
+                  self.scale_control):
             c.observe(self._chart_changed, names="value")
 
     # controls as plain attributes -------------------------------------------------------------
@@ -218,10 +283,20 @@ class EngineExplorer(Explorer):
     def baseline(self, value: str) -> None:
         self.baseline_control.value = value
 
+    @property
+    def scale(self) -> str:
+        """``"linear"`` or ``"log"``: the overhead axis (log for ratios from 1 to ~100x)."""
+        return self.scale_control.value
+
+    @scale.setter
+    def scale(self, value: str) -> None:
+        self.scale_control.value = value
+
     # the chart --------------------------------------------------------------------------------
     def controls(self) -> list:
-        """The workload multi-select, the client and baseline toggles."""
-        return [self.workloads_control, self.client_control, self.baseline_control]
+        """The workload multi-select, the client, baseline and axis-scale toggles."""
+        return [self.workloads_control, self.client_control, self.baseline_control,
+                self.scale_control]
 
     def data(self) -> pd.DataFrame:
         """The rows the chart shows now (chosen workloads and client).
@@ -234,12 +309,13 @@ class EngineExplorer(Explorer):
     def chart(self) -> alt.HConcatChart:
         """The altair chart for the current controls (overhead bars | MIPS bars)."""
         return engine_chart(self.frame, baseline=self.baseline, client=self.client,
-                            tiers=self.tiers, workloads=self.workloads)
+                            tiers=self.tiers, workloads=self.workloads, scale=self.scale)
 
     def describe(self) -> str:
         """What is shown, and which tiers are selected."""
         sel = self.selected_tiers
-        s = f"client {self.client}, time relative to {self.baseline}, {len(self.workloads)} workload(s)"
+        s = (f"client {self.client}, time relative to {self.baseline} ({self.scale} axis), "
+             f"{len(self.workloads)} workload(s)")
         return s + (f"; selected: {', '.join(sel)}" if sel else "; click a bar to select its tier")
 
     # the selection ----------------------------------------------------------------------------
