@@ -179,7 +179,7 @@ def test_timers_real_clock(guest, mode):
     (["futex-deadlock"], 125, None, "deadlock: the only thread waits on futex"),
     (["fork"], 0, "-1 ENOSYS", None),
     (["unknown"], 0, "syscall(400)                             -1 ENOSYS", None),
-    (["handler"], 125, None, "signal delivery is not supported"),
+    (["handler"], 0, "handler ran\nraise(SIGUSR1)                           0", None),
     (["segv"], 125, None, "memory fault"),
 ])
 def test_edge_cases(wbrun, guest, tmp_path, mode, rc, out, err):

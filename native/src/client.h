@@ -103,7 +103,7 @@ void wb_stream_reserve(wb_hart *h, wb_stream *s, uint64_t need);
 void *wb_stream_push_on(wb_hart *h, wb_stream *s);
 /* Free the streams' buffers in every hart (wb_clients_fini). */
 void wb_streams_fini(wb_machine *m);
-/* Give a new hart its segment of every stream (sched.c). 0, or -1 when out of memory. */
+/* Give a new hart its segment of every stream (scheduler.c). 0, or -1 when out of memory. */
 int wb_streams_hart_init(wb_hart *h);
 /* Ask the run to pause (WB_REASON_DRAIN) at the next block boundary. */
 void wb_machine_request_drain(wb_machine *m);

@@ -3,8 +3,9 @@
  * flight, client slots).
  *
  * A machine owns its harts (machine.h: harts[], nharts; one per guest thread in user mode,
- * one per CPU later; sched.h creates them and chooses which one runs). Tiers run a hart (wb_interp_run(h), wb_jit_run(h)); traps, client hooks and
- * syscalls are handed the hart that raised them. Everything shared by all harts (memory, code
+ * one per CPU later; scheduler.h creates them and chooses which one runs). Tiers run a hart
+ * (wb_interp_run(h), wb_jit_run(h)); traps, client hooks and syscalls are handed the hart
+ * that raised them. Everything shared by all harts (memory, code
  * caches, clients, the run's stop reason) stays in the machine.
  */
 #ifndef WB_HART_H
@@ -18,7 +19,7 @@
 #define WB_MAX_CLIENT_SLOTS 16 /* per-hart client slots (wb_hart_slot): one per client */
 #define WB_MAX_STREAMS 32      /* client event streams per machine (stream.c) */
 
-/* what a hart is doing (sched.c) */
+/* what a hart is doing (scheduler.c) */
 enum { WB_HART_RUNNABLE = 0, WB_HART_BLOCKED, WB_HART_EXITED };
 
 /* privilege levels (the encoding of mstatus.MPP) */
@@ -60,7 +61,7 @@ typedef struct wb_hart {
   int priv;
   void *plat;
 
-  /* ---- scheduling (sched.c) */
+  /* ---- scheduling (scheduler.c) */
   int state;             /* WB_HART_* */
   uint64_t wait_seq;     /* blocked: when it started waiting (wakeups go in this order) */
   uint64_t wake_ns;      /* blocked: guest monotonic time of its timeout (0: none) */

@@ -23,7 +23,7 @@
 #include "client.h"
 #include "machine.h"
 #include "platform.h"
-#include "sched.h"
+#include "scheduler.h"
 #include "trap.h"
 
 #define WB_API __attribute__((visibility("default")))
@@ -478,6 +478,10 @@ WB_API int wb_machine_run(wb_machine *m, wb_result *res) {
   wb_hart *prev = t_hart;
   m->start_ns = t0;
   for (;;) {                       /* run harts until one stops the run for good */
+    if (m->platform->deliver) {
+      m->platform->deliver(m->running);
+      if (m->stop_reason != WB_REASON_NONE) break;  /* e.g. killed by a signal */
+    }
     run_hart(m->running);
     if (m->stop_reason != WB_REASON_SWITCH) break;
     m->stop_reason = WB_REASON_NONE;

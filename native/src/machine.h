@@ -12,7 +12,7 @@
 #include "mem.h"
 
 /* Internal stop reason: the running hart blocked, exited, yielded or used up its quantum;
- * the run loop switches harts (sched.c) and goes on. Never returned by wb_machine_run. */
+ * the run loop switches harts (scheduler.c) and goes on. Never returned by wb_machine_run. */
 #define WB_REASON_SWITCH 64
 
 struct wb_user;
@@ -25,7 +25,7 @@ struct wb_platform;
 struct wb_machine {
   wb_hart *harts[WB_MAX_HARTS]; /* hart 0 runs the program's main thread */
   int nharts;
-  wb_hart *running;          /* the hart the run loop runs (sched.c) */
+  wb_hart *running;          /* the hart the run loop runs (scheduler.c) */
   uint64_t others_insns;     /* instructions retired by every hart but `running` */
   uint64_t slice_end;        /* stop `running` when the machine's count passes this (its
                               * quantum; UINT64_MAX while one thread is live) */

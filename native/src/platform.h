@@ -35,6 +35,10 @@ typedef struct wb_platform {
   /* a privileged instruction at h->pc: 0 done (h->pc moved on), -1 illegal here. NULL: all
    * illegal. */
   int (*priv_op)(wb_hart *h, enum wb_priv_op op);
+  /* the run loop is about to run h (its tier returned at an instruction boundary): act on
+   * what is pending for it (user mode: signals, possibly redirecting h to a handler). NULL:
+   * nothing ever is. */
+  void (*deliver)(wb_hart *h);
   /* the run reached m->timer_insn before a block of n instructions: deliver what is due
    * (timers, device events) and set the next m->timer_insn. NULL: nothing is ever due. */
   void (*events_due)(struct wb_machine *m, uint32_t n);

@@ -15,6 +15,8 @@
 #define WB_STACK_SIZE      (8ull << 20)           /* stack mapped below WB_STACK_TOP */
 #define WB_MMAP_TOP        (WB_STACK_TOP - WB_STACK_SIZE - (1ull << 20)) /* mmaps grow down */
 #define WB_PIE_BASE        0x40000000ull          /* load base of static-PIE executables */
+#define WB_SIGRETURN_ADDR  0xffff0000ull          /* page holding "li a7, 139; ecall": where
+                                                   * signal handlers return (no vDSO) */
 
 int wb_user_init(wb_machine *m, char *err, size_t errlen);
 void wb_user_fini(wb_machine *m);

@@ -8,7 +8,7 @@
  *   futex-deadlock  FUTEX_WAIT without timeout on a single thread (engine: deadlock)
  *   fork            fork() and clone are not available yet: ENOSYS, the program goes on
  *   unknown         an unknown syscall number returns ENOSYS
- *   handler         raise() with a handler installed (engine: signal delivery unsupported)
+ *   handler         raise() with a handler installed: the handler runs, then raise returns 0
  *   segv            a store to address 8 (engine: memory fault)
  */
 #define _GNU_SOURCE
@@ -21,7 +21,7 @@
 #include <unistd.h>
 #include "common.h"
 
-static void on_usr1(int s) { (void)s; }
+static void on_usr1(int s) { (void)s; printf("handler ran\n"); }
 
 int main(int argc, char **argv) {
   const char *mode = argc > 1 ? argv[1] : "";

@@ -9,7 +9,7 @@
  */
 #include <errno.h>
 #include "user_internal.h"
-#include "../sched.h"
+#include "../scheduler.h"
 
 enum { WAIT = 0, WAKE = 1, REQUEUE = 3, CMP_REQUEUE = 4, WAKE_OP = 5, LOCK_PI = 6,
        UNLOCK_PI = 7, TRYLOCK_PI = 8, WAIT_BITSET = 9, WAKE_BITSET = 10, WAIT_REQUEUE_PI = 11,

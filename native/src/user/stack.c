@@ -126,6 +126,15 @@ int wb_stack_setup(wb_machine *m, const wb_image *img, int argc, const char *con
   }
   free(gargv);
 
+  /* the signal trampoline handlers return to (signal.c): rt_sigreturn */
+  static const uint32_t tramp[2] = {0x08b00893u /* li a7, 139 */, 0x00000073u /* ecall */};
+  if (wb_mem_map(mem, WB_SIGRETURN_ADDR, WB_PAGE_SIZE, WB_PROT_R | WB_PROT_W) != 0 ||
+      wb_mem_write(mem, WB_SIGRETURN_ADDR, tramp, sizeof tramp) != 0 ||
+      wb_mem_protect(mem, WB_SIGRETURN_ADDR, WB_PAGE_SIZE, WB_PROT_R | WB_PROT_X) != 0) {
+    snprintf(err, errlen, "cannot map the signal trampoline page: memory limit reached");
+    return -1;
+  }
+
   memset(&m->harts[0]->x, 0, sizeof m->harts[0]->x);
   memset(&m->harts[0]->f, 0, sizeof m->harts[0]->f);
   m->harts[0]->fflags = 0;

@@ -428,6 +428,7 @@ static const wb_sys_fn table[WB_MAX_SYSCALL] = {
     [134] = wb_sys_rt_sigaction,
     [135] = wb_sys_rt_sigprocmask,
     [136] = wb_sys_rt_sigpending,
+    [139] = wb_sys_rt_sigreturn,
     [140] = wb_sys_setpriority,
     [141] = wb_sys_getpriority,
     [143] = wb_sys_setreid,        /* setregid */

@@ -2,7 +2,7 @@
  * process exit, thread ids, set_tid_address, robust lists, sched_yield, and the per-thread
  * state (wb_uthread) each hart carries behind h->plat.
  *
- * A guest thread is a hart (sched.h). Its tid is WB_PID + the hart's id, so the main thread's
+ * A guest thread is a hart (scheduler.h). Its tid is WB_PID + the hart's id, so the main thread's
  * tid is the pid, as on Linux, and ids are never reused within a run (harts are not). fork,
  * vfork and posix_spawn's CLONE_VM|CLONE_VFORK need a second address space and stay
  * unsupported: the guest sees ENOSYS and the run's stats count the call as unknown.
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "user_internal.h"
-#include "../sched.h"
+#include "../scheduler.h"
 
 /* clone flags (linux/sched.h) */
 #define CLONE_VM 0x100
@@ -32,7 +32,11 @@
 #define DEFAULT_MAX_THREADS 256
 
 wb_uthread *wb_ut(wb_hart *h) {
-  if (!h->plat) h->plat = calloc(1, sizeof(wb_uthread));  /* NULL only without memory */
+  if (!h->plat) {
+    wb_uthread *ut = calloc(1, sizeof *ut);  /* NULL only without memory */
+    if (ut) ut->altstack[1] = 2;              /* SS_DISABLE: no alternate stack */
+    h->plat = ut;
+  }
   return h->plat;
 }
 
@@ -81,6 +85,7 @@ WB_SYS(clone) {
   if (flags & CLONE_PARENT_SETTID) wb_mem_write(&m->mem, ptid, &tid, 4);
   if (flags & CLONE_CHILD_SETTID) wb_mem_write(&m->mem, ctid, &tid, 4);
   if (flags & CLONE_CHILD_CLEARTID) wb_ut(c)->clear_child_tid = ctid;
+  wb_ut(c)->sigmask = wb_ut(hart) ? wb_ut(hart)->sigmask : 0;  /* inherited; no altstack */
   wb_sched_started(c);
   return tid;
 }

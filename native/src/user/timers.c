@@ -17,7 +17,7 @@
 #include <string.h>
 #include <time.h>
 #include "user_internal.h"
-#include "../sched.h"
+#include "../scheduler.h"
 
 #define POLL_INSNS (1u << 20) /* non-deterministic mode: read the host clock this often */
 
@@ -63,9 +63,10 @@ static void expire(wb_machine *m, uint64_t ahead) {
       uint64_t late = now - t->deadline_ns;
       t->deadline_ns += (late / t->interval_ns + 1) * t->interval_ns;
     } else {
-      /* Linux re-arms ITIMER_REAL only when SIGALRM is dequeued by the process, which never
-       * happens here (no handler runs; an ignored signal is discarded): it stops, keeping
-       * its interval, exactly as getitimer then shows on a real kernel */
+      /* Linux re-arms ITIMER_REAL only when a thread takes SIGALRM
+       * (wb_user_alarm_dequeued); until then it stops, keeping its interval, exactly as
+       * getitimer then shows on a real kernel (an ignored SIGALRM is never taken) */
+      t->expired_ns = t->deadline_ns;
       t->deadline_ns = 0;
     }
     wb_signal_self(m, timer_signal[w]);
@@ -102,11 +103,25 @@ long wb_guest_sleep(wb_machine *m, int64_t ns) {
       /* default action ends the run; ignored or blocked signals do not end a sleep, and a
        * handler cannot run (deliver() stops the run saying so) */
       expire(m, 0);
+      if (m->stop_reason == WB_REASON_SWITCH) {  /* a handler runs: the sleep is interrupted */
+        rearm(m);
+        return -EINTR;
+      }
       if (m->stop_reason != WB_REASON_NONE) break;
     }
   }
   rearm(m);
   return 0;
+}
+
+void wb_user_alarm_dequeued(wb_machine *m) {
+  struct wb_itimer *t = &wb_u(m)->itimer[0];
+  if (t->deadline_ns || !t->interval_ns || !t->expired_ns) return;
+  uint64_t now = timer_now(m, 0, 0), d = t->expired_ns;
+  d += (now >= d ? (now - d) / t->interval_ns + 1 : 1) * t->interval_ns;  /* next period after now */
+  t->deadline_ns = d;
+  t->expired_ns = 0;
+  rearm(m);
 }
 
 int wb_guest_wait_timer(wb_machine *m) {

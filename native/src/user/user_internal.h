@@ -45,6 +45,9 @@ typedef struct wb_fd {
 
 typedef struct wb_rng { uint64_t s[4]; } wb_rng;
 
+/* What a pending signal's siginfo will say (signal.c): si_code, and si_addr for faults. */
+typedef struct wb_siginfo { int32_t code; uint64_t addr; } wb_siginfo;
+
 #define WB_NTIMERS 3 /* ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF */
 
 struct wb_user {
@@ -70,13 +73,13 @@ struct wb_user {
   char comm[16];              /* PR_SET_NAME */
 
   uint64_t sigaction[WB_NSIG + 1][3]; /* raw kernel struct sigaction: handler, flags, mask */
-  uint64_t sigmask;
-  uint64_t sigpending;
-  uint64_t altstack[3];       /* stack_t: ss_sp, ss_flags, ss_size */
+  uint64_t sigpending;        /* process-directed signals not yet taken by a thread */
+  wb_siginfo info[WB_NSIG + 1];
   uint64_t rlim[16][2];
   struct wb_itimer {          /* setitimer: REAL, VIRTUAL, PROF (timers.c) */
     uint64_t deadline_ns;     /* on the timer's clock; 0: disarmed */
     uint64_t interval_ns;     /* re-arm period; 0: one-shot */
+    uint64_t expired_ns;      /* ITIMER_REAL: the deadline that last fired (re-arming) */
   } itimer[WB_NTIMERS];
 };
 typedef struct wb_user wb_user;
@@ -87,6 +90,12 @@ typedef struct wb_uthread {
   uint64_t robust_head, robust_len;
   uint64_t futex_addr;        /* blocked in a futex wait: the word's guest address (futex.c) */
   uint32_t futex_bits;        /* ... and its bitset */
+  uint64_t sigmask;           /* blocked signals (signal.c) */
+  uint64_t sigpending;        /* thread-directed signals (tkill, faults, SIGPIPE) */
+  wb_siginfo info[WB_NSIG + 1];
+  uint64_t altstack[3];       /* stack_t: ss_sp, ss_flags, ss_size */
+  uint64_t saved_mask;        /* sigsuspend: the mask to restore once a handler ran */
+  int restore_mask;
 } wb_uthread;
 
 /* Hart h's thread state, allocated on first use (NULL only when out of host memory). */
@@ -100,6 +109,19 @@ void wb_threads_fini(wb_machine *m);
 /* Wake up to n threads waiting on the futex word at uaddr whose bitset meets bits, oldest
  * first; returns how many. */
 long wb_futex_wake(wb_machine *m, uint64_t uaddr, int n, uint32_t bits);
+
+/* Signals (signal.c). Send sig to thread `to` (NULL: to the process) with si_code `code`
+ * and si_addr `addr`; the run loop delivers it. 0 or -errno. */
+long wb_signal_send(wb_machine *m, wb_hart *to, int sig, int code, uint64_t addr);
+/* A fault's signal to the thread that faulted: delivered even if blocked or ignored (then
+ * with the default action), as the kernel's force_sig. */
+void wb_signal_force(wb_hart *h, int sig, int code, uint64_t addr);
+/* Whether the guest installed a handler for sig. */
+int wb_signal_has_handler(wb_machine *m, int sig);
+/* Deliver h's deliverable pending signals: handler frames, or the default action. */
+void wb_signals_deliver(wb_hart *h);
+/* SIGALRM was taken by a thread: a periodic ITIMER_REAL starts its next period (timers.c). */
+void wb_user_alarm_dequeued(wb_machine *m);
 
 /* A syscall handler: args a0..a5 in a[], returns the value for a0 (-errno on error). When it
  * stops the run it calls wb_machine_stop; the dispatcher then leaves a0 alone. */
@@ -147,7 +169,7 @@ WB_SYS(setrlimit); WB_SYS(prlimit64); WB_SYS(sched_getaffinity); WB_SYS(sched_yi
 WB_SYS(zero); WB_SYS(sched_getparam); WB_SYS(getcpu); WB_SYS(membarrier);
 WB_SYS(riscv_hwprobe); WB_SYS(set_tid_address); WB_SYS(set_robust_list);
 WB_SYS(get_robust_list); WB_SYS(futex); WB_SYS(clone); WB_SYS(rt_sigaction); WB_SYS(rt_sigprocmask);
-WB_SYS(rt_sigpending); WB_SYS(sigaltstack); WB_SYS(kill); WB_SYS(tkill); WB_SYS(tgkill);
+WB_SYS(rt_sigpending); WB_SYS(rt_sigreturn); WB_SYS(sigaltstack); WB_SYS(kill); WB_SYS(tkill); WB_SYS(tgkill);
 WB_SYS(wait4); WB_SYS(getpriority); WB_SYS(setpriority); WB_SYS(sched_getscheduler);
 WB_SYS(sched_get_priority); WB_SYS(personality); WB_SYS(capget); WB_SYS(getitimer);
 WB_SYS(setitimer); WB_SYS(rt_sigsuspend);

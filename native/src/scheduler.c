@@ -1,4 +1,4 @@
-/* sched.c — harts and their scheduling (sched.h): creating harts, blocking and waking them,
+/* scheduler.c — harts and their scheduling (scheduler.h): creating harts, blocking and waking them,
  * thread exit, and the seeded, deterministic choice of the hart that runs next.
  *
  * Why one host thread: interleaving guest threads at instruction counts chosen by a seeded
@@ -15,7 +15,7 @@
 #include <string.h>
 #include "client.h"
 #include "machine.h"
-#include "sched.h"
+#include "scheduler.h"
 
 #define DEFAULT_QUANTUM 20000
 

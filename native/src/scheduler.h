@@ -1,4 +1,4 @@
-/* sched.h — which harts exist and which one runs: hart creation, blocking, waking, exit, and
+/* scheduler.h — which harts exist and which one runs: hart creation, blocking, waking, exit, and
  * the deterministic interleaving of guest threads on one host thread.
  *
  * Harts are created by the platform (user mode: clone) and never freed before the machine,
