@@ -124,3 +124,35 @@ def test_refuses_leftover_names(tmp_path):
         store.save(_ds(), tmp_path / ".x.zarr.tmp-1-abcdef00")
     with pytest.raises(ValueError, match="unknown store format"):
         store.save(_ds(), tmp_path / "x.zarr", format="parquet")
+
+
+def test_zarr_store_opens_with_plain_open_zarr_without_a_warning(tmp_path):
+    """xarray's own way to open a store (consolidated metadata looked up first) gives no
+    RuntimeWarning about missing consolidated metadata, nor any other warning."""
+    import warnings
+
+    p = store.save(_ds(), tmp_path / "w.zarr")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with xr.open_zarr(p) as ds:
+            xr.testing.assert_identical(ds.load(), store.load(p))
+
+
+def test_wb_run_events_open_without_a_warning(tmp_path):
+    """`wb run --events DIR` writes stores that `xr.open_zarr` opens without a warning."""
+    import warnings
+
+    from workbench.bench import exit0_elf
+
+    elf = exit0_elf(tmp_path / "exit0")
+    p = subprocess.run([sys.executable, "-m", "workbench.cli", "run", "--client", "icount",
+                        "--client", "bbprofile", "--events", str(tmp_path / "ev"), str(elf)],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    stores = sorted((tmp_path / "ev").glob("*.zarr"))
+    assert [s.name for s in stores] == ["bbprofile.zarr", "icount.zarr"]
+    for s in stores:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with xr.open_zarr(s) as ds:
+                assert ds.sizes and ds.attrs

@@ -4,11 +4,22 @@ For each workload, in one process and one sitting: the program built natively fo
 the RISC-V build under ``qemu-riscv64`` (user mode, TCG), the same RISC-V build on each
 engine tier, and on the JIT with analysis clients (``jit+null``: the instrumentation API with
 an empty client; ``jit+memtrace``: one record per guest memory access, handed to a callback
-that only counts them). Every cell is the median of ``repeat`` runs; every run's output is
-checked against the native run's (a benchmark of a wrong answer is worthless). Native and qemu
-are timed as whole processes (their start-up is a few ms, negligible at these sizes); engine
-runs are timed inside ``wb_machine_run`` (``seconds``: load, set-up and Python's draining of
-records excluded) and as the whole ``Machine.run`` call (``wall_seconds``).
+that only counts them). Every cell is the median of ``repeat`` runs, with the min-max range
+beside it; every run's output is checked against the native run's (a benchmark of a wrong
+answer is worthless). Native and qemu are timed as whole processes (their start-up is a few
+ms, negligible at these sizes); engine runs are timed inside ``wb_machine_run`` (``seconds``:
+load, set-up and Python's draining of records excluded) and as the whole ``Machine.run`` call
+(``wall_seconds``).
+
+Ratios and goals. A ratio (``x native``, ``x qemu``, ``x jit``) is the median time over the
+reference's median; its range runs from the fastest run over the reference's slowest to the
+slowest over the reference's fastest. A goal (:data:`GOALS`) is judged *noise* rather than met
+or missed when the ratio is below 1 or its range reaches 1 (the repeats of the row and of its
+reference overlap): the difference is then within run-to-run noise, and no verdict holds.
+
+Start-up rows (``startup=True``; ``wb bench`` adds them unless ``--no-startup``): ``wb run``
+against the engine's own runner ``wbrun`` on a three-instruction program, each launched
+:data:`STARTUP_RUNS` times in alternation; each row reports the minimum, as hyperfine does.
 
 >>> rows = run_bench(workloads=["zstd"], repeat=1)  # doctest: +SKIP
 >>> [r["config"] for r in rows]  # doctest: +SKIP
@@ -16,10 +27,14 @@ records excluded) and as the whole ``Machine.run`` call (``wall_seconds``).
 """
 from __future__ import annotations
 
+import os
 import platform
 import shutil
 import statistics
+import struct
 import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -31,13 +46,23 @@ DEFAULT_WORKLOADS = ["lua54", "zstd"]
 CLIENT_TIER = "jit"
 #: clients measured on the JIT by default (rows "jit+null", "jit+memtrace")
 DEFAULT_CLIENTS = ["null", "memtrace"]
-#: the project's speed goals: config -> (ratio field, upper bound)
+#: the project's speed goals: config -> (field, upper bound)
 GOALS = {"jit": ("ratio_native", 2.0), "jit+null": ("vs_jit", 1.03),
          "jit+memtrace": ("vs_jit", 3.0),
          # the barrier profiler at its production setting (docs/barrier_profiler.md: the
          # paper reports 1.3% on average)
-         "jit+barrier": ("vs_jit", 1.013)}
-_GOAL_LABEL = {"ratio_native": "x native", "vs_jit": "x jit"}
+         "jit+barrier": ("vs_jit", 1.013),
+         # start-up: `wb run` within 0.1 s of the engine's own runner
+         "wb run": ("over_wbrun", 0.1)}
+_GOAL_TEXT = {"ratio_native": "x native <= {:g}", "vs_jit": "x jit <= {:g}",
+              "over_wbrun": "<= wbrun + {:g} s"}
+#: launches of each start-up command (the minimum is reported)
+STARTUP_RUNS = 10
+#: every row has these keys (None where they do not apply)
+ROW_KEYS = ("workload", "config", "seconds", "seconds_min", "seconds_max", "wall_seconds",
+            "ratio_native", "ratio_native_range", "ratio_qemu", "ratio_qemu_range",
+            "vs_jit", "vs_jit_range", "over_wbrun", "instructions", "guest_mips", "events",
+            "goal", "goal_verdict", "goal_met", "output_ok", "repeat", "host")
 
 
 def _time_process(cmd: list[str], cwd: Path) -> tuple[float, bytes, int]:
@@ -76,9 +101,9 @@ def _engine_once(m: Machine, elf: Path, args: list[str], w: str, clients: list[s
 
 
 def _engine_cell(runs: list, ref_out: bytes, clients: list[str]) -> dict:
-    """A cell's medians and checks from its runs (``_engine_once`` results)."""
+    """A cell's times and checks from its runs (``_engine_once`` results)."""
     events = [e for _, _, e in runs]
-    return {"seconds": statistics.median(r.seconds for r, _, _ in runs),
+    return {"times": [r.seconds for r, _, _ in runs],
             "wall_seconds": statistics.median(t for _, t, _ in runs),
             # deterministic runs: every repeat must give the same output and the same events
             "output_ok": all(r.ok and r.stdout == ref_out for r, _, _ in runs)
@@ -87,30 +112,113 @@ def _engine_cell(runs: list, ref_out: bytes, clients: list[str]) -> dict:
             "events": events[0] if clients else None}
 
 
-def _goal(cfg: str, row: dict) -> tuple[str | None, bool | None]:
-    """(goal as text, whether this row meets it) for configs that have a goal."""
-    if cfg not in GOALS:
-        return None, None
-    field, bound = GOALS[cfg]
-    v = row.get(field)
-    return f"{_GOAL_LABEL[field]} <= {bound:g}", (None if v is None else v <= bound)
+def _ratio(times: list[float], ref: list[float]) -> tuple[float, list[float]]:
+    """(median ratio, [lowest, highest] ratio the repeats allow) of ``times`` over ``ref``.
+
+    >>> _ratio([2.0, 3.0, 4.0], [1.0, 1.5, 2.0])
+    (2.0, [1.0, 4.0])
+    """
+    return (statistics.median(times) / statistics.median(ref),
+            [min(times) / max(ref), max(times) / min(ref)])
+
+
+def goal_verdict(field: str, value: float | None, rng: list | None, bound: float) -> str | None:
+    """``"met"``, ``"missed"`` or ``"noise"`` for a row's goal (None: not measured).
+
+    A ratio below 1, or one whose range reaches 1 (the row's repeats overlap its
+    reference's), is noise: no claim about the goal holds.
+
+    >>> goal_verdict("vs_jit", 0.57, [0.5, 0.6], 1.03)
+    'noise'
+    >>> goal_verdict("vs_jit", 1.02, [0.99, 1.05], 1.03)
+    'noise'
+    >>> goal_verdict("vs_jit", 2.5, [2.4, 2.6], 3.0), goal_verdict("vs_jit", 1.2, [1.1, 1.3], 1.03)
+    ('met', 'missed')
+    """
+    if value is None:
+        return None
+    if field != "over_wbrun" and (value < 1 or (rng is not None and rng[0] <= 1)):
+        return "noise"
+    return "met" if value <= bound else "missed"
+
+
+def _row(**fields) -> dict:
+    row = dict.fromkeys(ROW_KEYS)
+    row.update(fields)
+    cfg = row["config"]
+    if cfg in GOALS:
+        field, bound = GOALS[cfg]
+        row["goal"] = _GOAL_TEXT[field].format(bound)
+        row["goal_verdict"] = goal_verdict(field, row[field], row.get(f"{field}_range"), bound)
+        row["goal_met"] = {"met": True, "missed": False}.get(row["goal_verdict"])
+    return row
+
+
+def bench_rows(workload: str, cells: dict, *, client_tier: str | None = CLIENT_TIER,
+               host: str | None = None) -> list[dict]:
+    """The rows of one workload from its cells' timings (no guest runs: testable alone).
+
+    ``cells`` maps each config (``native`` first, then ``qemu``, the tiers, ``jit+CLIENT``)
+    to ``{"times": [seconds per repeat], "output_ok": bool}`` plus, for engine configs,
+    ``wall_seconds``, ``instructions`` and ``events``. See :func:`run_bench` for the columns.
+
+    >>> rows = bench_rows("zstd", {"native": {"times": [1.0, 1.1], "output_ok": True},
+    ...                            "jit": {"times": [2.0, 2.1], "output_ok": True},
+    ...                            "jit+null": {"times": [1.1, 2.2], "output_ok": True}})
+    >>> [(r["config"], r["goal_verdict"]) for r in rows]
+    [('native', None), ('jit', 'met'), ('jit+null', 'noise')]
+    """
+    host = host or platform.processor() or platform.machine()
+    nat = cells["native"]["times"]
+    q = cells.get("qemu", {}).get("times")
+    jit = cells[client_tier]["times"] if client_tier in cells else None
+    insns = next((c["instructions"] for c in cells.values() if c.get("instructions")), None)
+    rows = []
+    for cfg, c in cells.items():
+        ts = c["times"]
+        sec = statistics.median(ts)
+        f = {"workload": workload, "config": cfg, "seconds": sec, "seconds_min": min(ts),
+             "seconds_max": max(ts), "wall_seconds": c.get("wall_seconds"),
+             "events": c.get("events"), "output_ok": c["output_ok"], "repeat": len(ts),
+             "host": host}
+        if cfg == "native":
+            f["ratio_native"] = 1.0
+        else:
+            f["ratio_native"], f["ratio_native_range"] = _ratio(ts, nat)
+            f["instructions"] = insns
+            f["guest_mips"] = insns / sec / 1e6 if insns else None
+        if q is not None:
+            if cfg == "qemu":
+                f["ratio_qemu"] = 1.0
+            else:
+                f["ratio_qemu"], f["ratio_qemu_range"] = _ratio(ts, q)
+        if jit is not None and cfg == client_tier:
+            f["vs_jit"] = 1.0
+        elif jit is not None and cfg.startswith(f"{client_tier}+"):
+            f["vs_jit"], f["vs_jit_range"] = _ratio(ts, jit)
+        rows.append(_row(**f))
+    return rows
 
 
 def run_bench(workloads: list[str] | None = None, repeat: int = 3, qemu: bool = True,
               tiers: list[str] | None = None, progress: bool = True,
-              sizes: dict | None = None, clients: list[str] | None = None) -> list[dict]:
+              sizes: dict | None = None, clients: list[str] | None = None,
+              startup: bool = False) -> list[dict]:
     """Measure every workload under every configuration; one dict per (workload, config).
 
     Configs: ``native``, ``qemu`` (when installed and ``qemu=True``), each engine tier, then
     ``jit+CLIENT`` for each of ``clients`` (default :data:`DEFAULT_CLIENTS`; run only when the
-    JIT is among ``tiers``; ``clients=[]`` for none). Columns: ``workload``, ``config``,
-    ``seconds`` (median; engine: inside the run), ``wall_seconds`` (engine rows: median of the
-    whole ``Machine.run`` call, drains included; None for native and qemu, whose ``seconds``
-    already is a process's wall time), ``ratio_native`` / ``ratio_qemu`` (time / native or qemu
-    time), ``vs_jit`` (time / plain JIT time; for ``jit`` and the client rows),
-    ``guest_mips`` (RISC-V instructions per µs; for qemu, the engine's count of the same
-    run), ``instructions``, ``events`` (client records counted; client rows only),
-    ``goal`` / ``goal_met`` (the project's goal for this config, :data:`GOALS`), ``output_ok``.
+    JIT is among ``tiers``; ``clients=[]`` for none); with ``startup=True``, then the
+    start-up rows (:func:`startup_rows`). Every row has the keys :data:`ROW_KEYS`:
+    ``seconds`` (median; engine: inside the run) with ``seconds_min`` / ``seconds_max``,
+    ``wall_seconds`` (engine rows: median of the whole ``Machine.run`` call, drains included;
+    None for native and qemu, whose ``seconds`` already is a process's wall time),
+    ``ratio_native`` / ``ratio_qemu`` (time / native or qemu time), ``vs_jit`` (time / plain
+    JIT time; for ``jit`` and the client rows), each with its ``*_range`` [low, high] over the
+    repeats, ``guest_mips`` (RISC-V instructions per µs; for qemu, the engine's count of the
+    same run), ``instructions``, ``events`` (client records counted; client rows only),
+    ``goal`` / ``goal_verdict`` (met, missed or noise: :func:`goal_verdict`) / ``goal_met``
+    (True, False, or None for noise), ``output_ok``.
 
     >>> rows = run_bench(["zstd"], repeat=1, sizes={"zstd": "1m"}, progress=False)  # doctest: +SKIP
     >>> next(r for r in rows if r["config"] == "jit+memtrace")["events"] > 0  # doctest: +SKIP
@@ -151,84 +259,208 @@ def run_bench(workloads: list[str] | None = None, repeat: int = 3, qemu: bool = 
         cells: dict[str, dict] = {}
         for cfg, t, cl in configs:
             if t is None:
-                cells[cfg] = {"seconds": statistics.median(r[0] for r in runs[cfg]),
+                cells[cfg] = {"times": [r[0] for r in runs[cfg]],
                               "output_ok": all(r[1] == ref_out and r[2] == 0 for r in runs[cfg])}
             else:
                 cells[cfg] = _engine_cell(runs[cfg], ref_out, cl)
-        insns = next((c["instructions"] for c in cells.values() if c.get("instructions")), None)
-        nat = cells["native"]["seconds"]
-        q = cells.get("qemu", {}).get("seconds")
-        jit = cells[client_tier]["seconds"] if client_tier else None
-        for cfg, c in cells.items():
-            row = {
-                "workload": w, "config": cfg, "seconds": c["seconds"],
-                "wall_seconds": c.get("wall_seconds"),
-                "ratio_native": c["seconds"] / nat if nat else None,
-                "ratio_qemu": c["seconds"] / q if q else None,
-                "vs_jit": (c["seconds"] / jit if jit and (cfg == client_tier
-                                                         or cfg.startswith(f"{client_tier}+"))
-                           else None),
-                "instructions": insns if cfg != "native" else None,
-                "guest_mips": (insns / c["seconds"] / 1e6) if (insns and cfg != "native") else None,
-                "events": c.get("events"),
-                "output_ok": c["output_ok"], "repeat": repeat,
-                "host": platform.processor() or platform.machine(),
-            }
-            row["goal"], row["goal_met"] = _goal(cfg, row)
-            rows.append(row)
+        rows += bench_rows(w, cells, client_tier=client_tier)
+    if startup:
+        rows += startup_rows(progress=progress)
     return rows
+
+
+# ------------------------------------------------------------------ start-up
+
+
+def exit0_elf(path: str | Path) -> Path:
+    """Write the smallest RISC-V Linux program there is, ``exit(0)`` in three instructions
+    (a static ELF with one segment; built here, so no cross compiler is needed).
+
+    >>> import tempfile
+    >>> exit0_elf(Path(tempfile.mkdtemp()) / "exit0").stat().st_size
+    132
+    """
+    code = struct.pack("<3I", 0x00000513,   # li a0, 0
+                       0x05D00893,          # li a7, 93 (exit)
+                       0x00000073)          # ecall
+    base, ehdr, phdr = 0x10000, 64, 56
+    size = ehdr + phdr + len(code)
+    ident = b"\x7fELF" + bytes([2, 1, 1, 0]) + bytes(8)       # 64-bit, little-endian, SysV
+    header = ident + struct.pack("<HHIQQQIHHHHHH", 2, 243, 1,  # ET_EXEC, EM_RISCV, version
+                                 base + ehdr + phdr, ehdr, 0,  # entry, phoff, shoff
+                                 0x5, ehdr, phdr, 1, 64, 0, 0)  # RVC + double-float ABI
+    segment = struct.pack("<IIQQQQQQ", 1, 5, 0, base, base, size, size, 0x1000)  # PT_LOAD r-x
+    path = Path(path)
+    path.write_bytes(header + segment + code)
+    path.chmod(0o755)
+    return path
+
+
+def _wbrun() -> Path | None:
+    """The engine's command-line runner installed beside the engine library, if any."""
+    from ._engine import find_library
+
+    p = find_library().parent / "wbrun"
+    return p if p.is_file() else None
+
+
+def _wb_command() -> list[str]:
+    """How a user starts ``wb``: the console script beside this interpreter (else ``-m``)."""
+    wb = Path(sys.executable).with_name("wb")
+    return [str(wb)] if wb.is_file() else [sys.executable, "-m", "workbench.cli"]
+
+
+def startup_rows(runs: int = STARTUP_RUNS, progress: bool = True) -> list[dict]:
+    """Rows ``start-up``/``wbrun`` and ``start-up``/``wb run``: each command runs a trivial
+    program ``runs`` times, alternating; ``seconds`` is the minimum (the launch least
+    disturbed by the machine), ``over_wbrun`` what ``wb run`` adds, judged against
+    :data:`GOALS` (``<= wbrun + 0.1 s``). Empty when ``wbrun`` is not installed.
+
+    >>> [r["config"] for r in startup_rows(runs=2, progress=False)]  # doctest: +SKIP
+    ['wbrun', 'wb run']
+    """
+    wbrun = _wbrun()
+    if wbrun is None:
+        if progress:
+            print("[bench] start-up: no wbrun beside the engine library; skipped", flush=True)
+        return []
+    with tempfile.TemporaryDirectory(prefix="wb-startup-") as d:
+        elf = exit0_elf(Path(d) / "exit0")
+        cmds = {"wbrun": [str(wbrun), str(elf)], "wb run": [*_wb_command(), "run", str(elf)]}
+        if progress:
+            print(f"[bench] start-up: {runs} launches each of wbrun and wb run", flush=True)
+        times: dict[str, list[float]] = {cfg: [] for cfg in cmds}
+        ok = dict.fromkeys(cmds, True)
+        for _ in range(runs):
+            for cfg, cmd in cmds.items():
+                t, out, rc = _time_process(cmd, Path(d))
+                times[cfg].append(t)
+                ok[cfg] = ok[cfg] and rc == 0 and out == b""
+    return startup_rows_from(times, ok)
+
+
+def startup_rows_from(times: dict, ok: dict | None = None, host: str | None = None) -> list[dict]:
+    """The start-up rows from launch times ``{"wbrun": [...], "wb run": [...]}`` (testable
+    without launching anything).
+
+    >>> rows = startup_rows_from({"wbrun": [0.003, 0.004], "wb run": [0.07, 0.09]})
+    >>> [(r["config"], round(r["over_wbrun"] or 0, 3), r["goal_verdict"]) for r in rows]
+    [('wbrun', 0, None), ('wb run', 0.067, 'met')]
+    """
+    host = host or platform.processor() or platform.machine()
+    base = min(times["wbrun"])
+    return [_row(workload="start-up", config=cfg, seconds=min(ts), seconds_min=min(ts),
+                 seconds_max=max(ts), over_wbrun=min(ts) - base if cfg != "wbrun" else None,
+                 output_ok=(ok or {}).get(cfg, True), repeat=len(ts), host=host)
+            for cfg, ts in times.items()]
+
+
+# ------------------------------------------------------------------ the table
 
 
 def _fmt(v, spec):
     return "-" if v is None else format(v, spec)
 
 
-def _goal_cell(r: dict, rich: bool = False) -> str:
+def _ratio_cell(r: dict, field: str, sep: str = " ") -> str:
+    """A ratio with its range beside it when the repeats spread: ``1.01 (0.97–1.06)``;
+    ``sep="\\n"`` puts the range on a second line, as the printed table has it.
+
+    >>> _ratio_cell({"vs_jit": 1.01, "vs_jit_range": [0.97, 1.06]}, "vs_jit")
+    '1.01 (0.97–1.06)'
+    >>> _ratio_cell({"vs_jit": 1.01, "vs_jit_range": [0.97, 1.06]}, "vs_jit", "\\n")
+    '1.01\\n0.97–1.06'
+    """
+    v, rng = r.get(field), r.get(f"{field}_range")
+    if v is None:
+        return "-"
+    if rng is None or f"{rng[0]:.2f}" == f"{rng[1]:.2f}":
+        return f"{v:.2f}"
+    if sep == "\n":
+        return f"{v:.2f}\n{rng[0]:.2f}–{rng[1]:.2f}"
+    return f"{v:.2f}{sep}({rng[0]:.2f}–{rng[1]:.2f})"
+
+
+def _count(n: int | None, compact: bool) -> str:
+    """A record count: exact with thousands separators, or ``compact`` in millions.
+
+    >>> _count(1_234_567_890, False), _count(1_234_567_890, True), _count(1234, True)
+    ('1,234,567,890', '1,235M', '1,234')
+    """
+    if n is None:
+        return "-"
+    return f"{n / 1e6:,.0f}M" if compact and n >= 10_000_000 else f"{n:,}"
+
+
+def _goal_cell(r: dict, rich: bool = False, sep: str = ": ") -> str:
     if not r.get("goal"):
         return "-"
-    met = r.get("goal_met")
-    verdict = "?" if met is None else "met" if met else ("[red]missed[/red]" if rich else "missed")
-    return f"{r['goal']}: {verdict}"
+    verdict = r.get("goal_verdict") or "?"
+    if verdict == "missed" and rich:
+        verdict = "[red]missed[/red]"
+    return f"{r['goal']}{sep}{verdict}"
 
 
-COLUMNS = ["workload", "config", "seconds", "wall s", "x native", "x qemu", "x jit",
-           "guest MIPS", "events", "goal", "output ok"]
+COLUMNS = ["workload", "config", "seconds", "x native", "x qemu", "x jit", "MIPS", "events",
+           "goal", "ok"]
 
 
 def _cells(r: dict, rich: bool = False) -> list[str]:
+    """A row's cells under :data:`COLUMNS`; ``rich``: for the printed table, where ranges and
+    verdicts go on a second line so that the table fits :data:`TABLE_WIDTH` columns."""
     ok = "yes" if r["output_ok"] else ("[red]NO[/red]" if rich else "NO")
-    return [r["workload"], r["config"], f"{r['seconds']:.3f}", _fmt(r.get("wall_seconds"), ".3f"),
-            _fmt(r["ratio_native"], ".2f"), _fmt(r["ratio_qemu"], ".2f"),
-            _fmt(r.get("vs_jit"), ".2f"), _fmt(r["guest_mips"], ".0f"),
-            _fmt(r.get("events"), ","), _goal_cell(r, rich), ok]
+    sep = "\n" if rich else " "
+    return [r["workload"], r["config"], f"{r['seconds']:.3f}",
+            *(_ratio_cell(r, f, sep) for f in ("ratio_native", "ratio_qemu", "vs_jit")),
+            _fmt(r["guest_mips"], ".0f"), _count(r.get("events"), compact=rich),
+            _goal_cell(r, rich, "\n" if rich else ": "), ok]
 
 
 def table_markdown(rows: list[dict]) -> str:
     """The bench table as Markdown (what goes into issue notes and reports).
 
-    >>> print(table_markdown(run_bench(["zstd"], repeat=1, progress=False)))  # doctest: +SKIP
-    | workload | config | seconds | wall s | x native | x qemu | x jit | guest MIPS | events | goal | output ok |
-    ...
+    >>> rows = startup_rows_from({"wbrun": [0.003], "wb run": [0.07]}, host="cpu")
+    >>> print(table_markdown(rows).splitlines()[3])
+    | start-up | wb run | 0.070 | - | - | - | - | - | <= wbrun + 0.1 s: met | yes |
     """
     lines = ["| " + " | ".join(COLUMNS) + " |",
-             "|---|---|" + "---:|" * 7 + "---|---|"]
+             "|---|---|" + "---:|" * 6 + "---|---|"]
     for r in rows:
         lines.append("| " + " | ".join(_cells(r)) + " |")
     return "\n".join(lines) + "\n"
 
 
-def print_table(rows: list[dict]) -> None:
-    """Print the bench table with rich.
+#: columns of the printed table in a pipe or a log (a terminal gives its own width)
+TABLE_WIDTH = 100
 
-    >>> print_table(run_bench(["zstd"], repeat=1, progress=False))  # doctest: +SKIP
+
+def print_table(rows: list[dict], console=None) -> None:
+    """Print the bench table with rich, one table per workload (the workload is its title),
+    ranges and verdicts on a second line of each row: it fits :data:`TABLE_WIDTH` columns,
+    the width used when the output is not a terminal and COLUMNS is not set (a terminal
+    gives its own width; long cells then wrap, none is cut).
+
+    >>> print_table(startup_rows_from({"wbrun": [0.003], "wb run": [0.07]}))  # doctest: +SKIP
     """
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
-    t = Table(*COLUMNS, title="wb bench (median of runs; ratios measured in this run)")
-    for r in rows:
-        t.add_row(*_cells(r, rich=True))
-    console = Console()
-    if not console.is_terminal:  # a pipe or a log file: do not squeeze the table into 80 columns
-        console = Console(width=max(console.width, 160))
-    console.print(t)
+    if console is None:
+        console = Console()
+        if not console.is_terminal and not os.environ.get("COLUMNS"):
+            console = Console(width=TABLE_WIDTH)    # rich's default in a pipe would be 80
+    console.print("wb bench: median of the repeats; ratios with their min-max range; "
+                  "start-up: the minimum", highlight=False)
+    for w in dict.fromkeys(r["workload"] for r in rows):
+        t = Table(title=w, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True,
+                  title_justify="left")
+        for c in COLUMNS[1:]:
+            t.add_column(c, overflow="fold", justify="right" if c in _NUMERIC else "left")
+        for r in rows:
+            if r["workload"] == w:
+                t.add_row(*_cells(r, rich=True)[1:])
+        console.print(t)
+
+
+_NUMERIC = {"seconds", "x native", "x qemu", "x jit", "MIPS", "events"}

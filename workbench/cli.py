@@ -2,94 +2,249 @@
 
     wb run [--tier jit|interp] [--client memtrace] [--events DIR] [--max-insns N] [--root DIR] [--json FILE] ELF [ARGS...]
     wb guest list | wb guest build NAME
-    wb bench [--json FILE] [--workload lua54 --workload zstd] [--repeat 3] [--client barrier --client bursty]
+    wb bench [--json FILE] [--workload lua54 --workload zstd] [--repeat 3] [--client barrier --client bursty] [--no-startup]
     wb reproduce [STUDY...] [--scale small|paper] [--out DIR] [--scheduler ADDR]
     wb lab [--port N] [--no-browser]
 
 Exit status of ``wb run``: the guest's own exit status when it exits; 128+N when it was
 killed by signal N; 125 when the run was stopped another way (fault, illegal instruction,
 budget, wall-clock limit: the reason is printed on stderr); 2 for bad input (bad ELF, bad
-option).
+option). Every other command exits 2 for a bad command line and 1 when the work itself fails;
+no user error ends in a traceback.
+
+Start-up. ``wb run`` is often run many times from scripts, so its start-up is kept close to
+the engine's own runner (``wbrun``; ``wb bench`` measures both side by side). Importing this
+module imports neither typer nor the analysis stack (xarray, pandas, dask, zarr): the typer
+app is built on first use of :data:`app` (the command signatures name ``typer`` in string
+annotations, which typer evaluates only then), and :func:`main` runs a well-formed
+``wb run ...`` or ``wb guest list`` without typer at all (importing typer and its click,
+and in recent versions the pydantic it parses every option with, takes ~70 ms: many times
+the engine's own start-up). Anything else — ``--help``, an unknown option, a malformed value,
+every other command — goes to typer, which prints the help or says what is wrong.
+
+>>> from workbench.cli import _fast_run
+>>> _fast_run(["--max-insns", "1000", "lua54", "-e", "print(1)"])["max_insns"]
+1000
+>>> _fast_run(["--help"]) is None    # typer prints the help
+True
 """
 from __future__ import annotations
 
-import json
 import os
+import re
 import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import Annotated, List, Optional
 
 # The engine runs on one host thread; OpenBLAS's idle worker threads (numpy) spin after any
 # BLAS call and take a core away from it on small machines, which shows up as timing noise.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import typer  # noqa: E402
+#: the engine's built-in analysis clients, written out so that ``wb --help`` needs no engine
+#: (tests/test_cli.py holds this to ``workbench.available_clients()``)
+CLIENTS = ("null", "icount", "bbprofile", "memtrace", "barrier", "bursty", "shrink")
+#: the engine's tiers (whether the JIT exists on this host is the engine's to say)
+TIERS = ("jit", "interp")
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Dynamic program analysis workbench on a RISC-V engine.")
-guest_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Guest programs.")
-app.add_typer(guest_app, name="guest")
+#: ``wb run``'s options: option -> (parameter, kind). The typer command :func:`run` declares
+#: the same options (tests/test_cli.py holds the two together); :func:`_fast_run` parses a
+#: well-formed command line with this table alone.
+_RUN_OPTIONS = {
+    "--tier": ("tier", str), "--max-insns": ("max_insns", int), "--mem-limit": ("mem_limit", int),
+    "--wall-limit": ("wall_limit", float), "--root": ("root", Path), "--seed": ("seed", int),
+    "--nondeterministic": ("nondeterministic", bool), "--json": ("json_out", Path),
+    "--client": ("client", list), "--events": ("events", Path),
+    "--max-threads": ("max_threads", int), "--quantum": ("quantum", int),
+}
+_INT = re.compile(r"[0-9]+")
+_FLOAT = re.compile(r"[0-9]+(\.[0-9]*)?([eE][+-]?[0-9]+)?|inf")
 
 
-@app.command(context_settings={"allow_interspersed_args": False, "ignore_unknown_options": True})
+def _err(prog: str, message: str) -> None:
+    print(f"{prog}: {message}", file=sys.stderr, flush=True)
+
+
+# ------------------------------------------------------------------ wb run
+
+
 def run(
-    elf: str = typer.Argument(..., help="Static RISC-V Linux ELF (or a guest name, e.g. lua54)."),
-    args: Optional[List[str]] = typer.Argument(None, help="Arguments passed to the guest."),
-    tier: Optional[str] = typer.Option(None, help="Execution tier: jit (default on x86-64) or interp."),
-    max_insns: Optional[int] = typer.Option(None, "--max-insns", help="Instruction budget."),
-    mem_limit: Optional[int] = typer.Option(None, "--mem-limit", help="Guest memory cap in bytes."),
-    wall_limit: Optional[float] = typer.Option(None, "--wall-limit", help="Wall-clock limit in seconds (inf: none)."),
-    root: Optional[Path] = typer.Option(None, "--root", help="Host directory the guest sees as / (default: current directory)."),
-    seed: int = typer.Option(0, help="Seed of the guest's randomness (deterministic mode)."),
-    nondeterministic: bool = typer.Option(False, "--nondeterministic", help="Use the host's clock and randomness."),
-    json_out: Optional[Path] = typer.Option(None, "--json", help="Write the run's stats to this JSON file."),
-    client: Optional[List[str]] = typer.Option(None, "--client", help="Analysis client to run (repeatable): null, icount, bbprofile, memtrace, barrier, bursty."),
-    events: Optional[Path] = typer.Option(None, "--events", help="Write each client stream's events to DIR/<stream>.zarr."),
+    ctx: typer.Context,
+    elf: Annotated[str, typer.Argument(metavar="ELF", show_default=False, hidden=True)],
+    args: Annotated[Optional[List[str]], typer.Argument(metavar="ARGS", show_default=False, hidden=True)] = None,
+    tier: Annotated[Optional[str], typer.Option("--tier", metavar="TIER", help=f"Execution tier: {' or '.join(TIERS)} (default: jit where the host has it).")] = None,
+    max_insns: Annotated[Optional[int], typer.Option("--max-insns", metavar="N", help="Instruction budget.")] = None,
+    mem_limit: Annotated[Optional[int], typer.Option("--mem-limit", metavar="BYTES", help="Guest memory cap in bytes.")] = None,
+    wall_limit: Annotated[Optional[float], typer.Option("--wall-limit", metavar="SECONDS", help="Wall-clock limit in seconds (inf: none).")] = None,
+    root: Annotated[Optional[Path], typer.Option("--root", metavar="DIR", help="Host directory the guest sees as / (default: the current directory).")] = None,
+    seed: Annotated[int, typer.Option("--seed", metavar="N", help="Seed of the guest's randomness (deterministic mode).")] = 0,
+    nondeterministic: Annotated[bool, typer.Option("--nondeterministic", help="Use the host's clock and randomness.")] = False,
+    json_out: Annotated[Optional[Path], typer.Option("--json", metavar="FILE", help="Write the run's stats to this JSON file.")] = None,
+    client: Annotated[Optional[List[str]], typer.Option("--client", metavar="NAME", help=f"Analysis client to run (repeatable): {', '.join(CLIENTS)}.")] = None,
+    events: Annotated[Optional[Path], typer.Option("--events", metavar="DIR", help="Write each client stream's events to DIR/STREAM.zarr.")] = None,
+    max_threads: Annotated[int, typer.Option("--max-threads", metavar="N", help="Guest threads live at once (pthread_create fails past it).")] = 256,
+    quantum: Annotated[int, typer.Option("--quantum", metavar="N", help="Instructions a guest thread runs before the seeded scheduler switches threads.")] = 20000,
 ):
     """Run a RISC-V program on the engine, passing its stdout/stderr through.
 
-    Options go before the program; everything after it is the guest's, and a `--` right after
-    the program ends wb's options explicitly: `wb run lua54 -- -e "print(1)"`.
+    ELF is a static RISC-V Linux executable or a guest name (see: wb guest list); ARGS are the
+    guest's arguments. Options go before the program; everything after it is the guest's, and
+    a -- right after the program ends wb's options explicitly: wb run lua54 -- -e "print(1)"
     """
-    from .errors import WorkbenchError
-    from .machine import Machine
+    if elf.startswith("-") and elf != "-":
+        # allow_interspersed_args=False hands the first unknown option over as the program
+        ctx.fail(f"No such option: {elf}")
+    raise typer.Exit(_run_program(elf, args, tier=tier, max_insns=max_insns, mem_limit=mem_limit,
+                                  wall_limit=wall_limit, root=root, seed=seed,
+                                  nondeterministic=nondeterministic, json_out=json_out,
+                                  client=client, events=events, max_threads=max_threads,
+                                  quantum=quantum))
 
+
+def _fast_run(argv: list[str]) -> Optional[dict]:
+    """``wb run``'s parameters from its command line (after ``run``), or None when typer must
+    see it: ``--help``, ``--``, short or unknown options, a missing value, a value typer might
+    read differently (signs, underscores, a leading ``-``), no program.
+
+    >>> _fast_run(["--client", "icount", "--client=memtrace", "zstd", "1m"])["client"]
+    ['icount', 'memtrace']
+    >>> _fast_run(["--max-insns", "1e9", "zstd"]) is None  # typer says what is wrong
+    True
+    """
+    opts = {"tier": None, "max_insns": None, "mem_limit": None, "wall_limit": None,
+            "root": None, "seed": 0, "nondeterministic": False, "json_out": None,
+            "client": [], "events": None, "max_threads": 256, "quantum": 20000}
+    i = 0
+    while i < len(argv) and argv[i].startswith("-") and argv[i] != "-":
+        name, eq, value = argv[i].partition("=")
+        if name not in _RUN_OPTIONS:
+            return None
+        param, kind = _RUN_OPTIONS[name]
+        i += 1
+        if kind is bool:
+            if eq:
+                return None
+            opts[param] = True
+            continue
+        if not eq:
+            if i >= len(argv):
+                return None
+            value = argv[i]
+            i += 1
+        if kind is int:
+            v = int(value) if _INT.fullmatch(value) else None
+        elif kind is float:
+            v = float(value) if _FLOAT.fullmatch(value) else None
+        else:
+            v = value if value and not value.startswith("-") else None
+        if v is None:
+            return None
+        if kind is list:
+            opts[param].append(v)
+        else:
+            opts[param] = Path(v) if kind is Path else v
+    if i >= len(argv):
+        return None
+    opts["elf"], opts["args"] = argv[i], argv[i + 1:]
+    return opts
+
+
+def _run_problem(elf: str, tier: Optional[str] = None, client: Optional[list] = None,
+                 root: Optional[Path] = None, json_out: Optional[Path] = None,
+                 events: Optional[Path] = None, **_) -> Optional[str]:
+    """Why ``wb run`` would refuse these parameters before running anything, or None.
+
+    >>> _run_problem("lua54", client=["memtrace", "nosuch"])
+    "unknown client 'nosuch'; built-in clients: null, icount, bbprofile, memtrace, barrier, bursty, shrink"
+    """
+    if elf.startswith("-") and elf != "-":
+        return f"No such option: {elf}"
+    if tier is not None and tier not in TIERS:
+        return f"unknown tier {tier!r}; choose one of {', '.join(TIERS)}"
+    for c in client or []:
+        if c not in CLIENTS:
+            return f"unknown client {c!r}; built-in clients: {', '.join(CLIENTS)}"
+    if root is not None and not root.is_dir():
+        return f"--root {root}: not a directory"
+    problem = _unwritable(json_out, "--json", is_dir=False) or _unwritable(events, "--events", is_dir=True)
+    if problem:                     # before the guest runs: a long run is not lost at the end
+        return problem
+    if not Path(elf).exists() and os.sep not in elf:
+        from . import guests       # a guest name, built on first use by Machine.run
+
+        try:
+            guests.split_name(elf)
+        except guests.UnknownGuestError:
+            return f"{elf}: no such file (and not a known guest; see `wb guest list`)"
+    return None
+
+
+def _run_program(elf: str, args: Optional[list], *, tier=None, max_insns=None, mem_limit=None,
+                 wall_limit=None, root=None, seed=0, nondeterministic=False, json_out=None,
+                 client=None, events=None, max_threads=256, quantum=20000) -> int:
+    """Run ``elf`` as ``wb run`` does and return its exit status (typer and the fast path)."""
     args = list(args or [])
     if args[:1] == ["--"]:          # `wb run ELF -- ARGS`: the separator is not the guest's
         args = args[1:]
-    problem = _unwritable(json_out, "--json", is_dir=False) or _unwritable(events, "--events", is_dir=True)
-    if problem:                     # before the guest runs: a long run is not lost at the end
-        typer.echo(f"wb run: {problem}", err=True)
-        raise typer.Exit(2)
+    problem = _run_problem(elf, tier=tier, client=client, root=root, json_out=json_out,
+                           events=events)
+    if problem:
+        _err("wb run", problem)
+        return 2
+    from .errors import WorkbenchError
+    from .machine import Machine, resolve_program
+
+    # Records are never kept: counted as they are drained, or (--events) streamed to zarr
+    # stores by a writer thread while the guest runs, so a long trace costs no memory.
+    counts: dict = {}
+    writer = None
     try:
         m = Machine(tier=tier, max_insns=max_insns, mem_limit=mem_limit, wall_limit=wall_limit,
-                    root=root, deterministic=not nondeterministic, seed=seed, clients=client or [])
-        sys.stdout.flush()
-        r = m.run(elf, args, argv0=elf, stdin=_stdin_fd())
-    except WorkbenchError as e:
-        typer.echo(f"wb run: {e}", err=True)
-        raise typer.Exit(2)
-    if r.records:
-        typer.echo("wb run: " + ", ".join(f"{k}: {len(v):,} records" for k, v in sorted(r.records.items())), err=True)
-    try:
-        if events and r.records:
-            from .store import save
+                    root=root, deterministic=not nondeterministic, seed=seed, clients=client or [],
+                    max_threads=max_threads, quantum=quantum)
+        on_records = None
+        if client and events:
+            from .event_writer import EventWriter
 
-            events.mkdir(parents=True, exist_ok=True)
-            for stream in r.records:
-                save(r.events(stream), events / f"{stream}.zarr")
+            writer = EventWriter(events, program=resolve_program(elf), config=m.config,
+                                 args=" ".join(args))
+            on_records = writer
+        elif client:
+            def on_records(stream, recs):
+                counts[stream] = counts.get(stream, 0) + len(recs)
+        sys.stdout.flush()
+        r = m.run(elf, args, argv0=elf, stdin=_stdin_fd(), on_records=on_records)
+        if writer is not None:
+            writer.close(r)
+            counts = writer.counts
+    except WorkbenchError as e:
+        _err("wb run", str(e))
+        return 2
+    except KeyboardInterrupt:
+        _err("wb run", "interrupted")
+        return 130
+    except (OSError, RuntimeError) as e:  # writing the events failed (a full disk, say)
+        _err("wb run", f"cannot write the results: {e}")
+        return 2
+    finally:
+        if writer is not None:
+            writer.abort()          # no-op after close; removes half-written stores otherwise
+    if counts:
+        _err("wb run", ", ".join(f"{k}: {v:,} records" for k, v in sorted(counts.items())))
+    try:
         if json_out:
-            stats = dict(r.stats, records={k: len(v) for k, v in r.records.items()})
+            import json
+
+            stats = dict(r.stats, records=dict(sorted(counts.items())))
             json_out.write_text(json.dumps(stats, indent=2) + "\n")
     except OSError as e:            # e.g. the disk filled up during the run
-        typer.echo(f"wb run: cannot write the results: {e}", err=True)
-        raise typer.Exit(2)
+        _err("wb run", f"cannot write the results: {e}")
+        return 2
     if r.reason == "exit":
-        raise typer.Exit(r.exit_code & 0xFF)
-    typer.echo(f"wb run: {r.reason}: {r.message}", err=True)
+        return r.exit_code & 0xFF
+    _err("wb run", f"{r.reason}: {r.message}")
     if r.reason == "signal":
-        raise typer.Exit(128 + r.exit_code)
-    raise typer.Exit(125)
+        return 128 + r.exit_code
+    return 125
 
 
 def _unwritable(path: Optional[Path], option: str, *, is_dir: bool) -> Optional[str]:
@@ -125,75 +280,171 @@ def _stdin_fd():
         return None
 
 
-@guest_app.command("list")
+# ------------------------------------------------------------------ wb guest
+
+
 def guest_list():
     """List the guest programs that can be built."""
-    from . import guests
-    from rich.console import Console
+    raise typer.Exit(_guest_list())
+
+
+def _guest_list() -> int:
     from rich.table import Table
+
+    from . import guests
 
     t = Table("name", "variants", "description")
     for g in guests.list_guests():
         t.add_row(g.name, ", ".join(getattr(g, "variants", []) or []), getattr(g, "description", ""))
-    Console().print(t)
+    _console().print(t)
+    return 0
 
 
-@guest_app.command("build")
-def guest_build(name: str = typer.Argument(..., help="Guest name, e.g. lua54 or lua54-glibc."),
-                force: bool = typer.Option(False, help="Rebuild even if cached.")):
-    """Build a guest program and print the path of its ELF."""
+def _guest_problem(name: str, **_) -> Optional[str]:
+    """Why ``wb guest build NAME`` would refuse ``name``, or None."""
     from . import guests
 
     try:
-        path = guests.build(name, force=force)
+        guests.split_name(name)
     except guests.UnknownGuestError:
-        typer.echo(f"wb guest build: unknown guest {name!r} (see `wb guest list`)", err=True)
+        return f"unknown guest {name!r} (see `wb guest list`)"
+    return None
+
+
+def guest_build(name: Annotated[str, typer.Argument(metavar="NAME", show_default=False, hidden=True)],
+                force: Annotated[bool, typer.Option("--force", help="Rebuild even if cached.")] = False):
+    """Build a guest program and print the path of its ELF.
+
+    NAME is a guest of wb guest list, e.g. lua54, or lua54-glibc for its glibc build.
+    """
+    from . import guests
+
+    problem = _guest_problem(name)
+    if problem:
+        _err("wb guest build", problem)
         raise typer.Exit(2)
+    try:
+        path = guests.build(name, force=force)
     except guests.GuestBuildError as e:
-        typer.echo(f"wb guest build: {e}", err=True)
+        _err("wb guest build", str(e))
         raise typer.Exit(1)
     typer.echo(str(path))
 
 
-@app.command()
+# ------------------------------------------------------------------ wb bench
+
+
+def _bench_sizes(size: Optional[list]) -> dict:
+    """``--size WORKLOAD=SIZE`` options as a dict; ValueError names a malformed one.
+
+    >>> _bench_sizes(["zstd=4m", "lua54=20"])
+    {'zstd': '4m', 'lua54': '20'}
+    """
+    sizes = {}
+    for s in size or []:
+        k, eq, v = s.partition("=")
+        if not (k and eq and v):
+            raise ValueError(f"--size wants WORKLOAD=SIZE, got {s!r}")
+        sizes[k] = v
+    return sizes
+
+
+def _bench_problem(workload: Optional[list] = None, repeat: int = 3, size: Optional[list] = None,
+                   client: Optional[list] = None, tier: Optional[list] = None,
+                   json_out: Optional[Path] = None, **_) -> Optional[str]:
+    """Why ``wb bench`` would refuse these parameters before measuring anything, or None.
+
+    >>> _bench_problem(workload=["zstd"], size=["lua54=20"])
+    '--size lua54=...: lua54 is not among the workloads measured (zstd)'
+    """
+    from . import guests
+    from .bench import DEFAULT_WORKLOADS
+
+    workloads = workload or DEFAULT_WORKLOADS
+    if repeat < 1:
+        return f"--repeat must be at least 1, got {repeat}"
+    try:
+        sizes = _bench_sizes(size)
+    except ValueError as e:
+        return str(e)
+    for w in workloads:
+        try:
+            guests.split_name(w)
+        except guests.UnknownGuestError as e:
+            return str(e)
+    for w in sizes:
+        if w not in workloads:
+            return f"--size {w}=...: {w} is not among the workloads measured ({', '.join(workloads)})"
+    for t in tier or []:
+        if t not in TIERS:
+            return f"unknown tier {t!r}; choose one of {', '.join(TIERS)}"
+    for c in client or []:
+        if c not in CLIENTS:
+            return f"unknown client {c!r}; built-in clients: {', '.join(CLIENTS)}"
+    return _unwritable(json_out, "--json", is_dir=False)
+
+
 def bench(
-    json_out: Optional[Path] = typer.Option(None, "--json", help="Write the table as JSON."),
-    workload: Optional[List[str]] = typer.Option(None, "--workload", "-w", help="Workloads (default: lua54, zstd)."),
-    repeat: int = typer.Option(3, help="Runs per cell; the median is reported."),
-    no_qemu: bool = typer.Option(False, "--no-qemu", help="Skip the qemu-riscv64 column."),
-    size: Optional[List[str]] = typer.Option(None, "--size", help="Workload size, e.g. zstd=64m or lua54=600."),
-    client: Optional[List[str]] = typer.Option(None, "--client", "-c", help="Client rows on the JIT (default: null, memtrace), e.g. barrier, bursty."),
-    tier: Optional[List[str]] = typer.Option(None, "--tier", "-t", help="Engine tiers to measure (default: all; the client rows need jit)."),
+    json_out: Annotated[Optional[Path], typer.Option("--json", metavar="FILE", help="Write the table as JSON.")] = None,
+    workload: Annotated[Optional[List[str]], typer.Option("--workload", "-w", metavar="NAME", help="Workloads (default: lua54, zstd).")] = None,
+    repeat: Annotated[int, typer.Option("--repeat", metavar="N", help="Runs per cell; the median is reported with the min-max range.")] = 3,
+    no_qemu: Annotated[bool, typer.Option("--no-qemu", help="Skip the qemu-riscv64 column.")] = False,
+    size: Annotated[Optional[List[str]], typer.Option("--size", metavar="WORKLOAD=SIZE", help="Workload size, e.g. zstd=64m or lua54=600.")] = None,
+    client: Annotated[Optional[List[str]], typer.Option("--client", "-c", metavar="NAME", help=f"Client rows on the JIT (default: null, memtrace); any of {', '.join(CLIENTS)}.")] = None,
+    tier: Annotated[Optional[List[str]], typer.Option("--tier", "-t", metavar="TIER", help=f"Engine tiers to measure: {', '.join(TIERS)} (default: all there are; the client rows need jit).")] = None,
+    startup: Annotated[bool, typer.Option("--startup/--no-startup", help="Add the start-up rows: wb run against wbrun on a trivial program.")] = True,
 ):
     """Benchmark the engine against native code and qemu-riscv64, side by side in one run.
 
-    The profilers' overhead table (barrier pointers at their production setting against bursty
-    tracing, as in the paper): ``wb bench -w heads -w zstd -w lua54 -w brotli -t jit -c barrier -c bursty``.
-    Every configuration runs once per round and the rounds repeat (``--repeat``), so drift of
-    the machine affects all of them alike.
+    Every configuration runs once per round and the rounds repeat (--repeat), so drift of the
+    machine affects all of them alike. A ratio is shown with its range over the repeats; a
+    goal whose ratio is below 1 or whose range reaches 1 is marked noise, not met. The
+    profilers' overhead table (barrier pointers at their production setting against bursty
+    tracing, as in the paper): wb bench -w heads -w zstd -w lua54 -w brotli -t jit -c barrier -c bursty
     """
-    from .bench import print_table, run_bench
+    problem = _bench_problem(workload=workload, repeat=repeat, size=size, client=client,
+                             tier=tier, json_out=json_out)
+    if problem:
+        _err("wb bench", problem)
+        raise typer.Exit(2)
+    import json
 
-    sizes = {}
-    for s in size or []:
-        if "=" not in s:
-            typer.echo(f"wb bench: --size wants WORKLOAD=SIZE, got {s!r}", err=True)
-            raise typer.Exit(2)
-        k, v = s.split("=", 1)
-        sizes[k] = v
-    rows = run_bench(workloads=workload or None, repeat=repeat, qemu=not no_qemu, sizes=sizes,
-                     clients=client or None, tiers=tier or None)
+    from .bench import print_table, run_bench
+    from .errors import WorkbenchError
+
+    try:
+        rows = run_bench(workloads=workload or None, repeat=repeat, qemu=not no_qemu,
+                         sizes=_bench_sizes(size), clients=client or None, tiers=tier or None,
+                         startup=startup)
+    except WorkbenchError as e:     # a guest that does not build, a tier this host lacks
+        _err("wb bench", str(e))
+        raise typer.Exit(1)
     print_table(rows)
     if json_out:
         json_out.write_text(json.dumps(rows, indent=2) + "\n")
 
 
-def _study_table(name: str, df) -> None:
-    """Print a study's summary DataFrame as a rich table."""
+# ------------------------------------------------------------------ wb reproduce
+
+
+def _console():
+    """A rich Console for tables: the terminal's width, or 100 columns in a pipe or a log
+    (where rich would squeeze tables into 80) unless COLUMNS says otherwise."""
     from rich.console import Console
+
+    console = Console()
+    if console.is_terminal or os.environ.get("COLUMNS"):
+        return console
+    return Console(width=100)
+
+
+def _study_table(name: str, df) -> None:
+    """Print a study's summary DataFrame as a rich table (long cells wrap, none is cut)."""
     from rich.table import Table
 
-    t = Table(*[str(c) for c in df.columns], title=f"wb reproduce: {name}")
+    t = Table(title=f"wb reproduce: {name}")
+    for c in df.columns:
+        t.add_column(str(c), overflow="fold")
     for row in df.itertuples(index=False):
         cells = []
         for v in row:
@@ -205,10 +456,7 @@ def _study_table(name: str, df) -> None:
             else:
                 cells.append(str(v))
         t.add_row(*cells)
-    console = Console()
-    if not console.is_terminal:  # a log or a pipe: do not squeeze the columns to 80
-        console = Console(width=max(console.width, 160))
-    console.print(t)
+    _console().print(t)
 
 
 def _markdown(df) -> str:
@@ -220,43 +468,70 @@ def _markdown(df) -> str:
     return "\n".join(lines) + "\n"
 
 
-@app.command()
-def reproduce(
-    study: Optional[List[str]] = typer.Argument(None, help="Studies to run (default: all)."),
-    scale: str = typer.Option("small", "--scale", help="small (minutes) or paper (the full grid)."),
-    out: Path = typer.Option(Path("results"), "--out", help="Output directory."),
-    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="dask scheduler address (default: a local cluster)."),
-    fresh: bool = typer.Option(False, "--fresh", help="Measure again instead of reusing finished points."),
-    sweeps: Optional[Path] = typer.Option(None, "--sweeps", help="Directory of the sweep stores (default: the workbench cache)."),
-    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
-):
-    """Run the studies: each one's Dataset goes to OUT/<study>.zarr and .nc, its table is
-    printed (and written to OUT/<study>.md), and an HTML report is written to OUT.
+#: a dask scheduler address: [protocol://]host:port (an IPv6 host in brackets)
+_SCHEDULER = re.compile(r"(\w+://)?(\[[0-9A-Fa-f:.]+\]|[^\s/:\[\]]+):[0-9]{1,5}")
 
-    Example: wb reproduce engine --scale small --out results
+
+def _reproduce_problem(study: Optional[list] = None, scale: str = "small",
+                       out: Path = Path("results"), sweeps: Optional[Path] = None,
+                       scheduler: Optional[str] = None, **_) -> Optional[str]:
+    """Why ``wb reproduce`` would refuse these parameters before running a study, or None.
+
+    >>> _reproduce_problem(scale="medium")
+    "unknown scale 'medium'; choose one of small, paper"
+    """
+    from . import studies
+
+    unknown = [n for n in study or [] if n not in studies.STUDIES]
+    if unknown:
+        return (f"unknown study {', '.join(map(repr, unknown))}; known studies: "
+                f"{', '.join(studies.STUDIES)}")
+    if scale not in studies.SCALES:
+        return f"unknown scale {scale!r}; choose one of {', '.join(studies.SCALES)}"
+    if scheduler is not None and not _SCHEDULER.fullmatch(scheduler):
+        return (f"--scheduler {scheduler}: not a dask scheduler address "
+                f"(PROTOCOL://HOST:PORT, e.g. tcp://127.0.0.1:8786)")
+    return _unwritable(out, "--out", is_dir=True) or _unwritable(sweeps, "--sweeps", is_dir=True)
+
+
+def reproduce(
+    study: Annotated[Optional[List[str]], typer.Argument(metavar="STUDY", show_default=False, hidden=True)] = None,
+    scale: Annotated[str, typer.Option("--scale", metavar="SCALE", help="small (minutes) or paper (the full grid).")] = "small",
+    out: Annotated[Path, typer.Option("--out", metavar="DIR", help="Output directory.")] = Path("results"),
+    scheduler: Annotated[Optional[str], typer.Option("--scheduler", metavar="ADDRESS", help="dask scheduler address (default: a local cluster).")] = None,
+    fresh: Annotated[bool, typer.Option("--fresh", help="Measure again instead of reusing finished points.")] = False,
+    sweeps: Annotated[Optional[Path], typer.Option("--sweeps", metavar="DIR", help="Directory of the sweep stores (default: the workbench cache).")] = None,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
+):
+    """Run the studies: each one's Dataset goes to OUT/STUDY.zarr and .nc, its table is
+    printed (and written to OUT/STUDY.md), and an HTML report is written to OUT.
+
+    STUDY is one of engine, barrier (default: all of them). Example: wb reproduce engine
+    --scale small --out results
     """
     import shutil
 
+    problem = _reproduce_problem(study=study, scale=scale, out=out, sweeps=sweeps,
+                                 scheduler=scheduler)
+    if problem:
+        _err("wb reproduce", problem)
+        raise typer.Exit(2)
     from . import store, studies
+    from .errors import WorkbenchError
 
     names = list(study or studies.STUDIES)
-    unknown = [n for n in names if n not in studies.STUDIES]
-    if unknown:
-        typer.echo(f"wb reproduce: unknown study {', '.join(map(repr, unknown))}; known studies: "
-                   f"{', '.join(sorted(studies.STUDIES))}", err=True)
-        raise typer.Exit(2)
-    if scale not in studies.SCALES:
-        typer.echo(f"wb reproduce: unknown scale {scale!r}; choose one of {', '.join(studies.SCALES)}",
-                   err=True)
-        raise typer.Exit(2)
     out.mkdir(parents=True, exist_ok=True)
     datasets = {}
     for name in names:
         mod = studies.get(name)
-        sweep_store = mod.default_store(scale, base=sweeps)
-        if fresh:
-            shutil.rmtree(sweep_store, ignore_errors=True)
-        ds = mod.run(scale, store=sweep_store, scheduler=scheduler, progress=progress)
+        try:
+            sweep_store = mod.default_store(scale, base=sweeps)
+            if fresh:
+                shutil.rmtree(sweep_store, ignore_errors=True)
+            ds = mod.run(scale, store=sweep_store, scheduler=scheduler, progress=progress)
+        except (WorkbenchError, OSError) as e:  # a guest that does not build, no scheduler
+            _err("wb reproduce", f"{name}: {e}")
+            raise typer.Exit(1)
         datasets[name] = ds
         store.save(ds, out / f"{name}.zarr")
         store.save(ds, out / f"{name}.nc")
@@ -268,11 +543,13 @@ def reproduce(
     try:
         from .report import write_report
     except ImportError as e:
-        typer.echo(f"wb reproduce: warning: no HTML report (workbench.report is not available: {e})",
-                   err=True)
+        _err("wb reproduce", f"warning: no HTML report (workbench.report is not available: {e})")
         return
     report = write_report(datasets, out)
     typer.echo(f"wrote {report}")
+
+
+# ------------------------------------------------------------------ wb lab
 
 
 def _lab_command(port: int, no_browser: bool, notebooks: Path) -> list:
@@ -294,9 +571,8 @@ def _notebooks_dir() -> Path:
     return base / "notebooks"
 
 
-@app.command()
-def lab(port: int = typer.Option(8888, "--port", help="Port on 127.0.0.1."),
-        no_browser: bool = typer.Option(False, "--no-browser", help="Do not open a browser.")):
+def lab(port: Annotated[int, typer.Option("--port", metavar="PORT", help="Port on 127.0.0.1.")] = 8888,
+        no_browser: Annotated[bool, typer.Option("--no-browser", help="Do not open a browser.")] = False):
     """Start JupyterLab on the workbench's notebooks/, bound to 127.0.0.1.
 
     Example: wb lab --port 8890 --no-browser
@@ -313,8 +589,62 @@ def lab(port: int = typer.Option(8888, "--port", help="Port on 127.0.0.1."),
     raise typer.Exit(rc)
 
 
-def main():
-    app()
+# ------------------------------------------------------------------ the app
+
+#: the checks each command makes before it does any work, by command path: the docs test
+#: (tests/test_docs_commands.py) runs them on every command line the documentation shows
+PREFLIGHT = {("run",): _run_problem, ("guest", "build"): _guest_problem,
+             ("bench",): _bench_problem, ("reproduce",): _reproduce_problem}
+
+
+def _build_app():
+    """The typer app (imports typer and binds it as this module's ``typer``, which the command
+    signatures above name in string annotations)."""
+    global typer
+    import typer
+
+    # plain help (no rich panels): no type tags such as <bool>, and the same text in a pipe
+    settings = dict(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                    pretty_exceptions_enable=False)
+    app = typer.Typer(help="Dynamic program analysis workbench on a RISC-V engine.", **settings)
+    guest_app = typer.Typer(help="Guest programs: list them, build one.", **settings)
+    # options before the program; the rest (options included) is the guest's
+    app.command(short_help="Run a RISC-V program on the engine.",
+                context_settings={"allow_interspersed_args": False,
+                                  "ignore_unknown_options": True})(run)
+    guest_app.command("list")(guest_list)
+    guest_app.command("build")(guest_build)
+    app.add_typer(guest_app, name="guest")
+    app.command(short_help="Benchmark the engine against native code and qemu.")(bench)
+    app.command(short_help="Run the studies; write their data, tables and report.")(reproduce)
+    app.command(short_help="Start JupyterLab on notebooks/ (127.0.0.1 only).")(lab)
+    return app
+
+
+_APP = None
+
+
+def __getattr__(name):
+    # `from workbench.cli import app` builds the typer app on first use (PEP 562)
+    global _APP
+    if name == "app":
+        if _APP is None:
+            _APP = _build_app()
+        return _APP
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def main(argv: Optional[list] = None) -> None:
+    """The ``wb`` entry point: a well-formed ``wb run ...`` or ``wb guest list`` runs without
+    typer (see the module docstring); every other command line goes to the typer app."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["run"]:
+        opts = _fast_run(argv[1:])
+        if opts is not None:
+            sys.exit(_run_program(opts.pop("elf"), opts.pop("args"), **opts))
+    elif argv == ["guest", "list"]:
+        sys.exit(_guest_list())
+    __getattr__("app")(argv, prog_name="wb")
 
 
 if __name__ == "__main__":

@@ -133,14 +133,14 @@ class EventWriter:
         tmp = self._tmp.get(stream)
         if tmp is None:
             self.directory.mkdir(parents=True, exist_ok=True)
-            tmp = store._sibling(self.directory / f"{stream}.zarr", "tmp")
+            tmp = store.temporary_sibling(self.directory / f"{stream}.zarr")
             empty = ev.to_dataset(stream, recs[:0], provenance=self._prov())
             enc = {v: {"chunks": (self.chunk_records,), "compressors": _compressors()}
                    for v in empty.variables}
-            with store._quiet_zarr():
+            with store.quiet_zarr():
                 empty.to_zarr(tmp, mode="w-", zarr_format=3, consolidated=False, encoding=enc)
             self._tmp[stream] = tmp
-        with store._quiet_zarr():
+        with store.quiet_zarr():
             group = zarr.open_group(tmp, mode="r+", zarr_format=3)
             for name in spec.fields:
                 arr = group[name]
@@ -179,11 +179,11 @@ class EventWriter:
                                    symbols=self.program if self.program is not None else None)
                 out[stream] = store.save(ds, self.directory / f"{stream}.zarr")
             for stream, tmp in self._tmp.items():
-                with store._quiet_zarr():
+                with store.quiet_zarr():
                     group = zarr.open_group(tmp, mode="r+", zarr_format=3)
                     group.attrs.update(reason)
                     zarr.consolidate_metadata(tmp, zarr_format=3)
-                out[stream] = _put_in_place(tmp, self.directory / f"{stream}.zarr")
+                out[stream] = store.put_in_place(tmp, self.directory / f"{stream}.zarr")
             self._tmp.clear()
             return dict(sorted(out.items()))
         except BaseException:
@@ -195,18 +195,6 @@ class EventWriter:
         self._chunks.clear()
         self._finish_thread()
         for tmp in self._tmp.values():
-            store._remove(tmp)
+            store.remove(tmp)
         self._tmp.clear()
 
-
-def _put_in_place(tmp: Path, path: Path) -> Path:
-    """Rename a finished store over ``path`` (an old store there is set aside, then removed)."""
-    if path.exists():
-        old = store._sibling(path, "old")
-        os.replace(path, old)
-        os.replace(tmp, path)
-        store._remove(old)
-    else:
-        os.replace(tmp, path)
-    store._fsync_dir(path.parent)
-    return path

@@ -565,7 +565,7 @@ class Machine:
             raise ConfigError(f"on_records must be a function (stream, array) or None, got {on_records!r}")
         max_record_bytes = _check_int("max_record_bytes", max_record_bytes)
         options = {c: _client_options_string(c, self.client_options.get(c, {})) for c in self.clients}
-        path = _resolve_program(program)
+        path = resolve_program(program)
         argv = [argv0 or program] + args
         cfg = ffi.new("wb_config *")
         lib.wb_config_init(cfg)
@@ -669,6 +669,8 @@ class Machine:
 def _drain_streams(m, chunks: dict, on_records=None) -> int:
     """Move every client stream's pending records out of the engine (into ``chunks``, or to
     ``on_records``) and clear it. Returns the bytes kept."""
+    if not lib.wb_machine_stream_count(m):  # no client: no numpy (wb run's start-up)
+        return 0
     import numpy as np
 
     from .events import STREAMS
@@ -705,7 +707,9 @@ def _concat(chunk) -> "np.ndarray":
     return np.frombuffer(raw, dtype=dtype)
 
 
-def _resolve_program(program) -> Path:
+def resolve_program(program) -> Path:
+    """The ELF path of ``program``: an existing file, or a guest name (built on first use).
+    LoadError when it is neither."""
     p = Path(program)
     if p.exists():
         if not p.is_file():

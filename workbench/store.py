@@ -6,7 +6,8 @@ either holds a complete store or nothing new: an interrupted write (an exception
 process) never leaves a half-written store where a reader would open it. Replacing an
 existing directory store renames the old one aside (``.<name>.old-<pid>-<random>``), renames
 the new one in, then deletes the old one; :func:`clean_stale` removes leftovers of dead
-writers and restores an old store whose replacement never arrived.
+writers and restores an old store whose replacement never arrived. Zarr stores carry
+consolidated metadata, so ``xarray.open_zarr(path)`` opens them without a warning.
 
 >>> import xarray as xr
 >>> save(xr.Dataset({"x": ("t", [1, 2])}), "/tmp/example.zarr")  # doctest: +SKIP
@@ -61,7 +62,8 @@ def _sibling(path: Path, what: str) -> Path:
 
 @contextlib.contextmanager
 def _quiet_zarr():
-    """Silence zarr's notice that fixed-length strings have no v3 spec yet (they round-trip)."""
+    """Silence zarr's notices that fixed-length strings and consolidated metadata have no v3
+    spec yet (both round-trip through zarr-python and xarray)."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*does not have a Zarr V3 specification.*")
         warnings.filterwarnings("ignore", message=".*Consolidated metadata.*")
@@ -97,8 +99,10 @@ def _prepared(ds):
 
 def _write(ds, tmp: Path, fmt: str) -> None:
     if fmt == "zarr":
+        # consolidated metadata (one zarr.json holding every array's): ``xr.open_zarr(path)``
+        # looks for it first and warns (RuntimeWarning) when a store has none
         with _quiet_zarr():
-            ds.to_zarr(tmp, mode="w-", zarr_format=3, consolidated=False)
+            ds.to_zarr(tmp, mode="w-", zarr_format=3, consolidated=True)
     else:
         ds.to_netcdf(tmp, engine="h5netcdf", format="NETCDF4")
         with open(tmp, "rb") as f:
@@ -121,23 +125,45 @@ def save(ds, path: str | os.PathLike, *, format: str | None = None) -> Path:
         raise ValueError(f"{path}: refusing to write to a name reserved for temporary stores")
     fmt = _format_of(path, format)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _sibling(path, "tmp")
+    tmp = temporary_sibling(path)
     try:
         _write(_prepared(ds), tmp, fmt)
-        if fmt == "netcdf" or not path.exists():
-            if path.is_dir() and not path.is_symlink():  # a directory where a file goes
-                raise IsADirectoryError(f"{path} is a directory; not replacing it with a file")
-            os.replace(tmp, path)
-        else:
-            old = _sibling(path, "old")
-            os.replace(path, old)
-            os.replace(tmp, path)
-            _remove(old)
-        _fsync_dir(path.parent)
+        if fmt == "netcdf" and path.is_dir() and not path.is_symlink():  # a directory where a file goes
+            raise IsADirectoryError(f"{path} is a directory; not replacing it with a file")
+        put_in_place(tmp, path)
     except BaseException:
-        _remove(tmp)
+        remove(tmp)
         raise
     return path
+
+
+def temporary_sibling(path: str | os.PathLike) -> Path:
+    """A fresh name beside ``path`` to build a store under (:func:`is_leftover` knows it)."""
+    return _sibling(Path(path), "tmp")
+
+
+def put_in_place(tmp: str | os.PathLike, path: str | os.PathLike) -> Path:
+    """Rename the finished store ``tmp`` to ``path``: a file replaces atomically; a directory
+    store already there is set aside, replaced, then removed (:func:`clean_stale` finishes
+    the job if the process dies in between)."""
+    tmp, path = Path(tmp), Path(path)
+    if path.is_dir() and not path.is_symlink() and tmp.is_dir():
+        old = _sibling(path, "old")
+        os.replace(path, old)
+        os.replace(tmp, path)
+        _remove(old)
+    else:
+        os.replace(tmp, path)
+    _fsync_dir(path.parent)
+    return path
+
+
+def remove(path: str | os.PathLike) -> None:
+    """Remove a store (directory or file) if it exists."""
+    _remove(Path(path))
+
+
+quiet_zarr = _quiet_zarr
 
 
 def _retype_attrs(ds) -> None:
@@ -214,4 +240,5 @@ def clean_stale(directory: str | os.PathLike, *, all_pids: bool = False) -> list
     return done
 
 
-__all__ = ["save", "load", "clean_stale", "is_leftover", "ZARR_SUFFIXES", "NETCDF_SUFFIXES"]
+__all__ = ["save", "load", "clean_stale", "is_leftover", "temporary_sibling", "put_in_place",
+           "remove", "quiet_zarr", "ZARR_SUFFIXES", "NETCDF_SUFFIXES"]
