@@ -27,11 +27,22 @@ PROGRAMS = {  # program -> arguments (kept small: each runs on every tier, varia
     "syncs": ["4", "20"],
     "spawn": ["64", "4"],
     "waits": ["timeout"],
+    "zstd-mt": ["1m", "3", "3"],   # the pinned zstd built with ZSTD_MULTITHREAD, 3 workers (zstd
+                                   # compresses inputs under 1 MiB on the calling thread)
 }
 
 
 def _name(base: str, variant: str) -> str:
     return base if variant == "musl" else f"{base}-{variant}"
+
+
+def test_zstd_mt_output_does_not_depend_on_workers():
+    """zstd's frame is the same for any number of workers: our runs must agree with that."""
+    outs = {w: Machine().run("zstd-mt", ["1m", "3", str(w)], capture=True) for w in (0, 1, 4)}  # 1 MiB: big enough for workers
+    assert all(r.ok for r in outs.values())
+    lines = {w: r.stdout.splitlines()[1:] for w, r in outs.items()}
+    assert lines[0] == lines[1] == lines[4]
+    assert len(outs[4].thread_instructions) == 5 and len(outs[0].thread_instructions) == 1
 
 
 def _machine(tier: str, **kw) -> Machine:

@@ -75,6 +75,7 @@ def _lua_args(size: object, level: object) -> list[str]:
 
 ZSTD_DEFAULT_SIZE = "4m"
 ZSTD_DEFAULT_LEVEL = 3
+ZSTD_MT_WORKERS = 2  # zstd-mt: compression threads besides the caller
 _MT_DEFINE = "#ifndef __EMSCRIPTEN__\n#define ZSTD_MULTITHREAD\n#endif\n"
 _ST_NAME = "wb_zstd_singlethread.c"
 
@@ -114,6 +115,24 @@ def _zstd_plan() -> Plan:
         prefix_maps={src: "zstd", driver_dir: "workloads/zstd"},
         extra_inputs=[src / "zstd.h", src / "zstd_errors.h"],
     )
+
+
+def _zstd_mt_plan() -> Plan:
+    """The same driver over the sdist's zstd.c as shipped: ZSTD_MULTITHREAD on, pthreads."""
+    src = extracted_dir(ZSTANDARD)
+    driver_dir = workloads_dir() / "zstd"
+    return Plan(
+        sources=[driver_dir / "zstd_driver.c", src / "zstd.c"],
+        include_dirs=[src],
+        cflags=["-std=gnu11", "-pthread"],
+        libs=["-lpthread"],
+        prefix_maps={src: "zstd", driver_dir: "workloads/zstd"},
+        extra_inputs=[src / "zstd.h", src / "zstd_errors.h"],
+    )
+
+
+def _zstd_mt_args(size: object, level: object) -> list[str]:
+    return _zstd_args(size, level) + [str(ZSTD_MT_WORKERS)]
 
 
 def _zstd_args(size: object, level: object) -> list[str]:
@@ -227,6 +246,14 @@ SPECS: dict[str, Spec] = {
             _zstd_plan,
             sdists=(ZSTANDARD,),
             args=_zstd_args,
+        ),
+        Spec(
+            "zstd-mt",
+            "multithreaded zstd: the same round trip with the sdist's zstd.c built with ZSTD_MULTITHREAD (args: size, level, workers)",
+            "benchmark",
+            _zstd_mt_plan,
+            sdists=(ZSTANDARD,),
+            args=_zstd_mt_args,
         ),
         Spec(
             "brotli",

@@ -2,9 +2,12 @@
  * zstd_driver: compress and decompress a generated buffer with zstd and
  * verify the round trip.
  *
- * usage: zstd [SIZE [LEVEL]]
- *   SIZE   bytes of input to generate (suffix k or m allowed; default 4m)
- *   LEVEL  zstd compression level (default 3)
+ * usage: zstd [SIZE [LEVEL [WORKERS]]]
+ *   SIZE     bytes of input to generate (suffix k or m allowed; default 4m)
+ *   LEVEL    zstd compression level (default 3)
+ *   WORKERS  compression threads (default 0: compress on the calling thread); only in a
+ *            build with ZSTD_MULTITHREAD (the zstd-mt guest). zstd's output does not depend
+ *            on the number of workers (>= 1), so the hashes printed are the same for all.
  *
  * The input is produced by a fixed-seed generator and mixes text-like
  * material, repeats of earlier data, byte runs, number tables and a little
@@ -162,10 +165,17 @@ int main(int argc, char **argv)
     int level = 3;
     if (argc > 1)
         size = parse_size(argv[1]);
+    int workers = 0;
     if (argc > 2)
         level = atoi(argv[2]);
-    if (argc > 3 || level < ZSTD_minCLevel() || level > ZSTD_maxCLevel()) {
-        fprintf(stderr, "usage: %s [SIZE [LEVEL]]  (level %d..%d)\n", argv[0], ZSTD_minCLevel(), ZSTD_maxCLevel());
+    if (argc > 3)
+        workers = atoi(argv[3]);
+    /* the library says whether it was built with ZSTD_MULTITHREAD: its worker bound */
+    ZSTD_bounds wb = ZSTD_cParam_getBounds(ZSTD_c_nbWorkers);
+    const int max_workers = ZSTD_isError(wb.error) ? 0 : wb.upperBound;
+    if (argc > 4 || level < ZSTD_minCLevel() || level > ZSTD_maxCLevel() || workers < 0 || workers > max_workers) {
+        fprintf(stderr, "usage: %s [SIZE [LEVEL [WORKERS]]]  (level %d..%d, workers 0..%d)\n", argv[0],
+                ZSTD_minCLevel(), ZSTD_maxCLevel(), max_workers);
         return 2;
     }
 
@@ -178,12 +188,19 @@ int main(int argc, char **argv)
         return 2;
     }
     generate(src, size);
-    printf("zstd %s (single-threaded)\n", ZSTD_versionString());
+    if (workers)
+        printf("zstd %s (%d workers)\n", ZSTD_versionString(), workers);
+    else
+        printf("zstd %s (single-threaded)\n", ZSTD_versionString());
     printf("input: %zu bytes fnv64=%016llx\n", size, (unsigned long long)fnv1a(src, size));
 
     ZSTD_CCtx *cctx = ZSTD_createCCtx();
     ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level);
     ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
+    if (workers && ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_nbWorkers, workers))) {
+        fprintf(stderr, "zstd: cannot use %d workers\n", workers);
+        return 2;
+    }
     size_t csize = ZSTD_compress2(cctx, dst, cap, src, size);
     if (ZSTD_isError(csize)) {
         fprintf(stderr, "zstd: compression failed: %s\n", ZSTD_getErrorName(csize));
