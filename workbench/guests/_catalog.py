@@ -296,4 +296,4 @@ SPECS: dict[str, Spec] = {
 #: sizes for benchmark runs (:func:`workbench.guests.workload`'s default): the native build
 #: runs for a few tenths of a second on a current x86-64 core, long enough that process
 #: start-up (native, qemu) and load time (engine) do not matter
-BENCH_SIZES: dict[str, object] = {"lua54": 300, "zstd": "32m", "heads": 20000, "brotli": "8m"}
+BENCH_SIZES: dict[str, object] = {"lua54": 300, "zstd": "32m", "heads": 20000, "brotli": "8m", "zstd-mt": "32m"}
