@@ -27,6 +27,7 @@ PROGRAMS = {  # program -> arguments (kept small: each runs on every tier, varia
     "syncs": ["4", "20"],
     "spawn": ["64", "4"],
     "waits": ["timeout"],
+    "blosc": ["2m", "3"],           # c-blosc from the python-blosc sdist, 3 threads
     "zstd-mt": ["1m", "3", "3"],   # the pinned zstd built with ZSTD_MULTITHREAD, 3 workers (zstd
                                    # compresses inputs under 1 MiB on the calling thread)
 }
@@ -34,6 +35,14 @@ PROGRAMS = {  # program -> arguments (kept small: each runs on every tier, varia
 
 def _name(base: str, variant: str) -> str:
     return base if variant == "musl" else f"{base}-{variant}"
+
+
+def test_blosc_output_does_not_depend_on_threads():
+    outs = {n: Machine().run("blosc", ["2m", str(n)], capture=True) for n in (1, 2, 4)}
+    assert all(r.ok for r in outs.values())
+    lines = {n: r.stdout.splitlines()[1:] for n, r in outs.items()}
+    assert lines[1] == lines[2] == lines[4]
+    assert len(outs[4].thread_instructions) == 5 and len(outs[1].thread_instructions) == 1  # + main
 
 
 def test_zstd_mt_output_does_not_depend_on_workers():

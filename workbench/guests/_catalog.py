@@ -10,7 +10,7 @@ from typing import Callable
 
 from ._errors import GuestBuildError
 from ._paths import workloads_dir
-from ._sources import BROTLI, LUPA, ZSTANDARD, SdistPin, extracted_dir
+from ._sources import BLOSC, BROTLI, LUPA, ZSTANDARD, SdistPin, extracted_dir
 
 
 @dataclass
@@ -139,6 +139,33 @@ def _zstd_args(size: object, level: object) -> list[str]:
     return [str(size if size is not None else ZSTD_DEFAULT_SIZE), str(level if level is not None else ZSTD_DEFAULT_LEVEL)]
 
 
+# ---------------------------------------------------------------- blosc
+
+BLOSC_DEFAULT_SIZE = "8m"
+BLOSC_THREADS = 2
+
+
+def _blosc_plan() -> Plan:
+    src = extracted_dir(BLOSC)
+    lib = src / "blosc"
+    lz4 = sorted(src.glob("internal-complibs/lz4-*"))
+    if not (lib / "blosc.c").exists() or not lz4:
+        raise GuestBuildError(f"{src} has no blosc/blosc.c or bundled lz4; the {BLOSC.label} pin is not the expected archive")
+    driver_dir = workloads_dir() / "blosc"
+    names = ["blosc.c", "blosclz.c", "fastcopy.c", "shuffle.c", "shuffle-generic.c", "bitshuffle-generic.c"]
+    return Plan(
+        sources=[driver_dir / "blosc_driver.c", *(lib / n for n in names), lz4[-1] / "lz4.c", lz4[-1] / "lz4hc.c"],
+        include_dirs=[lib, lz4[-1]],
+        cflags=["-std=gnu11", "-pthread", "-DHAVE_LZ4"],
+        libs=["-lpthread", "-lm"],
+        prefix_maps={src: "c-blosc", driver_dir: "workloads/blosc"},
+    )
+
+
+def _blosc_args(size: object, level: object) -> list[str]:
+    return [str(size if size is not None else BLOSC_DEFAULT_SIZE), str(BLOSC_THREADS)]
+
+
 # ---------------------------------------------------------------- brotli
 
 BROTLI_DEFAULT_SIZE = "1m"
@@ -256,6 +283,14 @@ SPECS: dict[str, Spec] = {
             args=_zstd_mt_args,
         ),
         Spec(
+            "blosc",
+            "c-blosc 1 (from the python-blosc sdist) compressing typed arrays with 2 threads, then decompressing (args: size, threads, codec)",
+            "benchmark",
+            _blosc_plan,
+            sdists=(BLOSC,),
+            args=_blosc_args,
+        ),
+        Spec(
             "brotli",
             "Brotli's own command-line tool compressing a generated text file to stdout (from the Brotli sdist)",
             "benchmark",
@@ -296,4 +331,4 @@ SPECS: dict[str, Spec] = {
 #: sizes for benchmark runs (:func:`workbench.guests.workload`'s default): the native build
 #: runs for a few tenths of a second on a current x86-64 core, long enough that process
 #: start-up (native, qemu) and load time (engine) do not matter
-BENCH_SIZES: dict[str, object] = {"lua54": 300, "zstd": "32m", "heads": 20000, "brotli": "8m", "zstd-mt": "32m"}
+BENCH_SIZES: dict[str, object] = {"lua54": 300, "zstd": "32m", "heads": 20000, "brotli": "8m", "zstd-mt": "32m", "blosc": "32m"}

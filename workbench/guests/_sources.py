@@ -101,7 +101,29 @@ BROTLI = SdistPin(
     keep=_brotli_files,
 )
 
-PINS: dict[str, SdistPin] = {"lupa": LUPA, "zstandard": ZSTANDARD, "Brotli": BROTLI}
+def _blosc_files(rel: str) -> bool:
+    name = rel.rsplit("/", 1)[-1]
+    if rel.startswith("blosc/") and rel.count("/") == 1:   # the library, portable parts only
+        return name.endswith((".c", ".h")) and not any(k in name for k in ("sse2", "avx2"))
+    return rel.startswith("internal-complibs/lz4-") and name.endswith((".c", ".h")) or \
+        rel in ("LICENSE.txt", "LICENSES/BLOSC.txt")
+
+
+#: c-blosc 1 (a blocking, shuffling, multithreaded compressor: pthreads), with its bundled
+#: LZ4, from the python-blosc sdist (``blosc-1.11.4/blosc/c-blosc/``).
+BLOSC = SdistPin(
+    project="blosc",
+    version="1.11.4",
+    url=(
+        "https://files.pythonhosted.org/packages/9e/66/"
+        "3c0e1801d4674582c38f9b009e71c09eb501fc3db591e35436dac15fa7a7/blosc-1.11.4.tar.gz"
+    ),
+    sha256="e0b312d9554d3aea93c75af4ad70dfa8b815ef4fe2b658c313b2f27ed0f41d37",
+    subdir="blosc-1.11.4/blosc/c-blosc",
+    keep=_blosc_files,
+)
+
+PINS: dict[str, SdistPin] = {"lupa": LUPA, "zstandard": ZSTANDARD, "Brotli": BROTLI, "blosc": BLOSC}
 
 
 def file_sha256(path: Path) -> str:
