@@ -152,3 +152,22 @@ def test_bad_thread_settings_are_config_errors():
     for kw in ({"max_threads": 0}, {"max_threads": 5000}, {"quantum": 0}, {"quantum": 1.5}):
         with pytest.raises(ConfigError):
             Machine(**kw)
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_barrier_profiler_follows_each_thread_through_malloc(tier):
+    """Wrapped-call state is per thread (hart slots): with a quantum short enough to switch
+    threads inside malloc, every worker's object is still sampled and profiled, exactly as
+    with a long quantum."""
+    opts = {"barrier": {"sample_bytes": 0, "per_site": 0}}
+    base = Machine(tier=tier).run("psum", ["8", "20000"], capture=True)
+    got = {}
+    for q in (20000, 37):
+        r = Machine(tier=tier, quantum=q, clients=["barrier"], client_options=opts).run(
+            "psum", ["8", "20000"], capture=True)
+        assert r.ok and r.stdout == base.stdout
+        ds = r.events("barrier")
+        sites = [str(s).split("+")[0] for s in ds.site_symbol.values]
+        assert sites.count("worker") == 8
+        got[q] = (len(sites), int(ds.reads.sum()), int(ds.writes.sum()))
+    assert got[37] == got[20000]

@@ -77,6 +77,11 @@ typedef struct { uint64_t id; uint32_t offset, len; uint8_t data[48]; } content_
 typedef struct { uint64_t size, site, old, entry; int was_barrier, nested, kind, sample; } call;
 #define MAX_DEPTH 64             /* calls deeper than this are nested ones: nothing to keep */
 
+/* The wrapped allocation calls in progress on one guest thread, by depth (calloc calling
+ * malloc nests), kept in the thread's hart slot: calls nest per thread, and threads may be
+ * switched inside an allocator. No host allocation per call. */
+typedef struct tcalls { int depth; call calls[MAX_DEPTH]; struct tcalls *next; } tcalls;
+
 /* live sampled objects, found from an address: page -> objects overlapping it */
 #define PHASH (1u << 16)
 typedef struct pent { uint64_t page; bobj *o; struct pent *next; } pent;
@@ -90,8 +95,8 @@ typedef struct {
   size_t nobjs, capobjs;
   pent *pages[PHASH];
   uint64_t faults, stray, allocations, bytes_allocated;
-  int depth;                 /* wrapped allocation calls in progress (calloc calls malloc) */
-  call calls[MAX_DEPTH];      /* the calls in progress, by depth (no host allocation per call) */
+  int id;                    /* this client's id: its slot in each hart (wb_hart_slot) */
+  struct tcalls *threads;    /* every thread's calls in progress (freed by destroy) */
   int per_site;              /* sample at most one live object per allocation site */
   uint16_t *npro;            /* per guest page: live sampled objects still profiled on it */
   struct { uint64_t site; bobj *o; } *sites; /* per_site: the tracked object of each site */
@@ -265,29 +270,42 @@ static void released(bstate *st, wb_machine *m, uint64_t real, uint32_t why) {
 
 /* ---- wrapped functions ---- */
 
-static call *enter(bstate *st, wb_machine *m, uint64_t size, uint64_t site, void **user) {
-  call *c = st->depth < MAX_DEPTH ? &st->calls[st->depth] : NULL;
-  if (c) *c = (call){size, site, 0, wb_machine_icount(m), 0, st->depth > 0, A_MALLOC, 0};
-  st->depth++;
+static tcalls *calls_of(bstate *st, wb_hart *h) {
+  static tcalls no_memory = {.depth = MAX_DEPTH}; /* every call then counts as nested */
+  void **slot = wb_hart_slot(h, st->id);
+  if (!slot) return &no_memory;
+  if (!*slot) {
+    tcalls *t = calloc(1, sizeof *t);
+    if (!t) return &no_memory;
+    t->next = st->threads;
+    st->threads = t;
+    *slot = t;
+  }
+  return *slot;
+}
+
+static call *enter(bstate *st, wb_hart *h, uint64_t size, uint64_t site, void **user) {
+  tcalls *t = calls_of(st, h);
+  call *c = t->depth < MAX_DEPTH ? &t->calls[t->depth] : NULL;
+  if (c) *c = (call){size, site, 0, wb_hart_icount(h), 0, t->depth > 0, A_MALLOC, 0};
+  t->depth++;
   *user = c;
   return c;
 }
 /* malloc is the call to make cheap: it calls no other wrapped function, so unless its object
  * is sampled (or calls are logged) its return is not caught at all (WB_WRAP_NO_POST) */
 static void pre_malloc(void *data, wb_hart *h, uint64_t ra, uint64_t args[8], void **user) {
-  wb_machine *m = wb_hart_machine(h);
   bstate *st = data;
-  if (st->depth) { *user = WB_WRAP_NO_POST; return; }       /* inside calloc or realloc */
+  if (calls_of(st, h)->depth) { *user = WB_WRAP_NO_POST; return; } /* inside calloc or realloc */
   int s = will_sample(st, args[0], ra);
   if (!s && !st->log_allocs) { *user = WB_WRAP_NO_POST; return; }
-  call *c = enter(st, m, args[0], ra, user);
+  call *c = enter(st, h, args[0], ra, user);
   if (c) c->sample = s;
 }
 static void pre_calloc(void *data, wb_hart *h, uint64_t ra, uint64_t args[8], void **user) {
-  wb_machine *m = wb_hart_machine(h);
   bstate *st = data;
-  int outer = !st->depth;
-  call *c = enter(st, m, args[0] * args[1], ra, user);
+  int outer = !calls_of(st, h)->depth;
+  call *c = enter(st, h, args[0] * args[1], ra, user);
   if (c) c->kind = A_CALLOC;
   if (c && outer) c->sample = will_sample(st, c->size, ra);
 }
@@ -295,7 +313,7 @@ static void post_alloc(void *data, wb_hart *h, uint64_t *ret, void *user) {
   wb_machine *m = wb_hart_machine(h);
   bstate *st = data;
   call *c = user;
-  st->depth--;
+  calls_of(st, h)->depth--;
   if (!c) return;
   if (!c->nested) {
     uint64_t real = *ret;
@@ -311,12 +329,12 @@ static void pre_free(void *data, wb_hart *h, uint64_t ra, uint64_t args[8], void
     args[0] -= st->window;
     released(st, m, args[0], F_FREED);
   }
-  if (args[0] && !st->depth && st->log_allocs) log_alloc(st, m, A_FREE, wb_machine_icount(m), args[0], 0, ra, 0, 0);
+  if (args[0] && !calls_of(st, h)->depth && st->log_allocs) log_alloc(st, m, A_FREE, wb_machine_icount(m), args[0], 0, ra, 0, 0);
 }
 static void pre_realloc(void *data, wb_hart *h, uint64_t ra, uint64_t args[8], void **user) {
   wb_machine *m = wb_hart_machine(h);
   bstate *st = data;
-  call *c = enter(st, m, args[1], ra, user);
+  call *c = enter(st, h, args[1], ra, user);
   if (!c) return;
   c->old = args[0];
   uint64_t old_real = is_barrier(st, args[0]) ? args[0] - st->window : args[0];
@@ -335,7 +353,7 @@ static void post_realloc(void *data, wb_hart *h, uint64_t *ret, void *user) {
   wb_machine *m = wb_hart_machine(h);
   bstate *st = data;
   call *c = user;
-  st->depth--;
+  calls_of(st, h)->depth--;
   if (!c) return;
   if (c->nested) return;
   uint64_t real = *ret;
@@ -463,6 +481,7 @@ static void destroy(void *data) {
   free(st->objs);
   free(st->npro);
   free(st->sites);
+  for (tcalls *t = st->threads, *n; t; t = n) { n = t->next; free(t); }
   for (unsigned h = 0; h < PHASH; h++)
     for (pent *e = st->pages[h], *n; e; e = n) { n = e->next; free(e); }
   free(st);
@@ -548,7 +567,8 @@ static int add_profiler(wb_machine *m, int bursty, const char *opts, char *err, 
   wb_client_ops ops = {.name = nm, .data = st, .on_run_end = on_run_end, .destroy = destroy};
   if (bursty) ops.on_block = on_block_bursty;
   else ops.on_view_fault = on_view_fault;
-  return wb_client_add(m, &ops) < 0 ? -1 : 0;
+  st->id = wb_client_add(m, &ops);
+  return st->id < 0 ? -1 : 0;
 }
 
 int wb_client_barrier(wb_machine *m, const char *opts, char *err, size_t errlen) {

@@ -62,8 +62,8 @@ typedef struct {
   size_t nslots, capslots;
   slot **live;                   /* live slots sorted by address (found by binary search) */
   size_t nlive, caplive;
-  int depth;                     /* caught calls in progress */
-  call calls[MAX_DEPTH];
+  int id;                        /* this client's id: its slot in each hart (wb_hart_slot) */
+  struct tcalls *threads;        /* every thread's caught calls in progress */
   uint64_t max_slots;
   uint64_t fixups, skipped, requested, mapped_bytes, grown_bytes;
   uint64_t live_requested, live_mapped, peak_requested, peak_mapped;
@@ -141,40 +141,59 @@ static void close_slot(sstate *st, wb_machine *m, slot *s) {
 }
 
 /* ---- wrapped functions ---- */
-static call *push_call(sstate *st, uint64_t size, slot *sl, void **user) {
-  call *c = &st->calls[st->depth++];
+
+/* The caught calls in progress on one guest thread (its hart slot): calls nest per thread,
+ * and threads may be switched inside an allocator. */
+typedef struct tcalls { int depth; call calls[MAX_DEPTH]; struct tcalls *next; } tcalls;
+
+static tcalls *calls_of(sstate *st, wb_hart *h) {
+  static tcalls no_memory = {.depth = MAX_DEPTH}; /* nothing is caught then */
+  void **slot = wb_hart_slot(h, st->id);
+  if (!slot) return &no_memory;
+  if (!*slot) {
+    tcalls *t = calloc(1, sizeof *t);
+    if (!t) return &no_memory;
+    t->next = st->threads;
+    st->threads = t;
+    *slot = t;
+  }
+  return *slot;
+}
+
+static call *push_call(sstate *st, wb_hart *h, uint64_t size, slot *sl, void **user) {
+  tcalls *t = calls_of(st, h);
+  call *c = &t->calls[t->depth++];
   *c = (call){size, sl};
   *user = c;
   return c;
 }
 
-static void enter(sstate *st, wb_machine *m, uint64_t size, uint64_t ra, uint64_t args[8], int is_calloc, void **user) {
+static void enter(sstate *st, wb_hart *h, uint64_t size, uint64_t ra, uint64_t args[8], int is_calloc, void **user) {
+  wb_machine *m = wb_hart_machine(h);
   *user = WB_WRAP_NO_POST;
-  uint64_t cut = st->depth ? 0 : planned_cut(st, ra);
+  uint64_t cut = calls_of(st, h)->depth ? 0 : planned_cut(st, ra);
   slot *sl = cut ? open_slot(st, m, size, ra, cut) : NULL;
   if (!sl) return;
-  push_call(st, size, sl, user);
+  push_call(st, h, size, sl, user);
   args[0] = 0;                         /* the allocator's smallest block stands for the slot */
   if (is_calloc) args[1] = 0;
 }
 
 static void pre_malloc(void *data, wb_hart *h, uint64_t ra, uint64_t args[8], void **user) {
-  wb_machine *m = wb_hart_machine(h);
-  enter(data, m, args[0], ra, args, 0, user);
+  enter(data, h, args[0], ra, args, 0, user);
 }
 
 static void pre_calloc(void *data, wb_hart *h, uint64_t ra, uint64_t args[8], void **user) {
-  wb_machine *m = wb_hart_machine(h);
   uint64_t n = args[0], each = args[1];
   if (each && n > UINT64_MAX / each) { *user = WB_WRAP_NO_POST; return; } /* overflow: calloc fails */
-  enter(data, m, n * each, ra, args, 1, user);
+  enter(data, h, n * each, ra, args, 1, user);
 }
 
 static void post_alloc(void *data, wb_hart *h, uint64_t *ret, void *user) {
   wb_machine *m = wb_hart_machine(h);
   sstate *st = data;
   slot *s = ((call *)user)->s;
-  st->depth--;
+  calls_of(st, h)->depth--;
   if (!*ret) {                         /* the allocator failed: so does the program's call */
     wb_guest_release(m, s->addr, s->span + PAGE);
     free(s);
@@ -208,13 +227,12 @@ static void pre_free(void *data, wb_hart *h, uint64_t ra, uint64_t args[8], void
 }
 
 static void pre_realloc(void *data, wb_hart *h, uint64_t ra, uint64_t args[8], void **user) {
-  wb_machine *m = wb_hart_machine(h);
-  (void)m; (void)ra;
+  (void)ra;
   sstate *st = data;
-  slot *s = st->depth < MAX_DEPTH ? slot_of(st, args[0]) : NULL;
+  slot *s = calls_of(st, h)->depth < MAX_DEPTH ? slot_of(st, args[0]) : NULL;
   *user = WB_WRAP_NO_POST;
   if (!s) return;
-  push_call(st, args[1], s, user);
+  push_call(st, h, args[1], s, user);
   args[0] = s->holder;                 /* the allocator moves its small block; we copy the slot */
 }
 
@@ -222,7 +240,7 @@ static void post_realloc(void *data, wb_hart *h, uint64_t *ret, void *user) {
   wb_machine *m = wb_hart_machine(h);
   sstate *st = data;
   call *c = user;
-  st->depth--;
+  calls_of(st, h)->depth--;
   slot *s = c->s;
   if (*ret || c->size == 0) {          /* moved (or freed by realloc(p, 0)) */
     uint64_t n = c->size < s->size ? c->size : s->size;
@@ -268,6 +286,7 @@ static void destroy(void *data) {
   for (size_t i = 0; i < st->nslots; i++) free(st->slots[i]);
   free(st->slots);
   free(st->live);
+  for (tcalls *t = st->threads, *n; t; t = n) { n = t->next; free(t); }
   free(st->plan);
   free(st);
 }
@@ -328,5 +347,6 @@ int wb_client_shrink(wb_machine *m, const char *opts, char *err, size_t errlen) 
   wb_wrap(m, "free", pre_free, NULL, st);
   wb_client_ops ops = {.name = "shrink", .data = st, .on_unmapped = on_unmapped,
                        .on_run_end = on_run_end, .destroy = destroy};
-  return wb_client_add(m, &ops) < 0 ? -1 : 0;
+  st->id = wb_client_add(m, &ops);
+  return st->id < 0 ? -1 : 0;
 }
