@@ -25,7 +25,8 @@ def exe(tmp_path_factory):
     return build_c_test("test_sample", tmp_path_factory.mktemp("sample"))
 
 
-@pytest.mark.parametrize("prog,args", [("zstd", ["4m", "1"]), ("lua54", ["bench.lua", "4"])])
+@pytest.mark.parametrize("prog,args", [("zstd", ["4m", "1"]), ("lua54", ["bench.lua", "4"]),
+                                       ("zstd-mt", ["4m", "1", "3"])])  # guest threads too
 def test_samples_at_random_signals_match_the_interpreter(exe, prog, args):
     root = guests.LUA_SCRIPTS_DIR
     r = subprocess.run([str(exe), str(guests.build(prog)), *args], cwd=root, capture_output=True,
@@ -38,3 +39,5 @@ def test_samples_at_random_signals_match_the_interpreter(exe, prog, args):
     # many land in translated code, some mid-instruction (how many varies with timing; the
     # exactness checks above hold for every one)
     assert in_code >= 10 and stepped >= 2, r.stdout
+    if prog == "zstd-mt":              # threads: the outcome, hart by hart (test_sample.c)
+        assert " harts 4" in r.stdout, r.stdout
