@@ -181,3 +181,33 @@ def test_startup_rows_launch_both_runners():
         assert r["output_ok"], r
         assert r["repeat"] == 2 and 0 < r["seconds"] == r["seconds_min"] <= r["seconds_max"]
     assert isinstance(rows[1]["over_wbrun"], float) and rows[1]["goal_verdict"] in ("met", "missed")
+
+
+def test_client_path_rows_net_of_startup_and_disk():
+    from workbench.bench import client_path_rows_from
+
+    times = {"wbrun": [1.0, 1.0], "wb run --client": [1.2, 1.25], "wb run --events": [2.0, 2.1]}
+    rows = client_path_rows_from("zstd", "memtrace", times, startup=0.1, bytes_written=10**8,
+                                 disk_bps=5e8, host="cpu")
+    by = {r["config"]: r for r in rows}
+    assert by["wb run --client"]["vs_wbrun"] == pytest.approx(1.125)   # (1.225 - 0.1) / 1.0
+    assert by["wb run --client"]["goal_verdict"] == "met"
+    assert by["wb run --events"]["vs_wbrun"] == pytest.approx(1.75)    # (2.05 - 0.1 - 0.2) / 1.0
+    assert by["wb run --events"]["goal_verdict"] == "missed"
+    assert by["wb run --events"]["bytes_written"] == 10**8
+    # a path no slower than wbrun once start-up is taken off is noise, not "met"
+    rows = client_path_rows_from("zstd", "memtrace", {"wbrun": [1.0, 1.1], "wb run --client": [1.05, 1.2],
+                                 "wb run --events": [3.0, 3.0]}, startup=0.1, host="cpu")
+    assert {r["config"]: r["goal_verdict"] for r in rows}["wb run --client"] == "noise"
+
+
+def test_client_paths_run_all_three_ways():
+    from workbench.bench import client_path_rows
+
+    rows = client_path_rows("zstd", "memtrace", repeat=1, size="64k", progress=False)
+    if not rows:
+        pytest.skip("no wbrun beside the engine library")
+    by = {r["config"]: r for r in rows}
+    assert set(by) >= {"memtrace via wbrun", "wb run --client", "wb run --events", "wbrun", "wb run"}
+    assert all(r["output_ok"] for r in rows)        # the guest printed the same each way
+    assert by["wb run --events"]["bytes_written"] > 0

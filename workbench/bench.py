@@ -53,15 +53,19 @@ GOALS = {"jit": ("ratio_native", 2.0), "jit+null": ("vs_jit", 1.03),
          # paper reports 1.3% on average)
          "jit+barrier": ("vs_jit", 1.013),
          # start-up: `wb run` within 0.1 s of the engine's own runner
-         "wb run": ("over_wbrun", 0.1)}
+         "wb run": ("over_wbrun", 0.1),
+         # a client through the CLI costs what it costs in wbrun, plus start-up (and, with
+         # --events, plus writing the stores' bytes at the disk's speed)
+         "wb run --client": ("vs_wbrun", 1.2), "wb run --events": ("vs_wbrun", 1.5)}
 _GOAL_TEXT = {"ratio_native": "x native <= {:g}", "vs_jit": "x jit <= {:g}",
-              "over_wbrun": "<= wbrun + {:g} s"}
+              "over_wbrun": "<= wbrun + {:g} s", "vs_wbrun": "x wbrun <= {:g} (net)"}
 #: launches of each start-up command (the minimum is reported)
 STARTUP_RUNS = 10
 #: every row has these keys (None where they do not apply)
 ROW_KEYS = ("workload", "config", "seconds", "seconds_min", "seconds_max", "wall_seconds",
             "ratio_native", "ratio_native_range", "ratio_qemu", "ratio_qemu_range",
-            "vs_jit", "vs_jit_range", "over_wbrun", "instructions", "guest_mips", "events",
+            "vs_jit", "vs_jit_range", "over_wbrun", "vs_wbrun", "vs_wbrun_range", "bytes_written",
+            "instructions", "guest_mips", "events",
             "goal", "goal_verdict", "goal_met", "output_ok", "repeat", "host")
 
 
@@ -355,6 +359,108 @@ def startup_rows_from(times: dict, ok: dict | None = None, host: str | None = No
             for cfg, ts in times.items()]
 
 
+# ------------------------------------------------------------------ client paths
+
+
+def client_path_rows_from(workload: str, client: str, times: dict, *, startup: float,
+                          bytes_written: int = 0, disk_bps: float | None = None,
+                          events: int | None = None, ok: dict | None = None,
+                          host: str | None = None) -> list[dict]:
+    """Rows comparing one client's three ways out of the engine, from process times
+    ``{"wbrun": [...], "wb run --client": [...], "wb run --events": [...]}`` (seconds per
+    repeat). ``vs_wbrun`` is the *net* ratio: a path's time less ``wb run``'s start-up
+    (``startup``, from the start-up rows) and, for ``--events``, less the time the disk
+    takes for the bytes the stores hold (``bytes_written`` / ``disk_bps``), over wbrun's.
+
+    >>> rows = client_path_rows_from("zstd", "memtrace", {"wbrun": [1.0, 1.0],
+    ...     "wb run --client": [1.2, 1.25], "wb run --events": [2.0, 2.1]}, startup=0.1,
+    ...     bytes_written=100_000_000, disk_bps=500e6)
+    >>> [(r["config"], round(r["vs_wbrun"], 3), r["goal_verdict"]) for r in rows]
+    [('memtrace via wbrun', 1.0, None), ('wb run --client', 1.125, 'met'), ('wb run --events', 1.75, 'missed')]
+    """
+    host = host or platform.processor() or platform.machine()
+    base = times["wbrun"]
+    rows = []
+    for cfg, ts in times.items():
+        extra = startup if cfg != "wbrun" else 0.0
+        if cfg == "wb run --events" and disk_bps:
+            extra += bytes_written / disk_bps
+        net = [max(t - extra, 1e-9) for t in ts]
+        ratio, rng = _ratio(net, base)
+        rows.append(_row(workload=workload, config=cfg if cfg != "wbrun" else f"{client} via wbrun",
+                         seconds=statistics.median(ts), seconds_min=min(ts), seconds_max=max(ts),
+                         vs_wbrun=ratio, vs_wbrun_range=rng if cfg != "wbrun" else None,
+                         bytes_written=bytes_written if cfg == "wb run --events" else None,
+                         events=events, output_ok=(ok or {}).get(cfg, True), repeat=len(ts),
+                         host=host))
+    return rows
+
+
+def _disk_bps(directory: Path, nbytes: int) -> float:
+    """Bytes per second this disk takes for a file of ``nbytes`` written and fsynced."""
+    nbytes = max(nbytes, 1 << 20)
+    chunk = os.urandom(1 << 20)
+    path = Path(directory) / "disk-speed.tmp"
+    t0 = time.perf_counter()
+    with open(path, "wb") as f:
+        for _ in range(nbytes >> 20):
+            f.write(chunk)
+        f.flush()
+        os.fsync(f.fileno())
+    dt = time.perf_counter() - t0
+    path.unlink()
+    return (nbytes >> 20 << 20) / dt
+
+
+def _tree_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file())
+
+
+def client_path_rows(workload: str, client: str = "memtrace", repeat: int = 3,
+                     size=None, progress: bool = True) -> list[dict]:
+    """Time ``client`` on ``workload`` three ways, as whole processes in alternation:
+    ``wbrun -c CLIENT`` (the engine alone), ``wb run --client CLIENT`` (records counted in
+    Python as they are drained) and ``wb run --client CLIENT --events DIR`` (records written
+    to zarr stores while the guest runs); plus the start-up rows and the disk's speed, which
+    the net ratios subtract (:func:`client_path_rows_from`). Empty without ``wbrun``.
+
+    >>> rows = client_path_rows("zstd", "memtrace", repeat=1, size="1m")  # doctest: +SKIP
+    """
+    wbrun = _wbrun()
+    if wbrun is None:
+        return []
+    args, root = guests.workload(workload, size)
+    elf = guests.build(workload)
+    start = startup_rows(progress=progress)
+    startup = next(r["over_wbrun"] for r in start if r["config"] == "wb run")
+    times: dict[str, list[float]] = {"wbrun": [], "wb run --client": [], "wb run --events": []}
+    ok = dict.fromkeys(times, True)
+    outs = {}
+    written = 0
+    with tempfile.TemporaryDirectory(prefix="wb-paths-") as d:
+        ev = Path(d) / "events"
+        cmds = {"wbrun": [str(wbrun), "-c", client, "-r", str(root), str(elf), *args],
+                "wb run --client": [*_wb_command(), "run", "--root", str(root), "--client", client,
+                                    str(elf), *args],
+                "wb run --events": [*_wb_command(), "run", "--root", str(root), "--client", client,
+                                    "--events", str(ev), str(elf), *args]}
+        for k in range(repeat):
+            if progress:
+                print(f"[bench] {workload} {client} paths: round {k + 1}/{repeat}", flush=True)
+            for cfg, cmd in cmds.items():
+                shutil.rmtree(ev, ignore_errors=True)
+                t, out, rc = _time_process(cmd, root)
+                times[cfg].append(t)
+                outs.setdefault(cfg, out)
+                ok[cfg] = ok[cfg] and rc == 0 and out == outs[cfg]
+                if cfg == "wb run --events":
+                    written = _tree_bytes(ev)
+        bps = _disk_bps(Path(d), written)
+    ok = {cfg: v and outs[cfg] == outs["wbrun"] for cfg, v in ok.items()}
+    return start + client_path_rows_from(workload, client, times, startup=startup,
+                                          bytes_written=written, disk_bps=bps, ok=ok)
+
+
 # ------------------------------------------------------------------ the table
 
 
@@ -411,7 +517,8 @@ def _cells(r: dict, rich: bool = False) -> list[str]:
     ok = "yes" if r["output_ok"] else ("[red]NO[/red]" if rich else "NO")
     sep = "\n" if rich else " "
     return [r["workload"], r["config"], f"{r['seconds']:.3f}",
-            *(_ratio_cell(r, f, sep) for f in ("ratio_native", "ratio_qemu", "vs_jit")),
+            *(_ratio_cell(r, f, sep) for f in ("ratio_native", "ratio_qemu",
+                                                  "vs_wbrun" if r.get("vs_wbrun") is not None else "vs_jit")),
             _fmt(r["guest_mips"], ".0f"), _count(r.get("events"), compact=rich),
             _goal_cell(r, rich, "\n" if rich else ": "), ok]
 

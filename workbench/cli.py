@@ -393,6 +393,7 @@ def bench(
     client: Annotated[Optional[List[str]], typer.Option("--client", "-c", metavar="NAME", help=f"Client rows on the JIT (default: null, memtrace); any of {', '.join(CLIENTS)}.")] = None,
     tier: Annotated[Optional[List[str]], typer.Option("--tier", "-t", metavar="TIER", help=f"Engine tiers to measure: {', '.join(TIERS)} (default: all there are; the client rows need jit).")] = None,
     startup: Annotated[bool, typer.Option("--startup/--no-startup", help="Add the start-up rows: wb run against wbrun on a trivial program.")] = True,
+    client_paths: Annotated[bool, typer.Option("--client-paths", help="Also time each client (-c) three ways as processes: wbrun -c, wb run --client, wb run --client --events.")] = False,
 ):
     """Benchmark the engine against native code and qemu-riscv64, side by side in one run.
 
@@ -416,6 +417,12 @@ def bench(
         rows = run_bench(workloads=workload or None, repeat=repeat, qemu=not no_qemu,
                          sizes=_bench_sizes(size), clients=client or None, tiers=tier or None,
                          startup=startup)
+        if client_paths:
+            from .bench import DEFAULT_CLIENTS, DEFAULT_WORKLOADS, client_path_rows
+
+            for w in workload or DEFAULT_WORKLOADS:
+                for c in client or DEFAULT_CLIENTS:
+                    rows += client_path_rows(w, c, repeat=repeat, size=_bench_sizes(size).get(w))
     except WorkbenchError as e:     # a guest that does not build, a tier this host lacks
         _err("wb bench", str(e))
         raise typer.Exit(1)
