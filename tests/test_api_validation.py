@@ -243,7 +243,7 @@ def test_run_misuse_is_a_config_error_before_anything_runs(kw, expect, monkeypat
 
     def reached(*a, **k):
         raise AssertionError("the run went past parameter checking")
-    monkeypatch.setattr(wbm, "_resolve_program", reached)
+    monkeypatch.setattr(wbm, "resolve_program", reached)
     with pytest.raises(ConfigError) as e:
         Machine().run(program, **kw)
     assert expect in str(e.value)
