@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -34,9 +34,13 @@ import pandas as pd
 
 import workbench
 from workbench import guests
-from workbench.widgets import chart_widget, use_offline_charts
+from workbench.studies import check_scale
+from workbench.widgets import Figure, chart_widget, use_offline_charts
 
-use_offline_charts()  # every altair chart becomes a live widget, drawn without a network
+# every altair chart becomes a live widget, drawn without a network, and its output also
+# keeps a PNG of the chart, so the executed notebook shows it where no kernel runs (GitHub)
+use_offline_charts()
+check_scale(scale)  # a clear message for a bad papermill value ("small" or "paper")
 sizes = {"small": [500, 1000, 2000, 4000, 8000],
          "paper": [1000, 4000, 16000, 64000, 256000]}[scale]
 
@@ -193,6 +197,7 @@ alt.Chart(functions, title="instructions retired per function (bbprofile)").mark
 #
 # The chart is an `alt.JupyterChart` (via `workbench.widgets.chart_widget`): assigning a new
 # chart to its `.chart` redraws it in place. This is how the workbench's explorers are built.
+# `Figure` shows the box of controls live and keeps a picture of its chart for static viewers.
 
 # %%
 import math
@@ -221,7 +226,7 @@ view = chart_widget(sweep_chart(metric.value))
 metric.observe(lambda change: setattr(view, "chart", sweep_chart(change["new"])), names="value")
 explorer = widgets.VBox([metric, view])
 explorer.add_class("wb-tour-sweep")
-explorer
+Figure(explorer, lambda: view.chart)
 
 # %% [markdown]
 # ## Where next

@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -25,7 +25,11 @@
 # %% tags=["parameters"]
 # Parameters (papermill can override them): "small" takes a minute or two, "paper" much longer.
 scale = "small"
-store = None  # a zarr store path to keep (and resume) the results; None keeps them in memory
+# where the sweep keeps its points: None is the workbench cache (~/.cache/workbench/studies/),
+# so points measured earlier on this engine build are reused (the sweep prints how many and
+# when they were measured); fresh = True measures every point again
+store = None
+fresh = False
 
 # %%
 import tempfile
@@ -36,28 +40,34 @@ import pandas as pd
 
 from workbench.report import write_report
 from workbench.studies import engine as engine_study
+from workbench.studies import check_scale
 from workbench.widgets import EngineExplorer, use_offline_charts
 
 use_offline_charts()  # charts are drawn by JavaScript from the vl-convert package: no network
+check_scale(scale)  # a clear message for a bad papermill value ("small" or "paper")
 
 # %% [markdown]
 # ## Run the study
 #
 # `engine_study.run` runs the grid (on a local dask cluster) and returns the Dataset. Times are
-# wall-clock seconds of whole runs; `output_ok` records that each run printed the expected
-# output, so a fast but wrong tier cannot hide.
+# wall-clock seconds of whole runs, three repeats of each at the small scale; `output_ok`
+# records that each run printed the expected output, so a fast but wrong tier cannot hide.
+# Points already in the store are not run again: the line printed below says how many were
+# reused and when they were measured, and `measured_at` in the Dataset has the time of each.
 
 # %%
-ds = engine_study.run(scale=scale, store=store)
+ds = engine_study.run(scale=scale, store=store, fresh=fresh)
 ds
 
 # %% [markdown]
 # ## Summary
 #
-# Medians over repeats. `ratio_native` is the time relative to the native program on the host
-# (how much slower than the real thing), `ratio_qemu` relative to qemu's translator (how we
-# compare to a production binary translator). `x plain` is the time relative to the same tier
-# without a client, `events` the records the run's client produced.
+# Medians over repeats; `spread %` is how far apart the repeats' times are ((max - min) /
+# median), so a difference smaller than it is noise. `ratio_native` is the time relative to
+# the native program on the host (how much slower than the real thing), `ratio_qemu` relative
+# to qemu's translator (how we compare to a production binary translator). `x plain` is the
+# time relative to the same tier without a client, `events` the records the run's client
+# produced.
 
 # %%
 engine_study.summary(ds)

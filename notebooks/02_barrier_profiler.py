@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -29,20 +29,25 @@
 # %% tags=["parameters"]
 # Parameters (papermill can override them): "small" takes well under a minute.
 scale = "small"
-store = None  # a directory to keep (and resume) the study's sweep; None: a temporary one
+# a directory to keep (and resume) the study's sweep; None: a new temporary one, so every
+# point is measured now. With a directory, finished points are reused (the study prints how
+# many and when they were measured) unless fresh = True.
+store = None
+fresh = False
 
 # %%
 import tempfile
 from pathlib import Path
 
-import pandas as pd
-
 from workbench import Machine, guests
 from workbench.models import sampling
 from workbench.studies import barrier as barrier_study
+from workbench.studies import check_scale
 from workbench.widgets import SamplingExplorer, use_offline_charts
+from workbench.widgets.barrier import accuracy_chart, optimizations_chart, overhead_chart, paper_chart
 
-use_offline_charts()
+use_offline_charts()  # live charts, each with a PNG copy for viewers without a kernel
+check_scale(scale)  # a clear message for a bad papermill value ("small" or "paper")
 store = Path(store) if store else Path(tempfile.mkdtemp(prefix="wb-barrier-"))
 
 # %% [markdown]
@@ -50,7 +55,8 @@ store = Path(store) if store else Path(tempfile.mkdtemp(prefix="wb-barrier-"))
 #
 # With `sample_bytes=0` every object gets a barrier pointer and profiling never stops. Each
 # object's record says which bytes were touched, the highest offsets read and written, and
-# whether it was written after its first read.
+# whether it was written after its first read. Its allocation site is the return address of
+# the allocating call; `site_symbol` names it from the program's symbols (`function+0xoffset`).
 
 # %%
 size = 300 if scale == "small" else 4000
@@ -58,7 +64,11 @@ truth = Machine(clients=["barrier"], client_options={"barrier": {
     "sample_bytes": 0, "per_site": 0, "max_accesses": 0}}).run("heads", [str(size)], capture=True)
 objs = truth.events("barrier").to_dataframe()
 objs["touched %"] = 100 * objs["bytes_touched"] / objs["size"]
-objs.groupby("site")[["size", "bytes_touched", "touched %", "reads", "writes"]].median()
+sites = objs.groupby("site_symbol").agg(
+    objects=("size", "size"), size=("size", "median"), bytes_touched=("bytes_touched", "median"),
+    touched_pct=("touched %", "median"), reads=("reads", "median"), writes=("writes", "median"))
+sites.index.name = "allocation site"
+sites.rename(columns={"touched_pct": "touched %"})
 
 # %% [markdown]
 # The 16 KiB buffers are touched at their first 64-127 bytes (well under 1%), and the 48-byte
@@ -87,11 +97,29 @@ explorer.measured
 # of an object stops after 250 accesses, or as soon as no conclusion about it can change: it
 # was read, written after its first read and 10% touched) against a ground truth that profiles
 # every object and never stops.
+#
+# Each cell runs three times (more at paper scale), and each profiled run sits between two
+# unprofiled ones in the same worker. `overhead` is the median ratio, `overhead min`/`max`
+# its range over the repeats, and `noise ±` how much the two identical unprofiled runs around
+# it differ. The `verdict` says **noise** when the ratio is below 1 (profiling cannot make a
+# run faster), when the range reaches 1, or when the overhead is within `noise ±`: such a
+# number is not an overhead.
 
 # %%
-ds = barrier_study.run(scale, store=store, progress=False)
+ds = barrier_study.run(scale, store=store, progress=False, fresh=fresh)
 table = barrier_study.summary(ds)
 table
+
+# %% [markdown]
+# The same as charts: overhead against the sampling interval (blue, with the min-max of the
+# repeats as bars; hollow points are noise) beside the bursty baseline (orange band), and
+# how often a sampled site's conclusion is wrong, with the share of sites sampled at all.
+
+# %%
+overhead_chart(ds)
+
+# %%
+accuracy_chart(ds)
 
 # %% [markdown]
 # ## What the profile buys: the two optimizations, carried out
@@ -112,6 +140,9 @@ ds[["opt_bytes", "opt_shrinkable_bytes", "opt_write_only_bytes", "opt_write_only
     "shrink_sites", "shrink_objects", "shrink_fixups", "shrink_baseline_mem_peak_bytes",
     "shrink_mem_saved_bytes", "shrink_time_ratio", "shrink_output_ok"]].to_dataframe()
 
+# %%
+optimizations_chart(ds)
+
 # %% [markdown]
 # A cut that a later object overruns is the speculation failing: the fix-up counts it and
 # the program goes on with the object grown. zstd's profiled buffers, for instance, stop being
@@ -123,17 +154,16 @@ ds[["opt_bytes", "opt_shrinkable_bytes", "opt_write_only_bytes", "opt_write_only
 #
 # The paper reports 1.3% average and 3.4% maximum overhead for barrier pointers at its default
 # interval (about one object per 8 MB), against 9.2% / 12.6% for instrumentation-based
-# (bursty tracing) profiling.
+# (bursty tracing) profiling. Ours are shown per workload with their range over the repeats,
+# never averaged: a mean of a measured 2.4x and a noisy 0.4x would be a number nobody
+# measured. Rows whose verdict is noise say nothing about the profiler's cost.
 
 # %%
-default = table[(table["profiler"] == "barrier") & (table["sample_bytes"] == 8 << 20)]
-bursty = table[table["profiler"] == "bursty"]
-pd.DataFrame({
-    "profiler": ["barrier pointers (paper)", "bursty tracing (paper)", "barrier pointers (here)",
-                 "bursty tracing (here)"],
-    "average overhead %": [1.3, 9.2, 100 * (default["overhead"].mean() - 1), 100 * (bursty["overhead"].mean() - 1)],
-    "max overhead %": [3.4, 12.6, 100 * (default["overhead"].max() - 1), 100 * (bursty["overhead"].max() - 1)],
-})
+paper = barrier_study.paper_comparison(ds)
+paper
+
+# %%
+paper_chart(paper)
 
 # %% [markdown]
 # ## What differs from the paper, and why
@@ -154,8 +184,8 @@ pd.DataFrame({
 #   little past the end of a buffer into the next object; the model, which attributes by
 #   address, counts those accesses and the profiler does not.
 # - **Small scale.** The small runs take milliseconds, so their overhead ratios are mostly
-#   noise (JIT warm-up and timer resolution). The paper-scale study runs long enough to
-#   measure.
+#   noise (JIT warm-up and timer resolution): the verdicts above say which. The paper-scale
+#   study runs long enough to measure.
 # - **Bursty tracing** is the same per-object profile recorded by instrumented copies of every
 #   block (100 instrumented entries in every 10000); always on, it reproduces the barrier
 #   profiler's every-object ground truth record for record (tests/test_bursty.py).

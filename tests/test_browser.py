@@ -4,7 +4,11 @@ browsers are never downloaded):
 (a) JupyterLab: open notebooks/00_tour.ipynb, run all cells, change the tour's dropdown and see
     its altair chart redraw; a screenshot goes to the test's tmp dir (and to $WB_SCREENSHOT_DIR).
 (b) the HTML report: open it with every network request refused; the charts must render
-    (vega-embed drew SVG marks), with no JavaScript errors, and clicking a bar must select it.
+    (vega-embed drew SVG marks), with no JavaScript errors, and clicking a bar must select it;
+    the barrier study's section draws its overhead, accuracy and paper charts.
+(c) an executed notebook read without a kernel: papermill runs the tour, workbench.report's
+    notebook_html turns it into a page, and with the network refused every chart shows as an
+    image that loaded.
 
 Both skip with the reason when chromium or playwright is missing or cannot start.
 """
@@ -107,22 +111,107 @@ def test_report_renders_offline(browser, tmp_path):
     assert not errors, f"JavaScript errors: {errors}"
 
 
-def test_reproduce_report_renders_offline(browser, tmp_path):
-    """The report `wb reproduce` writes for the real engine study (small scale, as `make
-    reproduce` runs it): every chart draws with the network refused and no JavaScript errors."""
-    out = tmp_path / "out"
-    env = dict(os.environ, COLUMNS="200")
-    p = subprocess.run([sys.executable, "-m", "workbench.cli", "reproduce", "--scale", "small",
-                        "--out", str(out), "--sweeps", str(tmp_path / "sweeps"), "--no-progress"],
-                       capture_output=True, text=True, timeout=900, env=env)
-    assert p.returncode == 0, p.stderr
-    assert "x native" in p.stdout                      # the summary table was printed
+def _offline_page(browser):
+    """A new page with every network request refused and recorded, and its errors recorded."""
     page = browser.new_page()
     errors, requests = [], []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.route("http://**", lambda r: (requests.append(r.request.url), r.abort()))
     page.route("https://**", lambda r: (requests.append(r.request.url), r.abort()))
+    return page, errors, requests
+
+
+#: every kind of mark the report's charts draw (bars, points, lines, rules, areas, text)
+MARKS = ".mark-rect path, .mark-symbol path, .mark-line path, .mark-rule line, .mark-text text"
+
+
+def test_barrier_report_renders_offline(browser, tmp_path):
+    from test_report import synthetic_barrier_dataset
+    from workbench.report import write_report
+
+    path = write_report({"barrier": synthetic_barrier_dataset()}, tmp_path)
+    page, errors, requests = _offline_page(browser)
+    try:
+        page.goto(path.as_uri())
+        figures = page.locator("[data-wb-chart]")
+        n = figures.count()
+        assert n == 4
+        page.wait_for_function(f"window.wbViews && Object.keys(window.wbViews).length === {n}",
+                               timeout=30_000)
+        for i in range(n):
+            fig = figures.nth(i)
+            assert "chart failed" not in fig.inner_text()
+            assert fig.locator(MARKS).count() > 0, f"chart {i} drew nothing"
+        # the overhead chart: error bars (rules) and points; the paper chart labels noise
+        overhead, paper = figures.nth(0), figures.nth(2)
+        assert overhead.locator(".mark-rule line").count() >= 6
+        assert overhead.locator(".mark-symbol path").count() >= 6
+        assert "noise" in paper.locator(".mark-text").all_text_contents()
+        _screenshot(page, tmp_path, "barrier-report.png")
+    finally:
+        page.close()
+    assert not requests, f"the report tried to load {requests}"
+    assert not errors, f"JavaScript errors: {errors}"
+
+
+def test_executed_notebook_as_offline_html(browser, tmp_path):
+    """The tour executed by papermill, turned into HTML by notebook_html: with the network
+    refused, every chart cell shows a PNG that loaded, and the page asks for nothing."""
+    papermill = pytest.importorskip("papermill")
+    import nbformat
+
+    from conftest import kernel_dir
+    from workbench.report import notebook_html
+
+    env_old = os.environ.get("JUPYTER_PATH")
+    os.environ["JUPYTER_PATH"] = str(kernel_dir(tmp_path / "jupyter"))
+    try:
+        executed = tmp_path / "00_tour.ipynb"
+        papermill.execute_notebook(str(REPO / "notebooks" / "00_tour.ipynb"), str(executed),
+                                   parameters={"scale": "small"}, kernel_name="python3",
+                                   cwd=str(tmp_path), progress_bar=False, execution_timeout=600)
+    finally:
+        if env_old is None:
+            os.environ.pop("JUPYTER_PATH", None)
+        else:
+            os.environ["JUPYTER_PATH"] = env_old
+    nb = nbformat.read(str(executed), as_version=4)
+    charts = [c.id for c in nb.cells for o in c.get("outputs", [])
+              if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert len(charts) >= 4
+    html = notebook_html(executed, tmp_path / "00_tour.html")
+    page, errors, requests = _offline_page(browser)
+    try:
+        page.set_viewport_size({"width": 1200, "height": 900})
+        page.goto((tmp_path / "00_tour.html").as_uri())
+        page.wait_for_load_state("load")
+        for cid in charts:
+            imgs = page.locator(f'[id="cell-id={cid}"] img')
+            assert imgs.count() == 1, f"cell {cid}: {imgs.count()} images"
+            size = imgs.first.evaluate("i => [i.complete, i.naturalWidth, i.naturalHeight]")
+            assert size[0] and size[1] > 100 and size[2] > 50, (cid, size)
+        _screenshot(page, tmp_path, "tour-offline-html.png")
+    finally:
+        page.close()
+    assert "<script src" not in html
+    assert not requests, f"the page tried to load {requests}"
+    assert not errors, f"JavaScript errors: {errors}"
+
+
+def test_reproduce_report_renders_offline(browser, tmp_path, tmp_path_factory):
+    """The report `wb reproduce` writes for the real engine study (small scale, as `make
+    reproduce` runs it): every chart draws with the network refused and no JavaScript errors."""
+    from test_study_engine import shared_sweeps
+
+    out = tmp_path / "out"
+    env = dict(os.environ, COLUMNS="200")
+    p = subprocess.run([sys.executable, "-m", "workbench.cli", "reproduce", "--scale", "small",
+                        "--out", str(out), "--sweeps", str(shared_sweeps(tmp_path_factory)), "--no-progress"],
+                       capture_output=True, text=True, timeout=900, env=env)
+    assert p.returncode == 0, p.stderr
+    assert "x native" in p.stdout                      # the summary table was printed
+    page, errors, requests = _offline_page(browser)
     try:
         page.goto((out / "report.html").as_uri())
         figures = page.locator("[data-wb-chart]")
@@ -131,7 +220,9 @@ def test_reproduce_report_renders_offline(browser, tmp_path):
         page.wait_for_function(f"window.wbViews && Object.keys(window.wbViews).length === {n}",
                                timeout=60_000)
         for i in range(n):
-            assert figures.nth(i).locator(".mark-rect path").count() > 0, f"chart {i} drew no bars"
+            assert figures.nth(i).locator(MARKS).count() > 0, f"chart {i} drew nothing"
+        # the barrier section has its charts (overhead, accuracy, the paper, optimizations)
+        assert page.locator('[data-wb-study="barrier"] [data-wb-chart]').count() == 4
         _screenshot(page, tmp_path, "reproduce-report.png")
     finally:
         page.close()

@@ -1,5 +1,6 @@
 """The barrier study (workbench/studies/barrier.py) at a tiny scale: dimensions, variables,
-ground truth, accuracy, overhead, and `wb reproduce barrier`."""
+ground truth, accuracy, overhead with its interval and noise verdict, the paper comparison,
+reuse that is announced (and fresh=True), and `wb reproduce barrier`."""
 from __future__ import annotations
 
 import math
@@ -14,21 +15,32 @@ from workbench import store
 from workbench.studies import barrier
 
 
+GRID = {"workload": ["heads"], "sample_bytes": [16 << 10, 8 << 20]}
+
+
 @pytest.fixture(scope="module")
-def small(tmp_path_factory):
-    base = tmp_path_factory.mktemp("barrier-study")
-    grid = {"workload": ["heads"], "sample_bytes": [16 << 10, 8 << 20]}
-    return barrier.run("small", store=base, progress=False, workers=1, grid=grid)
+def study_store(tmp_path_factory):
+    return tmp_path_factory.mktemp("barrier-study")
+
+
+@pytest.fixture(scope="module")
+def small(study_store):
+    return barrier.run("small", store=study_store, progress=False, workers=1, grid=GRID)
 
 
 def test_dataset_layout_and_provenance(small):
     ds = small
     assert set(ds.sizes) == {"workload", "profiler", "sample_bytes", "repeat"}
     assert ds.profiler.values.tolist() == ["none", "barrier", "bursty"]
+    assert ds.sizes["repeat"] >= 3                       # never one run per cell
     for v in ["time_s", "faults", "samples", "coverage", "overhead_ratio", "output_ok",
-              "error_prob_untouched", "error_prob_write_only", "error_prob_stable"]:
+              "error_prob_untouched", "error_prob_write_only", "error_prob_stable",
+              "baseline_noise", "overhead_min", "overhead_max", "overhead_noise", "overhead_is_noise"]:
         assert v in ds and ds[v].attrs.get("long_name"), v
     assert ds.attrs["study"] == "barrier" and "production" in ds.attrs["config"]
+    # provenance says when the points were measured, not only when the Dataset was made
+    assert ds.attrs["measured_from"] and ds.attrs["measured_to"] and ds.attrs["points_reused"] == 0
+    assert not ds.measured_at.sel(profiler="barrier").isnull().any()
 
 
 def test_sampling_and_accuracy(small):
@@ -70,6 +82,109 @@ def test_optimizations_carried_out(small):
     assert float(h.shrink_mem_saved_bytes) > 0.5 * 300 * 12288
 
 
+def test_every_scale_repeats_at_least_three_times():
+    for scale in ("small", "paper"):
+        assert len(barrier.GRID(scale)["repeat"]) >= 3
+
+
+def test_overhead_interval_and_verdict(small):
+    b = small.sel(workload="heads", profiler="barrier")
+    assert (b.overhead_min <= b.overhead_ratio).all() and (b.overhead_ratio <= b.overhead_max).all()
+    assert (b.overhead_noise >= 0).all()
+    # the unprofiled runs are the reference, not an overhead: no verdict
+    assert small.overhead_is_noise.sel(profiler="none").isnull().all()
+    df = barrier.summary(small)
+    for c in ("overhead", "overhead min", "overhead max", "noise ±", "verdict"):
+        assert c in df.columns
+    assert set(df["verdict"]) <= {"noise", "overhead"}
+    for _, row in df.iterrows():
+        want = barrier.noise_verdict(row["overhead"], row["overhead min"], row["noise ±"])
+        assert row["verdict"] == want
+        if row["overhead"] < 1 or row["overhead min"] <= 1:
+            assert row["verdict"] == "noise"
+
+
+def test_noise_verdict_rules():
+    v = barrier.noise_verdict
+    assert v(2.38, 2.30, 0.05) == "overhead"
+    assert v(0.40, 0.35, 0.05) == "noise"            # faster than unprofiled: noise
+    assert v(1.30, 0.95, 0.02) == "noise"            # one repeat at or below 1
+    assert v(1.03, 1.01, 0.04) == "noise"            # within the unprofiled runs' spread
+    assert v(1.03, 1.01, math.nan) == "overhead"     # no spread measured: the interval decides
+    assert v(math.nan) == ""
+
+
+def synthetic(heads=(2.30, 2.38, 2.50), zstd=(0.35, 0.40, 0.45)):
+    """A barrier Dataset of made-up ratios: heads a clear 2.38x, zstd a 0.40x (noise)."""
+    import xarray as xr
+
+    sbs = [16 << 10, 8 << 20]
+    pr = np.full((2, 3, 2, 3), np.nan)
+    pr[:, 0, 0, :] = 1.0
+    pr[0, 1, :, :] = heads
+    pr[1, 1, :, :] = zstd
+    pr[0, 2, 0, :] = [1.8, 1.9, 2.0]
+    pr[1, 2, 0, :] = [1.7, 1.8, 1.9]
+    noise = np.where(np.isfinite(pr), 0.05, np.nan)
+    noise[:, 0] = np.nan
+    ds = xr.Dataset({"paired_ratio": (("workload", "profiler", "sample_bytes", "repeat"), pr),
+                     "baseline_noise": (("workload", "profiler", "sample_bytes", "repeat"), noise)},
+                    coords={"workload": ["heads", "zstd"], "profiler": ["none", "barrier", "bursty"],
+                            "sample_bytes": sbs, "repeat": [0, 1, 2]})
+    return barrier.add_overhead_stats(ds)
+
+
+def test_paper_comparison_never_averages_noise_into_a_result():
+    ds = synthetic()
+    assert ds.overhead_is_noise.sel(workload="zstd", profiler="barrier").values.tolist() == [1.0, 1.0]
+    assert ds.overhead_is_noise.sel(workload="heads", profiler="barrier").values.tolist() == [0.0, 0.0]
+    t = barrier.paper_comparison(ds)
+    assert t.columns.tolist() == barrier.PAPER_COLUMNS
+    paper = t[t.source == "paper"].set_index("profiler")
+    assert paper.loc["barrier pointers", "overhead %"] == 1.3 and paper.loc["barrier pointers", "high %"] == 3.4
+    assert paper.loc["bursty tracing", "overhead %"] == 9.2 and paper.loc["bursty tracing", "high %"] == 12.6
+    here = t[(t.source == "here") & (t.profiler == "barrier pointers")].set_index("workload")
+    # one row per workload, at the paper's interval, with its min-max; no mean over workloads
+    assert sorted(here.index) == ["heads", "zstd"] and len(t) == 2 + 2 * 2
+    assert (here["sample_bytes"] == 8 << 20).all()
+    assert here.loc["heads", "overhead %"] == pytest.approx(138.0)
+    assert (here.loc["heads", "low %"], here.loc["heads", "high %"]) == (pytest.approx(130.0), pytest.approx(150.0))
+    assert here.loc["heads", "verdict"] == "overhead" and here.loc["zstd", "verdict"] == "noise"
+    assert not any(abs(x - 100 * ((2.38 + 0.40) / 2 - 1)) < 1 for x in t["overhead %"])
+    bursty = t[(t.source == "here") & (t.profiler == "bursty tracing")]
+    assert bursty["verdict"].tolist() == ["overhead", "overhead"]
+
+
+def test_reuse_is_announced_and_fresh_measures_again(small, study_store, capsys, monkeypatch):
+    capsys.readouterr()
+    again = barrier.run("small", store=study_store, progress=False, workers=1, grid=GRID)
+    out = capsys.readouterr().out
+    total = again.attrs["points_total"]
+    assert f"reused {total} of {total} points measured at" in out
+    assert "reused the ground truth of heads measured at" in out
+    assert "reused the shrink rerun of heads measured at" in out
+    assert again.attrs["points_reused"] == total
+    assert again.attrs["measured_from"] == small.attrs["measured_from"]
+    # fresh: the ground truth is measured again (and not announced as reused)...
+    old = (study_store / "truth-heads-300.json").read_text()
+    barrier.ground_truth("heads", 300, study_store, fresh=True)
+    assert "reused" not in capsys.readouterr().out
+    assert (study_store / "truth-heads-300.json").read_text() != old   # a new measured_at
+    # ... and run(fresh=True) hands fresh to the sweep (stopped there: it is tested in test_sweep)
+    import workbench.sweep
+
+    seen = {}
+
+    def fake_sweep(fn, grid, **kw):
+        seen.update(kw)
+        raise RuntimeError("stop")
+
+    monkeypatch.setattr(workbench.sweep, "sweep", fake_sweep)
+    with pytest.raises(RuntimeError, match="stop"):
+        barrier.run("small", store=study_store, progress=False, workers=1, grid=GRID, fresh=True)
+    assert seen["fresh"] is True
+
+
 def test_conclusions_rules():
     recs = np.zeros(3, [("site", "<u8"), ("size", "<u8"), ("bytes_touched", "<u8"),
                         ("reads", "<u8"), ("writes", "<u8"), ("flags", "<u4")])
@@ -100,13 +215,15 @@ def test_accuracy_scores_sampled_sites_against_the_truth():
     assert np.isnan(barrier.accuracy(sampled, {})["coverage"])
 
 
-def test_wb_reproduce_barrier(tmp_path):
-    env = dict(os.environ, COLUMNS="200")
+def test_wb_reproduce_barrier(tmp_path, tmp_path_factory):
+    from test_study_engine import shared_sweeps
+
+    env = dict(os.environ, COLUMNS="320")  # 16 columns: rich wraps headers in a narrower table
     p = subprocess.run([sys.executable, "-m", "workbench.cli", "reproduce", "barrier", "--scale", "small",
-                        "--out", str(tmp_path / "out"), "--sweeps", str(tmp_path / "sw"), "--no-progress"],
+                        "--out", str(tmp_path / "out"), "--sweeps", str(shared_sweeps(tmp_path_factory)), "--no-progress"],
                        capture_output=True, text=True, timeout=900, env=env)
     assert p.returncode == 0, p.stderr
-    assert "P(wrong untouched)" in p.stdout
+    assert "P(wrong untouched)" in p.stdout and "verdict" in p.stdout
     ds = store.load(tmp_path / "out" / "barrier.zarr")
     assert ds.workload.values.tolist() == ["heads", "zstd"]
     assert (tmp_path / "out" / "report.html").is_file()

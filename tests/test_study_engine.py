@@ -25,7 +25,7 @@ def test_registry_and_grid():
         studies.get("nope")
     g = engine.GRID("small")
     assert list(g) == ["workload", "tier", "client", "repeat"]
-    assert g["workload"] == ["lua54", "zstd"] and g["repeat"] == [0]
+    assert g["workload"] == ["lua54", "zstd"] and g["repeat"] == [0, 1, 2]  # never one run
     assert g["tier"][0] == "native" and "interp" in g["tier"]
     assert ("qemu" in g["tier"]) == HAVE_QEMU
     assert g["client"] == ["none"] + [c for c in workbench.available_clients() if c != "none"]
@@ -45,13 +45,19 @@ def test_inapplicable_cells_do_not_run():
     assert engine.applicable("qemu", "none")
 
 
+SMALL_TIERS = ["native"] + (["qemu"] if HAVE_QEMU else []) + ["interp"]
+SMALL = dict(grid={"workload": ["zstd"], "tier": SMALL_TIERS, "client": ["none"], "repeat": [0, 1]},
+             sizes={"zstd": "256k"})
+
+
 @pytest.fixture(scope="module")
-def small(tmp_path_factory):
-    tiers = ["native"] + (["qemu"] if HAVE_QEMU else []) + ["interp"]
-    return engine.run("small", store=tmp_path_factory.mktemp("engine") / "sweep", progress=False,
-                      grid={"workload": ["zstd"], "tier": tiers, "client": ["none"],
-                            "repeat": [0, 1]},
-                      sizes={"zstd": "256k"})
+def small_store(tmp_path_factory):
+    return tmp_path_factory.mktemp("engine") / "sweep"
+
+
+@pytest.fixture(scope="module")
+def small(small_store):
+    return engine.run("small", store=small_store, progress=False, **SMALL)
 
 
 def test_engine_study_dataset(small, tmp_path):
@@ -91,14 +97,37 @@ def test_engine_study_dataset(small, tmp_path):
 
 def test_summary_table(small):
     df = engine.summary(small)
-    assert df.columns.tolist() == ["workload", "tier", "client", "seconds", "x native",
+    assert df.columns.tolist() == ["workload", "tier", "client", "seconds", "spread %", "x native",
                                    "x qemu", "x plain", "MIPS", "events", "output ok"]
+    times = small.time_s.sel(workload="zstd", client="none")
+    for _, row in df.iterrows():  # how far apart the repeats are, relative to their median
+        t = times.sel(tier=row["tier"]).values
+        assert row["spread %"] == pytest.approx(100 * (t.max() - t.min()) / np.median(t))
     assert df.columns.tolist() == engine.SUMMARY_COLUMNS
     assert len(df) == small.sizes["tier"]
     assert df["output ok"].all() and (df["seconds"] > 0).all()
     by_tier = df.set_index("tier")
     assert math.isnan(by_tier.loc["native", "MIPS"]) and math.isnan(by_tier.loc["native", "events"])
     assert by_tier.loc["interp", "events"] == 0 and isinstance(by_tier.loc["interp", "events"], int)
+
+
+def test_reuse_is_announced(small, small_store, capsys, monkeypatch):
+    """Running the study again over its store measures nothing and says what it reused and
+    when it was measured; the Dataset keeps the time of every point; fresh reaches the sweep."""
+    capsys.readouterr()
+    again = engine.run("small", store=small_store, progress=False, **SMALL)
+    n = again.attrs["points_total"]
+    assert f"reused {n} of {n} points measured at {small.attrs['measured_from'][:10]}" in capsys.readouterr().out
+    assert again.attrs["points_reused"] == n and small.attrs["points_reused"] == 0
+    np.testing.assert_array_equal(again.measured_at.values, small.measured_at.values)
+    assert again.measured_at.dims == ("workload", "tier", "client", "repeat")
+    import workbench.sweep
+
+    seen = {}
+    monkeypatch.setattr(workbench.sweep, "sweep", lambda fn, grid, **kw: seen.update(kw) or 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        engine.run("small", store=small_store, progress=False, fresh=True, **SMALL)
+    assert seen["fresh"] is True
 
 
 def test_clients(tmp_path):
@@ -134,12 +163,19 @@ def test_clients(tmp_path):
     assert (mt["events"] > 1_000_000).all() and (mt["x plain"] > 1).all()
 
 
-def test_wb_reproduce_writes_the_study(tmp_path):
+def shared_sweeps(tmp_path_factory):
+    """The sweep directory every test of this session that runs a whole small study shares
+    (`wb reproduce` here and in test_browser.py/test_study_*.py, notebook 01): the study is
+    measured once per session and the later runs reuse its points (and say so)."""
+    return tmp_path_factory.getbasetemp() / "shared-sweeps"
+
+
+def test_wb_reproduce_writes_the_study(tmp_path, tmp_path_factory):
     out = tmp_path / "out"
     # a wide table: rich squeezes it into 80 columns when stdout is not a terminal
     env = dict(os.environ, COLUMNS="200")
     p = subprocess.run([sys.executable, "-m", "workbench.cli", "reproduce", "engine", "--scale",
-                        "small", "--out", str(out), "--sweeps", str(tmp_path / "sweeps"),
+                        "small", "--out", str(out), "--sweeps", str(shared_sweeps(tmp_path_factory)),
                         "--no-progress"], capture_output=True, text=True, timeout=600, env=env)
     assert p.returncode == 0, p.stderr
     ds = store.load(out / "engine.zarr")

@@ -1,5 +1,6 @@
 """Sweeps (workbench.sweep) on a real dask.distributed LocalCluster: keys, combining, two worker
-processes, errors that lose no finished work, and resumption after the sweep is SIGKILLed."""
+processes, errors that lose no finished work, resumption after the sweep is SIGKILLed, and
+reuse that is never silent (measurement times, the "reused N of M" line, fresh=True)."""
 import functools
 import os
 import signal
@@ -16,7 +17,7 @@ import xarray as xr
 from sweep_points import GRID, slow_point
 
 from workbench import store
-from workbench.sweep import grid_points, point_key, sweep, sweep_status
+from workbench.sweep import grid_points, measured_at, point_key, sweep, sweep_status
 
 TESTS = Path(__file__).resolve().parent
 
@@ -59,9 +60,11 @@ def test_sweep_on_two_worker_processes(tmp_path):
     one = store.load(tmp_path / "s" / "points" / f"{point_key({'a': 1, 'b': 'x'})}.zarr")
     assert one.attrs["param_a"] == 1 and one.attrs["param_b"] == "x"
     xr.testing.assert_identical(store.load(tmp_path / "s" / "result.zarr"), ds)
-    # all done: a second sweep runs nothing and returns the same result
+    # all done: a second sweep runs nothing and returns the same result (it says it reused them)
     assert sorted(_log(log)) == sorted(point_key(p) for p in grid_points(GRID))
-    xr.testing.assert_identical(sweep(fn, GRID, store=tmp_path / "s", progress=False), ds)
+    again = sweep(fn, GRID, store=tmp_path / "s", progress=False)
+    assert again.attrs["points_reused"] == 12 and ds.attrs["points_reused"] == 0
+    xr.testing.assert_identical(_without_reuse(again), _without_reuse(ds))
     assert len(_log(log)) == 12
     # a store of one function is not mixed with another's points
     with pytest.raises(ValueError, match="another sweep"):
@@ -148,7 +151,64 @@ def test_resume_after_sigkill(tmp_path):
 
 
 def _without_function(ds):
-    """The result without the attr naming the point function's arguments (the log file)."""
-    ds = ds.copy()
+    """The result without the attr naming the point function's arguments (the log file) and
+    without when and how its points were measured (that differs between two sweeps)."""
+    ds = _without_reuse(ds).drop_vars("measured_at")
     del ds.attrs["sweep_function"]
+    for k in ("measured_from", "measured_to"):
+        ds.attrs.pop(k)
     return ds
+
+
+def _without_reuse(ds):
+    ds = ds.copy()
+    ds.attrs.pop("points_reused")
+    return ds
+
+
+# ------------------------------------------------------------------ reuse is never silent
+
+def test_measurement_times_reuse_message_and_fresh(tmp_path, capsys):
+    log = tmp_path / "log"
+    grid = {"a": [1, 2], "b": ["x", "yy"]}
+    fn = functools.partial(slow_point, log=str(log), delay=0.05)
+    first = sweep(fn, grid, store=tmp_path / "s", progress=False, workers=1)
+    assert "reused" not in capsys.readouterr().out          # nothing to reuse: nothing said
+    # one measurement time per point, on the grid's dims, and the span in the attrs
+    t1 = first.measured_at
+    assert t1.dims == ("a", "b") and t1.dtype.kind == "M" and not t1.isnull().any()
+    assert first.attrs["points_reused"] == 0 and first.attrs["points_total"] == 4
+    assert first.attrs["measured_from"] <= first.attrs["measured_to"]
+    assert first.attrs["measured_from"].endswith(" UTC")
+    p0 = {"a": 1, "b": "x"}
+    assert measured_at(tmp_path / "s", p0) == np.datetime64(t1.sel(a=1, b="x").values, "us")
+
+    # the same sweep again: every point reused, and it says so, with when they were measured
+    second = sweep(fn, grid, store=tmp_path / "s", progress=False, workers=1)
+    out = capsys.readouterr().out
+    assert "reused 4 of 4 points measured at " in out and first.attrs["measured_from"][:10] in out
+    assert second.attrs["points_reused"] == 4 and len(_log(log)) == 4
+    np.testing.assert_array_equal(second.measured_at.values, t1.values)
+
+    # half of the points gone: the other half is reused, and only it
+    import shutil
+    shutil.rmtree(tmp_path / "s" / "points" / f"{point_key(p0)}.zarr")
+    third = sweep(fn, grid, store=tmp_path / "s", progress=False, workers=1)
+    assert "reused 3 of 4 points" in capsys.readouterr().out and third.attrs["points_reused"] == 3
+    assert third.measured_at.sel(a=1, b="x") > t1.sel(a=1, b="x")
+
+    # fresh=True: every point measured again, nothing reused or announced
+    fresh = sweep(fn, grid, store=tmp_path / "s", progress=False, workers=1, fresh=True)
+    assert "reused" not in capsys.readouterr().out
+    assert fresh.attrs["points_reused"] == 0 and len(_log(log)) == 4 + 1 + 4
+    assert (fresh.measured_at > third.measured_at.max()).all()
+
+
+def test_points_stored_before_times_were_recorded(tmp_path):
+    """A point store written without ``measured_at`` (older sweeps) counts as measured when
+    its store was written."""
+    p = {"a": 1, "b": "x"}
+    path = tmp_path / "points" / f"{point_key(p)}.zarr"
+    store.save(xr.Dataset({"value": ((), 1.0)}), path)
+    os.utime(path, (1_700_000_000, 1_700_000_000))
+    assert measured_at(tmp_path, p) == np.datetime64("2023-11-14T22:13:20", "us")

@@ -533,9 +533,7 @@ def reproduce(
         mod = studies.get(name)
         try:
             sweep_store = mod.default_store(scale, base=sweeps)
-            if fresh:
-                shutil.rmtree(sweep_store, ignore_errors=True)
-            ds = mod.run(scale, store=sweep_store, scheduler=scheduler, progress=progress)
+            ds = mod.run(scale, store=sweep_store, scheduler=scheduler, progress=progress, fresh=fresh)
         except (WorkbenchError, OSError) as e:  # a guest that does not build, no scheduler
             _err("wb reproduce", f"{name}: {e}")
             raise typer.Exit(1)

@@ -8,13 +8,23 @@ their sha256, configuration, host CPU, date).
 
 How a study is presented is looked up in :data:`SECTIONS` by the Dataset's ``study`` attr or,
 failing that, its key in ``datasets``; a study without an entry gets a generic section (a table
-of its variables). Later studies register theirs with :func:`register_section`.
+of its variables). Later studies register theirs with :func:`register_section`. Each section
+says when its data was measured (the sweep's ``measured_from``/``measured_to`` attrs) and how
+many points were reused from an earlier sweep, since that is not when the report was written.
+
+It also owns :func:`notebook_html`: an executed notebook (papermill) as one HTML page that
+needs no network, each chart shown by the static PNG its display output carries
+(``workbench.widgets._base.with_static``) instead of a widget that only a live kernel, or a
+widget manager from a CDN, could draw. ``python -m workbench.report NOTEBOOK.ipynb [OUT.html]``
+runs it from a shell.
 """
 from __future__ import annotations
 
+import copy
 import datetime as _dt
 import html
 import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -85,6 +95,50 @@ def engine_section(ds) -> Section:
     )
 
 
+@register_section("barrier")
+def barrier_section(ds) -> Section:
+    """The barrier profiler's study: the summary table (overhead with its min-max over
+    repeats and a noise verdict, faults, coverage, P(wrong)), the paper comparison, the
+    optimizations, and the charts of ``workbench.widgets.barrier`` (overhead and P(wrong) vs
+    sample_bytes, beside the paper, the optimizations).
+
+    >>> [t for t, _ in barrier_section(ds).tables]           # doctest: +SKIP
+    ['summary', 'beside the paper', 'the optimizations']
+    """
+    from .studies.barrier import PAPER_INTERVAL, paper_comparison, summary
+    from .widgets.barrier import OPTIMIZATION_BARS, interval_label, report_charts
+
+    def readable(df):  # "16 KiB", not 1.638e+04 (the bursty rows have no interval)
+        df["sample_bytes"] = [interval_label(int(v)) if pd.notna(v) else "" for v in df["sample_bytes"]]
+        return df
+
+    tables = [("summary", readable(summary(ds))), ("beside the paper", readable(paper_comparison(ds)))]
+    opt = {label: ds[var].to_series() for var, label in OPTIMIZATION_BARS if var in ds}
+    for var, label in (("shrink_fixups", "shrink fix-ups"), ("shrink_time_ratio", "shrink time ratio"),
+                       ("shrink_output_ok", "shrink output ok")):
+        if var in ds:
+            opt[label] = ds[var].to_series()
+    if opt:
+        tables.append(("the optimizations", pd.DataFrame(opt).rename_axis("workload").reset_index()))
+    repeats = int(ds.sizes.get("repeat", 1))
+    return Section(
+        description=("The barrier-pointer profiler samples one heap object per sample_bytes "
+                     "allocated and records every access to it through a protected view. "
+                     "Overhead is run time over the unprofiled run time, each profiled run "
+                     f"bracketed by two unprofiled ones in the same worker; the median of {repeats} "
+                     "repeat(s) with its min-max. P(wrong) is the fraction of sampled allocation "
+                     "sites whose conclusion (mostly untouched, write-only, stable) differs from "
+                     "the every-object ground truth; coverage the fraction of sites sampled at all."),
+        tables=tables,
+        charts=report_charts(ds),
+        notes=["verdict 'noise': the overhead ratio is below 1, its lowest repeat reaches 1, or it "
+               "is within the spread of the two identical unprofiled runs around it (noise ±); such "
+               "a number is not an overhead and is not compared with the paper as one.",
+               f"The paper reports its overheads at about one object per {PAPER_INTERVAL >> 20} MB; "
+               "our rows use the grid's interval nearest to it, per workload, never averaged."],
+    )
+
+
 def generic_section(ds) -> Section:
     """A study without its own presentation: one row per variable (dims, dtype, units, range).
 
@@ -141,6 +195,27 @@ def _provenance_html(attrs: dict) -> str:
     return '<table class="wb-provenance">' + "".join(rows) + "</table>"
 
 
+def measured_note(attrs) -> str:
+    """When a study's data was measured, from the sweep's attrs (the report's own time is only
+    when it was written), and how many points were reused from an earlier sweep.
+
+    >>> measured_note({"measured_from": "2025-01-01 10:00:03 UTC", "measured_to": "2025-01-01 10:04:10 UTC",
+    ...                "points_reused": 3, "points_total": 8})
+    'Measured 2025-01-01 10:00:03 UTC to 2025-01-01 10:04:10 UTC; 3 of 8 points were reused from an earlier sweep (not measured for this report).'
+    """
+    lo, hi = attrs.get("measured_from"), attrs.get("measured_to")
+    if not lo:
+        return ""
+    text = f"Measured {lo}" + (f" to {hi}" if hi and hi != lo else "")
+    reused, total = int(attrs.get("points_reused", 0)), int(attrs.get("points_total", 0))
+    if reused:
+        text += (f"; {reused} of {total} points were reused from an earlier sweep "
+                 "(not measured for this report).")
+    else:
+        text += f"; all {total} points measured by this run." if total else "."
+    return text
+
+
 def _section_html(name: str, ds) -> str:
     study = _study(name, ds)
     builder = SECTIONS.get(study, generic_section)
@@ -150,6 +225,9 @@ def _section_html(name: str, ds) -> str:
            f"<h2>{html.escape(name)}</h2>"]
     if sec.description:
         out.append(f"<p>{html.escape(sec.description)}</p>")
+    measured = measured_note(ds.attrs)
+    if measured:
+        out.append(f'<p class="wb-note wb-measured">{html.escape(measured)}</p>')
     for note in sec.notes:
         out.append(f'<p class="wb-note">{html.escape(note)}</p>')
     for title, table in sec.tables:
@@ -204,5 +282,87 @@ def write_report(datasets: dict, out_dir: str | Path) -> Path:
     return path
 
 
-__all__ = ["SECTIONS", "Section", "engine_section", "generic_section", "register_section",
-           "report_html", "write_report"]
+# ------------------------------------------------------------------ executed notebooks
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+
+# nbconvert's JupyterLab template, minus everything it loads from a CDN: require.js, MathJax,
+# mermaid and the widget manager (which could only draw saved widget state, online)
+_OFFLINE_TEMPLATE = """{%- extends 'index.html.j2' -%}
+{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
+{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+"""
+
+
+def static_notebook(nb):
+    """A copy of an executed notebook (an ``nbformat`` node) for readers without a kernel:
+    every widget view is dropped from its output (the chart's PNG, or the text, stays), and
+    so is the saved widget state.
+
+    >>> import nbformat
+    >>> nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("c", outputs=[
+    ...     nbformat.v4.new_output("display_data", {WIDGET_VIEW: {"model_id": "m"},
+    ...                                             "image/png": "iVBO", "text/plain": "c"})])])
+    >>> sorted(static_notebook(nb).cells[0].outputs[0].data)
+    ['image/png', 'text/plain']
+    """
+    nb = copy.deepcopy(nb)
+    nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            data = out.get("data")
+            if data and WIDGET_VIEW in data:
+                del data[WIDGET_VIEW]
+                if not data:  # nothing else to show: say what was there
+                    data["text/plain"] = "(an interactive widget: run the notebook to see it)"
+    return nb
+
+
+def notebook_html(notebook, out: str | Path | None = None) -> str:
+    """An executed notebook as one self-contained HTML page that loads nothing from the
+    network: nbconvert's JupyterLab layout with its CDN scripts left out, and each chart
+    drawn by the PNG its display output carries (see :func:`static_notebook`).
+    ``notebook`` is a path or an ``nbformat`` node; with ``out``, the page is written there.
+
+    (Plain ``jupyter nbconvert --to html`` puts a widget view before an image, so it shows
+    an empty box where a live chart was, and links require.js and MathJax from a CDN.)
+
+    >>> page = notebook_html("executed/02_barrier_profiler.ipynb", "02.html")  # doctest: +SKIP
+    >>> "<script src=" in page                                                 # doctest: +SKIP
+    False
+    """
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    nb = notebook if isinstance(notebook, nbformat.NotebookNode) else nbformat.read(str(notebook), as_version=4)
+    exporter = HTMLExporter(template_name="lab", raw_template=_OFFLINE_TEMPLATE)
+    page, _ = exporter.from_notebook_node(static_notebook(nb))
+    if out is not None:
+        Path(out).write_text(page, encoding="utf-8")
+    return page
+
+
+def main(argv=None) -> int:
+    """``python -m workbench.report NOTEBOOK.ipynb [OUT.html]``: :func:`notebook_html` from a
+    shell (OUT defaults to the notebook's name with ``.html``)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not 1 <= len(args) <= 2:
+        print("usage: python -m workbench.report NOTEBOOK.ipynb [OUT.html]", file=sys.stderr)
+        return 2
+    src = Path(args[0])
+    dst = Path(args[1]) if len(args) == 2 else src.with_suffix(".html")
+    notebook_html(src, dst)
+    print(dst)
+    return 0
+
+
+__all__ = ["SECTIONS", "Section", "barrier_section", "engine_section", "generic_section",
+           "measured_note", "register_section", "report_html", "write_report", "notebook_html",
+           "static_notebook"]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -7,6 +7,11 @@ scheduler address for more machines), each finished point is written atomically 
 runs only the points that are missing. When every point is there, the points are combined
 into one Dataset with one dimension per grid key, saved as ``<store>/result.zarr``.
 
+Reuse is never silent: each point records when it was measured (``measured_at``, UTC), the
+result carries those times as a variable and the span as ``measured_from``/``measured_to``
+attrs, and a sweep that reuses points prints "reused N of M points measured at ...".
+``fresh=True`` measures every point again (replacing the stored ones).
+
 The point function must be picklable (a module-level function, or a functools.partial of
 one) and return an ``xarray.Dataset`` of scalars or of variables with dims of its own.
 
@@ -19,6 +24,7 @@ one) and return an ``xarray.Dataset`` of scalars or of variables with dims of it
 from __future__ import annotations
 
 import collections
+import datetime as _dt
 import functools
 import hashlib
 import itertools
@@ -34,6 +40,8 @@ from . import store as _store
 
 POINT_ATTR = "sweep_point"
 KEY_ATTR = "sweep_key"
+#: when a point was measured (UTC, ISO 8601): an attr of each point, a variable of the result
+MEASURED = "measured_at"
 _SAFE = re.compile(r"[^A-Za-z0-9._=,+-]")
 
 
@@ -132,8 +140,12 @@ def _check_fingerprint(store: Path, fn) -> None:
 
 # ------------------------------------------------------------------ running
 
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="microseconds")
+
+
 def _execute(fn, point: dict):
-    """Run one point (on a worker) and check what it returned."""
+    """Run one point (on a worker), check what it returned and stamp when it finished."""
     import xarray as xr
 
     ds = fn(**point)
@@ -142,6 +154,8 @@ def _execute(fn, point: dict):
     clash = set(point) & set(ds.variables)
     if clash:
         raise ValueError(f"the point's Dataset has variables named like grid parameters: {sorted(clash)}")
+    ds = ds.copy(deep=False)
+    ds.attrs[MEASURED] = _now()
     return ds
 
 
@@ -237,7 +251,7 @@ def combine_points(grid: Mapping[str, Sequence], datasets: Sequence):
     for point, ds in zip(grid_points(g), datasets):
         ds = ds.copy(deep=False)
         ds.attrs = {k: v for k, v in ds.attrs.items()
-                    if k not in (POINT_ATTR, KEY_ATTR) and not k.startswith("param_")}
+                    if k not in (POINT_ATTR, KEY_ATTR, MEASURED) and not k.startswith("param_")}
         flat.append(ds.expand_dims({k: [v] for k, v in point.items()}))
     if len(flat) != int(np.prod([len(v) for v in g.values()])):
         raise ValueError(f"{len(flat)} Datasets for a grid of {len(grid_points(g))} points")
@@ -257,9 +271,62 @@ def combine_points(grid: Mapping[str, Sequence], datasets: Sequence):
     return out[order].transpose(*g, ...)
 
 
+def measured_at(store: str | os.PathLike, point: Mapping, ds=None) -> np.datetime64:
+    """When a stored point was measured (UTC): its ``measured_at`` attr or, for a point stored
+    before sweeps recorded it, the time its store was written.
+
+    >>> measured_at("/tmp/s", {"n": 1})  # doctest: +SKIP
+    numpy.datetime64('2025-01-01T10:00:03.123456')
+    """
+    path = _point_path(Path(store), point)
+    stamp = (ds.attrs if ds is not None else _store.load(path).attrs).get(MEASURED)
+    if stamp:
+        t = _dt.datetime.fromisoformat(str(stamp))
+    else:
+        t = _dt.datetime.fromtimestamp(path.stat().st_mtime, _dt.timezone.utc)
+    return np.datetime64(t.astimezone(_dt.timezone.utc).replace(tzinfo=None), "us")
+
+
+def _iso(t) -> str:
+    """A measurement time to the second: '2025-01-01 10:00:03'."""
+    return str(np.datetime_as_string(np.datetime64(t), unit="s")).replace("T", " ")
+
+
+def _span(times) -> str:
+    """'2025-01-01 10:00:03 UTC' or '2025-01-01 10:00:03 to 10:04:10 UTC'."""
+    lo, hi = _iso(min(times)), _iso(max(times))
+    if lo == hi:
+        return f"{lo} UTC"
+    return f"{lo} to {hi[11:] if hi[:10] == lo[:10] else hi} UTC"
+
+
+def reuse_message(store, reused: Sequence, total: int) -> str:
+    """The line a sweep prints when it reuses stored points (``reused``: their measurement
+    times).
+
+    >>> t = np.datetime64("2025-01-01T10:00:03")
+    >>> reuse_message("/tmp/s", [t, t + 60], 4)
+    'sweep s: reused 2 of 4 points measured at 2025-01-01 10:00:03 to 10:01:03 UTC (not measured again; fresh=True measures them again)'
+    """
+    return (f"sweep {Path(store).name}: reused {len(reused)} of {total} points measured at "
+            f"{_span(reused)} (not measured again; fresh=True measures them again)")
+
+
+def _with_measured(result, grid: Mapping, times: Sequence, reused: int):
+    """The result with ``measured_at`` (one time per point, grid dims) and the span attrs."""
+    if not all(k in result.dims for k in grid):
+        return result
+    shape = [len(v) for v in grid.values()]
+    arr = np.array(times, dtype="datetime64[ns]").reshape(shape)
+    result[MEASURED] = (list(grid), arr, {"long_name": "when the point was measured (UTC)"})
+    result.attrs.update(measured_from=_iso(min(times)) + " UTC", measured_to=_iso(max(times)) + " UTC",
+                        points_reused=int(reused), points_total=len(times))
+    return result
+
+
 def sweep(fn: Callable, grid: Mapping[str, Sequence], *, store: str | os.PathLike,
           scheduler=None, progress: bool = True, workers: int | None = None,
-          combine: Callable | None = combine_points):
+          combine: Callable | None = combine_points, fresh: bool = False, label: str | None = None):
     """Run ``fn(**point)`` for every point of ``grid`` and combine the results.
 
     ``grid`` maps parameter names to lists of values; the points are their product, the
@@ -271,8 +338,12 @@ def sweep(fn: Callable, grid: Mapping[str, Sequence], *, store: str | os.PathLik
     ``<store>/points/<key>.zarr`` (attrs ``sweep_point``, ``param_<name>``); points already
     there are not run again, so an interrupted sweep resumes where it stopped. When a point
     raises, the points in flight finish and are saved, no new ones start, and the exception
-    is re-raised with the point named. ``combine(grid, datasets)`` (None: skip, return None)
-    builds the result, saved as ``<store>/result.zarr`` and returned. A script that calls
+    is re-raised with the point named. ``fresh=True`` runs every point again, replacing the
+    stored ones; otherwise the reuse is printed ("reused N of M points measured at ...").
+    ``combine(grid, datasets)`` (None: skip, return None) builds the result, saved as
+    ``<store>/result.zarr`` and returned; it gets a ``measured_at`` variable (when each point
+    was measured) and the attrs ``measured_from``, ``measured_to``, ``points_reused`` and
+    ``points_total``. A script that calls
     ``sweep`` needs the usual ``if __name__ == "__main__":`` guard: the local cluster's
     worker processes are spawned and import the main module.
 
@@ -289,18 +360,26 @@ def sweep(fn: Callable, grid: Mapping[str, Sequence], *, store: str | os.PathLik
     _store.clean_stale(store / "points")
     _store.clean_stale(store)
     done, missing = sweep_status(store, g)
+    if fresh:  # measure everything again; each new point replaces the stored one
+        done, missing = [], grid_points(g)
+    if done:  # say so: these points are not measured now
+        print(reuse_message(store, [measured_at(store, p) for p in done], len(done) + len(missing)),
+              flush=True)
     with tqdm(total=len(done) + len(missing), initial=len(done), disable=not progress,
-              desc=f"sweep {store.name}", unit="pt", dynamic_ncols=True) as bar:
+              desc=f"sweep {label or store.name}", unit="pt", dynamic_ncols=True) as bar:
         if missing:
             _run_missing(fn, missing, store, scheduler, workers, bar)
     if combine is None:
         return None
-    datasets = [_store.load(_point_path(store, p)) for p in grid_points(g)]
-    result = combine(g, datasets)
+    points = grid_points(g)
+    datasets = [_store.load(_point_path(store, p)) for p in points]
+    times = [measured_at(store, p, ds) for p, ds in zip(points, datasets)]
+    result = _with_measured(combine(g, datasets), g, times, len(done))
     result.attrs["sweep_grid"] = json.dumps(g)
     result.attrs["sweep_function"] = json.dumps(_describe(fn), sort_keys=True)
     _store.save(result, store / "result.zarr", format="zarr")
     return result
 
 
-__all__ = ["sweep", "sweep_status", "grid_points", "point_key", "combine_points"]
+__all__ = ["sweep", "sweep_status", "grid_points", "point_key", "combine_points", "measured_at",
+           "reuse_message", "MEASURED"]

@@ -1,7 +1,9 @@
 """The studies: one module per question, each turning a parameter grid into one Dataset.
 
 This package owns the registry of studies that ``wb reproduce`` knows. Every study module
-offers ``run(scale="small", *, store=None, scheduler=None, progress=True) -> xarray.Dataset``,
+offers ``run(scale="small", *, store=None, scheduler=None, progress=True, fresh=False) ->
+xarray.Dataset`` (points finished in ``store`` are reused, and the reuse printed with when
+they were measured, unless ``fresh``),
 ``default_store(scale, *, base=None) -> Path`` (where its sweep resumes from) and
 ``summary(ds) -> pandas.DataFrame`` (the table ``wb reproduce`` prints). Modules are
 imported only when asked for.
@@ -35,6 +37,24 @@ class UnknownStudyError(WorkbenchError, KeyError):
         return str(self.args[0]) if self.args else "unknown study"
 
 
+class UnknownScaleError(WorkbenchError, ValueError):
+    """A scale that is not in :data:`SCALES` (a ValueError too: a bad parameter value)."""
+
+
+def check_scale(scale) -> str:
+    """``scale`` if it is one of :data:`SCALES`, else UnknownScaleError saying which are
+    (the studies' GRIDs, the notebooks' parameters cells and ``wb reproduce`` call it).
+
+    >>> check_scale("medium")
+    Traceback (most recent call last):
+    ...
+    workbench.studies.UnknownScaleError: unknown scale 'medium'; choose one of small, paper
+    """
+    if scale not in SCALES:
+        raise UnknownScaleError(f"unknown scale {scale!r}; choose one of {', '.join(SCALES)}")
+    return scale
+
+
 def get(name: str) -> ModuleType:
     """The module of study ``name`` (imported on first use).
 
@@ -46,4 +66,4 @@ def get(name: str) -> ModuleType:
     return importlib.import_module(STUDIES[name])
 
 
-__all__ = ["STUDIES", "SCALES", "get", "UnknownStudyError"]
+__all__ = ["STUDIES", "SCALES", "check_scale", "get", "UnknownScaleError", "UnknownStudyError"]

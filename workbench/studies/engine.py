@@ -74,20 +74,22 @@ def GRID(scale: str = "small") -> dict[str, list]:
     of :data:`CLIENT_TIERS` at both scales (:func:`applicable` says which cells run): at the
     small sizes the slowest cell, memtrace on the interpreter, takes a few seconds (Lua 20:
     ~240M records, counted and dropped, in ~4 s), and the whole small grid (2 workloads x 5
-    clients x 2 engine tiers, plus native and qemu) takes about 20 s on 2 cores, so no pair
-    is left out.
+    clients x 2 engine tiers, plus native and qemu) takes about 20 s a repeat on 2 cores, so
+    no pair is left out. Both scales repeat every cell (three times at small scale) so the
+    summary can say how far the repeats spread, not only their median.
 
     >>> GRID("small")["workload"], GRID("small")["repeat"]
-    (['lua54', 'zstd'], [0])
+    (['lua54', 'zstd'], [0, 1, 2])
     >>> GRID("small")["client"][:1]
     ['none']
     """
     from ..machine import available_tiers
 
-    if scale not in SIZES:
-        raise ValueError(f"unknown scale {scale!r}; choose one of {sorted(SIZES)}")
+    from . import check_scale
+
+    check_scale(scale)
     tiers = [NATIVE] + ([QEMU] if _qemu() else []) + list(available_tiers())
-    repeats = [0] if scale == "small" else [0, 1, 2, 3, 4]
+    repeats = [0, 1, 2] if scale == "small" else [0, 1, 2, 3, 4]
     return {"workload": list(SIZES[scale]), "tier": tiers, "client": _clients(),
             "repeat": repeats}
 
@@ -236,10 +238,13 @@ def derive(ds, *, scale: str, grid: Mapping, sizes: Mapping):
 
 
 def run(scale: str = "small", *, store=None, scheduler=None, progress: bool = True,
-        workers: int | None = None, grid: Mapping | None = None, sizes: Mapping | None = None):
+        workers: int | None = None, grid: Mapping | None = None, sizes: Mapping | None = None,
+        fresh: bool = False):
     """Run the study as a sweep and return its Dataset.
 
-    ``store`` is the sweep's store (default :func:`default_store`); ``scheduler`` a dask
+    ``store`` is the sweep's store (default :func:`default_store`, in the workbench cache):
+    points already in it are reused, and the sweep prints how many and when they were
+    measured; ``fresh=True`` measures every point again. ``scheduler`` is a dask
     scheduler address (default: a local cluster of ``workers`` processes, 2 by default).
     ``grid`` replaces entries of :func:`GRID` (e.g. ``{"workload": ["zstd"]}``), ``sizes``
     entries of :data:`SIZES` (e.g. ``{"zstd": "256k"}``).
@@ -265,27 +270,29 @@ def run(scale: str = "small", *, store=None, scheduler=None, progress: bool = Tr
     sz = {w: sz[w] for w in g["workload"]}
     store = Path(store) if store is not None else default_store(scale, sz)
     raw = sweep(functools.partial(_point, sizes=sz), g, store=store, scheduler=scheduler,
-                progress=progress, workers=workers)
+                progress=progress, workers=workers, fresh=fresh, label="engine")
     return derive(raw, scale=scale, grid=g, sizes=sz)
 
 
 #: the columns of :func:`summary`
-SUMMARY_COLUMNS = ["workload", "tier", "client", "seconds", "x native", "x qemu", "x plain",
-                   "MIPS", "events", "output ok"]
+SUMMARY_COLUMNS = ["workload", "tier", "client", "seconds", "spread %", "x native", "x qemu",
+                   "x plain", "MIPS", "events", "output ok"]
 
 
 def summary(ds):
     """The study's table as a pandas DataFrame: one row per cell that ran, with columns
-    workload, tier, client, seconds (median), x native, x qemu, x plain (time / the same
-    tier's time without a client), MIPS, events (client records of one run, an int; NaN
-    on native and qemu), output ok.
+    workload, tier, client, seconds (median), spread % ((max - min) / median of the repeats'
+    times: how far apart the repeats are, 0 with one repeat), x native, x qemu, x plain (time
+    / the same tier's time without a client), MIPS, events (client records of one run, an
+    int; NaN on native and qemu), output ok.
 
     >>> summary(ds).columns.tolist()  # doctest: +SKIP
-    ['workload', 'tier', 'client', 'seconds', 'x native', 'x qemu', 'x plain', 'MIPS', 'events', 'output ok']
+    ['workload', 'tier', 'client', 'seconds', 'spread %', 'x native', 'x qemu', 'x plain', 'MIPS', 'events', 'output ok']
     """
     import pandas as pd
 
     median = ds.time_s.median("repeat")
+    spread = 100 * (ds.time_s.max("repeat") - ds.time_s.min("repeat")) / median
     mips = ds.guest_mips.median("repeat")
     ok = ds.output_ok.min("repeat")
     # stores written before clients existed lack these two: their columns are NaN
@@ -301,7 +308,7 @@ def summary(ds):
                     continue
                 n = math.nan if events is None else float(events.sel(cell))
                 rows.append({"workload": str(w), "tier": str(t), "client": str(c),
-                             "seconds": secs,
+                             "seconds": secs, "spread %": float(spread.sel(cell)),
                              "x native": float(ds.ratio_native.sel(cell)),
                              "x qemu": float(ds.ratio_qemu.sel(cell)),
                              "x plain": math.nan if plain is None else float(plain.sel(cell)),

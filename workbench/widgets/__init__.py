@@ -13,8 +13,9 @@ the engine.
 >>> ex = EngineExplorer(ds)           # doctest: +SKIP
 >>> ex                                # in Jupyter: controls and linked charts  # doctest: +SKIP
 """
-from ._base import (EMBED_OPTIONS, Explorer, chart_html, chart_spec, chart_to_png, chart_to_svg,
-                    chart_widget, enable_offline, html_page, use_offline_charts, vega_bundle)
+from ._base import (EMBED_OPTIONS, Explorer, Figure, OfflineChart, chart_html, chart_spec,
+                    chart_to_png, chart_to_svg, chart_widget, enable_offline, html_page,
+                    use_offline_charts, vega_bundle, with_static)
 from .engine import EngineExplorer, engine_chart, engine_frame, report_charts
 from .sampling import SamplingExplorer, SamplingModel, bytes_axis, format_bytes, model_curve
 from .views import (ObjectExplorer, event_timeline, fault_cost_chart, fault_cost_frame,
@@ -22,7 +23,8 @@ from .views import (ObjectExplorer, event_timeline, fault_cost_chart, fault_cost
                     timeline_frame)
 
 __all__ = [
-    "EMBED_OPTIONS", "EngineExplorer", "Explorer", "ObjectExplorer", "SamplingExplorer",
+    "EMBED_OPTIONS", "EngineExplorer", "Explorer", "Figure", "ObjectExplorer", "OfflineChart",
+    "SamplingExplorer", "with_static",
     "SamplingModel", "bytes_axis", "chart_html", "chart_spec", "chart_to_png", "chart_to_svg",
     "chart_widget", "enable_offline", "engine_chart", "engine_frame", "event_timeline",
     "fault_cost_chart", "fault_cost_frame", "format_bytes", "heatmap_frame", "html_page",

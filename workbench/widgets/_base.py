@@ -1,10 +1,14 @@
 """Shared machinery of the workbench's explorers: offline chart widgets and static rendering.
 
-This file owns three things every explorer (engine, sampling, watchpoints, ...) reuses:
+This file owns four things every explorer (engine, sampling, watchpoints, ...) reuses:
 
 * ``chart_widget``: an ``altair.JupyterChart`` whose JavaScript (vega, vega-lite, vega-embed)
   comes from the ``vl-convert-python`` package instead of a CDN, so charts work offline and
   their selections are readable from Python;
+* the static copy every displayed chart carries (``use_offline_charts``, ``OfflineChart``,
+  ``Figure``, ``with_static``): beside the live widget, the display output holds a PNG of the
+  chart, so a notebook executed by papermill and read where no kernel runs (nbconvert HTML,
+  GitHub, ``workbench.report.notebook_html``) still shows every figure;
 * the static path: ``chart_to_png`` / ``chart_to_svg`` (rendered by vl-convert, no browser) and
   ``html_page`` / ``chart_html`` (one self-contained HTML file: the JS bundle inlined once,
   each chart an embedded vega-lite spec drawn by that bundle);
@@ -72,19 +76,116 @@ def enable_offline() -> None:
 
 
 def use_offline_charts() -> None:
-    """Display every altair chart in this kernel as an offline ``JupyterChart`` (for notebooks).
+    """Display every altair chart in this kernel as an offline ``JupyterChart`` that carries a
+    static PNG of itself (for notebooks).
 
-    Altair's default renderer loads vega from a CDN; the workbench must work without a network.
+    Altair's default renderer loads vega from a CDN, and its ``jupyter`` renderer leaves only
+    widget state in an executed notebook, which nothing but a live kernel can draw. The
+    ``workbench`` renderer registered here gives each chart's display output both: the live
+    widget (JupyterLab shows it) and a PNG (GitHub, ``workbench.report.notebook_html``).
 
     >>> use_offline_charts()
     >>> alt.renderers.active
-    'jupyter'
+    'workbench'
     """
-    alt.renderers.enable("jupyter", offline=True, embed_options=EMBED_OPTIONS)
+    if "workbench" not in alt.renderers.names():
+        alt.renderers.register("workbench", _workbench_renderer)
+    alt.renderers.enable("workbench", embed_options=EMBED_OPTIONS)
 
 
-def chart_widget(chart: alt.TopLevelMixin, **embed_options) -> alt.JupyterChart:
-    """An offline ``alt.JupyterChart`` for ``chart`` (SVG renderer, no action menu).
+def _workbench_renderer(spec: dict, **options):
+    """altair renderer: an :class:`OfflineChart` of ``spec`` (live widget + PNG)."""
+    embed = {**EMBED_OPTIONS, **(options.get("embed_options") or {})}
+    enable_offline()
+    # altair's own jupyter renderer rebuilds the chart the same way
+    return OfflineChart(alt.Chart.from_dict(spec), embed_options=embed)._repr_mimebundle_()
+
+
+def with_static(bundle, chart: alt.TopLevelMixin | dict | None) -> dict:
+    """A live widget's display bundle plus a static PNG of ``chart`` (a new dict).
+
+    ``bundle`` is what a widget's ``_repr_mimebundle_`` returned (a dict, or a ``(data,
+    metadata)`` pair, whose metadata is dropped: widget views carry none). JupyterLab ranks
+    the widget above the PNG, so a live notebook still shows the interactive chart; viewers
+    without a kernel show the PNG. If rendering fails, the bundle comes back without one: a
+    static copy must never break the live display.
+
+    >>> c = alt.Chart(alt.Data(values=[{"x": 1}])).mark_point().encode(x="x:Q")
+    >>> sorted(with_static({"text/plain": "chart"}, c))
+    ['image/png', 'text/plain']
+    """
+    data = bundle[0] if isinstance(bundle, tuple) else bundle
+    data = dict(data or {})
+    if chart is not None:
+        try:
+            data["image/png"] = base64.b64encode(chart_to_png(chart)).decode("ascii")
+        except Exception:  # noqa: BLE001 - the live widget is still shown
+            pass
+    return data
+
+
+class OfflineChart(alt.JupyterChart):
+    """An ``alt.JupyterChart`` (JavaScript from vl-convert) whose display output also holds a
+    PNG of its current chart (:func:`with_static`).
+
+    >>> c = alt.Chart(alt.Data(values=[{"x": 1}])).mark_point().encode(x="x:Q")
+    >>> data = OfflineChart(c)._repr_mimebundle_()
+    >>> "application/vnd.jupyter.widget-view+json" in data and "image/png" in data
+    True
+    """
+
+    def __init__(self, chart, **kwargs) -> None:
+        enable_offline()
+        super().__init__(chart, **kwargs)
+
+    def _repr_mimebundle_(self, **kwargs):
+        data = with_static(super()._repr_mimebundle_(**kwargs), self.chart)
+        data["text/plain"] = f"<chart: {_title(self.chart)}>"  # what text-only viewers show
+        return data
+
+
+def _title(chart) -> str:
+    """A chart's title as plain text ("" when it has none).
+
+    >>> _title(alt.Chart(alt.Data(values=[]), title="calls").mark_bar())
+    'calls'
+    """
+    try:
+        t = chart_spec(chart).get("title", "")
+    except Exception:  # noqa: BLE001 - only a label
+        return ""
+    t = t.get("text", "") if isinstance(t, dict) else t
+    return " ".join(t) if isinstance(t, list) else str(t)
+
+
+class Figure:
+    """Any live widget (a box of controls and charts) shown with a static PNG of one chart.
+
+    ``chart`` is an altair chart or a function returning one (called at display time, so
+    the picture shows the controls' state then). Use it where an ipywidgets box, not a chart,
+    is the last expression of a cell.
+
+    >>> import ipywidgets as W
+    >>> c = alt.Chart(alt.Data(values=[{"x": 1}])).mark_point().encode(x="x:Q")
+    >>> sorted(Figure(W.VBox([chart_widget(c)]), lambda: c)._repr_mimebundle_())
+    ['application/vnd.jupyter.widget-view+json', 'image/png', 'text/plain']
+    """
+
+    def __init__(self, widget, chart) -> None:
+        self.widget, self._chart = widget, chart
+
+    def chart(self):
+        """The chart whose picture is the static copy (now)."""
+        return self._chart() if callable(self._chart) else self._chart
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        bundle = self.widget._repr_mimebundle_(include=include, exclude=exclude)
+        return with_static(bundle, self.chart())
+
+
+def chart_widget(chart: alt.TopLevelMixin, **embed_options) -> OfflineChart:
+    """An offline ``alt.JupyterChart`` for ``chart`` (SVG renderer, no action menu) whose
+    display output also carries a PNG of it (:class:`OfflineChart`).
 
     Assign a new chart to ``.chart`` to redraw it; read selections from ``.selections``.
 
@@ -93,8 +194,7 @@ def chart_widget(chart: alt.TopLevelMixin, **embed_options) -> alt.JupyterChart:
     >>> w.spec["mark"]["type"]
     'point'
     """
-    enable_offline()
-    return alt.JupyterChart(chart, embed_options={**EMBED_OPTIONS, **embed_options})
+    return OfflineChart(chart, embed_options={**EMBED_OPTIONS, **embed_options})
 
 
 def chart_spec(chart: alt.TopLevelMixin | dict) -> dict:
@@ -351,13 +451,7 @@ class Explorer:
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         """Live widget in Jupyter, plus a PNG for viewers that cannot run widgets (GitHub)."""
-        bundle = self.widget._repr_mimebundle_(include=include, exclude=exclude) or {}
-        if isinstance(bundle, tuple):  # (data, metadata)
-            bundle = bundle[0]
-        bundle = dict(bundle)
-        try:
-            bundle["image/png"] = base64.b64encode(self.to_png()).decode("ascii")
-        except Exception:  # a static fallback must never break the live display
-            pass
-        bundle["text/plain"] = f"<{type(self).__name__}: {self.describe() or self.title}>"
-        return bundle
+        data = with_static(self.widget._repr_mimebundle_(include=include, exclude=exclude),
+                           self.chart())
+        data["text/plain"] = f"<{type(self).__name__}: {self.describe() or self.title}>"
+        return data
