@@ -100,6 +100,8 @@ def test_notebook_executes(name, jupyter_path, tmp_path, tmp_path_factory):
     _needs(name)
     out = tmp_path / f"{name}.ipynb"
     params = {"scale": "small"}
+    if name in ("01_engine", "02_barrier_profiler"):
+        params["rerun"] = True          # measure (the default shows datasets/: test below)
     if name == "01_engine":  # the session's shared store (test_study_engine.shared_sweeps)
         from test_study_engine import shared_sweeps
         from workbench.studies import engine
@@ -193,3 +195,17 @@ def _check_barrier_notebook(nb, charts) -> None:
     chart_sources = {_source(c).strip() for c in charts.values()}
     for call in ("overhead_chart(ds)", "accuracy_chart(ds)", "optimizations_chart(ds)", "paper_chart(paper)"):
         assert call in chart_sources, call
+
+
+def test_engine_notebook_shows_the_reference_by_default(jupyter_path, tmp_path):
+    """rerun = False (the default): notebook 01 opens datasets/engine-paper.nc, measures
+    nothing, and says where its numbers come from."""
+    papermill = pytest.importorskip("papermill")
+    out = tmp_path / "ref.ipynb"
+    papermill.execute_notebook(str(NOTEBOOKS / "01_engine.ipynb"), str(out), kernel_name="python3",
+                               cwd=str(tmp_path), progress_bar=False, execution_timeout=300)
+    nb = json.loads(out.read_text())
+    text = "".join(o.get("text", "") if isinstance(o.get("text", ""), str) else "".join(o["text"])
+                   for c in nb["cells"] for o in c.get("outputs", []) if o.get("output_type") == "stream")
+    assert "the reference result: engine-paper.nc, measured" in text
+    assert "sweep engine" not in text                     # no sweep ran

@@ -509,17 +509,19 @@ def reproduce(
     fresh: Annotated[bool, typer.Option("--fresh", help="Measure again instead of reusing finished points.")] = False,
     sweeps: Annotated[Optional[Path], typer.Option("--sweeps", metavar="DIR", help="Directory of the sweep stores (default: the workbench cache).")] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
+    compare: Annotated[Optional[Path], typer.Option("--compare", metavar="DIR", help="Compare each result with the reference DIR/STUDY-SCALE.nc (e.g. datasets) and print where it differs beyond noise.")] = None,
 ):
     """Run the studies: each one's Dataset goes to OUT/STUDY.zarr and .nc, its table is
     printed (and written to OUT/STUDY.md), and an HTML report is written to OUT.
 
     STUDY is one of engine, barrier (default: all of them). Example: wb reproduce engine
-    --scale small --out results
+    --scale small --out results. The repository's reference results are in datasets/ (made
+    with --scale paper --out datasets); --compare datasets shows where a run departs from them.
     """
-    import shutil
-
     problem = _reproduce_problem(study=study, scale=scale, out=out, sweeps=sweeps,
                                  scheduler=scheduler)
+    if problem is None and compare is not None and not compare.is_dir():
+        problem = f"--compare {compare}: not a directory"
     if problem:
         _err("wb reproduce", problem)
         raise typer.Exit(2)
@@ -545,6 +547,8 @@ def reproduce(
             _study_table(name, df)
             (out / f"{name}.md").write_text(_markdown(df))
         typer.echo(f"wrote {out / (name + '.zarr')} and {out / (name + '.nc')}")
+        if compare is not None:
+            _compare_with_reference(name, scale, ds, compare)
     try:
         from .report import write_report
     except ImportError as e:
@@ -552,6 +556,24 @@ def reproduce(
         return
     report = write_report(datasets, out)
     typer.echo(f"wrote {report}")
+
+
+def _compare_with_reference(name: str, scale: str, ds, directory: Path) -> None:
+    """Print where ``ds`` differs from the reference result of study ``name`` beyond noise."""
+    from . import reference
+
+    ref_path = reference.path(name, scale, directory)
+    if not ref_path.exists():
+        typer.echo(f"compare {name}: no reference at {ref_path} (references: "
+                   f"{', '.join(p.name for p in sorted(directory.glob('*.nc'))) or 'none'})")
+        return
+    diff = reference.compare(ds, reference.load(name, scale, directory))
+    when = reference.load(name, scale, directory).attrs.get("measured_to") or "?"
+    if diff.empty:
+        typer.echo(f"compare {name}: the same as {ref_path} (measured {when}) within noise")
+        return
+    typer.echo(f"compare {name}: {len(diff)} cells differ from {ref_path} (measured {when}) beyond noise")
+    _console().print(diff.to_string(index=False), highlight=False)
 
 
 # ------------------------------------------------------------------ wb lab
