@@ -116,6 +116,21 @@ def test_waits_that_cannot_end_are_a_deadlock(variant, mode):
     assert "deadlock" in r.message and b"not reached" not in r.stdout
 
 
+@needs_qemu
+@pytest.mark.parametrize("tier", TIERS)
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("mode", ["alarm", "alarm-mt"])
+def test_an_alarm_ends_a_wait_that_nothing_else_could(variant, tier, mode):
+    """Every thread waits, none with a timeout, but ITIMER_REAL is armed: time passes to it,
+    the SIGALRM handler posts the semaphore, and the program goes on (no deadlock)."""
+    elf = guests.build(_name("waits", variant))
+    q = subprocess.run([QEMU, str(elf), mode], capture_output=True, timeout=120)
+    r = _machine(tier).run(elf, [mode], capture=True, argv0=str(elf))
+    assert r.reason == "exit", r.message
+    assert (r.exit_code, r.stdout) == (q.returncode, q.stdout)
+    assert r.stdout.endswith(b">= 1 s: yes\n")
+
+
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_fork_is_refused_with_enosys(variant):
     r = Machine().run(_name("waits", variant), ["fork"], capture=True)

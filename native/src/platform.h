@@ -39,6 +39,10 @@ typedef struct wb_platform {
    * what is pending for it (user mode: signals, possibly redirecting h to a handler). NULL:
    * nothing ever is. */
   void (*deliver)(wb_hart *h);
+  /* every hart waits and none has a timeout: let guest time pass to the platform's next
+   * event (user mode: ITIMER_REAL) and act on it, which may wake a hart. 1 if there was
+   * one, 0 if nothing can ever happen (a deadlock). NULL: nothing ever does. */
+  int (*idle)(struct wb_machine *m);
   /* the run reached m->timer_insn before a block of n instructions: deliver what is due
    * (timers, device events) and set the next m->timer_insn. NULL: nothing is ever due. */
   void (*events_due)(struct wb_machine *m, uint32_t n);

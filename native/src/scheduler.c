@@ -15,6 +15,7 @@
 #include <string.h>
 #include "client.h"
 #include "machine.h"
+#include "platform.h"
 #include "scheduler.h"
 
 #define DEFAULT_QUANTUM 20000
@@ -147,6 +148,15 @@ int wb_sched_switch(wb_machine *m) {
       if (h->wake_ns && (!first || h->wake_ns < first)) first = h->wake_ns;
     }
     if (!first) {
+      /* the platform's own events (a timer's signal) may still wake one */
+      if (m->platform->idle && m->platform->idle(m)) {
+        if (m->stop_reason == WB_REASON_SWITCH) {  /* a signal to deliver: picked up below */
+          m->stop_reason = WB_REASON_NONE;
+          m->message[0] = 0;
+        }
+        if (m->stop_reason != WB_REASON_NONE) return 0;
+        continue;
+      }
       wb_machine_stop(m, WB_REASON_DEADLOCK,
                       "deadlock: all %d live threads wait (futex) and none has a timeout", waiting);
       return 0;

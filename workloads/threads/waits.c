@@ -5,11 +5,15 @@
  *   selfwait  the only thread waits on a futex word nobody will change
  *   fork      fork() (a new process: unsupported by the engine, reported as ENOSYS)
  *   limit     create threads until pthread_create fails (the engine's max-threads)
+ *   alarm     the only thread waits on a semaphore nobody posts but a SIGALRM handler does
+ *   alarm-mt  main joins a thread that waits on such a semaphore: every thread waits, and
+ *             only the alarm (1 s later) can end it
  */
 #include <errno.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +32,14 @@ static long ms_since(const struct timespec *t0) {
 }
 
 static void *waiter(void *arg) { (void)arg; sem_wait(&never); return NULL; }
+
+static sem_t by_alarm;
+static void on_alarm(int sig) { (void)sig; sem_post(&by_alarm); }  /* async-signal-safe */
+static void *alarm_waiter(void *arg) {
+  (void)arg;
+  while (sem_wait(&by_alarm) != 0) { }  /* EINTR: the handler ran; try again */
+  return NULL;
+}
 static void *idle(void *arg) { (void)arg; sem_wait(&never); return NULL; }
 
 int main(int argc, char **argv) {
@@ -69,6 +81,23 @@ int main(int argc, char **argv) {
     static int word = 0;
     syscall(SYS_futex, &word, FUTEX_WAIT, 0, NULL, NULL, 0);
     printf("not reached\n");
+    return 0;
+  }
+  if (!strcmp(mode, "alarm") || !strcmp(mode, "alarm-mt")) {
+    sem_init(&by_alarm, 0, 0);
+    signal(SIGALRM, on_alarm);
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    alarm(1);
+    if (!strcmp(mode, "alarm")) {
+      alarm_waiter(NULL);
+      printf("woken by the alarm after >= 1 s: %s\n", ms_since(&t0) >= 1000 ? "yes" : "no");
+    } else {
+      pthread_t t;
+      pthread_create(&t, NULL, alarm_waiter, NULL);
+      pthread_join(t, NULL);
+      printf("joined after the alarm, >= 1 s: %s\n", ms_since(&t0) >= 1000 ? "yes" : "no");
+    }
     return 0;
   }
   if (!strcmp(mode, "fork")) {

@@ -65,6 +65,9 @@ static int user_on_trap(wb_hart *h, const wb_trap *t) {
 
 static void user_events_due(wb_machine *m, uint32_t n) { wb_user_timers_due(m, n); }
 
+/* every thread waits: only the interval timer can still end a wait */
+static int user_idle(wb_machine *m) { return wb_user_alarm_wait(m); }
+
 /* a thread is about to run: its pending signals first */
 static void user_deliver(wb_hart *h) { wb_signals_deliver(h); }
 
@@ -79,6 +82,7 @@ const wb_platform wb_user_platform = {
     .csr_write = NULL,
     .priv_op = NULL,    /* mret, sret, wfi, sfence.vma: illegal */
     .deliver = user_deliver,
+    .idle = user_idle,
     .events_due = user_events_due,
     .symbol = wb_user_symbol,
     .reserve = wb_user_reserve,

@@ -124,6 +124,17 @@ void wb_user_alarm_dequeued(wb_machine *m) {
   rearm(m);
 }
 
+int wb_user_alarm_wait(wb_machine *m) {
+  wb_user *u = wb_u(m);
+  uint64_t d = u->itimer[0].deadline_ns;
+  if (!d) return 0;
+  uint64_t now = timer_now(m, 0, 0);
+  if (d > now) wb_guest_pass_time(m, (int64_t)(d - now));
+  expire(m, 0);
+  rearm(m);
+  return 1;
+}
+
 int wb_guest_wait_timer(wb_machine *m) {
   wb_user *u = wb_u(m);
   uint64_t d = u->itimer[0].deadline_ns;

@@ -270,6 +270,10 @@ long wb_guest_sleep(wb_machine *m, int64_t ns);
 /* Wait for ITIMER_REAL to expire (an otherwise endless wait: pause, sigsuspend). 0 when no
  * timer is armed, else 1 after it fired (which may have stopped the run). */
 int wb_guest_wait_timer(wb_machine *m);
+/* Every thread waits with nothing else to end the wait: let guest time pass to ITIMER_REAL's
+ * deadline and expire it (SIGALRM may wake a thread). 1 if the timer was armed, else 0.
+ * Unlike wb_guest_wait_timer, never blocks a thread (the scheduler's idle hook). */
+int wb_user_alarm_wait(wb_machine *m);
 
 /* stack.c */
 typedef struct wb_image {
