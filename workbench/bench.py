@@ -417,12 +417,14 @@ def _tree_bytes(path: Path) -> int:
 
 
 def client_path_rows(workload: str, client: str = "memtrace", repeat: int = 3,
-                     size=None, progress: bool = True) -> list[dict]:
+                     size=None, progress: bool = True, startup: float | None = None) -> list[dict]:
     """Time ``client`` on ``workload`` three ways, as whole processes in alternation:
     ``wbrun -c CLIENT`` (the engine alone), ``wb run --client CLIENT`` (records counted in
     Python as they are drained) and ``wb run --client CLIENT --events DIR`` (records written
     to zarr stores while the guest runs); plus the start-up rows and the disk's speed, which
-    the net ratios subtract (:func:`client_path_rows_from`). Empty without ``wbrun``.
+    the net ratios subtract (:func:`client_path_rows_from`). ``startup``: ``wb run``'s
+    start-up already measured (seconds over wbrun); without it the start-up rows are measured
+    and returned first. Empty without ``wbrun``.
 
     >>> rows = client_path_rows("zstd", "memtrace", repeat=1, size="1m")  # doctest: +SKIP
     """
@@ -431,8 +433,9 @@ def client_path_rows(workload: str, client: str = "memtrace", repeat: int = 3,
         return []
     args, root = guests.workload(workload, size)
     elf = guests.build(workload)
-    start = startup_rows(progress=progress)
-    startup = next(r["over_wbrun"] for r in start if r["config"] == "wb run")
+    start = [] if startup is not None else startup_rows(progress=progress)
+    if startup is None:
+        startup = next(r["over_wbrun"] for r in start if r["config"] == "wb run")
     times: dict[str, list[float]] = {"wbrun": [], "wb run --client": [], "wb run --events": []}
     ok = dict.fromkeys(times, True)
     outs = {}

@@ -418,11 +418,18 @@ def bench(
                          sizes=_bench_sizes(size), clients=client or None, tiers=tier or None,
                          startup=startup)
         if client_paths:
-            from .bench import DEFAULT_CLIENTS, DEFAULT_WORKLOADS, client_path_rows
+            from .bench import DEFAULT_CLIENTS, DEFAULT_WORKLOADS, client_path_rows, startup_rows
 
+            # start-up once for every path row (their net ratios subtract it)
+            start = [r for r in rows if r["workload"] == "start-up"]
+            if not start:
+                start = startup_rows()
+                rows += start
+            over = next((r["over_wbrun"] for r in start if r["config"] == "wb run"), None)
             for w in workload or DEFAULT_WORKLOADS:
                 for c in client or DEFAULT_CLIENTS:
-                    rows += client_path_rows(w, c, repeat=repeat, size=_bench_sizes(size).get(w))
+                    rows += client_path_rows(w, c, repeat=repeat, size=_bench_sizes(size).get(w),
+                                             startup=over)
     except WorkbenchError as e:     # a guest that does not build, a tier this host lacks
         _err("wb bench", str(e))
         raise typer.Exit(1)
@@ -567,8 +574,9 @@ def _compare_with_reference(name: str, scale: str, ds, directory: Path) -> None:
         typer.echo(f"compare {name}: no reference at {ref_path} (references: "
                    f"{', '.join(p.name for p in sorted(directory.glob('*.nc'))) or 'none'})")
         return
-    diff = reference.compare(ds, reference.load(name, scale, directory))
-    when = reference.load(name, scale, directory).attrs.get("measured_to") or "?"
+    ref = reference.load(name, scale, directory)
+    diff = reference.compare(ds, ref)
+    when = ref.attrs.get("measured_to") or "?"
     if diff.empty:
         typer.echo(f"compare {name}: the same as {ref_path} (measured {when}) within noise")
         return

@@ -58,6 +58,11 @@ WB_API uint64_t wb_hart_icount(const wb_hart *h) { return h->instret; }
 WB_API void **wb_hart_slot(wb_hart *h, int client) {
   return client >= 0 && client < WB_MAX_CLIENT_SLOTS ? &h->slots[client] : NULL;
 }
+WB_API void *wb_hart_local(wb_hart *h, int client, size_t size) {
+  if (client < 0 || client >= WB_MAX_CLIENT_SLOTS) return NULL;
+  if (!h->locals[client]) h->locals[client] = calloc(1, size);
+  return h->locals[client];
+}
 
 WB_API uint64_t wb_machine_icount(const wb_machine *m) {
   const wb_hart *h = wb_hart_current();

@@ -83,6 +83,7 @@ typedef struct wb_hart {
   struct wb_wrap_frame *frames;
   size_t nframes, capframes;
   void *slots[WB_MAX_CLIENT_SLOTS]; /* per-hart client data (wb_hart_slot) */
+  void *locals[WB_MAX_CLIENT_SLOTS]; /* per-hart client data the engine frees (wb_hart_local) */
   wb_stream_seg streams[WB_MAX_STREAMS]; /* this hart's records of stream i (stream.c) */
 } wb_hart;
 

@@ -532,6 +532,7 @@ WB_API void wb_machine_destroy(wb_machine *m) {
   wb_jit_fini(m);
   wb_mem_fini(&m->mem);
   for (int i = 0; i < m->nharts; i++) {
+    for (int k = 0; k < WB_MAX_CLIENT_SLOTS; k++) free(m->harts[i]->locals[k]);
     free(m->harts[i]->frames);
     free(m->harts[i]);
   }

@@ -118,6 +118,10 @@ uint64_t wb_hart_icount(const wb_hart *h);         /* instructions this hart ret
 /* The per-hart slot of client `client` (its id from wb_client_add): a pointer the client
  * owns, NULL until it sets one; NULL for a bad id. */
 void **wb_hart_slot(wb_hart *h, int client);
+/* Thread-local data of client `client` on hart h: `size` zeroed bytes allocated on first use
+ * (always ask with the same size) and freed with the machine. NULL for a bad id or when out
+ * of host memory. */
+void *wb_hart_local(wb_hart *h, int client, size_t size);
 
 /* A stream of fixed-size records named `name` (Python sees it under that name). */
 wb_stream *wb_stream_new(wb_machine *m, const char *name, uint32_t record_size);

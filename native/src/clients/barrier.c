@@ -78,9 +78,9 @@ typedef struct { uint64_t size, site, old, entry; int was_barrier, nested, kind,
 #define MAX_DEPTH 64             /* calls deeper than this are nested ones: nothing to keep */
 
 /* The wrapped allocation calls in progress on one guest thread, by depth (calloc calling
- * malloc nests), kept in the thread's hart slot: calls nest per thread, and threads may be
- * switched inside an allocator. No host allocation per call. */
-typedef struct tcalls { int depth; call calls[MAX_DEPTH]; struct tcalls *next; } tcalls;
+ * malloc nests), kept as the thread's client-local data: calls nest per thread, and threads
+ * may be switched inside an allocator. No host allocation per call. */
+typedef struct tcalls { int depth; call calls[MAX_DEPTH]; } tcalls;
 
 /* live sampled objects, found from an address: page -> objects overlapping it */
 #define PHASH (1u << 16)
@@ -95,8 +95,7 @@ typedef struct {
   size_t nobjs, capobjs;
   pent *pages[PHASH];
   uint64_t faults, stray, allocations, bytes_allocated;
-  int id;                    /* this client's id: its slot in each hart (wb_hart_slot) */
-  struct tcalls *threads;    /* every thread's calls in progress (freed by destroy) */
+  int id;                    /* this client's id: its thread-local data (wb_hart_local) */
   int per_site;              /* sample at most one live object per allocation site */
   uint16_t *npro;            /* per guest page: live sampled objects still profiled on it */
   struct { uint64_t site; bobj *o; } *sites; /* per_site: the tracked object of each site */
@@ -272,16 +271,8 @@ static void released(bstate *st, wb_machine *m, uint64_t real, uint32_t why) {
 
 static tcalls *calls_of(bstate *st, wb_hart *h) {
   static tcalls no_memory = {.depth = MAX_DEPTH}; /* every call then counts as nested */
-  void **slot = wb_hart_slot(h, st->id);
-  if (!slot) return &no_memory;
-  if (!*slot) {
-    tcalls *t = calloc(1, sizeof *t);
-    if (!t) return &no_memory;
-    t->next = st->threads;
-    st->threads = t;
-    *slot = t;
-  }
-  return *slot;
+  tcalls *t = wb_hart_local(h, st->id, sizeof *t);
+  return t ? t : &no_memory;
 }
 
 static call *enter(bstate *st, wb_hart *h, uint64_t size, uint64_t site, void **user) {
@@ -481,7 +472,6 @@ static void destroy(void *data) {
   free(st->objs);
   free(st->npro);
   free(st->sites);
-  for (tcalls *t = st->threads, *n; t; t = n) { n = t->next; free(t); }
   for (unsigned h = 0; h < PHASH; h++)
     for (pent *e = st->pages[h], *n; e; e = n) { n = e->next; free(e); }
   free(st);

@@ -62,8 +62,7 @@ typedef struct {
   size_t nslots, capslots;
   slot **live;                   /* live slots sorted by address (found by binary search) */
   size_t nlive, caplive;
-  int id;                        /* this client's id: its slot in each hart (wb_hart_slot) */
-  struct tcalls *threads;        /* every thread's caught calls in progress */
+  int id;                        /* this client's id: its thread-local data (wb_hart_local) */
   uint64_t max_slots;
   uint64_t fixups, skipped, requested, mapped_bytes, grown_bytes;
   uint64_t live_requested, live_mapped, peak_requested, peak_mapped;
@@ -142,22 +141,14 @@ static void close_slot(sstate *st, wb_machine *m, slot *s) {
 
 /* ---- wrapped functions ---- */
 
-/* The caught calls in progress on one guest thread (its hart slot): calls nest per thread,
- * and threads may be switched inside an allocator. */
-typedef struct tcalls { int depth; call calls[MAX_DEPTH]; struct tcalls *next; } tcalls;
+/* The caught calls in progress on one guest thread (its client-local data): calls nest per
+ * thread, and threads may be switched inside an allocator. */
+typedef struct tcalls { int depth; call calls[MAX_DEPTH]; } tcalls;
 
 static tcalls *calls_of(sstate *st, wb_hart *h) {
   static tcalls no_memory = {.depth = MAX_DEPTH}; /* nothing is caught then */
-  void **slot = wb_hart_slot(h, st->id);
-  if (!slot) return &no_memory;
-  if (!*slot) {
-    tcalls *t = calloc(1, sizeof *t);
-    if (!t) return &no_memory;
-    t->next = st->threads;
-    st->threads = t;
-    *slot = t;
-  }
-  return *slot;
+  tcalls *t = wb_hart_local(h, st->id, sizeof *t);
+  return t ? t : &no_memory;
 }
 
 static call *push_call(sstate *st, wb_hart *h, uint64_t size, slot *sl, void **user) {
@@ -286,7 +277,7 @@ static void destroy(void *data) {
   for (size_t i = 0; i < st->nslots; i++) free(st->slots[i]);
   free(st->slots);
   free(st->live);
-  for (tcalls *t = st->threads, *n; t; t = n) { n = t->next; free(t); }
+
   free(st->plan);
   free(st);
 }
