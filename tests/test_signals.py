@@ -6,8 +6,10 @@ SIGTRAP handlers skip the instruction by editing the pc in the ucontext, si_code
 are right, SA_ONSTACK runs on the alternate stack, a blocked signal stays pending until
 unblocked, SA_RESETHAND resets the action, a periodic SIGALRM wakes sigsuspend, and
 pthread_kill runs the handler on the target thread (also one blocked in a condvar wait).
-Its output must equal qemu's on both tiers and both libcs; "abort" must end the run the
-way the default action of SIGABRT does.
+Its output must equal qemu's on both tiers, both libcs and both schedules (under the
+parallel one the signal to another thread arrives while that thread runs on its own host
+thread: in translated code, or just entering a wait); "abort" must end the run the way the
+default action of SIGABRT does.
 """
 from __future__ import annotations
 
@@ -29,14 +31,16 @@ def _name(variant: str) -> str:
 
 
 @needs_qemu
-@pytest.mark.parametrize("quantum", [20000, 101])
+@pytest.mark.parametrize("quantum", [20000, 101, "parallel"])
 @pytest.mark.parametrize("tier", TIERS)
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_handlers_match_qemu(variant, tier, quantum):
     elf = guests.build(_name(variant))
     q = subprocess.run([QEMU, str(elf)], capture_output=True, timeout=120)
     kw = {"jit_hot": 1, "jit_profile_insns": 100_000} if tier == "jit" else {}
-    r = Machine(tier=tier, quantum=quantum, wall_limit=120, **kw).run(elf, capture=True, argv0=str(elf))
+    kw.update({"schedule": "parallel"} if quantum == "parallel"
+              else {"schedule": "deterministic", "quantum": quantum})
+    r = Machine(tier=tier, wall_limit=120, **kw).run(elf, capture=True, argv0=str(elf))
     assert r.reason == "exit", r.message
     assert (r.exit_code, r.stdout, r.stderr) == (q.returncode, q.stdout, q.stderr)
     assert b"blocked thread handled 1" in r.stdout and b"segv jump: addr ok 1" in r.stdout
@@ -61,7 +65,7 @@ def test_wb_run_exits_like_a_shell_after_a_fatal_signal():
 @pytest.mark.parametrize("tier", TIERS)
 def test_signal_delivery_under_asan_and_ubsan(tier):
     elf = guests.build("signals")
-    p = subprocess.run([str(asan_wbrun()), "-T", tier, str(elf)], capture_output=True, timeout=300)
+    p = subprocess.run([str(asan_wbrun()), "-T", tier, str(elf)], capture_output=True, timeout=300)  # parallel
     assert p.returncode == 0, p.stderr.decode(errors="replace")[-3000:]
     assert b"runtime error" not in p.stderr and b"AddressSanitizer" not in p.stderr
     assert b"blocked thread handled 1, then released" in p.stdout

@@ -1,10 +1,11 @@
-"""Guest threads (deterministic scheduling on one host thread): clone, futexes, exit, limits.
+"""Guest threads under both schedules: clone, futexes, exit, limits.
 
 Our pthread programs (workloads/threads/), built with musl and glibc, must print what they
-print under qemu-riscv64 and exit the same way, on both tiers and at several quanta (a short
-quantum switches threads inside critical sections, condvar waits and joins). A run must be
-reproducible bit for bit: the same seed gives the same instruction counts per thread and the
-same event streams; another seed interleaves differently with the same output. Waits that
+print under qemu-riscv64 and exit the same way, on both tiers, under the parallel schedule
+(one host thread per guest thread) and the deterministic one at several quanta (a short
+quantum switches threads inside critical sections, condvar waits and joins). A deterministic
+run must be reproducible bit for bit: the same seed gives the same instruction counts per
+thread and the same event streams; another seed interleaves differently with the same output. Waits that
 can never end stop the run as a deadlock, fork is refused cleanly, and the thread limit is a
 limit the guest sees (EAGAIN), not a crash.
 """
@@ -60,16 +61,22 @@ def _machine(tier: str, **kw) -> Machine:
     return Machine(tier=tier, max_insns=2_000_000_000, **kw)
 
 
+#: schedules the qemu comparison runs under: parallel, and deterministic at two quanta
+SCHEDULES = {"parallel": {"schedule": "parallel"},
+             "det20000": {"schedule": "deterministic", "quantum": 20000},
+             "det97": {"schedule": "deterministic", "quantum": 97}}
+
+
 @needs_qemu
-@pytest.mark.parametrize("quantum", [20000, 97])
+@pytest.mark.parametrize("schedule", sorted(SCHEDULES))
 @pytest.mark.parametrize("tier", TIERS)
 @pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("program", sorted(PROGRAMS))
-def test_threaded_programs_match_qemu(program, variant, tier, quantum):
+def test_threaded_programs_match_qemu(program, variant, tier, schedule):
     elf = guests.build(_name(program, variant))
     args = PROGRAMS[program]
     q = subprocess.run([QEMU, str(elf), *args], capture_output=True, timeout=300)
-    r = _machine(tier, quantum=quantum).run(elf, args, capture=True, argv0=str(elf))
+    r = _machine(tier, **SCHEDULES[schedule]).run(elf, args, capture=True, argv0=str(elf))
     assert r.reason == "exit", r.message
     assert (r.exit_code, r.stdout, r.stderr) == (q.returncode, q.stdout, q.stderr)
     assert len(r.thread_instructions) > 1                       # it really ran threads
@@ -83,7 +90,7 @@ def _fingerprint(r):
 
 @pytest.mark.parametrize("tier", TIERS)
 def test_a_run_is_reproducible_and_the_seed_chooses_the_interleaving(tier):
-    runs = [_machine(tier, quantum=500, clients=["memtrace", "bbprofile"]).run(
+    runs = [_machine(tier, schedule="deterministic", quantum=500, clients=["memtrace", "bbprofile"]).run(
         "workq", ["2", "3", "300"], capture=True) for _ in range(5)]
     assert all(r.ok for r in runs)
     first = _fingerprint(runs[0])
@@ -91,7 +98,7 @@ def test_a_run_is_reproducible_and_the_seed_chooses_the_interleaving(tier):
     # memtrace's thread field names the hart that made each access
     threads = set(runs[0].records["memtrace"]["thread"].tolist())
     assert threads == set(range(len(runs[0].thread_instructions)))
-    other = _machine(tier, quantum=500, seed=12345).run("workq", ["2", "3", "300"], capture=True)
+    other = _machine(tier, schedule="deterministic", quantum=500, seed=12345).run("workq", ["2", "3", "300"], capture=True)
     assert other.ok and other.stdout == runs[0].stdout
     assert other.thread_instructions != runs[0].thread_instructions
 
@@ -101,31 +108,33 @@ def test_tiers_interleave_identically():
     so the interpreter and the JIT switch threads at the same points."""
     if len(TIERS) < 2:
         pytest.skip("one tier in this build")
-    a, b = (Machine(tier=t, quantum=333, clients=["memtrace"]).run("syncs", ["3", "10"], capture=True)
+    a, b = (Machine(tier=t, schedule="deterministic", quantum=333, clients=["memtrace"]).run("syncs", ["3", "10"], capture=True)
             for t in ("interp", "jit"))
     assert a.ok and b.ok
     assert a.thread_instructions == b.thread_instructions
     assert a.records["memtrace"].tobytes() == b.records["memtrace"].tobytes()
 
 
+@pytest.mark.parametrize("schedule", ["parallel", "deterministic"])
 @pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("mode", ["deadlock", "selfwait"])
-def test_waits_that_cannot_end_are_a_deadlock(variant, mode):
-    r = Machine(wall_limit=60).run(_name("waits", variant), [mode], capture=True)
+def test_waits_that_cannot_end_are_a_deadlock(variant, mode, schedule):
+    r = Machine(wall_limit=60, schedule=schedule).run(_name("waits", variant), [mode], capture=True)
     assert r.reason == "deadlock", (r.reason, r.message)
     assert "deadlock" in r.message and b"not reached" not in r.stdout
 
 
 @needs_qemu
+@pytest.mark.parametrize("schedule", ["parallel", "deterministic"])
 @pytest.mark.parametrize("tier", TIERS)
 @pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("mode", ["alarm", "alarm-mt"])
-def test_an_alarm_ends_a_wait_that_nothing_else_could(variant, tier, mode):
+def test_an_alarm_ends_a_wait_that_nothing_else_could(variant, tier, mode, schedule):
     """Every thread waits, none with a timeout, but ITIMER_REAL is armed: time passes to it,
     the SIGALRM handler posts the semaphore, and the program goes on (no deadlock)."""
     elf = guests.build(_name("waits", variant))
     q = subprocess.run([QEMU, str(elf), mode], capture_output=True, timeout=120)
-    r = _machine(tier).run(elf, [mode], capture=True, argv0=str(elf))
+    r = _machine(tier, schedule=schedule).run(elf, [mode], capture=True, argv0=str(elf))
     assert r.reason == "exit", r.message
     assert (r.exit_code, r.stdout) == (q.returncode, q.stdout)
     assert r.stdout.endswith(b">= 1 s: yes\n")
@@ -138,17 +147,19 @@ def test_fork_is_refused_with_enosys(variant):
     assert r.unknown_syscalls.get(220) == 1     # counted as a call the engine does not do
 
 
+@pytest.mark.parametrize("schedule", ["parallel", "deterministic"])
 @pytest.mark.parametrize("variant", VARIANTS)
-def test_thread_limit_is_eagain(variant):
-    r = Machine(max_threads=10).run(_name("waits", variant), ["limit"], capture=True)
+def test_thread_limit_is_eagain(variant, schedule):
+    r = Machine(max_threads=10, schedule=schedule).run(_name("waits", variant), ["limit"], capture=True)
     assert r.ok, r.message
     assert r.stdout == b"created 9 threads, then: Resource temporarily unavailable\n"
     assert len(r.thread_instructions) == 10
 
 
-def test_timed_waits_pass_guest_time_not_host_time():
-    """Deterministic mode: a 1 s condvar timeout passes on the virtual clock at once."""
-    r = Machine(wall_limit=30).run("waits", ["timeout"], capture=True)
+@pytest.mark.parametrize("schedule", ["parallel", "deterministic"])
+def test_timed_waits_pass_guest_time_not_host_time(schedule):
+    """The virtual clock: a 1 s condvar timeout passes at once when every thread waits."""
+    r = Machine(wall_limit=30, schedule=schedule).run("waits", ["timeout"], capture=True)
     assert r.ok
     assert r.stdout == (b"sem_timedwait: ETIMEDOUT after >= 50 ms: yes\n"
                         b"cond_timedwait: ETIMEDOUT after >= 1 s: yes\n")
@@ -164,7 +175,8 @@ def test_cli_reports_a_deadlock_with_status_125():
 
 def test_bad_thread_settings_are_config_errors():
     from workbench.errors import ConfigError
-    for kw in ({"max_threads": 0}, {"max_threads": 5000}, {"quantum": 0}, {"quantum": 1.5}):
+    for kw in ({"max_threads": 0}, {"max_threads": 5000}, {"quantum": 0}, {"quantum": 1.5},
+               {"schedule": "random"}, {"schedule": 1}):
         with pytest.raises(ConfigError):
             Machine(**kw)
 
@@ -177,12 +189,13 @@ def test_barrier_profiler_follows_each_thread_through_malloc(tier):
     opts = {"barrier": {"sample_bytes": 0, "per_site": 0}}
     base = Machine(tier=tier).run("psum", ["8", "20000"], capture=True)
     got = {}
-    for q in (20000, 37):
-        r = Machine(tier=tier, quantum=q, clients=["barrier"], client_options=opts).run(
+    for q in (20000, 37, "parallel"):
+        how = {"schedule": "parallel"} if q == "parallel" else {"schedule": "deterministic", "quantum": q}
+        r = Machine(tier=tier, clients=["barrier"], client_options=opts, **how).run(
             "psum", ["8", "20000"], capture=True)
         assert r.ok and r.stdout == base.stdout
         ds = r.events("barrier")
         sites = [str(s).split("+")[0] for s in ds.site_symbol.values]
         assert sites.count("worker") == 8
         got[q] = (len(sites), int(ds.reads.sum()), int(ds.writes.sum()))
-    assert got[37] == got[20000]
+    assert got[37] == got[20000] == got["parallel"]

@@ -17,6 +17,7 @@ import cffi
 
 CDEF = """
 enum wb_tier { WB_TIER_INTERP = 0, WB_TIER_JIT = 1 };
+enum wb_schedule { WB_SCHEDULE_DETERMINISTIC = 0, WB_SCHEDULE_PARALLEL = 1 };
 typedef struct wb_config {
   int tier;
   uint64_t max_insns;
@@ -33,6 +34,7 @@ typedef struct wb_config {
   uint64_t jit_cache_bytes;
   uint32_t max_threads;
   uint64_t quantum;
+  int schedule;
 } wb_config;
 typedef struct wb_result {
   int reason;

@@ -55,6 +55,7 @@ _RUN_OPTIONS = {
     "--nondeterministic": ("nondeterministic", bool), "--json": ("json_out", Path),
     "--client": ("client", list), "--events": ("events", Path),
     "--max-threads": ("max_threads", int), "--quantum": ("quantum", int),
+    "--schedule": ("schedule", str),
 }
 _INT = re.compile(r"[0-9]+")
 _FLOAT = re.compile(r"[0-9]+(\.[0-9]*)?([eE][+-]?[0-9]+)?|inf")
@@ -82,7 +83,8 @@ def run(
     client: Annotated[Optional[List[str]], typer.Option("--client", metavar="NAME", help=f"Analysis client to run (repeatable): {', '.join(CLIENTS)}.")] = None,
     events: Annotated[Optional[Path], typer.Option("--events", metavar="DIR", help="Write each client stream's events to DIR/STREAM.zarr.")] = None,
     max_threads: Annotated[int, typer.Option("--max-threads", metavar="N", help="Guest threads live at once (pthread_create fails past it).")] = 256,
-    quantum: Annotated[int, typer.Option("--quantum", metavar="N", help="Instructions a guest thread runs before the seeded scheduler switches threads.")] = 20000,
+    quantum: Annotated[int, typer.Option("--quantum", metavar="N", help="Deterministic schedule: instructions a guest thread runs before the seeded scheduler switches threads.")] = 20000,
+    schedule: Annotated[str, typer.Option("--schedule", metavar="HOW", help="Guest threads: parallel (one host thread each) or deterministic (interleaved, reproducible).")] = "parallel",
 ):
     """Run a RISC-V program on the engine, passing its stdout/stderr through.
 
@@ -97,7 +99,7 @@ def run(
                                   wall_limit=wall_limit, root=root, seed=seed,
                                   nondeterministic=nondeterministic, json_out=json_out,
                                   client=client, events=events, max_threads=max_threads,
-                                  quantum=quantum))
+                                  quantum=quantum, schedule=schedule))
 
 
 def _fast_run(argv: list[str]) -> Optional[dict]:
@@ -112,7 +114,8 @@ def _fast_run(argv: list[str]) -> Optional[dict]:
     """
     opts = {"tier": None, "max_insns": None, "mem_limit": None, "wall_limit": None,
             "root": None, "seed": 0, "nondeterministic": False, "json_out": None,
-            "client": [], "events": None, "max_threads": 256, "quantum": 20000}
+            "client": [], "events": None, "max_threads": 256, "quantum": 20000,
+            "schedule": "parallel"}
     i = 0
     while i < len(argv) and argv[i].startswith("-") and argv[i] != "-":
         name, eq, value = argv[i].partition("=")
@@ -180,7 +183,8 @@ def _run_problem(elf: str, tier: Optional[str] = None, client: Optional[list] = 
 
 def _run_program(elf: str, args: Optional[list], *, tier=None, max_insns=None, mem_limit=None,
                  wall_limit=None, root=None, seed=0, nondeterministic=False, json_out=None,
-                 client=None, events=None, max_threads=256, quantum=20000) -> int:
+                 client=None, events=None, max_threads=256, quantum=20000,
+                 schedule="parallel") -> int:
     """Run ``elf`` as ``wb run`` does and return its exit status (typer and the fast path)."""
     args = list(args or [])
     if args[:1] == ["--"]:          # `wb run ELF -- ARGS`: the separator is not the guest's
@@ -200,7 +204,7 @@ def _run_program(elf: str, args: Optional[list], *, tier=None, max_insns=None, m
     try:
         m = Machine(tier=tier, max_insns=max_insns, mem_limit=mem_limit, wall_limit=wall_limit,
                     root=root, deterministic=not nondeterministic, seed=seed, clients=client or [],
-                    max_threads=max_threads, quantum=quantum)
+                    max_threads=max_threads, quantum=quantum, schedule=schedule)
         on_records = None
         if client and events:
             from .event_writer import EventWriter

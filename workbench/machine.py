@@ -27,6 +27,9 @@ from .errors import ConfigError, LoadError, WorkbenchError
 #: tier name -> enum wb_tier value ("interp", "jit": WB_TIER_INTERP, WB_TIER_JIT), in value order
 TIERS = {name[len("WB_TIER_"):].lower(): value
          for value, name in sorted(ffi.typeof("enum wb_tier").elements.items())}
+#: schedule name -> enum wb_schedule value ("deterministic", "parallel")
+SCHEDULES = {name[len("WB_SCHEDULE_"):].lower(): value
+             for value, name in sorted(ffi.typeof("enum wb_schedule").elements.items())}
 DEFAULT_ENV = {"PATH": "/usr/bin:/bin", "HOME": "/", "LANG": "C", "TERM": "dumb"}
 U64_MAX = 2**64 - 1
 #: a ``wall_limit`` of this many seconds (~31 years) or more, or ``inf``, means no limit (the
@@ -377,10 +380,14 @@ class Machine:
         dropped and refilled.
     max_threads : guest threads live at once, in [1, 1024] (default 256); past it the guest's
         pthread_create fails (EAGAIN), as under a kernel's limit.
-    quantum : guest instructions a thread runs before the scheduler switches threads, in
-        [1, 2**40] (default 20000). Threads are interleaved on one host thread at these
-        boundaries, the next thread chosen by a generator seeded with ``seed``: a
-        multithreaded run is reproducible bit for bit (instruction counts, output, events).
+    schedule : how guest threads run: ``"parallel"`` (default: one host thread per guest
+        thread, really concurrent, so a multithreaded run is as fast as the host allows and
+        its interleaving varies from run to run) or ``"deterministic"`` (threads interleaved
+        on one host thread, ``quantum`` instructions at a time, the next thread chosen by a
+        generator seeded with ``seed``: a multithreaded run is reproducible bit for bit:
+        instruction counts, output, events). Single-threaded programs run alike under both.
+    quantum : deterministic schedule: guest instructions a thread runs before the scheduler
+        switches threads, in [1, 2**40] (default 20000).
     clients : analysis clients to run, by name (``available_clients()``: null, icount,
         bbprofile, memtrace, barrier, bursty, shrink), in order, each at most once. Their
         records are in ``Run.records`` and ``Run.events(name)``.
@@ -412,7 +419,8 @@ class Machine:
                  env: Mapping[str, str] | None = None, jit_hot: int = 4,
                  jit_profile_insns: int = 1 << 25, jit_cache_bytes: int = 0,
                  clients: Iterable[str] = (), client_options: Mapping[str, Mapping] | None = None,
-                 drain_bytes: int = 4 << 20, max_threads: int = 256, quantum: int = 20000):
+                 drain_bytes: int = 4 << 20, max_threads: int = 256, quantum: int = 20000,
+                 schedule: str = "parallel"):
         self.tier = tier
         self.max_insns = max_insns
         self.mem_limit = mem_limit
@@ -431,6 +439,7 @@ class Machine:
         self.drain_bytes = drain_bytes
         self.max_threads = max_threads
         self.quantum = quantum
+        self.schedule = schedule
         self._validate()
 
     def _validate(self) -> None:
@@ -454,6 +463,8 @@ class Machine:
         self.drain_bytes = _check_int("drain_bytes", self.drain_bytes, 1)
         self.max_threads = _check_int("max_threads", self.max_threads, 1, 1024)
         self.quantum = _check_int("quantum", self.quantum, 1, 1 << 40)
+        if not isinstance(self.schedule, str) or self.schedule not in SCHEDULES:
+            raise ConfigError(f"unknown schedule {self.schedule!r}; choose one of {list(SCHEDULES)}")
         self.deterministic = _check_bool("deterministic", self.deterministic)
 
         if self.root is None or self.root is True:
@@ -512,7 +523,7 @@ class Machine:
             "cwd": self.cwd, "deterministic": self.deterministic, "seed": self.seed,
             "ns_per_insn": self.ns_per_insn, "env": self.env, "jit_hot": self.jit_hot,
             "jit_profile_insns": self.jit_profile_insns, "jit_cache_bytes": self.jit_cache_bytes,
-            "max_threads": self.max_threads, "quantum": self.quantum,
+            "max_threads": self.max_threads, "quantum": self.quantum, "schedule": self.schedule,
             "clients": self.clients, "client_options": self.client_options,
         }
 
@@ -581,6 +592,7 @@ class Machine:
         cfg.jit_cache_bytes = self.jit_cache_bytes
         cfg.max_threads = self.max_threads
         cfg.quantum = self.quantum
+        cfg.schedule = SCHEDULES[self.schedule]
         keep = []  # keep cffi buffers alive during the call
         if self.root is not False:
             root_c = ffi.new("char[]", os.fsencode(str(self.root)))

@@ -22,8 +22,7 @@ wb_clients *wb_clients_of(wb_machine *m) {
 /* the memory layer's `missing` hook: a syscall's buffer is not mapped; ask the clients */
 static int mem_missing(void *ctx, uint64_t addr, uint64_t len) {
   wb_machine *m = ctx;
-  wb_hart *h = wb_hart_current();
-  return wb_clients_unmapped(h && h->m == m ? h : m->running, addr, len);
+  return wb_clients_unmapped(wb_machine_self(m), addr, len);
 }
 
 WB_API int wb_client_api_version(void) { return WB_CLIENT_API_VERSION; }
@@ -65,8 +64,7 @@ WB_API void *wb_hart_local(wb_hart *h, int client, size_t size) {
 }
 
 WB_API uint64_t wb_machine_icount(const wb_machine *m) {
-  const wb_hart *h = wb_hart_current();
-  return (h && h->m == m ? h : m->running)->instret;
+  return wb_machine_self(m)->instret;
 }
 
 /* ---- the block view ---- */
@@ -251,29 +249,34 @@ void wb_hooks_run(wb_hart *h, const wb_action *acts, unsigned nacts, uint64_t ic
     if (a->kind != WB_ACT_BURST && a->burst && !a->burst->on) continue; /* checking copy */
     switch (a->kind) {
       case WB_ACT_BURST: wb_burst_step(a->burst); break;
-      case WB_ACT_COUNT: *(uint64_t *)a->ptr += a->amount; break;
+      case WB_ACT_COUNT: __atomic_fetch_add((uint64_t *)a->ptr, a->amount, __ATOMIC_RELAXED); break;
       case WB_ACT_CALL:
         if (a->guarded && h->x[a->rs1] - a->lo >= a->hi - a->lo) break;
         h->instret = icount;
-        ((wb_insn_fn)a->ptr)(a->data, h, pc);
+        wb_client_call(h, a, pc);
         h->instret = saved;
         break;
       case WB_ACT_TRACE_MEM: trace(h, a, icount, pc, h->x[a->rs1] + (uint64_t)(int64_t)a->imm); break;
       case WB_ACT_CALL_MEM:
         h->instret = icount;
-        call_mem(h, a, pc, h->x[a->rs1] + (uint64_t)(int64_t)a->imm);
+        wb_client_call_mem(h, a, pc, h->x[a->rs1] + (uint64_t)(int64_t)a->imm);
         h->instret = saved;
         break;
     }
   }
 }
 
+/* Clean calls from translated code: under the engine lock, as every client hook. */
 void wb_client_call(wb_hart *h, const wb_action *a, uint64_t pc) {
+  wb_lock(h->m);
   ((wb_insn_fn)a->ptr)(a->data, h, pc);
+  wb_unlock(h->m);
 }
 
 void wb_client_call_mem(wb_hart *h, const wb_action *a, uint64_t pc, uint64_t addr) {
+  wb_lock(h->m);
   call_mem(h, a, pc, addr);
+  wb_unlock(h->m);
 }
 
 /* ---- lifecycle ---- */

@@ -10,6 +10,7 @@
  */
 #ifndef WB_HART_H
 #define WB_HART_H
+#include <pthread.h>
 #include <setjmp.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -66,6 +67,23 @@ typedef struct wb_hart {
   uint64_t wait_seq;     /* blocked: when it started waiting (wakeups go in this order) */
   uint64_t wake_ns;      /* blocked: guest monotonic time of its timeout (0: none) */
   uint64_t timeout_a0;   /* blocked: a0 when the timeout wakes it */
+
+  /* ---- code caches this hart runs from: the machine's (m->interp, m->jit) under the
+   * deterministic schedule, where harts take turns on one host thread; under the parallel one
+   * every hart but hart 0 has its own, so lookups, chaining and flushes need no lock (as
+   * DynamoRIO's thread-private caches and DRK's per-CPU ones) */
+  struct wb_interp *interp;
+  struct wb_jit *jit;
+  /* the tier returns to the run loop at its next check (block, exit, yield, a signal, a
+   * flush or pause asked for by another host thread); cleared by the run loop */
+  volatile int leave;
+  volatile int flush_pending;  /* parallel: another thread dropped translations: drop ours */
+  uint64_t reserved_value;     /* the value LR read: SC stores only if memory still holds it */
+
+  /* ---- parallel schedule (parallel.c): this hart's host thread */
+  pthread_t thread;
+  int has_thread;
+  pthread_cond_t wakeup;       /* it waits here while blocked or while the machine is paused */
 
   /* ---- engine state of this hart */
   struct wb_machine *m;

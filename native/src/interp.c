@@ -127,35 +127,44 @@ static const uint8_t rd_is_int[WB_OP_COUNT] = {
 };
 
 
-int wb_interp_init(wb_machine *m, char *err, size_t errlen) {
+struct wb_interp *wb_interp_new(char *err, size_t errlen) {
   struct wb_interp *ip = calloc(1, sizeof *ip);
-  if (!ip) { snprintf(err, errlen, "out of host memory"); return -1; }
+  if (!ip) { snprintf(err, errlen, "out of host memory"); return NULL; }
   ip->arena = mmap(NULL, ARENA_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (ip->arena == MAP_FAILED) { free(ip); snprintf(err, errlen, "cannot reserve the block cache"); return -1; }
-  m->interp = ip;
+  if (ip->arena == MAP_FAILED) { free(ip); snprintf(err, errlen, "cannot reserve the block cache"); return NULL; }
   if (!g_labels) wb_interp_run(NULL); /* export handler addresses */
   ip->fetchfault = calloc(1, sizeof(wb_block) + sizeof(wb_dinsn));
-  if (!ip->fetchfault) { wb_interp_fini(m); snprintf(err, errlen, "out of host memory"); return -1; }
-  ip->fetchfault->insns[0].h = g_labels[IOP_FETCHFAULT];
   ip->stepblk = calloc(1, sizeof(wb_block) + 2 * sizeof(wb_dinsn));
-  if (!ip->stepblk) { wb_interp_fini(m); snprintf(err, errlen, "out of host memory"); return -1; }
-  return 0;
+  if (!ip->fetchfault || !ip->stepblk) {
+    wb_interp_free(ip);
+    snprintf(err, errlen, "out of host memory");
+    return NULL;
+  }
+  ip->fetchfault->insns[0].h = g_labels[IOP_FETCHFAULT];
+  return ip;
 }
 
-void wb_interp_fini(wb_machine *m) {
-  struct wb_interp *ip = m->interp;
+void wb_interp_free(struct wb_interp *ip) {
   if (!ip) return;
   munmap(ip->arena, ARENA_SIZE);
   free(ip->fetchfault);
   free(ip->stepblk);
   free(ip);
+}
+
+int wb_interp_init(wb_machine *m, char *err, size_t errlen) {
+  m->interp = wb_interp_new(err, errlen);
+  return m->interp ? 0 : -1;
+}
+
+void wb_interp_fini(wb_machine *m) {
+  wb_interp_free(m->interp);
   m->interp = NULL;
 }
 
 static inline unsigned hash_pc(uint64_t pc) { return (unsigned)((pc >> 1) ^ (pc >> (HASH_BITS + 1))) & (HASH_SIZE - 1); }
 
-void wb_interp_flush(wb_machine *m) {
-  struct wb_interp *ip = m->interp;
+void wb_interp_flush(struct wb_interp *ip, wb_machine *m) {
   if (!ip) return;
   if (ip->nbuilt <= SMALL_FLUSH) {
     for (size_t i = 0; i < ip->nbuilt; i++) {
@@ -205,8 +214,18 @@ unsigned wb_block_decode(const wb_mem *mem, uint64_t pc, unsigned maxn, wb_insn 
   return n;
 }
 
-static wb_block *build_block(wb_machine *m, uint64_t pc, wb_block *into) {
-  struct wb_interp *ip = m->interp;
+static wb_block *build_block_locked(wb_machine *m, struct wb_interp *ip, uint64_t pc, wb_block *into);
+
+/* Blocks are built under the engine lock: clients' on_block and the memory layer's record of
+ * translated code pages are shared by all harts. */
+static wb_block *build_block(wb_machine *m, struct wb_interp *ip, uint64_t pc, wb_block *into) {
+  wb_lock(m);
+  wb_block *b = build_block_locked(m, ip, pc, into);
+  wb_unlock(m);
+  return b;
+}
+
+static wb_block *build_block_locked(wb_machine *m, struct wb_interp *ip, uint64_t pc, wb_block *into) {
   wb_insn in[WB_BLOCK_MAX];
   uint64_t p, cmask;
   unsigned n = wb_block_decode(&m->mem, pc, into ? 1 : WB_BLOCK_MAX, in, &p, &cmask);
@@ -229,7 +248,7 @@ static wb_block *build_block(wb_machine *m, uint64_t pc, wb_block *into) {
     size_t need = sizeof(wb_block) + (n + 1) * sizeof(wb_dinsn);
     need = (need + 15) & ~(size_t)15;
     size_t hneed = nacts ? ((sizeof(wb_hooks) + nacts * sizeof(wb_action) + 15) & ~(size_t)15) : 0;
-    if (ip->arena_used + need + hneed > ARENA_SIZE) wb_interp_flush(m);
+    if (ip->arena_used + need + hneed > ARENA_SIZE) wb_interp_flush(ip, m);
     b = (wb_block *)(ip->arena + ip->arena_used);
     ip->arena_used += need;
     if (nacts) {
@@ -325,7 +344,7 @@ static wb_block *build_block(wb_machine *m, uint64_t pc, wb_block *into) {
 }
 
 static void run_stepped(wb_hart *h, int mode, uint8_t *base, uint64_t bound) {
-  struct wb_interp *ip = h->m->interp;
+  struct wb_interp *ip = h->interp;
   ip->step = mode;
   ip->stepped = 0;
   ip->step_base = base;
@@ -339,7 +358,7 @@ void wb_interp_step(wb_hart *h, uint8_t *base, uint64_t bound) { run_stepped(h, 
 void wb_interp_run_block(wb_hart *h) { run_stepped(h, 1, NULL, 0); }
 
 void wb_interp_recover(wb_hart *h, uint64_t *pc) {
-  struct wb_interp *ip = h->m->interp;
+  struct wb_interp *ip = h->interp;
   /* The faulting record is ip->cur_insn; its block is found from the terminator record that
    * follows the block's last instruction (its imm holds n), so block entry stores nothing. */
   const wb_dinsn *d = ip->cur_insn, *t = d;
@@ -355,10 +374,10 @@ void wb_interp_recover(wb_hart *h, uint64_t *pc) {
 /* Look at the budget and the wall clock; returns 1 if the run must stop before a block of n. */
 static int check_limits(wb_hart *h, uint32_t n) {
   wb_machine *m = h->m;
-  struct wb_interp *ip = m->interp;
+  struct wb_interp *ip = h->interp;
   if (wb_machine_limits_hit(h, n, h->instret >= ip->next_wall_check, &ip->next_wall_check))
     return 1;
-  uint64_t lim = wb_machine_stop_insn(m);  /* budget, timers, quantum */
+  uint64_t lim = wb_machine_stop_insn(h);  /* budget, timers, quantum, parallel polls */
   if (m->cfg.wall_limit_s > 0 && ip->next_wall_check < lim) lim = ip->next_wall_check;
   ip->limit = lim;
   return 0;
@@ -395,7 +414,7 @@ void wb_interp_run(wb_hart *h) {
   }
 
   wb_machine *const m = h->m;
-  struct wb_interp *ip = m->interp;
+  struct wb_interp *ip = h->interp;
   wb_hart *const cpu = h;
   uint64_t *const X = cpu->x;
   uint64_t *const F = cpu->f;
@@ -442,7 +461,7 @@ indirect:
     }
     gen = ip->generation;
     nb = lookup(ip, pc);
-    if (UNLIKELY(!nb)) nb = build_block(m, pc, NULL);
+    if (UNLIKELY(!nb)) nb = build_block(m, ip, pc, NULL);
     if (nb->n) {
       if (ip->generation == gen) *slot = nb;
       ip->jcache[j].pc = pc;
@@ -454,18 +473,18 @@ indirect:
 lookup:
   if (UNLIKELY(ip->step)) {
     if (ip->stepped) { cpu->pc = pc; return; }
-    if (ip->step == 2) { nb = build_block(m, pc, ip->stepblk); ENTER(nb); }
+    if (ip->step == 2) { nb = build_block(m, ip, pc, ip->stepblk); ENTER(nb); }
   }
   if (UNLIKELY(pc == WB_WRAP_RETURN)) {
   wrap_return: /* a wrapped function returns: its post hook, then its real return address */
     pc = wb_wrap_return(h);
-    if (m->stop_reason != WB_REASON_NONE) { cpu->pc = pc; return; }
+    if (m->stop_reason != WB_REASON_NONE || cpu->leave) { cpu->pc = pc; return; }
     slot = NULL;
   }
   gen = ip->generation;
   nb = lookup(ip, pc);
   if (UNLIKELY(!nb)) {
-    nb = build_block(m, pc, NULL);
+    nb = build_block(m, ip, pc, NULL);
     if (ip->generation != gen) slot = NULL; /* the flush freed the block holding the slot */
   }
   if (slot && nb->n) *slot = nb;

@@ -44,8 +44,12 @@ struct wb_insn;
 unsigned wb_block_decode(const wb_mem *mem, uint64_t pc, unsigned maxn, struct wb_insn *in,
                          uint64_t *end_pc, uint64_t *cmask);
 
+/* The machine's block cache (m->interp): every hart's in deterministic mode, hart 0's in
+ * parallel mode; wb_interp_new/free: a parallel hart's own. */
 int wb_interp_init(wb_machine *m, char *err, size_t errlen);
 void wb_interp_fini(wb_machine *m);
+struct wb_interp *wb_interp_new(char *err, size_t errlen);
+void wb_interp_free(struct wb_interp *ip);
 /* Run hart h until its machine's stop_reason is set (h->pc, h->instret updated). */
 void wb_interp_run(wb_hart *h);
 /* Execute exactly one instruction at h->pc (the JIT's slow path and the completion of a
@@ -58,7 +62,7 @@ void wb_interp_run_block(wb_hart *h);
  * instruction (the instruction is not retired). */
 void wb_interp_recover(wb_hart *h, uint64_t *pc);
 /* Drop every decoded block. */
-void wb_interp_flush(wb_machine *m);
+void wb_interp_flush(struct wb_interp *ip, wb_machine *m);
 /* Guest pc of instruction i of block b. */
 static inline uint64_t wb_block_insn_pc(const wb_block *b, unsigned i) {
   uint64_t below = i >= 64 ? b->cmask : (b->cmask & ((1ull << i) - 1));

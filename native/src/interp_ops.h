@@ -88,7 +88,7 @@
     wb_hooks_run(cpu, hk->acts + hk->start[i_], (unsigned)(hk->start[i_ + 1] - hk->start[i_]),
                  cpu->instret - (b->n - i_), INSN_PC);
     if (UNLIKELY(m->drain_requested)) limit = 0; /* pause at the next block entry */
-    if (UNLIKELY(m->stop_reason != WB_REASON_NONE)) {
+    if (UNLIKELY(m->stop_reason != WB_REASON_NONE || cpu->leave)) {
       cpu->instret -= (b->n - i_);
       cpu->pc = INSN_PC;
       goto stop;
@@ -152,7 +152,7 @@
     cpu->pc = b->end_pc - 4;
     if (wb_trap_raise(cpu, &(wb_trap){WB_CAUSE_ECALL_U + (uint64_t)cpu->priv, 0, NULL})) goto stop;
     /* a timer was armed, or a second thread started (a quantum): look at the limits */
-    if (UNLIKELY(wb_machine_stop_insn(m) < limit)) limit = 0;
+    if (UNLIKELY(wb_machine_stop_insn(cpu) < limit)) limit = 0;
     pc = cpu->pc; slot = NULL; goto lookup;
   L_EBREAK:
     cpu->instret -= (b->n - IDX);
@@ -226,15 +226,25 @@
     T old = __atomic_load_n(p, __ATOMIC_SEQ_CST), nv; \
     do { nv = (expr); } while (!__atomic_compare_exchange_n(p, &old, nv, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)); \
     X[RD] = (uint64_t)(int64_t)old; NEXT; }
-  L_LR_W: { AADDR(4); int32_t v = __atomic_load_n((int32_t *)WB_MMU_HOST(a), __ATOMIC_SEQ_CST);
-            cpu->reservation = a; X[RD] = SEXT32(v); NEXT; }
+  /* LR/SC as a compare and swap with the value LR read (as qemu does): SC succeeds iff the
+   * reservation is this address and memory still holds that value. Under real parallelism
+   * this admits ABA (another thread writes and restores the value between them, and the SC
+   * succeeds where hardware's would fail); the lock-free algorithms compilers and libcs emit
+   * with LR/SC (CAS loops, atomic read-modify-writes) are correct under that, since they only
+   * need "memory still holds what I read". */
+  L_LR_W: { AADDR(4); uint32_t v = __atomic_load_n((uint32_t *)WB_MMU_HOST(a), __ATOMIC_SEQ_CST);
+            cpu->reservation = a; cpu->reserved_value = v; X[RD] = SEXT32(v); NEXT; }
   L_LR_D: { AADDR(8); uint64_t v = __atomic_load_n((uint64_t *)WB_MMU_HOST(a), __ATOMIC_SEQ_CST);
-            cpu->reservation = a; X[RD] = v; NEXT; }
-  L_SC_W: { AADDR(4); uint64_t ok = cpu->reservation == a;
-            if (ok) __atomic_store_n((uint32_t *)WB_MMU_HOST(a), (uint32_t)RS2, __ATOMIC_SEQ_CST);
+            cpu->reservation = a; cpu->reserved_value = v; X[RD] = v; NEXT; }
+  L_SC_W: { AADDR(4); uint32_t old = (uint32_t)cpu->reserved_value;
+            uint64_t ok = cpu->reservation == a &&
+                __atomic_compare_exchange_n((uint32_t *)WB_MMU_HOST(a), &old, (uint32_t)RS2, 0,
+                                            __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
             cpu->reservation = WB_NO_RESERVATION; X[RD] = !ok; NEXT; }
-  L_SC_D: { AADDR(8); uint64_t ok = cpu->reservation == a;
-            if (ok) __atomic_store_n((uint64_t *)WB_MMU_HOST(a), RS2, __ATOMIC_SEQ_CST);
+  L_SC_D: { AADDR(8); uint64_t old = cpu->reserved_value;
+            uint64_t ok = cpu->reservation == a &&
+                __atomic_compare_exchange_n((uint64_t *)WB_MMU_HOST(a), &old, RS2, 0,
+                                            __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
             cpu->reservation = WB_NO_RESERVATION; X[RD] = !ok; NEXT; }
   L_AMOSWAP_W: AMO_FETCH(4, int32_t, __atomic_exchange_n)
   L_AMOADD_W: AMO_FETCH(4, int32_t, __atomic_fetch_add)

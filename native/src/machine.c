@@ -22,6 +22,7 @@
 #include "jit/jit.h"
 #include "client.h"
 #include "machine.h"
+#include "parallel.h"
 #include "platform.h"
 #include "scheduler.h"
 #include "trap.h"
@@ -31,7 +32,20 @@
 static __thread wb_hart *t_hart; /* the hart running on this host thread */
 
 wb_hart *wb_hart_current(void) { return t_hart; }
+void wb_set_current_hart(wb_hart *h) { t_hart = h; }
 wb_machine *wb_machine_current(void) { return t_hart ? t_hart->m : NULL; }
+
+wb_hart *wb_machine_self(const wb_machine *m) {
+  wb_hart *h = t_hart;
+  return h && h->m == m ? h : m->running;
+}
+
+int wb_switching(const wb_machine *m) {
+  const wb_hart *h = wb_machine_self(m);
+  return h && h->leave;
+}
+
+int wb_stopping(const wb_machine *m) { return m->stop_reason != WB_REASON_NONE || wb_switching(m); }
 static struct sigaction g_prev_segv, g_prev_bus;
 static int g_handlers_installed;
 
@@ -56,13 +70,20 @@ uint64_t wb_guest_realtime_ns(const wb_machine *m) {
 }
 
 uint64_t wb_guest_monotonic_ns_at(const wb_machine *m, uint64_t instret) {
-  if (m->cfg.deterministic)
+  if (!m->cfg.deterministic) return wb_host_ns();
+  if (!m->par.on)
     return WB_VIRTUAL_BOOT_NS + (m->others_insns + instret) * m->cfg.ns_per_insn + m->sleep_ns;
-  return wb_host_ns();
+  /* parallel: the harts' counts, each read as it stands; never before an earlier reading */
+  uint64_t t = WB_VIRTUAL_BOOT_NS + wb_machine_insns(m) * m->cfg.ns_per_insn + m->sleep_ns;
+  uint64_t *last = (uint64_t *)&m->par.last_ns, seen = __atomic_load_n(last, __ATOMIC_RELAXED);
+  while (t > seen && !__atomic_compare_exchange_n(last, &seen, t, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+  }
+  return t > seen ? t : seen;
 }
 
 uint64_t wb_guest_monotonic_ns(const wb_machine *m) {
-  return wb_guest_monotonic_ns_at(m, m->running ? m->running->instret : 0);
+  const wb_hart *h = wb_machine_self(m);
+  return wb_guest_monotonic_ns_at(m, h ? h->instret : 0);
 }
 
 void wb_guest_pass_time(wb_machine *m, int64_t ns) {
@@ -88,6 +109,7 @@ WB_API void wb_config_init(wb_config *cfg) {
   cfg->stdin_fd = 0;
   cfg->stdout_fd = 1;
   cfg->stderr_fd = 2;
+  cfg->schedule = WB_SCHEDULE_PARALLEL;
 }
 
 WB_API const char *wb_reason_name(int reason) {
@@ -108,12 +130,24 @@ WB_API int wb_disassemble(uint32_t raw, uint64_t pc, char *buf, size_t n) {
 }
 
 void wb_machine_stop(wb_machine *m, int reason, const char *fmt, ...) {
-  if (m->stop_reason != WB_REASON_NONE) return; /* the first reason wins */
-  m->stop_reason = reason;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(m->message, sizeof m->message, fmt, ap);
-  va_end(ap);
+  if (reason == WB_REASON_SWITCH) {  /* not a stop: the calling hart leaves its tier */
+    wb_hart *h = wb_machine_self(m);
+    if (h && !h->leave) h->leave = 1;
+    return;
+  }
+  wb_lock(m);
+  if (m->stop_reason == WB_REASON_NONE) { /* the first reason wins */
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(m->message, sizeof m->message, fmt, ap);
+    va_end(ap);
+    m->stop_reason = reason;
+    if (m->par.on) {               /* the coordinator reports this hart's pc */
+      if (t_hart && t_hart->m == m) m->running = t_hart;
+      pthread_cond_signal(&m->par.coord);
+    }
+  }
+  wb_unlock(m);
 }
 
 uint64_t wb_machine_wall_left_ns(const wb_machine *m) {
@@ -122,10 +156,23 @@ uint64_t wb_machine_wall_left_ns(const wb_machine *m) {
   return used < limit ? limit - used : 0;
 }
 
+static int limits_hit(wb_hart *h, uint32_t n, int wall_due, uint64_t *next_wall_check);
+
 int wb_machine_limits_hit(wb_hart *h, uint32_t n, int wall_due, uint64_t *next_wall_check) {
   wb_machine *m = h->m;
-  uint64_t ir = h->instret, total = m->others_insns + ir; /* this hart's count, the machine's */
-  if (m->stop_reason != WB_REASON_NONE) return 1;
+  if (m->stop_reason != WB_REASON_NONE || h->leave) return 1;
+  if (!m->par.on) return limits_hit(h, n, wall_due, next_wall_check);
+  wb_lock(m);
+  int r = h->flush_pending ? (h->leave = 1) : limits_hit(h, n, wall_due, next_wall_check);
+  wb_unlock(m);
+  return r;
+}
+
+static int limits_hit(wb_hart *h, uint32_t n, int wall_due, uint64_t *next_wall_check) {
+  wb_machine *m = h->m;
+  uint64_t ir = h->instret;  /* this hart's count, and the machine's: */
+  uint64_t total = m->par.on ? wb_machine_insns(m) : m->others_insns + ir;
+  if (m->stop_reason != WB_REASON_NONE || h->leave) return 1;
   if (m->drain_requested) {
     wb_machine_stop(m, WB_REASON_DRAIN, "event streams need draining");
     return 1;
@@ -145,11 +192,11 @@ int wb_machine_limits_hit(wb_hart *h, uint32_t n, int wall_due, uint64_t *next_w
   }
   if (total + n > m->timer_insn && m->platform->events_due) {
     m->platform->events_due(m, n);
-    if (m->stop_reason != WB_REASON_NONE) return 1;
+    if (m->stop_reason != WB_REASON_NONE || h->leave) return 1;
   }
   if (total + n > m->slice_end) {
     if (total > m->slice_start) {             /* the quantum is used up: another hart's turn */
-      wb_machine_stop(m, WB_REASON_SWITCH, "quantum used up");
+      h->leave = 1;
       return 1;
     }
     m->slice_end = total + n;                 /* a block longer than a quantum runs whole */
@@ -179,15 +226,29 @@ void wb_machine_insn_text(wb_machine *m, uint64_t pc, char *dis, size_t n, uint3
 
 void wb_machine_invalidate_code(wb_machine *m, uint64_t addr, uint64_t len) {
   (void)addr; (void)len;
-  /* coarse but always correct; blocks are cheap to rebuild */
-  wb_interp_flush(m);
-  if (m->jit) wb_jit_flush(m);
+  /* coarse but always correct; blocks are cheap to rebuild. Parallel: the caller's own caches
+   * now, every other hart's when it next looks at the machine (it may be running from them) */
+  wb_lock(m);
+  wb_hart *self = wb_machine_self(m);
+  wb_interp_flush(self->interp, m);
+  wb_jit_flush(self->jit);
+  if (m->par.on)
+    for (int i = 0; i < m->nharts; i++)
+      if (m->harts[i] != self && m->harts[i]->state != WB_HART_EXITED) {
+        m->harts[i]->flush_pending = 1;
+        wb_par_kick(m->harts[i]);
+      }
+  wb_unlock(m);
 }
 
 static int complete_view_fault(wb_hart *h, uint64_t pc);
 
 void wb_machine_request_exit(wb_machine *m) {
-  if (m->jit) wb_jit_request_exit(m, NULL);
+  wb_hart *self = wb_machine_self(m);
+  if (self && self->jit) wb_jit_request_exit(self->jit, NULL);
+  if (m->par.on)  /* the others, at their next look at the machine */
+    for (int i = 0; i < m->nharts; i++)
+      if (m->harts[i] != self && m->harts[i]->state != WB_HART_EXITED) m->harts[i]->leave = 1;
 }
 
 void wb_machine_layout_changed(wb_machine *m) {
@@ -232,11 +293,11 @@ static void on_host_fault(int sig, siginfo_t *si, void *uc) {
       h->fault_smc = 0;
 #endif
       /* a view fault in translated code: complete it and resume right there */
-      if (!h->fault_smc && sig == SIGSEGV && v > 0 && m->jit && wb_jit_try_complete(m, uc, complete_view_fault))
+      if (!h->fault_smc && sig == SIGSEGV && v > 0 && h->jit && wb_jit_try_complete(h, uc, complete_view_fault))
         return;
       /* translated code keeps guest registers in host registers: read them from the
        * signal context now, before the jump discards it */
-      h->fault_recovered = m->jit ? wb_jit_recover_fault(m, uc) : 0;
+      h->fault_recovered = h->jit ? wb_jit_recover_fault(h, uc) : 0;
       h->in_guest = 0;
       siglongjmp(h->fault_jmp, sig);
     }
@@ -273,7 +334,16 @@ static int access_at(wb_hart *h, uint64_t pc, uint64_t *addr, unsigned *size, in
 /* A guest access faulted in a view (not the primary, or through the window): if the guest's
  * own protection allows it and the clients agree, complete it through the primary view (one
  * instruction in the interpreter) and return 1; the run then resumes after it. */
+static int complete_view_fault_locked(wb_hart *h, uint64_t pc);
+
 static int complete_view_fault(wb_hart *h, uint64_t pc) {
+  wb_lock(h->m);
+  int r = complete_view_fault_locked(h, pc);
+  wb_unlock(h->m);
+  return r;
+}
+
+static int complete_view_fault_locked(wb_hart *h, uint64_t pc) {
   wb_machine *m = h->m;
   int v = h->fault_view;
   if (v <= 0 || v >= m->mem.nviews) return 0;
@@ -352,6 +422,8 @@ WB_API wb_machine *wb_machine_create(const wb_config *cfg, char *err, size_t err
   if (!h) { free(m); return NULL; }
   m->running = h;
   m->slice_end = UINT64_MAX;
+  pthread_mutex_init(&m->par.lock, NULL);
+  pthread_cond_init(&m->par.coord, NULL);
   m->sched_rng = cfg->seed ^ 0x5ced5ced5ced5cedull;
   m->platform = &wb_user_platform;
   m->cfg = *cfg;
@@ -380,11 +452,18 @@ WB_API wb_machine *wb_machine_create(const wb_config *cfg, char *err, size_t err
     wb_machine_destroy(m);
     return NULL;
   }
+  if (cfg->schedule != WB_SCHEDULE_DETERMINISTIC && cfg->schedule != WB_SCHEDULE_PARALLEL) {
+    snprintf(err, errlen, "unknown schedule %d", cfg->schedule);
+    wb_machine_destroy(m);
+    return NULL;
+  }
   if (wb_interp_init(m, err, errlen) != 0 || m->platform->init(m, err, errlen) != 0 ||
       (cfg->tier == WB_TIER_JIT && wb_jit_init(m, err, errlen) != 0)) {
     wb_machine_destroy(m);
     return NULL;
   }
+  h->interp = m->interp;
+  h->jit = m->jit;
   return m;
 }
 
@@ -412,9 +491,11 @@ static void fill_result(wb_machine *m, wb_result *r, uint64_t t0) {
   snprintf(r->message, sizeof r->message, "%s", m->message);
 }
 
-/* Run hart h until the run stops or another hart's turn comes (WB_REASON_SWITCH), completing
- * the host faults its guest accesses raise. */
-static void run_hart(wb_hart *h) {
+/* A host fault in hart h's guest access, after the jump back: complete it (1: run on) or raise
+ * it to the platform (0 if the run must stop). Under the engine lock. */
+static int after_fault(wb_hart *h, int sig);
+
+void wb_run_hart(wb_hart *h) {
   wb_machine *m = h->m;
   t_hart = h;
   for (;;) {
@@ -422,32 +503,41 @@ static void run_hart(wb_hart *h) {
     if (sig == 0) {
       h->in_guest = 1;
       h->fault_recovered = 0;
-      if (m->jit) wb_jit_run(h);
+      if (h->jit) wb_jit_run(h);
       else wb_interp_run(h);
       h->in_guest = 0;
       return;
     }
+    wb_par_unlock_all(m);  /* the fault may have left a locked path (a client's hook) */
+    wb_lock(m);
+    int go_on = after_fault(h, sig);
+    wb_unlock(m);
+    if (!go_on) return;
+  }
+}
+
+static int after_fault(wb_hart *h, int sig) {
+  wb_machine *m = h->m;
+  {
     uint64_t pc = h->pc;
     if (!h->fault_recovered) wb_interp_recover(h, &pc);
     if (sig == SIGSEGV && h->fault_smc) {  /* self-modifying code: complete the store */
       h->fault_smc = 0;
-      if (complete_code_write(h, pc)) continue;
-      return;
+      return complete_code_write(h, pc);
     }
-    if (sig == SIGSEGV && complete_view_fault(h, pc)) continue; /* resume after it */
+    if (sig == SIGSEGV && complete_view_fault(h, pc)) return 1; /* resume after it */
     /* memory a client grows on demand (the shrink client's fix-up): mapped now, run the
      * access again */
     if (sig == SIGSEGV && h->fault_view == 0 && h->fault_addr < m->mem.size &&
         wb_clients_unmapped(h, h->fault_addr, 1)) {
       h->pc = pc;
-      continue;
+      return 1;
     }
-    /* a guest fault: the platform's (user mode: the run ends; later, SIGSEGV to the guest) */
-    if (wb_trap_memory(h, pc, h->fault_addr,
-                       sig == SIGBUS ? "bus error"
-                       : h->fault_addr >= m->mem.bound ? "access outside the guest address space"
-                                                       : "access to unmapped or protected memory"))
-      return;
+    /* a guest fault: the platform's (a signal to the guest's handler, or the run ends) */
+    return !wb_trap_memory(h, pc, h->fault_addr,
+                           sig == SIGBUS ? "bus error"
+                           : h->fault_addr >= m->mem.bound ? "access outside the guest address space"
+                                                           : "access to unmapped or protected memory");
   }
 }
 
@@ -477,22 +567,25 @@ WB_API int wb_machine_run(wb_machine *m, wb_result *res) {
   install_handlers();
   wb_hart *prev = t_hart;
   m->start_ns = t0;
-  for (;;) {                       /* run harts until one stops the run for good */
-    if (m->platform->deliver) {
-      m->platform->deliver(m->running);
-      if (m->stop_reason != WB_REASON_NONE) break;  /* e.g. killed by a signal */
-    }
-    run_hart(m->running);
-    if (m->stop_reason != WB_REASON_SWITCH) break;
-    m->stop_reason = WB_REASON_NONE;
-    m->message[0] = 0;
+  while (!m->par.on) {             /* run harts until one stops the run for good */
+    wb_hart *h = m->running;
+    if (m->platform->deliver) m->platform->deliver(h);
+    if (m->stop_reason != WB_REASON_NONE) break;  /* e.g. killed by a signal */
+    h->leave = 0;
+    wb_run_hart(h);
+    if (m->stop_reason != WB_REASON_NONE || !h->leave) break;
+    h->leave = 0;
+    /* a second thread started under the parallel schedule: every thread gets a host thread */
+    if (m->cfg.schedule == WB_SCHEDULE_PARALLEL && wb_sched_live(m) > 1) break;
     if (!wb_sched_switch(m)) break;
   }
   t_hart = prev;
+  if (m->par.on || (m->stop_reason == WB_REASON_NONE && m->cfg.schedule == WB_SCHEDULE_PARALLEL &&
+                    wb_sched_live(m) > 1))
+    wb_par_run(m);
   if (m->stop_reason == WB_REASON_NONE)
     wb_machine_stop(m, WB_REASON_INTERNAL, "the tier returned without a stop reason");
-  if (m->stop_reason != WB_REASON_DRAIN && m->stop_reason != WB_REASON_BUDGET &&
-      m->stop_reason != WB_REASON_WALLCLOCK)
+  if (!wb_reason_resumable(m->stop_reason))
     for (int i = 0; i < m->nharts; i++)   /* the threads still live are done (no continuing) */
       if (m->harts[i]->state != WB_HART_EXITED) {
         m->harts[i]->state = WB_HART_EXITED;
@@ -505,7 +598,8 @@ WB_API int wb_machine_run(wb_machine *m, wb_result *res) {
 
 WB_API int wb_machine_locate(const wb_machine *m, uintptr_t host_pc, uint64_t *guest_pc,
                              uintptr_t *next_boundary) {
-  return m->jit ? wb_jit_locate(m, host_pc, guest_pc, next_boundary) : 0;
+  const wb_hart *h = wb_machine_self(m);  /* the caches of the hart this thread runs */
+  return h && h->jit ? wb_jit_locate(h->jit, host_pc, guest_pc, next_boundary) : 0;
 }
 
 WB_API const uint64_t *wb_machine_syscall_counts(const wb_machine *m) { return m->syscall_counts; }
@@ -526,6 +620,7 @@ WB_API void wb_machine_regs(const wb_machine *m, uint64_t *x, uint64_t *f, uint6
 
 WB_API void wb_machine_destroy(wb_machine *m) {
   if (!m) return;
+  wb_par_end(m);
   if (m->platform) m->platform->fini(m);
   wb_clients_fini(m);
   wb_interp_fini(m);
@@ -534,9 +629,12 @@ WB_API void wb_machine_destroy(wb_machine *m) {
   for (int i = 0; i < m->nharts; i++) {
     for (int k = 0; k < WB_MAX_CLIENT_SLOTS; k++) free(m->harts[i]->locals[k]);
     free(m->harts[i]->frames);
+    pthread_cond_destroy(&m->harts[i]->wakeup);
     free(m->harts[i]);
   }
   free(m->root_buf);
   free(m->cwd_buf);
+  pthread_mutex_destroy(&m->par.lock);
+  pthread_cond_destroy(&m->par.coord);
   free(m);
 }

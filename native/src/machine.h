@@ -7,13 +7,19 @@
  */
 #ifndef WB_MACHINE_H
 #define WB_MACHINE_H
+#include <pthread.h>
 #include "wb/engine.h"
 #include "hart.h"
 #include "mem.h"
 
-/* Internal stop reason: the running hart blocked, exited, yielded or used up its quantum;
- * the run loop switches harts (scheduler.c) and goes on. Never returned by wb_machine_run. */
+/* Not a stop of the run: wb_machine_stop(m, WB_REASON_SWITCH, ...) makes the calling hart
+ * leave its tier (hart.h: leave) because it blocked, exited, yielded, used up its quantum or
+ * has a signal to take; the run loop goes on (scheduler.c). Never returned by wb_machine_run. */
 #define WB_REASON_SWITCH 64
+
+/* Parallel schedule: a hart running translated code looks at the machine (stops, pauses,
+ * flushes, signals, timers, the budget) at least every this many of its instructions. */
+#define WB_PAR_POLL (1u << 16)
 
 struct wb_user;
 struct wb_interp;
@@ -33,6 +39,15 @@ struct wb_machine {
   uint64_t sched_rng;        /* seeded choice of the next hart (deterministic) */
   uint64_t wait_seq;         /* counts waits, so wakeups are first come first served */
   int yielding;              /* the running hart asked to let others go first */
+  struct {                   /* the parallel schedule (parallel.c) */
+    int on;                  /* harts run on worker threads; wb_machine_run's thread waits */
+    int quit;                /* the run ended for good: workers end */
+    int alive;               /* worker threads that have not ended */
+    int parked;              /* workers waiting: their hart is blocked or the machine stopped */
+    pthread_mutex_t lock;    /* the engine lock (wb_lock) */
+    pthread_cond_t coord;    /* wb_machine_run's thread waits here */
+    uint64_t last_ns;        /* the guest's monotonic clock never goes back */
+  } par;
   const struct wb_platform *platform; /* what traps, CSRs and privileged ops mean (platform.h) */
   wb_mem mem;
   wb_config cfg;             /* copy; cfg.root / cfg.cwd point at root_buf / cwd_buf */
@@ -69,13 +84,33 @@ struct wb_machine {
 /* The running hart's instret at which the tiers must next look at the limits: the budget, a
  * timer or the end of its quantum, whichever comes first (UINT64_MAX: none). These are kept
  * as counts of the whole machine; the running hart's own count is that minus others_insns. */
-static inline uint64_t wb_machine_stop_insn(const wb_machine *m) {
+static inline uint64_t wb_machine_stop_insn(const wb_hart *h) {
+  const wb_machine *m = h->m;
+  if (m->par.on) return h->instret + WB_PAR_POLL;  /* limits are looked at every poll */
   uint64_t s = m->timer_insn;
   if (m->cfg.max_insns && m->cfg.max_insns < s) s = m->cfg.max_insns;
   if (m->slice_end < s) s = m->slice_end;
   if (s == UINT64_MAX) return s;
   return s > m->others_insns ? s - m->others_insns : 0;
 }
+
+/* A stop after which wb_machine_run may be called again to go on (a limit, a drain pause). */
+static inline int wb_reason_resumable(int reason) {
+  return reason == WB_REASON_BUDGET || reason == WB_REASON_WALLCLOCK || reason == WB_REASON_DRAIN;
+}
+
+/* The hart this host thread runs in m: the running hart (deterministic schedule) or this
+ * worker's (parallel); NULL on a thread that runs none (the coordinator). */
+wb_hart *wb_machine_self(const wb_machine *m);
+/* The run stops, or the calling hart must leave its tier (a switch). */
+int wb_stopping(const wb_machine *m);
+/* The calling hart must leave its tier (a switch), the run going on. */
+int wb_switching(const wb_machine *m);
+/* The engine lock (parallel schedule; nothing otherwise): taken by a hart's host thread
+ * whenever it leaves guest code for shared engine state (traps and syscalls, building blocks,
+ * client calls, completing faults, limits). Recursive per host thread. */
+void wb_lock(wb_machine *m);
+void wb_unlock(wb_machine *m);
 
 /* Stop the run (called from syscalls, faults and limits). fmt is printf-style. */
 void wb_machine_stop(wb_machine *m, int reason, const char *fmt, ...)

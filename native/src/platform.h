@@ -39,6 +39,10 @@ typedef struct wb_platform {
    * what is pending for it (user mode: signals, possibly redirecting h to a handler). NULL:
    * nothing ever is. */
   void (*deliver)(wb_hart *h);
+  /* parallel schedule: h just blocked while another thread may have made something pending
+   * for it (a signal sent before it began to wait): end the wait (wb_sched_wake) if so.
+   * NULL: nothing interrupts waits. */
+  void (*recheck_wait)(wb_hart *h);
   /* every hart waits and none has a timeout: let guest time pass to the platform's next
    * event (user mode: ITIMER_REAL) and act on it, which may wake a hart. 1 if there was
    * one, 0 if nothing can ever happen (a deadlock). NULL: nothing ever does. */

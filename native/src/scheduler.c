@@ -15,12 +15,18 @@
 #include <string.h>
 #include "client.h"
 #include "machine.h"
+#include "parallel.h"
 #include "platform.h"
 #include "scheduler.h"
 
 #define DEFAULT_QUANTUM 20000
 
 uint64_t wb_machine_insns(const wb_machine *m) {
+  if (m->par.on) {  /* each hart's count as it stands (translated code updates it at exits) */
+    uint64_t n = 0;
+    for (int i = 0; i < m->nharts; i++) n += m->harts[i]->instret;
+    return n;
+  }
   return m->others_insns + (m->running ? m->running->instret : 0);
 }
 
@@ -49,6 +55,11 @@ wb_hart *wb_sched_add(wb_machine *m, char *err, size_t errlen) {
   h->reservation = WB_NO_RESERVATION;
   h->state = WB_HART_RUNNABLE;
   h->view = m->nharts ? m->harts[0]->view : 0;  /* the machine-wide view clients chose */
+  if (m->cfg.schedule == WB_SCHEDULE_DETERMINISTIC || m->nharts == 0) {
+    h->interp = m->interp;    /* shared; a parallel thread's own are made by its worker */
+    h->jit = m->jit;
+  }
+  pthread_cond_init(&h->wakeup, NULL);
   if (m->clients && wb_streams_hart_init(h) != 0) {
     free(h);
     snprintf(err, errlen, "out of host memory");
@@ -68,12 +79,18 @@ int wb_sched_live(const wb_machine *m) {
 static void start_slice(wb_machine *m) {
   uint64_t now = wb_machine_insns(m);
   m->slice_start = now;
-  m->slice_end = wb_sched_live(m) > 1 ? now + quantum(m) : UINT64_MAX;
+  m->slice_end = wb_sched_live(m) > 1 && m->cfg.schedule == WB_SCHEDULE_DETERMINISTIC
+                     ? now + quantum(m) : UINT64_MAX;
 }
 
 void wb_sched_started(wb_hart *h) {
   wb_machine *m = h->m;
   wb_clients_thread(h, 1);
+  if (m->cfg.schedule == WB_SCHEDULE_PARALLEL) {
+    if (m->par.on) wb_par_start(h);
+    else request_switch(m);  /* the run loop gives every thread a host thread */
+    return;
+  }
   if (m->slice_end == UINT64_MAX && wb_sched_live(m) > 1) start_slice(m);
 }
 
@@ -90,6 +107,7 @@ void wb_sched_wake(wb_hart *h, uint64_t a0) {
   if (h->state != WB_HART_BLOCKED) return;
   h->state = WB_HART_RUNNABLE;
   h->x[WB_REG_A0] = a0;
+  if (h->m->par.on) pthread_cond_signal(&h->wakeup);
 }
 
 int wb_sched_exit(wb_hart *h) {
@@ -101,6 +119,10 @@ int wb_sched_exit(wb_hart *h) {
 
 void wb_sched_yield(wb_hart *h) {
   wb_machine *m = h->m;
+  if (m->cfg.schedule == WB_SCHEDULE_PARALLEL) {
+    h->leave = 2;  /* its worker yields the host CPU before it runs on */
+    return;
+  }
   m->yielding = 1;
   request_switch(m);
 }
@@ -121,6 +143,31 @@ static uint64_t next_rand(wb_machine *m) {  /* xorshift64*: the scheduler's own 
   return x * 0x2545f4914f6cdd1dull;
 }
 
+void wb_sched_wake_timed_out(wb_machine *m) { wake_timed_out(m, wb_guest_monotonic_ns(m)); }
+
+int wb_sched_idle(wb_machine *m) {
+  uint64_t first = 0;
+  int waiting = 0;
+  for (int i = 0; i < m->nharts; i++) {
+    wb_hart *h = m->harts[i];
+    if (h->state != WB_HART_BLOCKED) continue;
+    waiting++;
+    if (h->wake_ns && (!first || h->wake_ns < first)) first = h->wake_ns;
+  }
+  if (!first) {
+    /* the platform's own events (a timer's signal) may still wake one; a signal to take
+     * wakes its thread (EINTR), which the caller then finds runnable */
+    if (m->platform->idle && m->platform->idle(m)) return m->stop_reason == WB_REASON_NONE;
+    wb_machine_stop(m, WB_REASON_DEADLOCK,
+                    "deadlock: all %d live threads wait (futex) and none has a timeout", waiting);
+    return 0;
+  }
+  uint64_t now = wb_guest_monotonic_ns(m);
+  if (first > now) wb_guest_pass_time(m, first - now);
+  wake_timed_out(m, first);
+  return m->stop_reason == WB_REASON_NONE;  /* e.g. the wall-clock limit */
+}
+
 int wb_sched_switch(wb_machine *m) {
   wb_hart *cur = m->running;
   uint64_t total = wb_machine_insns(m);
@@ -138,33 +185,7 @@ int wb_sched_switch(wb_machine *m) {
         pick[n++] = m->harts[i];
     if (n == 0 && yielded && cur->state == WB_HART_RUNNABLE) pick[n++] = cur;
     if (n) break;
-    /* every live hart waits: time passes to the earliest timeout, if any */
-    uint64_t first = 0;
-    int waiting = 0;
-    for (int i = 0; i < m->nharts; i++) {
-      wb_hart *h = m->harts[i];
-      if (h->state != WB_HART_BLOCKED) continue;
-      waiting++;
-      if (h->wake_ns && (!first || h->wake_ns < first)) first = h->wake_ns;
-    }
-    if (!first) {
-      /* the platform's own events (a timer's signal) may still wake one */
-      if (m->platform->idle && m->platform->idle(m)) {
-        if (m->stop_reason == WB_REASON_SWITCH) {  /* a signal to deliver: picked up below */
-          m->stop_reason = WB_REASON_NONE;
-          m->message[0] = 0;
-        }
-        if (m->stop_reason != WB_REASON_NONE) return 0;
-        continue;
-      }
-      wb_machine_stop(m, WB_REASON_DEADLOCK,
-                      "deadlock: all %d live threads wait (futex) and none has a timeout", waiting);
-      return 0;
-    }
-    uint64_t now = wb_guest_monotonic_ns(m);
-    if (first > now) wb_guest_pass_time(m, first - now);
-    wake_timed_out(m, first);
-    if (m->stop_reason != WB_REASON_NONE) return 0;  /* e.g. the wall-clock limit */
+    if (!wb_sched_idle(m)) return 0;
   }
   wb_hart *next = pick[n == 1 ? 0 : next_rand(m) % (uint64_t)n];
   m->others_insns = total - next->instret;

@@ -38,6 +38,12 @@ void wb_sched_yield(wb_hart *h);
 /* The run loop, after the tier returned with WB_REASON_SWITCH: choose the hart to run next
  * and make it m->running. Returns 0 if the run must stop (reason set: deadlock). */
 int wb_sched_switch(struct wb_machine *m);
+/* Every live hart waits: let guest time pass to the earliest timeout and wake the harts due
+ * then, or let the platform's events (an interval timer) wake one, or stop the run with
+ * WB_REASON_DEADLOCK. Returns 0 if the run stopped. */
+int wb_sched_idle(struct wb_machine *m);
+/* Wake the blocked harts whose timeout the guest clock has passed. */
+void wb_sched_wake_timed_out(struct wb_machine *m);
 /* Harts whose thread has not ended. */
 int wb_sched_live(const struct wb_machine *m);
 /* Instructions retired by all harts so far (the deterministic clock's count). */

@@ -19,8 +19,7 @@ static wb_stream_seg *seg_of(wb_hart *h, const wb_stream *s) { return &h->stream
 
 /* The hart appending on this host thread (a hook's), else hart 0 (run end, outside runs). */
 static wb_hart *pushing_hart(wb_machine *m) {
-  wb_hart *h = wb_hart_current();
-  return h && h->m == m ? h : m->running;
+  return wb_machine_self(m);
 }
 
 static void seg_set_end(wb_machine *m, wb_stream_seg *g) {

@@ -7,7 +7,13 @@
 #include "platform.h"
 
 int wb_trap_raise(wb_hart *h, const wb_trap *t) {
-  return h->m->platform->on_trap(h, t);
+  wb_machine *m = h->m;
+  wb_lock(m);
+  /* parallel: another thread ended the process meanwhile; this one does nothing more */
+  int r = m->stop_reason != WB_REASON_NONE && !wb_reason_resumable(m->stop_reason)
+              ? 1 : m->platform->on_trap(h, t);
+  wb_unlock(m);
+  return r;
 }
 
 int wb_trap_memory(wb_hart *h, uint64_t pc, uint64_t addr, const char *what) {

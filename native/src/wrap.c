@@ -91,7 +91,16 @@ static void wrap_entry(void *data, wb_hart *h, uint64_t pc) {
   x[1] = WB_WRAP_RETURN;
 }
 
+static uint64_t wrap_return(wb_hart *h);
+
 uint64_t wb_wrap_return(wb_hart *h) {
+  wb_lock(h->m);  /* the post hook is a client hook */
+  uint64_t ra = wrap_return(h);
+  wb_unlock(h->m);
+  return ra;
+}
+
+static uint64_t wrap_return(wb_hart *h) {
   uint64_t sp = h->x[2];
   /* frames of calls a longjmp left are deeper (lower sp) than the one returning now */
   while (h->nframes && h->frames[h->nframes - 1].sp < sp) h->nframes--;

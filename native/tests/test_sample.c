@@ -44,6 +44,7 @@ static wb_machine *make(int tier, int argc, char **argv, int devnull) {
   wb_config cfg;
   wb_config_init(&cfg);
   cfg.tier = tier;
+  cfg.schedule = WB_SCHEDULE_DETERMINISTIC;  /* the interpreter replays the same interleaving */
   cfg.root = ".";
   cfg.stdout_fd = devnull;
   cfg.stderr_fd = devnull;

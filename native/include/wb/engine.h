@@ -65,9 +65,19 @@ typedef struct wb_config {
                                when it fills, every translation is dropped and rebuilt */
   uint32_t max_threads;     /* guest threads live at once (0 = 256); clone fails with EAGAIN
                                past it */
-  uint64_t quantum;         /* instructions a guest thread runs before the scheduler picks the
-                               next one, with a choice seeded by `seed` (0 = 20000) */
+  uint64_t quantum;         /* deterministic schedule: instructions a guest thread runs before
+                               the scheduler picks the next one, with a choice seeded by `seed`
+                               (0 = 20000) */
+  int schedule;             /* enum wb_schedule: how guest threads share the host (default
+                               parallel) */
 } wb_config;
+
+/* How guest threads run. Single-threaded programs run the same way under both. */
+enum wb_schedule {
+  WB_SCHEDULE_DETERMINISTIC = 0, /* interleaved on the calling host thread: quantum and seed fix
+                                    the interleaving, so a run repeats bit for bit */
+  WB_SCHEDULE_PARALLEL = 1,      /* one host thread per guest thread, really concurrent */
+};
 
 typedef struct wb_result {
   int reason;               /* enum wb_reason */
@@ -83,7 +93,8 @@ typedef struct wb_result {
   char message[512];        /* human-readable reason, with pc and disassembly where relevant */
 } wb_result;
 
-/* Fill *cfg with defaults (tier jit where available, else interp; deterministic, seed 0, stdio fds 0/1/2, no root). */
+/* Fill *cfg with defaults (tier jit where available, else interp; deterministic clock, seed 0,
+ * parallel schedule, stdio fds 0/1/2, no root). */
 void wb_config_init(wb_config *cfg);
 
 typedef struct wb_machine wb_machine;

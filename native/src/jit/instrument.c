@@ -48,14 +48,14 @@ static void emit_trace(tctx *t, const wb_action *a) {
 /* Clean calls from translated code: r15 (the count) lives in the hart's jit_left meanwhile,
  * which a signal handler asking for an exit must know (wb_jit_synced). */
 static void client_call(wb_hart *h, const wb_action *a, uint64_t pc) {
-  wb_jit_synced(h->m, 1);
+  wb_jit_synced(h->jit, 1);
   wb_client_call(h, a, pc);
-  wb_jit_synced(h->m, 0);
+  wb_jit_synced(h->jit, 0);
 }
 static void client_call_mem(wb_hart *h, const wb_action *a, uint64_t pc, uint64_t addr) {
-  wb_jit_synced(h->m, 1);
+  wb_jit_synced(h->jit, 1);
   wb_client_call_mem(h, a, pc, addr);
-  wb_jit_synced(h->m, 0);
+  wb_jit_synced(h->jit, 0);
 }
 
 /* a clean call: the guest state in the hart (registers, instret), then fn(hart, action, pc[, addr]) */
@@ -101,8 +101,10 @@ void wb_tx_emit_actions(tctx *t, const wb_action *acts, unsigned nacts, int mode
     switch (a->kind) {
       case WB_ACT_COUNT:
         x_mov_imm(&t->b, X_RAX, (uint64_t)(uintptr_t)a->ptr);
+        if (a->amount > INT32_MAX) x_mov_imm(&t->b, X_RCX, a->amount);
+        if (t->m->par.on) x_b(&t->b, 0xf0);  /* lock: counters are shared by the threads */
         if (a->amount <= INT32_MAX) x_alu_imm(&t->b, XW, XA_ADD, 1, X_RAX, 0, (int32_t)a->amount);
-        else { x_mov_imm(&t->b, X_RCX, a->amount); x_rm(&t->b, XW, 0x01, X_RCX, X_RAX, 0); }
+        else x_rm(&t->b, XW, 0x01, X_RCX, X_RAX, 0);
         break;
       case WB_ACT_TRACE_MEM: emit_trace(t, a); break;
       default: emit_call(t, a); break;

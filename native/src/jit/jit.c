@@ -24,8 +24,6 @@
 #include "trap.h"
 #include "client.h"
 
-/* The hart the dispatcher is running (set by wb_jit_run). */
-static inline wb_hart *run_hart(const wb_machine *m) { return m->jit->hart; }
 
 #if WB_HAVE_JIT
 
@@ -58,11 +56,11 @@ static wb_jit_jc *alloc_low_table(size_t bytes) {
   return NULL;
 }
 
-int wb_jit_init(wb_machine *m, char *err, size_t errlen) {
+struct wb_jit *wb_jit_new(wb_machine *m, size_t code_size, char *err, size_t errlen) {
   struct wb_jit *J = calloc(1, sizeof *J);
-  if (!J) { snprintf(err, errlen, "out of host memory"); return -1; }
-  m->jit = J;
-  J->code_size = m->cfg.jit_cache_bytes ? m->cfg.jit_cache_bytes : JIT_CODE_SIZE_DEFAULT;
+  if (!J) { snprintf(err, errlen, "out of host memory"); return NULL; }
+  J->m = m;
+  J->code_size = code_size ? code_size : JIT_CODE_SIZE_DEFAULT;
   if (J->code_size < (64u << 10)) J->code_size = 64u << 10;
   if (J->code_size > (1ull << 30)) J->code_size = 1ull << 30;
   J->code_size &= ~(size_t)4095;
@@ -77,9 +75,9 @@ int wb_jit_init(wb_machine *m, char *err, size_t errlen) {
   if (J->code == MAP_FAILED || J->meta == MAP_FAILED || !J->jc || !J->hot) {
     if (J->code == MAP_FAILED) J->code = NULL;
     if (J->meta == MAP_FAILED) J->meta = NULL;
-    wb_jit_fini(m);
+    wb_jit_free(J);
     snprintf(err, errlen, "cannot reserve the JIT code cache (is W+X memory forbidden here?)");
-    return -1;
+    return NULL;
   }
   J->code_used = JIT_PREFIX;
   /* WB_JIT_PERFMAP=1: name translated blocks for `perf report` (/tmp/perf-PID.map) */
@@ -89,11 +87,15 @@ int wb_jit_init(wb_machine *m, char *err, size_t errlen) {
     snprintf(path, sizeof path, "/tmp/perf-%d.map", (int)getpid());
     J->perfmap = fopen(path, "a");
   }
-  return 0;
+  return J;
 }
 
-void wb_jit_fini(wb_machine *m) {
-  struct wb_jit *J = m->jit;
+int wb_jit_init(wb_machine *m, char *err, size_t errlen) {
+  m->jit = wb_jit_new(m, m->cfg.jit_cache_bytes, err, errlen);
+  return m->jit ? 0 : -1;
+}
+
+void wb_jit_free(struct wb_jit *J) {
   if (!J) return;
   if (J->code) munmap(J->code, J->code_size);
   if (J->meta) munmap(J->meta, J->meta_size);
@@ -103,6 +105,10 @@ void wb_jit_fini(wb_machine *m) {
   free(J->order);
   if (J->perfmap) fclose(J->perfmap);
   free(J);
+}
+
+void wb_jit_fini(wb_machine *m) {
+  wb_jit_free(m->jit);
   m->jit = NULL;
 }
 
@@ -115,8 +121,7 @@ static inline unsigned hash_pc(uint64_t pc) {
  * rewrites its own code in a loop flushes on every write. */
 #define JIT_SMALL_FLUSH 256
 
-void wb_jit_flush(wb_machine *m) {
-  struct wb_jit *J = m->jit;
+void wb_jit_flush(struct wb_jit *J) {
   if (!J) return;
   if (J->norder <= JIT_SMALL_FLUSH) {
     for (size_t i = 0; i < J->norder; i++) {
@@ -165,8 +170,8 @@ static void map_from_counts(struct wb_jit *J, uint64_t *cnt) {
  * program's executable pages. Translated code then counts block executions for a while and
  * remap() chooses the final map from the dynamic counts (both deterministic: the same
  * program and input get the same maps). */
-static void choose_map(wb_machine *m) {
-  struct wb_jit *J = m->jit;
+static void choose_map(struct wb_jit *J) {
+  wb_machine *m = J->m;
   uint64_t cnt[32] = {0};
   const wb_mem *mem = &m->mem;
   for (uint64_t pg = 0; pg < (mem->size >> WB_PAGE_SHIFT); pg++) {
@@ -200,17 +205,16 @@ static void choose_map(wb_machine *m) {
  * address (called from the wrap-return trampoline; 0 = the machine stopped). */
 static uint64_t wrap_return_call(wb_hart *h) {
   wb_machine *m = h->m;
-  struct wb_jit *J = m->jit;
+  struct wb_jit *J = h->jit;
   J->synced = 1;
-  run_hart(m)->instret = J->mark - (uint64_t)(J->left_swapped ? J->saved_left : run_hart(m)->jit_left);
-  run_hart(m)->pc = WB_WRAP_RETURN;
+  J->hart->instret = J->mark - (uint64_t)(J->left_swapped ? J->saved_left : J->hart->jit_left);
+  J->hart->pc = WB_WRAP_RETURN;
   uint64_t pc = wb_wrap_return(h);
   J->synced = 0;
-  return m->stop_reason != WB_REASON_NONE ? 0 : pc;
+  return m->stop_reason != WB_REASON_NONE || h->leave ? 0 : pc;
 }
 
-static void emit_trampolines(wb_machine *m) {
-  struct wb_jit *J = m->jit;
+static void emit_trampolines(struct wb_jit *J) {
   x86_buf b = {J->code, J->code + JIT_PREFIX};
   /* enter(cpu_biased = rdi, membase = rsi, code = rdx) */
   J->enter = (wb_jit_enter_fn)(void *)b.p;
@@ -273,8 +277,7 @@ static void emit_trampolines(wb_machine *m) {
 
 /* End of the profiling phase: weight each translated block's register references by its
  * executions, give the busiest guest registers host registers, and start a new cache. */
-static void remap(wb_machine *m) {
-  struct wb_jit *J = m->jit;
+static void remap(struct wb_jit *J) {
   uint64_t cnt[32] = {0};
   for (size_t i = 0; i < J->norder; i++) {
     const wb_jit_block *b = J->order[i];
@@ -283,11 +286,11 @@ static void remap(wb_machine *m) {
   }
   J->profiling = 0;
   map_from_counts(J, cnt);
-  emit_trampolines(m);
+  emit_trampolines(J);
   /* new code goes after the old (not over it): host addresses are never reused for a
    * different block within a run unless the cache fills, so profiles (perf maps) stay right */
   size_t used = J->code_used;
-  wb_jit_flush(m);
+  wb_jit_flush(J);
   if (used < J->code_size / 2) J->code_used = used;
 }
 
@@ -298,13 +301,24 @@ static int fetchable(const wb_machine *m, uint64_t pc) {
   return !(pc & 1) && wb_mmu_fetch16(&m->mem, pc, &half);
 }
 
-static wb_jit_block *translate(wb_machine *m, uint64_t pc) {
-  struct wb_jit *J = m->jit;
-  wb_jit_block *b = wb_jit_translate(m, pc);
+static wb_jit_block *translate_locked(struct wb_jit *J, uint64_t pc);
+
+/* Translation runs under the engine lock: clients' on_block and the memory layer's record of
+ * translated code pages are shared by all harts (the cache itself is this hart's). */
+static wb_jit_block *translate(struct wb_jit *J, uint64_t pc) {
+  wb_lock(J->m);
+  wb_jit_block *b = translate_locked(J, pc);
+  wb_unlock(J->m);
+  return b;
+}
+
+static wb_jit_block *translate_locked(struct wb_jit *J, uint64_t pc) {
+  wb_machine *m = J->m;
+  wb_jit_block *b = wb_jit_translate(J, pc);
   if (!b) {                       /* a full cache: start again empty */
-    wb_jit_flush(m);
+    wb_jit_flush(J);
     m->cache_flushes++;
-    b = wb_jit_translate(m, pc);
+    b = wb_jit_translate(J, pc);
     if (!b) return NULL;
   }
   /* in J->order before the table: every block the table holds is in the order (flush) */
@@ -338,42 +352,41 @@ static wb_jit_block *translate(wb_machine *m, uint64_t pc) {
 
 /* The translation of pc, or NULL when the block at pc is (still) to be run by the
  * interpreter: cold code, or a pc that cannot be fetched (the interpreter reports it). */
-static wb_jit_block *resolve(wb_machine *m, uint64_t pc) {
-  struct wb_jit *J = m->jit;
+static wb_jit_block *resolve(struct wb_jit *J, uint64_t pc) {
+  wb_machine *m = J->m;
   wb_jit_block *b = find(J, pc);
   if (b) return b;
   if (!fetchable(m, pc)) return NULL;
   unsigned h = (unsigned)(pc >> 1) & ((1u << JIT_HOT_BITS) - 1);
   if (J->hot[h].pc != pc) { J->hot[h].pc = pc; J->hot[h].count = 0; }
   if (++J->hot[h].count <= m->cfg.jit_hot) return NULL;
-  return translate(m, pc);
+  return translate(J, pc);
 }
 
 /* ---- limits ---- */
 
-static void set_left(wb_machine *m) {
-  struct wb_jit *J = m->jit;
-  uint64_t mark = wb_machine_stop_insn(m);  /* budget, timers, quantum */
+static void set_left(struct wb_jit *J) {
+  wb_machine *m = J->m;
+  uint64_t mark = wb_machine_stop_insn(J->hart);  /* budget, timers, quantum, parallel polls */
   if (m->cfg.wall_limit_s > 0 && J->next_wall_check < mark) mark = J->next_wall_check;
-  uint64_t ir = run_hart(m)->instret;
+  uint64_t ir = J->hart->instret;
   if (mark < ir) mark = ir;
   if (mark - ir > (uint64_t)INT64_MAX / 2) mark = ir + (uint64_t)INT64_MAX / 2;
   J->mark = mark;
-  run_hart(m)->jit_mark = mark;
-  run_hart(m)->jit_left = (int64_t)(mark - ir);
+  J->hart->jit_mark = mark;
+  J->hart->jit_left = (int64_t)(mark - ir);
 }
 
 /* Before a block of n instructions at the current instret: 1 if the run must stop. */
-static int check_limits(wb_machine *m, uint32_t n) {
-  struct wb_jit *J = m->jit;
-  return wb_machine_limits_hit(run_hart(m), n, run_hart(m)->instret + n > J->next_wall_check, &J->next_wall_check);
+static int check_limits(struct wb_jit *J, uint32_t n) {
+  return wb_machine_limits_hit(J->hart, n, J->hart->instret + n > J->next_wall_check, &J->next_wall_check);
 }
 
 /* The count lives in r15 inside translated code and in cpu.jit_left around helper calls and
  * in the dispatcher: a signal that lands in the code arena changes r15 in its context, any
  * other caller changes memory (translated code reloads r15 after every helper call). */
-void wb_jit_request_exit(wb_machine *m, void *ucontext) {
-  struct wb_jit *J = m->jit;
+void wb_jit_request_exit(struct wb_jit *J, void *ucontext) {
+  if (!J) return;
   J->exit_requested = 1;
   __atomic_signal_fence(__ATOMIC_SEQ_CST);
   if (!J->in_jit || J->left_swapped) return;
@@ -385,23 +398,23 @@ void wb_jit_request_exit(wb_machine *m, void *ucontext) {
   if (in_arena && caller_r15) {
     /* the trampolines before r15 is loaded and after it is stored: r15 is the caller's (on
      * the stack, or being restored): change memory only, which holds the count there */
-    J->saved_left = run_hart(m)->jit_left;
+    J->saved_left = J->hart->jit_left;
     J->left_swapped = 1;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    run_hart(m)->jit_left = INT64_MIN / 2;
+    J->hart->jit_left = INT64_MIN / 2;
   } else if (in_arena) {
     /* translated code, stubs, the rest of the trampolines: r15 is the count */
     J->saved_left = (int64_t)uc->uc_mcontext.gregs[REG_R15];
     J->left_swapped = 1;
     uc->uc_mcontext.gregs[REG_R15] = INT64_MIN / 2;
-    run_hart(m)->jit_left = INT64_MIN / 2;   /* a reload from memory must see the same */
+    J->hart->jit_left = INT64_MIN / 2;   /* a reload from memory must see the same */
   } else if (J->synced || J->in_helper || !uc) {
     /* translated code reloads r15 from memory after this call (helpers and clean calls
      * store it before and reload it after); synchronous callers are such calls too */
-    J->saved_left = run_hart(m)->jit_left;
+    J->saved_left = J->hart->jit_left;
     J->left_swapped = 1;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    run_hart(m)->jit_left = INT64_MIN / 2;
+    J->hart->jit_left = INT64_MIN / 2;
   }
   /* else: a direct call (fpu.c) holds r15 in the register; the request waits for the next
    * return to the dispatcher */
@@ -410,20 +423,18 @@ void wb_jit_request_exit(wb_machine *m, void *ucontext) {
 /* The slow path: run one instruction in the interpreter on the state translated code spilled. */
 int wb_jit_slow(wb_hart *h, const wb_jit_exit *e) {
   wb_machine *m = h->m;
-  struct wb_jit *J = m->jit;
-  int64_t left = J->left_swapped ? J->saved_left : run_hart(m)->jit_left;
-  run_hart(m)->instret = J->mark - (uint64_t)left - e->rollback;
-  run_hart(m)->pc = e->pc;
+  struct wb_jit *J = h->jit;
+  int64_t left = J->left_swapped ? J->saved_left : J->hart->jit_left;
+  J->hart->instret = J->mark - (uint64_t)left - e->rollback;
+  J->hart->pc = e->pc;
   J->in_helper = 1;
   wb_interp_step(h, NULL, 0);
   J->in_helper = 0;
-  return m->stop_reason != WB_REASON_NONE;
+  return m->stop_reason != WB_REASON_NONE || h->leave;
 }
 
-int wb_jit_in_helper(const wb_machine *m) { return m->jit && m->jit->in_helper; }
-
-void wb_jit_synced(wb_machine *m, int on) {
-  if (m->jit) m->jit->synced = on;
+void wb_jit_synced(struct wb_jit *J, int on) {
+  if (J) J->synced = on;
 }
 
 /* ---- the dispatcher ---- */
@@ -433,17 +444,19 @@ void wb_jit_synced(wb_machine *m, int on) {
 
 void wb_jit_run(wb_hart *h) {
   wb_machine *m = h->m;
-  struct wb_jit *J = m->jit;
+  struct wb_jit *J = h->jit;
   wb_hart *cpu = h;
   J->hart = h;
   if (!J->mapped) {
-    choose_map(m);
+    wb_lock(m);   /* reads the guest's text, which another thread may unmap */
+    choose_map(J);
+    wb_unlock(m);
     if (J->perfmap) {
       fprintf(stderr, "wb jit: guest registers in host registers:");
       for (int k = 0; k < JIT_NMAP; k++) fprintf(stderr, " x%d", J->gregs[k]);
       fprintf(stderr, "\n");
     }
-    emit_trampolines(m);
+    emit_trampolines(J);
     J->mapped = 1;
     J->profiling = 1;
     J->profile_until = cpu->instret + m->cfg.jit_profile_insns;
@@ -454,8 +467,8 @@ void wb_jit_run(wb_hart *h) {
   wb_jit_block *blk = NULL;
   int checked = 0; /* limits were looked at for blk at this instret */
   for (;;) {
-    if (m->stop_reason != WB_REASON_NONE) { cpu->pc = pc; return; }
-    if (J->sample_pending) wb_jit_sampler_poll(m, pc);
+    if (m->stop_reason != WB_REASON_NONE || cpu->leave) { cpu->pc = pc; return; }
+    if (J->sample_pending) wb_jit_sampler_poll(J, pc);
     if (J->exit_requested) {
       J->exit_requested = 0;
       checked = 0;
@@ -467,7 +480,7 @@ void wb_jit_run(wb_hart *h) {
       continue;
     }
     if (!blk) {
-      blk = resolve(m, pc);
+      blk = resolve(J, pc);
       if (!blk) {                          /* cold or unfetchable: one block in the interpreter */
         cpu->pc = pc;
         wb_interp_run_block(h);
@@ -476,8 +489,8 @@ void wb_jit_run(wb_hart *h) {
         continue;
       }
     }
-    if (!checked && check_limits(m, blk->n)) { cpu->pc = pc; return; }
-    set_left(m);
+    if (!checked && check_limits(J, blk->n)) { cpu->pc = pc; return; }
+    set_left(J);
     J->in_jit = 1;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     if (J->exit_requested) { J->in_jit = 0; if (J->left_swapped) { cpu->jit_left = J->saved_left; J->left_swapped = 0; } continue; }
@@ -495,7 +508,7 @@ void wb_jit_run(wb_hart *h) {
     blk = NULL;
     checked = 0;
     if (UNLIKELY_PROFILE(J, cpu)) {
-      remap(m);
+      remap(J);
       if (J->perfmap) {
         fprintf(stderr, "wb jit: after profiling, guest registers in host registers:");
         for (int k = 0; k < JIT_NMAP; k++) fprintf(stderr, " x%d", J->gregs[k]);
@@ -507,13 +520,13 @@ void wb_jit_run(wb_hart *h) {
       case JX_DIRECT:
         pc = epc;
         if (UNLIKELY_WRAP(pc)) break;
-        blk = resolve(m, pc);
+        blk = resolve(J, pc);
         if (blk && patch && gen == J->generation) x_fix32(patch, blk->code);
         break;
       case JX_INDIRECT:
         pc = cpu->pc & ~1ull; /* jalr clears bit 0; translated code leaves it to us */
         if (UNLIKELY_WRAP(pc)) break;
-        blk = resolve(m, pc);
+        blk = resolve(J, pc);
         if (blk) {
           wb_jit_jc *j = &J->jc[(pc >> 1) & (JIT_JC_SIZE - 1)];
           j->pc = pc;
@@ -524,7 +537,7 @@ void wb_jit_run(wb_hart *h) {
         pc = epc;
         blk = find(J, pc);
         if (blk) {
-          if (check_limits(m, blk->n)) { cpu->pc = pc; return; }
+          if (check_limits(J, blk->n)) { cpu->pc = pc; return; }
           checked = 1;
         }
         break;
@@ -533,7 +546,7 @@ void wb_jit_run(wb_hart *h) {
         wb_stream_reserve(h, eptr, eamount);
         blk = find(J, pc);
         if (blk) {
-          if (check_limits(m, blk->n)) { cpu->pc = pc; return; }
+          if (check_limits(J, blk->n)) { cpu->pc = pc; return; }
           checked = 1;
         }
         break;
@@ -553,7 +566,7 @@ void wb_jit_run(wb_hart *h) {
          * exact semantics (a fault, or an offset that brings the address back in range) */
         cpu->pc = epc;
         wb_interp_step(h, NULL, 0);
-        if (m->stop_reason != WB_REASON_NONE) return;
+        if (m->stop_reason != WB_REASON_NONE || cpu->leave) return;
         pc = cpu->pc;
         break;
       default:
@@ -589,8 +602,7 @@ static unsigned insn_at(const wb_jit_block *b, uint32_t off) {
   return i;
 }
 
-int wb_jit_locate(const wb_machine *m, uintptr_t hpc, uint64_t *guest_pc, uintptr_t *next) {
-  const struct wb_jit *J = m->jit;
+int wb_jit_locate(const struct wb_jit *J, uintptr_t hpc, uint64_t *guest_pc, uintptr_t *next) {
   if (!J) return 0;
   const wb_jit_block *b = wb_jit_block_at(J, hpc);
   if (!b) return 0;
@@ -617,8 +629,8 @@ const int wb_jit_greg_index[16] = {
     [X_R8] = REG_R8,   [X_R9] = REG_R9,   [X_R10] = REG_R10, [X_R11] = REG_R11,
     [X_R12] = REG_R12, [X_R13] = REG_R13, [X_R14] = REG_R14, [X_R15] = REG_R15};
 
-int wb_jit_try_complete(wb_machine *m, void *ucontext, int (*complete)(wb_hart *h, uint64_t pc)) {
-  struct wb_jit *J = m->jit;
+int wb_jit_try_complete(wb_hart *hart, void *ucontext, int (*complete)(wb_hart *h, uint64_t pc)) {
+  struct wb_jit *J = hart->jit;
   if (!J || !J->in_jit || J->in_helper || J->left_swapped) return 0;
   ucontext_t *uc = ucontext;
   uintptr_t rip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
@@ -630,30 +642,30 @@ int wb_jit_try_complete(wb_machine *m, void *ucontext, int (*complete)(wb_hart *
   unsigned i = insn_at(b, off);
   if (i + 1 >= b->n) return 0;            /* the next boundary is the block's exit */
   for (int k = 0; k < JIT_NMAP; k++)
-    run_hart(m)->x[J->gregs[k]] = (uint64_t)uc->uc_mcontext.gregs[wb_jit_greg_index[J->hregs[k]]];
+    J->hart->x[J->gregs[k]] = (uint64_t)uc->uc_mcontext.gregs[wb_jit_greg_index[J->hregs[k]]];
   int64_t left = (int64_t)uc->uc_mcontext.gregs[REG_R15];
-  run_hart(m)->instret = J->mark - (uint64_t)left - (b->n - i);
+  J->hart->instret = J->mark - (uint64_t)left - (b->n - i);
   uint64_t pc = wb_jit_insn_pc(b, i);
-  run_hart(m)->pc = pc;
+  J->hart->pc = pc;
   J->in_helper = 1;                       /* a fault while completing is the interpreter's */
-  int ok = complete(run_hart(m), pc);
+  int ok = complete(J->hart, pc);
   J->in_helper = 0;
   if (!ok) return 0;
   for (int k = 0; k < JIT_NMAP; k++)
-    uc->uc_mcontext.gregs[wb_jit_greg_index[J->hregs[k]]] = (greg_t)run_hart(m)->x[J->gregs[k]];
+    uc->uc_mcontext.gregs[wb_jit_greg_index[J->hregs[k]]] = (greg_t)J->hart->x[J->gregs[k]];
   const uint16_t *fw = b->fwd + (h == b->hoff ? 0 : b->n + 1);
   if (fw[i + 1] != 0xffff)                /* a scratch register the next code reads as a guest one */
-    uc->uc_mcontext.gregs[wb_jit_greg_index[fw[i + 1] & 0xff]] = (greg_t)run_hart(m)->x[fw[i + 1] >> 8];
+    uc->uc_mcontext.gregs[wb_jit_greg_index[fw[i + 1] & 0xff]] = (greg_t)J->hart->x[fw[i + 1] >> 8];
   uc->uc_mcontext.gregs[REG_RIP] = (greg_t)((uintptr_t)b->code + h[i + 1]);
   return 1;
 }
 
-int wb_jit_recover_fault(wb_machine *m, void *ucontext) {
-  struct wb_jit *J = m->jit;
+int wb_jit_recover_fault(wb_hart *hart, void *ucontext) {
+  struct wb_jit *J = hart->jit;
   if (!J || !J->in_jit) return 0;
   if (J->in_helper) {                       /* inside the interpreter's slow path */
     uint64_t pc;
-    wb_interp_recover(run_hart(m), &pc);
+    wb_interp_recover(J->hart, &pc);
     J->in_helper = 0;
     J->in_jit = 0;
     return 1;
@@ -665,10 +677,10 @@ int wb_jit_recover_fault(wb_machine *m, void *ucontext) {
   unsigned i = insn_at(b, (uint32_t)(rip - (uintptr_t)b->code));
   if (i >= b->n) return 0;                  /* stubs never touch guest memory */
   for (int k = 0; k < JIT_NMAP; k++)
-    run_hart(m)->x[J->gregs[k]] = (uint64_t)uc->uc_mcontext.gregs[wb_jit_greg_index[J->hregs[k]]];
+    J->hart->x[J->gregs[k]] = (uint64_t)uc->uc_mcontext.gregs[wb_jit_greg_index[J->hregs[k]]];
   int64_t left = J->left_swapped ? J->saved_left : (int64_t)uc->uc_mcontext.gregs[REG_R15];
-  run_hart(m)->instret = J->mark - (uint64_t)left - (b->n - i);
-  run_hart(m)->pc = wb_jit_insn_pc(b, i);
+  J->hart->instret = J->mark - (uint64_t)left - (b->n - i);
+  J->hart->pc = wb_jit_insn_pc(b, i);
   J->left_swapped = 0;
   J->in_jit = 0;
   return 1;
@@ -679,13 +691,14 @@ int wb_jit_recover_fault(wb_machine *m, void *ucontext) {
 int wb_jit_init(wb_machine *m, char *err, size_t errlen) { snprintf(err, errlen, "no JIT tier on this host"); return -1; }
 void wb_jit_fini(wb_machine *m) { (void)m; }
 void wb_jit_run(wb_hart *h) { wb_machine_stop(h->m, WB_REASON_INTERNAL, "no JIT tier on this host"); }
-void wb_jit_flush(wb_machine *m) { (void)m; }
-int wb_jit_recover_fault(wb_machine *m, void *uc) { (void)m; (void)uc; return 0; }
-int wb_jit_try_complete(wb_machine *m, void *uc, int (*c)(wb_hart *, uint64_t)) { return 0; }
-int wb_jit_locate(const wb_machine *m, uintptr_t hpc, uint64_t *g, uintptr_t *n) { return 0; }
-void wb_jit_request_exit(wb_machine *m, void *uc) { (void)m; (void)uc; }
+struct wb_jit *wb_jit_new(wb_machine *m, size_t code_size, char *err, size_t errlen) { snprintf(err, errlen, "no JIT tier on this host"); return NULL; }
+void wb_jit_free(struct wb_jit *J) { (void)J; }
+void wb_jit_flush(struct wb_jit *J) { (void)J; }
+int wb_jit_recover_fault(wb_hart *h, void *uc) { (void)h; (void)uc; return 0; }
+int wb_jit_try_complete(wb_hart *h, void *uc, int (*c)(wb_hart *, uint64_t)) { return 0; }
+int wb_jit_locate(const struct wb_jit *J, uintptr_t hpc, uint64_t *g, uintptr_t *n) { return 0; }
+void wb_jit_request_exit(struct wb_jit *J, void *uc) { (void)J; (void)uc; }
 const wb_jit_block *wb_jit_block_at(const struct wb_jit *J, uintptr_t hpc) { return NULL; }
-int wb_jit_in_helper(const wb_machine *m) { return 0; }
-void wb_jit_synced(wb_machine *m, int on) { (void)m; (void)on; }
+void wb_jit_synced(struct wb_jit *J, int on) { (void)J; (void)on; }
 
 #endif

@@ -25,33 +25,35 @@
 
 #endif
 
+/* The machine's code cache (m->jit): every hart's in deterministic mode, hart 0's in
+ * parallel mode. */
 int wb_jit_init(wb_machine *m, char *err, size_t errlen);
 void wb_jit_fini(wb_machine *m);
-/* Run until m->stop_reason is set (as wb_interp_run does). */
+/* One more code cache (a parallel hart's own; code_size 0: the default), and its end. */
+struct wb_jit *wb_jit_new(wb_machine *m, size_t code_size, char *err, size_t errlen);
+void wb_jit_free(struct wb_jit *J);
+/* Run hart h from its cache h->jit until the run stops or h must leave (as wb_interp_run). */
 void wb_jit_run(wb_hart *h);
-/* Drop every translation (fence.i, unmapped code, a full cache). */
-void wb_jit_flush(wb_machine *m);
+/* Drop every translation of cache J (fence.i, unmapped code, a full cache). */
+void wb_jit_flush(struct wb_jit *J);
 /* Called from the host fault handler with the signal context: if the fault happened inside
  * translated code (or in a helper it called), restore the guest state at the faulting
  * instruction into the running hart and return 1; else 0. */
-int wb_jit_recover_fault(wb_machine *m, void *ucontext);
+int wb_jit_recover_fault(wb_hart *h, void *ucontext);
 /* A host fault inside translated code that `complete(m, pc)` can finish (a view fault):
  * rebuild the state at the faulting instruction, call complete, and on success make the
  * signal context resume at the next guest instruction in the same block (no trip through the
  * dispatcher). 0 (nothing changed in the context) when it does not apply. */
-int wb_jit_try_complete(wb_machine *m, void *ucontext, int (*complete)(wb_hart *h, uint64_t pc));
+int wb_jit_try_complete(wb_hart *h, void *ucontext, int (*complete)(wb_hart *h, uint64_t pc));
 /* Where is host pc `hpc`? If inside translated code: 1, *guest_pc = the guest instruction
  * whose code contains hpc (the one interrupted), *next = host address of the next guest
  * instruction boundary in that block (where the guest state is exact). 0 otherwise. */
-int wb_jit_locate(const wb_machine *m, uintptr_t hpc, uint64_t *guest_pc, uintptr_t *next);
+int wb_jit_locate(const struct wb_jit *J, uintptr_t hpc, uint64_t *guest_pc, uintptr_t *next);
 /* Ask translated code to return to the dispatcher at the next block entry. Async-signal-safe:
  * from a signal handler pass its ucontext, else NULL. */
-void wb_jit_request_exit(wb_machine *m, void *ucontext);
-/* 1 while the JIT runs a slow-path instruction through the interpreter (a host fault there is
- * the interpreter's to recover). */
-int wb_jit_in_helper(const wb_machine *m);
+void wb_jit_request_exit(struct wb_jit *J, void *ucontext);
 /* A clean call from translated code begins (1) or ends (0): r15 lives in cpu.jit_left. */
-void wb_jit_synced(wb_machine *m, int on);
+void wb_jit_synced(struct wb_jit *J, int on);
 
 /* ---- sampling the guest at host signals (sample.c) ----
  * After wb_jit_sampler_start(m, signo, buf, cap), every `signo` delivered to the thread
@@ -74,6 +76,6 @@ int wb_jit_sampler_start(wb_machine *m, int signo, wb_jit_sample *buf, size_t ca
 void wb_jit_sampler_stop(wb_machine *m);
 size_t wb_jit_sampler_count(const wb_machine *m);
 /* Called by the dispatcher (exact state, about to run pc) when a sample is pending. */
-void wb_jit_sampler_poll(wb_machine *m, uint64_t pc);
+void wb_jit_sampler_poll(struct wb_jit *J, uint64_t pc);
 
 #endif

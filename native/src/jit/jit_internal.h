@@ -79,7 +79,8 @@ typedef struct { uint64_t pc; const uint8_t *code; } wb_jit_jc;
 typedef wb_jit_exit *(*wb_jit_enter_fn)(void *cpu_biased, uint8_t *membase, const uint8_t *code);
 
 struct wb_jit {
-  wb_hart *hart;            /* the hart the dispatcher runs (one at a time: N = 1) */
+  wb_machine *m;
+  wb_hart *hart;                /* the hart the dispatcher runs (one at a time) */
   uint8_t *code;                /* code arena (RWX) */
   size_t code_size;
   size_t code_used;
@@ -128,7 +129,7 @@ struct wb_jit {
 
 /* translate.c: translate the block at pc (fetch checks done by the caller: pc is fetchable).
  * NULL if the code or metadata arena is full (the caller flushes and retries). */
-wb_jit_block *wb_jit_translate(wb_machine *m, uint64_t pc);
+wb_jit_block *wb_jit_translate(struct wb_jit *J, uint64_t pc);
 /* The slow path translated code calls for an instruction it does not translate inline. */
 int wb_jit_slow(wb_hart *h, const wb_jit_exit *e);
 /* The translated block whose code contains host address hpc, or NULL. */

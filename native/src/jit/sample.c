@@ -30,8 +30,7 @@ static void finish(struct wb_jit *J) {
 }
 
 /* If rip is a guest instruction boundary in translated code, take the sample there. */
-static int take_at_boundary(wb_machine *m, ucontext_t *uc, uintptr_t rip) {
-  struct wb_jit *J = m->jit;
+static int take_at_boundary(struct wb_jit *J, ucontext_t *uc, uintptr_t rip) {
   const wb_jit_block *b = wb_jit_block_at(J, rip);
   if (!b) return 0;
   uint32_t off = (uint32_t)(rip - (uintptr_t)b->code);
@@ -49,8 +48,8 @@ static int take_at_boundary(wb_machine *m, ucontext_t *uc, uintptr_t rip) {
   s->where = 0;
   s->boundary = rip;
   s->pc = off == 0 ? b->pc : wb_jit_insn_pc(b, i);
-  s->instret = m->jit->hart->jit_mark - (uint64_t)left - pending;
-  memcpy(s->x, m->jit->hart->x, sizeof s->x);
+  s->instret = J->hart->jit_mark - (uint64_t)left - pending;
+  memcpy(s->x, J->hart->x, sizeof s->x);
   for (int k = 0; k < JIT_NMAP; k++)
     s->x[J->gregs[k]] = (uint64_t)uc->uc_mcontext.gregs[wb_jit_greg_index[J->hregs[k]]];
   s->x[0] = 0;
@@ -58,42 +57,42 @@ static int take_at_boundary(wb_machine *m, ucontext_t *uc, uintptr_t rip) {
   return 1;
 }
 
-static void defer_to_dispatcher(wb_machine *m, ucontext_t *uc) {
-  m->jit->sample_pending = 1;
-  wb_jit_request_exit(m, uc);
+static void defer_to_dispatcher(struct wb_jit *J, ucontext_t *uc) {
+  J->sample_pending = 1;
+  wb_jit_request_exit(J, uc);
 }
 
 static void on_sample_signal(int sig, siginfo_t *si, void *ucv) {
   (void)sig; (void)si;
-  wb_machine *m = wb_machine_current();
-  if (!m || !m->jit || !m->jit->sbuf) return;
-  struct wb_jit *J = m->jit;
+  wb_hart *h = wb_hart_current();   /* the cache of the hart this host thread runs */
+  struct wb_jit *J = h ? h->jit : NULL;
+  if (!J || !J->sbuf) return;
   if (J->stepping || J->sample_pending || J->scount >= J->scap) return; /* one at a time */
   ucontext_t *uc = ucv;
   uintptr_t rip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
   memset(&J->cur, 0, sizeof J->cur);
   J->cur.host_pc = rip;
   /* the block map is only stable while translated code runs (the dispatcher translates) */
-  if (!J->in_jit || J->in_helper || !wb_jit_block_at(J, rip)) { defer_to_dispatcher(m, uc); return; }
-  wb_jit_locate(m, rip, &J->cur.located_pc, &J->cur.located_next);
-  if (take_at_boundary(m, uc, rip)) return;
+  if (!J->in_jit || J->in_helper || !wb_jit_block_at(J, rip)) { defer_to_dispatcher(J, uc); return; }
+  wb_jit_locate(J, rip, &J->cur.located_pc, &J->cur.located_next);
+  if (take_at_boundary(J, uc, rip)) return;
   J->stepping = 1;
   uc->uc_mcontext.gregs[REG_EFL] |= TF;
 }
 
 static void on_trap(int sig, siginfo_t *si, void *ucv) {
-  wb_machine *m = wb_machine_current();
+  wb_hart *h = wb_hart_current();
   ucontext_t *uc = ucv;
-  if (!m || !m->jit || !m->jit->stepping) {
+  if (!h || !h->jit || !h->jit->stepping) {
     if (g_prev_trap.sa_flags & SA_SIGINFO) { if (g_prev_trap.sa_sigaction) g_prev_trap.sa_sigaction(sig, si, ucv); }
     else if (g_prev_trap.sa_handler != SIG_DFL && g_prev_trap.sa_handler != SIG_IGN) g_prev_trap.sa_handler(sig);
     return;
   }
-  struct wb_jit *J = m->jit;
+  struct wb_jit *J = h->jit;
   uintptr_t rip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
   J->cur.steps++;
   if (wb_jit_block_at(J, rip)) {
-    if (take_at_boundary(m, uc, rip)) {
+    if (take_at_boundary(J, uc, rip)) {
       J->stepping = 0;
       uc->uc_mcontext.gregs[REG_EFL] &= ~TF;
     }
@@ -102,7 +101,7 @@ static void on_trap(int sig, siginfo_t *si, void *ucv) {
   /* left translated code: a helper call or the exit trampoline */
   J->stepping = 0;
   uc->uc_mcontext.gregs[REG_EFL] &= ~TF;
-  defer_to_dispatcher(m, uc);
+  defer_to_dispatcher(J, uc);
 }
 
 int wb_jit_sampler_start(wb_machine *m, int signo, wb_jit_sample *buf, size_t cap) {
@@ -135,16 +134,15 @@ void wb_jit_sampler_stop(wb_machine *m) {
 
 size_t wb_jit_sampler_count(const wb_machine *m) { return m->jit ? m->jit->scount : 0; }
 
-void wb_jit_sampler_poll(wb_machine *m, uint64_t pc) {
-  struct wb_jit *J = m->jit;
+void wb_jit_sampler_poll(struct wb_jit *J, uint64_t pc) {
   J->sample_pending = 0;
   if (!J->sbuf) return;
   wb_jit_sample *s = &J->cur;
   s->where = 1;
   s->boundary = 0;
   s->pc = pc;
-  s->instret = m->jit->hart->instret;
-  memcpy(s->x, m->jit->hart->x, sizeof s->x);
+  s->instret = J->hart->instret;
+  memcpy(s->x, J->hart->x, sizeof s->x);
   s->x[0] = 0;
   finish(J);
 }
@@ -153,5 +151,5 @@ void wb_jit_sampler_poll(wb_machine *m, uint64_t pc) {
 int wb_jit_sampler_start(wb_machine *m, int signo, wb_jit_sample *buf, size_t cap) { return -1; }
 void wb_jit_sampler_stop(wb_machine *m) { (void)m; }
 size_t wb_jit_sampler_count(const wb_machine *m) { return 0; }
-void wb_jit_sampler_poll(wb_machine *m, uint64_t pc) { (void)m; (void)pc; }
+void wb_jit_sampler_poll(struct wb_jit *J, uint64_t pc) { (void)J; (void)pc; }
 #endif

@@ -649,7 +649,7 @@ static int translate_insn(tctx *t, const wb_insn *in) {
   }
 }
 
-static wb_jit_block *translate_block(wb_machine *m, uint64_t pc, const wb_insn *in, unsigned n,
+static wb_jit_block *translate_block(struct wb_jit *J, uint64_t pc, const wb_insn *in, unsigned n,
                                      uint64_t p, uint64_t cmask, const wb_action *acts,
                                      const unsigned *astart);
 
@@ -686,7 +686,8 @@ static void emit_stub(tctx *t, stub *s) {
   x_fix32(s->field, here);
 }
 
-wb_jit_block *wb_jit_translate(wb_machine *m, uint64_t pc) {
+wb_jit_block *wb_jit_translate(struct wb_jit *J, uint64_t pc) {
+  wb_machine *m = J->m;
   wb_insn in[WB_BLOCK_MAX];
   uint64_t p, cmask;
   unsigned n = wb_block_decode(&m->mem, pc, WB_BLOCK_MAX, in, &p, &cmask);
@@ -710,15 +711,15 @@ wb_jit_block *wb_jit_translate(wb_machine *m, uint64_t pc) {
     }
     free(acts);
   }
-  wb_jit_block *blk = translate_block(m, pc, in, n, p, cmask, sorted, astart);
+  wb_jit_block *blk = translate_block(J, pc, in, n, p, cmask, sorted, astart);
   free(sorted);
   return blk;
 }
 
-static wb_jit_block *translate_block(wb_machine *m, uint64_t pc, const wb_insn *in, unsigned n,
+static wb_jit_block *translate_block(struct wb_jit *J, uint64_t pc, const wb_insn *in, unsigned n,
                                      uint64_t p, uint64_t cmask, const wb_action *acts,
                                      const unsigned *astart) {
-  struct wb_jit *J = m->jit;
+  wb_machine *m = J->m;
   int two = 0;
   for (unsigned k = 0; acts && k < astart[n]; k++) two |= acts[k].kind == WB_ACT_BURST;
   wb_jit_block *blk = wb_jit_meta_alloc(J, sizeof *blk + (two ? 2 : 1) * (n + 1) * sizeof(uint16_t));

@@ -81,8 +81,8 @@ static int64_t deadline(wb_machine *m, uint64_t uts, int absolute, int realtime)
 static long wait_on(wb_machine *m, wb_hart *h, uint64_t uaddr, uint32_t bits, int64_t when) {
   if (wb_sched_live(m) <= 1) {  /* nobody else could wake it */
     /* but the interval timer's signal can interrupt the wait */
-    if (!when && wb_user_alarm_wait(m) && m->stop_reason == WB_REASON_SWITCH) return -EINTR;
-    if (!when && m->stop_reason != WB_REASON_NONE) return 0;
+    if (!when && wb_user_alarm_wait(m) && wb_switching(m)) return -EINTR;
+    if (!when && wb_stopping(m)) return 0;
     if (!when) {
       wb_machine_stop(m, WB_REASON_DEADLOCK,
                       "deadlock: the only thread waits on futex 0x%llx with no timeout",

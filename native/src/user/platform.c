@@ -16,11 +16,11 @@ static int user_on_trap(wb_hart *h, const wb_trap *t) {
   uint32_t raw = 0;
   switch (t->cause) {
     case WB_CAUSE_ECALL_U:
-      if (wb_user_syscall(h) || m->stop_reason != WB_REASON_NONE) {
+      if (wb_user_syscall(h) || wb_stopping(m)) {
         /* a process that ended did so after its ecall; a thread that blocked, yielded or
          * exited goes on (if ever) after it too */
         if (m->stop_reason == WB_REASON_EXIT || m->stop_reason == WB_REASON_SIGNAL ||
-            m->stop_reason == WB_REASON_SWITCH)
+            (m->stop_reason == WB_REASON_NONE && h->leave))
           h->pc += 4;
         return 1;
       }
@@ -70,6 +70,7 @@ static int user_idle(wb_machine *m) { return wb_user_alarm_wait(m); }
 
 /* a thread is about to run: its pending signals first */
 static void user_deliver(wb_hart *h) { wb_signals_deliver(h); }
+static void user_recheck_wait(wb_hart *h) { wb_signal_interrupt_wait(h); }
 
 const wb_platform wb_user_platform = {
     .name = "linux-user",
@@ -82,6 +83,7 @@ const wb_platform wb_user_platform = {
     .csr_write = NULL,
     .priv_op = NULL,    /* mret, sret, wfi, sfence.vma: illegal */
     .deliver = user_deliver,
+    .recheck_wait = user_recheck_wait,
     .idle = user_idle,
     .events_due = user_events_due,
     .symbol = wb_user_symbol,

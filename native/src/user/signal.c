@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "user_internal.h"
+#include "../parallel.h"
 #include "../scheduler.h"
 
 #define SIG_DFL 0
@@ -95,7 +96,7 @@ static void terminate(wb_machine *m, int sig) {
 /* The thread a process-directed signal goes to: the running one if it takes it, else the
  * first live one that does not block it. */
 static wb_hart *taker(wb_machine *m, int sig) {
-  wb_hart *r = m->running;
+  wb_hart *r = wb_machine_self(m);
   if (r && r->state != WB_HART_EXITED && !(mask_of(r) & sigbit(sig))) return r;
   for (int i = 0; i < m->nharts; i++) {
     wb_hart *h = m->harts[i];
@@ -125,12 +126,9 @@ long wb_signal_send(wb_machine *m, wb_hart *to, int sig, int code, uint64_t addr
   info->code = code;
   info->addr = addr;
   if (blocked) return 0;
-  if (t->state == WB_HART_BLOCKED) {  /* a wait the signal interrupts */
-    wb_uthread *ut = wb_ut(t);
-    if (ut) ut->futex_addr = 0;
-    wb_sched_wake(t, (uint64_t)-EINTR);
-  }
+  wb_signal_interrupt_wait(t);  /* a wait the signal interrupts */
   wb_machine_stop(m, WB_REASON_SWITCH, "a signal to deliver");
+  if (m->par.on && t != wb_machine_self(m)) wb_par_kick(t);  /* it takes it at its next look */
   return 0;
 }
 
@@ -146,7 +144,7 @@ void wb_signal_force(wb_hart *h, int sig, int code, uint64_t addr) {
 }
 
 long wb_epipe(wb_machine *m) {
-  wb_signal_send(m, m->running, 13, 0, 0);  /* SIGPIPE to the writing thread */
+  wb_signal_send(m, wb_machine_self(m), 13, 0, 0);  /* SIGPIPE to the writing thread */
   return -EPIPE;
 }
 
@@ -196,6 +194,14 @@ static int push_frame(wb_hart *h, int sig, const wb_siginfo *si, uint64_t old_ma
   h->pc = u->sigaction[sig][0] & ~1ull;
   h->reservation = WB_NO_RESERVATION;
   return 0;
+}
+
+void wb_signal_interrupt_wait(wb_hart *h) {
+  wb_uthread *ut = wb_ut(h);
+  if (h->state != WB_HART_BLOCKED || !ut || !((ut->sigpending | wb_u(h->m)->sigpending) & ~ut->sigmask))
+    return;
+  ut->futex_addr = 0;
+  wb_sched_wake(h, (uint64_t)-EINTR);
 }
 
 void wb_signals_deliver(wb_hart *h) {
@@ -334,7 +340,7 @@ WB_SYS(rt_sigsuspend) {
     return -EINTR;
   }
   /* alone: the only possible source is our own interval timer */
-  if (wb_guest_wait_timer(m) && m->stop_reason != WB_REASON_NONE) return -EINTR;
+  if (wb_guest_wait_timer(m) && wb_stopping(m)) return -EINTR;
   if ((ut->sigpending | wb_u(m)->sigpending) & ~ut->sigmask) {
     look_again(m, hart);
     return -EINTR;

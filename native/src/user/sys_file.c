@@ -656,12 +656,12 @@ static long do_poll(wb_machine *m, struct pollfd *gp, int n, int64_t timeout_ns)
       if (r < 0) return -errno;
     } else if (timeout_ns < 0) {
       /* pause() is ppoll(NULL, 0, NULL): only our own interval timer can end it */
-      if (wb_guest_wait_timer(m) && m->stop_reason != WB_REASON_NONE) return 0;
+      if (wb_guest_wait_timer(m) && wb_stopping(m)) return 0;
       return deadlock(m, "poll without timeout on guest-internal fds only");
     } else {
       /* finite timeout on internal fds only: nothing can change; it simply expires */
       wb_guest_sleep(m, timeout_ns);
-      if (m->stop_reason != WB_REASON_NONE) return 0;
+      if (wb_stopping(m)) return 0;
     }
   }
   for (int i = 0; i < n; i++) {
@@ -692,7 +692,7 @@ WB_SYS(ppoll) {
   if (n && wb_mem_read(&m->mem, a[0], p, (size_t)n * sizeof p[0]) != 0) return -EFAULT;
   if (n && !wb_mem_check(&m->mem, a[0], n * sizeof p[0], WB_PROT_W)) return -EFAULT;
   long r = do_poll(m, p, (int)n, t);
-  if (r < 0 || m->stop_reason != WB_REASON_NONE) return r;
+  if (r < 0 || wb_stopping(m)) return r;
   if (n) wb_mem_write(&m->mem, a[0], p, (size_t)n * sizeof p[0]);
   return r;
 }
@@ -725,7 +725,7 @@ WB_SYS(pselect6) {
     n++;
   }
   long r = do_poll(m, p, n, t);
-  if (r < 0 || m->stop_reason != WB_REASON_NONE) return r;
+  if (r < 0 || wb_stopping(m)) return r;
   memset(sets, 0, sizeof sets);
   long count = 0;
   for (int i = 0; i < n; i++) {

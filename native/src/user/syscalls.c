@@ -527,9 +527,9 @@ int wb_user_syscall(wb_hart *h) {
   if (m->clients) wb_clients_syscall(h, nr, a, r);
   /* a thread that blocks (or yields) returns r when it runs again, unless its wakeup says
    * otherwise; a run that stopped leaves a0 alone */
-  if (m->stop_reason != WB_REASON_NONE && m->stop_reason != WB_REASON_SWITCH) return 1;
+  if (m->stop_reason != WB_REASON_NONE) return 1;
   h->x[WB_REG_A0] = (uint64_t)r;
-  return m->stop_reason != WB_REASON_NONE;
+  return h->leave != 0;
 }
 
 int wb_user_init(wb_machine *m, char *err, size_t errlen) {

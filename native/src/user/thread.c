@@ -4,7 +4,7 @@
  *
  * A guest thread is a hart (scheduler.h). Its tid is WB_PID + the hart's id, so the main thread's
  * tid is the pid, as on Linux, and ids are never reused within a run (harts are not). fork,
- * vfork and posix_spawn's CLONE_VM|CLONE_VFORK need a second address space and stay
+ * vfork and posix_spawn's WB_CLONE_VM|WB_CLONE_VFORK need a second address space and stay
  * unsupported: the guest sees ENOSYS and the run's stats count the call as unknown.
  */
 #include <errno.h>
@@ -13,22 +13,22 @@
 #include "user_internal.h"
 #include "../scheduler.h"
 
-/* clone flags (linux/sched.h) */
-#define CLONE_VM 0x100
-#define CLONE_FS 0x200
-#define CLONE_FILES 0x400
-#define CLONE_SIGHAND 0x800
-#define CLONE_VFORK 0x4000
-#define CLONE_THREAD 0x10000
-#define CLONE_SYSVSEM 0x40000
-#define CLONE_SETTLS 0x80000
-#define CLONE_PARENT_SETTID 0x100000
-#define CLONE_CHILD_CLEARTID 0x200000
-#define CLONE_DETACHED 0x400000
-#define CLONE_CHILD_SETTID 0x1000000
-#define THREAD_NEEDS (CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD)
-#define THREAD_MAY (THREAD_NEEDS | CLONE_SYSVSEM | CLONE_SETTLS | CLONE_PARENT_SETTID | \
-                    CLONE_CHILD_CLEARTID | CLONE_DETACHED | CLONE_CHILD_SETTID)
+/* clone flags (linux/sched.h; the guest ABI's, prefixed so the host's <sched.h> does not clash) */
+#define WB_CLONE_VM 0x100
+#define WB_CLONE_FS 0x200
+#define WB_CLONE_FILES 0x400
+#define WB_CLONE_SIGHAND 0x800
+#define WB_CLONE_VFORK 0x4000
+#define WB_CLONE_THREAD 0x10000
+#define WB_CLONE_SYSVSEM 0x40000
+#define WB_CLONE_SETTLS 0x80000
+#define WB_CLONE_PARENT_SETTID 0x100000
+#define WB_CLONE_CHILD_CLEARTID 0x200000
+#define WB_CLONE_DETACHED 0x400000
+#define WB_CLONE_CHILD_SETTID 0x1000000
+#define THREAD_NEEDS (WB_CLONE_VM | WB_CLONE_FS | WB_CLONE_FILES | WB_CLONE_SIGHAND | WB_CLONE_THREAD)
+#define THREAD_MAY (THREAD_NEEDS | WB_CLONE_SYSVSEM | WB_CLONE_SETTLS | WB_CLONE_PARENT_SETTID | \
+                    WB_CLONE_CHILD_CLEARTID | WB_CLONE_DETACHED | WB_CLONE_CHILD_SETTID)
 #define DEFAULT_MAX_THREADS 256
 
 wb_uthread *wb_ut(wb_hart *h) {
@@ -57,7 +57,7 @@ void wb_threads_fini(wb_machine *m) {
 
 WB_SYS(clone) {
   uint64_t flags = a[0], sp = a[1], ptid = a[2], tls = a[3], ctid = a[4];
-  if ((flags & (CLONE_VM | CLONE_THREAD)) != (CLONE_VM | CLONE_THREAD) || (flags & CLONE_VFORK)) {
+  if ((flags & (WB_CLONE_VM | WB_CLONE_THREAD)) != (WB_CLONE_VM | WB_CLONE_THREAD) || (flags & WB_CLONE_VFORK)) {
     m->unknown_syscalls[220]++;  /* a new process (fork, vfork, spawn): not supported */
     return -ENOSYS;
   }
@@ -66,8 +66,8 @@ WB_SYS(clone) {
     return -EINVAL;  /* a thread shares everything and sends no exit signal */
   uint32_t most = m->cfg.max_threads ? m->cfg.max_threads : DEFAULT_MAX_THREADS;
   if ((uint32_t)wb_sched_live(m) >= most) return -EAGAIN;
-  if ((flags & CLONE_PARENT_SETTID) && !wb_mem_check(&m->mem, ptid, 4, WB_PROT_W)) return -EFAULT;
-  if ((flags & CLONE_CHILD_SETTID) && !wb_mem_check(&m->mem, ctid, 4, WB_PROT_W)) return -EFAULT;
+  if ((flags & WB_CLONE_PARENT_SETTID) && !wb_mem_check(&m->mem, ptid, 4, WB_PROT_W)) return -EFAULT;
+  if ((flags & WB_CLONE_CHILD_SETTID) && !wb_mem_check(&m->mem, ctid, 4, WB_PROT_W)) return -EFAULT;
   char err[128];
   wb_hart *c = wb_sched_add(m, err, sizeof err);
   if (!c || !wb_ut(c)) return -EAGAIN;
@@ -80,11 +80,11 @@ WB_SYS(clone) {
   c->pc = hart->pc + 4;            /* both threads go on after the ecall */
   c->x[WB_REG_A0] = 0;             /* the child sees 0 */
   if (sp) c->x[WB_REG_SP] = sp;
-  if (flags & CLONE_SETTLS) c->x[WB_REG_TP] = tls;
+  if (flags & WB_CLONE_SETTLS) c->x[WB_REG_TP] = tls;
   uint32_t tid = (uint32_t)wb_tid(c);
-  if (flags & CLONE_PARENT_SETTID) wb_mem_write(&m->mem, ptid, &tid, 4);
-  if (flags & CLONE_CHILD_SETTID) wb_mem_write(&m->mem, ctid, &tid, 4);
-  if (flags & CLONE_CHILD_CLEARTID) wb_ut(c)->clear_child_tid = ctid;
+  if (flags & WB_CLONE_PARENT_SETTID) wb_mem_write(&m->mem, ptid, &tid, 4);
+  if (flags & WB_CLONE_CHILD_SETTID) wb_mem_write(&m->mem, ctid, &tid, 4);
+  if (flags & WB_CLONE_CHILD_CLEARTID) wb_ut(c)->clear_child_tid = ctid;
   wb_ut(c)->sigmask = wb_ut(hart) ? wb_ut(hart)->sigmask : 0;  /* inherited; no altstack */
   wb_sched_started(c);
   return tid;

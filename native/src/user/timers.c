@@ -25,7 +25,8 @@ static const int timer_signal[WB_NTIMERS] = {14, 26, 27}; /* SIGALRM, SIGVTALRM,
 
 /* Timer `which`'s clock, as it reads after `ahead` more instructions (deterministic mode). */
 static uint64_t timer_now(wb_machine *m, int which, uint64_t ahead) {
-  uint64_t t = wb_guest_monotonic_ns_at(m, m->running->instret + ahead);
+  const wb_hart *self = wb_machine_self(m);
+  uint64_t t = wb_guest_monotonic_ns_at(m, self->instret + ahead);
   if (which == 0) return t;
   uint64_t base = wb_u(m)->cpu_start_ns + m->sleep_ns; /* CPU time does not pass in sleeps */
   return t > base ? t - base : 0;
@@ -89,7 +90,7 @@ long wb_guest_sleep(wb_machine *m, int64_t ns) {
   uint64_t end = timer_now(m, 0, 0) + (uint64_t)(ns > 0 ? ns : 0);
   if (wb_sched_live(m) > 1) {
     /* other threads run meanwhile: this one waits until the clock passes `end` */
-    if (ns > 0) wb_sched_block(m->running, end, 0);
+    if (ns > 0) wb_sched_block(wb_machine_self(m), end, 0);
     return 0;
   }
   for (;;) {
@@ -103,7 +104,7 @@ long wb_guest_sleep(wb_machine *m, int64_t ns) {
       /* default action ends the run; ignored or blocked signals do not end a sleep, and a
        * handler cannot run (deliver() stops the run saying so) */
       expire(m, 0);
-      if (m->stop_reason == WB_REASON_SWITCH) {  /* a handler runs: the sleep is interrupted */
+      if (wb_switching(m)) {  /* a handler runs: the sleep is interrupted */
         rearm(m);
         return -EINTR;
       }

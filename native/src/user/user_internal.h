@@ -120,6 +120,9 @@ void wb_signal_force(wb_hart *h, int sig, int code, uint64_t addr);
 int wb_signal_has_handler(wb_machine *m, int sig);
 /* Deliver h's deliverable pending signals: handler frames, or the default action. */
 void wb_signals_deliver(wb_hart *h);
+/* h waits (blocked) with a signal it takes pending: the wait ends with EINTR, as the kernel
+ * ends one when a signal arrives. */
+void wb_signal_interrupt_wait(wb_hart *h);
 /* SIGALRM was taken by a thread: a periodic ITIMER_REAL starts its next period (timers.c). */
 void wb_user_alarm_dequeued(wb_machine *m);
 
