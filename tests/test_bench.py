@@ -211,3 +211,33 @@ def test_client_paths_run_all_three_ways():
     assert set(by) >= {"memtrace via wbrun", "wb run --client", "wb run --events", "wbrun", "wb run"}
     assert all(r["output_ok"] for r in rows)        # the guest printed the same each way
     assert by["wb run --events"]["bytes_written"] > 0
+
+
+@needs_qemu
+def test_threaded_workloads_get_schedule_and_one_thread_rows():
+    """zstd-mt: the JIT under the parallel schedule, under the deterministic one and with one
+    worker, each run's output checked; the parallel row carries its ratio to one worker."""
+    if "jit" not in workbench.available_tiers():
+        pytest.skip("no JIT in this build")
+    rows = run_bench(workloads=["zstd-mt"], repeat=1, sizes={"zstd-mt": "2m"}, tiers=["jit"],
+                     clients=[], progress=False)
+    by = {r["config"]: r for r in rows}
+    assert {"native", "qemu", "jit", "jit deterministic", "jit 1 thread"} <= set(by)
+    assert all(r["output_ok"] for r in rows), [r["config"] for r in rows if not r["output_ok"]]
+    jit = by["jit"]
+    assert jit["goal"] == "x 1 thread <= 0.6" and jit["vs_one_thread"] > 0
+    assert jit["goal_verdict"] in ("met", "missed", "noise")
+    assert by["jit deterministic"]["vs_jit"] > 0
+    assert "x 1 thread" in table_markdown(rows)
+
+
+def test_threaded_goal_judged_on_synthetic_times():
+    cells = {"native": {"times": [1.0, 1.0], "output_ok": True},
+             "jit": {"times": [1.0, 1.1], "output_ok": True},
+             "jit deterministic": {"times": [2.0, 2.1], "output_ok": True},
+             "jit 1 thread": {"times": [2.0, 2.2], "output_ok": True}}
+    by = {r["config"]: r for r in bench_rows("zstd-mt", cells)}
+    assert by["jit"]["vs_one_thread"] == pytest.approx(1.05 / 2.1)
+    assert by["jit"]["goal_verdict"] == "met"
+    assert by["jit deterministic"]["vs_jit"] == pytest.approx(2.05 / 1.05)
+    assert by["jit deterministic"]["goal"] is None

@@ -115,9 +115,24 @@ def test_tiers_interleave_identically():
     assert a.records["memtrace"].tobytes() == b.records["memtrace"].tobytes()
 
 
+@needs_qemu
+@pytest.mark.parametrize("schedule", ["parallel", "deterministic"])
+@pytest.mark.parametrize("tier", TIERS)
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_pipes_between_threads_wait_for_each_other(variant, tier, schedule):
+    """A reader of an empty guest pipe (read or poll) waits for the writer thread, a writer
+    of a full one for the reader, and a timed poll on a silent pipe times out."""
+    elf = guests.build(_name("waits", variant))
+    q = subprocess.run([QEMU, str(elf), "pipes"], capture_output=True, timeout=120)
+    r = _machine(tier, schedule=schedule).run(elf, ["pipes"], capture=True, argv0=str(elf))
+    assert r.reason == "exit", r.message
+    assert (r.exit_code, r.stdout) == (q.returncode, q.stdout)
+    assert r.stdout.startswith(b"pipe bytes 300000 ")
+
+
 @pytest.mark.parametrize("schedule", ["parallel", "deterministic"])
 @pytest.mark.parametrize("variant", VARIANTS)
-@pytest.mark.parametrize("mode", ["deadlock", "selfwait"])
+@pytest.mark.parametrize("mode", ["deadlock", "selfwait", "pipewait"])
 def test_waits_that_cannot_end_are_a_deadlock(variant, mode, schedule):
     r = Machine(wall_limit=60, schedule=schedule).run(_name("waits", variant), [mode], capture=True)
     assert r.reason == "deadlock", (r.reason, r.message)

@@ -57,14 +57,23 @@ GOALS = {"jit": ("ratio_native", 2.0), "jit+null": ("vs_jit", 1.03),
          # a client through the CLI costs what it costs in wbrun, plus start-up (and, with
          # --events, plus writing the stores' bytes at the disk's speed)
          "wb run --client": ("vs_wbrun", 1.2), "wb run --events": ("vs_wbrun", 1.5)}
+#: multithreaded workloads: the argument that sets how many threads work (its index in the
+#: workload's arguments); they get two more rows: "jit deterministic" (the reproducible
+#: schedule) and "jit 1 thread" (the same run with one working thread)
+THREAD_ARG = {"zstd-mt": 2, "blosc": 1}
+#: their goals (the issue's: two zstd workers in parallel take <= 0.6x one worker's time, and
+#: <= 0.5x qemu's, which the ratio_qemu column shows)
+THREADED_GOALS = {"jit": ("vs_one_thread", 0.6)}
 _GOAL_TEXT = {"ratio_native": "x native <= {:g}", "vs_jit": "x jit <= {:g}",
+              "vs_one_thread": "x 1 thread <= {:g}",
               "over_wbrun": "<= wbrun + {:g} s", "vs_wbrun": "x wbrun <= {:g} (net)"}
 #: launches of each start-up command (the minimum is reported)
 STARTUP_RUNS = 10
 #: every row has these keys (None where they do not apply)
 ROW_KEYS = ("workload", "config", "seconds", "seconds_min", "seconds_max", "wall_seconds",
             "ratio_native", "ratio_native_range", "ratio_qemu", "ratio_qemu_range",
-            "vs_jit", "vs_jit_range", "over_wbrun", "vs_wbrun", "vs_wbrun_range", "bytes_written",
+            "vs_jit", "vs_jit_range", "vs_one_thread", "vs_one_thread_range", "over_wbrun",
+            "vs_wbrun", "vs_wbrun_range", "bytes_written",
             "instructions", "guest_mips", "events",
             "goal", "goal_verdict", "goal_met", "output_ok", "repeat", "host")
 
@@ -130,7 +139,8 @@ def goal_verdict(field: str, value: float | None, rng: list | None, bound: float
     """``"met"``, ``"missed"`` or ``"noise"`` for a row's goal (None: not measured).
 
     A ratio below 1, or one whose range reaches 1 (the row's repeats overlap its
-    reference's), is noise: no claim about the goal holds.
+    reference's), is noise: no claim about the goal holds (for a speed-up, ``vs_one_thread``,
+    a ratio or range reaching 1 is).
 
     >>> goal_verdict("vs_jit", 0.57, [0.5, 0.6], 1.03)
     'noise'
@@ -141,17 +151,21 @@ def goal_verdict(field: str, value: float | None, rng: list | None, bound: float
     """
     if value is None:
         return None
+    if field == "vs_one_thread":  # a speed-up: noise when the runs could be as slow as one thread's
+        return "noise" if value >= 1 or (rng is not None and rng[1] >= 1) else (
+            "met" if value <= bound else "missed")
     if field != "over_wbrun" and (value < 1 or (rng is not None and rng[0] <= 1)):
         return "noise"
     return "met" if value <= bound else "missed"
 
 
-def _row(**fields) -> dict:
+def _row(goals: dict | None = None, **fields) -> dict:
     row = dict.fromkeys(ROW_KEYS)
     row.update(fields)
     cfg = row["config"]
-    if cfg in GOALS:
-        field, bound = GOALS[cfg]
+    goals = GOALS if goals is None else goals
+    if cfg in goals:
+        field, bound = goals[cfg]
         row["goal"] = _GOAL_TEXT[field].format(bound)
         row["goal_verdict"] = goal_verdict(field, row[field], row.get(f"{field}_range"), bound)
         row["goal_met"] = {"met": True, "missed": False}.get(row["goal_verdict"])
@@ -176,6 +190,7 @@ def bench_rows(workload: str, cells: dict, *, client_tier: str | None = CLIENT_T
     nat = cells["native"]["times"]
     q = cells.get("qemu", {}).get("times")
     jit = cells[client_tier]["times"] if client_tier in cells else None
+    one = cells.get(f"{client_tier} 1 thread", {}).get("times")
     insns = next((c["instructions"] for c in cells.values() if c.get("instructions")), None)
     rows = []
     for cfg, c in cells.items():
@@ -198,9 +213,11 @@ def bench_rows(workload: str, cells: dict, *, client_tier: str | None = CLIENT_T
                 f["ratio_qemu"], f["ratio_qemu_range"] = _ratio(ts, q)
         if jit is not None and cfg == client_tier:
             f["vs_jit"] = 1.0
-        elif jit is not None and cfg.startswith(f"{client_tier}+"):
+        elif jit is not None and cfg.startswith((f"{client_tier}+", f"{client_tier} ")):
             f["vs_jit"], f["vs_jit_range"] = _ratio(ts, jit)
-        rows.append(_row(**f))
+        if one is not None and cfg == client_tier:
+            f["vs_one_thread"], f["vs_one_thread_range"] = _ratio(ts, one)
+        rows.append(_row(THREADED_GOALS if one is not None else None, **f))
     return rows
 
 
@@ -248,7 +265,16 @@ def run_bench(workloads: list[str] | None = None, repeat: int = 3, qemu: bool = 
         configs = [("native", None, None), *([("qemu", None, None)] if qemu_bin else []),
                    *[(t, t, []) for t in tiers],
                    *[(f"{client_tier}+{c}", client_tier, [c]) for c in (clients if client_tier else [])]]
-        machines = {cfg: Machine(tier=t, root=root, clients=cl) for cfg, t, cl in configs if t}
+        threaded = w.split("-glibc")[0] in THREAD_ARG and client_tier
+        if threaded:  # the reproducible schedule, and one working thread
+            configs += [(f"{client_tier} deterministic", client_tier, []),
+                        (f"{client_tier} 1 thread", client_tier, [])]
+        machines = {cfg: Machine(tier=t, root=root, clients=cl,
+                                 schedule="deterministic" if cfg.endswith("deterministic") else "parallel")
+                    for cfg, t, cl in configs if t}
+        one_args = list(args)
+        if threaded:
+            one_args[THREAD_ARG[w.split("-glibc")[0]]] = "1"
         runs: dict[str, list] = {cfg: [] for cfg, _, _ in configs}
         for k in range(repeat):
             say(f"round {k + 1}/{repeat}: " + ", ".join(cfg for cfg, _, _ in configs))
@@ -258,11 +284,16 @@ def run_bench(workloads: list[str] | None = None, repeat: int = 3, qemu: bool = 
                 elif cfg == "qemu":
                     runs[cfg].append(_time_process([qemu_bin, str(elf)] + args, root))
                 else:
-                    runs[cfg].append(_engine_once(machines[cfg], elf, args, w, cl))
+                    runs[cfg].append(_engine_once(machines[cfg], elf,
+                                                  one_args if cfg.endswith("1 thread") else args, w, cl))
         ref_out = runs["native"][0][1]
+        one_out = runs[f"{client_tier} 1 thread"][0][0].stdout if threaded else None
         cells: dict[str, dict] = {}
         for cfg, t, cl in configs:
-            if t is None:
+            if cfg.endswith("1 thread"):
+                # its output differs from the others' only in the thread count it reports
+                cells[cfg] = _engine_cell(runs[cfg], one_out, cl)
+            elif t is None:
                 cells[cfg] = {"times": [r[0] for r in runs[cfg]],
                               "output_ok": all(r[1] == ref_out and r[2] == 0 for r in runs[cfg])}
             else:
@@ -507,6 +538,8 @@ def _goal_cell(r: dict, rich: bool = False, sep: str = ": ") -> str:
     verdict = r.get("goal_verdict") or "?"
     if verdict == "missed" and rich:
         verdict = "[red]missed[/red]"
+    if r.get("vs_one_thread") is not None:  # a ratio no column shows
+        return f"{r['goal']} ({r['vs_one_thread']:.2f}){sep}{verdict}"
     return f"{r['goal']}{sep}{verdict}"
 
 

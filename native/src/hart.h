@@ -5,8 +5,8 @@
  * A machine owns its harts (machine.h: harts[], nharts; one per guest thread in user mode,
  * one per CPU later; scheduler.h creates them and chooses which one runs). Tiers run a hart
  * (wb_interp_run(h), wb_jit_run(h)); traps, client hooks and syscalls are handed the hart
- * that raised them. Everything shared by all harts (memory, code
- * caches, clients, the run's stop reason) stays in the machine.
+ * that raised them. Everything shared by all harts (memory, clients, the run's stop reason,
+ * and the code caches under the deterministic schedule) stays in the machine.
  */
 #ifndef WB_HART_H
 #define WB_HART_H

@@ -159,7 +159,7 @@ int wb_sched_idle(wb_machine *m) {
      * wakes its thread (EINTR), which the caller then finds runnable */
     if (m->platform->idle && m->platform->idle(m)) return m->stop_reason == WB_REASON_NONE;
     wb_machine_stop(m, WB_REASON_DEADLOCK,
-                    "deadlock: all %d live threads wait (futex) and none has a timeout", waiting);
+                    "deadlock: all %d live threads wait (futex, pipe) and none has a timeout", waiting);
     return 0;
   }
   uint64_t now = wb_guest_monotonic_ns(m);

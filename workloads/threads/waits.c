@@ -8,9 +8,14 @@
  *   alarm     the only thread waits on a semaphore nobody posts but a SIGALRM handler does
  *   alarm-mt  main joins a thread that waits on such a semaphore: every thread waits, and
  *             only the alarm (1 s later) can end it
+ *   pipes     a thread writes 300 KB through a pipe (more than it holds: the writer waits
+ *             for the reader) that main reads with read and poll until EOF; then a 50 ms poll
+ *             on a pipe nobody writes times out while another thread lives
+ *   pipewait  main reads a pipe nobody writes while the only other thread waits forever
  */
 #include <errno.h>
 #include <linux/futex.h>
+#include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
@@ -41,6 +46,54 @@ static void *alarm_waiter(void *arg) {
   return NULL;
 }
 static void *idle(void *arg) { (void)arg; sem_wait(&never); return NULL; }
+
+static int pfd[2];
+static void *producer(void *arg) {
+  (void)arg;
+  char buf[100];
+  for (int i = 0; i < 3000; i++) {
+    memset(buf, 'a' + i % 26, sizeof buf);
+    for (size_t off = 0; off < sizeof buf;) {
+      ssize_t w = write(pfd[1], buf + off, sizeof buf - off);
+      if (w < 0) { perror("write"); exit(1); }
+      off += (size_t)w;
+    }
+  }
+  close(pfd[1]);
+  return NULL;
+}
+
+static int pipes(void) {
+  if (pipe(pfd) != 0) { perror("pipe"); return 1; }
+  pthread_t t;
+  pthread_create(&t, NULL, producer, NULL);
+  unsigned long sum = 0, total = 0, reads = 0;
+  char buf[4096];
+  for (;;) {
+    if (reads++ % 2) {  /* every other read waits in poll first */
+      struct pollfd p = {pfd[0], POLLIN, 0};
+      if (poll(&p, 1, -1) != 1) { perror("poll"); return 1; }
+    }
+    ssize_t r = read(pfd[0], buf, sizeof buf);
+    if (r == 0) break;
+    if (r < 0) { perror("read"); return 1; }
+    for (ssize_t i = 0; i < r; i++) sum = sum * 31 + (unsigned char)buf[i];
+    total += (unsigned long)r;
+  }
+  pthread_join(t, NULL);
+  printf("pipe bytes %lu sum %lx\n", total, sum);
+  int q[2];
+  pipe(q);
+  pthread_create(&t, NULL, idle, NULL);
+  struct pollfd p = {q[0], POLLIN, 0};
+  struct timespec t0;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  int r = poll(&p, 1, 50);
+  printf("poll on a silent pipe: %d after >= 50 ms: %s\n", r, ms_since(&t0) >= 50 ? "yes" : "no");
+  sem_post(&never);
+  pthread_join(t, NULL);
+  return 0;
+}
 
 int main(int argc, char **argv) {
   const char *mode = argc > 1 ? argv[1] : "timeout";
@@ -98,6 +151,17 @@ int main(int argc, char **argv) {
       pthread_join(t, NULL);
       printf("joined after the alarm, >= 1 s: %s\n", ms_since(&t0) >= 1000 ? "yes" : "no");
     }
+    return 0;
+  }
+  if (!strcmp(mode, "pipes")) return pipes();
+  if (!strcmp(mode, "pipewait")) {
+    int q[2];
+    pipe(q);
+    pthread_t t;
+    pthread_create(&t, NULL, idle, NULL);
+    char c;
+    ssize_t r = read(q[0], &c, 1);
+    printf("not reached: read %zd\n", r);
     return 0;
   }
   if (!strcmp(mode, "fork")) {

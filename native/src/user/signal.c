@@ -201,6 +201,11 @@ void wb_signal_interrupt_wait(wb_hart *h) {
   if (h->state != WB_HART_BLOCKED || !ut || !((ut->sigpending | wb_u(h->m)->sigpending) & ~ut->sigmask))
     return;
   ut->futex_addr = 0;
+  if (ut->io_wait) {  /* a pipe wait was to run its call again: it returns EINTR instead */
+    ut->io_wait = 0;
+    ut->io_deadline = 0;
+    h->pc += 4;
+  }
   wb_sched_wake(h, (uint64_t)-EINTR);
 }
 

@@ -5,9 +5,10 @@
  * that the guest range is mapped with the needed permission. A transfer stops at the first page
  * that is not (like Linux, which returns the bytes done before a fault, or EFAULT for none).
  *
- * Pipes made by the guest (pipe2) are non-blocking on the host side: the guest is single-
- * threaded, so a blocking read of an empty pipe (or write to a full one) could never finish;
- * the run stops with a "deadlock" message instead of hanging the host.
+ * Pipes made by the guest (pipe2) are non-blocking on the host side, so no host thread ever
+ * sleeps in one: a read of an empty pipe (a write to a full one, a poll on guest pipes only)
+ * waits while another thread could move it (wb_io_wait), and otherwise can never finish: the
+ * run stops with a "deadlock" message instead of hanging the host.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "user_internal.h"
+#include "../scheduler.h"
 
 #define G_O_NONBLOCK 04000
 #define G_O_CLOEXEC 02000000
@@ -77,14 +79,42 @@ static int64_t io_span(wb_machine *m, uint64_t addr, uint64_t len, int prot) {
   return n ? (int64_t)n : -EFAULT;
 }
 
-/* After a host call failed with EAGAIN on a guest-made pipe: EAGAIN or a deadlock stop. */
+long wb_io_wait(wb_machine *m, uint64_t wake_ns) {
+  wb_hart *h = wb_machine_self(m);
+  wb_uthread *ut = wb_ut(h);
+  if (!ut) return -ENOMEM;
+  ut->io_wait = 1;
+  wb_sched_block(h, wake_ns, h->x[WB_REG_A0]);  /* a0 stays the call's first argument */
+  return WB_SYSCALL_RESTART;
+}
+
+void wb_io_progress(wb_machine *m) {
+  for (int i = 0; i < m->nharts; i++) {
+    wb_hart *h = m->harts[i];
+    wb_uthread *ut = h->plat;
+    if (ut && ut->io_wait && h->state == WB_HART_BLOCKED) {
+      ut->io_wait = 0;
+      wb_sched_wake(h, h->x[WB_REG_A0]);
+    }
+  }
+}
+
+/* After a host call failed with EAGAIN on a guest-made pipe: EAGAIN, a wait for another
+ * thread to move the pipe, or a deadlock stop. */
 static long would_block(wb_machine *m, wb_fd *e, const char *what) {
-  if (e->internal && !e->nonblock) return deadlock(m, what);
-  return -EAGAIN;
+  if (!e->internal || e->nonblock) return -EAGAIN;
+  if (wb_sched_live(m) > 1) return wb_io_wait(m, 0);
+  return deadlock(m, what);
+}
+
+/* A guest pipe moved (data through it, an end closed): threads waiting on one look again. */
+static long moved(wb_machine *m, const wb_fd *e, long r) {
+  if (r >= 0 && e->internal) wb_io_progress(m);
+  return r;
 }
 
 static long finish_write(wb_machine *m, wb_fd *e, ssize_t r, int err) {
-  if (r >= 0) return r;
+  if (r >= 0) return moved(m, e, r);
   if (err == EPIPE) return wb_epipe(m);
   if (err == EAGAIN) return would_block(m, e, "write to a full pipe");
   return -err;
@@ -120,7 +150,7 @@ WB_SYS(read) {
   do r = read(e->host, wb_gbuf(m, a[1], (uint64_t)n), (size_t)n);
   while (r < 0 && errno == EINTR);
   if (r < 0 && errno == EAGAIN) return would_block(m, e, "read from an empty pipe");
-  return r < 0 ? -errno : r;
+  return r < 0 ? -errno : moved(m, e, r);
 }
 
 WB_SYS(write) {
@@ -222,7 +252,7 @@ static long do_readv(wb_machine *m, const uint64_t a[6], int positional) {
   do r = positional ? preadv(e->host, iov, k, (off_t)a[3]) : readv(e->host, iov, k);
   while (r < 0 && errno == EINTR);
   if (r < 0 && errno == EAGAIN) return would_block(m, e, "read from an empty pipe");
-  return r < 0 ? -errno : r;
+  return r < 0 ? -errno : moved(m, e, r);
 }
 
 static long do_writev(wb_machine *m, const uint64_t a[6], int positional) {
@@ -264,7 +294,12 @@ WB_SYS(lseek) {
 
 WB_SYS(close) {
   uint32_t fd = (uint32_t)a[0]; /* the kernel takes an unsigned int */
-  return fd < WB_MAX_FDS ? wb_fd_close(m, (int)fd) : -EBADF;
+  if (fd >= WB_MAX_FDS) return -EBADF;
+  wb_fd *e = wb_fd_get(m, fd);
+  int internal = e && e->internal;
+  long r = wb_fd_close(m, (int)fd);
+  if (internal) wb_io_progress(m);  /* a reader may see EOF now, a writer EPIPE */
+  return r;
 }
 
 WB_SYS(close_range) {
@@ -654,6 +689,18 @@ static long do_poll(wb_machine *m, struct pollfd *gp, int n, int64_t timeout_ns)
       do r = ppoll(hp, (nfds_t)n, tp, NULL);
       while (r < 0 && errno == EINTR);
       if (r < 0) return -errno;
+    } else if (n > 0 && wb_sched_live(m) > 1) {
+      /* guest pipes only, another thread may move them: wait for that (or the timeout),
+       * then poll again; the deadline holds across the restarts */
+      wb_uthread *ut = wb_ut(wb_machine_self(m));
+      if (!ut) return -ENOMEM;
+      uint64_t now = wb_guest_monotonic_ns(m);
+      if (!ut->io_deadline && timeout_ns > 0) ut->io_deadline = now + (uint64_t)timeout_ns;
+      if (ut->io_deadline && now >= ut->io_deadline) {
+        ut->io_deadline = 0;
+        return 0;
+      }
+      return wb_io_wait(m, ut->io_deadline);
     } else if (timeout_ns < 0) {
       /* pause() is ppoll(NULL, 0, NULL): only our own interval timer can end it */
       if (wb_guest_wait_timer(m) && wb_stopping(m)) return 0;
@@ -664,6 +711,8 @@ static long do_poll(wb_machine *m, struct pollfd *gp, int n, int64_t timeout_ns)
       if (wb_stopping(m)) return 0;
     }
   }
+  wb_uthread *ut = wb_machine_self(m)->plat;
+  if (ut) ut->io_deadline = 0;  /* this poll is over */
   for (int i = 0; i < n; i++) {
     if (hp[i].fd < 0) continue;
     gp[i].revents = hp[i].revents;

@@ -528,6 +528,11 @@ int wb_user_syscall(wb_hart *h) {
   /* a thread that blocks (or yields) returns r when it runs again, unless its wakeup says
    * otherwise; a run that stopped leaves a0 alone */
   if (m->stop_reason != WB_REASON_NONE) return 1;
+  if (r == WB_SYSCALL_RESTART) {  /* the ecall runs again when the thread does (the caller
+                                   * moves pc past it: back onto it) */
+    h->pc -= 4;
+    return 1;
+  }
   h->x[WB_REG_A0] = (uint64_t)r;
   return h->leave != 0;
 }

@@ -96,7 +96,18 @@ typedef struct wb_uthread {
   uint64_t altstack[3];       /* stack_t: ss_sp, ss_flags, ss_size */
   uint64_t saved_mask;        /* sigsuspend: the mask to restore once a handler ran */
   int restore_mask;
+  int io_wait;                /* blocked until a guest pipe moves (sys_file.c: wb_io_wait) */
+  uint64_t io_deadline;       /* poll: when the wait it restarts times out (guest ns; 0: none) */
 } wb_uthread;
+
+/* Guest pipes between threads (sys_file.c). A read of an empty guest pipe, a write to a full
+ * one, or a poll on guest pipes only, while other threads live: the calling thread waits
+ * until any thread moves data through or closes a guest pipe (or until wake_ns, 0: never),
+ * then runs the same syscall again (returns WB_SYSCALL_RESTART). When every thread waits
+ * so, the run ends as a deadlock, as a single-threaded program's does at once. */
+#define WB_SYSCALL_RESTART (-513L)   /* the kernel's ERESTARTNOINTR */
+long wb_io_wait(wb_machine *m, uint64_t wake_ns);
+void wb_io_progress(wb_machine *m);
 
 /* Hart h's thread state, allocated on first use (NULL only when out of host memory). */
 wb_uthread *wb_ut(wb_hart *h);
