@@ -214,3 +214,21 @@ def test_barrier_profiler_follows_each_thread_through_malloc(tier):
         assert sites.count("worker") == 8
         got[q] = (len(sites), int(ds.reads.sum()), int(ds.writes.sum()))
     assert got[37] == got[20000] == got["parallel"]
+
+
+@pytest.mark.parametrize("schedule", ["parallel", "deterministic"])
+@pytest.mark.parametrize("tier", TIERS)
+def test_clients_count_per_thread_under_both_schedules(tier, schedule):
+    """icount: one record per guest thread, its exact count; memtrace and bbprofile see every
+    thread; inline counters shared by parallel threads lose nothing (bbprofile's block counts
+    add up to every instruction retired)."""
+    r = _machine(tier, schedule=schedule, clients=["icount", "memtrace", "bbprofile"]).run(
+        "psum", ["4", "20000"], capture=True)
+    assert r.ok, r.message
+    ic = r.records["icount"]
+    assert ic["thread"].tolist() == list(range(5))
+    assert ic["icount"].tolist() == list(r.thread_instructions)
+    assert int(ic["icount"].sum()) == r.instructions
+    assert set(r.records["memtrace"]["thread"].tolist()) == set(range(5))
+    bb = r.records["bbprofile"]
+    assert int((bb["count"].astype("u8") * bb["ninsns"]).sum()) == r.instructions
