@@ -6,8 +6,9 @@
  *   SIZE     bytes of input to generate (suffix k or m allowed; default 4m)
  *   LEVEL    zstd compression level (default 3)
  *   WORKERS  compression threads (default 0: compress on the calling thread); only in a
- *            build with ZSTD_MULTITHREAD (the zstd-mt guest). zstd's output does not depend
- *            on the number of workers (>= 1), so the hashes printed are the same for all.
+ *            build with ZSTD_MULTITHREAD (the zstd-mt guest), in jobs of 1 MiB. zstd's output
+ *            does not depend on the number of workers (>= 1), so the hashes printed are the
+ *            same for all.
  *
  * The input is produced by a fixed-seed generator and mixes text-like
  * material, repeats of earlier data, byte runs, number tables and a little
@@ -201,6 +202,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "zstd: cannot use %d workers\n", workers);
         return 2;
     }
+    /* jobs of 1 MiB (zstd's default is 4 windows: 8 MiB at level 3), so that inputs of a few
+     * MiB already keep several workers busy; the frame depends on the job size, not on the
+     * number of workers */
+    if (workers) ZSTD_CCtx_setParameter(cctx, ZSTD_c_jobSize, 1 << 20);
     size_t csize = ZSTD_compress2(cctx, dst, cap, src, size);
     if (ZSTD_isError(csize)) {
         fprintf(stderr, "zstd: compression failed: %s\n", ZSTD_getErrorName(csize));
