@@ -144,15 +144,18 @@ def test_runs_are_deterministic():
 @pytest.mark.parametrize("prog,args", [("lua54", ["coroutines.lua"]), ("zstd", ["256k", "3"]),
                                        ("fpmath", []), ("atomics", []),
                                        ("workq", ["2", "3", "500"]), ("spawn-glibc", ["16", "3"]),
-                                       ("syncs", ["3", "10"])])
+                                       ("syncs", ["3", "10"]), ("zstd-mt", ["2m", "3", "3"]),
+                                       ("waits", ["pipes"])])
+@pytest.mark.parametrize("schedule", ["parallel", "deterministic"])
 @pytest.mark.parametrize("tier", TIERS)
-def test_engine_under_asan_and_ubsan(prog, args, tier):
+def test_engine_under_asan_and_ubsan(prog, args, tier, schedule):
     """The engine built with AddressSanitizer and UBSan runs real programs cleanly, on every
-    tier (the JIT's own C code: dispatcher, translator, helpers, under the sanitizers)."""
+    tier (the JIT's own C code: dispatcher, translator, helpers, under the sanitizers) and
+    under both schedules (the threaded ones: worker threads, per-thread caches, the lock)."""
     elf = guests.build(prog)
     root = guests.LUA_SCRIPTS_DIR
-    p = subprocess.run([str(asan_wbrun()), "-T", tier, "-r", str(root), str(elf), *args], cwd=root,
-                       capture_output=True, timeout=900)
+    p = subprocess.run([str(asan_wbrun()), "-T", tier, "-P", schedule, "-r", str(root), str(elf), *args],
+                       cwd=root, capture_output=True, timeout=900)
     assert p.returncode == 0, p.stderr.decode(errors="replace")[-3000:]
     assert b"runtime error" not in p.stderr and b"AddressSanitizer" not in p.stderr
     q = _qemu(elf, args, root)

@@ -83,6 +83,21 @@ def test_threaded_programs_match_qemu(program, variant, tier, schedule):
     assert sum(r.thread_instructions) == r.instructions
 
 
+@pytest.mark.parametrize("tier", TIERS)
+def test_parallel_stress_threads_come_and_go_while_others_translate(tier):
+    """Sixty-four threads created and joined in rounds, every block translated at its first
+    execution (jit_hot=0: translations race with thread exits on their own caches), a
+    producer/consumer queue and barrier/rwlock rounds, ten times over: always the same output."""
+    kw = {"jit_hot": 0} if tier == "jit" else {}
+    m = Machine(tier=tier, schedule="parallel", max_insns=2_000_000_000, **kw)
+    for _ in range(10):
+        for prog, args, want in (("spawn", ["64", "4"], b"ok\n"), ("workq", ["4", "4", "3000"], b"ok\n"),
+                                 ("syncs", ["8", "30"], b"done\n")):
+            r = m.run(prog, args, capture=True)
+            assert r.ok, (prog, r.message)
+            assert r.stdout.endswith(want), (prog, r.stdout[-200:])
+
+
 def _fingerprint(r):
     return (r.instructions, tuple(r.thread_instructions), r.stdout,
             {k: v.tobytes() for k, v in r.records.items()})
