@@ -247,3 +247,12 @@ def test_clients_count_per_thread_under_both_schedules(tier, schedule):
     assert set(r.records["memtrace"]["thread"].tolist()) == set(range(5))
     bb = r.records["bbprofile"]
     assert int((bb["count"].astype("u8") * bb["ninsns"]).sum()) == r.instructions
+
+
+def test_cli_schedule_option():
+    cli = [sys.executable, "-m", "workbench.cli", "run"]
+    ok = subprocess.run(cli + ["--schedule", "deterministic", "--quantum", "500", "psum", "2", "1000"],
+                        capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0 and "ok" in ok.stdout, ok.stderr
+    bad = subprocess.run(cli + ["--schedule", "bogus", "psum"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "unknown schedule 'bogus'" in bad.stderr and "Traceback" not in bad.stderr
