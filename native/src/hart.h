@@ -74,9 +74,12 @@ typedef struct wb_hart {
    * DynamoRIO's thread-private caches and DRK's per-CPU ones) */
   struct wb_interp *interp;
   struct wb_jit *jit;
-  /* the tier returns to the run loop at its next check (block, exit, yield, a signal, a
-   * flush or pause asked for by another host thread); cleared by the run loop */
+  /* the tier returns to the run loop at its next check (it blocked, exited, yielded, has a
+   * signal to take); set by the hart's own host thread, cleared by the run loop */
   volatile int leave;
+  /* another host thread asks this hart to look at the machine at its next block boundary
+   * (a signal for it, a flush): never mid-block, where an instruction would run twice */
+  volatile int poke;
   volatile int flush_pending;  /* parallel: another thread dropped translations: drop ours */
   uint64_t reserved_value;     /* the value LR read: SC stores only if memory still holds it */
 

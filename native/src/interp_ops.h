@@ -88,7 +88,10 @@
     wb_hooks_run(cpu, hk->acts + hk->start[i_], (unsigned)(hk->start[i_ + 1] - hk->start[i_]),
                  cpu->instret - (b->n - i_), INSN_PC);
     if (UNLIKELY(m->drain_requested)) limit = 0; /* pause at the next block entry */
-    if (UNLIKELY(m->stop_reason != WB_REASON_NONE || cpu->leave)) {
+    /* a hook stopped the run (or this hart must leave): before the instruction, whose
+     * records are then made again. A pause another thread asked for meanwhile (a drain, the
+     * budget) waits for the next block entry instead: nothing is recorded twice. */
+    if (UNLIKELY(cpu->leave || (m->stop_reason != WB_REASON_NONE && !wb_reason_resumable(m->stop_reason)))) {
       cpu->instret -= (b->n - i_);
       cpu->pc = INSN_PC;
       goto stop;

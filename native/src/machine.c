@@ -161,6 +161,11 @@ static int limits_hit(wb_hart *h, uint32_t n, int wall_due, uint64_t *next_wall_
 int wb_machine_limits_hit(wb_hart *h, uint32_t n, int wall_due, uint64_t *next_wall_check) {
   wb_machine *m = h->m;
   if (m->stop_reason != WB_REASON_NONE || h->leave) return 1;
+  if (h->poke) {  /* another thread asked: the run loop looks (a block boundary) */
+    h->poke = 0;
+    h->leave = 1;
+    return 1;
+  }
   if (!m->par.on) return limits_hit(h, n, wall_due, next_wall_check);
   wb_lock(m);
   int r = h->flush_pending ? (h->leave = 1) : limits_hit(h, n, wall_due, next_wall_check);
@@ -248,7 +253,7 @@ void wb_machine_request_exit(wb_machine *m) {
   if (self && self->jit) wb_jit_request_exit(self->jit, NULL);
   if (m->par.on)  /* the others, at their next look at the machine */
     for (int i = 0; i < m->nharts; i++)
-      if (m->harts[i] != self && m->harts[i]->state != WB_HART_EXITED) m->harts[i]->leave = 1;
+      if (m->harts[i] != self && m->harts[i]->state != WB_HART_EXITED) m->harts[i]->poke = 1;
 }
 
 void wb_machine_layout_changed(wb_machine *m) {

@@ -60,7 +60,7 @@ void wb_par_unlock_all(wb_machine *m) {
 }
 
 void wb_par_kick(wb_hart *h) {
-  h->leave = 1;
+  h->poke = 1;
   if (h->m->par.on) pthread_cond_signal(&h->wakeup);
 }
 
@@ -90,6 +90,7 @@ static void *worker(void *arg) {
   for (;;) {
     int yield = h->leave == 2;
     h->leave = 0;
+    h->poke = 0;
     if (h->state == WB_HART_BLOCKED && m->platform->recheck_wait) m->platform->recheck_wait(h);
     while (!m->par.quit && h->state != WB_HART_EXITED &&
            (h->state == WB_HART_BLOCKED || m->stop_reason != WB_REASON_NONE)) {

@@ -211,7 +211,9 @@ static uint64_t wrap_return_call(wb_hart *h) {
   J->hart->pc = WB_WRAP_RETURN;
   uint64_t pc = wb_wrap_return(h);
   J->synced = 0;
-  return m->stop_reason != WB_REASON_NONE || h->leave ? 0 : pc;
+  if (m->stop_reason == WB_REASON_NONE && !h->leave) return pc;
+  h->pc = pc;  /* the post hook ran: the run goes on (if ever) at the return address */
+  return 0;
 }
 
 static void emit_trampolines(struct wb_jit *J) {
