@@ -145,7 +145,7 @@ def test_runs_are_deterministic():
                                        ("fpmath", []), ("atomics", []),
                                        ("workq", ["2", "3", "500"]), ("spawn-glibc", ["16", "3"]),
                                        ("syncs", ["3", "10"]), ("zstd-mt", ["2m", "3", "3"]),
-                                       ("waits", ["pipes"])])
+                                       ("waits", ["pipes"]), ("smc", ["200"])])
 @pytest.mark.parametrize("schedule", ["parallel", "deterministic"])
 @pytest.mark.parametrize("tier", TIERS)
 def test_engine_under_asan_and_ubsan(prog, args, tier, schedule):

@@ -28,6 +28,7 @@ PROGRAMS = {  # program -> arguments (kept small: each runs on every tier, varia
     "syncs": ["4", "20"],
     "spawn": ["64", "4"],
     "waits": ["timeout"],
+    "smc": ["300"],                 # code one thread writes and another runs (fence.i)
     "blosc": ["2m", "3"],           # c-blosc from the python-blosc sdist, 3 threads
     "zstd-mt": ["1m", "3", "3"],   # the pinned zstd built with ZSTD_MULTITHREAD, 3 workers (zstd
                                    # compresses inputs under 1 MiB on the calling thread)

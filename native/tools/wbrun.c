@@ -1,10 +1,10 @@
 /* wbrun.c — run a RISC-V Linux ELF on the engine from the command line, without Python.
  *
  * Used by the C-level tests (and the sanitizer build in CI). Usage:
- *   wbrun [-T interp|jit] [-P parallel|deterministic] [-n MAX_INSNS] [-r ROOT] [-m MEM_BYTES]
+ *   wbrun [-T interp|jit] [-P parallel|deterministic] [-H JIT_HOT] [-n MAX_INSNS] [-r ROOT] [-m MEM_BYTES]
  *         [-t SECONDS] [-s SEED] [-R] [-S] [-c CLIENT[:OPTIONS]]... ELF [ARGS...]
  * -T picks the tier (default: jit where available), -P how guest threads run (default:
- * parallel). -R prints the final registers to stderr. -c adds a
+ * parallel), -H how often a block runs before the JIT translates it (default 4). -R prints the final registers to stderr. -c adds a
  * built-in client (options as "k=v,k=v"); its records are counted (-S) and dropped, so the
  * clients run under the sanitizers too. Exit status: the guest's exit status, or 125 when
  * the run ended another way (the reason is printed on stderr), 2 for a load error.
@@ -21,7 +21,7 @@ int main(int argc, char **argv) {
   cfg.root = ".";
   int opt, dump_regs = 0, stats = 0, nclients = 0;
   char *clients[8];
-  while ((opt = getopt(argc, argv, "+T:P:n:r:m:t:s:c:RS")) != -1) {
+  while ((opt = getopt(argc, argv, "+T:P:H:n:r:m:t:s:c:RS")) != -1) {
     switch (opt) {
       case 'T':
         if (!strcmp(optarg, "jit")) cfg.tier = WB_TIER_JIT;
@@ -33,6 +33,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(optarg, "deterministic")) cfg.schedule = WB_SCHEDULE_DETERMINISTIC;
         else { fprintf(stderr, "wbrun: unknown schedule %s\n", optarg); return 2; }
         break;
+      case 'H': cfg.jit_hot = (uint32_t)strtoul(optarg, NULL, 0); break;
       case 'n': cfg.max_insns = strtoull(optarg, NULL, 0); break;
       case 'r': cfg.root = optarg; break;
       case 'm': cfg.mem_limit = strtoull(optarg, NULL, 0); break;
@@ -52,7 +53,7 @@ int main(int argc, char **argv) {
         clients[nclients++] = optarg;
         break;
       default:
-        fprintf(stderr, "usage: wbrun [-T tier] [-P schedule] [-n insns] [-r root] [-m bytes] [-t s] [-s seed] [-R] [-S] [-c client[:opts]] ELF [ARGS...]\n");
+        fprintf(stderr, "usage: wbrun [-T tier] [-P schedule] [-H hot] [-n insns] [-r root] [-m bytes] [-t s] [-s seed] [-R] [-S] [-c client[:opts]] ELF [ARGS...]\n");
         return 2;
     }
   }
