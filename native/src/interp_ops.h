@@ -147,7 +147,7 @@
   L_SRA: X[RD] = (uint64_t)((int64_t)RS1 >> (RS2 & 63)); NEXT;
   L_OR: OPBODY_OR; NEXT;
   L_AND: OPBODY_AND; NEXT;
-  L_FENCE: NEXT;
+  L_FENCE: if (UNLIKELY(wb_fence_needs_host(m, IMM))) __atomic_thread_fence(__ATOMIC_SEQ_CST); NEXT;
   L_FENCE_I:
     wb_machine_invalidate_code(m, 0, ~0ull); /* every tier's translations */
     pc = b->end_pc; slot = NULL; goto lookup;

@@ -94,6 +94,13 @@ static inline uint64_t wb_machine_stop_insn(const wb_hart *h) {
   return s > m->others_insns ? s - m->others_insns : 0;
 }
 
+/* A FENCE (imm = fm, pred, succ) the x86-64 host must carry out while other threads run: one
+ * that orders earlier stores before later loads (pred has W, succ has R), which TSO alone does
+ * not; every other ordering RVWMO asks for, x86's TSO already gives (FENCE.TSO included). */
+static inline int wb_fence_needs_host(const wb_machine *m, int32_t imm) {
+  return m->par.on && (imm >> 8) != 8 && ((imm >> 4) & 1) && (imm & 2);
+}
+
 /* A stop after which wb_machine_run may be called again to go on (a limit, a drain pause). */
 static inline int wb_reason_resumable(int reason) {
   return reason == WB_REASON_BUDGET || reason == WB_REASON_WALLCLOCK || reason == WB_REASON_DRAIN;

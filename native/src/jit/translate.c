@@ -592,7 +592,9 @@ static int translate_insn(tctx *t, const wb_insn *in) {
     case WB_OP_SRA: shift_reg(t, in, 7, 1); return 0;
     case WB_OP_OR: alu_rr(t, in, XA_OR, 1, 1); return 0;
     case WB_OP_AND: alu_rr(t, in, XA_AND, 1, 1); return 0;
-    case WB_OP_FENCE: return 0;
+    case WB_OP_FENCE:
+      if (wb_fence_needs_host(t->m, in->imm)) { x_b(&t->b, 0x0f); x_b(&t->b, 0xae); x_b(&t->b, 0xf0); } /* mfence */
+      return 0;
     case WB_OP_FENCE_I: jmp_exit(t, JX_FLUSH, t->end_pc); return 1;
     case WB_OP_ECALL: jmp_exit(t, JX_ECALL, t->pc); return 1;
     case WB_OP_ADDIW: alu_ri(t, in, XA_ADD, 0); return 0;
