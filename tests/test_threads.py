@@ -276,3 +276,25 @@ def test_parallel_runs_pause_for_drains_and_lose_no_record(tier):
         ic = recs["icount"][recs["thread"] == t]
         assert (np.diff(ic.astype(np.int64)) > 0).all()     # in order, none twice
         assert int(ic[-1]) < r.thread_instructions[t]
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_a_blocking_host_read_does_not_stop_the_other_threads(tier):
+    """Parallel: main blocks reading the embedder's stdin (a pipe we fill 3 s later) while a
+    worker computes; the worker finishes meanwhile (the read does not hold the engine)."""
+    import os
+    import threading
+    import time
+    rfd, wfd = os.pipe()
+
+    def feed():
+        time.sleep(3)
+        os.write(wfd, b"x")
+        os.close(wfd)
+    threading.Thread(target=feed, daemon=True).start()
+    try:
+        r = Machine(tier=tier, schedule="parallel").run("waits", ["stdin"], capture=True, stdin=rfd)
+    finally:
+        os.close(rfd)
+    assert r.ok, r.message
+    assert r.stdout == b"read 1; worker done before input: 1\n"

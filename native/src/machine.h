@@ -118,6 +118,11 @@ int wb_switching(const wb_machine *m);
  * client calls, completing faults, limits). Recursive per host thread. */
 void wb_lock(wb_machine *m);
 void wb_unlock(wb_machine *m);
+/* Around a host call that may block for long (a read of the embedder's stdin, a poll on host
+ * fds): let the other threads into the engine meanwhile. wb_lock_drop returns what
+ * wb_lock_retake needs. */
+int wb_lock_drop(wb_machine *m);
+void wb_lock_retake(wb_machine *m, int depth);
 
 /* Stop the run (called from syscalls, faults and limits). fmt is printf-style. */
 void wb_machine_stop(wb_machine *m, int reason, const char *fmt, ...)

@@ -52,6 +52,20 @@ void wb_unlock(wb_machine *m) {
   if (--t_depth == 0) pthread_mutex_unlock(&m->par.lock);
 }
 
+int wb_lock_drop(wb_machine *m) {
+  if (!m->par.on || t_depth == 0) return 0;
+  int depth = t_depth;
+  t_depth = 0;
+  pthread_mutex_unlock(&m->par.lock);
+  return depth;
+}
+
+void wb_lock_retake(wb_machine *m, int depth) {
+  if (!depth) return;
+  pthread_mutex_lock(&m->par.lock);
+  t_depth = depth;
+}
+
 void wb_par_unlock_all(wb_machine *m) {
   if (m->par.on && t_depth > 0) {
     t_depth = 0;

@@ -12,6 +12,8 @@
  *             for the reader) that main reads with read and poll until EOF; then a 50 ms poll
  *             on a pipe nobody writes times out while another thread lives
  *   pipewait  main reads a pipe nobody writes while the only other thread waits forever
+ *   stdin     main reads a byte of stdin while a worker computes: did the worker finish
+ *             before the byte came (it runs on while the host read blocks)?
  */
 #include <errno.h>
 #include <linux/futex.h>
@@ -60,6 +62,15 @@ static void *producer(void *arg) {
     }
   }
   close(pfd[1]);
+  return NULL;
+}
+
+static volatile int worker_done;
+static void *compute(void *arg) {
+  (void)arg;
+  volatile unsigned long x = 1;
+  for (long i = 0; i < 20000000; i++) x = x * 6364136223846793005ul + 1442695040888963407ul;
+  worker_done = 1;
   return NULL;
 }
 
@@ -154,6 +165,15 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (!strcmp(mode, "pipes")) return pipes();
+  if (!strcmp(mode, "stdin")) {
+    pthread_t t;
+    pthread_create(&t, NULL, compute, NULL);
+    char c;
+    ssize_t r = read(0, &c, 1);
+    printf("read %zd; worker done before input: %d\n", r, worker_done);
+    pthread_join(t, NULL);
+    return 0;
+  }
   if (!strcmp(mode, "pipewait")) {
     int q[2];
     pipe(q);

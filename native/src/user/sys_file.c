@@ -147,8 +147,10 @@ WB_SYS(read) {
     return n;
   }
   ssize_t r;
+  int held = e->internal ? 0 : wb_lock_drop(m);  /* the embedder's fds may block */
   do r = read(e->host, wb_gbuf(m, a[1], (uint64_t)n), (size_t)n);
   while (r < 0 && errno == EINTR);
+  wb_lock_retake(m, held);
   if (r < 0 && errno == EAGAIN) return would_block(m, e, "read from an empty pipe");
   return r < 0 ? -errno : moved(m, e, r);
 }
@@ -686,8 +688,10 @@ static long do_poll(wb_machine *m, struct pollfd *gp, int n, int64_t timeout_ns)
         ts.tv_nsec = timeout_ns % 1000000000;
         tp = &ts;
       }
+      int held = wb_lock_drop(m);
       do r = ppoll(hp, (nfds_t)n, tp, NULL);
       while (r < 0 && errno == EINTR);
+      wb_lock_retake(m, held);
       if (r < 0) return -errno;
     } else if (n > 0 && wb_sched_live(m) > 1) {
       /* guest pipes only, another thread may move them: wait for that (or the timeout),
