@@ -29,6 +29,7 @@ PROGRAMS = {  # program -> arguments (kept small: each runs on every tier, varia
     "spawn": ["64", "4"],
     "waits": ["timeout"],
     "smc": ["300"],                 # code one thread writes and another runs (fence.i)
+    "racy": ["4", "20000"],         # a racy histogram: only its race-free count is printed
     "blosc": ["2m", "3"],           # c-blosc from the python-blosc sdist, 3 threads
     "zstd-mt": ["1m", "3", "3"],   # the pinned zstd built with ZSTD_MULTITHREAD, 3 workers (zstd
                                    # compresses inputs under 1 MiB on the calling thread)
@@ -298,3 +299,26 @@ def test_a_blocking_host_read_does_not_stop_the_other_threads(tier):
         os.close(rfd)
     assert r.ok, r.message
     assert r.stdout == b"read 1; worker done before input: 1\n"
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_the_racy_histogram_stays_racy(tier):
+    """The histogram's bins are plain stores from every thread with no synchronisation between
+    them (what a race detector must find): each bin is stored by all four threads, some 2500
+    times each (a thread's records arrive together: streams are drained thread by thread).
+    Under the parallel one the race can lose updates; the
+    program counts them (any number, 0 included, is a correct outcome)."""
+    import numpy as np
+    r = _machine(tier, schedule="deterministic", quantum=97, clients=["memtrace"]).run(
+        "racy", ["4", "20000"], capture=True)
+    assert r.ok and r.stdout == b"threads 4 items 20000 counted 80000\n"
+    mt = r.records["memtrace"]
+    st = mt[(mt["kind"] == 1) & (mt["size"] == 8)]
+    shared = 0
+    for addr in np.unique(st["addr"]):
+        th = st["thread"][st["addr"] == addr]
+        if set(th.tolist()) == {1, 2, 3, 4} and min(np.bincount(th)[1:]) > 1000:
+            shared += 1
+    assert shared == 8                       # the eight bins
+    p = _machine(tier, schedule="parallel").run("racy", ["4", "200000", "show"], capture=True)
+    assert p.ok and p.stdout.startswith(b"threads 4 items 200000 counted 800000\nlost updates ")

@@ -325,6 +325,8 @@ SPECS: dict[str, Spec] = {
              "test", _threaded("spawn")),
         Spec("waits", "pthreads: timed waits, a deadlock, a lone futex wait, fork, the thread limit (arg: mode)",
              "test", _threaded("waits")),
+        Spec("racy", "pthreads: a histogram updated without a lock, a race kept on purpose (args: threads, items, [show])",
+             "test", _threaded("racy")),
         Spec("smc", "pthreads: one thread rewrites a function another runs, fence.i between (arg: rounds)",
              "test", _threaded("smc")),
         Spec("signals", "signal handlers: faults recovered, pc edited in the ucontext, altstack, masks, alarms, pthread_kill (arg: all|abort)",
