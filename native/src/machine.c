@@ -45,7 +45,12 @@ int wb_switching(const wb_machine *m) {
   return h && h->leave;
 }
 
-int wb_stopping(const wb_machine *m) { return m->stop_reason != WB_REASON_NONE || wb_switching(m); }
+int wb_stopping(const wb_machine *m) {
+  /* a pause (a drain, the budget) only ever comes from another thread while a syscall runs:
+   * the syscall completes, and its thread stops after it */
+  return (m->stop_reason != WB_REASON_NONE && !wb_reason_resumable(m->stop_reason)) ||
+         wb_switching(m);
+}
 static struct sigaction g_prev_segv, g_prev_bus;
 static int g_handlers_installed;
 
@@ -199,13 +204,13 @@ static int limits_hit(wb_hart *h, uint32_t n, int wall_due, uint64_t *next_wall_
     m->platform->events_due(m, n);
     if (m->stop_reason != WB_REASON_NONE || h->leave) return 1;
   }
-  if (total + n > m->slice_end) {
-    if (total > m->slice_start) {             /* the quantum is used up: another hart's turn */
+  if (total + n > m->slice_end && total > m->slice_start) {  /* the quantum is used up */
+    if (wb_sched_quantum_over(m)) {           /* another hart's turn */
       h->leave = 1;
       return 1;
-    }
-    m->slice_end = total + n;                 /* a block longer than a quantum runs whole */
+    }                                         /* else a new quantum began */
   }
+  if (total + n > m->slice_end) m->slice_end = total + n;  /* a block longer than a quantum runs whole */
   return 0;
 }
 
@@ -372,7 +377,7 @@ static int complete_view_fault_locked(wb_hart *h, uint64_t pc) {
   h->pc = pc;
   wb_interp_step(h, m->mem.base - (w->window ? m->mem.size : 0), m->mem.bound);
   if (!opened || denied) m->view_faults++;
-  return m->stop_reason == WB_REASON_NONE;
+  return !wb_stopping(m);  /* completed (a pause another thread asked for comes after it) */
 }
 
 /* A guest store at pc faulted on a page of translated code (write-protected by
@@ -409,7 +414,7 @@ static int complete_code_write(wb_hart *h, uint64_t pc) {
   /* every byte of it is writable through base now (checked above): this cannot fault */
   h->pc = pc;
   wb_interp_step(h, base, m->mem.size);
-  return m->stop_reason == WB_REASON_NONE;
+  return !wb_stopping(m);
 }
 
 /* ---- public API ---- */

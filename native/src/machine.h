@@ -109,7 +109,8 @@ static inline int wb_reason_resumable(int reason) {
 /* The hart this host thread runs in m: the running hart (deterministic schedule) or this
  * worker's (parallel); NULL on a thread that runs none (the coordinator). */
 wb_hart *wb_machine_self(const wb_machine *m);
-/* The run stops, or the calling hart must leave its tier (a switch). */
+/* The run ends (a final stop), or the calling hart must leave its tier (a switch): what a
+ * syscall in progress must give way to. */
 int wb_stopping(const wb_machine *m);
 /* The calling hart must leave its tier (a switch), the run going on. */
 int wb_switching(const wb_machine *m);

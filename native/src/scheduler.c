@@ -143,6 +143,14 @@ static uint64_t next_rand(wb_machine *m) {  /* xorshift64*: the scheduler's own 
   return x * 0x2545f4914f6cdd1dull;
 }
 
+int wb_sched_quantum_over(wb_machine *m) {
+  wake_timed_out(m, wb_guest_monotonic_ns(m));
+  for (int i = 0; i < m->nharts; i++)
+    if (m->harts[i] != m->running && m->harts[i]->state == WB_HART_RUNNABLE) return 1;
+  start_slice(m);  /* nobody else can run: the running hart goes on without a switch */
+  return 0;
+}
+
 void wb_sched_wake_timed_out(wb_machine *m) { wake_timed_out(m, wb_guest_monotonic_ns(m)); }
 
 int wb_sched_idle(wb_machine *m) {

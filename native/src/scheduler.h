@@ -38,6 +38,9 @@ void wb_sched_yield(wb_hart *h);
 /* The run loop, after the tier returned with WB_REASON_SWITCH: choose the hart to run next
  * and make it m->running. Returns 0 if the run must stop (reason set: deadlock). */
 int wb_sched_switch(struct wb_machine *m);
+/* The running hart used up its quantum: 1 if another hart can run (a switch is due), else a
+ * new quantum starts (0), which spares leaving the tier when the others all wait. */
+int wb_sched_quantum_over(struct wb_machine *m);
 /* Every live hart waits: let guest time pass to the earliest timeout and wake the harts due
  * then, or let the platform's events (an interval timer) wake one, or stop the run with
  * WB_REASON_DEADLOCK. Returns 0 if the run stopped. */

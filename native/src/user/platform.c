@@ -20,7 +20,7 @@ static int user_on_trap(wb_hart *h, const wb_trap *t) {
         /* a process that ended did so after its ecall; a thread that blocked, yielded or
          * exited goes on (if ever) after it too */
         if (m->stop_reason == WB_REASON_EXIT || m->stop_reason == WB_REASON_SIGNAL ||
-            (m->stop_reason == WB_REASON_NONE && h->leave))
+            wb_reason_resumable(m->stop_reason) || (m->stop_reason == WB_REASON_NONE && h->leave))
           h->pc += 4;
         return 1;
       }

@@ -527,14 +527,15 @@ int wb_user_syscall(wb_hart *h) {
   if (m->clients) wb_clients_syscall(h, nr, a, r);
   /* a thread that blocks (or yields) returns r when it runs again, unless its wakeup says
    * otherwise; a run that stopped leaves a0 alone */
-  if (m->stop_reason != WB_REASON_NONE) return 1;
+  if (m->stop_reason != WB_REASON_NONE && !wb_reason_resumable(m->stop_reason)) return 1;
   if (r == WB_SYSCALL_RESTART) {  /* the ecall runs again when the thread does (the caller
                                    * moves pc past it: back onto it) */
     h->pc -= 4;
     return 1;
   }
   h->x[WB_REG_A0] = (uint64_t)r;
-  return h->leave != 0;
+  /* a pause another thread asked for meanwhile: this one stops after its syscall */
+  return h->leave != 0 || m->stop_reason != WB_REASON_NONE;
 }
 
 int wb_user_init(wb_machine *m, char *err, size_t errlen) {
