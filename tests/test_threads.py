@@ -329,3 +329,34 @@ def test_the_racy_histogram_stays_racy(tier):
     assert shared == 8                       # the eight bins
     p = _machine(tier, schedule="parallel").run("racy", ["4", "200000", "show"], capture=True)
     assert p.ok and p.stdout.startswith(b"threads 4 items 200000 counted 800000\nlost updates ")
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_a_blocking_host_read_gives_way_to_pauses_and_the_end(tier):
+    """Parallel: while main blocks reading stdin, the worker's records fill the streams (the
+    run pauses to drain them: the read is interrupted and runs again after each pause), and
+    in stdin-exit the worker ends the process: the run ends at once, it does not wait for
+    input that never comes."""
+    import os
+    import threading
+    import time
+    rfd, wfd = os.pipe()
+
+    def feed():
+        time.sleep(2)
+        os.write(wfd, b"x")
+    threading.Thread(target=feed, daemon=True).start()
+    try:
+        r = Machine(tier=tier, schedule="parallel", clients=["memtrace"], drain_bytes=64 << 10).run(
+            "waits", ["stdin", "200000"], capture=True, stdin=rfd)
+        assert r.ok, r.message
+        assert r.stdout == b"read 1; worker done before input: 1\n"
+        assert len(r.records["memtrace"]) > 400_000   # a load and a store per iteration
+        t0 = time.monotonic()
+        e = Machine(tier=tier, schedule="parallel", wall_limit=60).run(
+            "waits", ["stdin-exit"], capture=True, stdin=rfd)   # nothing more is ever written
+        assert e.reason == "exit" and e.exit_code == 3, e.message
+        assert e.stdout == b"worker exits the process\n" and time.monotonic() - t0 < 30
+    finally:
+        os.close(rfd)
+        os.close(wfd)

@@ -86,6 +86,7 @@ typedef struct wb_hart {
   /* ---- parallel schedule (parallel.c): this hart's host thread */
   pthread_t thread;
   int has_thread;
+  volatile int in_host_call;   /* in a host call that may block, without the engine lock */
   pthread_cond_t wakeup;       /* it waits here while blocked or while the machine is paused */
 
   /* ---- engine state of this hart */

@@ -52,8 +52,15 @@ void wb_unlock(wb_machine *m) {
   if (--t_depth == 0) pthread_mutex_unlock(&m->par.lock);
 }
 
+/* The signal that interrupts a worker's blocking host call (a read of the embedder's stdin)
+ * when the run pauses or ends: its handler does nothing, the call fails with EINTR. */
+#define WB_INTERRUPT_SIGNAL SIGURG
+static void on_interrupt(int sig) { (void)sig; }
+
 int wb_lock_drop(wb_machine *m) {
   if (!m->par.on || t_depth == 0) return 0;
+  wb_hart *h = wb_hart_current();
+  if (h) h->in_host_call = 1;
   int depth = t_depth;
   t_depth = 0;
   pthread_mutex_unlock(&m->par.lock);
@@ -64,6 +71,8 @@ void wb_lock_retake(wb_machine *m, int depth) {
   if (!depth) return;
   pthread_mutex_lock(&m->par.lock);
   t_depth = depth;
+  wb_hart *h = wb_hart_current();
+  if (h) h->in_host_call = 0;
 }
 
 void wb_par_unlock_all(wb_machine *m) {
@@ -93,6 +102,7 @@ static void *worker(void *arg) {
   sigfillset(&all);
   static const int sync_sigs[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP};
   for (unsigned i = 0; i < sizeof sync_sigs / sizeof sync_sigs[0]; i++) sigdelset(&all, sync_sigs[i]);
+  sigdelset(&all, WB_INTERRUPT_SIGNAL);
   pthread_sigmask(SIG_BLOCK, &all, NULL);
   wb_set_current_hart(h);
   wb_lock(m);
@@ -181,6 +191,15 @@ static void deadline_after(struct timespec *ts, uint64_t ns) {
 }
 
 void wb_par_run(wb_machine *m) {
+  static int interrupt_installed;
+  if (!interrupt_installed) {  /* no SA_RESTART: the interrupted call returns EINTR */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_interrupt;
+    sigemptyset(&sa.sa_mask);
+    sigaction(WB_INTERRUPT_SIGNAL, &sa, NULL);
+    interrupt_installed = 1;
+  }
   if (!m->par.on) {
     m->par.on = 1;
     /* hart 0's translations were made for one thread (plain counter increments) */
@@ -198,7 +217,14 @@ void wb_par_run(wb_machine *m) {
     if (m->par.alive == 0 || (m->stop_reason != WB_REASON_NONE && m->par.parked == m->par.alive))
       break;
     uint64_t wait_ns = 0;  /* 0: until a worker signals */
-    if (m->stop_reason == WB_REASON_NONE) {
+    if (m->stop_reason != WB_REASON_NONE) {
+      /* stopping: a worker blocked in a host call (stdin) cannot park until the call ends */
+      for (int i = 0; i < m->nharts; i++)
+        if (m->harts[i]->has_thread && m->harts[i]->in_host_call) {
+          pthread_kill(m->harts[i]->thread, WB_INTERRUPT_SIGNAL);
+          wait_ns = 1000000;
+        }
+    } else {
       wb_sched_wake_timed_out(m);
       if (all_waiting(m) && m->par.parked == m->par.alive &&
           (m->cfg.deterministic || !first_timeout(m))) {

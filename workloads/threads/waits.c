@@ -12,8 +12,10 @@
  *             for the reader) that main reads with read and poll until EOF; then a 50 ms poll
  *             on a pipe nobody writes times out while another thread lives
  *   pipewait  main reads a pipe nobody writes while the only other thread waits forever
- *   stdin     main reads a byte of stdin while a worker computes: did the worker finish
- *             before the byte came (it runs on while the host read blocks)?
+ *   stdin     main reads a byte of stdin while a worker computes (argv[2] iterations,
+ *             default 20M): did the worker finish before the byte came (it runs on while the
+ *             host read blocks)?
+ *   stdin-exit main reads stdin while a worker computes and then ends the process (exit 3)
  */
 #include <errno.h>
 #include <linux/futex.h>
@@ -66,12 +68,20 @@ static void *producer(void *arg) {
 }
 
 static volatile int worker_done;
+static long iterations = 20000000;
 static void *compute(void *arg) {
   (void)arg;
   volatile unsigned long x = 1;
-  for (long i = 0; i < 20000000; i++) x = x * 6364136223846793005ul + 1442695040888963407ul;
+  for (long i = 0; i < iterations; i++) x = x * 6364136223846793005ul + 1442695040888963407ul;
   worker_done = 1;
   return NULL;
+}
+
+static void *compute_then_exit(void *arg) {
+  compute(arg);
+  printf("worker exits the process\n");
+  fflush(stdout);
+  exit(3);
 }
 
 static int pipes(void) {
@@ -165,6 +175,15 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (!strcmp(mode, "pipes")) return pipes();
+  if (argc > 2) iterations = atol(argv[2]);  /* stdin, stdin-exit: the worker's loop */
+  if (!strcmp(mode, "stdin-exit")) {
+    pthread_t t;
+    pthread_create(&t, NULL, compute_then_exit, NULL);
+    char c;
+    ssize_t r = read(0, &c, 1);
+    printf("not reached: read %zd\n", r);
+    return 0;
+  }
   if (!strcmp(mode, "stdin")) {
     pthread_t t;
     pthread_create(&t, NULL, compute, NULL);

@@ -149,8 +149,12 @@ WB_SYS(read) {
   ssize_t r;
   int held = e->internal ? 0 : wb_lock_drop(m);  /* the embedder's fds may block */
   do r = read(e->host, wb_gbuf(m, a[1], (uint64_t)n), (size_t)n);
-  while (r < 0 && errno == EINTR);
+  while (r < 0 && errno == EINTR && m->stop_reason == WB_REASON_NONE);
+  int err = errno;
   wb_lock_retake(m, held);
+  /* the run paused or ended meanwhile (parallel.c interrupts the read): run it again later */
+  if (r < 0 && err == EINTR) return WB_SYSCALL_RESTART;
+  errno = err;
   if (r < 0 && errno == EAGAIN) return would_block(m, e, "read from an empty pipe");
   return r < 0 ? -errno : moved(m, e, r);
 }
@@ -690,8 +694,11 @@ static long do_poll(wb_machine *m, struct pollfd *gp, int n, int64_t timeout_ns)
       }
       int held = wb_lock_drop(m);
       do r = ppoll(hp, (nfds_t)n, tp, NULL);
-      while (r < 0 && errno == EINTR);
+      while (r < 0 && errno == EINTR && m->stop_reason == WB_REASON_NONE);
+      int err = errno;
       wb_lock_retake(m, held);
+      if (r < 0 && err == EINTR) return WB_SYSCALL_RESTART;  /* as read's, above */
+      errno = err;
       if (r < 0) return -errno;
     } else if (n > 0 && wb_sched_live(m) > 1) {
       /* guest pipes only, another thread may move them: wait for that (or the timeout),
