@@ -231,6 +231,12 @@ def test_barrier_profiler_follows_each_thread_through_malloc(tier):
         assert sites.count("worker") == 8
         got[q] = (len(sites), int(ds.reads.sum()), int(ds.writes.sum()))
     assert got[37] == got[20000] == got["parallel"]
+    # the allocation log names the thread of every call: each worker's own malloc among them
+    r = Machine(tier=tier, clients=["barrier"], client_options={"barrier": {"log_allocs": 1}}).run(
+        "psum", ["8", "20000"], capture=True)
+    allocs = r.records["barrier_allocs"]
+    assert set(allocs["thread"].tolist()) >= set(range(1, 9))
+    assert r.events("barrier_allocs")["thread"].attrs["long_name"] == "guest thread that made the call"
 
 
 @pytest.mark.parametrize("schedule", ["parallel", "deterministic"])

@@ -161,7 +161,8 @@ STREAMS: dict[str, Stream] = {
         name="barrier_allocs",
         dtype=_record([("icount", "<u8", 0), ("entry_icount", "<u8", 8), ("addr", "<u8", 16),
                        ("size", "<u8", 24), ("site", "<u8", 32), ("old", "<u8", 40),
-                       ("kind", "u1", 48), ("sampled", "u1", 49), ("pad", "V6", 50)], 56),
+                       ("kind", "u1", 48), ("sampled", "u1", 49), ("thread", "<u2", 50),
+                       ("pad", "V4", 52)], 56),
         dim="event", index="icount",
         fields={
             "icount": {"long_name": "guest instructions retired when the call returned "
@@ -174,6 +175,7 @@ STREAMS: dict[str, Stream] = {
             "old": {"long_name": "realloc: the previous address"},
             "kind": {"long_name": "allocation call"},
             "sampled": {"long_name": "1 if the object got a barrier pointer"},
+            "thread": {"long_name": "guest thread that made the call"},
         },
         flags={"kind": ALLOC_KINDS},
         description="every outermost allocation call of the program",

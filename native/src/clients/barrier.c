@@ -66,7 +66,8 @@ typedef struct { uint64_t id, start, end; } range_record;
 typedef struct { uint64_t samples, faults, stray, allocations, bytes_allocated, sample_bytes; } stats_record;
 /* the allocation log (every outermost call, sampled or not): what a trace-driven model needs
  * to replay the sampling decisions */
-typedef struct { uint64_t icount, entry_icount, addr, size, site, old; uint8_t kind, sampled, pad[6]; } alloc_record;
+typedef struct { uint64_t icount, entry_icount, addr, size, site, old; uint8_t kind, sampled;
+                 uint16_t thread; uint8_t pad[4]; } alloc_record;  /* thread: the calling one */
 enum { A_MALLOC, A_CALLOC, A_REALLOC, A_FREE };
 /* a piece of a write-only object's contents */
 #define CONTENT_MAX (64u << 10)
@@ -124,11 +125,11 @@ static void keep_contents(bstate *st, wb_machine *m, const bobj *o) {
 }
 
 /* icount: when the call returned (free: when it was entered); entry: when it was entered */
-static void log_alloc(bstate *st, wb_machine *m, int kind, uint64_t entry, uint64_t addr,
+static void log_alloc(bstate *st, wb_hart *h, int kind, uint64_t entry, uint64_t addr,
                       uint64_t size, uint64_t site, uint64_t old, int sampled) {
   alloc_record *r = wb_stream_push(st->s_allocs);
-  *r = (alloc_record){wb_machine_icount(m), entry, addr, size, site, old, (uint8_t)kind,
-                      (uint8_t)sampled, {0}};
+  *r = (alloc_record){wb_hart_icount(h), entry, addr, size, site, old, (uint8_t)kind,
+                      (uint8_t)sampled, (uint16_t)wb_hart_id(h), {0}};
 }
 
 static unsigned phash(uint64_t page) { return (unsigned)(page * 0x9e3779b97f4a7c15ull >> 48) & (PHASH - 1); }
@@ -309,7 +310,7 @@ static void post_alloc(void *data, wb_hart *h, uint64_t *ret, void *user) {
   if (!c->nested) {
     uint64_t real = *ret;
     if (c->sample) *ret = sampled_ptr(st, m, real, c->size, c->site);
-    if (real && st->log_allocs) log_alloc(st, m, c->kind, c->entry, real, c->size, c->site, 0, *ret != real);
+    if (real && st->log_allocs) log_alloc(st, h, c->kind, c->entry, real, c->size, c->site, 0, *ret != real);
   }
 }
 static void pre_free(void *data, wb_hart *h, uint64_t ra, uint64_t args[8], void **user) {
@@ -320,7 +321,7 @@ static void pre_free(void *data, wb_hart *h, uint64_t ra, uint64_t args[8], void
     args[0] -= st->window;
     released(st, m, args[0], F_FREED);
   }
-  if (args[0] && !calls_of(st, h)->depth && st->log_allocs) log_alloc(st, m, A_FREE, wb_machine_icount(m), args[0], 0, ra, 0, 0);
+  if (args[0] && !calls_of(st, h)->depth && st->log_allocs) log_alloc(st, h, A_FREE, wb_machine_icount(m), args[0], 0, ra, 0, 0);
 }
 static void pre_realloc(void *data, wb_hart *h, uint64_t ra, uint64_t args[8], void **user) {
   wb_machine *m = wb_hart_machine(h);
@@ -362,7 +363,7 @@ static void post_realloc(void *data, wb_hart *h, uint64_t *ret, void *user) {
   } else if (*ret && *ret != c->old) {
     *ret = allocated(st, m, *ret, c->size, c->site);
   }
-  if (real && st->log_allocs) log_alloc(st, m, A_REALLOC, c->entry, real, c->size, c->site, c->old, *ret != real);
+  if (real && st->log_allocs) log_alloc(st, h, A_REALLOC, c->entry, real, c->size, c->site, c->old, *ret != real);
 }
 
 /* ---- recording an access of a profiled object ---- */
