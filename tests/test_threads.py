@@ -14,6 +14,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from workbench import Machine, available_tiers, guests
@@ -229,6 +230,9 @@ def test_barrier_profiler_follows_each_thread_through_malloc(tier):
         ds = r.events("barrier")
         sites = [str(s).split("+")[0] for s in ds.site_symbol.values]
         assert sites.count("worker") == 8
+        # each worker's object is named by the thread that allocated it (threads 1..8)
+        workers = [int(t) for t, s in zip(ds.thread.values, sites) if s == "worker"]
+        assert sorted(workers) == list(range(1, 9))
         got[q] = (len(sites), int(ds.reads.sum()), int(ds.writes.sum()))
     assert got[37] == got[20000] == got["parallel"]
     # the allocation log names the thread of every call: each worker's own malloc among them
@@ -243,8 +247,8 @@ def test_barrier_profiler_follows_each_thread_through_malloc(tier):
 @pytest.mark.parametrize("tier", TIERS)
 def test_clients_count_per_thread_under_both_schedules(tier, schedule):
     """icount: one record per guest thread, its exact count; memtrace and bbprofile see every
-    thread; inline counters shared by parallel threads lose nothing (bbprofile's block counts
-    add up to every instruction retired)."""
+    thread; bbprofile counts per thread, exactly: each thread's block counts add up to that
+    thread's instructions, whichever hart translated the block."""
     r = _machine(tier, schedule=schedule, clients=["icount", "memtrace", "bbprofile"]).run(
         "psum", ["4", "20000"], capture=True)
     assert r.ok, r.message
@@ -254,7 +258,11 @@ def test_clients_count_per_thread_under_both_schedules(tier, schedule):
     assert int(ic["icount"].sum()) == r.instructions
     assert set(r.records["memtrace"]["thread"].tolist()) == set(range(5))
     bb = r.records["bbprofile"]
-    assert int((bb["count"].astype("u8") * bb["ninsns"]).sum()) == r.instructions
+    per_thread = [int((bb["count"].astype("u8") * bb["ninsns"])[bb["thread"] == t].sum())
+                  for t in range(5)]
+    assert per_thread == list(r.thread_instructions)
+    order = np.lexsort((bb["thread"], bb["pc"]))          # sorted by pc, then thread
+    assert (order == np.arange(len(bb))).all()
 
 
 def test_cli_schedule_option():

@@ -95,14 +95,16 @@ STREAMS: dict[str, Stream] = {
     "bbprofile": Stream(
         name="bbprofile",
         dtype=_record([("pc", "<u8", 0), ("count", "<u8", 8), ("ninsns", "<u4", 16),
-                       ("pad", "<u4", 20)], 24),
+                       ("thread", "<u2", 20), ("pad", "<u2", 22)], 24),
         dim="block", index="pc",
         fields={
             "pc": {"long_name": "guest pc of the block's first instruction"},
             "count": {"long_name": "times the block was entered", "units": "1"},
             "ninsns": {"long_name": "guest instructions in the block", "units": "1"},
+            "thread": {"long_name": "guest thread that ran the block (65535: any, past the "
+                                    "per-thread counters' capacity)"},
         },
-        description="one record per translated guest block: how often it ran",
+        description="one record per guest block and thread that ran it: how often it ran",
         symbolize=_PC_SYMBOL,
     ),
     "icount": Stream(
@@ -122,13 +124,14 @@ STREAMS: dict[str, Stream] = {
             ["id", "site", "addr", "size", "alloc_icount", "free_icount", "first_icount",
              "last_icount", "accesses", "reads", "writes", "bytes_touched"])]
             + [("max_read", "<i8", 96), ("max_write", "<i8", 104), ("flags", "<u4", 112),
-               ("pad", "<u4", 116)], 120),
+               ("thread", "<u2", 116), ("pad", "<u2", 118)], 120),
         dim="object", index="id",
         fields={
             "id": {"long_name": "sampled object, in sampling order"},
             "site": {"long_name": "allocation site (return address of the allocation call)"},
             "addr": {"long_name": "guest address of the object"},
             "size": {"long_name": "object size", "units": "bytes"},
+            "thread": {"long_name": "guest thread that allocated the object"},
             "alloc_icount": {"long_name": "instructions retired at allocation", "units": "1"},
             "free_icount": {"long_name": "instructions retired at free or realloc (0: live)", "units": "1"},
             "first_icount": {"long_name": "instructions retired at the first access", "units": "1"},

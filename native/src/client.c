@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include "client.h"
 
 #define WB_API __attribute__((visibility("default")))
@@ -160,6 +161,48 @@ WB_API void wb_bb_count(wb_bb *bb, uint64_t *counter, uint64_t amount) {
   if (a) { a->ptr = counter; a->amount = amount; }
 }
 
+/* A hart's counter table: address space reserved once, zero pages until a counter is used. */
+static uint64_t *counters_map(void) {
+  void *p = mmap(NULL, (size_t)WB_HART_COUNTERS * sizeof(uint64_t), PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  return p == MAP_FAILED ? NULL : p;
+}
+
+int wb_counters_hart_init(wb_hart *h) {
+  wb_clients *c = h->m->clients;
+  for (int k = 0; k < c->n; k++)
+    if ((c->counting >> k & 1) && !h->counters[k] && !(h->counters[k] = counters_map())) return -1;
+  return 0;
+}
+
+/* Every hart gets the table when the client first counts per hart (under the engine lock, at
+ * translation): a block translated by one hart may run on another (deterministic schedule),
+ * and harts made later get theirs at creation. */
+WB_API int wb_bb_count_hart(wb_bb *bb, int client, uint32_t counter, uint64_t amount) {
+  wb_machine *m = bb->m;
+  wb_clients *c = m->clients;
+  if (client < 0 || client >= c->n || counter >= WB_HART_COUNTERS) return -1;
+  if (!(c->counting >> client & 1)) {
+    c->counting |= 1u << client;
+    for (int i = 0; i < m->nharts; i++)
+      if (wb_counters_hart_init(m->harts[i]) != 0) return -1;
+  }
+  wb_action *a = wb_bb_add_action(bb, WB_ACT_COUNT_HART, 0);
+  if (!a) return -1;
+  a->client = (uint8_t)client;
+  a->counter = counter;
+  a->amount = amount;
+  return 0;
+}
+
+WB_API const uint64_t *wb_hart_counters(const wb_hart *h, int client) {
+  return client >= 0 && client < WB_MAX_CLIENT_SLOTS ? h->counters[client] : NULL;
+}
+
+WB_API wb_hart *wb_machine_hart(wb_machine *m, int i) {
+  return i >= 0 && i < m->nharts ? m->harts[i] : NULL;
+}
+
 WB_API void wb_bb_call(wb_bb *bb, unsigned i, wb_insn_fn fn, void *data) {
   wb_action *a = wb_bb_add_action(bb, WB_ACT_CALL, i);
   if (a) { a->ptr = (void *)fn; a->data = data; }
@@ -250,6 +293,7 @@ void wb_hooks_run(wb_hart *h, const wb_action *acts, unsigned nacts, uint64_t ic
     switch (a->kind) {
       case WB_ACT_BURST: wb_burst_step(a->burst); break;
       case WB_ACT_COUNT: __atomic_fetch_add((uint64_t *)a->ptr, a->amount, __ATOMIC_RELAXED); break;
+      case WB_ACT_COUNT_HART: h->counters[a->client][a->counter] += a->amount; break;
       case WB_ACT_CALL:
         if (a->guarded && h->x[a->rs1] - a->lo >= a->hi - a->lo) break;
         h->instret = icount;

@@ -18,7 +18,7 @@
 #define WB_DRAIN_BYTES_DEFAULT (4ull << 20)
 #define WB_STREAM_HARD_CAP (4ull << 30)  /* a single stream never holds more than this */
 
-enum { WB_ACT_COUNT, WB_ACT_CALL, WB_ACT_TRACE_MEM, WB_ACT_CALL_MEM, WB_ACT_BURST };
+enum { WB_ACT_COUNT, WB_ACT_COUNT_HART, WB_ACT_CALL, WB_ACT_TRACE_MEM, WB_ACT_CALL_MEM, WB_ACT_BURST };
 
 typedef struct wb_action {
   uint8_t kind;
@@ -29,7 +29,9 @@ typedef struct wb_action {
   uint8_t fpval;       /* ... which is an FP register (fsw, fsd) */
   uint16_t insn;       /* instruction index in the block */
   int32_t imm;         /* memory actions: offset from rs1 */
-  uint64_t amount;     /* COUNT */
+  uint8_t client;      /* COUNT_HART: whose counter table */
+  uint32_t counter;    /* COUNT_HART: the counter's index in it */
+  uint64_t amount;     /* COUNT, COUNT_HART */
   void *ptr;           /* COUNT: the counter; CALL*: the function; TRACE_MEM: the stream */
   void *data;          /* CALL*: its data */
   struct wb_burst *burst; /* BURST: the counters; other kinds: only in that burst's
@@ -70,6 +72,7 @@ typedef struct wb_clients {
   uint64_t drain_bytes;
   wb_wrap_rec wraps[WB_MAX_WRAPS];
   int nwraps;                 /* (calls in flight are per hart: hart.h frames) */
+  uint32_t counting;          /* bit k: client k counts per hart (every hart has its table) */
 } wb_clients;
 
 struct wb_bb {
@@ -105,6 +108,9 @@ void *wb_stream_push_on(wb_hart *h, wb_stream *s);
 void wb_streams_fini(wb_machine *m);
 /* Give a new hart its segment of every stream (scheduler.c). 0, or -1 when out of memory. */
 int wb_streams_hart_init(wb_hart *h);
+/* Give a new hart the counter table of every client that counts per hart (wb_bb_count_hart;
+ * scheduler.c). 0, or -1 when out of host memory. */
+int wb_counters_hart_init(wb_hart *h);
 /* Ask the run to pause (WB_REASON_DRAIN) at the next block boundary. */
 void wb_machine_request_drain(wb_machine *m);
 

@@ -106,6 +106,8 @@ typedef struct wb_hart {
   size_t nframes, capframes;
   void *slots[WB_MAX_CLIENT_SLOTS]; /* per-hart client data (wb_hart_slot) */
   void *locals[WB_MAX_CLIENT_SLOTS]; /* per-hart client data the engine frees (wb_hart_local) */
+  uint64_t *counters[WB_MAX_CLIENT_SLOTS]; /* per-hart counter tables (wb_bb_count_hart):
+                                              WB_HART_COUNTERS each, reserved, zero until used */
   wb_stream_seg streams[WB_MAX_STREAMS]; /* this hart's records of stream i (stream.c) */
 } wb_hart;
 

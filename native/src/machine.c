@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <ucontext.h>
 #include "decode.h"
@@ -637,7 +638,11 @@ WB_API void wb_machine_destroy(wb_machine *m) {
   wb_jit_fini(m);
   wb_mem_fini(&m->mem);
   for (int i = 0; i < m->nharts; i++) {
-    for (int k = 0; k < WB_MAX_CLIENT_SLOTS; k++) free(m->harts[i]->locals[k]);
+    for (int k = 0; k < WB_MAX_CLIENT_SLOTS; k++) {
+      free(m->harts[i]->locals[k]);
+      if (m->harts[i]->counters[k])
+        munmap(m->harts[i]->counters[k], (size_t)WB_HART_COUNTERS * sizeof(uint64_t));
+    }
     free(m->harts[i]->frames);
     pthread_cond_destroy(&m->harts[i]->wakeup);
     free(m->harts[i]);

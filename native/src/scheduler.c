@@ -60,7 +60,7 @@ wb_hart *wb_sched_add(wb_machine *m, char *err, size_t errlen) {
     h->jit = m->jit;
   }
   pthread_cond_init(&h->wakeup, NULL);
-  if (m->clients && wb_streams_hart_init(h) != 0) {
+  if (m->clients && (wb_streams_hart_init(h) != 0 || wb_counters_hart_init(h) != 0)) {
     free(h);
     snprintf(err, errlen, "out of host memory");
     return NULL;

@@ -37,6 +37,16 @@ static int on_view_fault(void *data, wb_hart *h, int view, uint64_t pc, uint64_t
   return 0; /* complete it and go on */
 }
 
+/* per-hart counters (wb_bb_count_hart): bad requests refused, every block entry counted in
+ * counter 0 of the running hart's table */
+static int bad_counts_accepted;
+static void on_block(void *data, wb_bb *bb) {
+  (void)data;
+  bad_counts_accepted += wb_bb_count_hart(bb, 99, 0, 1) != -1;
+  bad_counts_accepted += wb_bb_count_hart(bb, client_id, WB_HART_COUNTERS, 1) != -1;
+  if (wb_bb_count_hart(bb, client_id, 0, 1) != 0) bad_counts_accepted++;
+}
+
 int main(int argc, char **argv) {
   if (argc < 5) { fprintf(stderr, "usage: test_views interp|jit ELF BUF_ADDR view|window\n"); return 2; }
   wb_config cfg;
@@ -51,7 +61,7 @@ int main(int argc, char **argv) {
   if (wb_machine_load(m, argv[2], 1, args, 0, NULL, err, sizeof err) != 0) { fprintf(stderr, "%s\n", err); return 2; }
   uint64_t buf = strtoull(argv[3], NULL, 0);
   int window = !strcmp(argv[4], "window");
-  wb_client_ops ops = {.name = "views-test", .on_view_fault = on_view_fault};
+  wb_client_ops ops = {.name = "views-test", .on_view_fault = on_view_fault, .on_block = on_block};
   /* a client built for another API version (or ops struct) is refused */
   if (wb_client_register(m, &ops, sizeof ops, WB_CLIENT_API_VERSION - 1) != -1 ||
       wb_client_register(m, &ops, sizeof ops + 8, WB_CLIENT_API_VERSION) != -1 ||
@@ -73,6 +83,11 @@ int main(int argc, char **argv) {
   printf("faults %d completed %llu\n", nfaults, (unsigned long long)wb_view_faults(m));
   /* the slot counted every fault */
   if (nfaults != (int)slot_count) { fprintf(stderr, "slot %llu != %d\n", (unsigned long long)slot_count, nfaults); return 3; }
+  const uint64_t *counts = wb_hart_counters(wb_machine_hart(m, 0), client_id);
+  if (bad_counts_accepted || !counts || !counts[0] || wb_machine_hart(m, 1) || wb_hart_counters(wb_machine_hart(m, 0), 99)) {
+    fprintf(stderr, "per-hart counters: %d bad requests accepted\n", bad_counts_accepted);
+    return 3;
+  }
   for (int i = 0; i < nfaults; i++)
     printf("%llx %llx %u %d %d\n", (unsigned long long)faults[i].pc, (unsigned long long)faults[i].addr,
            faults[i].size, faults[i].kind, faults[i].view);

@@ -115,6 +115,8 @@ int wb_client_api_version(void);
 wb_machine *wb_hart_machine(const wb_hart *h);
 int wb_hart_id(const wb_hart *h);                 /* 0..harts-1 (the guest thread in user mode) */
 uint64_t wb_hart_icount(const wb_hart *h);         /* instructions this hart retired (exact) */
+/* Hart i of a machine (0..wb_machine_hart_count()-1; NULL otherwise): for run-end reports. */
+wb_hart *wb_machine_hart(wb_machine *m, int i);
 /* The per-hart slot of client `client` (its id from wb_client_add): a pointer the client
  * owns, NULL until it sets one; NULL for a bad id. */
 void **wb_hart_slot(wb_hart *h, int client);
@@ -215,6 +217,16 @@ uint32_t wb_bb_insn_raw(const wb_bb *bb, unsigned i);       /* encoding (16-bit 
 int wb_bb_insn_mem(const wb_bb *bb, unsigned i, unsigned *size, int *kind);
 /* Inline: *counter += amount each time the block is entered. */
 void wb_bb_count(wb_bb *bb, uint64_t *counter, uint64_t amount);
+/* Per-thread inline counters: a client that uses them gets, on every hart, a table of
+ * WB_HART_COUNTERS 64-bit counters (reserved address space: zero, and costing no memory, until
+ * touched). A hart adds only to its own table, so no atomics are needed and counts stay
+ * per guest thread, whichever hart translated the block. */
+#define WB_HART_COUNTERS (1u << 22)
+/* Inline: counter `counter` (< WB_HART_COUNTERS) of client `client`'s table on the hart that
+ * runs the block += amount. 0, or -1 (bad client or index, out of host memory). */
+int wb_bb_count_hart(wb_bb *bb, int client, uint32_t counter, uint64_t amount);
+/* Client `client`'s counter table on hart h (NULL if the client never counted per hart). */
+const uint64_t *wb_hart_counters(const wb_hart *h, int client);
 /* Call fn(data, hart, pc) before instruction i (a clean call: the guest state is exact). */
 void wb_bb_call(wb_bb *bb, unsigned i, wb_insn_fn fn, void *data);
 /* Inline: append a wb_mem_record for instruction i's access to stream s (record_size 32). */

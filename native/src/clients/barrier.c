@@ -52,6 +52,7 @@ typedef struct bobj {
   uint64_t first, last, accesses, reads, writes;
   int64_t max_read, max_write;
   uint32_t flags;            /* 1 written after init, 2 freed, 4 realloced, 8 recording stopped */
+  uint16_t thread;           /* the guest thread that allocated it */
   int seen_read;
   uint64_t ntouched;         /* bits set in touched */
   uint8_t *touched;          /* bitmap, one bit per byte */
@@ -61,7 +62,7 @@ enum { F_WRITTEN_AFTER_INIT = 1, F_FREED = 2, F_REALLOCED = 4, F_STOPPED = 8 };
 
 typedef struct { uint64_t id, site, addr, size, alloc_icount, free_icount, first_icount, last_icount,
                  accesses, reads, writes, bytes_touched; int64_t max_read, max_write;
-                 uint32_t flags, pad; } obj_record;                /* 120 bytes */
+                 uint32_t flags; uint16_t thread, pad; } obj_record; /* 120 bytes */
 typedef struct { uint64_t id, start, end; } range_record;
 typedef struct { uint64_t samples, faults, stray, allocations, bytes_allocated, sample_bytes; } stats_record;
 /* the allocation log (every outermost call, sampled or not): what a trace-driven model needs
@@ -194,7 +195,8 @@ static bobj **site_slot(bstate *st, uint64_t site) {
   return NULL; /* full: no per-site limit for new sites */
 }
 
-static bobj *sample(bstate *st, wb_machine *m, uint64_t addr, uint64_t size, uint64_t site) {
+static bobj *sample(bstate *st, wb_hart *h, uint64_t addr, uint64_t size, uint64_t site) {
+  wb_machine *m = wb_hart_machine(h);
   bobj *o = calloc(1, sizeof *o);
   if (!o) return NULL;
   o->touched = calloc((size + 7) / 8 + 1, 1);
@@ -210,7 +212,8 @@ static bobj *sample(bstate *st, wb_machine *m, uint64_t addr, uint64_t size, uin
   o->addr = addr;
   o->size = size;
   o->site = site;
-  o->alloc_icount = wb_machine_icount(m);
+  o->alloc_icount = wb_hart_icount(h);
+  o->thread = (uint16_t)wb_hart_id(h);
   o->max_read = o->max_write = -1;
   st->objs[st->nobjs++] = o;
   index_obj(st, o, 1);
@@ -242,15 +245,15 @@ static int will_sample(bstate *st, uint64_t size, uint64_t site) {
 
 /* An object of size bytes at addr (real) the sampling decision picked: the pointer the
  * program gets (the barrier pointer, or addr for the bursty baseline or on failure). */
-static uint64_t sampled_ptr(bstate *st, wb_machine *m, uint64_t addr, uint64_t size, uint64_t site) {
-  if (!addr || !sample(st, m, addr, size, site)) return addr;
+static uint64_t sampled_ptr(bstate *st, wb_hart *h, uint64_t addr, uint64_t size, uint64_t site) {
+  if (!addr || !sample(st, h, addr, size, site)) return addr;
   return st->bursty ? addr : addr + st->window;
 }
 
 /* An allocation of size bytes at addr (real) returned to site (realloc's new object). */
-static uint64_t allocated(bstate *st, wb_machine *m, uint64_t addr, uint64_t size, uint64_t site) {
+static uint64_t allocated(bstate *st, wb_hart *h, uint64_t addr, uint64_t size, uint64_t site) {
   if (!addr) return 0;
-  return will_sample(st, size, site) ? sampled_ptr(st, m, addr, size, site) : addr;
+  return will_sample(st, size, site) ? sampled_ptr(st, h, addr, size, site) : addr;
 }
 
 /* The program gave object `real` up (free, or realloc entered at icount `when`). */
@@ -302,14 +305,13 @@ static void pre_calloc(void *data, wb_hart *h, uint64_t ra, uint64_t args[8], vo
   if (c && outer) c->sample = will_sample(st, c->size, ra);
 }
 static void post_alloc(void *data, wb_hart *h, uint64_t *ret, void *user) {
-  wb_machine *m = wb_hart_machine(h);
   bstate *st = data;
   call *c = user;
   calls_of(st, h)->depth--;
   if (!c) return;
   if (!c->nested) {
     uint64_t real = *ret;
-    if (c->sample) *ret = sampled_ptr(st, m, real, c->size, c->site);
+    if (c->sample) *ret = sampled_ptr(st, h, real, c->size, c->site);
     if (real && st->log_allocs) log_alloc(st, h, c->kind, c->entry, real, c->size, c->site, 0, *ret != real);
   }
 }
@@ -350,7 +352,7 @@ static void post_realloc(void *data, wb_hart *h, uint64_t *ret, void *user) {
   if (c->nested) return;
   uint64_t real = *ret;
   if (*ret && st->bursty) {
-    allocated(st, m, *ret, c->size, c->site);     /* the old one ended at realloc's entry */
+    allocated(st, h, *ret, c->size, c->site);     /* the old one ended at realloc's entry */
   } else if (*ret && c->was_barrier) {
     /* the object moved (or grew in place): keep profiling it as a new sampled object, unless
      * its profiling had stopped (it stays stopped: the program gets a plain pointer) */
@@ -359,9 +361,9 @@ static void post_realloc(void *data, wb_hart *h, uint64_t *ret, void *user) {
     released_at(st, m, c->old, F_REALLOCED, c->entry);
     st->allocations++;
     st->bytes_allocated += c->size;
-    if (!stopped && sample(st, m, *ret, c->size, c->site)) *ret += st->window;
+    if (!stopped && sample(st, h, *ret, c->size, c->site)) *ret += st->window;
   } else if (*ret && *ret != c->old) {
-    *ret = allocated(st, m, *ret, c->size, c->site);
+    *ret = allocated(st, h, *ret, c->size, c->site);
   }
   if (real && st->log_allocs) log_alloc(st, h, A_REALLOC, c->entry, real, c->size, c->site, c->old, *ret != real);
 }
@@ -461,7 +463,7 @@ static void on_run_end(void *data, wb_machine *m) {
     obj_record *r = wb_stream_push(st->s_obj);
     *r = (obj_record){o->id, o->site, o->addr, o->size, o->alloc_icount, o->free_icount, o->first,
                       o->last, o->accesses, o->reads, o->writes, touched, o->max_read, o->max_write,
-                      o->flags, 0};
+                      o->flags, o->thread, 0};
   }
   stats_record *s = wb_stream_push(st->s_stats);
   *s = (stats_record){st->nobjs, st->faults, st->stray, st->allocations, st->bytes_allocated, st->sample_bytes};

@@ -106,6 +106,17 @@ void wb_tx_emit_actions(tctx *t, const wb_action *acts, unsigned nacts, int mode
         if (a->amount <= INT32_MAX) x_alu_imm(&t->b, XW, XA_ADD, 1, X_RAX, 0, (int32_t)a->amount);
         else x_rm(&t->b, XW, 0x01, X_RCX, X_RAX, 0);
         break;
+      case WB_ACT_COUNT_HART: {                      /* the hart's own table: no lock */
+        int32_t disp = (int32_t)(a->counter * sizeof(uint64_t));
+        x_rm(&t->b, XW, XA_MOV, X_RAX, X_RBP, JD(counters) + 8 * a->client);
+        if (a->amount > INT32_MAX) {
+          x_mov_imm(&t->b, X_RCX, a->amount);
+          x_rm(&t->b, XW, 0x01, X_RCX, X_RAX, disp);
+        } else {
+          x_alu_imm(&t->b, XW, XA_ADD, 1, X_RAX, disp, (int32_t)a->amount);
+        }
+        break;
+      }
       case WB_ACT_TRACE_MEM: emit_trace(t, a); break;
       default: emit_call(t, a); break;
     }
