@@ -329,6 +329,8 @@ SPECS: dict[str, Spec] = {
              "test", _threaded("racy")),
         Spec("smc", "pthreads: one thread rewrites a function another runs, fence.i between (arg: rounds)",
              "test", _threaded("smc")),
+        Spec("litmus", "pthreads: the store-buffering litmus test, with and without fence rw,rw (args: rounds, [fence|nofence])",
+             "test", _threaded("litmus")),
         Spec("signals", "signal handlers: faults recovered, pc edited in the ucontext, altstack, masks, alarms, pthread_kill (arg: all|abort)",
              "test", _threaded("signals")),
         Spec("files", "file system calls: open/read/write/lseek/fstat/readdir/rename/unlink/getcwd (needs a writable cwd)",
