@@ -16,6 +16,7 @@
  *             default 20M): did the worker finish before the byte came (it runs on while the
  *             host read blocks)?
  *   stdin-exit main reads stdin while a worker computes and then ends the process (exit 3)
+ * The stdin modes read with readv instead of read when argv[3] is "readv" (as musl's stdio).
  */
 #include <errno.h>
 #include <linux/futex.h>
@@ -27,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -82,6 +84,11 @@ static void *compute_then_exit(void *arg) {
   printf("worker exits the process\n");
   fflush(stdout);
   exit(3);
+}
+
+static ssize_t read_stdin(char *c, int vectored) {
+  struct iovec v = {c, 1};
+  return vectored ? readv(0, &v, 1) : read(0, c, 1);
 }
 
 static int pipes(void) {
@@ -176,11 +183,12 @@ int main(int argc, char **argv) {
   }
   if (!strcmp(mode, "pipes")) return pipes();
   if (argc > 2) iterations = atol(argv[2]);  /* stdin, stdin-exit: the worker's loop */
+  int vectored = argc > 3 && !strcmp(argv[3], "readv");
   if (!strcmp(mode, "stdin-exit")) {
     pthread_t t;
     pthread_create(&t, NULL, compute_then_exit, NULL);
     char c;
-    ssize_t r = read(0, &c, 1);
+    ssize_t r = read_stdin(&c, vectored);
     printf("not reached: read %zd\n", r);
     return 0;
   }
@@ -188,7 +196,7 @@ int main(int argc, char **argv) {
     pthread_t t;
     pthread_create(&t, NULL, compute, NULL);
     char c;
-    ssize_t r = read(0, &c, 1);
+    ssize_t r = read_stdin(&c, vectored);
     printf("read %zd; worker done before input: %d\n", r, worker_done);
     pthread_join(t, NULL);
     return 0;

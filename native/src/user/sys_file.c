@@ -137,6 +137,21 @@ static void shared_append(wb_fd *e) {
 
 /* ---- read / write ---- */
 
+/* Read into iov (at offset pos; pos < 0: the fd's position). A read of the embedder's fds may
+ * block: the engine lock is dropped meanwhile, and when the run pauses or ends parallel.c
+ * interrupts the read, which then runs again later (musl's stdio reads with readv). */
+static long host_read(wb_machine *m, wb_fd *e, const struct iovec *iov, int k, int64_t pos) {
+  ssize_t r;
+  int held = e->internal ? 0 : wb_lock_drop(m);
+  do r = pos >= 0 ? preadv(e->host, iov, k, (off_t)pos) : readv(e->host, iov, k);
+  while (r < 0 && errno == EINTR && m->stop_reason == WB_REASON_NONE);
+  int err = errno;
+  wb_lock_retake(m, held);
+  if (r < 0 && err == EINTR) return WB_SYSCALL_RESTART;
+  if (r < 0 && err == EAGAIN) return would_block(m, e, "read from an empty pipe");
+  return r < 0 ? -err : moved(m, e, r);
+}
+
 WB_SYS(read) {
   wb_fd *e = wb_fd_get(m, a[0]);
   if (!e) return -EBADF;
@@ -146,17 +161,8 @@ WB_SYS(read) {
     wb_random_bytes(m, wb_gbuf(m, a[1], (uint64_t)n), (size_t)n);
     return n;
   }
-  ssize_t r;
-  int held = e->internal ? 0 : wb_lock_drop(m);  /* the embedder's fds may block */
-  do r = read(e->host, wb_gbuf(m, a[1], (uint64_t)n), (size_t)n);
-  while (r < 0 && errno == EINTR && m->stop_reason == WB_REASON_NONE);
-  int err = errno;
-  wb_lock_retake(m, held);
-  /* the run paused or ended meanwhile (parallel.c interrupts the read): run it again later */
-  if (r < 0 && err == EINTR) return WB_SYSCALL_RESTART;
-  errno = err;
-  if (r < 0 && errno == EAGAIN) return would_block(m, e, "read from an empty pipe");
-  return r < 0 ? -errno : moved(m, e, r);
+  struct iovec v = {wb_gbuf(m, a[1], (uint64_t)n), (size_t)n};
+  return host_read(m, e, &v, 1, -1);
 }
 
 WB_SYS(write) {
@@ -254,11 +260,7 @@ static long do_readv(wb_machine *m, const uint64_t a[6], int positional) {
     for (int i = 0; i < k; i++) wb_random_bytes(m, iov[i].iov_base, iov[i].iov_len);
     return (long)total;
   }
-  ssize_t r;
-  do r = positional ? preadv(e->host, iov, k, (off_t)a[3]) : readv(e->host, iov, k);
-  while (r < 0 && errno == EINTR);
-  if (r < 0 && errno == EAGAIN) return would_block(m, e, "read from an empty pipe");
-  return r < 0 ? -errno : moved(m, e, r);
+  return host_read(m, e, iov, k, positional ? (int64_t)a[3] : -1);
 }
 
 static long do_writev(wb_machine *m, const uint64_t a[6], int positional) {
