@@ -135,16 +135,20 @@ void wb_jit_sampler_stop(wb_machine *m) {
 size_t wb_jit_sampler_count(const wb_machine *m) { return m->jit ? m->jit->scount : 0; }
 
 void wb_jit_sampler_poll(struct wb_jit *J, uint64_t pc) {
+  /* sample_pending stays set until the record is written: a signal arriving meanwhile is
+   * dropped ("one at a time") instead of clearing J->cur under our feet */
+  if (J->sbuf) {
+    wb_jit_sample *s = &J->cur;
+    s->where = 1;
+    s->boundary = 0;
+    s->pc = pc;
+    s->instret = J->hart->instret;
+    memcpy(s->x, J->hart->x, sizeof s->x);
+    s->x[0] = 0;
+    finish(J);
+  }
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
   J->sample_pending = 0;
-  if (!J->sbuf) return;
-  wb_jit_sample *s = &J->cur;
-  s->where = 1;
-  s->boundary = 0;
-  s->pc = pc;
-  s->instret = J->hart->instret;
-  memcpy(s->x, J->hart->x, sizeof s->x);
-  s->x[0] = 0;
-  finish(J);
 }
 
 #else
