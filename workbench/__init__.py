@@ -12,11 +12,15 @@ from .errors import ConfigError, LoadError, WorkbenchError
 
 __version__ = "0.1.0"
 _LAZY = {"Machine", "Run", "available_tiers", "available_clients", "default_tier", "disassemble", "engine_version", "syscall_name"}
-__all__ = sorted(_LAZY) + ["ConfigError", "LoadError", "WorkbenchError"]
+_LAZY_SYSTEM = {"System", "Boot"}
+__all__ = sorted(_LAZY | _LAZY_SYSTEM) + ["ConfigError", "LoadError", "WorkbenchError"]
 
 
 def __getattr__(name):
     if name in _LAZY:
         from . import machine
         return getattr(machine, name)
+    if name in _LAZY_SYSTEM:
+        from . import system
+        return getattr(system, name)
     raise AttributeError(f"module 'workbench' has no attribute {name!r}")

@@ -50,7 +50,19 @@ typedef struct wb_result {
   char message[512];
 } wb_result;
 typedef struct wb_machine wb_machine;
+typedef struct wb_boot {
+  const char *firmware;
+  const char *kernel;
+  const char *initrd;
+  const char *bootargs;
+  const char *disk;
+  uint64_t ram_bytes;
+  int harts;
+} wb_boot;
 void wb_config_init(wb_config *cfg);
+wb_machine *wb_system_create(const wb_config *cfg, const wb_boot *boot, char *err, size_t errlen);
+size_t wb_system_console_input(wb_machine *m, const void *bytes, size_t n);
+uint64_t wb_system_interrupts(const wb_machine *m);
 wb_machine *wb_machine_create(const wb_config *cfg, char *err, size_t errlen);
 int wb_machine_load(wb_machine *m, const char *path, int argc, const char *const *argv,
                     int envc, const char *const *envp, char *err, size_t errlen);

@@ -9,6 +9,9 @@ int wb_csr_access(wb_hart *h, unsigned csr, int kind, uint64_t src, int do_write
                   uint64_t instret_now, uint64_t *old) {
   const wb_platform *p = h->m->platform;
   uint64_t v;
+  if (p->csr_check && ((csr >= WB_CSR_FFLAGS && csr <= WB_CSR_FCSR) || (csr >= WB_CSR_CYCLE && csr <= WB_CSR_INSTRET)) &&
+      p->csr_check(h, csr) != 0)
+    return -1;
   switch (csr) {
     case WB_CSR_FFLAGS: v = h->fflags; break;
     case WB_CSR_FRM: v = h->frm; break;

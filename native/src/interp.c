@@ -44,7 +44,8 @@
 #define TERM_MARK 0xff
 
 /* pseudo-ops appended after the architectural ones */
-enum { IOP_FALLTHROUGH = WB_OP_COUNT, IOP_FETCHFAULT, IOP_HOOK, IOP_COUNT };
+enum { IOP_FALLTHROUGH = WB_OP_COUNT, IOP_FETCHFAULT, IOP_HOOK, IOP_SYSMEM, IOP_COUNT };
+_Static_assert(WB_OP_COUNT <= 256, "system mode keeps a memory op's number in a uint8_t");
 
 /* Client instrumentation of a block: the records of instrumented instructions get the hook
  * handler, which runs the instruction's actions and then its real handler. */
@@ -64,6 +65,7 @@ struct wb_interp {
   uint64_t limit;                /* instret at which the run loop must look at its limits */
   uint64_t next_wall_check;
   wb_block *fetchfault;          /* shared pseudo-block for fetch faults (not in the table) */
+  int fp_off;                    /* system mode, FS Off: F/D instructions decode as illegal */
   struct { uint64_t pc; wb_block *b; } jcache[JCACHE_SIZE]; /* indirect-jump cache, see below */
   /* single-step modes used by the JIT tier (wb_interp_step, wb_interp_run_block): the run
    * returns at the first block entry after `step` work was done */
@@ -164,6 +166,8 @@ void wb_interp_fini(wb_machine *m) {
 
 static inline unsigned hash_pc(uint64_t pc) { return (unsigned)((pc >> 1) ^ (pc >> (HASH_BITS + 1))) & (HASH_SIZE - 1); }
 
+void wb_interp_set_fp_off(struct wb_interp *ip, int off) { ip->fp_off = off; }
+
 void wb_interp_flush(struct wb_interp *ip, wb_machine *m) {
   if (!ip) return;
   if (ip->nbuilt <= SMALL_FLUSH) {
@@ -191,19 +195,28 @@ static inline wb_block *lookup(struct wb_interp *ip, uint64_t pc) {
 /* Decode a block at pc. Returns the shared fetch-fault pseudo-block if pc cannot be fetched.
  * `into` (single-step mode): decode at most one instruction into that scratch block, which
  * is not entered in the table. */
-unsigned wb_block_decode(const wb_mem *mem, uint64_t pc, unsigned maxn, wb_insn *in,
-                         uint64_t *end_pc, uint64_t *cmask) {
+typedef int (*fetch16_fn)(void *ctx, uint64_t addr, uint16_t *half);
+
+static int flat_fetch16(void *mem, uint64_t addr, uint16_t *half) { return wb_mmu_fetch16(mem, addr, half); }
+/* system mode: through the running hart's MMU (a failed fetch keeps its fault for the trap) */
+static int sys_fetch16(void *h, uint64_t addr, uint16_t *half) { return wb_sys_fetch16(h, addr, half); }
+
+_Static_assert(WB_OP_FMV_D_X + 1 == WB_OP_MRET, "F and D ops are the range FLW..FMV_D_X");
+
+static unsigned decode_with(fetch16_fn fetch, void *ctx, int fp_off, uint64_t pc, unsigned maxn,
+                            wb_insn *in, uint64_t *end_pc, uint64_t *cmask) {
   unsigned n = 0;
   uint64_t p = pc, cm = 0;
   while (n < maxn) {
     uint16_t lo, hi;
-    if ((p & 1) || !wb_mmu_fetch16(mem, p, &lo)) break;
+    if ((p & 1) || !fetch(ctx, p, &lo)) break;
     uint32_t raw = lo;
     if (wb_insn_len(lo) == 4) {
-      if (!wb_mmu_fetch16(mem, p + 2, &hi)) break;
+      if (!fetch(ctx, p + 2, &hi)) break;
       raw |= (uint32_t)hi << 16;
     }
     wb_decode(raw, &in[n]);
+    if (fp_off && in[n].op >= WB_OP_FLW && in[n].op <= WB_OP_FMV_D_X) in[n].op = WB_OP_ILLEGAL;
     if (in[n].len == 2) cm |= 1ull << n;
     p += in[n].len;
     if (wb_op_ends_block(in[n++].op)) break;
@@ -212,6 +225,11 @@ unsigned wb_block_decode(const wb_mem *mem, uint64_t pc, unsigned maxn, wb_insn 
   *end_pc = p;
   *cmask = cm;
   return n;
+}
+
+unsigned wb_block_decode(const wb_mem *mem, uint64_t pc, unsigned maxn, wb_insn *in,
+                         uint64_t *end_pc, uint64_t *cmask) {
+  return decode_with(flat_fetch16, (void *)mem, 0, pc, maxn, in, end_pc, cmask);
 }
 
 static wb_block *build_block_locked(wb_machine *m, struct wb_interp *ip, uint64_t pc, wb_block *into);
@@ -228,7 +246,8 @@ static wb_block *build_block(wb_machine *m, struct wb_interp *ip, uint64_t pc, w
 static wb_block *build_block_locked(wb_machine *m, struct wb_interp *ip, uint64_t pc, wb_block *into) {
   wb_insn in[WB_BLOCK_MAX];
   uint64_t p, cmask;
-  unsigned n = wb_block_decode(&m->mem, pc, into ? 1 : WB_BLOCK_MAX, in, &p, &cmask);
+  unsigned n = m->sys ? decode_with(sys_fetch16, wb_machine_self(m), ip->fp_off, pc, into ? 1 : WB_BLOCK_MAX, in, &p, &cmask)
+                      : wb_block_decode(&m->mem, pc, into ? 1 : WB_BLOCK_MAX, in, &p, &cmask);
   if (n == 0) {
     ip->fetchfault->pc = ip->fetchfault->end_pc = pc;
     return ip->fetchfault;
@@ -308,11 +327,18 @@ static wb_block *build_block_locked(wb_machine *m, struct wb_interp *ip, uint64_
     }
     d->imm = (int32_t)imm;
     off += x->len;
+    /* system mode: every access goes through the soft MMU (system/mmu.c), the op in rs3 */
+    unsigned msize;
+    int mkind;
+    if (m->sys && wb_insn_mem_info(x, &msize, &mkind)) {
+      d->h = g_labels[IOP_SYSMEM];
+      d->rs3 = (uint8_t)x->op;
+    }
   }
   /* give the first op of common adjacent triples/pairs a handler that runs it (and the
    * second) and jumps straight to the last one's handler (interp_pair.h); instrumented
    * blocks keep one dispatch per record, so every hook runs */
-  for (unsigned i = 0; i + 1 < n && !hooks; i++) {
+  for (unsigned i = 0; i + 1 < n && !hooks && !m->sys; i++) {
     const void *h = NULL;
     unsigned len = 2;
     if (i + 2 < n)
@@ -333,7 +359,8 @@ static wb_block *build_block_locked(wb_machine *m, struct wb_interp *ip, uint64_
   b->insns[n].imm = (int32_t)n; /* lets wb_interp_recover find the block from a record */
   b->insns[n].rs3 = TERM_MARK;
   if (into) return b;
-  wb_mem_protect_code(&m->mem, pc, p); /* guest-writable code: catch writes to it */
+  if (!m->sys) wb_mem_protect_code(&m->mem, pc, p); /* guest-writable code: catch writes to it
+                                                       (system mode: mmu.c's code_pages) */
   if (ip->nbuilt < SMALL_FLUSH) ip->built[ip->nbuilt] = pc;
   ip->nbuilt++;
   unsigned hsh = hash_pc(pc);
@@ -394,6 +421,7 @@ void wb_interp_run(wb_hart *h) {
       [IOP_FALLTHROUGH] = &&L_FALLTHROUGH,
       [IOP_FETCHFAULT] = &&L_FETCHFAULT,
       [IOP_HOOK] = &&L_HOOK,
+      [IOP_SYSMEM] = &&L_SYSMEM,
   };
   static const void *const pair_labels[PF_COUNT][WB_OP_COUNT] = {
 #define PAIR_LABELS

@@ -63,6 +63,9 @@ void wb_interp_run_block(wb_hart *h);
 void wb_interp_recover(wb_hart *h, uint64_t *pc);
 /* Drop every decoded block. */
 void wb_interp_flush(struct wb_interp *ip, wb_machine *m);
+/* System mode: blocks decoded into ip treat every F/D instruction as illegal (mstatus.FS
+ * Off). Set once, before ip decodes anything. */
+void wb_interp_set_fp_off(struct wb_interp *ip, int off);
 /* Guest pc of instruction i of block b. */
 static inline uint64_t wb_block_insn_pc(const wb_block *b, unsigned i) {
   uint64_t below = i >= 64 ? b->cmask : (b->cmask & ((1ull << i) - 1));

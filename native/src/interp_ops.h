@@ -59,6 +59,7 @@
     cpu->pc = INSN_PC; \
     if (wb_priv_exec(cpu, op) != 0) goto illegal_here; \
     cpu->instret++; \
+    if (UNLIKELY(cpu->leave)) goto stop; /* system mode: another privilege, an interrupt */ \
     pc = cpu->pc; slot = NULL; goto lookup;
   L_MRET: PRIV(WB_OP_MRET)
   L_SRET: PRIV(WB_OP_SRET)
@@ -78,7 +79,21 @@
   L_FETCHFAULT:
     if (wb_trap_memory(cpu, bpc, bpc, "instruction fetch from unmapped or non-executable memory")) goto stop;
   trapped: /* the platform took the trap and the hart goes on at cpu->pc */
+    if (UNLIKELY(cpu->leave)) goto stop;   /* system mode: at another privilege */
     pc = cpu->pc; slot = NULL; goto lookup;
+  L_SYSMEM: { /* system mode: a memory instruction through the soft MMU (system/mmu.c) */
+    wb_trap t_;
+    int r_ = wb_sys_access(cpu, d->rs3, d, cpu->instret - (b->n - IDX), &t_);
+    if (LIKELY(r_ == 0)) NEXT;
+    if (r_ == 2) {        /* done; a device stopped the run or raised an interrupt: leave */
+      cpu->instret -= (b->n - IDX - 1);
+      cpu->pc = wb_block_insn_pc(b, IDX + 1);
+      goto stop;
+    }
+    cpu->instret -= (b->n - IDX);
+    cpu->pc = INSN_PC;
+    if (wb_trap_raise(cpu, &t_)) goto stop;
+    goto trapped; }
   L_FALLTHROUGH:
     CHAIN(1, b->end_pc);
   /* client instrumentation of this record, then its real handler */
@@ -177,7 +192,12 @@
     uint64_t old, s_ = (src); \
     if (wb_csr_access(cpu, (unsigned)d->imm & 0xfff, kind, s_, writes, cpu->instret - (b->n - IDX), &old)) \
       goto illegal; \
-    X[RD] = old; NEXT; }
+    X[RD] = old; \
+    if (UNLIKELY(cpu->leave)) { /* system mode: an interrupt it enabled, a flush: leave after it */ \
+      cpu->instret -= (b->n - IDX - 1); \
+      cpu->pc = wb_block_insn_pc(b, IDX + 1); \
+      goto stop; } \
+    NEXT; }
   L_CSRRW: CSR_OP(0, RS1, 1)
   L_CSRRS: CSR_OP(1, RS1, d->rs1 != 0)
   L_CSRRC: CSR_OP(2, RS1, d->rs1 != 0)

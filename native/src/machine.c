@@ -25,6 +25,7 @@
 #include "machine.h"
 #include "parallel.h"
 #include "platform.h"
+#include "system/system.h"
 #include "scheduler.h"
 #include "trap.h"
 
@@ -243,6 +244,7 @@ void wb_machine_invalidate_code(wb_machine *m, uint64_t addr, uint64_t len) {
   wb_hart *self = wb_machine_self(m);
   wb_interp_flush(self->interp, m);
   wb_jit_flush(self->jit);
+  if (m->sys) wb_sys_flush_code(self, 1);   /* every privilege's cache (DMA wrote code) */
   if (m->par.on)
     for (int i = 0; i < m->nharts; i++)
       if (m->harts[i] != self && m->harts[i]->state != WB_HART_EXITED) {
@@ -421,6 +423,10 @@ static int complete_code_write(wb_hart *h, uint64_t pc) {
 /* ---- public API ---- */
 
 WB_API wb_machine *wb_machine_create(const wb_config *cfg, char *err, size_t errlen) {
+  return wb_machine_new(cfg, &wb_user_platform, err, errlen);
+}
+
+wb_machine *wb_machine_new(const wb_config *cfg, const wb_platform *platform, char *err, size_t errlen) {
   if (cfg->tier != WB_TIER_INTERP && cfg->tier != WB_TIER_JIT) {
     snprintf(err, errlen, "unknown tier %d", cfg->tier);
     return NULL;
@@ -436,7 +442,7 @@ WB_API wb_machine *wb_machine_create(const wb_config *cfg, char *err, size_t err
   pthread_mutex_init(&m->par.lock, NULL);
   pthread_cond_init(&m->par.coord, NULL);
   m->sched_rng = cfg->seed ^ 0x5ced5ced5ced5cedull;
-  m->platform = &wb_user_platform;
+  m->platform = platform;
   m->cfg = *cfg;
   m->timer_insn = UINT64_MAX;
   if (m->cfg.ns_per_insn == 0) m->cfg.ns_per_insn = 1;

@@ -27,6 +27,7 @@ struct wb_jit;
 struct wb_clients;
 
 struct wb_platform;
+struct wb_system;
 
 struct wb_machine {
   wb_hart *harts[WB_MAX_HARTS]; /* hart 0 runs the program's main thread */
@@ -53,6 +54,7 @@ struct wb_machine {
   wb_config cfg;             /* copy; cfg.root / cfg.cwd point at root_buf / cwd_buf */
   char *root_buf, *cwd_buf;
   struct wb_user *user;      /* user-mode state: fds, brk, mmap cursor, rng (user/) */
+  struct wb_system *sys;     /* system-mode state: board, RAM (system/); NULL in user mode */
   struct wb_interp *interp;  /* block cache of the interpreter tier */
   struct wb_jit *jit;        /* code cache of the JIT tier (NULL when the tier is interp) */
   struct wb_clients *clients;/* registered analysis clients and their streams (client.c) */
@@ -148,6 +150,9 @@ void wb_machine_layout_changed(wb_machine *m);
 void wb_machine_invalidate_code(wb_machine *m, uint64_t addr, uint64_t len);
 /* The machine running on this host thread (NULL outside wb_machine_run); signal-safe. */
 wb_machine *wb_machine_current(void);
+/* Create a machine on platform p (wb_machine_create: the Linux user-mode one; system/boot.c:
+ * the virt board). */
+wb_machine *wb_machine_new(const wb_config *cfg, const struct wb_platform *p, char *err, size_t errlen);
 /* Host monotonic clock in ns. */
 uint64_t wb_host_ns(void);
 /* The guest's clock in ns since the Unix epoch: virtual (from the instructions retired by all

@@ -18,7 +18,8 @@
  * page table and may raise a page-fault trap), WB_MMU_HOST yields the host pointer of the hit
  * (a device range takes a slow path), wb_tx_mem emits the inline TLB probe, and
  * wb_mmu_fetch16 translates the pc. Their callers do not change; a machine picks its backend
- * at creation, so user mode keeps the flat path's speed.
+ * at creation, so user mode keeps the flat path's speed. Today the interpreter's system-mode
+ * backend is the pair of calls below (a TLB lookup per access, not yet inline).
  */
 #ifndef WB_MMU_H
 #define WB_MMU_H
@@ -40,5 +41,19 @@ static inline int wb_mmu_fetch16(const wb_mem *mem, uint64_t addr, uint16_t *hal
  * region after the view makes an access running past the end fault precisely. */
 #define WB_MMU_ACCESS(a, fail) if (__builtin_expect((a) >= bound, 0)) goto fail
 #define WB_MMU_HOST(a) (M + (a))
+
+/* Soft-MMU backend (system mode, system/mmu.c), chosen when the machine has m->sys: the
+ * interpreter decodes through wb_sys_fetch16 and gives every memory instruction the handler
+ * that calls wb_sys_access (its op number in the record's rs3). */
+struct wb_hart;
+struct wb_dinsn;
+struct wb_trap;
+/* Fetch the parcel at virtual address va: 1, or 0 (the fault is kept for the trap). */
+int wb_sys_fetch16(struct wb_hart *h, uint64_t va, uint16_t *half);
+/* Run memory instruction `op` of record d, icount = the instructions retired before it (a
+ * device sees exact time): 0 done; 1 it traps (*t to raise, nothing changed); 2 done, and the
+ * hart must leave its tier before the next instruction. */
+int wb_sys_access(struct wb_hart *h, unsigned op, const struct wb_dinsn *d, uint64_t icount,
+                  struct wb_trap *t);
 
 #endif

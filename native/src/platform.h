@@ -32,6 +32,10 @@ typedef struct wb_platform {
    * NULL: every such CSR is illegal. */
   int (*csr_read)(wb_hart *h, unsigned csr, uint64_t *value);
   int (*csr_write)(wb_hart *h, unsigned csr, uint64_t value);
+  /* may h access the unprivileged CSR csr now (system mode: FS Off makes the FP CSRs
+   * illegal; mcounteren/scounteren gate cycle, time, instret)? 0 yes, -1 illegal. NULL:
+   * always. */
+  int (*csr_check)(wb_hart *h, unsigned csr);
   /* a privileged instruction at h->pc: 0 done (h->pc moved on), -1 illegal here. NULL: all
    * illegal. */
   int (*priv_op)(wb_hart *h, enum wb_priv_op op);

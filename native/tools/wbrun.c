@@ -8,6 +8,10 @@
  * built-in client (options as "k=v,k=v"); its records are counted (-S) and dropped, so the
  * clients run under the sanitizers too. Exit status: the guest's exit status, or 125 when
  * the run ended another way (the reason is printed on stderr), 2 for a load error.
+ *
+ * System mode (the virt board): wbrun -F FIRMWARE [-K KERNEL] [-I INITRD] [-A BOOTARGS]
+ * [-M RAM_MIB] [-n MAX_INSNS] [-t SECONDS] [-S] boots instead of running an ELF (the console
+ * goes to stdout; the exit status is the one the guest powered off with).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +25,8 @@ int main(int argc, char **argv) {
   cfg.root = ".";
   int opt, dump_regs = 0, stats = 0, nclients = 0;
   char *clients[8];
-  while ((opt = getopt(argc, argv, "+T:P:H:n:r:m:t:s:c:RS")) != -1) {
+  wb_boot boot = {0};
+  while ((opt = getopt(argc, argv, "+T:P:H:n:r:m:t:s:c:RSF:K:I:A:M:")) != -1) {
     switch (opt) {
       case 'T':
         if (!strcmp(optarg, "jit")) cfg.tier = WB_TIER_JIT;
@@ -46,6 +51,11 @@ int main(int argc, char **argv) {
         break;
       }
       case 's': cfg.seed = strtoull(optarg, NULL, 0); break;
+      case 'F': boot.firmware = optarg; break;
+      case 'K': boot.kernel = optarg; break;
+      case 'I': boot.initrd = optarg; break;
+      case 'A': boot.bootargs = optarg; break;
+      case 'M': boot.ram_bytes = strtoull(optarg, NULL, 0) << 20; break;
       case 'R': dump_regs = 1; break;
       case 'S': stats = 1; break;
       case 'c':
@@ -53,15 +63,22 @@ int main(int argc, char **argv) {
         clients[nclients++] = optarg;
         break;
       default:
-        fprintf(stderr, "usage: wbrun [-T tier] [-P schedule] [-H hot] [-n insns] [-r root] [-m bytes] [-t s] [-s seed] [-R] [-S] [-c client[:opts]] ELF [ARGS...]\n");
+        fprintf(stderr, "usage: wbrun [-T tier] [-P schedule] [-H hot] [-n insns] [-r root] [-m bytes] [-t s] [-s seed] [-R] [-S] [-c client[:opts]] ELF [ARGS...]\n       wbrun -F firmware [-K kernel] [-I initrd] [-A bootargs] [-M ram_mib] [-n insns] [-t s] [-S]\n");
         return 2;
     }
   }
-  if (optind >= argc) { fprintf(stderr, "wbrun: no ELF given\n"); return 2; }
   char err[512];
-  wb_machine *m = wb_machine_create(&cfg, err, sizeof err);
-  if (!m) { fprintf(stderr, "wbrun: %s\n", err); return 2; }
-  if (wb_machine_load(m, argv[optind], argc - optind, (const char *const *)argv + optind, 0, NULL,
+  wb_machine *m;
+  if (boot.firmware) {   /* system mode */
+    cfg.tier = WB_TIER_INTERP;
+    m = wb_system_create(&cfg, &boot, err, sizeof err);
+    if (!m) { fprintf(stderr, "wbrun: %s\n", err); return 2; }
+  } else {
+    if (optind >= argc) { fprintf(stderr, "wbrun: no ELF given\n"); return 2; }
+    m = wb_machine_create(&cfg, err, sizeof err);
+    if (!m) { fprintf(stderr, "wbrun: %s\n", err); return 2; }
+  }
+  if (!boot.firmware && wb_machine_load(m, argv[optind], argc - optind, (const char *const *)argv + optind, 0, NULL,
                       err, sizeof err) != 0) {
     fprintf(stderr, "wbrun: %s\n", err);
     wb_machine_destroy(m);
@@ -97,6 +114,8 @@ int main(int argc, char **argv) {
     for (int i = 0; i < 32; i++) fprintf(stderr, "f%d=%016llx\n", i, (unsigned long long)f[i]);
     fprintf(stderr, "pc=%016llx fcsr=%x\n", (unsigned long long)pc, fcsr);
   }
+  if (stats && boot.firmware)
+    fprintf(stderr, "wbrun: %llu interrupts taken\n", (unsigned long long)wb_system_interrupts(m));
   if (stats) {
     double s = r.host_ns / 1e9;
     fprintf(stderr, "wbrun: %llu insns in %.3f s (%.1f MIPS), %llu blocks, %llu syscalls, %llu records\n",

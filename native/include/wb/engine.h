@@ -108,6 +108,31 @@ wb_machine *wb_machine_create(const wb_config *cfg, char *err, size_t errlen);
 int wb_machine_load(wb_machine *m, const char *path, int argc, const char *const *argv,
                     int envc, const char *const *envp, char *err, size_t errlen);
 
+/* ---- system mode: a RISC-V "virt" board (qemu's layout) that boots M-mode firmware and a
+ * kernel. The console (the UART) writes to cfg->stdout_fd; a poweroff ends the run with reason
+ * EXIT and the code the guest gave (0 for a plain poweroff). Only the interp tier runs system
+ * mode so far; cfg->schedule does not apply (one hart runs on the calling thread). */
+typedef struct wb_boot {
+  const char *firmware;     /* M-mode firmware at RAM start (OpenSBI fw_jump.bin or an ELF);
+                               a bare-metal program needs nothing else */
+  const char *kernel;       /* RV64 Linux Image (or ELF) at RAM start + 2 MiB, where fw_jump
+                               jumps; NULL: none */
+  const char *initrd;       /* initramfs (cpio), placed at RAM start + RAM/2; NULL: none */
+  const char *bootargs;     /* the kernel command line (/chosen/bootargs); NULL: "" */
+  const char *disk;         /* raw disk image for the virtio-blk device; NULL: no disk */
+  uint64_t ram_bytes;       /* 0 = 256 MiB (16 MiB .. 2 GiB) */
+  int harts;                /* 0 = 1 (only 1 so far) */
+} wb_boot;
+
+/* Create a system-mode machine with everything in `boot` loaded: hart 0 starts in M mode at
+ * the firmware with a0 = hart id and a1 = the device tree's address, as qemu's reset code
+ * leaves it. NULL + message in err (a missing or malformed image, a bad size). */
+wb_machine *wb_system_create(const wb_config *cfg, const wb_boot *boot, char *err, size_t errlen);
+/* Bytes for the console's input (the UART's receive queue): how many were queued. */
+size_t wb_system_console_input(wb_machine *m, const void *bytes, size_t n);
+/* Interrupts taken so far (system mode). */
+uint64_t wb_system_interrupts(const wb_machine *m);
+
 /* Run until the guest exits or a limit or fault stops it. Fills *res; returns res->reason. */
 int wb_machine_run(wb_machine *m, wb_result *res);
 

@@ -1,0 +1,302 @@
+/* platform.c — the wb_platform of system mode (the virt board): what a trap means when there
+ * is a kernel to take it. Exceptions and interrupts enter M or S mode by the privileged
+ * spec's rules ("Machine Trap Delegation Registers", "Machine Interrupt Registers", priority
+ * MEI > MSI > MTI > SEI > SSI > STI), mret/sret return, wfi lets guest time pass to the next
+ * device deadline, sfence.vma empties the TLB and the decoded code of S and U mode.
+ *
+ * Interrupts are taken at instruction boundaries between tier runs: whatever may let one
+ * through (a device line, a CSR write, a timer deadline reached in events_due) makes the
+ * hart leave its tier (h->leave) before its next instruction, and `deliver` takes it there,
+ * so the instruction count at which it lands is exact on every tier. A trap that changes the
+ * privilege also leaves the tier: each privilege runs from its own block cache (system.h).
+ *
+ * Device time: mtime counts 100 ns ticks of the guest's monotonic clock (machine.c), so in
+ * the deterministic mode it follows the instruction count and a boot repeats bit for bit; the
+ * board's next deadline becomes m->timer_insn. Otherwise (host time) the board is polled
+ * every WB_SYS_POLL instructions.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "system.h"
+#include "../interp.h"
+#include "../machine.h"
+#include "../platform.h"
+#include "../scheduler.h"
+
+#define WB_SYS_POLL 65536
+
+uint64_t wb_sys_mtime(const wb_machine *m) { return wb_guest_monotonic_ns(m) / 100; }
+
+static int priv_enters(wb_hart *h, int old_priv) {
+  h->reservation = WB_NO_RESERVATION;
+  if (h->priv != old_priv) { h->leave = 1; return 1; }
+  return 0;
+}
+
+void wb_sys_take_trap(wb_hart *h, uint64_t cause, uint64_t tval) {
+  wb_sys_hart *s = wb_sys_of(h);
+  int irq = (cause >> 63) != 0;
+  unsigned code = (unsigned)(cause & 63);
+  uint64_t deleg = irq ? s->mideleg : s->medeleg;
+  int old = h->priv;
+  if (h->priv <= WB_PRIV_S && (deleg >> code & 1)) {
+    s->scause = cause;
+    s->sepc = h->pc;
+    s->stval = tval;
+    uint64_t st = s->mstatus & ~(MSTATUS_SPIE | MSTATUS_SIE | MSTATUS_SPP);
+    if (s->mstatus & MSTATUS_SIE) st |= MSTATUS_SPIE;
+    if (h->priv == WB_PRIV_S) st |= MSTATUS_SPP;
+    s->mstatus = st;
+    h->priv = WB_PRIV_S;
+    h->pc = (s->stvec & ~3ull) + ((irq && (s->stvec & 1)) ? 4ull * code : 0);
+  } else {
+    s->mcause = cause;
+    s->mepc = h->pc;
+    s->mtval = tval;
+    uint64_t st = s->mstatus & ~(MSTATUS_MPIE | MSTATUS_MIE | MSTATUS_MPP);
+    if (s->mstatus & MSTATUS_MIE) st |= MSTATUS_MPIE;
+    st |= (uint64_t)h->priv << 11;
+    s->mstatus = st;
+    h->priv = WB_PRIV_M;
+    h->pc = (s->mtvec & ~3ull) + ((irq && (s->mtvec & 1)) ? 4ull * code : 0);
+  }
+  priv_enters(h, old);
+}
+
+uint64_t wb_sys_pending_interrupt(const wb_hart *h) {
+  const wb_sys_hart *s = wb_sys_of(h);
+  uint64_t pending = wb_sys_mip(h) & s->mie;
+  if (!pending) return 0;
+  uint64_t m_ok = h->priv < WB_PRIV_M || (s->mstatus & MSTATUS_MIE) ? pending & ~s->mideleg : 0;
+  uint64_t s_ok = h->priv < WB_PRIV_S || (h->priv == WB_PRIV_S && (s->mstatus & MSTATUS_SIE))
+                      ? pending & s->mideleg : 0;
+  static const unsigned order[] = {11, 3, 7, 9, 1, 5};
+  for (unsigned i = 0; i < 6; i++)
+    if ((m_ok | s_ok) >> order[i] & 1) return WB_CAUSE_INTERRUPT | order[i];
+  return 0;
+}
+
+void wb_sys_kick(wb_hart *h) {
+  if (wb_sys_pending_interrupt(h)) h->leave = 1;
+}
+
+void wb_sys_flush_code(wb_hart *h, int all) {
+  wb_sys_hart *s = wb_sys_of(h);
+  for (int p = 0; p < 8; p++)
+    if (s->caches[p] && (all || (p & 3) != WB_PRIV_M)) wb_interp_flush(s->caches[p], h->m);
+  if (h->interp) h->leave = 1;   /* the running tier holds blocks that may be gone */
+}
+
+/* ---- the board's view of the machine (board.h wb_board_host) ---- */
+
+static uint64_t host_now(void *ctx) { return wb_sys_mtime(ctx); }
+
+static void host_interrupt(void *ctx, int hart) {
+  wb_machine *m = ctx;
+  if (hart >= 0 && hart < m->nharts) wb_sys_kick(m->harts[hart]);
+}
+
+/* The machine's instruction count at which the guest clock reaches mtime `t` (deterministic). */
+static uint64_t insn_at_mtime(const wb_machine *m, uint64_t t) {
+  uint64_t now = wb_machine_insns(m);
+  uint64_t cur = wb_sys_mtime(m);
+  if (t <= cur) return now;
+  uint64_t ns = (t - cur) * 100;
+  return now + (ns + m->cfg.ns_per_insn - 1) / m->cfg.ns_per_insn;
+}
+
+/* Set m->timer_insn from the board's next deadline. The running tier keeps its own copy of
+ * the limit: when the deadline moves earlier (a timer armed by an MMIO store), it leaves
+ * after the instruction and looks again. */
+static void schedule_events(wb_machine *m) {
+  uint64_t old = m->timer_insn;
+  if (!m->cfg.deterministic)
+    m->timer_insn = wb_machine_insns(m) + WB_SYS_POLL;
+  else
+    m->timer_insn = m->sys->wake_mtime == UINT64_MAX ? UINT64_MAX : insn_at_mtime(m, m->sys->wake_mtime);
+  if (m->timer_insn < old && m->running) m->running->leave = 1;
+}
+
+static void host_wake_at(void *ctx, uint64_t mtime) {
+  wb_machine *m = ctx;
+  m->sys->wake_mtime = mtime;
+  schedule_events(m);
+}
+
+static void host_console(void *ctx, const uint8_t *bytes, size_t n) {
+  wb_machine *m = ctx;
+  if (m->cfg.stdout_fd < 0) return;
+  while (n > 0) {
+    ssize_t w = write(m->cfg.stdout_fd, bytes, n);
+    if (w <= 0) return;   /* the embedder closed its end: the console is lost, not the run */
+    bytes += w;
+    n -= (size_t)w;
+  }
+}
+
+static void host_power(void *ctx, int reboot, int code) {
+  wb_machine *m = ctx;
+  m->sys->poweroff = reboot ? 2 : 1;
+  m->exit_code = code;
+  wb_machine_stop(m, WB_REASON_EXIT, reboot ? "the guest rebooted" : "the guest powered off (exit code %d)", code);
+}
+
+const wb_board_host wb_sys_board_host = {
+    .now = host_now, .interrupt = host_interrupt, .wake_at = host_wake_at,
+    .console = host_console, .power = host_power,
+};
+
+/* ---- platform ops ---- */
+
+static int virt_init(wb_machine *m, char *err, size_t errlen) { (void)m; (void)err; (void)errlen; return 0; }
+
+static void virt_fini(wb_machine *m) { wb_system_free(m); }
+
+static int virt_load(wb_machine *m, const char *path, int argc, const char *const *argv,
+                     int envc, const char *const *envp, char *err, size_t errlen) {
+  (void)m; (void)path; (void)argc; (void)argv; (void)envc; (void)envp;
+  snprintf(err, errlen, "a system-mode machine boots what wb_system_create loaded; it loads no program");
+  return -1;
+}
+
+static int virt_on_trap(wb_hart *h, const wb_trap *t) {
+  wb_sys_hart *s = wb_sys_of(h);
+  uint64_t cause = t->cause, tval = t->tval;
+  switch (cause) {
+    case WB_CAUSE_ECALL_U: case WB_CAUSE_ECALL_S: case WB_CAUSE_ECALL_M:
+      h->instret--;          /* an ecall that traps does not retire (the tiers counted it) */
+      tval = 0;
+      break;
+    case WB_CAUSE_FETCH_ACCESS:
+      if (s->fetch_fault.cause) {          /* the decoder's fetch failed: say why */
+        cause = s->fetch_fault.cause;
+        tval = s->fetch_fault.tval;
+        s->fetch_fault.cause = 0;
+      }
+      break;
+    case WB_CAUSE_ILLEGAL:
+      tval = 0;
+      break;
+    default:
+      break;
+  }
+  s->fetch_fault.cause = 0;
+  wb_sys_take_trap(h, cause, tval);
+  return h->leave;
+}
+
+static int virt_priv_op(wb_hart *h, enum wb_priv_op op) {
+  wb_sys_hart *s = wb_sys_of(h);
+  wb_machine *m = h->m;
+  int old = h->priv;
+  switch (op) {
+    case WB_PRIV_MRET: {
+      if (h->priv != WB_PRIV_M) return -1;
+      int mpp = (int)((s->mstatus & MSTATUS_MPP) >> 11);
+      uint64_t st = s->mstatus & ~(MSTATUS_MIE | MSTATUS_MPP);
+      if (s->mstatus & MSTATUS_MPIE) st |= MSTATUS_MIE;
+      st |= MSTATUS_MPIE;
+      if (mpp != WB_PRIV_M) st &= ~MSTATUS_MPRV;
+      s->mstatus = st;
+      h->priv = mpp;
+      h->pc = s->mepc;
+      break;
+    }
+    case WB_PRIV_SRET: {
+      if (h->priv < WB_PRIV_S || (h->priv == WB_PRIV_S && (s->mstatus & MSTATUS_TSR))) return -1;
+      int spp = (s->mstatus & MSTATUS_SPP) ? WB_PRIV_S : WB_PRIV_U;
+      uint64_t st = s->mstatus & ~(MSTATUS_SIE | MSTATUS_SPP | MSTATUS_MPRV);
+      if (s->mstatus & MSTATUS_SPIE) st |= MSTATUS_SIE;
+      st |= MSTATUS_SPIE;
+      s->mstatus = st;
+      h->priv = spp;
+      h->pc = s->sepc;
+      break;
+    }
+    case WB_PRIV_WFI: {
+      if (h->priv == WB_PRIV_U || (h->priv == WB_PRIV_S && (s->mstatus & MSTATUS_TW))) return -1;
+      h->pc += 4;
+      /* wait for an interrupt that is enabled in mie (whatever the global enables say) */
+      for (int spins = 0; !(wb_sys_mip(h) & s->mie); spins++) {
+        if (m->stop_reason != WB_REASON_NONE) return 0;
+        if (m->sys->wake_mtime == UINT64_MAX && !m->cfg.deterministic && spins > 1000) break;
+        if (m->sys->wake_mtime == UINT64_MAX && m->cfg.deterministic) {
+          wb_machine_stop(m, WB_REASON_DEADLOCK,
+                          "the guest waits for an interrupt (wfi at pc 0x%llx) and no timer or device can raise one",
+                          (unsigned long long)(h->pc - 4));
+          return 0;
+        }
+        uint64_t now = wb_sys_mtime(m);
+        if (m->cfg.deterministic) {
+          if (m->sys->wake_mtime > now) wb_guest_pass_time(m, (int64_t)(m->sys->wake_mtime - now) * 100);
+        } else {
+          struct timespec ts = {0, 200000};   /* host time passes by itself */
+          nanosleep(&ts, NULL);
+        }
+        wb_board_tick(&m->sys->board);
+      }
+      schedule_events(m);
+      wb_sys_kick(h);
+      return 0;
+    }
+    case WB_PRIV_SFENCE_VMA:
+      if (h->priv == WB_PRIV_U || (h->priv == WB_PRIV_S && (s->mstatus & MSTATUS_TVM))) return -1;
+      h->pc += 4;
+      wb_sys_tlb_flush(h);
+      wb_sys_flush_code(h, 0);
+      return 0;
+  }
+  priv_enters(h, old);
+  wb_sys_kick(h);
+  return 0;
+}
+
+/* The run loop is about to run h: take a pending interrupt, and run from the block cache of
+ * h's privilege. */
+static void virt_deliver(wb_hart *h) {
+  uint64_t cause = wb_sys_pending_interrupt(h);
+  if (cause) {
+    wb_sys_take_trap(h, cause, 0);
+    h->m->sys->interrupts_taken++;
+  }
+  h->interp = wb_sys_cache_of(h);
+}
+
+struct wb_interp *wb_sys_cache_of(const wb_hart *h) {
+  const wb_sys_hart *s = wb_sys_of(h);
+  return s->caches[(unsigned)h->priv | ((s->mstatus & MSTATUS_FS) ? 0u : 4u)];
+}
+
+static void virt_events_due(wb_machine *m, uint32_t n) {
+  (void)n;
+  wb_board_tick(&m->sys->board);
+  schedule_events(m);
+  for (int i = 0; i < m->nharts; i++) wb_sys_kick(m->harts[i]);
+}
+
+static uint64_t virt_reserve(wb_machine *m, uint64_t len) { (void)m; (void)len; return 0; }
+static void virt_unreserve(wb_machine *m, uint64_t addr, uint64_t len) { (void)m; (void)addr; (void)len; }
+static int virt_symbol(wb_machine *m, const char *name, uint64_t *addr) { (void)m; (void)name; (void)addr; return -1; }
+
+const wb_platform wb_virt_platform = {
+    .name = "virt",
+    .mem_size = 1u << 20,       /* m->mem is unused in system mode: RAM is the board's */
+    .init = virt_init,
+    .fini = virt_fini,
+    .load = virt_load,
+    .on_trap = virt_on_trap,
+    .csr_read = wb_sys_csr_read,
+    .csr_write = wb_sys_csr_write,
+    .csr_check = wb_sys_csr_check,
+    .priv_op = virt_priv_op,
+    .deliver = virt_deliver,
+    .recheck_wait = NULL,
+    .idle = NULL,
+    .events_due = virt_events_due,
+    .symbol = virt_symbol,
+    .reserve = virt_reserve,
+    .unreserve = virt_unreserve,
+    .syscall_name = NULL,
+};

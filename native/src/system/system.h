@@ -1,0 +1,128 @@
+/* system.h — system mode inside the engine: the state a machine that boots firmware and a
+ * kernel keeps beside its harts (the board and its RAM, per-hart privileged CSRs and soft
+ * TLB), and the internal interface between the files of system/:
+ *   platform.c  the wb_platform of the virt board: traps and their delegation, interrupts,
+ *               mret/sret/wfi/sfence.vma, device time (events_due, idle)
+ *   csrs.c      the machine and supervisor CSRs
+ *   mmu.c       Sv39 translation with a soft TLB, physical accesses (RAM or a device), and
+ *               the memory instructions of the interpreter in system mode (wb_sys_access)
+ *   boot.c      wb_system_create: RAM, board, firmware, kernel, initramfs, device tree
+ *   board.h     the board and its devices
+ * The tiers reach system mode only through platform.h/trap.h and three hooks of this file
+ * (wb_sys_access, wb_sys_fetch16, wb_sys_fetch_fault), chosen when a machine is created with
+ * m->sys set, so user mode keeps its flat memory path.
+ */
+#ifndef WB_SYSTEM_H
+#define WB_SYSTEM_H
+#include <stdint.h>
+#include "../hart.h"
+#include "../mmu.h"
+#include "../trap.h"
+#include "board.h"
+
+struct wb_machine;
+struct wb_interp;
+struct wb_dinsn;
+
+/* mstatus fields (privileged spec, "Machine Status Register") */
+#define MSTATUS_SIE  (1ull << 1)
+#define MSTATUS_MIE  (1ull << 3)
+#define MSTATUS_SPIE (1ull << 5)
+#define MSTATUS_UBE  (1ull << 6)
+#define MSTATUS_MPIE (1ull << 7)
+#define MSTATUS_SPP  (1ull << 8)
+#define MSTATUS_VS   (3ull << 9)
+#define MSTATUS_MPP  (3ull << 11)
+#define MSTATUS_FS   (3ull << 13)
+#define MSTATUS_XS   (3ull << 15)
+#define MSTATUS_MPRV (1ull << 17)
+#define MSTATUS_SUM  (1ull << 18)
+#define MSTATUS_MXR  (1ull << 19)
+#define MSTATUS_TVM  (1ull << 20)
+#define MSTATUS_TW   (1ull << 21)
+#define MSTATUS_TSR  (1ull << 22)
+#define MSTATUS_UXL  (3ull << 32)
+#define MSTATUS_SXL  (3ull << 34)
+#define MSTATUS_SD   (1ull << 63)
+/* the part of mstatus that sstatus shows */
+#define SSTATUS_MASK (MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_UBE | MSTATUS_SPP | MSTATUS_VS | \
+                      MSTATUS_FS | MSTATUS_XS | MSTATUS_SUM | MSTATUS_MXR | MSTATUS_UXL | MSTATUS_SD)
+
+/* The soft TLB: direct-mapped, one entry per virtual page number slot. An entry caches one
+ * leaf translation with the permissions the walk granted for the current privilege, SUM and
+ * MXR (any change of those, of satp, or an sfence.vma empties it). */
+#define WB_TLB_SIZE 256
+typedef struct wb_tlb_entry {
+  uint64_t vpage;      /* virtual address >> 12, or UINT64_MAX when empty */
+  uint64_t ppage;      /* physical address >> 12 */
+  uint8_t r, w, x;     /* granted: read, write (the PTE is already dirty), execute */
+} wb_tlb_entry;
+
+/* Per-hart privileged state (h->plat in system mode). */
+typedef struct wb_sys_hart {
+  uint64_t mstatus, medeleg, mideleg, mie, mip;   /* mip: the software-writable bits */
+  uint64_t mtvec, mscratch, mepc, mcause, mtval, mcounteren, menvcfg, mcountinhibit;
+  uint64_t stvec, sscratch, sepc, scause, stval, scounteren, senvcfg, satp;
+  uint64_t pmpcfg[16], pmpaddr[64];               /* accepted and read back; not enforced */
+  wb_tlb_entry tlb[WB_TLB_SIZE];
+  int tlb_priv;        /* the effective privilege the TLB's permissions were granted for */
+  uint64_t tlb_status; /* ... and mstatus's SUM/MXR then */
+  struct wb_interp *caches[8]; /* decoded blocks per privilege (U, S, -, M) and, +4, the same
+                                  with mstatus.FS Off (FP instructions decode as illegal there):
+                                  a block only ever runs in the state it was decoded for */
+  wb_trap fetch_fault; /* why the last block fetch failed (page fault or access fault) */
+} wb_sys_hart;
+
+/* Machine-wide system state (m->sys). */
+typedef struct wb_system {
+  wb_board board;
+  uint8_t *ram;
+  uint64_t ram_size;
+  uint8_t *code_pages; /* one byte per RAM page: 1 while blocks decoded from it may be cached */
+  uint64_t wake_mtime; /* the board's next deadline (UINT64_MAX: none) */
+  int poweroff;        /* the guest powered off (or rebooted: 2) */
+  uint64_t interrupts_taken;
+} wb_system;
+
+static inline wb_sys_hart *wb_sys_of(const wb_hart *h) { return (wb_sys_hart *)h->plat; }
+
+/* ---- platform.c ---- */
+extern const struct wb_platform wb_virt_platform;
+/* Take a trap on h now (exception or interrupt, with delegation): h->pc is the trapping pc. */
+void wb_sys_take_trap(wb_hart *h, uint64_t cause, uint64_t tval);
+/* The interrupt h should take now (cause with WB_CAUSE_INTERRUPT), or 0. */
+uint64_t wb_sys_pending_interrupt(const wb_hart *h);
+/* Something changed that may let an interrupt through or change the privilege: the tier
+ * leaves at its next check, and the run loop delivers it. */
+void wb_sys_kick(wb_hart *h);
+/* mtime now */
+uint64_t wb_sys_mtime(const struct wb_machine *m);
+/* The code cache for h's privilege and FP state (caches[] above). */
+struct wb_interp *wb_sys_cache_of(const wb_hart *h);
+/* Drop every decoded block of the S and U caches (satp, sfence.vma) or of all (code written). */
+void wb_sys_flush_code(wb_hart *h, int all);
+/* Free the system state (boot.c; the platform's fini). */
+void wb_system_free(struct wb_machine *m);
+
+/* ---- csrs.c ---- */
+int wb_sys_csr_read(wb_hart *h, unsigned csr, uint64_t *value);
+int wb_sys_csr_write(wb_hart *h, unsigned csr, uint64_t value);
+int wb_sys_csr_check(wb_hart *h, unsigned csr);
+/* mip as software reads it: the software bits and the board's lines */
+uint64_t wb_sys_mip(const wb_hart *h);
+
+/* ---- mmu.c ---- */
+enum { WB_ACC_LOAD = 0, WB_ACC_STORE = 1, WB_ACC_FETCH = 2 };
+/* Translate virtual address va for an access of kind acc at h's effective privilege: 0 and
+ * *pa, or -1 with *trap set (page fault or access fault). */
+int wb_sys_translate(wb_hart *h, uint64_t va, int acc, uint64_t *pa, wb_trap *trap);
+/* Physical accesses (RAM or a device): 0, or -1 (no RAM or device there: an access fault). */
+int wb_sys_phys_read(struct wb_machine *m, uint64_t pa, unsigned size, uint64_t *v);
+int wb_sys_phys_write(struct wb_machine *m, uint64_t pa, unsigned size, uint64_t v);
+/* wb_sys_access and wb_sys_fetch16 (mmu.h): the interpreter's memory instructions and
+ * fetches; a failed fetch keeps its fault in wb_sys_of(h)->fetch_fault, and a fetched RAM
+ * page is marked as holding code. */
+/* Empty h's TLB. */
+void wb_sys_tlb_flush(wb_hart *h);
+
+#endif

@@ -1,0 +1,151 @@
+"""System mode: a RISC-V ``virt`` board (qemu's layout) that boots M-mode firmware (OpenSBI's
+``fw_jump``, or a bare-metal program of ours) and, behind it, a Linux kernel with an initramfs.
+
+A :class:`System` describes the board and its images; :meth:`System.boot` runs it until the
+guest powers off (or a limit stops it) and returns a :class:`Boot` with the console output
+(the UART), the exit status the guest gave through the test device, instruction and
+interrupt counts, and the run's stop reason. Deterministic by default: device time follows
+the instruction count, so the same images boot to the same console bit for bit.
+
+>>> from workbench import System
+>>> boot = System(firmware="fw_jump.bin", kernel="Image", initrd="initramfs.cpio",
+...               bootargs="console=ttyS0").boot(max_insns=5_000_000_000)  # doctest: +SKIP
+>>> boot.ok, boot.console.splitlines()[-1]  # doctest: +SKIP
+(True, 'wb-init: done')
+
+Only the interpreter runs system mode so far (``tier="interp"``); one hart.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+
+from ._engine import ffi, lib
+from .errors import ConfigError, LoadError
+from .machine import TIERS, _check_bool, _check_int, _check_seconds, _check_text
+
+#: RAM sizes the board accepts (bytes): multiples of 2 MiB from 16 MiB to 2 GiB
+RAM_MIN, RAM_MAX = 16 << 20, 2 << 30
+
+
+@dataclasses.dataclass
+class Boot:
+    """The outcome of one boot: ``reason`` as :class:`workbench.Run`'s (``exit`` when the
+    guest powered off: ``exit_code`` is the code it gave, 0 for a plain poweroff),
+    ``console`` the UART's output (decoded as UTF-8, undecodable bytes replaced), and
+    ``console_bytes`` the raw bytes."""
+
+    reason: str
+    exit_code: int
+    message: str
+    pc: int
+    instructions: int
+    interrupts: int
+    seconds: float
+    blocks_translated: int
+    console_bytes: bytes
+    config: dict = dataclasses.field(default_factory=dict)
+
+    @property
+    def console(self) -> str:
+        return self.console_bytes.decode("utf-8", errors="replace")
+
+    @property
+    def ok(self) -> bool:
+        """The guest powered off by itself with exit code 0."""
+        return self.reason == "exit" and self.exit_code == 0
+
+    @property
+    def mips(self) -> float:
+        return self.instructions / self.seconds / 1e6 if self.seconds > 0 else 0.0
+
+
+class System:
+    """A virt board: firmware, optional kernel/initramfs/disk, RAM size and hart count.
+
+    Images are paths. ``kernel`` is a RISC-V Linux ``Image`` (or an ELF); ``initrd`` a newc
+    cpio archive; ``bootargs`` the kernel command line. Bad values raise ConfigError here;
+    images that are missing or malformed raise LoadError from :meth:`boot`.
+    """
+
+    def __init__(self, firmware, *, kernel=None, initrd=None, bootargs: str = "", disk=None,
+                 ram_mb: int = 256, harts: int = 1, tier: str = "interp",
+                 deterministic: bool = True, ns_per_insn: int = 1):
+        self.firmware = _check_text("firmware", firmware, path=True)
+        self.kernel = None if kernel is None else _check_text("kernel", kernel, path=True)
+        self.initrd = None if initrd is None else _check_text("initrd", initrd, path=True)
+        self.disk = None if disk is None else _check_text("disk", disk, path=True)
+        self.bootargs = _check_text("bootargs", bootargs)
+        self.ram_mb = _check_int("ram_mb", ram_mb, RAM_MIN >> 20, RAM_MAX >> 20)
+        if self.ram_mb % 2:
+            raise ConfigError(f"ram_mb must be even (RAM comes in 2 MiB pages), got {ram_mb}")
+        self.harts = _check_int("harts", harts, 1, 1)
+        if tier not in TIERS:
+            raise ConfigError(f"unknown tier {tier!r}; tiers: {sorted(TIERS)}")
+        self.tier = tier
+        self.deterministic = _check_bool("deterministic", deterministic)
+        self.ns_per_insn = _check_int("ns_per_insn", ns_per_insn, 1, 1_000_000)
+
+    @property
+    def config(self) -> dict:
+        return {"firmware": self.firmware, "kernel": self.kernel, "initrd": self.initrd,
+                "bootargs": self.bootargs, "disk": self.disk, "ram_mb": self.ram_mb,
+                "harts": self.harts, "tier": self.tier, "deterministic": self.deterministic,
+                "ns_per_insn": self.ns_per_insn}
+
+    def boot(self, *, max_insns: int | None = None, wall_limit: float | None = None,
+             console_input: bytes = b"") -> Boot:
+        """Run the board until the guest powers off or a limit stops it.
+
+        ``max_insns`` bounds the instructions (None: no bound), ``wall_limit`` the host
+        seconds; ``console_input`` is typed on the console before the first instruction.
+        """
+        max_insns = 0 if max_insns is None else _check_int("max_insns", max_insns, 1)
+        wall = _check_seconds("wall_limit", wall_limit)
+        cfg = ffi.new("wb_config *")
+        lib.wb_config_init(cfg)
+        cfg.tier = TIERS[self.tier]
+        cfg.max_insns = max_insns
+        cfg.wall_limit_s = wall or 0.0
+        cfg.deterministic = 1 if self.deterministic else 0
+        cfg.ns_per_insn = self.ns_per_insn
+        cfg.schedule = 0
+        keep = []
+
+        def c_str(v):
+            if v is None:
+                return ffi.NULL
+            b = ffi.new("char[]", os.fsencode(str(v)))
+            keep.append(b)
+            return b
+
+        b = ffi.new("wb_boot *")
+        b.firmware, b.kernel, b.initrd = c_str(self.firmware), c_str(self.kernel), c_str(self.initrd)
+        b.bootargs, b.disk = c_str(self.bootargs), c_str(self.disk)
+        b.ram_bytes = self.ram_mb << 20
+        b.harts = self.harts
+        with tempfile.TemporaryFile() as out, open(os.devnull, "rb") as devnull:
+            cfg.stdin_fd, cfg.stdout_fd, cfg.stderr_fd = devnull.fileno(), out.fileno(), out.fileno()
+            err = ffi.new("char[512]")
+            m = lib.wb_system_create(cfg, b, err, 512)
+            if m == ffi.NULL:
+                msg = ffi.string(err).decode(errors="replace")
+                # the engine names the image a load error is about first
+                image = msg.split(" ", 1)[0] in ("firmware", "kernel", "initrd", "disk")
+                raise (LoadError if image else ConfigError)(msg)
+            try:
+                if console_input:
+                    lib.wb_system_console_input(m, console_input, len(console_input))
+                res = ffi.new("wb_result *")
+                lib.wb_machine_run(m, res)
+                interrupts = int(lib.wb_system_interrupts(m))
+            finally:
+                lib.wb_machine_destroy(m)
+            out.seek(0)
+            console = out.read()
+        return Boot(reason=ffi.string(lib.wb_reason_name(res.reason)).decode(),
+                    exit_code=int(res.exit_code), message=ffi.string(res.message).decode(errors="replace"),
+                    pc=int(res.pc), instructions=int(res.instret), interrupts=interrupts,
+                    seconds=res.host_ns / 1e9, blocks_translated=int(res.blocks_translated),
+                    console_bytes=console, config=self.config)
