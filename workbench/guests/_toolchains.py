@@ -92,16 +92,20 @@ def _zig() -> Toolchain:
     )
 
 
-def _gnu_cross() -> Toolchain:
+def gnu_gcc(who: str, packages: str) -> str:
+    """Path of Debian's riscv64-linux-gnu-gcc (``$WB_RISCV_GCC`` overrides it); the error
+    names ``who`` needs it and the Debian ``packages`` to install."""
     override = os.environ.get("WB_RISCV_GCC")
     gcc = _which(override) if override else _which("riscv64-linux-gnu-gcc")
     if override and not gcc:
         raise ToolchainNotFound(f"WB_RISCV_GCC={override} is not an executable compiler")
     if not gcc:
-        raise ToolchainNotFound(
-            "the glibc build variant needs riscv64-linux-gnu-gcc: install it with "
-            "`apt-get install gcc-riscv64-linux-gnu libc6-dev-riscv64-cross`"
-        )
+        raise ToolchainNotFound(f"{who} needs riscv64-linux-gnu-gcc: install it with `apt-get install {packages}`")
+    return gcc
+
+
+def _gnu_cross() -> Toolchain:
+    gcc = gnu_gcc("the glibc build variant", "gcc-riscv64-linux-gnu libc6-dev-riscv64-cross")
     version = _run([gcc, "-dumpfullversion"])
     libc_a = _run([gcc, "-print-file-name=libc.a"])
     try:
