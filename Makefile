@@ -25,6 +25,13 @@ system-deps:
 	command -v riscv64-linux-gnu-gcc >/dev/null || missing="$$missing gcc-riscv64-linux-gnu libc6-dev-riscv64-cross"; \
 	command -v cmake >/dev/null || missing="$$missing cmake"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	test -f /usr/src/linux-source-6.1.tar.xz || missing="$$missing linux-source-6.1"; \
+	command -v qemu-system-riscv64 >/dev/null || missing="$$missing qemu-system-misc"; \
+	test -f /usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin || missing="$$missing opensbi"; \
+	for p in bc bison flex cpio rsync; do command -v $$p >/dev/null || missing="$$missing $$p"; done; \
+	command -v xz >/dev/null || missing="$$missing xz-utils"; \
+	test -f /usr/include/libelf.h || missing="$$missing libelf-dev"; \
+	test -f /usr/include/openssl/ssl.h || missing="$$missing libssl-dev"; \
 	$(PY) -c "import ensurepip, venv" 2>/dev/null || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \

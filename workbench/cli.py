@@ -304,10 +304,17 @@ def _guest_list() -> int:
     return 0
 
 
+#: ``wb guest build`` names that are not guest programs: the RISC-V Linux kernel and the
+#: initramfs of our guests that it boots (workbench.kernels)
+KERNEL_BUILDS = ("linux", "initramfs")
+
+
 def _guest_problem(name: str, **_) -> Optional[str]:
     """Why ``wb guest build NAME`` would refuse ``name``, or None."""
     from . import guests
 
+    if name in KERNEL_BUILDS:
+        return None
     try:
         guests.split_name(name)
     except guests.UnknownGuestError:
@@ -319,7 +326,9 @@ def guest_build(name: Annotated[str, typer.Argument(metavar="NAME", show_default
                 force: Annotated[bool, typer.Option("--force", help="Rebuild even if cached.")] = False):
     """Build a guest program and print the path of its ELF.
 
-    NAME is a guest of wb guest list, e.g. lua54, or lua54-glibc for its glibc build.
+    NAME is a guest of wb guest list, e.g. lua54, or lua54-glibc for its glibc build; linux
+    builds the RISC-V Linux kernel (prints its Image, vmlinux and System.map), initramfs the
+    archive of our guests it boots.
     """
     from . import guests
 
@@ -327,6 +336,21 @@ def guest_build(name: Annotated[str, typer.Argument(metavar="NAME", show_default
     if problem:
         _err("wb guest build", problem)
         raise typer.Exit(2)
+    if name in KERNEL_BUILDS:
+        from . import kernels
+
+        try:
+            if name == "linux":
+                k = kernels.build_linux(force=force)
+                paths = [k.image, k.vmlinux, k.system_map]
+            else:
+                paths = [kernels.build_initramfs()]
+        except (kernels.KernelError, guests.GuestBuildError) as e:
+            _err("wb guest build", str(e))
+            raise typer.Exit(1)
+        for p in paths:
+            typer.echo(str(p))
+        return
     try:
         path = guests.build(name, force=force)
     except guests.GuestBuildError as e:

@@ -1,0 +1,89 @@
+/* /init of the workbench initramfs: runs our guests under a real Linux kernel.
+ *
+ * The kernel starts it as PID 1 with /dev/console (a node in the archive) as fds 0-2.
+ * It prints a start marker, runs each step below by fork + execve + waitpid and prints
+ * the child's exit status, prints a done marker, then syncs and powers the machine off
+ * (SBI SRST under OpenSBI, so QEMU exits by itself). Output is deterministic: no
+ * timings, no pids, so two boots can be compared line by line after the kernel's own
+ * timestamps are stripped (workbench.kernels.normalize_console).
+ *
+ * Built static for riscv64 with the same musl toolchain as the guests
+ * (workbench.kernels.build_init). Kept to plain POSIX + Linux calls.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* The steps: argv of each program run. Paths are those build_initramfs lays out. */
+static char *const STEP_STRINGS[] = {"/bin/lua54", "/lua/strings.lua", NULL};
+static char *const STEP_TABLES[] = {"/bin/lua54", "/lua/tables.lua", NULL};
+static char *const STEP_COROUTINES[] = {"/bin/lua54", "/lua/coroutines.lua", NULL};
+static char *const STEP_ZSTD[] = {"/bin/zstd", "256k", "3", NULL};
+static char *const *const STEPS[] = {STEP_STRINGS, STEP_TABLES, STEP_COROUTINES, STEP_ZSTD};
+
+static char *const CHILD_ENV[] = {"PATH=/bin", "HOME=/", "TERM=dumb", "LANG=C", NULL};
+
+/* Unbuffered: a line must be on the console before the next fork, or a child's
+ * output could overtake it (and stdio buffers would be duplicated into the child). */
+#define say(...) dprintf(STDOUT_FILENO, "wb-init: " __VA_ARGS__)
+
+static int run_step(char *const *argv)
+{
+    say("run %s %s\n", argv[0], argv[1] ? argv[1] : "");
+    pid_t pid = fork();
+    if (pid < 0) {
+        say("fork failed: %s\n", strerror(errno));
+        return -1;
+    }
+    if (pid == 0) {
+        execve(argv[0], argv, CHILD_ENV);
+        say("execve %s failed: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) {
+            say("waitpid failed: %s\n", strerror(errno));
+            return -1;
+        }
+    }
+    if (WIFEXITED(status)) {
+        say("%s exited with status %d\n", argv[0], WEXITSTATUS(status));
+        return WEXITSTATUS(status) == 0 ? 0 : -1;
+    }
+    say("%s killed by signal %d\n", argv[0], WIFSIGNALED(status) ? WTERMSIG(status) : -1);
+    return -1;
+}
+
+int main(void)
+{
+    say("start\n");
+    /* /proc is optional: nothing below needs it, but a missing procfs says the kernel
+     * config lost PROC_FS, which is worth a line. */
+    if (mount("proc", "/proc", "proc", 0, NULL) == 0)
+        say("mounted /proc\n");
+    else
+        say("mount /proc failed: %s\n", strerror(errno));
+
+    struct utsname u;
+    if (uname(&u) == 0)
+        say("kernel %s %s %s\n", u.sysname, u.release, u.machine);
+
+    int steps = (int)(sizeof STEPS / sizeof STEPS[0]), ok = 0;
+    for (int i = 0; i < steps; i++)
+        ok += run_step(STEPS[i]) == 0;
+    say("%d of %d steps ok\n", ok, steps);
+    say("done\n");
+
+    sync();
+    reboot(RB_POWER_OFF);
+    /* Only reached when the poweroff failed. Returning makes the kernel panic, and
+     * panic=-1 with QEMU's -no-reboot still ends the run instead of hanging it. */
+    say("poweroff failed: %s\n", strerror(errno));
+    return 1;
+}
