@@ -45,7 +45,7 @@ def test_ctest_builds_and_passes_the_c_tests(tmp_path):
                        timeout=900)
     assert r.returncode == 0, r.stdout + r.stderr
     ran = set(re.findall(r"Test +#\d+: (\w+) \.+ +Passed", r.stdout))
-    expected = {"fpu_default", "fpu_portable"}
+    expected = {"fpu_default", "fpu_portable", "board"}
     if elf:
         expected.add("loader")
         if platform.machine() in ("x86_64", "AMD64"):

@@ -63,6 +63,16 @@ void wb_config_init(wb_config *cfg);
 wb_machine *wb_system_create(const wb_config *cfg, const wb_boot *boot, char *err, size_t errlen);
 size_t wb_system_console_input(wb_machine *m, const void *bytes, size_t n);
 uint64_t wb_system_interrupts(const wb_machine *m);
+int wb_system_power(const wb_machine *m);
+typedef struct wb_irq_record {
+  uint64_t arrival_insn, delivery_insn;
+  uint64_t arrival_ns, delivery_ns;
+  uint64_t pc;
+  uint32_t cause;
+  uint8_t hart, from_priv, to_priv, pad;
+} wb_irq_record;
+size_t wb_system_interrupt_log(const wb_machine *m, size_t start, wb_irq_record *out, size_t max,
+                               uint64_t *total, uint64_t *dropped);
 wb_machine *wb_machine_create(const wb_config *cfg, char *err, size_t errlen);
 int wb_machine_load(wb_machine *m, const char *path, int argc, const char *const *argv,
                     int envc, const char *const *envp, char *err, size_t errlen);

@@ -2,6 +2,7 @@
 
     wb run [--tier jit|interp] [--client memtrace] [--events DIR] [--max-insns N] [--root DIR] [--json FILE] ELF [ARGS...]
     wb guest list | wb guest build NAME
+    wb boot [--kernel Image] [--initrd FILE] [--append ARGS] [--wall-limit S] [--json FILE]
     wb bench [--json FILE] [--workload lua54 --workload zstd] [--repeat 3] [--client barrier --client bursty] [--no-startup]
     wb reproduce [STUDY...] [--scale small|paper] [--out DIR] [--scheduler ADDR]
     wb lab [--port N] [--no-browser]
@@ -386,7 +387,7 @@ def _bench_problem(workload: Optional[list] = None, repeat: int = 3, size: Optio
     '--size lua54=...: lua54 is not among the workloads measured (zstd)'
     """
     from . import guests
-    from .bench import DEFAULT_WORKLOADS
+    from .bench import DEFAULT_WORKLOADS, SYSTEM_WORKLOADS
 
     workloads = workload or DEFAULT_WORKLOADS
     if repeat < 1:
@@ -395,7 +396,7 @@ def _bench_problem(workload: Optional[list] = None, repeat: int = 3, size: Optio
         sizes = _bench_sizes(size)
     except ValueError as e:
         return str(e)
-    for w in workloads:
+    for w in (w for w in workloads if w not in SYSTEM_WORKLOADS):
         try:
             guests.split_name(w)
         except guests.UnknownGuestError as e:
@@ -652,12 +653,105 @@ def lab(port: Annotated[int, typer.Option("--port", metavar="PORT", help="Port o
     raise typer.Exit(rc)
 
 
+# ------------------------------------------------------------------ wb boot
+
+
+def _boot_problem(firmware: Optional[Path] = None, kernel: Optional[Path] = None,
+                  initrd: Optional[Path] = None, ram_mb: int = 256, json_out: Optional[Path] = None,
+                  **_) -> Optional[str]:
+    """Why ``wb boot`` would refuse its options, or None.
+
+    >>> _boot_problem(ram_mb=7)
+    '--ram-mb must be an even number from 16 to 2048, got 7'
+    """
+    for opt, p in (("--firmware", firmware), ("--kernel", kernel), ("--initrd", initrd)):
+        if p is not None and not Path(p).is_file():
+            return f"{opt} {p}: no such file"
+    if not (16 <= ram_mb <= 2048) or ram_mb % 2:
+        return f"--ram-mb must be an even number from 16 to 2048, got {ram_mb}"
+    return _unwritable(json_out, "--json", is_dir=False)
+
+
+def boot(
+    firmware: Annotated[Optional[Path], typer.Option("--firmware", metavar="FILE", help="M-mode firmware (default: Debian's OpenSBI fw_jump.bin).")] = None,
+    kernel: Annotated[Optional[Path], typer.Option("--kernel", metavar="FILE", help="Kernel Image or ELF (default: our Linux 6.1, built and cached on first use).")] = None,
+    initrd: Annotated[Optional[Path], typer.Option("--initrd", metavar="FILE", help="newc cpio initramfs (default: our init with lua54 and zstd, when the kernel is ours).")] = None,
+    append: Annotated[Optional[str], typer.Option("--append", metavar="ARGS", help="Kernel command line.")] = None,
+    ram_mb: Annotated[int, typer.Option("--ram-mb", metavar="MIB", help="RAM size in MiB (even, 16..2048).")] = 256,
+    max_insns: Annotated[Optional[int], typer.Option("--max-insns", metavar="N", help="Instruction budget.")] = None,
+    wall_limit: Annotated[Optional[float], typer.Option("--wall-limit", metavar="SECONDS", help="Wall-clock limit in seconds.")] = 600.0,
+    nondeterministic: Annotated[bool, typer.Option("--nondeterministic", help="Device time follows the host clock instead of the instruction count.")] = False,
+    json_out: Annotated[Optional[Path], typer.Option("--json", metavar="FILE", help="Write the boot's stats to this JSON file.")] = None,
+):
+    """Boot the virt board: firmware, then the kernel with its initramfs; the console goes to
+    stdout as it comes.
+
+    Exit status: the code the guest powered off with (0 for a plain poweroff); 125 when the
+    boot ended another way (a kernel panic, a reboot, a limit: the reason is printed on
+    stderr); 2 for bad input; 1 when building the default kernel fails.
+    """
+    problem = _boot_problem(firmware=firmware, kernel=kernel, initrd=initrd, ram_mb=ram_mb,
+                            json_out=json_out)
+    if problem:
+        _err("wb boot", problem)
+        raise typer.Exit(2)
+    raise typer.Exit(_boot(firmware, kernel, initrd, append, ram_mb, max_insns, wall_limit,
+                           nondeterministic, json_out))
+
+
+def _boot(firmware, kernel, initrd, append, ram_mb, max_insns, wall_limit, nondeterministic,
+          json_out) -> int:
+    from . import kernels
+    from .errors import WorkbenchError
+    from .guests import GuestBuildError
+    from .system import System
+
+    try:
+        if kernel is None:
+            kernel = kernels.build_linux().image
+            if initrd is None:
+                initrd = kernels.build_initramfs()
+        if append is None:
+            append = kernels.DEFAULT_APPEND if initrd is not None else ""
+        sys.stdout.flush()
+        b = System(firmware or kernels.OPENSBI_FW_JUMP, kernel=kernel, initrd=initrd,
+                   bootargs=append, ram_mb=ram_mb, deterministic=not nondeterministic).boot(
+            max_insns=max_insns, wall_limit=wall_limit, console_fd=sys.stdout.fileno())
+    except (kernels.KernelError, GuestBuildError) as e:
+        _err("wb boot", str(e))
+        return 1
+    except WorkbenchError as e:
+        _err("wb boot", str(e))
+        return 2
+    except KeyboardInterrupt:
+        _err("wb boot", "interrupted")
+        return 130
+    _err("wb boot", f"{b.instructions:,} instructions, {b.interrupts:,} interrupts in {b.seconds:.2f} s "
+                    f"({b.mips:.0f} MIPS)")
+    if json_out:
+        import json
+
+        stats = {k: getattr(b, k) for k in ("reason", "exit_code", "message", "power", "instructions",
+                                            "interrupts", "seconds", "blocks_translated")}
+        stats.update(panic=b.panic, config=b.config)
+        try:
+            json_out.write_text(json.dumps(stats, indent=2, default=str) + "\n")
+        except OSError as e:
+            _err("wb boot", f"cannot write the results: {e}")
+            return 2
+    if b.reason == "exit" and b.power == "off" and not b.panic:
+        return b.exit_code & 0xFF
+    _err("wb boot", b.summary)
+    return 125
+
+
 # ------------------------------------------------------------------ the app
 
 #: the checks each command makes before it does any work, by command path: the docs test
 #: (tests/test_docs_commands.py) runs them on every command line the documentation shows
 PREFLIGHT = {("run",): _run_problem, ("guest", "build"): _guest_problem,
-             ("bench",): _bench_problem, ("reproduce",): _reproduce_problem}
+             ("bench",): _bench_problem, ("reproduce",): _reproduce_problem,
+             ("boot",): _boot_problem}
 
 
 def _build_app():
@@ -678,6 +772,7 @@ def _build_app():
     guest_app.command("list")(guest_list)
     guest_app.command("build")(guest_build)
     app.add_typer(guest_app, name="guest")
+    app.command(short_help="Boot the RISC-V virt board: OpenSBI, Linux, our init.")(boot)
     app.command(short_help="Benchmark the engine against native code and qemu.")(bench)
     app.command(short_help="Run the studies; write their data, tables and report.")(reproduce)
     app.command(short_help="Start JupyterLab on notebooks/ (127.0.0.1 only).")(lab)

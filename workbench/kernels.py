@@ -794,3 +794,38 @@ def normalize_console(text: str) -> str:
             continue
         out.append(line.rstrip())
     return "\n".join(out).strip("\n") + "\n"
+
+
+#: Kernel console lines that differ between qemu's virt board and ours by design, each with
+#: why. :func:`console_differences` leaves out the lines that match (on either side).
+KNOWN_BOARD_DIFFERENCES = {
+    r"^Machine model: riscv-virtio,(qemu|workbench)$": "the device tree names the board",
+    r"^riscv: base ISA extensions ": "qemu's hart also offers H (the hypervisor extension); ours does not",
+    r"^Memory: \d+K/\d+K available ": "the firmware reserves the device tree's pages; ours is smaller",
+    r"^riscv-timer: Timer interrupt in S-mode is available via sstc extension$":
+        "qemu offers Sstc (stimecmp); ours sets the S timer through SBI",
+    r"^ASID allocator ": "qemu's satp has 16 ASID bits; ours none (legal: ASIDLEN may be 0)",
+}
+_KNOWN = [re.compile(p) for p in KNOWN_BOARD_DIFFERENCES]
+
+
+def _from_banner(text: str) -> list[str]:
+    i = text.find("Linux version")
+    lines = normalize_console(text[max(i, 0):]).splitlines()
+    return [ln for ln in lines if not any(k.search(ln) for k in _KNOWN)]
+
+
+def console_differences(expected: str, got: str) -> list[str]:
+    """The unified diff of two boots' consoles from the kernel banner on, after
+    :func:`normalize_console` and without :data:`KNOWN_BOARD_DIFFERENCES`: empty when the
+    boots agree.
+
+    >>> console_differences("[ 0.1] Linux version 6\\nMachine model: riscv-virtio,qemu\\nok\\n",
+    ...                     "[ 0.2] Linux version 6\\nMachine model: riscv-virtio,workbench\\nok\\n")
+    []
+    """
+    import difflib
+
+    return list(difflib.unified_diff(_from_banner(expected), _from_banner(got), "qemu", "engine",
+                                     lineterm=""))
+

@@ -17,13 +17,21 @@ Only the interpreter runs system mode so far (``tier="interp"``); one hart.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import tempfile
+import threading
 
 from ._engine import ffi, lib
 from .errors import ConfigError, LoadError
 from .machine import TIERS, _check_bool, _check_int, _check_seconds, _check_text
+
+#: interrupt numbers (mcause without the interrupt bit) and their names
+IRQ_NAMES = {1: "SSI", 3: "MSI", 5: "STI", 7: "MTI", 9: "SEI", 11: "MEI"}
+#: the interrupt log's fields (engine.h wb_irq_record)
+IRQ_FIELDS = ("cause", "arrival_insn", "delivery_insn", "arrival_ns", "delivery_ns", "pc", "from_priv",
+              "to_priv", "hart")
 
 #: RAM sizes the board accepts (bytes): multiples of 2 MiB from 16 MiB to 2 GiB
 RAM_MIN, RAM_MAX = 16 << 20, 2 << 30
@@ -46,6 +54,34 @@ class Boot:
     blocks_translated: int
     console_bytes: bytes
     config: dict = dataclasses.field(default_factory=dict)
+    #: how the guest used the power switch: "off", "reboot" (the board stops instead; Linux
+    #: with panic=-1 reboots after a panic) or None
+    power: str | None = None
+    #: every interrupt taken (numpy structured array, fields as :data:`IRQ_FIELDS`); see
+    #: :attr:`interrupt_log` for the table
+    irq_records: object = None
+    irq_dropped: int = 0
+
+    @property
+    def interrupt_log(self):
+        """One row per interrupt taken, in order (a pandas DataFrame): ``cause`` (number) and
+        ``name`` (``MTI``, ``STI``, ``SEI``...), ``arrival_insn`` / ``delivery_insn`` (the
+        hart's instruction count when the line rose and when the hart took it),
+        ``latency_insns``, ``arrival_ns`` / ``delivery_ns`` (host monotonic clock) and
+        ``latency_ns``, ``pc`` (interrupted), ``from_priv`` / ``to_priv`` (0 U, 1 S, 3 M),
+        ``hart``. Past the engine's cap (``irq_dropped`` > 0) later interrupts are only counted.
+
+        >>> log = boot.interrupt_log                                   # doctest: +SKIP
+        >>> log.groupby("name").latency_insns.describe()               # doctest: +SKIP
+        """
+        import pandas as pd
+
+        recs = self.irq_records
+        df = pd.DataFrame({f: recs[f] for f in IRQ_FIELDS} if recs is not None else {f: [] for f in IRQ_FIELDS})
+        df.insert(1, "name", [IRQ_NAMES.get(int(c), str(c)) for c in df["cause"]])
+        df["latency_insns"] = df["delivery_insn"].astype("int64") - df["arrival_insn"].astype("int64")
+        df["latency_ns"] = df["delivery_ns"].astype("int64") - df["arrival_ns"].astype("int64")
+        return df
 
     @property
     def console(self) -> str:
@@ -54,11 +90,75 @@ class Boot:
     @property
     def ok(self) -> bool:
         """The guest powered off by itself with exit code 0."""
-        return self.reason == "exit" and self.exit_code == 0
+        return self.reason == "exit" and self.power == "off" and self.exit_code == 0
+
+    @property
+    def panic(self) -> str | None:
+        """The kernel's panic line (``Kernel panic - not syncing: ...``) when it panicked."""
+        for line in self.console.splitlines():
+            i = line.find("Kernel panic - not syncing")
+            if i >= 0:
+                return line[i:].strip()
+        return None
+
+    @property
+    def summary(self) -> str:
+        """One line on how the boot ended, for reports and ``wb boot``."""
+        if self.panic:
+            return f"kernel panic: {self.panic}"
+        if self.reason == "exit" and self.power == "reboot":
+            return "the guest rebooted (the board stops instead)"
+        return f"{self.reason}: {self.message}"
 
     @property
     def mips(self) -> float:
         return self.instructions / self.seconds / 1e6 if self.seconds > 0 else 0.0
+
+
+def _interrupt_log(m):
+    """The machine's interrupt log as a numpy structured array, and how many were dropped."""
+    import numpy as np
+
+    total, dropped = ffi.new("uint64_t *"), ffi.new("uint64_t *")
+    lib.wb_system_interrupt_log(m, 0, ffi.NULL, 0, total, dropped)
+    n = int(total[0] - dropped[0])
+    dtype = np.dtype([("arrival_insn", "<u8"), ("delivery_insn", "<u8"), ("arrival_ns", "<u8"),
+                      ("delivery_ns", "<u8"), ("pc", "<u8"), ("cause", "<u4"), ("hart", "u1"),
+                      ("from_priv", "u1"), ("to_priv", "u1"), ("pad", "u1")])
+    assert dtype.itemsize == ffi.sizeof("wb_irq_record")
+    recs = np.zeros(n, dtype)
+    if n:
+        got = lib.wb_system_interrupt_log(m, 0, ffi.cast("wb_irq_record *", recs.ctypes.data), n, ffi.NULL,
+                                          ffi.NULL)
+        recs = recs[:got]
+    return recs, int(dropped[0])
+
+
+@contextlib.contextmanager
+def _console_sink(out, echo_fd):
+    """The descriptor the engine writes the console to: ``out`` itself, or (``echo_fd``) a pipe
+    that a thread copies to both ``out`` and ``echo_fd`` as the bytes come."""
+    if echo_fd is None:
+        yield out.fileno()
+        return
+    r, w = os.pipe()
+
+    def copy():
+        while chunk := os.read(r, 65536):
+            out.write(chunk)
+            out.flush()
+            try:
+                os.write(echo_fd, chunk)
+            except OSError:
+                pass       # the echo's reader went away; the console is still kept
+    t = threading.Thread(target=copy, name="wb-console", daemon=True)
+    t.start()
+    try:
+        yield w
+    finally:
+        os.close(w)        # (the machine is destroyed by now: nothing writes any more)
+        t.join()
+        os.close(r)
 
 
 class System:
@@ -95,11 +195,13 @@ class System:
                 "ns_per_insn": self.ns_per_insn}
 
     def boot(self, *, max_insns: int | None = None, wall_limit: float | None = None,
-             console_input: bytes = b"") -> Boot:
+             console_input: bytes = b"", console_fd: int | None = None) -> Boot:
         """Run the board until the guest powers off or a limit stops it.
 
         ``max_insns`` bounds the instructions (None: no bound), ``wall_limit`` the host
         seconds; ``console_input`` is typed on the console before the first instruction.
+        ``console_fd``: write the console there as it comes (``wb boot`` passes stdout);
+        ``Boot.console`` then also holds it.
         """
         max_insns = 0 if max_insns is None else _check_int("max_insns", max_insns, 1)
         wall = _check_seconds("wall_limit", wall_limit)
@@ -126,26 +228,30 @@ class System:
         b.ram_bytes = self.ram_mb << 20
         b.harts = self.harts
         with tempfile.TemporaryFile() as out, open(os.devnull, "rb") as devnull:
-            cfg.stdin_fd, cfg.stdout_fd, cfg.stderr_fd = devnull.fileno(), out.fileno(), out.fileno()
-            err = ffi.new("char[512]")
-            m = lib.wb_system_create(cfg, b, err, 512)
-            if m == ffi.NULL:
-                msg = ffi.string(err).decode(errors="replace")
-                # the engine names the image a load error is about first
-                image = msg.split(" ", 1)[0] in ("firmware", "kernel", "initrd", "disk")
-                raise (LoadError if image else ConfigError)(msg)
-            try:
-                if console_input:
-                    lib.wb_system_console_input(m, console_input, len(console_input))
-                res = ffi.new("wb_result *")
-                lib.wb_machine_run(m, res)
-                interrupts = int(lib.wb_system_interrupts(m))
-            finally:
-                lib.wb_machine_destroy(m)
+            with _console_sink(out, console_fd) as sink:
+                cfg.stdin_fd, cfg.stdout_fd, cfg.stderr_fd = devnull.fileno(), sink, sink
+                err = ffi.new("char[512]")
+                m = lib.wb_system_create(cfg, b, err, 512)
+                if m == ffi.NULL:
+                    msg = ffi.string(err).decode(errors="replace")
+                    # the engine names the image a load error is about first
+                    image = msg.split(" ", 1)[0] in ("firmware", "kernel", "initrd", "disk")
+                    raise (LoadError if image else ConfigError)(msg)
+                try:
+                    if console_input:
+                        lib.wb_system_console_input(m, console_input, len(console_input))
+                    res = ffi.new("wb_result *")
+                    lib.wb_machine_run(m, res)
+                    interrupts = int(lib.wb_system_interrupts(m))
+                    power = {1: "off", 2: "reboot"}.get(int(lib.wb_system_power(m)))
+                    irqs, dropped = _interrupt_log(m)
+                finally:
+                    lib.wb_machine_destroy(m)
             out.seek(0)
             console = out.read()
         return Boot(reason=ffi.string(lib.wb_reason_name(res.reason)).decode(),
                     exit_code=int(res.exit_code), message=ffi.string(res.message).decode(errors="replace"),
                     pc=int(res.pc), instructions=int(res.instret), interrupts=interrupts,
                     seconds=res.host_ns / 1e9, blocks_translated=int(res.blocks_translated),
-                    console_bytes=console, config=self.config)
+                    console_bytes=console, config=self.config, power=power, irq_records=irqs,
+                    irq_dropped=dropped)

@@ -258,9 +258,9 @@ static void test_plic(void) {
   CHECK(rd(&b, prio_reg(3), 4) == 7);
   wr(&b, prio_reg(0), 4, 5);
   CHECK(rd(&b, prio_reg(0), 4) == 0);
-  wr(&b, prio_reg(95), 4, 2);
-  CHECK(rd(&b, prio_reg(95), 4) == 2);
-  CHECK(rd(&b, prio_reg(96), 4) == 0);   /* past the last source */
+  wr(&b, prio_reg(96), 4, 2);
+  CHECK(rd(&b, prio_reg(96), 4) == 2);
+  CHECK(rd(&b, prio_reg(97), 4) == 0);   /* past the last source */
   /* enable bit 0 (source 0) is hardwired to 0 */
   wr(&b, enable_reg(1, 0), 4, 0xffffffff);
   CHECK(rd(&b, enable_reg(1, 0), 4) == 0xfffffffe);
@@ -339,7 +339,7 @@ static void test_plic(void) {
   CHECK(rd(&b, claim_reg(4), 4) == 0 && rd(&b, enable_reg(4, 0), 4) == 0);
   /* lines out of range are ignored */
   wb_plic_set_irq(b.plic, 0, 1);
-  wb_plic_set_irq(b.plic, 96, 1);
+  wb_plic_set_irq(b.plic, 97, 1);
   wb_plic_set_irq(b.plic, -3, 1);
   /* pending is read-only */
   CHECK(rd(&b, P + 0x1000, 4) == 1u << 10);   /* (10's line is still high) */

@@ -132,6 +132,26 @@ wb_machine *wb_system_create(const wb_config *cfg, const wb_boot *boot, char *er
 size_t wb_system_console_input(wb_machine *m, const void *bytes, size_t n);
 /* Interrupts taken so far (system mode). */
 uint64_t wb_system_interrupts(const wb_machine *m);
+/* One interrupt taken by a hart: when its line rose (arrival) and when the hart took it
+ * (delivery, at an instruction boundary), in the hart's instruction count and host time.
+ * Arrival is the instruction count at which the board raised the line (deterministic mode:
+ * exact; with host time, device deadlines are polled, so it is when the poll saw it). */
+typedef struct wb_irq_record {
+  uint64_t arrival_insn, delivery_insn;  /* the hart's instructions retired then */
+  uint64_t arrival_ns, delivery_ns;      /* host CLOCK_MONOTONIC */
+  uint64_t pc;                           /* the interrupted pc (where the handler returns) */
+  uint32_t cause;                        /* 1 SSI, 3 MSI, 5 STI, 7 MTI, 9 SEI, 11 MEI */
+  uint8_t hart, from_priv, to_priv, pad; /* privilege interrupted and taken to (0 U, 1 S, 3 M) */
+} wb_irq_record;
+#define WB_IRQ_LOG_MAX (1u << 20)        /* records kept per machine; later ones are counted */
+/* Copy up to max records of the interrupt log from index start into out; returns how many.
+ * *total (if not NULL) gets how many were taken, *dropped those past WB_IRQ_LOG_MAX. */
+size_t wb_system_interrupt_log(const wb_machine *m, size_t start, wb_irq_record *out, size_t max,
+                               uint64_t *total, uint64_t *dropped);
+/* How the guest used the board's power switch (the SiFive test device): 0 not at all, 1 it
+ * powered off (the run's exit code is the code it gave), 2 it asked for a reboot (the board
+ * stops instead: a kernel that panics with panic=-1 ends this way). */
+int wb_system_power(const wb_machine *m);
 
 /* Run until the guest exits or a limit or fault stops it. Fills *res; returns res->reason. */
 int wb_machine_run(wb_machine *m, wb_result *res);

@@ -39,7 +39,7 @@
 #define WB_VIRT_VIRTIO_IRQ   1           /* slot i raises source 1 + i */
 #define WB_VIRT_DRAM_BASE    0x80000000ull
 #define WB_VIRT_TIMEBASE_HZ  10000000ull /* mtime ticks per second (qemu virt's) */
-#define WB_VIRT_PLIC_SOURCES 95          /* riscv,ndev */
+#define WB_VIRT_PLIC_SOURCES 96          /* riscv,ndev (as qemu 7.2's virt) */
 #define WB_VIRT_UART_CLOCK   3686400u    /* the UART's input clock (qemu virt's) */
 
 #define WB_BOARD_MAX_HARTS   8

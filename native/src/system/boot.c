@@ -157,6 +157,7 @@ static void system_free(wb_machine *m) {
     free(sh);
     m->harts[i]->plat = NULL;
   }
+  free(s->irq_log);
   if (s->ram) munmap(s->ram, s->ram_size);
   free(s->code_pages);
   free(s);
@@ -227,8 +228,7 @@ WB_API wb_machine *wb_system_create(const wb_config *cfg, const wb_boot *boot, c
     if (!sh->caches[p]) goto fail;
     wb_interp_set_fp_off(sh->caches[p], p >= 4);
   }
-  for (int i = 0; i < WB_TLB_SIZE; i++) sh->tlb[i].vpage = UINT64_MAX;
-  sh->tlb_priv = -1;
+  wb_sys_tlb_flush(h);
   h->priv = WB_PRIV_M;
   h->pc = base + entry;
   h->x[10] = (uint64_t)h->id;
@@ -253,4 +253,18 @@ WB_API size_t wb_system_console_input(wb_machine *m, const void *bytes, size_t n
 
 WB_API uint64_t wb_system_interrupts(const wb_machine *m) {
   return m && m->sys ? m->sys->interrupts_taken : 0;
+}
+
+WB_API int wb_system_power(const wb_machine *m) { return m && m->sys ? m->sys->poweroff : 0; }
+
+WB_API size_t wb_system_interrupt_log(const wb_machine *m, size_t start, wb_irq_record *out, size_t max,
+                                      uint64_t *total, uint64_t *dropped) {
+  const wb_system *s = m ? m->sys : NULL;
+  uint64_t kept = s ? s->irq_count : 0;
+  if (total) *total = s ? s->interrupts_taken : 0;
+  if (dropped) *dropped = s ? s->irq_dropped : 0;
+  if (!s || !out || start >= kept) return 0;
+  size_t n = kept - start < max ? (size_t)(kept - start) : max;
+  memcpy(out, s->irq_log + start, n * sizeof *out);
+  return n;
 }

@@ -161,7 +161,9 @@ int wb_sys_csr_write(wb_hart *h, unsigned csr, uint64_t v) {
       if (h->priv == WB_PRIV_S && (s->mstatus & MSTATUS_TVM)) return -1;
       uint64_t mode = v >> 60;
       if (mode != 0 && mode != 8) return 0;           /* WARL: unsupported modes leave it */
-      s->satp = v & ((0xfull << 60) | ((1ull << 44) - 1));   /* no ASIDs: ASID bits read 0 */
+      /* 16 ASID bits, as qemu: stored, not used to tag the TLB (which every satp write and
+       * sfence.vma empties, so an ASID never selects a stale translation) */
+      s->satp = v & ((0xfull << 60) | ((1ull << 44) - 1));
       wb_sys_tlb_flush(h);
       wb_sys_flush_code(h, 0);
       return 0;

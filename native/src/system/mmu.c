@@ -19,6 +19,9 @@
 #include "../interp.h"
 #include "../machine.h"
 
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+
 #define PTE_V (1u << 0)
 #define PTE_R (1u << 1)
 #define PTE_W (1u << 2)
@@ -48,7 +51,7 @@ int wb_sys_phys_read(wb_machine *m, uint64_t pa, unsigned size, uint64_t *v) {
 
 /* A store into RAM that held decoded code drops the cached blocks (self-modifying code, or
  * a page reused after the kernel freed it). */
-static void code_written(wb_hart *h, uint64_t pa) {
+static inline void code_written(wb_hart *h, uint64_t pa) {
   wb_system *s = h->m->sys;
   uint64_t page = (pa - WB_VIRT_DRAM_BASE) >> WB_PAGE_SHIFT;
   if (s->code_pages[page]) {
@@ -68,7 +71,8 @@ int wb_sys_phys_write(wb_machine *m, uint64_t pa, unsigned size, uint64_t v) {
 
 void wb_sys_tlb_flush(wb_hart *h) {
   wb_sys_hart *s = wb_sys_of(h);
-  for (int i = 0; i < WB_TLB_SIZE; i++) s->tlb[i].vpage = UINT64_MAX;
+  for (int p = 0; p < 2; p++)
+    for (int i = 0; i < WB_TLB_SIZE; i++) s->tlb[p][i].vpage = UINT64_MAX;
 }
 
 static int effective_priv(const wb_hart *h, int acc) {
@@ -132,35 +136,47 @@ static int walk(wb_hart *h, uint64_t va, int acc, int priv, wb_tlb_entry *e, wb_
   return -1;
 }
 
-int wb_sys_translate(wb_hart *h, uint64_t va, int acc, uint64_t *pa, wb_trap *t) {
+/* Translate va for an access of kind acc: 0 with *pa and *host (va's byte in host memory
+ * when it is RAM, NULL for a device), or -1 with the fault in t. */
+static inline int translate(wb_hart *h, uint64_t va, int acc, uint64_t *pa, uint8_t **host, wb_trap *t) {
   wb_sys_hart *s = wb_sys_of(h);
   int priv = effective_priv(h, acc);
-  if (priv == WB_PRIV_M || (s->satp >> 60) == 0) { *pa = va; return 0; }
+  if (priv == WB_PRIV_M || (s->satp >> 60) == 0) {
+    *pa = va;
+    *host = ram_at(h->m, va, 1);
+    return 0;
+  }
   uint64_t status = s->mstatus & (MSTATUS_SUM | MSTATUS_MXR);
-  if (priv != s->tlb_priv || status != s->tlb_status) {
+  if (UNLIKELY(status != s->tlb_status)) {
     wb_sys_tlb_flush(h);
-    s->tlb_priv = priv;
     s->tlb_status = status;
   }
-  wb_tlb_entry *e = &s->tlb[(va >> 12) & (WB_TLB_SIZE - 1)];
-  if (e->vpage == va >> 12 &&
-      (acc == WB_ACC_LOAD ? e->r : acc == WB_ACC_STORE ? e->w : e->x)) {
+  wb_tlb_entry *e = &s->tlb[priv][(va >> 12) & (WB_TLB_SIZE - 1)];
+  if (LIKELY(e->vpage == va >> 12 && (acc == WB_ACC_LOAD ? e->r : acc == WB_ACC_STORE ? e->w : e->x))) {
     *pa = (e->ppage << 12) | (va & 4095);
+    *host = e->host ? e->host + (va & 4095) : NULL;
     return 0;
   }
   wb_tlb_entry ne;
   if (walk(h, va, acc, priv, &ne, t) != 0) return -1;
+  ne.host = ram_at(h->m, ne.ppage << 12, 4096);
   *e = ne;
   *pa = (ne.ppage << 12) | (va & 4095);
+  *host = ne.host ? ne.host + (va & 4095) : NULL;
   return 0;
+}
+
+int wb_sys_translate(wb_hart *h, uint64_t va, int acc, uint64_t *pa, wb_trap *t) {
+  uint8_t *host;
+  return translate(h, va, acc, pa, &host, t);
 }
 
 int wb_sys_fetch16(wb_hart *h, uint64_t va, uint16_t *half) {
   wb_sys_hart *s = wb_sys_of(h);
   uint64_t pa, v;
-  if (wb_sys_translate(h, va, WB_ACC_FETCH, &pa, &s->fetch_fault) != 0) return 0;
-  uint8_t *p = ram_at(h->m, pa, 2);                     /* code runs from RAM only */
-  if (!p) {
+  uint8_t *p;
+  if (translate(h, va, WB_ACC_FETCH, &pa, &p, &s->fetch_fault) != 0) return 0;
+  if (!p) {                                             /* code runs from RAM only */
     fault(&s->fetch_fault, WB_ACC_FETCH, 0, va);
     return 0;
   }
@@ -174,11 +190,31 @@ int wb_sys_fetch16(wb_hart *h, uint64_t va, uint16_t *half) {
 
 /* Read or write `size` bytes at virtual address va; an access that crosses a page is done
  * byte by byte, each byte translated (a misaligned access is allowed, as on qemu). */
+static inline uint64_t load_host(const uint8_t *p, unsigned size) {
+  switch (size) {   /* constant sizes: no call to memcpy */
+    case 1: return *p;
+    case 2: { uint16_t x; memcpy(&x, p, 2); return x; }
+    case 4: { uint32_t x; memcpy(&x, p, 4); return x; }
+    default: { uint64_t x; memcpy(&x, p, 8); return x; }
+  }
+}
+
+static inline void store_host(uint8_t *p, unsigned size, uint64_t v) {
+  switch (size) {
+    case 1: *p = (uint8_t)v; break;
+    case 2: { uint16_t x = (uint16_t)v; memcpy(p, &x, 2); break; }
+    case 4: { uint32_t x = (uint32_t)v; memcpy(p, &x, 4); break; }
+    default: memcpy(p, &v, 8); break;
+  }
+}
+
 static int vread(wb_hart *h, uint64_t va, unsigned size, uint64_t *v, wb_trap *t) {
   uint64_t pa;
-  if (((va & 4095) + size) <= 4096) {
-    if (wb_sys_translate(h, va, WB_ACC_LOAD, &pa, t) != 0) return -1;
-    if (wb_sys_phys_read(h->m, pa, size, v) != 0) { fault(t, WB_ACC_LOAD, 0, va); return -1; }
+  uint8_t *p;
+  if (LIKELY(((va & 4095) + size) <= 4096)) {
+    if (translate(h, va, WB_ACC_LOAD, &pa, &p, t) != 0) return -1;
+    if (LIKELY(p != NULL)) { *v = load_host(p, size); return 0; }
+    if (wb_board_read(&h->m->sys->board, pa, size, v) != 0) { fault(t, WB_ACC_LOAD, 0, va); return -1; }
     return 0;
   }
   uint64_t x = 0;
@@ -193,10 +229,15 @@ static int vread(wb_hart *h, uint64_t va, unsigned size, uint64_t *v, wb_trap *t
 
 static int vwrite(wb_hart *h, uint64_t va, unsigned size, uint64_t v, wb_trap *t) {
   uint64_t pa;
-  if (((va & 4095) + size) <= 4096) {
-    if (wb_sys_translate(h, va, WB_ACC_STORE, &pa, t) != 0) return -1;
-    if (wb_sys_phys_write(h->m, pa, size, v) != 0) { fault(t, WB_ACC_STORE, 0, va); return -1; }
-    if (pa >= WB_VIRT_DRAM_BASE) code_written(h, pa);
+  uint8_t *p;
+  if (LIKELY(((va & 4095) + size) <= 4096)) {
+    if (translate(h, va, WB_ACC_STORE, &pa, &p, t) != 0) return -1;
+    if (LIKELY(p != NULL)) {
+      store_host(p, size, v);
+      code_written(h, pa);
+      return 0;
+    }
+    if (wb_board_write(&h->m->sys->board, pa, size, v) != 0) { fault(t, WB_ACC_STORE, 0, va); return -1; }
     return 0;
   }
   uint64_t pas[8];

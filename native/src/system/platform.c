@@ -16,6 +16,7 @@
  * every WB_SYS_POLL instructions.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -78,7 +79,50 @@ uint64_t wb_sys_pending_interrupt(const wb_hart *h) {
   return 0;
 }
 
+static uint64_t host_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Stamp the interrupts whose mip bit rose since the last look (every change of mip passes
+ * here: device lines through host_interrupt, software bits through the CSR writes). */
+static void note_arrivals(wb_hart *h) {
+  wb_sys_hart *s = wb_sys_of(h);
+  uint64_t mip = wb_sys_mip(h) & 0xffff;
+  uint64_t rose = mip & ~s->seen_mip;
+  s->seen_mip = mip;
+  if (!rose) return;
+  uint64_t ns = host_ns();
+  for (unsigned i = 0; i < 16; i++)
+    if (rose >> i & 1) { s->arrival_insn[i] = h->instret; s->arrival_ns[i] = ns; }
+}
+
+static void log_delivery(wb_hart *h, unsigned code, uint64_t pc, int from, int to) {
+  wb_system *sys = h->m->sys;
+  wb_sys_hart *s = wb_sys_of(h);
+  size_t n = sys->irq_count;
+  if (n >= WB_IRQ_LOG_MAX) { sys->irq_dropped++; return; }
+  if (n >= sys->irq_cap) {
+    size_t cap = sys->irq_cap ? 2 * sys->irq_cap : 4096;
+    wb_irq_record *nl = realloc(sys->irq_log, cap * sizeof *nl);
+    if (!nl) { sys->irq_dropped++; return; }
+    sys->irq_log = nl;
+    sys->irq_cap = cap;
+  }
+  uint64_t ns = host_ns();
+  sys->irq_log[n] = (wb_irq_record){.arrival_insn = s->arrival_insn[code], .delivery_insn = h->instret,
+                                    .arrival_ns = s->arrival_ns[code], .delivery_ns = ns, .pc = pc,
+                                    .cause = code, .hart = (uint8_t)h->id, .from_priv = (uint8_t)from,
+                                    .to_priv = (uint8_t)to};
+  sys->irq_count = n + 1;
+  /* a line still high after this is pending again from now (the handler has not cleared it) */
+  s->arrival_insn[code] = h->instret;
+  s->arrival_ns[code] = ns;
+}
+
 void wb_sys_kick(wb_hart *h) {
+  note_arrivals(h);
   if (wb_sys_pending_interrupt(h)) h->leave = 1;
 }
 
@@ -258,7 +302,11 @@ static int virt_priv_op(wb_hart *h, enum wb_priv_op op) {
 static void virt_deliver(wb_hart *h) {
   uint64_t cause = wb_sys_pending_interrupt(h);
   if (cause) {
+    uint64_t pc = h->pc;
+    int from = h->priv;
+    note_arrivals(h);
     wb_sys_take_trap(h, cause, 0);
+    log_delivery(h, (unsigned)(cause & 15), pc, from, h->priv);
     h->m->sys->interrupts_taken++;
   }
   h->interp = wb_sys_cache_of(h);

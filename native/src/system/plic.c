@@ -1,4 +1,4 @@
-/* plic.c — the PLIC (Platform-Level Interrupt Controller) at WB_VIRT_PLIC_BASE: sources 1..95
+/* plic.c — the PLIC (Platform-Level Interrupt Controller) at WB_VIRT_PLIC_BASE: sources 1..96
  * (the devices' interrupt lines), a priority per source, and per context (two per hart:
  * 2*hart is the hart's M mode and drives MEIP, 2*hart+1 its S mode and drives SEIP) a set of
  * enable bits, a priority threshold and the claim/complete register.

@@ -15,6 +15,7 @@
 #ifndef WB_SYSTEM_H
 #define WB_SYSTEM_H
 #include <stdint.h>
+#include "wb/engine.h"
 #include "../hart.h"
 #include "../mmu.h"
 #include "../trap.h"
@@ -55,6 +56,7 @@ struct wb_dinsn;
 typedef struct wb_tlb_entry {
   uint64_t vpage;      /* virtual address >> 12, or UINT64_MAX when empty */
   uint64_t ppage;      /* physical address >> 12 */
+  uint8_t *host;       /* the page in host memory when it is RAM (NULL: a device) */
   uint8_t r, w, x;     /* granted: read, write (the PTE is already dirty), execute */
 } wb_tlb_entry;
 
@@ -64,13 +66,16 @@ typedef struct wb_sys_hart {
   uint64_t mtvec, mscratch, mepc, mcause, mtval, mcounteren, menvcfg, mcountinhibit;
   uint64_t stvec, sscratch, sepc, scause, stval, scounteren, senvcfg, satp;
   uint64_t pmpcfg[16], pmpaddr[64];               /* accepted and read back; not enforced */
-  wb_tlb_entry tlb[WB_TLB_SIZE];
-  int tlb_priv;        /* the effective privilege the TLB's permissions were granted for */
-  uint64_t tlb_status; /* ... and mstatus's SUM/MXR then */
+  wb_tlb_entry tlb[2][WB_TLB_SIZE]; /* one per effective privilege (U, S): a trap between
+                                       user and kernel keeps both */
+  uint64_t tlb_status; /* mstatus's SUM/MXR the permissions were granted under */
   struct wb_interp *caches[8]; /* decoded blocks per privilege (U, S, -, M) and, +4, the same
                                   with mstatus.FS Off (FP instructions decode as illegal there):
                                   a block only ever runs in the state it was decoded for */
   wb_trap fetch_fault; /* why the last block fetch failed (page fault or access fault) */
+  /* the interrupt log's arrival stamps: the mip bits seen so far, and when each rose */
+  uint64_t seen_mip;
+  uint64_t arrival_insn[16], arrival_ns[16];
 } wb_sys_hart;
 
 /* Machine-wide system state (m->sys). */
@@ -82,6 +87,9 @@ typedef struct wb_system {
   uint64_t wake_mtime; /* the board's next deadline (UINT64_MAX: none) */
   int poweroff;        /* the guest powered off (or rebooted: 2) */
   uint64_t interrupts_taken;
+  wb_irq_record *irq_log;      /* every interrupt taken, up to WB_IRQ_LOG_MAX (platform.c) */
+  size_t irq_count, irq_cap;
+  uint64_t irq_dropped;
 } wb_system;
 
 static inline wb_sys_hart *wb_sys_of(const wb_hart *h) { return (wb_sys_hart *)h->plat; }

@@ -1,0 +1,151 @@
+"""Linux on the engine's virt board, checked against qemu-system-riscv64 (system mode).
+
+Debian's OpenSBI fw_jump, our Linux 6.1 Image and the initramfs of our guests boot on both;
+the kernel reaches our /init, which runs lua54 scripts and a zstd round trip and powers off.
+The consoles must agree line for line from the kernel banner on, once the timings are
+normalised and the documented board differences (workbench.kernels.KNOWN_BOARD_DIFFERENCES)
+are left out. Also: a deterministic boot is the same bit for bit twice, a kernel panic and a
+hang end with clear reasons, and `wb boot` does the same from the command line.
+
+The first run on a machine includes the cold kernel build (see kernels/README.md).
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from workbench import System, kernels
+
+pytestmark = [
+    pytest.mark.timeout(3600),   # the cold kernel build, once per machine
+    pytest.mark.skipif(not kernels.LINUX_SOURCE_TARBALL.is_file() or shutil.which("riscv64-linux-gnu-gcc") is None
+                       or not kernels.OPENSBI_FW_JUMP.is_file(),
+                       reason="linux-source-6.1, gcc-riscv64-linux-gnu or opensbi is missing (make test installs them)"),
+]
+
+
+@pytest.fixture(scope="module")
+def images():
+    return kernels.build_linux().image, kernels.build_initramfs()
+
+
+def _system(images, append=kernels.DEFAULT_APPEND, **kw):
+    image, rd = images
+    return System(kernels.OPENSBI_FW_JUMP, kernel=image, initrd=rd, bootargs=append, **kw)
+
+
+@pytest.fixture(scope="module")
+def engine_boot(images):
+    return _system(images).boot(wall_limit=600)
+
+
+def test_linux_boots_to_our_init_and_powers_off(engine_boot):
+    b = engine_boot
+    assert b.ok, (b.summary, b.console[-3000:])
+    assert b.panic is None
+    con = b.console
+    assert "OpenSBI v" in con and "Linux version 6.1" in con
+    for line in ("wb-init: /bin/lua54 exited with status 0", "round-trip OK",
+                 "wb-init: /bin/zstd exited with status 0", "wb-init: done", "reboot: Power down"):
+        assert line in con, line
+    assert b.interrupts > 100          # the timer tick reached the kernel (through OpenSBI)
+    assert b.instructions > 50_000_000
+
+
+@pytest.mark.skipif(shutil.which("qemu-system-riscv64") is None, reason="qemu-system-misc is missing")
+def test_console_matches_qemu(images, engine_boot):
+    q = kernels.boot_qemu(images[0], images[1], timeout=300)
+    assert q.powered_off, q.console[-3000:]
+    diff = kernels.console_differences(q.console, engine_boot.console)
+    assert not diff, "\n".join(diff[:80])
+
+
+def test_known_differences_still_differ(images, engine_boot):
+    """Every documented difference is one our console shows (a fixed one must leave the list)."""
+    import re
+
+    con = kernels.normalize_console(engine_boot.console).splitlines()
+    ours = [p for p in kernels.KNOWN_BOARD_DIFFERENCES if "sstc" not in p]   # a line only qemu prints
+    for pat in ours:
+        assert any(re.search(pat, ln) for ln in con), pat
+
+
+def test_deterministic_boot_is_identical(images, engine_boot):
+    again = _system(images).boot(wall_limit=600)
+    assert again.console_bytes == engine_boot.console_bytes
+    assert (again.instructions, again.interrupts) == (engine_boot.instructions, engine_boot.interrupts)
+    cols = ["cause", "arrival_insn", "delivery_insn", "pc"]
+    assert again.interrupt_log[cols].equals(engine_boot.interrupt_log[cols])
+
+
+def test_interrupt_log_records_every_interrupt(engine_boot):
+    log = engine_boot.interrupt_log
+    assert len(log) == engine_boot.interrupts and engine_boot.irq_dropped == 0
+    assert (log.delivery_insn >= log.arrival_insn).all() and (log.latency_ns >= 0).all()
+    assert log.delivery_insn.is_monotonic_increasing
+    # OpenSBI keeps M's timer and forwards it to the kernel as STI; the UART's interrupts
+    # come through the PLIC as SEI, handled by the kernel
+    assert set(log.name) <= {"MTI", "STI", "SEI", "SSI", "MSI", "MEI"}
+    assert set(log[log.name == "MTI"].to_priv) == {3} and set(log[log.name == "STI"].to_priv) == {1}
+    assert (log.name == "STI").sum() > 10 and (log.name == "SEI").sum() > 10
+    # every STI follows the MTI whose handler raised it
+    sti = log.index[log.name == "STI"]
+    assert (log.loc[sti - 1, "name"].values == "MTI").all()
+
+
+def test_kernel_panic_is_reported(images):
+    b = _system(images, append="console=ttyS0 panic=-1 rdinit=/no/such/init").boot(wall_limit=600)
+    assert not b.ok
+    # no such rdinit: the kernel falls back to a root device, finds none and panics
+    assert b.panic and b.panic.startswith("Kernel panic - not syncing: VFS:"), b.console[-2000:]
+    assert b.power == "reboot" and b.summary.startswith("kernel panic: ")
+    assert "Call Trace:" in b.console            # the console is kept up to the end
+
+
+def test_a_hung_boot_stops_at_its_budget(images):
+    b = _system(images).boot(max_insns=20_000_000)
+    assert b.reason == "budget" and b.power is None and not b.ok
+    assert "OpenSBI v" in b.console                   # what it printed so far is kept
+
+
+def test_not_a_kernel_is_a_load_error(tmp_path, images):
+    from workbench import LoadError
+
+    junk = tmp_path / "Image"
+    junk.write_bytes(b"\x7fELF" + b"\0" * 60)
+    with pytest.raises(LoadError, match="kernel"):
+        System(kernels.OPENSBI_FW_JUMP, kernel=junk, initrd=images[1]).boot()
+
+
+def test_wb_boot_command(tmp_path, images):
+    out = tmp_path / "boot.json"
+    r = subprocess.run([sys.executable, "-m", "workbench.cli", "boot", "--kernel", str(images[0]),
+                        "--initrd", str(images[1]), "--json", str(out)],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "wb-init: done" in r.stdout and "instructions" in r.stderr
+    stats = json.loads(out.read_text())
+    assert stats["power"] == "off" and stats["exit_code"] == 0 and stats["instructions"] > 0
+    bad = subprocess.run([sys.executable, "-m", "workbench.cli", "boot", "--kernel", str(images[0]),
+                          "--initrd", str(images[1]), "--append", "console=ttyS0 panic=-1 rdinit=/nope"],
+                         capture_output=True, text=True, timeout=600)
+    assert bad.returncode == 125 and "kernel panic" in bad.stderr, bad.stderr[-2000:]
+    usage = subprocess.run([sys.executable, "-m", "workbench.cli", "boot", "--ram-mb", "7"],
+                           capture_output=True, text=True, timeout=60)
+    assert usage.returncode == 2 and "--ram-mb" in usage.stderr
+
+
+def test_bench_rows_for_the_boot(images):
+    from workbench import bench
+
+    rows = bench.boot_rows(repeat=1, progress=False)
+    by = {r["config"]: r for r in rows}
+    assert by["interp"]["output_ok"] and by["interp"]["instructions"] > 50_000_000
+    assert by["interp"]["goal"] == "x qemu <= 0.5"
+    if shutil.which("qemu-system-riscv64"):
+        assert by["qemu-system"]["output_ok"] and by["qemu-system"]["ratio_qemu"] == 1.0
+        assert by["interp"]["ratio_qemu"] > 0 and by["interp"]["goal_verdict"] in ("met", "missed")
