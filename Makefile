@@ -27,6 +27,7 @@ system-deps:
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	test -f /usr/src/linux-source-6.1.tar.xz || missing="$$missing linux-source-6.1"; \
 	command -v qemu-system-riscv64 >/dev/null || missing="$$missing qemu-system-misc"; \
+	command -v dtc >/dev/null || missing="$$missing device-tree-compiler"; \
 	test -f /usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin || missing="$$missing opensbi"; \
 	for p in bc bison flex cpio rsync; do command -v $$p >/dev/null || missing="$$missing $$p"; done; \
 	command -v xz >/dev/null || missing="$$missing xz-utils"; \
