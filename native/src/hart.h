@@ -47,6 +47,8 @@ typedef struct wb_hart {
   uint64_t pc;
   uint64_t instret;      /* instructions retired */
   uint64_t reservation;  /* LR/SC reserved address; WB_NO_RESERVATION when none */
+  uint64_t priv_arg;     /* operand of the privileged instruction the platform is doing:
+                            sfence.vma's virtual address (UINT64_MAX: every address) */
   uint32_t fflags;       /* accrued FP exceptions (5 bits): the unprivileged CSR file with frm */
   uint32_t frm;          /* dynamic rounding mode (3 bits) */
   /* JIT tier scratch (jit/): instructions left before the dispatcher must look at limits,

@@ -39,6 +39,9 @@
  * filled slot belongs to one of them) instead of the whole 576 KB: a guest that rewrites its
  * own code in a loop flushes on every write. */
 #define SMALL_FLUSH 256
+/* system mode: blocks whose chain slots were filled since the last unchain (past that many,
+ * wb_interp_unchain walks the whole arena) */
+#define CHAINED_MAX 8192
 
 /* rs3 of the terminator record; no instruction record has it (register numbers are < 64) */
 #define TERM_MARK 0xff
@@ -77,6 +80,8 @@ struct wb_interp {
   /* the pcs of the first SMALL_FLUSH blocks built since the last flush, and how many were
    * built: a flush of few blocks clears just their slots (see wb_interp_flush) */
   uint64_t built[SMALL_FLUSH];
+  wb_block *chained[CHAINED_MAX];
+  size_t nchained;               /* > CHAINED_MAX: the list overflowed */
   size_t nbuilt;
 };
 
@@ -181,6 +186,7 @@ void wb_interp_flush(struct wb_interp *ip, wb_machine *m) {
     memset(ip->jcache, 0, sizeof ip->jcache);
   }
   ip->nbuilt = 0;
+  ip->nchained = 0;
   ip->arena_used = 0;
   ip->generation++;
   m->cache_flushes++;
@@ -190,6 +196,55 @@ static inline wb_block *lookup(struct wb_interp *ip, uint64_t pc) {
   for (wb_block *b = ip->table[hash_pc(pc)]; b; b = b->hnext)
     if (b->pc == pc) return b;
   return NULL;
+}
+
+/* System mode: the block decoded at virtual pc from the physical address pc maps to now.
+ * NULL when there is none (or pc cannot be fetched: building the block raises the fault). */
+static inline wb_block *lookup_sys(wb_hart *h, struct wb_interp *ip, uint64_t pc) {
+  uint64_t ppc;
+  if (wb_sys_fetch_phys(h, pc, &ppc) != 0) return NULL;
+  for (wb_block *b = ip->table[hash_pc(pc)]; b; b = b->hnext)
+    if (b->pc == pc && b->ppc == ppc) return b;
+  return NULL;
+}
+
+/* Bytes of the arena a block of n instructions takes, and its hooks (right after it). */
+static inline size_t block_bytes(unsigned n) {
+  return (sizeof(wb_block) + (n + 1) * sizeof(wb_dinsn) + 15) & ~(size_t)15;
+}
+static inline size_t hooks_bytes(unsigned nacts) {
+  return nacts ? ((sizeof(wb_hooks) + nacts * sizeof(wb_action) + 15) & ~(size_t)15) : 0;
+}
+
+/* Every block of the arena, in the order they were built. */
+#define FOR_EACH_BLOCK(ip, b) \
+  for (size_t o_ = 0; o_ < (ip)->arena_used && ((b) = (wb_block *)((ip)->arena + o_), 1); \
+       o_ += block_bytes((b)->n) + ((b)->hooks ? hooks_bytes((b)->hooks->nacts) : 0))
+
+static inline void note_chained(struct wb_interp *ip, wb_block *b) {
+  if (ip->nchained < CHAINED_MAX) ip->chained[ip->nchained] = b;
+  ip->nchained++;
+}
+
+void wb_interp_unchain(struct wb_interp *ip) {
+  if (ip->nchained <= CHAINED_MAX) {
+    for (size_t i = 0; i < ip->nchained; i++) ip->chained[i]->succ[0] = ip->chained[i]->succ[1] = NULL;
+  } else {
+    wb_block *b;
+    FOR_EACH_BLOCK(ip, b) b->succ[0] = b->succ[1] = NULL;
+  }
+  ip->nchained = 0;
+  memset(ip->jcache, 0, sizeof ip->jcache);
+}
+
+void wb_interp_drop_page(struct wb_interp *ip, uint64_t ppage) {
+  wb_block *b;
+  FOR_EACH_BLOCK(ip, b) {
+    b->succ[0] = b->succ[1] = NULL;
+    if (b->ppc >> 12 == ppage) b->ppc = UINT64_MAX;   /* never found again */
+  }
+  ip->nchained = 0;
+  memset(ip->jcache, 0, sizeof ip->jcache);
 }
 
 /* Decode a block at pc. Returns the shared fetch-fault pseudo-block if pc cannot be fetched.
@@ -264,9 +319,7 @@ static wb_block *build_block_locked(wb_machine *m, struct wb_interp *ip, uint64_
   wb_block *b = into;
   wb_hooks *hooks = NULL;
   if (!b) {
-    size_t need = sizeof(wb_block) + (n + 1) * sizeof(wb_dinsn);
-    need = (need + 15) & ~(size_t)15;
-    size_t hneed = nacts ? ((sizeof(wb_hooks) + nacts * sizeof(wb_action) + 15) & ~(size_t)15) : 0;
+    size_t need = block_bytes(n), hneed = hooks_bytes(nacts);
     if (ip->arena_used + need + hneed > ARENA_SIZE) wb_interp_flush(ip, m);
     b = (wb_block *)(ip->arena + ip->arena_used);
     ip->arena_used += need;
@@ -290,6 +343,8 @@ static wb_block *build_block_locked(wb_machine *m, struct wb_interp *ip, uint64_
   b->end_pc = p;
   b->cmask = cmask;
   b->n = n;
+  b->ppc = pc;
+  if (m->sys && wb_sys_fetch_phys(wb_machine_self(m), pc, &b->ppc) != 0) b->ppc = UINT64_MAX;
   uint64_t off = 0;
   for (unsigned i = 0; i < n; i++) {
     const wb_insn *x = &in[i];
@@ -485,13 +540,17 @@ indirect:
     if (LIKELY(ip->jcache[j].pc == pc && ip->jcache[j].b)) {
       nb = ip->jcache[j].b;
       *slot = nb;
+      if (UNLIKELY(m->sys)) note_chained(ip, b);
       ENTER(nb);
     }
     gen = ip->generation;
-    nb = lookup(ip, pc);
+    nb = m->sys ? lookup_sys(cpu, ip, pc) : lookup(ip, pc);
     if (UNLIKELY(!nb)) nb = build_block(m, ip, pc, NULL);
     if (nb->n) {
-      if (ip->generation == gen) *slot = nb;
+      if (ip->generation == gen) {
+        *slot = nb;
+        if (UNLIKELY(m->sys)) note_chained(ip, b);
+      }
       ip->jcache[j].pc = pc;
       ip->jcache[j].b = nb;
     }
@@ -510,12 +569,15 @@ lookup:
     slot = NULL;
   }
   gen = ip->generation;
-  nb = lookup(ip, pc);
+  nb = m->sys ? lookup_sys(cpu, ip, pc) : lookup(ip, pc);
   if (UNLIKELY(!nb)) {
     nb = build_block(m, ip, pc, NULL);
     if (ip->generation != gen) slot = NULL; /* the flush freed the block holding the slot */
   }
-  if (slot && nb->n) *slot = nb;
+  if (slot && nb->n) {
+    *slot = nb;
+    if (UNLIKELY(m->sys)) note_chained(ip, b);
+  }
   ENTER(nb);
 
 enter_slow:

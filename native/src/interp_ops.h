@@ -64,7 +64,9 @@
   L_MRET: PRIV(WB_OP_MRET)
   L_SRET: PRIV(WB_OP_SRET)
   L_WFI: PRIV(WB_OP_WFI)
-  L_SFENCE_VMA: PRIV(WB_OP_SFENCE_VMA)
+  L_SFENCE_VMA: /* the platform reads the address operand from the hart */
+    cpu->priv_arg = d->rs1 ? X[d->rs1] : UINT64_MAX;
+    PRIV(WB_OP_SFENCE_VMA)
   L_ILLEGAL:
   illegal:
     cpu->instret -= (b->n - IDX);

@@ -54,9 +54,9 @@ int wb_sys_phys_read(wb_machine *m, uint64_t pa, unsigned size, uint64_t *v) {
 static inline void code_written(wb_hart *h, uint64_t pa) {
   wb_system *s = h->m->sys;
   uint64_t page = (pa - WB_VIRT_DRAM_BASE) >> WB_PAGE_SHIFT;
-  if (s->code_pages[page]) {
-    memset(s->code_pages, 0, s->ram_size >> WB_PAGE_SHIFT);
-    wb_sys_flush_code(h, 1);
+  if (UNLIKELY(s->code_pages[page])) {
+    s->code_pages[page] = 0;
+    wb_sys_drop_code_page(h, pa >> WB_PAGE_SHIFT);
   }
 }
 
@@ -73,6 +73,16 @@ void wb_sys_tlb_flush(wb_hart *h) {
   wb_sys_hart *s = wb_sys_of(h);
   for (int p = 0; p < 2; p++)
     for (int i = 0; i < WB_TLB_SIZE; i++) s->tlb[p][i].vpage = UINT64_MAX;
+}
+
+void wb_sys_tlb_flush_page(wb_hart *h, uint64_t va) {
+  wb_sys_hart *s = wb_sys_of(h);
+  uint64_t vpage = (va & ((1ull << 39) - 1)) >> 12;   /* Sv39: the entries hold va >> 12 of */
+  for (int p = 0; p < 2; p++)                          /* sign-extended addresses */
+    for (int i = 0; i < WB_TLB_SIZE; i++) {
+      wb_tlb_entry *e = &s->tlb[p][i];
+      if (e->super || (e->vpage & ((1ull << 27) - 1)) == vpage) e->vpage = UINT64_MAX;
+    }
 }
 
 static int effective_priv(const wb_hart *h, int acc) {
@@ -130,6 +140,7 @@ static int walk(wb_hart *h, uint64_t va, int acc, int priv, wb_tlb_entry *e, wb_
     e->r = (uint8_t)r;
     e->w = (pte & PTE_W) && (pte & PTE_D);                /* a clean page's store walks again */
     e->x = (pte & PTE_X) != 0;
+    e->super = level > 0;
     return 0;
   }
   fault(t, acc, 1, va);
@@ -169,6 +180,12 @@ static inline int translate(wb_hart *h, uint64_t va, int acc, uint64_t *pa, uint
 int wb_sys_translate(wb_hart *h, uint64_t va, int acc, uint64_t *pa, wb_trap *t) {
   uint8_t *host;
   return translate(h, va, acc, pa, &host, t);
+}
+
+int wb_sys_fetch_phys(wb_hart *h, uint64_t va, uint64_t *pa) {
+  uint8_t *host;
+  wb_trap t;
+  return translate(h, va, WB_ACC_FETCH, pa, &host, &t) == 0 && host ? 0 : -1;
 }
 
 int wb_sys_fetch16(wb_hart *h, uint64_t va, uint16_t *half) {

@@ -133,6 +133,19 @@ void wb_sys_flush_code(wb_hart *h, int all) {
   if (h->interp) h->leave = 1;   /* the running tier holds blocks that may be gone */
 }
 
+void wb_sys_unchain_code(wb_hart *h) {
+  wb_sys_hart *s = wb_sys_of(h);
+  for (int p = 0; p < 8; p++)
+    if (s->caches[p] && (p & 3) != WB_PRIV_M) wb_interp_unchain(s->caches[p]);
+}
+
+void wb_sys_drop_code_page(wb_hart *h, uint64_t ppage) {
+  wb_sys_hart *s = wb_sys_of(h);
+  for (int p = 0; p < 8; p++)
+    if (s->caches[p]) wb_interp_drop_page(s->caches[p], ppage);
+  h->leave = 1;   /* the running block may be one of them: it ends after this store */
+}
+
 /* ---- the board's view of the machine (board.h wb_board_host) ---- */
 
 static uint64_t host_now(void *ctx) { return wb_sys_mtime(ctx); }
@@ -288,8 +301,9 @@ static int virt_priv_op(wb_hart *h, enum wb_priv_op op) {
     case WB_PRIV_SFENCE_VMA:
       if (h->priv == WB_PRIV_U || (h->priv == WB_PRIV_S && (s->mstatus & MSTATUS_TVM))) return -1;
       h->pc += 4;
-      wb_sys_tlb_flush(h);
-      wb_sys_flush_code(h, 0);
+      if (h->priv_arg == UINT64_MAX) wb_sys_tlb_flush(h);
+      else wb_sys_tlb_flush_page(h, h->priv_arg);
+      wb_sys_unchain_code(h);
       return 0;
   }
   priv_enters(h, old);

@@ -58,6 +58,7 @@ typedef struct wb_tlb_entry {
   uint64_t ppage;      /* physical address >> 12 */
   uint8_t *host;       /* the page in host memory when it is RAM (NULL: a device) */
   uint8_t r, w, x;     /* granted: read, write (the PTE is already dirty), execute */
+  uint8_t super;       /* the leaf was a superpage (this entry is one 4 KiB page of it) */
 } wb_tlb_entry;
 
 /* Per-hart privileged state (h->plat in system mode). */
@@ -107,6 +108,12 @@ void wb_sys_kick(wb_hart *h);
 uint64_t wb_sys_mtime(const struct wb_machine *m);
 /* The code cache for h's privilege and FP state (caches[] above). */
 struct wb_interp *wb_sys_cache_of(const wb_hart *h);
+/* sfence.vma of one virtual address: drop its TLB entries (and every superpage's). */
+void wb_sys_tlb_flush_page(wb_hart *h, uint64_t va);
+/* The translation changed (satp, sfence.vma): unchain the S and U caches (interp.h). */
+void wb_sys_unchain_code(wb_hart *h);
+/* The RAM page ppage was written: drop what every cache decoded from it. */
+void wb_sys_drop_code_page(wb_hart *h, uint64_t ppage);
 /* Drop every decoded block of the S and U caches (satp, sfence.vma) or of all (code written). */
 void wb_sys_flush_code(wb_hart *h, int all);
 /* Free the system state (boot.c; the platform's fini). */
