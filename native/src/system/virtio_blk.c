@@ -133,23 +133,53 @@ static void needs_reset(struct wb_virtio_blk *v) {
 
 /* ---- requests ---- */
 
+/* Walk `len` bytes from byte `pos` of the chain's segments of direction `write`, handing each
+ * piece (its RAM, its offset among the len bytes, its size) to fn: 0, or -1 if a segment is
+ * not RAM, the chain is too short or fn fails. */
+typedef int (*piece_fn)(void *ctx, uint8_t *ram, uint64_t at, uint64_t k);
+
+static int chain_walk(struct wb_virtio_blk *v, const seg *segs, int n, int write, uint64_t pos,
+                      uint64_t len, piece_fn fn, void *ctx) {
+  uint64_t at = 0;
+  for (int i = 0; i < n && at < len; i++) {
+    if (segs[i].write != write) continue;
+    if (pos >= segs[i].len) { pos -= segs[i].len; continue; }
+    uint64_t k = segs[i].len - pos < len - at ? segs[i].len - pos : len - at;
+    uint8_t *p = wb_board_ram(v->b, segs[i].addr + pos, k);
+    if (!p || fn(ctx, p, at, k) != 0) return -1;
+    at += k;
+    pos = 0;
+  }
+  return at < len ? -1 : 0;
+}
+
+struct copy_ctx { uint8_t *buf; int to_guest; };
+static int copy_piece(void *c, uint8_t *ram, uint64_t at, uint64_t k) {
+  struct copy_ctx *x = c;
+  if (x->to_guest) memcpy(ram, x->buf + at, k);
+  else memcpy(x->buf + at, ram, k);
+  return 0;
+}
+
 /* Copy `len` bytes at byte `pos` of the chain's segments of the given direction to or from
  * host buffer `buf`: 0, or -1 if a segment is not RAM or the chain is too short. */
 static int chain_copy(struct wb_virtio_blk *v, const seg *segs, int n, int write, uint64_t pos,
                       uint8_t *buf, uint64_t len, int to_guest) {
-  for (int i = 0; i < n && len > 0; i++) {
-    if (segs[i].write != write) continue;
-    if (pos >= segs[i].len) { pos -= segs[i].len; continue; }
-    uint64_t k = segs[i].len - pos < len ? segs[i].len - pos : len;
-    uint8_t *p = wb_board_ram(v->b, segs[i].addr + pos, k);
-    if (!p) return -1;
-    if (to_guest) memcpy(p, buf, k);
-    else memcpy(buf, p, k);
-    buf += k;
-    len -= k;
-    pos = 0;
+  struct copy_ctx x = {buf, to_guest};
+  return chain_walk(v, segs, n, write, pos, len, copy_piece, &x);
+}
+
+struct file_ctx { int fd, read; uint64_t off; };
+static int file_piece(void *c, uint8_t *ram, uint64_t at, uint64_t k) {
+  struct file_ctx *x = c;
+  for (uint64_t done = 0; done < k;) {
+    off_t o = (off_t)(x->off + at + done);
+    ssize_t r = x->read ? pread(x->fd, ram + done, k - done, o) : pwrite(x->fd, ram + done, k - done, o);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return -1;   /* an error, or the file shrank under us */
+    done += (uint64_t)r;
   }
-  return len ? -1 : 0;
+  return 0;
 }
 
 /* Move `len` bytes between the file at byte `off` and the chain's segments of direction
@@ -157,24 +187,8 @@ static int chain_copy(struct wb_virtio_blk *v, const seg *segs, int n, int write
  * from device-readable ones (a write request). 0, or -1 (not RAM, short file, I/O error). */
 static int chain_file(struct wb_virtio_blk *v, const seg *segs, int n, int write, uint64_t pos,
                       uint64_t off, uint64_t len) {
-  for (int i = 0; i < n && len > 0; i++) {
-    if (segs[i].write != write) continue;
-    if (pos >= segs[i].len) { pos -= segs[i].len; continue; }
-    uint64_t k = segs[i].len - pos < len ? segs[i].len - pos : len;
-    uint8_t *p = wb_board_ram(v->b, segs[i].addr + pos, k);
-    if (!p) return -1;
-    for (uint64_t done = 0; done < k;) {
-      ssize_t r = write ? pread(v->fd, p + done, k - done, (off_t)(off + done))
-                        : pwrite(v->fd, p + done, k - done, (off_t)(off + done));
-      if (r < 0 && errno == EINTR) continue;
-      if (r <= 0) return -1;   /* an error, or the file shrank under us */
-      done += (uint64_t)r;
-    }
-    off += k;
-    len -= k;
-    pos = 0;
-  }
-  return len ? -1 : 0;
+  struct file_ctx x = {v->fd, write, off};
+  return chain_walk(v, segs, n, write, pos, len, file_piece, &x);
 }
 
 /* Read the chain that starts at descriptor `head` into segs (at most q_num of them): its
