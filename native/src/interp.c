@@ -287,6 +287,11 @@ unsigned wb_block_decode(const wb_mem *mem, uint64_t pc, unsigned maxn, wb_insn 
   return decode_with(flat_fetch16, (void *)mem, 0, pc, maxn, in, end_pc, cmask);
 }
 
+unsigned wb_block_decode_sys(struct wb_hart *h, int fp_off, uint64_t pc, unsigned maxn, wb_insn *in,
+                             uint64_t *end_pc, uint64_t *cmask) {
+  return decode_with(sys_fetch16, h, fp_off, pc, maxn, in, end_pc, cmask);
+}
+
 static wb_block *build_block_locked(wb_machine *m, struct wb_interp *ip, uint64_t pc, wb_block *into);
 
 /* Blocks are built under the engine lock: clients' on_block and the memory layer's record of

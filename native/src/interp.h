@@ -45,6 +45,11 @@ typedef struct wb_block {
 struct wb_insn;
 unsigned wb_block_decode(const wb_mem *mem, uint64_t pc, unsigned maxn, struct wb_insn *in,
                          uint64_t *end_pc, uint64_t *cmask);
+/* The same in system mode: fetched through hart h's MMU (a failed fetch keeps its fault for
+ * the trap); fp_off: F/D instructions decode as illegal (mstatus.FS Off). */
+struct wb_hart;
+unsigned wb_block_decode_sys(struct wb_hart *h, int fp_off, uint64_t pc, unsigned maxn,
+                             struct wb_insn *in, uint64_t *end_pc, uint64_t *cmask);
 
 /* The machine's block cache (m->interp): every hart's in deterministic mode, hart 0's in
  * parallel mode; wb_interp_new/free: a parallel hart's own. */

@@ -70,7 +70,6 @@ int main(int argc, char **argv) {
   char err[512];
   wb_machine *m;
   if (boot.firmware) {   /* system mode */
-    cfg.tier = WB_TIER_INTERP;
     m = wb_system_create(&cfg, &boot, err, sizeof err);
     if (!m) { fprintf(stderr, "wbrun: %s\n", err); return 2; }
   } else {

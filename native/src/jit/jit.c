@@ -103,6 +103,7 @@ void wb_jit_free(struct wb_jit *J) {
   else free(J->jc);
   free(J->hot);
   free(J->order);
+  free(J->jc_fills);
   if (J->perfmap) fclose(J->perfmap);
   free(J);
 }
@@ -136,13 +137,54 @@ void wb_jit_flush(struct wb_jit *J) {
   J->code_used = JIT_PREFIX;
   J->meta_used = 0;
   J->norder = 0;
+  J->njc_fills = 0;
   J->generation++;
 }
 
+/* System mode: the block decoded at virtual pc from the physical address pc maps to now. */
+static wb_jit_block *find_sys(struct wb_jit *J, uint64_t pc) {
+  uint64_t ppc;
+  if (wb_sys_fetch_phys(J->hart, pc, &ppc) != 0) return NULL;
+  for (wb_jit_block *b = J->table[hash_pc(pc)]; b; b = b->hnext)
+    if (b->pc == pc && b->ppc == ppc) return b;
+  return NULL;
+}
+
 static wb_jit_block *find(struct wb_jit *J, uint64_t pc) {
+  if (__builtin_expect(J->sys, 0)) return find_sys(J, pc);
   for (wb_jit_block *b = J->table[hash_pc(pc)]; b; b = b->hnext)
     if (b->pc == pc) return b;
   return NULL;
+}
+
+void wb_jit_set_system(struct wb_jit *J, int fp_off) {
+  J->sys = 1;
+  J->fp_off = fp_off;
+  if (!J->jc_fills) J->jc_fills = malloc(JIT_JC_FILLS * sizeof *J->jc_fills);
+}
+
+/* A jump-table slot filled in system mode: remembered so that an unchain clears just it. */
+static void jc_filled(struct wb_jit *J, unsigned slot) {
+  if (J->njc_fills < JIT_JC_FILLS && J->jc_fills) J->jc_fills[J->njc_fills] = slot;
+  J->njc_fills++;
+}
+
+void wb_jit_unchain(struct wb_jit *J) {
+  if (!J) return;
+  if (J->njc_fills <= JIT_JC_FILLS && J->jc_fills)
+    for (size_t i = 0; i < J->njc_fills; i++) J->jc[J->jc_fills[i]] = (wb_jit_jc){0};
+  else
+    memset(J->jc, 0, JIT_JC_SIZE * sizeof *J->jc);
+  J->njc_fills = 0;
+}
+
+void wb_jit_drop_page(struct wb_jit *J, uint64_t ppage) {
+  if (!J) return;
+  /* chains into a dropped block come only from blocks of its own page (dropped too); the
+   * jump table may hold any of them */
+  for (size_t i = 0; i < J->norder; i++)
+    if (J->order[i]->ppc != UINT64_MAX && J->order[i]->ppc >> 12 == ppage) J->order[i]->ppc = UINT64_MAX;
+  wb_jit_unchain(J);
 }
 
 /* ---- the register map and the enter/exit trampolines ---- */
@@ -298,9 +340,11 @@ static void remap(struct wb_jit *J) {
 
 /* ---- translation and the block table ---- */
 
-static int fetchable(const wb_machine *m, uint64_t pc) {
+static int fetchable(const struct wb_jit *J, uint64_t pc) {
   uint16_t half;
-  return !(pc & 1) && wb_mmu_fetch16(&m->mem, pc, &half);
+  uint64_t ppc;
+  if (J->sys) return !(pc & 1) && wb_sys_fetch_phys(J->hart, pc, &ppc) == 0;
+  return !(pc & 1) && wb_mmu_fetch16(&J->m->mem, pc, &half);
 }
 
 static wb_jit_block *translate_locked(struct wb_jit *J, uint64_t pc);
@@ -332,7 +376,12 @@ static wb_jit_block *translate_locked(struct wb_jit *J, uint64_t pc) {
     J->order_cap = cap;
   }
   J->order[J->norder++] = b;
-  wb_mem_protect_code(&m->mem, pc, b->end_pc); /* guest-writable code: catch writes to it */
+  b->ppc = pc;
+  if (J->sys) {   /* system mode: code pages are watched by mmu.c (code_pages) */
+    if (wb_sys_fetch_phys(J->hart, pc, &b->ppc) != 0) b->ppc = UINT64_MAX;
+  } else {
+    wb_mem_protect_code(&m->mem, pc, b->end_pc); /* guest-writable code: catch writes to it */
+  }
   unsigned h = hash_pc(pc);
   b->hnext = J->table[h];
   J->table[h] = b;
@@ -358,7 +407,7 @@ static wb_jit_block *resolve(struct wb_jit *J, uint64_t pc) {
   wb_machine *m = J->m;
   wb_jit_block *b = find(J, pc);
   if (b) return b;
-  if (!fetchable(m, pc)) return NULL;
+  if (!fetchable(J, pc)) return NULL;
   unsigned h = (unsigned)(pc >> 1) & ((1u << JIT_HOT_BITS) - 1);
   if (J->hot[h].pc != pc) { J->hot[h].pc = pc; J->hot[h].count = 0; }
   if (++J->hot[h].count <= m->cfg.jit_hot) return NULL;
@@ -437,6 +486,26 @@ int wb_jit_slow(wb_hart *h, const wb_jit_exit *e) {
 
 void wb_jit_synced(struct wb_jit *J, int on) {
   if (J) J->synced = on;
+}
+
+int wb_jit_sys_mem(wb_hart *h, const wb_jit_exit *e, const wb_dinsn *d) {
+  struct wb_jit *J = h->jit;
+  int64_t left = J->left_swapped ? J->saved_left : h->jit_left;
+  uint64_t icount = J->mark - (uint64_t)left - e->rollback;  /* retired before this one */
+  wb_trap t;
+  J->in_helper = 1;
+  int r = wb_sys_access(h, (unsigned)(e->amount & 0xffff), d, icount, &t);
+  J->in_helper = 0;
+  if (__builtin_expect(r == 0, 1)) return 0;
+  if (r == 2) {                 /* done; a device or a code write asks the hart to leave */
+    h->instret = icount + 1;
+    h->pc = e->pc + (e->amount >> 16);
+    return 1;
+  }
+  h->instret = icount;          /* a page fault or an access fault: the platform's */
+  h->pc = e->pc;
+  wb_trap_raise(h, &t);
+  return 1;
 }
 
 /* ---- the dispatcher ---- */
@@ -530,9 +599,9 @@ void wb_jit_run(wb_hart *h) {
         if (UNLIKELY_WRAP(pc)) break;
         blk = resolve(J, pc);
         if (blk) {
-          wb_jit_jc *j = &J->jc[(pc >> 1) & (JIT_JC_SIZE - 1)];
-          j->pc = pc;
-          j->code = blk->code;
+          unsigned slot = (unsigned)(pc >> 1) & (JIT_JC_SIZE - 1);
+          J->jc[slot] = (wb_jit_jc){pc, blk->code};
+          if (J->sys) jc_filled(J, slot);
         }
         break;
       case JX_LIMIT:
@@ -561,8 +630,10 @@ void wb_jit_run(wb_hart *h) {
         wb_machine_invalidate_code(m, 0, ~0ull);
         pc = epc;
         break;
-      case JX_STOP:
-        return; /* the interpreter set pc, instret and the reason */
+      case JX_STOP:  /* a helper set pc and instret: on from there unless the run stops */
+        if (m->stop_reason != WB_REASON_NONE || cpu->leave) return;
+        pc = cpu->pc;
+        break;
       case JX_INTERP:
         /* a base register out of range: the interpreter runs this one instruction with its
          * exact semantics (a fault, or an offset that brings the address back in range) */

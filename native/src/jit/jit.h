@@ -36,6 +36,18 @@ void wb_jit_free(struct wb_jit *J);
 void wb_jit_run(wb_hart *h);
 /* Drop every translation of cache J (fence.i, unmapped code, a full cache). */
 void wb_jit_flush(struct wb_jit *J);
+
+/* ---- system mode (system/): one cache per privilege and FP state, like the interpreter's ----
+ * Blocks are found by virtual pc and the physical address it maps to now; every memory
+ * instruction goes through the soft MMU. Direct exits are chained only within the block's
+ * own virtual page (a page maps as a whole, so a chained successor is always the one the
+ * current translation names); other exits probe the jump table, which an unchain empties. */
+void wb_jit_set_system(struct wb_jit *J, int fp_off);
+/* The translation changed (satp, sfence.vma): empty the jump table (chains stay valid). */
+void wb_jit_unchain(struct wb_jit *J);
+/* RAM page ppage was written: its blocks are never found again. Safe while translated code
+ * runs (nothing is freed). */
+void wb_jit_drop_page(struct wb_jit *J, uint64_t ppage);
 /* Called from the host fault handler with the signal context: if the fault happened inside
  * translated code (or in a helper it called), restore the guest state at the faulting
  * instruction into the running hart and return 1; else 0. */

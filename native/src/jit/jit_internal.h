@@ -11,6 +11,8 @@
 #include "x86.h"
 #include "decode.h"
 
+struct wb_dinsn;
+
 #define JIT_HASH_BITS 16
 #define JIT_HASH_SIZE (1u << JIT_HASH_BITS)
 #define JIT_JC_BITS 16                       /* in-cache jump table for indirect jumps */
@@ -34,7 +36,8 @@ enum {
   JX_LIMIT,     /* the block-entry count check failed (budget, wall clock, exit request) */
   JX_ECALL,     /* ecall at `pc` */
   JX_FLUSH,     /* fence.i: drop translations, continue at `pc` */
-  JX_STOP,      /* a slow-path instruction stopped the machine (state already set) */
+  JX_STOP,      /* a helper set pc and instret (a slow-path instruction, a system-mode access
+                   that trapped or must leave): stop, leave, or go on at cpu.pc */
   JX_INTERP,    /* run this one instruction in the interpreter, then go on (a memory base
                    out of range, an invalid dynamic rounding mode: its exact semantics) */
   JX_STREAM,    /* at block entry: stream `ptr` needs `amount` more bytes */
@@ -53,6 +56,8 @@ typedef struct wb_jit_exit {
 
 typedef struct wb_jit_block {
   uint64_t pc, end_pc;
+  uint64_t ppc;                 /* system mode: the physical address pc was fetched from
+                                   (UINT64_MAX: dropped, never found again) */
   uint64_t cmask;               /* bit i: instruction i is compressed */
   uint8_t *code;                /* entry point (the instruction-count check) */
   struct wb_jit_block *hnext;
@@ -117,6 +122,13 @@ struct wb_jit {
   volatile int left_swapped;
   int64_t saved_left;
   uint64_t translations;
+  /* system mode (wb_jit_set_system): blocks are found by virtual pc and the physical address
+   * it maps to now; jump-table slots filled since the last unchain (past JIT_JC_FILLS, an
+   * unchain clears the whole table) */
+  int sys;
+  int fp_off;                   /* F/D instructions decode as illegal (mstatus.FS Off) */
+  uint32_t *jc_fills;
+  size_t njc_fills;
   /* sampler (sample.c) */
   wb_jit_sample *sbuf;
   size_t scap;
@@ -140,6 +152,11 @@ extern const int wb_jit_greg_index[16];
 uint64_t wb_jit_insn_pc(const wb_jit_block *b, unsigned i);
 /* Add instruction in's integer register references to refs[0..31] (the register map's input). */
 void wb_jit_count_refs(const wb_insn *in, uint16_t *refs);
+/* System mode: a memory instruction through the soft MMU (called from translated code with
+ * the guest registers spilled; e->amount = the op, e->pc and e->rollback name it). 0: done,
+ * go on; 1: pc and instret are set (it trapped, or the hart must leave): exit JX_STOP. */
+int wb_jit_sys_mem(wb_hart *h, const wb_jit_exit *e, const struct wb_dinsn *d);
+#define JIT_JC_FILLS 4096
 /* Allocate from the metadata arena (NULL when full). */
 void *wb_jit_meta_alloc(struct wb_jit *J, size_t n);
 

@@ -9,14 +9,15 @@
 
 #define MAX_STUBS (3 * WB_BLOCK_MAX + 4)
 #define INSN_ROOM 640     /* worst-case bytes of one translated instruction */
-#define STUB_ROOM 48      /* worst-case bytes of one stub */
+#define STUB_ROOM 64      /* worst-case bytes of one stub */
 
 typedef struct stub {
   uint8_t *field;         /* rel32 to point at the stub */
   int kind;
   uint64_t pc;
   unsigned idx;
-  int reg;                /* unused */
+  int reg;                /* JX_INDIRECT: 1 = a direct exit to another page in system mode
+                             (the stub stores pc and probes the jump table) */
   int restore;            /* JX_LIMIT, JX_STREAM: block length to give back */
   void *ptr;              /* JX_STREAM: stream */
   uint64_t amount;        /* JX_STREAM: bytes */
@@ -28,6 +29,7 @@ typedef struct tctx {
   x86_buf b;
   const int8_t *map;
   unsigned i, n;
+  uint64_t block_pc;      /* pc of instruction 0 */
   uint64_t pc;            /* pc of instruction i */
   uint64_t end_pc;        /* pc after instruction i */
   stub stubs[MAX_STUBS];

@@ -97,8 +97,14 @@ static wb_jit_exit *new_exit(tctx *t, int kind, uint64_t pc, unsigned idx) {
 }
 
 /* ---- exits ---- */
+/* A direct exit is chained (patched) to its successor's code; in system mode only within the
+ * block's own virtual page: another page may map elsewhere after a satp write or sfence.vma,
+ * so such an exit probes the jump table instead (which those empty). */
 static void exit_direct(tctx *t, uint8_t *field, uint64_t target) {
-  wb_tx_add_stub(t, field, JX_DIRECT, target, -1, 0);
+  if (t->J->sys && (target >> 12) != (t->block_pc >> 12))
+    wb_tx_add_stub(t, field, JX_INDIRECT, target, 1, 0);
+  else
+    wb_tx_add_stub(t, field, JX_DIRECT, target, -1, 0);
 }
 static void jmp_exit(tctx *t, int kind, uint64_t pc) {
   wb_tx_add_stub(t, x_jmp32(&t->b), kind, pc, -1, 0);
@@ -115,6 +121,33 @@ static void slow(tctx *t) {
   x_rm(&t->b, XW, 0x8d, X_RDI, X_RBP, -JIT_BIAS); /* lea: the hart */
   x_mov_imm(&t->b, X_RSI, (uint64_t)(uintptr_t)e);
   x_mov_imm(&t->b, X_RAX, (uint64_t)(uintptr_t)wb_jit_slow);
+  x_call_reg(&t->b, X_RAX);
+  wb_tx_reload_all(t);
+  x_rm(&t->b, XW, XA_MOV, X_LEFT, X_RBP, JD(jit_left));
+  x_rr(&t->b, 0, XA_TEST, X_RAX, X_RAX);
+  wb_tx_add_stub(t, x_jcc32(&t->b, CC_NE), JX_STOP, t->pc, -1, 0);
+}
+
+/* System mode: a memory instruction through the soft MMU (system/mmu.c via wb_jit_sys_mem),
+ * on the spilled registers, with a record in the interpreter's form. */
+static void sys_mem(tctx *t, const wb_insn *in) {
+  wb_jit_exit *e = new_exit(t, JX_STOP, t->pc, t->i);
+  wb_dinsn *d = wb_jit_meta_alloc(t->J, sizeof *d);
+  if (!e || !d) { t->full = 1; return; }
+  memset(d, 0, sizeof *d);
+  int fp_dest = in->op == WB_OP_FLW || in->op == WB_OP_FLD;
+  d->rd = (uint8_t)(in->rd == 0 && !fp_dest ? WB_XSINK : in->rd);
+  d->rs1 = in->rs1;
+  d->rs2 = in->rs2;
+  d->imm = (int32_t)in->imm;
+  e->amount = in->op | ((uint64_t)in->len << 16);
+  if (!fp_dest) t->checked &= ~(1u << in->rd);
+  wb_tx_spill_all(t);
+  x_rm(&t->b, XW, 0x89, X_LEFT, X_RBP, JD(jit_left));
+  x_rm(&t->b, XW, 0x8d, X_RDI, X_RBP, -JIT_BIAS); /* lea: the hart */
+  x_mov_imm(&t->b, X_RSI, (uint64_t)(uintptr_t)e);
+  x_mov_imm(&t->b, X_RDX, (uint64_t)(uintptr_t)d);
+  x_mov_imm(&t->b, X_RAX, (uint64_t)(uintptr_t)wb_jit_sys_mem);
   x_call_reg(&t->b, X_RAX);
   wb_tx_reload_all(t);
   x_rm(&t->b, XW, XA_MOV, X_LEFT, X_RBP, JD(jit_left));
@@ -548,6 +581,9 @@ static int translate_insn(tctx *t, const wb_insn *in) {
                        op_movsx16[2] = {0x0f, 0xbf}, op_movzx16[2] = {0x0f, 0xb7},
                        op_movsxd[1] = {0x63}, op_mov[1] = {0x8b};
   x86_buf *b = &t->b;
+  unsigned msize;
+  int mkind;
+  if (t->J->sys && wb_insn_mem_info(in, &msize, &mkind)) { sys_mem(t, in); return 0; }
   switch (in->op) {
     case WB_OP_LUI: { int d = dest(t, in->rd, -1); x_mov_imm(b, d, (uint64_t)in->imm); st(t, in->rd, d); return 0; }
     case WB_OP_AUIPC: { int d = dest(t, in->rd, -1); x_mov_imm(b, d, t->pc + (uint64_t)in->imm); st(t, in->rd, d); return 0; }
@@ -647,7 +683,10 @@ static int translate_insn(tctx *t, const wb_insn *in) {
       }
       /* CSRs, atomics, ebreak, illegal and privileged ops */
       slow(t);
-      return wb_op_ends_block(in->op);
+      if (!wb_op_ends_block(in->op)) return 0;
+      /* mret, sret, wfi, sfence.vma, a trap taken: on at the pc the interpreter left */
+      jmp_exit(t, JX_STOP, t->pc);
+      return 1;
   }
 }
 
@@ -677,7 +716,24 @@ static void emit_stub(tctx *t, stub *s) {
       break;
     case JX_INTERP:
       break;
-    case JX_ECALL: case JX_FLUSH: case JX_INDIRECT:
+    case JX_INDIRECT:
+      e->rollback = 0;
+      if (s->reg != 1) break;
+      /* system mode, a direct exit to another page: cpu.pc = target, then the jump table */
+      x_mov_imm(b, X_RAX, s->pc);
+      x_rm(b, XW, 0x89, X_RAX, X_RBP, JD(pc));
+      if (t->J->jc_low) {
+        int32_t tab = (int32_t)(uintptr_t)t->J->jc;
+        static const uint8_t cmp_op = 0x3b, jmp_op = 0xff;
+        x_rr(b, 0, XA_MOV, X_RCX, X_RAX);
+        x_alu_imm(b, 0, XA_AND, 0, X_RCX, 0, (int32_t)((JIT_JC_SIZE - 1) << 1));
+        x_op_abs_index(b, XW, &cmp_op, 1, X_RAX, X_RCX, 3, tab);
+        uint8_t *miss = x_jcc8(b, CC_NE);
+        x_op_abs_index(b, 0, &jmp_op, 1, 4, X_RCX, 3, tab + 8);
+        x_fix8(miss, b->p);
+      }
+      break;
+    case JX_ECALL: case JX_FLUSH:
       e->rollback = 0;
       break;
     default:
@@ -692,7 +748,8 @@ wb_jit_block *wb_jit_translate(struct wb_jit *J, uint64_t pc) {
   wb_machine *m = J->m;
   wb_insn in[WB_BLOCK_MAX];
   uint64_t p, cmask;
-  unsigned n = wb_block_decode(&m->mem, pc, WB_BLOCK_MAX, in, &p, &cmask);
+  unsigned n = J->sys ? wb_block_decode_sys(J->hart, J->fp_off, pc, WB_BLOCK_MAX, in, &p, &cmask)
+                      : wb_block_decode(&m->mem, pc, WB_BLOCK_MAX, in, &p, &cmask);
   if (n == 0) return NULL; /* the caller checked fetchability: cannot happen */
 
   /* client instrumentation, ordered by instruction (stable: the order clients asked in) */
@@ -730,6 +787,7 @@ static wb_jit_block *translate_block(struct wb_jit *J, uint64_t pc, const wb_ins
   static __thread tctx tc; /* large (stubs); one translation at a time per thread */
   tctx *t = &tc;
   t->m = m; t->J = J; t->map = J->map; t->n = n; t->nstubs = 0; t->full = 0; t->checked = 0;
+  t->block_pc = pc;
   t->fwd_reg = -1; t->fwd_end = NULL;
   t->b.p = J->code + J->code_used;
   t->b.end = J->code + J->code_size;

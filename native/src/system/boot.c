@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include "system.h"
 #include "../interp.h"
+#include "../jit/jit.h"
 #include "../machine.h"
 #include "../platform.h"
 
@@ -151,9 +152,12 @@ static void system_free(wb_machine *m) {
   for (int i = 0; i < m->nharts; i++) {
     wb_sys_hart *sh = wb_sys_of(m->harts[i]);
     if (!sh) continue;
-    for (int p = 0; p < 8; p++)
+    for (int p = 0; p < 8; p++) {
       if (sh->caches[p] && sh->caches[p] != m->interp) wb_interp_free(sh->caches[p]);
+      if (sh->jits[p] && sh->jits[p] != m->jit) wb_jit_free(sh->jits[p]);
+    }
     m->harts[i]->interp = m->interp;
+    m->harts[i]->jit = m->jit;
     free(sh);
     m->harts[i]->plat = NULL;
   }
@@ -168,10 +172,6 @@ void wb_system_free(wb_machine *m) { system_free(m); }
 
 WB_API wb_machine *wb_system_create(const wb_config *cfg, const wb_boot *boot, char *err, size_t errlen) {
   if (!cfg || !boot) { snprintf(err, errlen, "no configuration"); return NULL; }
-  if (cfg->tier != WB_TIER_INTERP) {
-    snprintf(err, errlen, "system mode runs on the interp tier only so far (the JIT has no soft-TLB path yet)");
-    return NULL;
-  }
   if (boot->harts > 1) { snprintf(err, errlen, "system mode runs one hart so far (asked for %d)", boot->harts); return NULL; }
   uint64_t ram = boot->ram_bytes ? boot->ram_bytes : (256ull << 20);
   if (ram < (16ull << 20) || ram > (2ull << 30) || (ram & ((2ull << 20) - 1))) {
@@ -228,12 +228,21 @@ WB_API wb_machine *wb_system_create(const wb_config *cfg, const wb_boot *boot, c
     if (!sh->caches[p]) goto fail;
     wb_interp_set_fp_off(sh->caches[p], p >= 4);
   }
+  if (m->jit) {   /* the JIT tier: a code cache per privilege and FP state too (M's: m->jit) */
+    for (int p = 0; p < 8; p++) {
+      if ((p & 3) == 2) continue;
+      sh->jits[p] = p == WB_PRIV_M ? m->jit : wb_jit_new(m, cfg->jit_cache_bytes ? cfg->jit_cache_bytes : (32u << 20), err, errlen);
+      if (!sh->jits[p]) goto fail;
+      wb_jit_set_system(sh->jits[p], p >= 4);
+    }
+  }
   wb_sys_tlb_flush(h);
   h->priv = WB_PRIV_M;
   h->pc = base + entry;
   h->x[10] = (uint64_t)h->id;
   h->x[11] = base + fdt_off;
-  h->interp = wb_sys_cache_of(h);
+  h->interp = sh->caches[wb_sys_cache_index(h)];
+  if (m->jit) h->jit = sh->jits[wb_sys_cache_index(h)];
   m->timer_insn = cfg->deterministic ? UINT64_MAX : 0;
   m->loaded = 1;
   return m;

@@ -22,6 +22,7 @@
 #include <unistd.h>
 #include "system.h"
 #include "../interp.h"
+#include "../jit/jit.h"
 #include "../machine.h"
 #include "../platform.h"
 #include "../scheduler.h"
@@ -126,23 +127,33 @@ void wb_sys_kick(wb_hart *h) {
   if (wb_sys_pending_interrupt(h)) h->leave = 1;
 }
 
+/* (the JIT's flush only resets its arenas: the block running now, if any, stays intact
+ * until it leaves, which h->leave makes it do at once) */
 void wb_sys_flush_code(wb_hart *h, int all) {
   wb_sys_hart *s = wb_sys_of(h);
   for (int p = 0; p < 8; p++)
-    if (s->caches[p] && (all || (p & 3) != WB_PRIV_M)) wb_interp_flush(s->caches[p], h->m);
+    if (all || (p & 3) != WB_PRIV_M) {
+      if (s->caches[p]) wb_interp_flush(s->caches[p], h->m);
+      if (s->jits[p]) wb_jit_flush(s->jits[p]);
+    }
   if (h->interp) h->leave = 1;   /* the running tier holds blocks that may be gone */
 }
 
 void wb_sys_unchain_code(wb_hart *h) {
   wb_sys_hart *s = wb_sys_of(h);
   for (int p = 0; p < 8; p++)
-    if (s->caches[p] && (p & 3) != WB_PRIV_M) wb_interp_unchain(s->caches[p]);
+    if ((p & 3) != WB_PRIV_M) {
+      if (s->caches[p]) wb_interp_unchain(s->caches[p]);
+      if (s->jits[p]) wb_jit_unchain(s->jits[p]);
+    }
 }
 
 void wb_sys_drop_code_page(wb_hart *h, uint64_t ppage) {
   wb_sys_hart *s = wb_sys_of(h);
-  for (int p = 0; p < 8; p++)
+  for (int p = 0; p < 8; p++) {
     if (s->caches[p]) wb_interp_drop_page(s->caches[p], ppage);
+    if (s->jits[p]) wb_jit_drop_page(s->jits[p], ppage);
+  }
   h->leave = 1;   /* the running block may be one of them: it ends after this store */
 }
 
@@ -323,12 +334,14 @@ static void virt_deliver(wb_hart *h) {
     log_delivery(h, (unsigned)(cause & 15), pc, from, h->priv);
     h->m->sys->interrupts_taken++;
   }
-  h->interp = wb_sys_cache_of(h);
+  unsigned i = wb_sys_cache_index(h);
+  h->interp = wb_sys_of(h)->caches[i];
+  if (wb_sys_of(h)->jits[i]) h->jit = wb_sys_of(h)->jits[i];
 }
 
-struct wb_interp *wb_sys_cache_of(const wb_hart *h) {
+unsigned wb_sys_cache_index(const wb_hart *h) {
   const wb_sys_hart *s = wb_sys_of(h);
-  return s->caches[(unsigned)h->priv | ((s->mstatus & MSTATUS_FS) ? 0u : 4u)];
+  return (unsigned)h->priv | ((s->mstatus & MSTATUS_FS) ? 0u : 4u);
 }
 
 static void virt_events_due(wb_machine *m, uint32_t n) {

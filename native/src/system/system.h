@@ -73,6 +73,8 @@ typedef struct wb_sys_hart {
   struct wb_interp *caches[8]; /* decoded blocks per privilege (U, S, -, M) and, +4, the same
                                   with mstatus.FS Off (FP instructions decode as illegal there):
                                   a block only ever runs in the state it was decoded for */
+  struct wb_jit *jits[8];      /* the JIT tier's translations, indexed as caches[] (NULL on
+                                  the interp tier) */
   wb_trap fetch_fault; /* why the last block fetch failed (page fault or access fault) */
   /* the interrupt log's arrival stamps: the mip bits seen so far, and when each rose */
   uint64_t seen_mip;
@@ -106,8 +108,8 @@ uint64_t wb_sys_pending_interrupt(const wb_hart *h);
 void wb_sys_kick(wb_hart *h);
 /* mtime now */
 uint64_t wb_sys_mtime(const struct wb_machine *m);
-/* The code cache for h's privilege and FP state (caches[] above). */
-struct wb_interp *wb_sys_cache_of(const wb_hart *h);
+/* The index into caches[]/jits[] for h's privilege and FP state. */
+unsigned wb_sys_cache_index(const wb_hart *h);
 /* sfence.vma of one virtual address: drop its TLB entries (and every superpage's). */
 void wb_sys_tlb_flush_page(wb_hart *h, uint64_t va);
 /* The translation changed (satp, sfence.vma): unchain the S and U caches (interp.h). */
