@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from workbench import LoadError, System, baremetal
+from workbench import LoadError, System, available_tiers, baremetal
 
 needs_cc = pytest.mark.skipif(shutil.which("riscv64-linux-gnu-gcc") is None,
                               reason="needs riscv64-linux-gnu-gcc (make test installs it)")
@@ -55,13 +55,24 @@ def test_qemu_prints_the_golden(elves, name):
 
 
 @needs_cc
+@pytest.mark.parametrize("tier", available_tiers())
 @pytest.mark.parametrize("name", PROGRAMS)
-def test_engine_prints_the_golden(elves, name):
-    boot = System(firmware=elves[name]).boot(max_insns=MAX_INSNS)
+def test_engine_prints_the_golden(elves, name, tier):
+    boot = System(firmware=elves[name], tier=tier).boot(max_insns=MAX_INSNS)
     assert boot.reason == "exit" and boot.exit_code == 0, \
         f"{name}: reason {boot.reason}, exit code {boot.exit_code}, {boot.message}, pc {boot.pc:#x}\n{boot.console}"
     problems = baremetal.compare(name, boot.console)
     assert not problems, _report(name, boot.console, problems)
+
+
+@needs_cc
+@pytest.mark.skipif("jit" not in available_tiers(), reason="no JIT tier on this host")
+@pytest.mark.parametrize("name", PROGRAMS)
+def test_tiers_agree_to_the_instruction(elves, name):
+    """Both tiers take every trap and interrupt at the same instruction."""
+    a = System(firmware=elves[name], tier="interp").boot(max_insns=MAX_INSNS)
+    b = System(firmware=elves[name], tier="jit").boot(max_insns=MAX_INSNS)
+    assert (a.console_bytes, a.instructions, a.interrupts) == (b.console_bytes, b.instructions, b.interrupts)
 
 
 @needs_cc

@@ -18,7 +18,7 @@ import sys
 
 import pytest
 
-from workbench import System, kernels
+from workbench import System, available_tiers, kernels
 
 pytestmark = [
     pytest.mark.timeout(3600),   # the cold kernel build, once per machine
@@ -40,7 +40,25 @@ def _system(images, append=kernels.DEFAULT_APPEND, **kw):
 
 @pytest.fixture(scope="module")
 def engine_boot(images):
-    return _system(images).boot(wall_limit=600)
+    return _system(images, tier="interp").boot(wall_limit=600)
+
+
+@pytest.fixture(scope="module")
+def jit_boot(images):
+    if "jit" not in available_tiers():
+        pytest.skip("no JIT tier on this host")
+    return _system(images, tier="jit").boot(wall_limit=600)
+
+
+def test_jit_boots_exactly_as_the_interpreter(engine_boot, jit_boot):
+    """The JIT tier (translated code, memory through the soft MMU, chaining within a page) boots
+    to the interpreter's console, instruction count and interrupt log: every interrupt lands at
+    the same instruction on both tiers."""
+    assert jit_boot.ok, (jit_boot.summary, jit_boot.console[-3000:])
+    assert jit_boot.console_bytes == engine_boot.console_bytes
+    assert (jit_boot.instructions, jit_boot.interrupts) == (engine_boot.instructions, engine_boot.interrupts)
+    cols = ["cause", "arrival_insn", "delivery_insn", "pc", "from_priv", "to_priv"]
+    assert jit_boot.interrupt_log[cols].equals(engine_boot.interrupt_log[cols])
 
 
 def test_linux_boots_to_our_init_and_powers_off(engine_boot):
@@ -75,7 +93,7 @@ def test_known_differences_still_differ(images, engine_boot):
 
 
 def test_deterministic_boot_is_identical(images, engine_boot):
-    again = _system(images).boot(wall_limit=600)
+    again = _system(images, tier="interp").boot(wall_limit=600)
     assert again.console_bytes == engine_boot.console_bytes
     assert (again.instructions, again.interrupts) == (engine_boot.instructions, engine_boot.interrupts)
     cols = ["cause", "arrival_insn", "delivery_insn", "pc"]
@@ -146,6 +164,8 @@ def test_bench_rows_for_the_boot(images):
     by = {r["config"]: r for r in rows}
     assert by["interp"]["output_ok"] and by["interp"]["instructions"] > 50_000_000
     assert by["interp"]["goal"] == "x qemu <= 0.5"
+    if "jit" in available_tiers():
+        assert by["jit"]["output_ok"] and by["jit"]["instructions"] == by["interp"]["instructions"]
     if shutil.which("qemu-system-riscv64"):
         assert by["qemu-system"]["output_ok"] and by["qemu-system"]["ratio_qemu"] == 1.0
         assert by["interp"]["ratio_qemu"] > 0 and by["interp"]["goal_verdict"] in ("met", "missed")

@@ -68,7 +68,7 @@ THREADED_GOALS = {"jit": ("vs_one_thread", 0.6)}
 #: off, on qemu-system-riscv64 and on each engine tier that has system mode; the goal is the
 #: issue's (boot in <= 0.5x qemu's wall time)
 SYSTEM_WORKLOADS = ("linux-boot",)
-SYSTEM_TIERS = ("interp",)
+SYSTEM_TIERS = ("interp", "jit")
 SYSTEM_GOALS = {"interp": ("ratio_qemu", 0.5)}
 _GOAL_TEXT = {"ratio_native": "x native <= {:g}", "vs_jit": "x jit <= {:g}", "ratio_qemu": "x qemu <= {:g}",
               "vs_one_thread": "x 1 thread <= {:g}",

@@ -658,7 +658,7 @@ def lab(port: Annotated[int, typer.Option("--port", metavar="PORT", help="Port o
 
 def _boot_problem(firmware: Optional[Path] = None, kernel: Optional[Path] = None,
                   initrd: Optional[Path] = None, ram_mb: int = 256, json_out: Optional[Path] = None,
-                  **_) -> Optional[str]:
+                  tier: Optional[str] = None, **_) -> Optional[str]:
     """Why ``wb boot`` would refuse its options, or None.
 
     >>> _boot_problem(ram_mb=7)
@@ -669,6 +669,8 @@ def _boot_problem(firmware: Optional[Path] = None, kernel: Optional[Path] = None
             return f"{opt} {p}: no such file"
     if not (16 <= ram_mb <= 2048) or ram_mb % 2:
         return f"--ram-mb must be an even number from 16 to 2048, got {ram_mb}"
+    if tier is not None and tier not in TIERS:
+        return f"unknown tier {tier!r}; choose one of {', '.join(TIERS)}"
     return _unwritable(json_out, "--json", is_dir=False)
 
 
@@ -678,6 +680,7 @@ def boot(
     initrd: Annotated[Optional[Path], typer.Option("--initrd", metavar="FILE", help="newc cpio initramfs (default: our init with lua54 and zstd, when the kernel is ours).")] = None,
     append: Annotated[Optional[str], typer.Option("--append", metavar="ARGS", help="Kernel command line.")] = None,
     ram_mb: Annotated[int, typer.Option("--ram-mb", metavar="MIB", help="RAM size in MiB (even, 16..2048).")] = 256,
+    tier: Annotated[Optional[str], typer.Option("--tier", metavar="TIER", help=f"Execution tier: {' or '.join(TIERS)} (default: jit where the host has it).")] = None,
     max_insns: Annotated[Optional[int], typer.Option("--max-insns", metavar="N", help="Instruction budget.")] = None,
     wall_limit: Annotated[Optional[float], typer.Option("--wall-limit", metavar="SECONDS", help="Wall-clock limit in seconds.")] = 600.0,
     nondeterministic: Annotated[bool, typer.Option("--nondeterministic", help="Device time follows the host clock instead of the instruction count.")] = False,
@@ -691,16 +694,16 @@ def boot(
     stderr); 2 for bad input; 1 when building the default kernel fails.
     """
     problem = _boot_problem(firmware=firmware, kernel=kernel, initrd=initrd, ram_mb=ram_mb,
-                            json_out=json_out)
+                            json_out=json_out, tier=tier)
     if problem:
         _err("wb boot", problem)
         raise typer.Exit(2)
     raise typer.Exit(_boot(firmware, kernel, initrd, append, ram_mb, max_insns, wall_limit,
-                           nondeterministic, json_out))
+                           nondeterministic, json_out, tier))
 
 
 def _boot(firmware, kernel, initrd, append, ram_mb, max_insns, wall_limit, nondeterministic,
-          json_out) -> int:
+          json_out, tier=None) -> int:
     from . import kernels
     from .errors import WorkbenchError
     from .guests import GuestBuildError
@@ -715,7 +718,7 @@ def _boot(firmware, kernel, initrd, append, ram_mb, max_insns, wall_limit, nonde
             append = kernels.DEFAULT_APPEND if initrd is not None else ""
         sys.stdout.flush()
         b = System(firmware or kernels.OPENSBI_FW_JUMP, kernel=kernel, initrd=initrd,
-                   bootargs=append, ram_mb=ram_mb, deterministic=not nondeterministic).boot(
+                   bootargs=append, ram_mb=ram_mb, tier=tier, deterministic=not nondeterministic).boot(
             max_insns=max_insns, wall_limit=wall_limit, console_fd=sys.stdout.fileno())
     except (kernels.KernelError, GuestBuildError) as e:
         _err("wb boot", str(e))

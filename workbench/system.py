@@ -13,7 +13,8 @@ the instruction count, so the same images boot to the same console bit for bit.
 >>> boot.ok, boot.console.splitlines()[-1]  # doctest: +SKIP
 (True, 'wb-init: done')
 
-Only the interpreter runs system mode so far (``tier="interp"``); one hart.
+Both tiers run system mode (the JIT by default where the host has it, as for a Machine) and
+boot to the same instruction count; one hart so far.
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ import threading
 
 from ._engine import ffi, lib
 from .errors import ConfigError, LoadError
-from .machine import TIERS, _check_bool, _check_int, _check_seconds, _check_text
+from .machine import TIERS, default_tier, _check_bool, _check_int, _check_seconds, _check_text
 
 #: interrupt numbers (mcause without the interrupt bit) and their names
 IRQ_NAMES = {1: "SSI", 3: "MSI", 5: "STI", 7: "MTI", 9: "SEI", 11: "MEI"}
@@ -170,7 +171,7 @@ class System:
     """
 
     def __init__(self, firmware, *, kernel=None, initrd=None, bootargs: str = "", disk=None,
-                 ram_mb: int = 256, harts: int = 1, tier: str = "interp",
+                 ram_mb: int = 256, harts: int = 1, tier: str | None = None,
                  deterministic: bool = True, ns_per_insn: int = 1):
         self.firmware = _check_text("firmware", firmware, path=True)
         self.kernel = None if kernel is None else _check_text("kernel", kernel, path=True)
@@ -181,6 +182,8 @@ class System:
         if self.ram_mb % 2:
             raise ConfigError(f"ram_mb must be even (RAM comes in 2 MiB pages), got {ram_mb}")
         self.harts = _check_int("harts", harts, 1, 1)
+        if tier is None:
+            tier = default_tier()
         if tier not in TIERS:
             raise ConfigError(f"unknown tier {tier!r}; tiers: {sorted(TIERS)}")
         self.tier = tier

@@ -5,7 +5,22 @@
 #include "machine.h"
 #include "platform.h"
 
+static int access(wb_hart *h, unsigned csr, int kind, uint64_t src, int do_write,
+                  uint64_t instret_now, uint64_t *old);
+
+/* The tiers count a block's instructions at its entry: while the platform handles the CSR,
+ * h->instret is the exact count before it (an interrupt the write raises is stamped there,
+ * the same on every tier). */
 int wb_csr_access(wb_hart *h, unsigned csr, int kind, uint64_t src, int do_write,
+                  uint64_t instret_now, uint64_t *old) {
+  uint64_t counted = h->instret;
+  h->instret = instret_now;
+  int r = access(h, csr, kind, src, do_write, instret_now, old);
+  h->instret = counted;
+  return r;
+}
+
+static int access(wb_hart *h, unsigned csr, int kind, uint64_t src, int do_write,
                   uint64_t instret_now, uint64_t *old) {
   const wb_platform *p = h->m->platform;
   uint64_t v;
