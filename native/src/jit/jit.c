@@ -157,9 +157,10 @@ static wb_jit_block *find(struct wb_jit *J, uint64_t pc) {
   return NULL;
 }
 
-void wb_jit_set_system(struct wb_jit *J, int fp_off) {
+void wb_jit_set_system(struct wb_jit *J, int fp_off, int tlb_priv) {
   J->sys = 1;
   J->fp_off = fp_off;
+  J->tlb_priv = tlb_priv;
   if (!J->jc_fills) J->jc_fills = malloc(JIT_JC_FILLS * sizeof *J->jc_fills);
 }
 

@@ -42,7 +42,7 @@ void wb_jit_flush(struct wb_jit *J);
  * instruction goes through the soft MMU. Direct exits are chained only within the block's
  * own virtual page (a page maps as a whole, so a chained successor is always the one the
  * current translation names); other exits probe the jump table, which an unchain empties. */
-void wb_jit_set_system(struct wb_jit *J, int fp_off);
+void wb_jit_set_system(struct wb_jit *J, int fp_off, int tlb_priv);
 /* The translation changed (satp, sfence.vma): empty the jump table (chains stay valid). */
 void wb_jit_unchain(struct wb_jit *J);
 /* RAM page ppage was written: its blocks are never found again. Safe while translated code

@@ -127,6 +127,8 @@ struct wb_jit {
    * unchain clears the whole table) */
   int sys;
   int fp_off;                   /* F/D instructions decode as illegal (mstatus.FS Off) */
+  int tlb_priv;                 /* the soft TLB its loads and stores probe inline (U 0, S 1),
+                                   or -1: every access calls the soft MMU (M mode) */
   uint32_t *jc_fills;
   size_t njc_fills;
   /* sampler (sample.c) */

@@ -14,6 +14,7 @@
 #if WB_HAVE_JIT
 
 wb_tx_addr wb_tx_mem(tctx *t, unsigned rs1, int64_t imm) {
+  if (t->J->sys) return wb_tx_mem_sys(t, rs1, imm);   /* system mode: the soft TLB (mmu_sys.c) */
   int a = hreg(t, rs1);
   if (a < 0) { wb_tx_ld(t, X_RAX, rs1); a = X_RAX; }
   if (rs1 != 0 && !(t->checked & (1u << rs1))) {

@@ -37,6 +37,10 @@ typedef struct tctx {
   int full;
   uint32_t checked;       /* guest registers whose value was checked < bound in this block */
   int fwd_reg, fwd_host;  /* store forwarding (see forwarded()) */
+  unsigned mem_size;      /* system mode: the access being translated (bytes, a store?) */
+  int mem_store;
+  uint8_t *sys_miss[4];   /* ... and the probe's jumps to its miss path */
+  unsigned nsys_miss;
   uint8_t *fwd_end;
 } tctx;
 
@@ -58,6 +62,11 @@ void wb_tx_reload_all(tctx *t);
  * (registers already read; emits whatever check or translation the backend needs). */
 typedef struct { int base, index; int32_t disp; } wb_tx_addr;
 wb_tx_addr wb_tx_mem(tctx *t, unsigned rs1, int64_t imm);
+/* System mode (mmu_sys.c): the same through the soft TLB's inline probe, and the whole memory
+ * instruction `in`: `access` (the translator: wb_tx_mem, the access, rd) on the hit path,
+ * the soft MMU's call on a miss (or always, where there is no inline path). */
+wb_tx_addr wb_tx_mem_sys(tctx *t, unsigned rs1, int64_t imm);
+void wb_tx_sys_mem(tctx *t, const wb_insn *in, void (*access)(tctx *t, const wb_insn *in));
 
 /* ---- client instrumentation (instrument.c) ---- */
 /* Code that runs instruction t->i's actions; mode 0 a block without bursty tracing, 1 its

@@ -128,33 +128,6 @@ static void slow(tctx *t) {
   wb_tx_add_stub(t, x_jcc32(&t->b, CC_NE), JX_STOP, t->pc, -1, 0);
 }
 
-/* System mode: a memory instruction through the soft MMU (system/mmu.c via wb_jit_sys_mem),
- * on the spilled registers, with a record in the interpreter's form. */
-static void sys_mem(tctx *t, const wb_insn *in) {
-  wb_jit_exit *e = new_exit(t, JX_STOP, t->pc, t->i);
-  wb_dinsn *d = wb_jit_meta_alloc(t->J, sizeof *d);
-  if (!e || !d) { t->full = 1; return; }
-  memset(d, 0, sizeof *d);
-  int fp_dest = in->op == WB_OP_FLW || in->op == WB_OP_FLD;
-  d->rd = (uint8_t)(in->rd == 0 && !fp_dest ? WB_XSINK : in->rd);
-  d->rs1 = in->rs1;
-  d->rs2 = in->rs2;
-  d->imm = (int32_t)in->imm;
-  e->amount = in->op | ((uint64_t)in->len << 16);
-  if (!fp_dest) t->checked &= ~(1u << in->rd);
-  wb_tx_spill_all(t);
-  x_rm(&t->b, XW, 0x89, X_LEFT, X_RBP, JD(jit_left));
-  x_rm(&t->b, XW, 0x8d, X_RDI, X_RBP, -JIT_BIAS); /* lea: the hart */
-  x_mov_imm(&t->b, X_RSI, (uint64_t)(uintptr_t)e);
-  x_mov_imm(&t->b, X_RDX, (uint64_t)(uintptr_t)d);
-  x_mov_imm(&t->b, X_RAX, (uint64_t)(uintptr_t)wb_jit_sys_mem);
-  x_call_reg(&t->b, X_RAX);
-  wb_tx_reload_all(t);
-  x_rm(&t->b, XW, XA_MOV, X_LEFT, X_RBP, JD(jit_left));
-  x_rr(&t->b, 0, XA_TEST, X_RAX, X_RAX);
-  wb_tx_add_stub(t, x_jcc32(&t->b, CC_NE), JX_STOP, t->pc, -1, 0);
-}
-
 /* ---- F/D operations: direct calls of fpu.c (the functions the interpreter calls) ----
  * Arguments: FP sources from hart.f, an integer source from its guest register, the rounding
  * mode resolved inline (a dynamic one from frm; an invalid one leaves the block so the
@@ -575,6 +548,31 @@ static void fp_store(tctx *t, const wb_insn *in, int dbl) {
   x_rmx(&t->b, dbl ? XW : 0, 0x89, X_RCX, a.base, a.index, a.disp);
 }
 
+/* The loads and stores (system mode: the hit path of wb_tx_sys_mem) */
+static void mem_access(tctx *t, const wb_insn *in) {
+  static const uint8_t op_movsx8[2] = {0x0f, 0xbe}, op_movzx8[2] = {0x0f, 0xb6},
+                       op_movsx16[2] = {0x0f, 0xbf}, op_movzx16[2] = {0x0f, 0xb7},
+                       op_movsxd[1] = {0x63}, op_mov[1] = {0x8b};
+  switch (in->op) {
+    case WB_OP_LB: load(t, in, XW, op_movsx8, 2); break;
+    case WB_OP_LBU: load(t, in, 0, op_movzx8, 2); break;
+    case WB_OP_LH: load(t, in, XW, op_movsx16, 2); break;
+    case WB_OP_LHU: load(t, in, 0, op_movzx16, 2); break;
+    case WB_OP_LW: load(t, in, XW, op_movsxd, 1); break;
+    case WB_OP_LWU: load(t, in, 0, op_mov, 1); break;
+    case WB_OP_LD: load(t, in, XW, op_mov, 1); break;
+    case WB_OP_SB: store(t, in, XBYTE, 0x88); break;
+    case WB_OP_SH: store(t, in, X66, 0x89); break;
+    case WB_OP_SW: store(t, in, 0, 0x89); break;
+    case WB_OP_SD: store(t, in, XW, 0x89); break;
+    case WB_OP_FLD: fp_load(t, in, 1); break;
+    case WB_OP_FLW: fp_load(t, in, 0); break;
+    case WB_OP_FSD: fp_store(t, in, 1); break;
+    case WB_OP_FSW: fp_store(t, in, 0); break;
+    default: t->full = 1; break;   /* never: mmu_sys.c inlines only these */
+  }
+}
+
 /* Translate instruction `in` (index t->i). Returns 1 if it ended the block's code. */
 static int translate_insn(tctx *t, const wb_insn *in) {
   static const uint8_t op_movsx8[2] = {0x0f, 0xbe}, op_movzx8[2] = {0x0f, 0xb6},
@@ -583,7 +581,7 @@ static int translate_insn(tctx *t, const wb_insn *in) {
   x86_buf *b = &t->b;
   unsigned msize;
   int mkind;
-  if (t->J->sys && wb_insn_mem_info(in, &msize, &mkind)) { sys_mem(t, in); return 0; }
+  if (t->J->sys && wb_insn_mem_info(in, &msize, &mkind)) { wb_tx_sys_mem(t, in, mem_access); return 0; }
   switch (in->op) {
     case WB_OP_LUI: { int d = dest(t, in->rd, -1); x_mov_imm(b, d, (uint64_t)in->imm); st(t, in->rd, d); return 0; }
     case WB_OP_AUIPC: { int d = dest(t, in->rd, -1); x_mov_imm(b, d, t->pc + (uint64_t)in->imm); st(t, in->rd, d); return 0; }

@@ -171,6 +171,8 @@ static inline int translate(wb_hart *h, uint64_t va, int acc, uint64_t *pa, uint
   wb_tlb_entry ne;
   if (walk(h, va, acc, priv, &ne, t) != 0) return -1;
   ne.host = ram_at(h->m, ne.ppage << 12, 4096);
+  ne.jr = ne.r && ne.host;
+  ne.jw = ne.w && ne.host && !h->m->sys->code_pages[((ne.ppage << 12) - WB_VIRT_DRAM_BASE) >> WB_PAGE_SHIFT];
   *e = ne;
   *pa = (ne.ppage << 12) | (va & 4095);
   *host = ne.host ? ne.host + (va & 4095) : NULL;
@@ -197,7 +199,14 @@ int wb_sys_fetch16(wb_hart *h, uint64_t va, uint16_t *half) {
     fault(&s->fetch_fault, WB_ACC_FETCH, 0, va);
     return 0;
   }
-  h->m->sys->code_pages[(pa - WB_VIRT_DRAM_BASE) >> WB_PAGE_SHIFT] = 1;
+  uint8_t *code = &h->m->sys->code_pages[(pa - WB_VIRT_DRAM_BASE) >> WB_PAGE_SHIFT];
+  if (UNLIKELY(!*code)) {
+    /* from now on stores there must pass code_written: the JIT's inline stores stop */
+    *code = 1;
+    for (int p = 0; p < 2; p++)
+      for (int i = 0; i < WB_TLB_SIZE; i++)
+        if (s->tlb[p][i].ppage == pa >> 12) s->tlb[p][i].jw = 0;
+  }
   memcpy(&v, p, 2);
   *half = (uint16_t)v;
   return 1;

@@ -59,6 +59,8 @@ typedef struct wb_tlb_entry {
   uint8_t *host;       /* the page in host memory when it is RAM (NULL: a device) */
   uint8_t r, w, x;     /* granted: read, write (the PTE is already dirty), execute */
   uint8_t super;       /* the leaf was a superpage (this entry is one 4 KiB page of it) */
+  uint8_t jr, jw;      /* the JIT's inline path may read / write the host page directly:
+                          RAM, and for jw a page no cached code was decoded from */
 } wb_tlb_entry;
 
 /* Per-hart privileged state (h->plat in system mode). */

@@ -1,0 +1,116 @@
+/* mmu_sys.c — the JIT's memory-access chokepoint in system mode (mmu.h): the inline probe of
+ * the soft TLB (system/mmu.c) on the hit path, and the call into the soft MMU on a miss.
+ *
+ * In a code cache of S or U mode, a load or store at guest address va = rs1 + imm becomes
+ *     rax = va; rdx = &tlb[(va >> 12) & 255]          (the TLB of that privilege, reached
+ *                                                      through hart.plat)
+ *     cmp [rdx].vpage, va >> 12; jne miss             (the page)
+ *     cmp byte [rdx].jr (or .jw), 0; je miss          (allowed, RAM, and for a store: dirty
+ *                                                      and not a page that holds code)
+ *     [an access that may cross the page: ja miss]
+ *     rdx = [rdx].host; eax = va & 4095               -> the translator's access [rdx + rax]
+ * and after the translator's access, `jmp done; miss: <call wb_jit_sys_mem>; done:`. The miss
+ * path walks the page table, raises page faults precisely, reaches devices, marks written
+ * code and refills the entry, so the next access to the page hits. M mode (bare, or MPRV),
+ * LR/SC and the AMOs always take the call.
+ */
+#include <stddef.h>
+#include <string.h>
+#include "tctx.h"
+#include "../system/system.h"
+
+#if WB_HAVE_JIT
+
+_Static_assert(sizeof(wb_tlb_entry) == 32 && WB_TLB_SIZE == 256,
+               "the inline probe indexes the TLB with (vpage & 255) << 5");
+
+/* The call into the soft MMU for instruction `in` (on the spilled registers; on return the
+ * mapped registers are reloaded, so rd holds what the access wrote). */
+static void sys_mem_call(tctx *t, const wb_insn *in) {
+  wb_jit_exit *e = wb_jit_meta_alloc(t->J, sizeof *e);
+  wb_dinsn *d = wb_jit_meta_alloc(t->J, sizeof *d);
+  if (!e || !d) { t->full = 1; return; }
+  memset(e, 0, sizeof *e);
+  e->kind = JX_STOP;
+  e->pc = t->pc;
+  e->idx = (uint16_t)t->i;
+  e->rollback = (uint16_t)(t->n - t->i);
+  e->generation = t->J->generation;
+  e->amount = in->op | ((uint64_t)in->len << 16);
+  memset(d, 0, sizeof *d);
+  int fp_dest = in->op == WB_OP_FLW || in->op == WB_OP_FLD;
+  d->rd = (uint8_t)(in->rd == 0 && !fp_dest ? WB_XSINK : in->rd);
+  d->rs1 = in->rs1;
+  d->rs2 = in->rs2;
+  d->imm = (int32_t)in->imm;
+  x86_buf *b = &t->b;
+  wb_tx_spill_all(t);
+  x_rm(b, XW, 0x89, X_LEFT, X_RBP, JD(jit_left));
+  x_rm(b, XW, 0x8d, X_RDI, X_RBP, -JIT_BIAS); /* lea: the hart */
+  x_mov_imm(b, X_RSI, (uint64_t)(uintptr_t)e);
+  x_mov_imm(b, X_RDX, (uint64_t)(uintptr_t)d);
+  x_mov_imm(b, X_RAX, (uint64_t)(uintptr_t)wb_jit_sys_mem);
+  x_call_reg(b, X_RAX);
+  wb_tx_reload_all(t);
+  x_rm(b, XW, XA_MOV, X_LEFT, X_RBP, JD(jit_left));
+  x_rr(b, 0, XA_TEST, X_RAX, X_RAX);
+  wb_tx_add_stub(t, x_jcc32(b, CC_NE), JX_STOP, t->pc, -1, 0);
+}
+
+static int inline_op(tctx *t, const wb_insn *in) {
+  if (t->J->tlb_priv < 0) return 0;
+  switch (in->op) {
+    case WB_OP_LB: case WB_OP_LBU: case WB_OP_LH: case WB_OP_LHU: case WB_OP_LW: case WB_OP_LWU:
+    case WB_OP_LD: case WB_OP_SB: case WB_OP_SH: case WB_OP_SW: case WB_OP_SD:
+    case WB_OP_FLW: case WB_OP_FLD: case WB_OP_FSW: case WB_OP_FSD:
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+wb_tx_addr wb_tx_mem_sys(tctx *t, unsigned rs1, int64_t imm) {
+  x86_buf *b = &t->b;
+  /* the entries of this cache's privilege, from the hart's system state (hart.plat) */
+  int32_t tlb = (int32_t)(offsetof(wb_sys_hart, tlb) + (size_t)t->J->tlb_priv * sizeof(wb_tlb_entry) * WB_TLB_SIZE);
+  wb_tx_ld(t, X_RAX, rs1);
+  if (imm) x_alu_imm(b, XW, XA_ADD, 0, X_RAX, 0, (int32_t)imm);   /* rax = va */
+  x_rr(b, XW, XA_MOV, X_RCX, X_RAX);
+  x_shift_imm(b, XW, 5, X_RCX, 12);                               /* rcx = vpage */
+  x_rr0f(b, 0, 0xb6, X_RDX, X_RCX);                               /* edx = vpage & 255 */
+  x_shift_imm(b, 0, 4, X_RDX, 5);
+  x_rm(b, XW, XA_ADD, X_RDX, X_RBP, JD(plat));                    /* rdx = entry - tlb */
+  x_rm(b, XW, XA_CMP, X_RCX, X_RDX, tlb + (int32_t)offsetof(wb_tlb_entry, vpage));
+  t->sys_miss[t->nsys_miss++] = x_jcc32(b, CC_NE);
+  static const uint8_t cmp8 = 0x80;                               /* cmp byte [rdx+off], 0 */
+  x_op(b, 0, &cmp8, 1, 7, 1, X_RDX, X_NOINDEX,
+       tlb + (int32_t)(t->mem_store ? offsetof(wb_tlb_entry, jw) : offsetof(wb_tlb_entry, jr)));
+  x_b(b, 0);
+  t->sys_miss[t->nsys_miss++] = x_jcc32(b, CC_E);
+  if (t->mem_size > 1) {                                          /* may cross into the next page */
+    x_rr(b, 0, XA_MOV, X_RCX, X_RAX);
+    x_alu_imm(b, 0, XA_AND, 0, X_RCX, 0, 4095);
+    x_alu_imm(b, 0, XA_CMP, 0, X_RCX, 0, (int32_t)(4096 - t->mem_size));
+    t->sys_miss[t->nsys_miss++] = x_jcc32(b, CC_A);
+  }
+  x_rm(b, XW, XA_MOV, X_RDX, X_RDX, tlb + (int32_t)offsetof(wb_tlb_entry, host));
+  x_alu_imm(b, 0, XA_AND, 0, X_RAX, 0, 4095);                     /* 32-bit: clears the top */
+  return (wb_tx_addr){X_RDX, X_RAX, 0};
+}
+
+void wb_tx_sys_mem(tctx *t, const wb_insn *in, void (*access)(tctx *t, const wb_insn *in)) {
+  if (!inline_op(t, in)) { sys_mem_call(t, in); return; }
+  unsigned msize;
+  int mkind;
+  wb_insn_mem_info(in, &msize, &mkind);
+  t->mem_size = msize;
+  t->mem_store = mkind != 0;
+  t->nsys_miss = 0;
+  access(t, in);                       /* the translator: probe (wb_tx_mem), access, rd */
+  uint8_t *done = x_jmp32(&t->b);
+  for (unsigned k = 0; k < t->nsys_miss; k++) x_fix32(t->sys_miss[k], t->b.p);
+  sys_mem_call(t, in);
+  x_fix32(done, t->b.p);
+}
+
+#endif /* WB_HAVE_JIT */
