@@ -82,6 +82,8 @@ struct wb_interp {
   uint64_t built[SMALL_FLUSH];
   wb_block *chained[CHAINED_MAX];
   size_t nchained;               /* > CHAINED_MAX: the list overflowed */
+  uint16_t jfilled[CHAINED_MAX]; /* system mode: jump-cache slots filled since the last unchain */
+  size_t njfilled;               /* > CHAINED_MAX: that list overflowed */
   size_t nbuilt;
 };
 
@@ -187,6 +189,7 @@ void wb_interp_flush(struct wb_interp *ip, wb_machine *m) {
   }
   ip->nbuilt = 0;
   ip->nchained = 0;
+  ip->njfilled = 0;
   ip->arena_used = 0;
   ip->generation++;
   m->cache_flushes++;
@@ -234,7 +237,12 @@ void wb_interp_unchain(struct wb_interp *ip) {
     FOR_EACH_BLOCK(ip, b) b->succ[0] = b->succ[1] = NULL;
   }
   ip->nchained = 0;
-  memset(ip->jcache, 0, sizeof ip->jcache);
+  if (ip->njfilled <= CHAINED_MAX) {
+    for (size_t i = 0; i < ip->njfilled; i++) ip->jcache[ip->jfilled[i]].b = NULL;
+  } else {
+    memset(ip->jcache, 0, sizeof ip->jcache);
+  }
+  ip->njfilled = 0;
 }
 
 void wb_interp_drop_page(struct wb_interp *ip, uint64_t ppage) {
@@ -244,6 +252,7 @@ void wb_interp_drop_page(struct wb_interp *ip, uint64_t ppage) {
     if (b->ppc >> 12 == ppage) b->ppc = UINT64_MAX;   /* never found again */
   }
   ip->nchained = 0;
+  ip->njfilled = 0;
   memset(ip->jcache, 0, sizeof ip->jcache);
 }
 
@@ -558,6 +567,10 @@ indirect:
       }
       ip->jcache[j].pc = pc;
       ip->jcache[j].b = nb;
+      if (UNLIKELY(m->sys)) {
+        if (ip->njfilled < CHAINED_MAX) ip->jfilled[ip->njfilled] = (uint16_t)j;
+        ip->njfilled++;
+      }
     }
     ENTER(nb);
   }

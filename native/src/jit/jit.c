@@ -179,6 +179,22 @@ void wb_jit_unchain(struct wb_jit *J) {
   J->njc_fills = 0;
 }
 
+void wb_jit_unchain_at(struct wb_jit *J, uint64_t va) {
+  if (!J) return;
+  if (J->njc_fills > JIT_JC_FILLS || !J->jc_fills) {   /* the list overflowed: the whole table */
+    for (unsigned s = 0; s < JIT_JC_SIZE; s++)
+      if (J->jc[s].code && (J->jc[s].pc >> 30) == (va >> 30)) J->jc[s] = (wb_jit_jc){0};
+    return;
+  }
+  size_t keep = 0;
+  for (size_t i = 0; i < J->njc_fills; i++) {
+    unsigned s = J->jc_fills[i];
+    if ((J->jc[s].pc >> 30) == (va >> 30)) J->jc[s] = (wb_jit_jc){0};
+    else if (J->jc[s].code) J->jc_fills[keep++] = s;
+  }
+  J->njc_fills = keep;
+}
+
 void wb_jit_drop_page(struct wb_jit *J, uint64_t ppage) {
   if (!J) return;
   /* chains into a dropped block come only from blocks of its own page (dropped too); the
@@ -303,6 +319,21 @@ static void emit_trampolines(struct wb_jit *J) {
   x_fix8(stopped, b.p);
   x_mov_imm(&b, X_RAX, (uint64_t)(uintptr_t)&J->stop_exit);
   uint8_t *to_exit2 = x_jmp32(&b);
+  /* system mode: the soft MMU's call for a memory instruction (rcx = exit, rdx = record);
+   * called from translated code, so rsp is 8 off its alignment on entry */
+  b.p = (uint8_t *)(((uintptr_t)b.p + 15) & ~(uintptr_t)15);
+  J->sys_mem_call = b.p;
+  for (int k = 0; k < JIT_NMAP; k++) x_rm(&b, XW, 0x89, J->hregs[k], X_RBP, JDX(J->gregs[k]));
+  x_rm(&b, XW, 0x89, X_LEFT, X_RBP, JD(jit_left));
+  x_rm(&b, XW, 0x8d, X_RDI, X_RBP, -JIT_BIAS);        /* lea: the hart */
+  x_rr(&b, XW, XA_MOV, X_RSI, X_RCX);
+  x_alu_imm(&b, XW, XA_SUB, 0, X_RSP, 0, 8);
+  x_mov_imm(&b, X_RAX, (uint64_t)(uintptr_t)wb_jit_sys_mem);
+  x_call_reg(&b, X_RAX);
+  x_alu_imm(&b, XW, XA_ADD, 0, X_RSP, 0, 8);
+  for (int k = 0; k < JIT_NMAP; k++) x_rm(&b, XW, XA_MOV, J->hregs[k], X_RBP, JDX(J->gregs[k]));
+  x_rm(&b, XW, XA_MOV, X_LEFT, X_RBP, JD(jit_left));
+  x_ret(&b);
   /* exit: rax = the exit descriptor */
   b.p = (uint8_t *)(((uintptr_t)b.p + 15) & ~(uintptr_t)15);
   J->exit_common = b.p;

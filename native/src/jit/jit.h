@@ -45,6 +45,9 @@ void wb_jit_flush(struct wb_jit *J);
 void wb_jit_set_system(struct wb_jit *J, int fp_off, int tlb_priv);
 /* The translation changed (satp, sfence.vma): empty the jump table (chains stay valid). */
 void wb_jit_unchain(struct wb_jit *J);
+/* sfence.vma of one address: the translations of va's page changed, and of every page of a
+ * superpage holding it, so the table's slots in va's 1 GiB region are emptied. */
+void wb_jit_unchain_at(struct wb_jit *J, uint64_t va);
 /* RAM page ppage was written: its blocks are never found again. Safe while translated code
  * runs (nothing is freed). */
 void wb_jit_drop_page(struct wb_jit *J, uint64_t ppage);

@@ -104,6 +104,8 @@ struct wb_jit {
   uint8_t *enter_loaded;        /* in the enter trampoline: where r15 holds the count */
   uint8_t *exit_stored;         /* in the exit trampoline: where memory holds it again */
   uint8_t *wrap_ret;            /* the wrap-return trampoline (in the jump table) */
+  uint8_t *sys_mem_call;        /* system mode: call wb_jit_sys_mem(hart, rcx, rdx) with the
+                                   mapped registers spilled around it (mmu_sys.c's miss path) */
   wb_jit_exit indirect_exit;    /* static exits of the wrap-return trampoline */
   wb_jit_exit stop_exit;
   int mapped;                   /* register map chosen and trampolines emitted */
@@ -127,8 +129,8 @@ struct wb_jit {
    * unchain clears the whole table) */
   int sys;
   int fp_off;                   /* F/D instructions decode as illegal (mstatus.FS Off) */
-  int tlb_priv;                 /* the soft TLB its loads and stores probe inline (U 0, S 1),
-                                   or -1: every access calls the soft MMU (M mode) */
+  int tlb_priv;                 /* the soft TLB set its loads and stores probe inline (U 0,
+                                   S 1, M 2), or -1: every access calls the soft MMU */
   uint32_t *jc_fills;
   size_t njc_fills;
   /* sampler (sample.c) */

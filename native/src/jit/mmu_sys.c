@@ -44,15 +44,12 @@ static void sys_mem_call(tctx *t, const wb_insn *in) {
   d->rs2 = in->rs2;
   d->imm = (int32_t)in->imm;
   x86_buf *b = &t->b;
-  wb_tx_spill_all(t);
-  x_rm(b, XW, 0x89, X_LEFT, X_RBP, JD(jit_left));
-  x_rm(b, XW, 0x8d, X_RDI, X_RBP, -JIT_BIAS); /* lea: the hart */
-  x_mov_imm(b, X_RSI, (uint64_t)(uintptr_t)e);
+  x_mov_imm(b, X_RCX, (uint64_t)(uintptr_t)e);
   x_mov_imm(b, X_RDX, (uint64_t)(uintptr_t)d);
-  x_mov_imm(b, X_RAX, (uint64_t)(uintptr_t)wb_jit_sys_mem);
-  x_call_reg(b, X_RAX);
-  wb_tx_reload_all(t);
-  x_rm(b, XW, XA_MOV, X_LEFT, X_RBP, JD(jit_left));
+  x_b(b, 0xe8);                                   /* call J->sys_mem_call (spills, reloads) */
+  uint8_t *field = b->p;
+  x_d32(b, 0);
+  x_fix32(field, t->J->sys_mem_call);
   x_rr(b, 0, XA_TEST, X_RAX, X_RAX);
   wb_tx_add_stub(t, x_jcc32(b, CC_NE), JX_STOP, t->pc, -1, 0);
 }

@@ -165,7 +165,7 @@ int wb_sys_csr_write(wb_hart *h, unsigned csr, uint64_t v) {
        * sfence.vma empties, so an ASID never selects a stale translation) */
       s->satp = v & ((0xfull << 60) | ((1ull << 44) - 1));
       wb_sys_tlb_flush(h);
-      wb_sys_unchain_code(h);
+      wb_sys_unchain_code(h, UINT64_MAX);
       h->leave = 1;   /* the next block is looked up under the new translation */
       return 0;
     }

@@ -57,6 +57,11 @@ static inline void code_written(wb_hart *h, uint64_t pa) {
   if (UNLIKELY(s->code_pages[page])) {
     s->code_pages[page] = 0;
     wb_sys_drop_code_page(h, pa >> WB_PAGE_SHIFT);
+    wb_sys_hart *sh = wb_sys_of(h);   /* the JIT's inline stores may go there again */
+    for (int p = 0; p < WB_TLB_SETS; p++)
+      for (int i = 0; i < WB_TLB_SIZE; i++)
+        if (sh->tlb[p][i].ppage == pa >> WB_PAGE_SHIFT && sh->tlb[p][i].w && sh->tlb[p][i].host)
+          sh->tlb[p][i].jw = 1;
   }
 }
 
@@ -71,14 +76,14 @@ int wb_sys_phys_write(wb_machine *m, uint64_t pa, unsigned size, uint64_t v) {
 
 void wb_sys_tlb_flush(wb_hart *h) {
   wb_sys_hart *s = wb_sys_of(h);
-  for (int p = 0; p < 2; p++)
+  for (int p = 0; p < WB_TLB_SETS; p++)
     for (int i = 0; i < WB_TLB_SIZE; i++) s->tlb[p][i].vpage = UINT64_MAX;
 }
 
 void wb_sys_tlb_flush_page(wb_hart *h, uint64_t va) {
   wb_sys_hart *s = wb_sys_of(h);
   uint64_t vpage = (va & ((1ull << 39) - 1)) >> 12;   /* Sv39: the entries hold va >> 12 of */
-  for (int p = 0; p < 2; p++)                          /* sign-extended addresses */
+  for (int p = 0; p < WB_TLB_SETS; p++)                /* sign-extended addresses */
     for (int i = 0; i < WB_TLB_SIZE; i++) {
       wb_tlb_entry *e = &s->tlb[p][i];
       if (e->super || (e->vpage & ((1ull << 27) - 1)) == vpage) e->vpage = UINT64_MAX;
@@ -155,6 +160,14 @@ static inline int translate(wb_hart *h, uint64_t va, int acc, uint64_t *pa, uint
   if (priv == WB_PRIV_M || (s->satp >> 60) == 0) {
     *pa = va;
     *host = ram_at(h->m, va, 1);
+    if (*host && acc != WB_ACC_FETCH) {   /* an identity entry for the JIT's inline probe */
+      wb_tlb_entry *e = &s->tlb[WB_TLB_SET(priv)][(va >> 12) & (WB_TLB_SIZE - 1)];
+      if (e->vpage != va >> 12) {
+        uint8_t *page = *host - (va & 4095);
+        *e = (wb_tlb_entry){.vpage = va >> 12, .ppage = va >> 12, .host = page, .r = 1, .w = 1,
+                            .x = 1, .jr = 1, .jw = !h->m->sys->code_pages[(va - WB_VIRT_DRAM_BASE) >> WB_PAGE_SHIFT]};
+      }
+    }
     return 0;
   }
   uint64_t status = s->mstatus & (MSTATUS_SUM | MSTATUS_MXR);
@@ -203,7 +216,7 @@ int wb_sys_fetch16(wb_hart *h, uint64_t va, uint16_t *half) {
   if (UNLIKELY(!*code)) {
     /* from now on stores there must pass code_written: the JIT's inline stores stop */
     *code = 1;
-    for (int p = 0; p < 2; p++)
+    for (int p = 0; p < WB_TLB_SETS; p++)
       for (int i = 0; i < WB_TLB_SIZE; i++)
         if (s->tlb[p][i].ppage == pa >> 12) s->tlb[p][i].jw = 0;
   }

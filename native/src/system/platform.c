@@ -139,12 +139,13 @@ void wb_sys_flush_code(wb_hart *h, int all) {
   if (h->interp) h->leave = 1;   /* the running tier holds blocks that may be gone */
 }
 
-void wb_sys_unchain_code(wb_hart *h) {
+void wb_sys_unchain_code(wb_hart *h, uint64_t va) {
   wb_sys_hart *s = wb_sys_of(h);
   for (int p = 0; p < 8; p++)
     if ((p & 3) != WB_PRIV_M) {
       if (s->caches[p]) wb_interp_unchain(s->caches[p]);
-      if (s->jits[p]) wb_jit_unchain(s->jits[p]);
+      if (s->jits[p] && va == UINT64_MAX) wb_jit_unchain(s->jits[p]);
+      else if (s->jits[p]) wb_jit_unchain_at(s->jits[p], va);
     }
 }
 
@@ -314,7 +315,7 @@ static int virt_priv_op(wb_hart *h, enum wb_priv_op op) {
       h->pc += 4;
       if (h->priv_arg == UINT64_MAX) wb_sys_tlb_flush(h);
       else wb_sys_tlb_flush_page(h, h->priv_arg);
-      wb_sys_unchain_code(h);
+      wb_sys_unchain_code(h, h->priv_arg);
       return 0;
   }
   priv_enters(h, old);

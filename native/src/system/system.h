@@ -51,7 +51,10 @@ struct wb_dinsn;
 
 /* The soft TLB: direct-mapped, one entry per virtual page number slot. An entry caches one
  * leaf translation with the permissions the walk granted for the current privilege, SUM and
- * MXR (any change of those, of satp, or an sfence.vma empties it). */
+ * MXR (any change of those, of MPRV, of satp, or an sfence.vma empties it). */
+#define WB_TLB_SETS 3
+/* the set an access of effective privilege priv uses */
+#define WB_TLB_SET(priv) ((priv) == WB_PRIV_M ? 2 : (priv))
 #define WB_TLB_SIZE 256
 typedef struct wb_tlb_entry {
   uint64_t vpage;      /* virtual address >> 12, or UINT64_MAX when empty */
@@ -69,8 +72,10 @@ typedef struct wb_sys_hart {
   uint64_t mtvec, mscratch, mepc, mcause, mtval, mcounteren, menvcfg, mcountinhibit;
   uint64_t stvec, sscratch, sepc, scause, stval, scounteren, senvcfg, satp;
   uint64_t pmpcfg[16], pmpaddr[64];               /* accepted and read back; not enforced */
-  wb_tlb_entry tlb[2][WB_TLB_SIZE]; /* one per effective privilege (U, S): a trap between
-                                       user and kernel keeps both */
+  wb_tlb_entry tlb[3][WB_TLB_SIZE]; /* one per effective privilege (U, S, and M's identity
+                                       map in set 2): a trap between user and kernel keeps
+                                       both; bare (satp off) accesses fill identity entries,
+                                       so the JIT's inline probe serves them too */
   uint64_t tlb_status; /* mstatus's SUM/MXR the permissions were granted under */
   struct wb_interp *caches[8]; /* decoded blocks per privilege (U, S, -, M) and, +4, the same
                                   with mstatus.FS Off (FP instructions decode as illegal there):
@@ -114,8 +119,9 @@ uint64_t wb_sys_mtime(const struct wb_machine *m);
 unsigned wb_sys_cache_index(const wb_hart *h);
 /* sfence.vma of one virtual address: drop its TLB entries (and every superpage's). */
 void wb_sys_tlb_flush_page(wb_hart *h, uint64_t va);
-/* The translation changed (satp, sfence.vma): unchain the S and U caches (interp.h). */
-void wb_sys_unchain_code(wb_hart *h);
+/* The translation changed (satp, sfence.vma): unchain the S and U caches; va: the one
+ * address an sfence.vma named (UINT64_MAX: all). */
+void wb_sys_unchain_code(wb_hart *h, uint64_t va);
 /* The RAM page ppage was written: drop what every cache decoded from it. */
 void wb_sys_drop_code_page(wb_hart *h, uint64_t ppage);
 /* Drop every decoded block of the S and U caches (satp, sfence.vma) or of all (code written). */
