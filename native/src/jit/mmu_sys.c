@@ -2,7 +2,7 @@
  * the soft TLB (system/mmu.c) on the hit path, and the call into the soft MMU on a miss.
  *
  * In a code cache of S or U mode, a load or store at guest address va = rs1 + imm becomes
- *     rax = va; rdx = &tlb[(va >> 12) & 255]          (the TLB of that privilege, reached
+ *     rax = va; rdx = &tlb[(va >> 12) % size]          (the TLB of that privilege, reached
  *                                                      through hart.plat)
  *     cmp [rdx].vpage, va >> 12; jne miss             (the page)
  *     cmp byte [rdx].jr (or .jw), 0; je miss          (allowed, RAM, and for a store: dirty
@@ -21,8 +21,8 @@
 
 #if WB_HAVE_JIT
 
-_Static_assert(sizeof(wb_tlb_entry) == 32 && WB_TLB_SIZE == 256,
-               "the inline probe indexes the TLB with (vpage & 255) << 5");
+_Static_assert(sizeof(wb_tlb_entry) == 32 && (WB_TLB_SIZE & (WB_TLB_SIZE - 1)) == 0,
+               "the inline probe indexes the TLB with (vpage & (size - 1)) << 5");
 
 /* The call into the soft MMU for instruction `in` (on the spilled registers; on return the
  * mapped registers are reloaded, so rd holds what the access wrote). */
@@ -74,7 +74,8 @@ wb_tx_addr wb_tx_mem_sys(tctx *t, unsigned rs1, int64_t imm) {
   if (imm) x_alu_imm(b, XW, XA_ADD, 0, X_RAX, 0, (int32_t)imm);   /* rax = va */
   x_rr(b, XW, XA_MOV, X_RCX, X_RAX);
   x_shift_imm(b, XW, 5, X_RCX, 12);                               /* rcx = vpage */
-  x_rr0f(b, 0, 0xb6, X_RDX, X_RCX);                               /* edx = vpage & 255 */
+  x_rr(b, 0, XA_MOV, X_RDX, X_RCX);
+  x_alu_imm(b, 0, XA_AND, 0, X_RDX, 0, WB_TLB_SIZE - 1);          /* edx = the slot */
   x_shift_imm(b, 0, 4, X_RDX, 5);
   x_rm(b, XW, XA_ADD, X_RDX, X_RBP, JD(plat));                    /* rdx = entry - tlb */
   x_rm(b, XW, XA_CMP, X_RCX, X_RDX, tlb + (int32_t)offsetof(wb_tlb_entry, vpage));

@@ -55,7 +55,7 @@ struct wb_dinsn;
 #define WB_TLB_SETS 3
 /* the set an access of effective privilege priv uses */
 #define WB_TLB_SET(priv) ((priv) == WB_PRIV_M ? 2 : (priv))
-#define WB_TLB_SIZE 256
+#define WB_TLB_SIZE 1024
 typedef struct wb_tlb_entry {
   uint64_t vpage;      /* virtual address >> 12, or UINT64_MAX when empty */
   uint64_t ppage;      /* physical address >> 12 */
