@@ -163,9 +163,11 @@ def test_bench_rows_for_the_boot(images):
     rows = bench.boot_rows(repeat=1, progress=False)
     by = {r["config"]: r for r in rows}
     assert by["interp"]["output_ok"] and by["interp"]["instructions"] > 50_000_000
-    assert by["interp"]["goal"] == "x qemu <= 0.5"
     if "jit" in available_tiers():
         assert by["jit"]["output_ok"] and by["jit"]["instructions"] == by["interp"]["instructions"]
+        assert by["jit"]["goal"] == "x qemu <= 0.5"
     if shutil.which("qemu-system-riscv64"):
         assert by["qemu-system"]["output_ok"] and by["qemu-system"]["ratio_qemu"] == 1.0
-        assert by["interp"]["ratio_qemu"] > 0 and by["interp"]["goal_verdict"] in ("met", "missed")
+        assert by["interp"]["ratio_qemu"] > 0
+        if "jit" in available_tiers():
+            assert by["jit"]["goal_verdict"] in ("met", "missed", "noise")
