@@ -240,11 +240,13 @@ void wb_machine_invalidate_code(wb_machine *m, uint64_t addr, uint64_t len) {
   (void)addr; (void)len;
   /* coarse but always correct; blocks are cheap to rebuild. Parallel: the caller's own caches
    * now, every other hart's when it next looks at the machine (it may be running from them) */
+  /* system mode: the caches follow every write to RAM that held decoded code (system/mmu.c's
+   * code pages, a device's DMA through ram_written), so fence.i has nothing to drop */
+  if (m->sys) return;
   wb_lock(m);
   wb_hart *self = wb_machine_self(m);
   wb_interp_flush(self->interp, m);
   wb_jit_flush(self->jit);
-  if (m->sys) wb_sys_flush_code(self, 1);   /* every privilege's cache (DMA wrote code) */
   if (m->par.on)
     for (int i = 0; i < m->nharts; i++)
       if (m->harts[i] != self && m->harts[i]->state != WB_HART_EXITED) {

@@ -78,6 +78,8 @@ typedef struct wb_board_host {
   void (*console)(void *ctx, const uint8_t *bytes, size_t n);
   /* the test device was written: poweroff (reboot 0) with an exit code, or a reboot */
   void (*power)(void *ctx, int reboot, int code);
+  /* a device wrote guest RAM [pa, pa + len) (DMA): code decoded from there is stale */
+  void (*ram_written)(void *ctx, uint64_t pa, uint64_t len);
 } wb_board_host;
 
 struct wb_clint;

@@ -49,20 +49,35 @@ int wb_sys_phys_read(wb_machine *m, uint64_t pa, unsigned size, uint64_t *v) {
   return wb_board_read(&m->sys->board, pa, size, v);
 }
 
-/* A store into RAM that held decoded code drops the cached blocks (self-modifying code, or
- * a page reused after the kernel freed it). */
-static inline void code_written(wb_hart *h, uint64_t pa) {
-  wb_system *s = h->m->sys;
-  uint64_t page = (pa - WB_VIRT_DRAM_BASE) >> WB_PAGE_SHIFT;
-  if (UNLIKELY(s->code_pages[page])) {
-    s->code_pages[page] = 0;
-    wb_sys_drop_code_page(h, pa >> WB_PAGE_SHIFT);
-    wb_sys_hart *sh = wb_sys_of(h);   /* the JIT's inline stores may go there again */
+/* RAM page `page` (an index) held decoded code and is written: every hart's caches drop what
+ * they decoded from it, and the JIT's inline stores may go there again. */
+static void code_page_written(wb_machine *m, uint64_t page) {
+  m->sys->code_pages[page] = 0;
+  uint64_t ppage = (WB_VIRT_DRAM_BASE >> WB_PAGE_SHIFT) + page;
+  for (int k = 0; k < m->nharts; k++) {
+    wb_hart *h = m->harts[k];
+    wb_sys_drop_code_page(h, ppage);
+    wb_sys_hart *sh = wb_sys_of(h);
     for (int p = 0; p < WB_TLB_SETS; p++)
       for (int i = 0; i < WB_TLB_SIZE; i++)
-        if (sh->tlb[p][i].ppage == pa >> WB_PAGE_SHIFT && sh->tlb[p][i].w && sh->tlb[p][i].host)
-          sh->tlb[p][i].jw = 1;
+        if (sh->tlb[p][i].ppage == ppage && sh->tlb[p][i].w && sh->tlb[p][i].host) sh->tlb[p][i].jw = 1;
   }
+}
+
+/* A store into RAM that held decoded code (self-modifying code, or a page reused after the
+ * kernel freed it). */
+static inline void code_written(wb_hart *h, uint64_t pa) {
+  uint64_t page = (pa - WB_VIRT_DRAM_BASE) >> WB_PAGE_SHIFT;
+  if (UNLIKELY(h->m->sys->code_pages[page])) code_page_written(h->m, page);
+}
+
+void wb_sys_ram_written(wb_machine *m, uint64_t pa, uint64_t len) {
+  wb_system *s = m->sys;
+  if (len == 0 || pa < WB_VIRT_DRAM_BASE || pa - WB_VIRT_DRAM_BASE >= s->ram_size) return;
+  uint64_t first = (pa - WB_VIRT_DRAM_BASE) >> WB_PAGE_SHIFT;
+  uint64_t last = (pa - WB_VIRT_DRAM_BASE + len - 1) >> WB_PAGE_SHIFT;
+  for (uint64_t p = first; p <= last && p < (s->ram_size >> WB_PAGE_SHIFT); p++)
+    if (s->code_pages[p]) code_page_written(m, p);
 }
 
 int wb_sys_phys_write(wb_machine *m, uint64_t pa, unsigned size, uint64_t v) {

@@ -127,18 +127,6 @@ void wb_sys_kick(wb_hart *h) {
   if (wb_sys_pending_interrupt(h)) h->leave = 1;
 }
 
-/* (the JIT's flush only resets its arenas: the block running now, if any, stays intact
- * until it leaves, which h->leave makes it do at once) */
-void wb_sys_flush_code(wb_hart *h, int all) {
-  wb_sys_hart *s = wb_sys_of(h);
-  for (int p = 0; p < 8; p++)
-    if (all || (p & 3) != WB_PRIV_M) {
-      if (s->caches[p]) wb_interp_flush(s->caches[p], h->m);
-      if (s->jits[p]) wb_jit_flush(s->jits[p]);
-    }
-  if (h->interp) h->leave = 1;   /* the running tier holds blocks that may be gone */
-}
-
 void wb_sys_unchain_code(wb_hart *h, uint64_t va) {
   wb_sys_hart *s = wb_sys_of(h);
   for (int p = 0; p < 8; p++)
@@ -212,9 +200,11 @@ static void host_power(void *ctx, int reboot, int code) {
   wb_machine_stop(m, WB_REASON_EXIT, reboot ? "the guest rebooted" : "the guest powered off (exit code %d)", code);
 }
 
+static void host_ram_written(void *ctx, uint64_t pa, uint64_t len) { wb_sys_ram_written(ctx, pa, len); }
+
 const wb_board_host wb_sys_board_host = {
     .now = host_now, .interrupt = host_interrupt, .wake_at = host_wake_at,
-    .console = host_console, .power = host_power,
+    .console = host_console, .power = host_power, .ram_written = host_ram_written,
 };
 
 /* ---- platform ops ---- */

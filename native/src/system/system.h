@@ -124,8 +124,6 @@ void wb_sys_tlb_flush_page(wb_hart *h, uint64_t va);
 void wb_sys_unchain_code(wb_hart *h, uint64_t va);
 /* The RAM page ppage was written: drop what every cache decoded from it. */
 void wb_sys_drop_code_page(wb_hart *h, uint64_t ppage);
-/* Drop every decoded block of the S and U caches (satp, sfence.vma) or of all (code written). */
-void wb_sys_flush_code(wb_hart *h, int all);
 /* Free the system state (boot.c; the platform's fini). */
 void wb_system_free(struct wb_machine *m);
 
@@ -147,6 +145,9 @@ int wb_sys_phys_write(struct wb_machine *m, uint64_t pa, unsigned size, uint64_t
 /* wb_sys_access and wb_sys_fetch16 (mmu.h): the interpreter's memory instructions and
  * fetches; a failed fetch keeps its fault in wb_sys_of(h)->fetch_fault, and a fetched RAM
  * page is marked as holding code. */
+/* RAM [pa, pa + len) was written behind the harts' backs (a device's DMA): every cache drops
+ * what it decoded from those pages. */
+void wb_sys_ram_written(struct wb_machine *m, uint64_t pa, uint64_t len);
 /* Empty h's TLB. */
 void wb_sys_tlb_flush(wb_hart *h);
 

@@ -147,6 +147,7 @@ static int chain_walk(struct wb_virtio_blk *v, const seg *segs, int n, int write
     uint64_t k = segs[i].len - pos < len - at ? segs[i].len - pos : len - at;
     uint8_t *p = wb_board_ram(v->b, segs[i].addr + pos, k);
     if (!p || fn(ctx, p, at, k) != 0) return -1;
+    if (write && v->b->host.ram_written) v->b->host.ram_written(v->b->host.ctx, segs[i].addr + pos, k);
     at += k;
     pos = 0;
   }
