@@ -44,6 +44,8 @@ typedef struct {
   uint8_t console[8192];
   size_t ncon;
   int powers, reboot, code;
+  uint64_t written[16][2];   /* ram_written ranges (pa, len), the first 16 */
+  int nwritten;
 } fake;
 
 static uint64_t f_now(void *ctx) { return ((fake *)ctx)->now; }
@@ -67,12 +69,18 @@ static void f_power(void *ctx, int reboot, int code) {
   f->code = code;
 }
 
+static void f_ram_written(void *ctx, uint64_t pa, uint64_t len) {
+  fake *f = ctx;
+  if (f->nwritten < 16) { f->written[f->nwritten][0] = pa; f->written[f->nwritten][1] = len; }
+  f->nwritten++;
+}
+
 static uint8_t *ram;
 static fake host_state;
 
 static void board_new(wb_board *b, int nharts) {
   wb_board_host h = {.ctx = &host_state, .now = f_now, .interrupt = f_interrupt, .wake_at = f_wake_at,
-                     .console = f_console, .power = f_power};
+                     .console = f_console, .power = f_power, .ram_written = f_ram_written};
   char err[256] = "";
   memset(&host_state, 0, sizeof host_state);
   memset(ram, 0, RAM_SIZE);
@@ -158,7 +166,7 @@ static void test_map(void) {
 
   /* init refuses bad arguments with a message */
   wb_board_host h = {.ctx = &host_state, .now = f_now, .interrupt = f_interrupt, .wake_at = f_wake_at,
-                     .console = f_console, .power = f_power};
+                     .console = f_console, .power = f_power, .ram_written = f_ram_written};
   char err[128] = "";
   CHECK(wb_board_init(&b, &h, 0, ram, RAM_SIZE, err, sizeof err) == -1 && err[0]);
   CHECK(wb_board_init(&b, &h, WB_BOARD_MAX_HARTS + 1, ram, RAM_SIZE, err, sizeof err) == -1);
@@ -661,9 +669,12 @@ static void test_virtio_blk(void) {
   CHECK(rd(&b, V + 0x10c, 4) == 254 && rd(&b, V + 0x114, 4) == 512);
   CHECK(rd(&b, V + 0x0fc, 4) == 0 && rd(&b, V + 0xff8, 8) == 0);
 
-  /* read sector 3 */
+  /* read sector 3: the data lands in RAM and is reported as written (code decoded from there
+   * is stale), the status byte is not data */
+  host_state.nwritten = 0;
   CHECK(request(&b, 0, 3, 512, 1) == 513);
   CHECK(ram[BUF_ST] == 0);
+  CHECK(host_state.nwritten == 1 && host_state.written[0][0] == DRAM + BUF_DATA && host_state.written[0][1] == 512);
   for (int i = 0; i < 512; i++) CHECK(ram[BUF_DATA + i] == (uint8_t)(3 * 7 + i));
   CHECK(rd(&b, V + 0x060, 4) == 1 && (mip(&b, 0) & WB_MIP_SEIP));
   CHECK(rd(&b, claim_reg(1), 4) == 1);
@@ -687,7 +698,10 @@ static void test_virtio_blk(void) {
   set_desc(1, DRAM + BUF_DATA, 100, 3, 2);
   set_desc(2, DRAM + BUF_DATA + 0x1000, 400, 3, 3);
   set_desc(3, DRAM + BUF_DATA + 0x2000, 12 + 1, 2, 0);   /* 12 data bytes and the status */
+  host_state.nwritten = 0;
   CHECK(submit(&b, 0) == 513 && ram[BUF_DATA + 0x2000 + 12] == 0);
+  CHECK(host_state.nwritten == 3 && host_state.written[1][0] == DRAM + BUF_DATA + 0x1000 &&
+        host_state.written[1][1] == 400 && host_state.written[2][1] == 12);
   CHECK(ram[BUF_DATA] == back[0] && ram[BUF_DATA + 99] == back[99]);
   CHECK(ram[BUF_DATA + 0x1000] == back[100] && ram[BUF_DATA + 0x2000 + 11] == back[511]);
   /* flush, get-id, an unknown type */
@@ -985,7 +999,7 @@ static void dump_fdt(int argc, char **argv) {
   CHECK(harts >= 1 && harts <= WB_BOARD_MAX_HARTS && ram_size > 0);
   wb_board b;
   wb_board_host h = {.ctx = &host_state, .now = f_now, .interrupt = f_interrupt, .wake_at = f_wake_at,
-                     .console = f_console, .power = f_power};
+                     .console = f_console, .power = f_power, .ram_written = f_ram_written};
   char err[256];
   CHECK(wb_board_init(&b, &h, harts, ram, ram_size, err, sizeof err) == 0);
   uint64_t start = argc > 6 ? strtoull(argv[5], NULL, 0) : 0, end = argc > 6 ? strtoull(argv[6], NULL, 0) : 0;
