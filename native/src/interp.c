@@ -245,17 +245,6 @@ void wb_interp_unchain(struct wb_interp *ip) {
   ip->njfilled = 0;
 }
 
-void wb_interp_drop_page(struct wb_interp *ip, uint64_t ppage) {
-  wb_block *b;
-  FOR_EACH_BLOCK(ip, b) {
-    b->succ[0] = b->succ[1] = NULL;
-    if (b->ppc >> 12 == ppage) b->ppc = UINT64_MAX;   /* never found again */
-  }
-  ip->nchained = 0;
-  ip->njfilled = 0;
-  memset(ip->jcache, 0, sizeof ip->jcache);
-}
-
 /* Decode a block at pc. Returns the shared fetch-fault pseudo-block if pc cannot be fetched.
  * `into` (single-step mode): decode at most one instruction into that scratch block, which
  * is not entered in the table. */

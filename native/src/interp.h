@@ -33,8 +33,8 @@ typedef struct wb_block {
   uint32_t n;              /* guest instructions in the block */
   uint32_t pad;
   struct wb_hooks *hooks;  /* client instrumentation of this block, or NULL */
-  uint64_t ppc;            /* system mode: the physical address pc was fetched from (a block
-                              never crosses a page); UINT64_MAX once its page was rewritten */
+  uint64_t ppc;            /* system mode: the code tag of pc (mmu.h wb_sys_fetch_phys: the
+                              physical address and its page's code generation) */
   wb_dinsn insns[];        /* n handlers + one terminator pseudo-instruction */
 } wb_block;
 
@@ -78,9 +78,6 @@ void wb_interp_set_fp_off(struct wb_interp *ip, int off);
  * by virtual and physical address (blocks are kept: a block is valid wherever its physical
  * page is mapped). */
 void wb_interp_unchain(struct wb_interp *ip);
-/* System mode: the RAM page at physical address ppage << 12 was written: the blocks decoded
- * from it are dropped (and every chain, as by wb_interp_unchain). */
-void wb_interp_drop_page(struct wb_interp *ip, uint64_t ppage);
 /* Guest pc of instruction i of block b. */
 static inline uint64_t wb_block_insn_pc(const wb_block *b, unsigned i) {
   uint64_t below = i >= 64 ? b->cmask : (b->cmask & ((1ull << i) - 1));

@@ -48,8 +48,12 @@ static inline int wb_mmu_fetch16(const wb_mem *mem, uint64_t addr, uint16_t *hal
 struct wb_hart;
 struct wb_dinsn;
 struct wb_trap;
-/* The physical address code at virtual va is fetched from now: 0, or -1 if it cannot be. */
-int wb_sys_fetch_phys(struct wb_hart *h, uint64_t va, uint64_t *pa);
+/* The code tag of virtual address va now: the physical address it is fetched from, and above
+ * bit WB_CODE_GEN_SHIFT the generation of that RAM page's code (bumped whenever the page is
+ * written after code was decoded from it). Blocks are found by virtual pc and this tag, so a
+ * block of a rewritten page is never found again. 0, or -1 if va cannot be fetched. */
+#define WB_CODE_GEN_SHIFT 34
+int wb_sys_fetch_phys(struct wb_hart *h, uint64_t va, uint64_t *tag);
 /* Fetch the parcel at virtual address va: 1, or 0 (the fault is kept for the trap). */
 int wb_sys_fetch16(struct wb_hart *h, uint64_t va, uint16_t *half);
 /* Run memory instruction `op` of record d, icount = the instructions retired before it (a

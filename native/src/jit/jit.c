@@ -195,15 +195,6 @@ void wb_jit_unchain_at(struct wb_jit *J, uint64_t va) {
   J->njc_fills = keep;
 }
 
-void wb_jit_drop_page(struct wb_jit *J, uint64_t ppage) {
-  if (!J) return;
-  /* chains into a dropped block come only from blocks of its own page (dropped too); the
-   * jump table may hold any of them */
-  for (size_t i = 0; i < J->norder; i++)
-    if (J->order[i]->ppc != UINT64_MAX && J->order[i]->ppc >> 12 == ppage) J->order[i]->ppc = UINT64_MAX;
-  wb_jit_unchain(J);
-}
-
 /* ---- the register map and the enter/exit trampolines ---- */
 
 void wb_jit_count_refs(const wb_insn *in, uint16_t *refs) {

@@ -48,9 +48,6 @@ void wb_jit_unchain(struct wb_jit *J);
 /* sfence.vma of one address: the translations of va's page changed, and of every page of a
  * superpage holding it, so the table's slots in va's 1 GiB region are emptied. */
 void wb_jit_unchain_at(struct wb_jit *J, uint64_t va);
-/* RAM page ppage was written: its blocks are never found again. Safe while translated code
- * runs (nothing is freed). */
-void wb_jit_drop_page(struct wb_jit *J, uint64_t ppage);
 /* Called from the host fault handler with the signal context: if the fault happened inside
  * translated code (or in a helper it called), restore the guest state at the faulting
  * instruction into the running hart and return 1; else 0. */

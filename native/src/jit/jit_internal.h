@@ -56,8 +56,7 @@ typedef struct wb_jit_exit {
 
 typedef struct wb_jit_block {
   uint64_t pc, end_pc;
-  uint64_t ppc;                 /* system mode: the physical address pc was fetched from
-                                   (UINT64_MAX: dropped, never found again) */
+  uint64_t ppc;                 /* system mode: the code tag of pc (mmu.h wb_sys_fetch_phys) */
   uint64_t cmask;               /* bit i: instruction i is compressed */
   uint8_t *code;                /* entry point (the instruction-count check) */
   struct wb_jit_block *hnext;

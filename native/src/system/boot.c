@@ -164,6 +164,7 @@ static void system_free(wb_machine *m) {
   free(s->irq_log);
   if (s->ram) munmap(s->ram, s->ram_size);
   free(s->code_pages);
+  free(s->code_gen);
   free(s);
   m->sys = NULL;
 }
@@ -191,7 +192,8 @@ WB_API wb_machine *wb_system_create(const wb_config *cfg, const wb_boot *boot, c
   s->ram_size = ram;
   s->ram = mmap(NULL, ram, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   s->code_pages = calloc(ram >> WB_PAGE_SHIFT, 1);
-  if (s->ram == MAP_FAILED || !s->code_pages) {
+  s->code_gen = calloc(ram >> WB_PAGE_SHIFT, sizeof *s->code_gen);
+  if (s->ram == MAP_FAILED || !s->code_pages || !s->code_gen) {
     if (s->ram == MAP_FAILED) s->ram = NULL;
     snprintf(err, errlen, "out of host memory for %llu bytes of guest RAM", (unsigned long long)ram);
     goto fail;

@@ -53,10 +53,13 @@ int wb_sys_phys_read(wb_machine *m, uint64_t pa, unsigned size, uint64_t *v) {
  * they decoded from it, and the JIT's inline stores may go there again. */
 static void code_page_written(wb_machine *m, uint64_t page) {
   m->sys->code_pages[page] = 0;
+  /* a new generation: no lookup finds the page's old blocks (their tags differ); 30 bits, so
+   * an old tag could only come back after 2^30 rewrites of one page */
+  m->sys->code_gen[page] = (m->sys->code_gen[page] + 1) & ((1u << 30) - 1);
   uint64_t ppage = (WB_VIRT_DRAM_BASE >> WB_PAGE_SHIFT) + page;
   for (int k = 0; k < m->nharts; k++) {
     wb_hart *h = m->harts[k];
-    wb_sys_drop_code_page(h, ppage);
+    wb_sys_drop_code_page(h);
     wb_sys_hart *sh = wb_sys_of(h);
     for (int p = 0; p < WB_TLB_SETS; p++)
       for (int i = 0; i < WB_TLB_SIZE; i++)
@@ -212,10 +215,15 @@ int wb_sys_translate(wb_hart *h, uint64_t va, int acc, uint64_t *pa, wb_trap *t)
   return translate(h, va, acc, pa, &host, t);
 }
 
-int wb_sys_fetch_phys(wb_hart *h, uint64_t va, uint64_t *pa) {
+_Static_assert(WB_VIRT_DRAM_BASE + (2ull << 30) <= (1ull << WB_CODE_GEN_SHIFT), "RAM addresses fit below the generation");
+
+int wb_sys_fetch_phys(wb_hart *h, uint64_t va, uint64_t *tag) {
   uint8_t *host;
   wb_trap t;
-  return translate(h, va, WB_ACC_FETCH, pa, &host, &t) == 0 && host ? 0 : -1;
+  uint64_t pa;
+  if (translate(h, va, WB_ACC_FETCH, &pa, &host, &t) != 0 || !host) return -1;
+  *tag = pa | (uint64_t)h->m->sys->code_gen[(pa - WB_VIRT_DRAM_BASE) >> WB_PAGE_SHIFT] << WB_CODE_GEN_SHIFT;
+  return 0;
 }
 
 int wb_sys_fetch16(wb_hart *h, uint64_t va, uint16_t *half) {

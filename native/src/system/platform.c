@@ -137,11 +137,11 @@ void wb_sys_unchain_code(wb_hart *h, uint64_t va) {
     }
 }
 
-void wb_sys_drop_code_page(wb_hart *h, uint64_t ppage) {
+void wb_sys_drop_code_page(wb_hart *h) {
   wb_sys_hart *s = wb_sys_of(h);
   for (int p = 0; p < 8; p++) {
-    if (s->caches[p]) wb_interp_drop_page(s->caches[p], ppage);
-    if (s->jits[p]) wb_jit_drop_page(s->jits[p], ppage);
+    if (s->caches[p]) wb_interp_unchain(s->caches[p]);
+    if (s->jits[p]) wb_jit_unchain(s->jits[p]);   /* its chains stay within one page */
   }
   h->leave = 1;   /* the running block may be one of them: it ends after this store */
 }

@@ -94,6 +94,7 @@ typedef struct wb_system {
   uint8_t *ram;
   uint64_t ram_size;
   uint8_t *code_pages; /* one byte per RAM page: 1 while blocks decoded from it may be cached */
+  uint32_t *code_gen;  /* per RAM page: the generation of its code (mmu.h wb_sys_fetch_phys) */
   uint64_t wake_mtime; /* the board's next deadline (UINT64_MAX: none) */
   int poweroff;        /* the guest powered off (or rebooted: 2) */
   uint64_t interrupts_taken;
@@ -122,8 +123,10 @@ void wb_sys_tlb_flush_page(wb_hart *h, uint64_t va);
 /* The translation changed (satp, sfence.vma): unchain the S and U caches; va: the one
  * address an sfence.vma named (UINT64_MAX: all). */
 void wb_sys_unchain_code(wb_hart *h, uint64_t va);
-/* The RAM page ppage was written: drop what every cache decoded from it. */
-void wb_sys_drop_code_page(wb_hart *h, uint64_t ppage);
+/* A RAM page h's caches decoded code from was written (its generation is already bumped, so
+ * lookups no longer find those blocks): undo every chain and jump-table entry that could still
+ * reach them, and make h leave its tier (the running block may be one of them). */
+void wb_sys_drop_code_page(wb_hart *h);
 /* Free the system state (boot.c; the platform's fini). */
 void wb_system_free(struct wb_machine *m);
 
