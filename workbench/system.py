@@ -172,7 +172,7 @@ class System:
 
     def __init__(self, firmware, *, kernel=None, initrd=None, bootargs: str = "", disk=None,
                  ram_mb: int = 256, harts: int = 1, tier: str | None = None,
-                 deterministic: bool = True, ns_per_insn: int = 1):
+                 deterministic: bool = True, ns_per_insn: int = 1, jit_hot: int | None = None):
         self.firmware = _check_text("firmware", firmware, path=True)
         self.kernel = None if kernel is None else _check_text("kernel", kernel, path=True)
         self.initrd = None if initrd is None else _check_text("initrd", initrd, path=True)
@@ -189,13 +189,15 @@ class System:
         self.tier = tier
         self.deterministic = _check_bool("deterministic", deterministic)
         self.ns_per_insn = _check_int("ns_per_insn", ns_per_insn, 1, 1_000_000)
+        # JIT tier: executions of a block in the interpreter before it is translated
+        self.jit_hot = None if jit_hot is None else _check_int("jit_hot", jit_hot, 0, 1 << 30)
 
     @property
     def config(self) -> dict:
         return {"firmware": self.firmware, "kernel": self.kernel, "initrd": self.initrd,
                 "bootargs": self.bootargs, "disk": self.disk, "ram_mb": self.ram_mb,
                 "harts": self.harts, "tier": self.tier, "deterministic": self.deterministic,
-                "ns_per_insn": self.ns_per_insn}
+                "ns_per_insn": self.ns_per_insn, "jit_hot": self.jit_hot}
 
     def boot(self, *, max_insns: int | None = None, wall_limit: float | None = None,
              console_input: bytes = b"", console_fd: int | None = None) -> Boot:
@@ -215,6 +217,8 @@ class System:
         cfg.wall_limit_s = wall or 0.0
         cfg.deterministic = 1 if self.deterministic else 0
         cfg.ns_per_insn = self.ns_per_insn
+        if self.jit_hot is not None:
+            cfg.jit_hot = self.jit_hot
         cfg.schedule = 0
         keep = []
 

@@ -504,7 +504,9 @@ int wb_jit_slow(wb_hart *h, const wb_jit_exit *e) {
   J->in_helper = 1;
   wb_interp_step(h, NULL, 0);
   J->in_helper = 0;
-  return m->stop_reason != WB_REASON_NONE || h->leave;
+  /* leave the block unless the instruction went on to the next one (system mode: a trap the
+   * kernel takes at the same privilege, e.g. a CSR probe, continues at its handler) */
+  return m->stop_reason != WB_REASON_NONE || h->leave || h->pc != e->pc + e->amount;
 }
 
 void wb_jit_synced(struct wb_jit *J, int on) {

@@ -115,6 +115,7 @@ static void slow(tctx *t) {
   wb_jit_exit *e = new_exit(t, JX_STOP, t->pc, t->i);
   if (!e) return;
   e->rollback = (uint16_t)(t->n - t->i);
+  e->amount = t->end_pc - t->pc;   /* its length: a trap it took goes elsewhere (wb_jit_slow) */
   t->checked = 0; /* the interpreter may write any register */
   wb_tx_spill_all(t);
   x_rm(&t->b, XW, 0x89, X_LEFT, X_RBP, JD(jit_left));
