@@ -40,7 +40,9 @@ static int access(wb_hart *h, unsigned csr, int kind, uint64_t src, int do_write
       break;
   }
   if (do_write) {
-    uint64_t nv = kind == 0 ? src : kind == 1 ? (v | src) : (v & ~src);
+    uint64_t base = v;
+    if (kind != 0 && p->csr_read_rmw && p->csr_read_rmw(h, csr, &base) != 0) base = v;
+    uint64_t nv = kind == 0 ? src : kind == 1 ? (base | src) : (base & ~src);
     switch (csr) {
       case WB_CSR_FFLAGS: h->fflags = nv & 0x1f; break;
       case WB_CSR_FRM: h->frm = nv & 7; break;

@@ -599,6 +599,7 @@ WB_API int wb_machine_run(wb_machine *m, wb_result *res) {
     if (!wb_sched_switch(m)) break;
   }
   t_hart = prev;
+  if (m->platform->run_end) m->platform->run_end(m);
   if (m->par.on || (m->stop_reason == WB_REASON_NONE && m->cfg.schedule == WB_SCHEDULE_PARALLEL &&
                     wb_sched_live(m) > 1))
     wb_par_run(m);

@@ -13,13 +13,11 @@
  * the machine's bound; unmapped or protected pages fault in hardware (PROT_NONE in the view)
  * and the fault handler (machine.c) recovers the exact guest state.
  *
- * A soft-TLB backend (system mode: Sv39, a physical map of RAM and device ranges) replaces
- * these definitions: WB_MMU_ACCESS looks the page up in a per-hart TLB (a miss walks the
- * page table and may raise a page-fault trap), WB_MMU_HOST yields the host pointer of the hit
- * (a device range takes a slow path), wb_tx_mem emits the inline TLB probe, and
- * wb_mmu_fetch16 translates the pc. Their callers do not change; a machine picks its backend
- * at creation, so user mode keeps the flat path's speed. Today the interpreter's system-mode
- * backend is the pair of calls below (a TLB lookup per access, not yet inline).
+ * The soft-MMU backend (system mode: Sv39, a physical map of RAM and devices, system/mmu.c)
+ * is chosen at machine creation, so user mode keeps the flat path's speed: the interpreter
+ * decodes through wb_sys_fetch16 and gives every memory instruction a handler that calls
+ * wb_sys_access (a TLB lookup, a walk on a miss, a device for MMIO); the JIT's wb_tx_mem
+ * emits an inline probe of the same TLB (jit/mmu_sys.c) and calls the soft MMU on a miss.
  */
 #ifndef WB_MMU_H
 #define WB_MMU_H

@@ -32,6 +32,10 @@ typedef struct wb_platform {
    * NULL: every such CSR is illegal. */
   int (*csr_read)(wb_hart *h, unsigned csr, uint64_t *value);
   int (*csr_write)(wb_hart *h, unsigned csr, uint64_t value);
+  /* the value a csrrs/csrrc modifies where it differs from what a read returns (mip: only
+   * the software-writable SEIP bit takes part, not the interrupt controller's line). NULL:
+   * csr_read's value. */
+  int (*csr_read_rmw)(wb_hart *h, unsigned csr, uint64_t *value);
   /* may h access the unprivileged CSR csr now (system mode: FS Off makes the FP CSRs
    * illegal; mcounteren/scounteren gate cycle, time, instret)? 0 yes, -1 illegal. NULL:
    * always. */
@@ -54,6 +58,8 @@ typedef struct wb_platform {
   /* the run reached m->timer_insn before a block of n instructions: deliver what is due
    * (timers, device events) and set the next m->timer_insn. NULL: nothing is ever due. */
   void (*events_due)(struct wb_machine *m, uint32_t n);
+  /* wb_machine_run returns (the calling thread runs no hart any more). NULL: nothing to do. */
+  void (*run_end)(struct wb_machine *m);
   /* address of a program symbol (function wrapping): 0 and *addr, or -1 */
   int (*symbol)(struct wb_machine *m, const char *name, uint64_t *addr);
   /* reserve len bytes of free guest address space for a client, out of the guest's own

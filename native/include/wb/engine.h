@@ -130,6 +130,11 @@ typedef struct wb_boot {
 wb_machine *wb_system_create(const wb_config *cfg, const wb_boot *boot, char *err, size_t errlen);
 /* Bytes for the console's input (the UART's receive queue): how many were queued. */
 size_t wb_system_console_input(wb_machine *m, const void *bytes, size_t n);
+/* Host-clock mode (deterministic = 0), from any thread: raise hart's machine software
+ * interrupt (CLINT msip) as another hart would, at whatever instruction the hart is at. 1 if
+ * it is a new one; 0 if one is still pending (not yet cleared by the guest: it merges, as on
+ * hardware); -1 on a deterministic machine or a bad hart. */
+int wb_system_inject_ipi(wb_machine *m, int hart);
 /* Interrupts taken so far (system mode). */
 uint64_t wb_system_interrupts(const wb_machine *m);
 /* One interrupt taken by a hart: when its line rose (arrival) and when the hart took it

@@ -589,6 +589,14 @@ void wb_jit_run(wb_hart *h) {
     }
     if (!checked && check_limits(J, blk->n)) { cpu->pc = pc; return; }
     set_left(J);
+    /* the limits allow this block now (a device's next event may lie inside it: it is
+     * looked at after the block, as the interpreter does); without this the block's entry
+     * check would fail again and again */
+    if (cpu->jit_left < (int64_t)blk->n) {
+      J->mark = cpu->instret + blk->n;
+      cpu->jit_mark = J->mark;
+      cpu->jit_left = (int64_t)blk->n;
+    }
     J->in_jit = 1;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     if (J->exit_requested) { J->in_jit = 0; if (J->left_swapped) { cpu->jit_left = J->saved_left; J->left_swapped = 0; } continue; }

@@ -131,6 +131,9 @@ int wb_clint_init(wb_board *b);
 /* the earliest mtimecmp of a hart whose MTIP is low (UINT64_MAX: none) */
 uint64_t wb_clint_next_deadline(const struct wb_clint *c);
 void wb_clint_tick(struct wb_clint *c);
+/* hart's msip as a write from the bus would set it, and its value (safe from any thread) */
+void wb_clint_set_msip(struct wb_clint *c, int hart, int v);
+uint32_t wb_clint_msip(const struct wb_clint *c, int hart);
 
 /* ---- plic.c: priorities (0x0 + 4*src), pending (0x1000), enables (0x2000 + 0x80*ctx),
  * threshold/claim/complete (0x200000 + 0x1000*ctx); context 2*hart is M, 2*hart+1 is S; it

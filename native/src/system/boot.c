@@ -148,6 +148,7 @@ static int check_initrd(const uint8_t *p, uint64_t len, char *err, size_t errlen
 static void system_free(wb_machine *m) {
   wb_system *s = m->sys;
   if (!s) return;
+  wb_sys_async_stop(m);   /* its thread first: it reads the board */
   wb_board_fini(&s->board);
   for (int i = 0; i < m->nharts; i++) {
     wb_sys_hart *sh = wb_sys_of(m->harts[i]);
@@ -246,6 +247,7 @@ WB_API wb_machine *wb_system_create(const wb_config *cfg, const wb_boot *boot, c
   h->interp = sh->caches[wb_sys_cache_index(h)];
   if (m->jit) h->jit = sh->jits[wb_sys_cache_index(h)];
   m->timer_insn = cfg->deterministic ? UINT64_MAX : 0;
+  if (!cfg->deterministic && wb_sys_async_start(m, err, errlen) != 0) goto fail;
   m->loaded = 1;
   return m;
 fail:
@@ -256,6 +258,7 @@ fail:
 
 WB_API size_t wb_system_console_input(wb_machine *m, const void *bytes, size_t n) {
   if (!m || !m->sys || !m->sys->board.uart) return 0;
+  if (m->sys->async) return wb_sys_async_console(m, bytes, n);   /* taken on the hart's thread */
   wb_lock(m);
   size_t r = wb_uart_input(m->sys->board.uart, bytes, n);
   wb_unlock(m);

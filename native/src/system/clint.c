@@ -48,6 +48,16 @@ uint64_t wb_clint_next_deadline(const struct wb_clint *c) {
   return next;
 }
 
+void wb_clint_set_msip(struct wb_clint *c, int hart, int v) {
+  if (hart < 0 || hart >= c->b->nharts) return;
+  __atomic_store_n(&c->msip[hart], (uint32_t)(v & 1), __ATOMIC_RELEASE);
+  wb_board_set_mip(c->b, hart, WB_MIP_MSIP, v & 1);
+}
+
+uint32_t wb_clint_msip(const struct wb_clint *c, int hart) {
+  return hart >= 0 && hart < c->b->nharts ? __atomic_load_n(&c->msip[hart], __ATOMIC_ACQUIRE) : 0;
+}
+
 void wb_clint_tick(struct wb_clint *c) {
   uint64_t t = now(c);
   for (int h = 0; h < c->b->nharts; h++) update_timer(c, h, t);
@@ -89,8 +99,7 @@ static void clint_write(void *state, uint64_t off, uint64_t value, unsigned size
   if (off < MTIMECMP_BASE) {
     uint64_t hart = (off - MSIP_BASE) / 4;
     if (size != 4 || hart >= (uint64_t)n) return;
-    c->msip[hart] = (uint32_t)(value & 1);
-    wb_board_set_mip(c->b, (int)hart, WB_MIP_MSIP, (int)(value & 1));
+    wb_clint_set_msip(c, (int)hart, (int)(value & 1));
     return;
   }
   if (off >= MTIMECMP_BASE && off < MTIMECMP_BASE + 8ull * n && (size == 4 || size == 8)) {

@@ -40,6 +40,17 @@ enum {
 /* exceptions that may be delegated (not ecall from M: it can never reach S) */
 #define MEDELEG_WRITABLE 0xb3ffull
 
+int wb_sys_csr_read_rmw(wb_hart *h, unsigned csr, uint64_t *value) {
+  if (csr != CSR_MIP) return wb_sys_csr_read(h, csr, value);
+  /* "Only the software-writable SEIP bit participates in the read-modify-write sequence of
+   * a CSRRS or CSRRC instruction" (privileged spec, mip): else a csrc of STIP while the
+   * PLIC's line is high would latch SEIP for good */
+  const wb_sys_hart *s = wb_sys_of(h);
+  uint64_t lines = __atomic_load_n(&h->m->sys->board.mip[h->id], __ATOMIC_ACQUIRE);
+  *value = (s->mip & MIP_S) | (lines & ~WB_MIP_SEIP);
+  return 0;
+}
+
 uint64_t wb_sys_mip(const wb_hart *h) {
   const wb_sys_hart *s = wb_sys_of(h);
   uint64_t lines = __atomic_load_n(&h->m->sys->board.mip[h->id], __ATOMIC_ACQUIRE);

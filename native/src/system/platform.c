@@ -122,6 +122,13 @@ static void log_delivery(wb_hart *h, unsigned code, uint64_t pc, int from, int t
   s->arrival_ns[code] = ns;
 }
 
+void wb_sys_arrived(wb_hart *h, uint64_t mip_bits, uint64_t ns) {
+  wb_sys_hart *s = wb_sys_of(h);
+  note_arrivals(h);
+  for (unsigned i = 0; i < 16; i++)
+    if (mip_bits >> i & 1) s->arrival_ns[i] = ns;
+}
+
 void wb_sys_kick(wb_hart *h) {
   note_arrivals(h);
   if (wb_sys_pending_interrupt(h)) h->leave = 1;
@@ -180,6 +187,7 @@ static void host_wake_at(void *ctx, uint64_t mtime) {
   wb_machine *m = ctx;
   m->sys->wake_mtime = mtime;
   schedule_events(m);
+  wb_sys_async_wake_at(m, mtime);
 }
 
 static void host_console(void *ctx, const uint8_t *bytes, size_t n) {
@@ -212,6 +220,8 @@ const wb_board_host wb_sys_board_host = {
 static int virt_init(wb_machine *m, char *err, size_t errlen) { (void)m; (void)err; (void)errlen; return 0; }
 
 static void virt_fini(wb_machine *m) { wb_system_free(m); }
+
+static void virt_run_end(wb_machine *m) { wb_sys_async_running(m, 0); }
 
 static int virt_load(wb_machine *m, const char *path, int argc, const char *const *argv,
                      int envc, const char *const *envp, char *err, size_t errlen) {
@@ -291,8 +301,9 @@ static int virt_priv_op(wb_hart *h, enum wb_priv_op op) {
         if (m->cfg.deterministic) {
           if (m->sys->wake_mtime > now) wb_guest_pass_time(m, (int64_t)(m->sys->wake_mtime - now) * 100);
         } else {
-          struct timespec ts = {0, 200000};   /* host time passes by itself */
-          nanosleep(&ts, NULL);
+          struct timespec ts = {0, 200000};   /* host time passes by itself (a posted event */
+          nanosleep(&ts, NULL);               /* interrupts the sleep) */
+          wb_sys_async_poll(m);
         }
         wb_board_tick(&m->sys->board);
       }
@@ -316,6 +327,10 @@ static int virt_priv_op(wb_hart *h, enum wb_priv_op op) {
 /* The run loop is about to run h: take a pending interrupt, and run from the block cache of
  * h's privilege. */
 static void virt_deliver(wb_hart *h) {
+  if (h->m->sys->async) {          /* host-clock mode: events other threads posted */
+    wb_sys_async_running(h->m, 1);
+    wb_sys_async_poll(h->m);
+  }
   uint64_t cause = wb_sys_pending_interrupt(h);
   if (cause) {
     uint64_t pc = h->pc;
@@ -337,6 +352,7 @@ unsigned wb_sys_cache_index(const wb_hart *h) {
 
 static void virt_events_due(wb_machine *m, uint32_t n) {
   (void)n;
+  wb_sys_async_poll(m);
   wb_board_tick(&m->sys->board);
   schedule_events(m);
   for (int i = 0; i < m->nharts; i++) wb_sys_kick(m->harts[i]);
@@ -356,11 +372,13 @@ const wb_platform wb_virt_platform = {
     .csr_read = wb_sys_csr_read,
     .csr_write = wb_sys_csr_write,
     .csr_check = wb_sys_csr_check,
+    .csr_read_rmw = wb_sys_csr_read_rmw,
     .priv_op = virt_priv_op,
     .deliver = virt_deliver,
     .recheck_wait = NULL,
     .idle = NULL,
     .events_due = virt_events_due,
+    .run_end = virt_run_end,
     .symbol = virt_symbol,
     .reserve = virt_reserve,
     .unreserve = virt_unreserve,

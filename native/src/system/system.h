@@ -101,6 +101,7 @@ typedef struct wb_system {
   wb_irq_record *irq_log;      /* every interrupt taken, up to WB_IRQ_LOG_MAX (platform.c) */
   size_t irq_count, irq_cap;
   uint64_t irq_dropped;
+  struct wb_sys_async *async;  /* host-clock mode: the timer thread and mailbox (async.c) */
 } wb_system;
 
 static inline wb_sys_hart *wb_sys_of(const wb_hart *h) { return (wb_sys_hart *)h->plat; }
@@ -130,10 +131,30 @@ void wb_sys_drop_code_page(wb_hart *h);
 /* Free the system state (boot.c; the platform's fini). */
 void wb_system_free(struct wb_machine *m);
 
+/* A line of h rose for a reason that happened earlier, at host time ns (an event another
+ * thread posted): stamp its arrival then. */
+void wb_sys_arrived(wb_hart *h, uint64_t mip_bits, uint64_t ns);
+
+/* ---- async.c (host-clock mode only) ---- */
+struct wb_sys_async;
+/* Start the timer thread and the mailbox (m->sys->async); stop and free them. */
+int wb_sys_async_start(struct wb_machine *m, char *err, size_t errlen);
+void wb_sys_async_stop(struct wb_machine *m);
+/* The calling thread starts (on 1) or stopped (0) running the hart: where to send signals. */
+void wb_sys_async_running(struct wb_machine *m, int on);
+/* The board's next deadline (mtime; UINT64_MAX: none), for the timer thread. */
+void wb_sys_async_wake_at(struct wb_machine *m, uint64_t mtime);
+/* On the hart's thread: apply what other threads posted (software interrupts, console
+ * input) and tick the board. Cheap when nothing was posted. */
+void wb_sys_async_poll(struct wb_machine *m);
+/* Console input posted while the machine may be running: how many bytes were taken. */
+size_t wb_sys_async_console(struct wb_machine *m, const uint8_t *bytes, size_t n);
+
 /* ---- csrs.c ---- */
 int wb_sys_csr_read(wb_hart *h, unsigned csr, uint64_t *value);
 int wb_sys_csr_write(wb_hart *h, unsigned csr, uint64_t value);
 int wb_sys_csr_check(wb_hart *h, unsigned csr);
+int wb_sys_csr_read_rmw(wb_hart *h, unsigned csr, uint64_t *value);
 /* mip as software reads it: the software bits and the board's lines */
 uint64_t wb_sys_mip(const wb_hart *h);
 
