@@ -62,6 +62,7 @@ typedef struct wb_boot {
 void wb_config_init(wb_config *cfg);
 wb_machine *wb_system_create(const wb_config *cfg, const wb_boot *boot, char *err, size_t errlen);
 size_t wb_system_console_input(wb_machine *m, const void *bytes, size_t n);
+int wb_system_inject_ipi(wb_machine *m, int hart);
 uint64_t wb_system_interrupts(const wb_machine *m);
 int wb_system_power(const wb_machine *m);
 typedef struct wb_irq_record {

@@ -40,7 +40,7 @@ from .guests._toolchains import Toolchain, gnu_gcc
 from .guests._toolchains import _run as _version_of
 
 __all__ = [
-    "PROGRAMS", "ALTERNATIVES", "Alternative", "LOAD_ADDRESS", "source_dir", "build_dir",
+    "PROGRAMS", "ENGINE_PROGRAMS", "ALTERNATIVES", "Alternative", "LOAD_ADDRESS", "source_dir", "build_dir",
     "compiler", "build", "build_all", "golden_file", "expected_output", "compare",
     "qemu_binary", "qemu_command", "run_qemu", "GuestBuildError", "ToolchainNotFound",
     "UnknownGuestError",
@@ -60,6 +60,12 @@ PROGRAMS: dict[str, str] = {
     "interrupts": "CLINT timer and msip, enables, wfi, delegated supervisor timer, "
                   "priorities, vectored mtvec",
     "uart": "the NS16550A as Linux's 8250 driver probes it",
+}
+
+#: programs that need the engine's host-side hooks (no qemu golden): name -> what they check
+ENGINE_PROGRAMS: dict[str, str] = {
+    "async_ipi": "software interrupts the host injects at random moments (host-clock mode): "
+                 "counted once each, taken at instruction boundaries, registers intact",
 }
 
 #: Where the programs are linked and where the board starts hart 0.
@@ -103,8 +109,9 @@ def compiler() -> Toolchain:
 
 
 def _sources(name: str) -> list[Path]:
-    if name not in PROGRAMS:
-        raise UnknownGuestError(f"unknown bare-metal program {name!r}; known: {', '.join(PROGRAMS)}")
+    if name not in PROGRAMS and name not in ENGINE_PROGRAMS:
+        known = ", ".join([*PROGRAMS, *ENGINE_PROGRAMS])
+        raise UnknownGuestError(f"unknown bare-metal program {name!r}; known: {known}")
     d = source_dir()
     paths = [d / f for f in _INPUTS] + [d / f"{name}.c"]
     missing = [str(p) for p in paths if not p.is_file()]

@@ -162,6 +162,39 @@ def _console_sink(out, echo_fd):
         os.close(r)
 
 
+class Injector:
+    """What an injector function gets (``System.boot(injector=...)``): raise the machine
+    software interrupt of a hart at a moment the injector chooses, from its own thread.
+
+    ``ipi()`` returns True when it raised a new interrupt and False when the last one was not
+    taken yet (it merges, as on hardware); ``accepted`` counts the True ones; ``done`` is set
+    when the run ended (no interrupt is raised after it)."""
+
+    def __init__(self, machine):
+        self._m = machine
+        self._lock = threading.Lock()
+        self.done = threading.Event()
+        self.accepted = 0
+        self.merged = 0
+
+    def ipi(self, hart: int = 0) -> bool:
+        with self._lock:
+            if self.done.is_set():
+                return False
+            r = int(lib.wb_system_inject_ipi(self._m, hart))
+        if r < 0:
+            raise ConfigError(f"cannot inject an interrupt into hart {hart}")
+        if r:
+            self.accepted += 1
+        else:
+            self.merged += 1
+        return bool(r)
+
+    def _close(self):
+        with self._lock:
+            self.done.set()
+
+
 class System:
     """A virt board: firmware, optional kernel/initramfs/disk, RAM size and hart count.
 
@@ -200,14 +233,18 @@ class System:
                 "ns_per_insn": self.ns_per_insn, "jit_hot": self.jit_hot}
 
     def boot(self, *, max_insns: int | None = None, wall_limit: float | None = None,
-             console_input: bytes = b"", console_fd: int | None = None) -> Boot:
+             console_input: bytes = b"", console_fd: int | None = None, injector=None) -> Boot:
         """Run the board until the guest powers off or a limit stops it.
 
         ``max_insns`` bounds the instructions (None: no bound), ``wall_limit`` the host
         seconds; ``console_input`` is typed on the console before the first instruction.
         ``console_fd``: write the console there as it comes (``wb boot`` passes stdout);
-        ``Boot.console`` then also holds it.
+        ``Boot.console`` then also holds it. ``injector`` (host-clock mode only): a function
+        run on its own thread while the board runs, given an :class:`Injector` to raise
+        interrupts with at moments of its choosing (the random-interrupt test).
         """
+        if injector is not None and self.deterministic:
+            raise ConfigError("an injector needs deterministic=False (its interrupts come at host moments)")
         max_insns = 0 if max_insns is None else _check_int("max_insns", max_insns, 1)
         wall = _check_seconds("wall_limit", wall_limit)
         cfg = ffi.new("wb_config *")
@@ -244,11 +281,21 @@ class System:
                     # the engine names the image a load error is about first
                     image = msg.split(" ", 1)[0] in ("firmware", "kernel", "initrd", "disk")
                     raise (LoadError if image else ConfigError)(msg)
+                inj = thread = None
                 try:
                     if console_input:
                         lib.wb_system_console_input(m, console_input, len(console_input))
                     res = ffi.new("wb_result *")
-                    lib.wb_machine_run(m, res)
+                    if injector is not None:
+                        inj = Injector(m)
+                        thread = threading.Thread(target=injector, args=(inj,), name="wb-injector", daemon=True)
+                        thread.start()
+                    try:
+                        lib.wb_machine_run(m, res)
+                    finally:
+                        if inj is not None:
+                            inj._close()
+                            thread.join()
                     interrupts = int(lib.wb_system_interrupts(m))
                     power = {1: "off", 2: "reboot"}.get(int(lib.wb_system_power(m)))
                     irqs, dropped = _interrupt_log(m)
