@@ -7,6 +7,11 @@
  * timings, no pids, so two boots can be compared line by line after the kernel's own
  * timestamps are stripped (workbench.kernels.normalize_console).
  *
+ * Benchmark mode: with WB_BENCH=/lua/SCRIPT (and optionally WB_BENCH_ARG=N) on the kernel
+ * command line (the kernel hands such parameters to init's environment), init runs only
+ * `/bin/lua54 SCRIPT N` and prints how long it took by CLOCK_MONOTONIC, which follows the
+ * host's clock when the board runs in host-clock mode (workbench.bench's linux-lua54 row).
+ *
  * Built static for riscv64 with the same musl toolchain as the guests
  * (workbench.kernels.build_init). Kept to plain POSIX + Linux calls.
  */
@@ -17,6 +22,8 @@
 #include <sys/reboot.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
+#include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 /* The steps: argv of each program run. Paths are those build_initramfs lays out. */
@@ -60,9 +67,36 @@ static int run_step(char *const *argv)
     return -1;
 }
 
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Benchmark mode (see the top): 0 if the program ran and exited 0. */
+static int bench(const char *script, const char *arg)
+{
+    char *argv[] = {"/bin/lua54", (char *)script, (char *)arg, NULL};
+    double t0 = now_s();
+    int r = run_step(argv);
+    double t1 = now_s();
+    say("bench %s %s: %.6f s\n", script, arg ? arg : "", t1 - t0);
+    return r;
+}
+
 int main(void)
 {
     say("start\n");
+    const char *script = getenv("WB_BENCH");
+    if (script) {
+        int r = bench(script, getenv("WB_BENCH_ARG"));
+        say("done\n");
+        sync();
+        reboot(RB_POWER_OFF);
+        say("poweroff failed: %s\n", strerror(errno));
+        return r;
+    }
     /* /proc is optional: nothing below needs it, but a missing procfs says the kernel
      * config lost PROC_FS, which is worth a line. */
     if (mount("proc", "/proc", "proc", 0, NULL) == 0)

@@ -554,7 +554,7 @@ void wb_jit_run(wb_hart *h) {
     }
     emit_trampolines(J);
     J->mapped = 1;
-    J->profiling = !J->sys;   /* system mode: no profile phase (a second translation of
+    J->profiling = !J->sys || J->tlb_priv == 0;   /* system mode: user code only (a second translation of
                                  every cache cost the Linux boot ~5% more than the default
                                  map loses) */
     J->profile_until = cpu->instret + m->cfg.jit_profile_insns;

@@ -4,10 +4,9 @@
  * In a code cache of S or U mode, a load or store at guest address va = rs1 + imm becomes
  *     rax = va; rdx = &tlb[(va >> 12) % size]          (the TLB of that privilege, reached
  *                                                      through hart.plat)
- *     cmp [rdx].vpage, va >> 12; jne miss             (the page)
- *     cmp byte [rdx].jr (or .jw), 0; je miss          (allowed, RAM, and for a store: dirty
- *                                                      and not a page that holds code)
- *     [an access that may cross the page: ja miss]
+ *     cmp [rdx].rtag (or .wtag), (va + size - 1) >> 12 (the page, allowed: RAM, and for a
+ *     jne miss                                          store dirty and not a page that holds
+ *                                                      code; and the access stays in it)
  *     rdx = [rdx].host; eax = va & 4095               -> the translator's access [rdx + rax]
  * and after the translator's access, `jmp done; miss: <call wb_jit_sys_mem>; done:`. The miss
  * path walks the page table, raises page faults precisely, reaches devices, marks written
@@ -21,8 +20,8 @@
 
 #if WB_HAVE_JIT
 
-_Static_assert(sizeof(wb_tlb_entry) == 32 && (WB_TLB_SIZE & (WB_TLB_SIZE - 1)) == 0,
-               "the inline probe indexes the TLB with (vpage & (size - 1)) << 5");
+_Static_assert(sizeof(wb_tlb_entry) == 64 && (WB_TLB_SIZE & (WB_TLB_SIZE - 1)) == 0,
+               "the inline probe indexes the TLB with (vpage & (size - 1)) << 6");
 
 /* The call into the soft MMU for instruction `in` (on the spilled registers; on return the
  * mapped registers are reloaded, so rd holds what the access wrote). */
@@ -70,27 +69,19 @@ wb_tx_addr wb_tx_mem_sys(tctx *t, unsigned rs1, int64_t imm) {
   x86_buf *b = &t->b;
   /* the entries of this cache's privilege, from the hart's system state (hart.plat) */
   int32_t tlb = (int32_t)(offsetof(wb_sys_hart, tlb) + (size_t)t->J->tlb_priv * sizeof(wb_tlb_entry) * WB_TLB_SIZE);
+  int32_t tag = tlb + (int32_t)(t->mem_store ? offsetof(wb_tlb_entry, wtag) : offsetof(wb_tlb_entry, rtag));
   wb_tx_ld(t, X_RAX, rs1);
   if (imm) x_alu_imm(b, XW, XA_ADD, 0, X_RAX, 0, (int32_t)imm);   /* rax = va */
-  x_rr(b, XW, XA_MOV, X_RCX, X_RAX);
-  x_shift_imm(b, XW, 5, X_RCX, 12);                               /* rcx = vpage */
-  x_rr(b, 0, XA_MOV, X_RDX, X_RCX);
-  x_alu_imm(b, 0, XA_AND, 0, X_RDX, 0, WB_TLB_SIZE - 1);          /* edx = the slot */
-  x_shift_imm(b, 0, 4, X_RDX, 5);
+  x_rm(b, XW, 0x8d, X_RCX, X_RAX, (int32_t)t->mem_size - 1);      /* lea: the last byte */
+  x_shift_imm(b, XW, 5, X_RCX, 12);                               /* ... its page */
+  x_rr(b, 0, XA_MOV, X_RDX, X_RAX);
+  x_shift_imm(b, 0, 5, X_RDX, 12);
+  x_alu_imm(b, 0, XA_AND, 0, X_RDX, 0, WB_TLB_SIZE - 1);          /* the slot of va's page */
+  x_shift_imm(b, 0, 4, X_RDX, 6);
   x_rm(b, XW, XA_ADD, X_RDX, X_RBP, JD(plat));                    /* rdx = entry - tlb */
-  x_rm(b, XW, XA_CMP, X_RCX, X_RDX, tlb + (int32_t)offsetof(wb_tlb_entry, vpage));
+  /* one compare: the right page, allowed, and the access stays in it */
+  x_rm(b, XW, XA_CMP, X_RCX, X_RDX, tag);
   t->sys_miss[t->nsys_miss++] = x_jcc32(b, CC_NE);
-  static const uint8_t cmp8 = 0x80;                               /* cmp byte [rdx+off], 0 */
-  x_op(b, 0, &cmp8, 1, 7, 1, X_RDX, X_NOINDEX,
-       tlb + (int32_t)(t->mem_store ? offsetof(wb_tlb_entry, jw) : offsetof(wb_tlb_entry, jr)));
-  x_b(b, 0);
-  t->sys_miss[t->nsys_miss++] = x_jcc32(b, CC_E);
-  if (t->mem_size > 1) {                                          /* may cross into the next page */
-    x_rr(b, 0, XA_MOV, X_RCX, X_RAX);
-    x_alu_imm(b, 0, XA_AND, 0, X_RCX, 0, 4095);
-    x_alu_imm(b, 0, XA_CMP, 0, X_RCX, 0, (int32_t)(4096 - t->mem_size));
-    t->sys_miss[t->nsys_miss++] = x_jcc32(b, CC_A);
-  }
   x_rm(b, XW, XA_MOV, X_RDX, X_RDX, tlb + (int32_t)offsetof(wb_tlb_entry, host));
   x_alu_imm(b, 0, XA_AND, 0, X_RAX, 0, 4095);                     /* 32-bit: clears the top */
   return (wb_tx_addr){X_RDX, X_RAX, 0};

@@ -239,6 +239,7 @@ WB_API wb_machine *wb_system_create(const wb_config *cfg, const wb_boot *boot, c
       wb_jit_set_system(sh->jits[p], p >= 4, WB_TLB_SET(p & 3));
     }
   }
+  sh->ntlb_filled = WB_TLB_FILLS + 1;   /* the first flush empties every entry */
   wb_sys_tlb_flush(h);
   h->priv = WB_PRIV_M;
   h->pc = base + entry;

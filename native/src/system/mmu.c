@@ -49,6 +49,9 @@ int wb_sys_phys_read(wb_machine *m, uint64_t pa, unsigned size, uint64_t *v) {
   return wb_board_read(&m->sys->board, pa, size, v);
 }
 
+static void tlb_visit(wb_sys_hart *s, void (*fn)(wb_tlb_entry *e, uint64_t arg), uint64_t arg);
+static void stores_to(wb_tlb_entry *e, uint64_t ppage);
+
 /* RAM page `page` (an index) held decoded code and is written: every hart's caches drop what
  * they decoded from it, and the JIT's inline stores may go there again. */
 static void code_page_written(wb_machine *m, uint64_t page) {
@@ -60,10 +63,7 @@ static void code_page_written(wb_machine *m, uint64_t page) {
   for (int k = 0; k < m->nharts; k++) {
     wb_hart *h = m->harts[k];
     wb_sys_drop_code_page(h);
-    wb_sys_hart *sh = wb_sys_of(h);
-    for (int p = 0; p < WB_TLB_SETS; p++)
-      for (int i = 0; i < WB_TLB_SIZE; i++)
-        if (sh->tlb[p][i].ppage == ppage && sh->tlb[p][i].w && sh->tlb[p][i].host) sh->tlb[p][i].jw = 1;
+    tlb_visit(wb_sys_of(h), stores_to, ppage);
   }
 }
 
@@ -92,20 +92,53 @@ int wb_sys_phys_write(wb_machine *m, uint64_t pa, unsigned size, uint64_t v) {
   return wb_board_write(&m->sys->board, pa, size, v);
 }
 
+static inline void tlb_invalidate(wb_tlb_entry *e) { e->vpage = e->rtag = e->wtag = UINT64_MAX; }
+
+/* The entry with index k (set * WB_TLB_SIZE + slot) */
+static inline wb_tlb_entry *tlb_at(wb_sys_hart *s, unsigned k) {
+  return &s->tlb[k / WB_TLB_SIZE][k % WB_TLB_SIZE];
+}
+
+static inline void tlb_filled(wb_sys_hart *s, wb_tlb_entry *e) {
+  if (s->ntlb_filled < WB_TLB_FILLS)
+    s->tlb_filled[s->ntlb_filled] = (uint16_t)(e - &s->tlb[0][0]);
+  s->ntlb_filled++;
+}
+
+/* Call fn on every entry that may be valid (the listed ones, or all after an overflow). */
+static void tlb_visit(wb_sys_hart *s, void (*fn)(wb_tlb_entry *e, uint64_t arg), uint64_t arg) {
+  if (s->ntlb_filled > WB_TLB_FILLS) {
+    for (unsigned k = 0; k < WB_TLB_FILLS; k++) fn(tlb_at(s, k), arg);
+  } else {
+    for (uint32_t i = 0; i < s->ntlb_filled; i++) fn(tlb_at(s, s->tlb_filled[i]), arg);
+  }
+}
+
 void wb_sys_tlb_flush(wb_hart *h) {
   wb_sys_hart *s = wb_sys_of(h);
-  for (int p = 0; p < WB_TLB_SETS; p++)
-    for (int i = 0; i < WB_TLB_SIZE; i++) s->tlb[p][i].vpage = UINT64_MAX;
+  if (s->ntlb_filled > WB_TLB_FILLS) {
+    for (unsigned k = 0; k < WB_TLB_FILLS; k++) tlb_invalidate(tlb_at(s, k));
+  } else {
+    for (uint32_t i = 0; i < s->ntlb_filled; i++) tlb_invalidate(tlb_at(s, s->tlb_filled[i]));
+  }
+  s->ntlb_filled = 0;
+}
+
+static void flush_if_page(wb_tlb_entry *e, uint64_t vpage) {
+  if (e->super || (e->vpage & ((1ull << 27) - 1)) == vpage) tlb_invalidate(e);
 }
 
 void wb_sys_tlb_flush_page(wb_hart *h, uint64_t va) {
-  wb_sys_hart *s = wb_sys_of(h);
-  uint64_t vpage = (va & ((1ull << 39) - 1)) >> 12;   /* Sv39: the entries hold va >> 12 of */
-  for (int p = 0; p < WB_TLB_SETS; p++)                /* sign-extended addresses */
-    for (int i = 0; i < WB_TLB_SIZE; i++) {
-      wb_tlb_entry *e = &s->tlb[p][i];
-      if (e->super || (e->vpage & ((1ull << 27) - 1)) == vpage) e->vpage = UINT64_MAX;
-    }
+  /* Sv39: the entries hold va >> 12 of sign-extended addresses */
+  tlb_visit(wb_sys_of(h), flush_if_page, (va & ((1ull << 39) - 1)) >> 12);
+}
+
+static void no_stores_to(wb_tlb_entry *e, uint64_t ppage) {
+  if (e->ppage == ppage) e->wtag = UINT64_MAX;
+}
+
+static void stores_to(wb_tlb_entry *e, uint64_t ppage) {
+  if (e->ppage == ppage && e->w && e->host && e->vpage != UINT64_MAX) e->wtag = e->vpage;
 }
 
 static int effective_priv(const wb_hart *h, int acc) {
@@ -181,9 +214,11 @@ static inline int translate(wb_hart *h, uint64_t va, int acc, uint64_t *pa, uint
     if (*host && acc != WB_ACC_FETCH) {   /* an identity entry for the JIT's inline probe */
       wb_tlb_entry *e = &s->tlb[WB_TLB_SET(priv)][(va >> 12) & (WB_TLB_SIZE - 1)];
       if (e->vpage != va >> 12) {
+        if (e->vpage == UINT64_MAX) tlb_filled(s, e);
         uint8_t *page = *host - (va & 4095);
         *e = (wb_tlb_entry){.vpage = va >> 12, .ppage = va >> 12, .host = page, .r = 1, .w = 1,
-                            .x = 1, .jr = 1, .jw = !h->m->sys->code_pages[(va - WB_VIRT_DRAM_BASE) >> WB_PAGE_SHIFT]};
+                            .x = 1, .rtag = va >> 12,
+                            .wtag = h->m->sys->code_pages[(va - WB_VIRT_DRAM_BASE) >> WB_PAGE_SHIFT] ? UINT64_MAX : va >> 12};
       }
     }
     return 0;
@@ -202,8 +237,10 @@ static inline int translate(wb_hart *h, uint64_t va, int acc, uint64_t *pa, uint
   wb_tlb_entry ne;
   if (walk(h, va, acc, priv, &ne, t) != 0) return -1;
   ne.host = ram_at(h->m, ne.ppage << 12, 4096);
-  ne.jr = ne.r && ne.host;
-  ne.jw = ne.w && ne.host && !h->m->sys->code_pages[((ne.ppage << 12) - WB_VIRT_DRAM_BASE) >> WB_PAGE_SHIFT];
+  ne.rtag = ne.r && ne.host ? ne.vpage : UINT64_MAX;
+  ne.wtag = ne.w && ne.host && !h->m->sys->code_pages[((ne.ppage << 12) - WB_VIRT_DRAM_BASE) >> WB_PAGE_SHIFT]
+                ? ne.vpage : UINT64_MAX;
+  if (e->vpage == UINT64_MAX) tlb_filled(s, e);
   *e = ne;
   *pa = (ne.ppage << 12) | (va & 4095);
   *host = ne.host ? ne.host + (va & 4095) : NULL;
@@ -239,9 +276,7 @@ int wb_sys_fetch16(wb_hart *h, uint64_t va, uint16_t *half) {
   if (UNLIKELY(!*code)) {
     /* from now on stores there must pass code_written: the JIT's inline stores stop */
     *code = 1;
-    for (int p = 0; p < WB_TLB_SETS; p++)
-      for (int i = 0; i < WB_TLB_SIZE; i++)
-        if (s->tlb[p][i].ppage == pa >> 12) s->tlb[p][i].jw = 0;
+    tlb_visit(s, no_stores_to, pa >> 12);
   }
   memcpy(&v, p, 2);
   *half = (uint16_t)v;

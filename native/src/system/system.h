@@ -53,6 +53,7 @@ struct wb_dinsn;
  * leaf translation with the permissions the walk granted for the current privilege, SUM and
  * MXR (any change of those, of MPRV, of satp, or an sfence.vma empties it). */
 #define WB_TLB_SETS 3
+#define WB_TLB_FILLS (WB_TLB_SETS * WB_TLB_SIZE)
 /* the set an access of effective privilege priv uses */
 #define WB_TLB_SET(priv) ((priv) == WB_PRIV_M ? 2 : (priv))
 #define WB_TLB_SIZE 1024
@@ -60,10 +61,13 @@ typedef struct wb_tlb_entry {
   uint64_t vpage;      /* virtual address >> 12, or UINT64_MAX when empty */
   uint64_t ppage;      /* physical address >> 12 */
   uint8_t *host;       /* the page in host memory when it is RAM (NULL: a device) */
+  /* what the JIT's inline probe compares the page number of an access's last byte with:
+   * vpage when it may read / write the host page directly (RAM, and for a store: dirty and
+   * no cached code decoded from it), else UINT64_MAX (the probe misses, the soft MMU acts) */
+  uint64_t rtag, wtag;
   uint8_t r, w, x;     /* granted: read, write (the PTE is already dirty), execute */
   uint8_t super;       /* the leaf was a superpage (this entry is one 4 KiB page of it) */
-  uint8_t jr, jw;      /* the JIT's inline path may read / write the host page directly:
-                          RAM, and for jw a page no cached code was decoded from */
+  uint8_t pad[20];     /* 64 bytes: one cache line */
 } wb_tlb_entry;
 
 /* Per-hart privileged state (h->plat in system mode). */
@@ -77,6 +81,10 @@ typedef struct wb_sys_hart {
                                        both; bare (satp off) accesses fill identity entries,
                                        so the JIT's inline probe serves them too */
   uint64_t tlb_status; /* mstatus's SUM/MXR the permissions were granted under */
+  /* the entries filled since the last full flush (set * WB_TLB_SIZE + slot; a flush or scan
+   * visits only these: past WB_TLB_FILLS it visits every entry) */
+  uint16_t tlb_filled[WB_TLB_FILLS];
+  uint32_t ntlb_filled;
   struct wb_interp *caches[8]; /* decoded blocks per privilege (U, S, -, M) and, +4, the same
                                   with mstatus.FS Off (FP instructions decode as illegal there):
                                   a block only ever runs in the state it was decoded for */
