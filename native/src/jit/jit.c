@@ -157,8 +157,9 @@ static wb_jit_block *find(struct wb_jit *J, uint64_t pc) {
   return NULL;
 }
 
-void wb_jit_set_system(struct wb_jit *J, int fp_off, int tlb_priv) {
+void wb_jit_set_system(struct wb_jit *J, int fp_off, int tlb_priv, void *tlb) {
   J->sys = 1;
+  J->tlb = tlb;
   J->fp_off = fp_off;
   J->tlb_priv = tlb_priv;
   if (!J->jc_fills) J->jc_fills = malloc(JIT_JC_FILLS * sizeof *J->jc_fills);
@@ -600,7 +601,9 @@ void wb_jit_run(wb_hart *h) {
     J->in_jit = 1;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     if (J->exit_requested) { J->in_jit = 0; if (J->left_swapped) { cpu->jit_left = J->saved_left; J->left_swapped = 0; } continue; }
-    wb_jit_exit *e = J->enter((uint8_t *)cpu + JIT_BIAS, wb_mem_view_base(&m->mem, h->view), blk->code);
+    /* rbx: the memory view's base (user mode), the TLB entries (system mode) */
+    uint8_t *rbx = J->sys ? (uint8_t *)J->tlb : wb_mem_view_base(&m->mem, h->view);
+    wb_jit_exit *e = J->enter((uint8_t *)cpu + JIT_BIAS, rbx, blk->code);
     J->in_jit = 0;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     if (J->left_swapped) { cpu->jit_left = J->saved_left; J->left_swapped = 0; }

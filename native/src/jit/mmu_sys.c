@@ -1,17 +1,18 @@
 /* mmu_sys.c — the JIT's memory-access chokepoint in system mode (mmu.h): the inline probe of
  * the soft TLB (system/mmu.c) on the hit path, and the call into the soft MMU on a miss.
  *
- * In a code cache of S or U mode, a load or store at guest address va = rs1 + imm becomes
- *     rax = va; rdx = &tlb[(va >> 12) % size]          (the TLB of that privilege, reached
- *                                                      through hart.plat)
- *     cmp [rdx].rtag (or .wtag), (va + size - 1) >> 12 (the page, allowed: RAM, and for a
- *     jne miss                                          store dirty and not a page that holds
- *                                                      code; and the access stays in it)
- *     rdx = [rdx].host; eax = va & 4095               -> the translator's access [rdx + rax]
- * and after the translator's access, `jmp done; miss: <call wb_jit_sys_mem>; done:`. The miss
- * path walks the page table, raises page faults precisely, reaches devices, marks written
- * code and refills the entry, so the next access to the page hits. M mode (bare, or MPRV),
- * LR/SC and the AMOs always take the call.
+ * While a cache's code runs, rbx holds the TLB entries of its privilege (jit.c passes them
+ * where user mode passes the memory view). A load or store at va = rs1 + imm becomes
+ *     rax = va; rcx = (va + size - 1) >> 12; rdx = 64 * ((va >> 12) % WB_TLB_SIZE)
+ *     cmp rcx, [rbx + rdx].rtag (a store: .wtag); jne miss
+ *     rdx = [rbx + rdx].host; eax = va & 4095     -> the translator's access [rdx + rax]
+ * One compare checks the page, the permission (a tag is the page number only where the
+ * inline path may go: RAM, and for a store a dirty page no cached code came from) and that
+ * the access stays in the page (its last byte's page). The miss paths (a call of
+ * wb_jit_sys_mem through the cache's trampoline, then a jump back) follow the block's body,
+ * out of the hot path. The soft MMU walks the page table, raises page faults precisely,
+ * reaches devices, marks written code and refills the entry, so the next access to the page
+ * hits. LR/SC and the AMOs always take the call.
  */
 #include <stddef.h>
 #include <string.h>
@@ -67,9 +68,8 @@ static int inline_op(tctx *t, const wb_insn *in) {
 
 wb_tx_addr wb_tx_mem_sys(tctx *t, unsigned rs1, int64_t imm) {
   x86_buf *b = &t->b;
-  /* the entries of this cache's privilege, from the hart's system state (hart.plat) */
-  int32_t tlb = (int32_t)(offsetof(wb_sys_hart, tlb) + (size_t)t->J->tlb_priv * sizeof(wb_tlb_entry) * WB_TLB_SIZE);
-  int32_t tag = tlb + (int32_t)(t->mem_store ? offsetof(wb_tlb_entry, wtag) : offsetof(wb_tlb_entry, rtag));
+  /* rbx = this cache's TLB entries (jit.c passes them where user mode passes its view) */
+  int32_t tag = (int32_t)(t->mem_store ? offsetof(wb_tlb_entry, wtag) : offsetof(wb_tlb_entry, rtag));
   wb_tx_ld(t, X_RAX, rs1);
   if (imm) x_alu_imm(b, XW, XA_ADD, 0, X_RAX, 0, (int32_t)imm);   /* rax = va */
   x_rm(b, XW, 0x8d, X_RCX, X_RAX, (int32_t)t->mem_size - 1);      /* lea: the last byte */
@@ -77,12 +77,11 @@ wb_tx_addr wb_tx_mem_sys(tctx *t, unsigned rs1, int64_t imm) {
   x_rr(b, 0, XA_MOV, X_RDX, X_RAX);
   x_shift_imm(b, 0, 5, X_RDX, 12);
   x_alu_imm(b, 0, XA_AND, 0, X_RDX, 0, WB_TLB_SIZE - 1);          /* the slot of va's page */
-  x_shift_imm(b, 0, 4, X_RDX, 6);
-  x_rm(b, XW, XA_ADD, X_RDX, X_RBP, JD(plat));                    /* rdx = entry - tlb */
+  x_shift_imm(b, 0, 4, X_RDX, 6);                                 /* rdx = its offset */
   /* one compare: the right page, allowed, and the access stays in it */
-  x_rm(b, XW, XA_CMP, X_RCX, X_RDX, tag);
-  t->sys_miss[t->nsys_miss++] = x_jcc32(b, CC_NE);
-  x_rm(b, XW, XA_MOV, X_RDX, X_RDX, tlb + (int32_t)offsetof(wb_tlb_entry, host));
+  x_rmx(b, XW, XA_CMP, X_RCX, X_RBX, X_RDX, tag);
+  t->sys_miss = x_jcc32(b, CC_NE);
+  x_rmx(b, XW, XA_MOV, X_RDX, X_RBX, X_RDX, (int32_t)offsetof(wb_tlb_entry, host));
   x_alu_imm(b, 0, XA_AND, 0, X_RAX, 0, 4095);                     /* 32-bit: clears the top */
   return (wb_tx_addr){X_RDX, X_RAX, 0};
 }
@@ -94,12 +93,33 @@ void wb_tx_sys_mem(tctx *t, const wb_insn *in, void (*access)(tctx *t, const wb_
   wb_insn_mem_info(in, &msize, &mkind);
   t->mem_size = msize;
   t->mem_store = mkind != 0;
-  t->nsys_miss = 0;
+  t->sys_miss = NULL;
   access(t, in);                       /* the translator: probe (wb_tx_mem), access, rd */
-  uint8_t *done = x_jmp32(&t->b);
-  for (unsigned k = 0; k < t->nsys_miss; k++) x_fix32(t->sys_miss[k], t->b.p);
-  sys_mem_call(t, in);
-  x_fix32(done, t->b.p);
+  if (!t->sys_miss || t->nsys_defer >= WB_BLOCK_MAX) { t->full = 1; return; }
+  t->sys_defer[t->nsys_defer].miss = t->sys_miss;
+  t->sys_defer[t->nsys_defer].done = t->b.p;
+  t->sys_defer[t->nsys_defer].in = *in;
+  t->sys_defer[t->nsys_defer].i = t->i;
+  t->sys_defer[t->nsys_defer].pc = t->pc;
+  t->nsys_defer++;
+  t->fwd_reg = -1;   /* the miss path arrives here with only the guest registers right */
+}
+
+int wb_tx_sys_mem_misses(tctx *t) {
+  unsigned i = t->i;
+  uint64_t pc = t->pc;
+  for (unsigned k = 0; k < t->nsys_defer; k++) {
+    if (t->b.end - t->b.p < 96) return 0;
+    x_fix32(t->sys_defer[k].miss, t->b.p);
+    t->i = t->sys_defer[k].i;
+    t->pc = t->sys_defer[k].pc;
+    sys_mem_call(t, &t->sys_defer[k].in);
+    x_fix32(x_jmp32(&t->b), t->sys_defer[k].done);
+  }
+  t->nsys_defer = 0;
+  t->i = i;
+  t->pc = pc;
+  return !t->full;
 }
 
 #endif /* WB_HAVE_JIT */

@@ -39,8 +39,14 @@ typedef struct tctx {
   int fwd_reg, fwd_host;  /* store forwarding (see forwarded()) */
   unsigned mem_size;      /* system mode: the access being translated (bytes, a store?) */
   int mem_store;
-  uint8_t *sys_miss[4];   /* ... and the probe's jumps to its miss path */
-  unsigned nsys_miss;
+  uint8_t *sys_miss;      /* ... and the probe's jump to its miss path */
+  struct {                /* system mode: miss paths emitted after the block's body */
+    uint8_t *miss, *done; /* the probe's jump to it, and where it goes back to */
+    wb_insn in;
+    unsigned i;
+    uint64_t pc;
+  } sys_defer[WB_BLOCK_MAX];
+  unsigned nsys_defer;
   uint8_t *fwd_end;
 } tctx;
 
@@ -67,6 +73,9 @@ wb_tx_addr wb_tx_mem(tctx *t, unsigned rs1, int64_t imm);
  * the soft MMU's call on a miss (or always, where there is no inline path). */
 wb_tx_addr wb_tx_mem_sys(tctx *t, unsigned rs1, int64_t imm);
 void wb_tx_sys_mem(tctx *t, const wb_insn *in, void (*access)(tctx *t, const wb_insn *in));
+/* After the block's body: the miss paths of its inline accesses (out of the hot path). 0 if
+ * the code arena is full. */
+int wb_tx_sys_mem_misses(tctx *t);
 
 /* ---- client instrumentation (instrument.c) ---- */
 /* Code that runs instruction t->i's actions; mode 0 a block without bursty tracing, 1 its

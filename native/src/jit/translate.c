@@ -826,6 +826,7 @@ static wb_jit_block *translate_block(struct wb_jit *J, uint64_t pc, const wb_ins
     }
     t->checked = 0;
     t->fwd_reg = -1;
+    t->nsys_defer = 0;
     uint64_t ipc = pc;
     int ended = 0;
     for (unsigned i = 0; i < n; i++) {
@@ -848,6 +849,7 @@ static wb_jit_block *translate_block(struct wb_jit *J, uint64_t pc, const wb_ins
     if (!ended) exit_direct(t, x_jmp32(&t->b), p);
     if (t->b.p - blk->code > 60000) return NULL; /* hoff is 16-bit; never near this in practice */
     hoff[n] = (uint16_t)(t->b.p - blk->code);
+    if (t->nsys_defer && !wb_tx_sys_mem_misses(t)) return NULL;   /* system mode (mmu_sys.c) */
   }
   if (t->b.end - t->b.p < (ptrdiff_t)(t->nstubs * STUB_ROOM)) return NULL;
   for (unsigned s = 0; s < t->nstubs; s++) {
