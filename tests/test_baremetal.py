@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from workbench import LoadError, System, available_tiers, baremetal
+from workbench import ConfigError, LoadError, System, available_tiers, baremetal
 
 needs_cc = pytest.mark.skipif(shutil.which("riscv64-linux-gnu-gcc") is None,
                               reason="needs riscv64-linux-gnu-gcc (make test installs it)")
@@ -156,3 +156,22 @@ def test_missing_or_foreign_firmware_is_a_load_error(tmp_path):
     assert true is not None
     with pytest.raises(LoadError, match="RISC-V"):
         System(firmware=true).boot(max_insns=1000)
+
+
+@needs_cc
+def test_clients_in_system_mode_agree_on_both_tiers(elves):
+    """Built-in clients see the firmware's code in every privilege: sv39 runs in M, S and U,
+    so memtrace's records carry all three (and virtual addresses); both tiers, every block
+    translated at once on the JIT, record the same accesses in the same order."""
+    runs = {t: System(firmware=elves["sv39"], tier=t, clients=["memtrace", "bbprofile"],
+                      jit_hot=0 if t == "jit" else None).boot(max_insns=MAX_INSNS)
+            for t in available_tiers()}
+    for b in runs.values():
+        assert b.ok, b.summary
+        ds = b.events("memtrace")
+        assert ds.sizes["event"] > 1000 and set(ds.priv.values.tolist()) == {0, 1, 3}
+        assert b.events("bbprofile").sizes["block"] > 10
+    if len(runs) == 2:
+        assert (runs["interp"].records["memtrace"] == runs["jit"].records["memtrace"]).all()
+    with pytest.raises(ConfigError, match="clients"):
+        System(firmware=elves["sv39"], clients=["nope"])

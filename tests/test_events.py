@@ -21,7 +21,8 @@ def _memtrace(n=5):
     r["thread"] = np.arange(n) % 2
     r["size"] = [1, 2, 4, 8, 8][:n]
     r["kind"] = np.arange(n) % 3
-    r["pad"] = 0xDEAD
+    r["pad"] = b"\xde\xad\x00"
+    r["priv"] = [0, 1, 3, 0, 1][:n]
     return r
 
 
@@ -32,7 +33,7 @@ def test_memtrace_dataset_schema():
     assert "pad" not in ds.variables
     assert "icount" in ds.coords and ds.icount.dims == ("event",)
     want = {"icount": np.uint64, "pc": np.uint64, "addr": np.uint64, "size": np.uint8,
-            "kind": np.uint8, "thread": np.uint16}
+            "kind": np.uint8, "thread": np.uint16, "priv": np.uint8}
     assert {k: ds[k].dtype for k in want} == {k: np.dtype(v) for k, v in want.items()}
     np.testing.assert_array_equal(ds.addr.values, recs["addr"])
     kind = ds.kind.attrs

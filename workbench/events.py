@@ -78,7 +78,7 @@ STREAMS: dict[str, Stream] = {
         name="memtrace",
         dtype=_record([("icount", "<u8", 0), ("pc", "<u8", 8), ("addr", "<u8", 16),
                        ("thread", "<u2", 24), ("size", "u1", 26), ("kind", "u1", 27),
-                       ("pad", "<u4", 28)], 32),
+                       ("priv", "u1", 28), ("pad", "V3", 29)], 32),
         dim="event", index="icount",
         fields={
             "icount": {"long_name": "guest instructions retired when the access happened",
@@ -88,6 +88,7 @@ STREAMS: dict[str, Stream] = {
             "thread": {"long_name": "guest thread (user mode) or hart (system mode)"},
             "size": {"long_name": "width of the access", "units": "bytes"},
             "kind": {"long_name": "kind of memory access"},
+            "priv": {"long_name": "privilege the hart ran at (0 U, 1 S, 3 M; user mode: 0)"},
         },
         flags={"kind": MEMTRACE_KINDS},
         description="one record per guest memory access (atomic = read-modify-write)",

@@ -23,10 +23,12 @@ import dataclasses
 import os
 import tempfile
 import threading
+from collections.abc import Sequence
+from pathlib import Path
 
 from ._engine import ffi, lib
 from .errors import ConfigError, LoadError
-from .machine import TIERS, default_tier, _check_bool, _check_int, _check_seconds, _check_text
+from .machine import TIERS, _concat, _drain_streams, available_clients, default_tier, _check_bool, _check_int, _check_seconds, _check_text
 
 #: interrupt numbers (mcause without the interrupt bit) and their names
 IRQ_NAMES = {1: "SSI", 3: "MSI", 5: "STI", 7: "MTI", 9: "SEI", 11: "MEI"}
@@ -62,6 +64,22 @@ class Boot:
     #: :attr:`interrupt_log` for the table
     irq_records: object = None
     irq_dropped: int = 0
+    #: client stream name -> numpy array of its records (System(clients=[...]))
+    records: dict = dataclasses.field(default_factory=dict)
+
+    def events(self, stream: str):
+        """The records of client stream ``stream`` as an ``xarray.Dataset`` (the schemas of
+        ``workbench.events``; in system mode ``addr`` is the virtual address and ``priv`` the
+        privilege it was accessed at)."""
+        from . import events as ev
+
+        if stream not in self.records:
+            raise KeyError(f"no stream {stream!r} in this boot (streams: {sorted(self.records)}; "
+                           f"add its client with System(clients=[...]))")
+        prov = ev.provenance(workload=Path(str(self.config.get("kernel") or self.config.get("firmware"))).name,
+                             program=str(self.config.get("firmware")), config=self.config, args="",
+                             reason=self.reason)
+        return ev.to_dataset(stream, self.records[stream], provenance=prov)
 
     @property
     def interrupt_log(self):
@@ -205,7 +223,8 @@ class System:
 
     def __init__(self, firmware, *, kernel=None, initrd=None, bootargs: str = "", disk=None,
                  ram_mb: int = 256, harts: int = 1, tier: str | None = None,
-                 deterministic: bool = True, ns_per_insn: int = 1, jit_hot: int | None = None):
+                 deterministic: bool = True, ns_per_insn: int = 1, jit_hot: int | None = None,
+                 clients: Sequence[str] = ()):
         self.firmware = _check_text("firmware", firmware, path=True)
         self.kernel = None if kernel is None else _check_text("kernel", kernel, path=True)
         self.initrd = None if initrd is None else _check_text("initrd", initrd, path=True)
@@ -224,13 +243,19 @@ class System:
         self.ns_per_insn = _check_int("ns_per_insn", ns_per_insn, 1, 1_000_000)
         # JIT tier: executions of a block in the interpreter before it is translated
         self.jit_hot = None if jit_hot is None else _check_int("jit_hot", jit_hot, 0, 1 << 30)
+        # built-in analysis clients (workbench.available_clients()): they see the kernel and
+        # the user programs alike, with virtual addresses and the privilege
+        known = available_clients()
+        if isinstance(clients, str) or any(c not in known for c in clients) or len(set(clients)) != len(clients):
+            raise ConfigError(f"clients must be a list of distinct built-in clients {known}, got {clients!r}")
+        self.clients = list(clients)
 
     @property
     def config(self) -> dict:
         return {"firmware": self.firmware, "kernel": self.kernel, "initrd": self.initrd,
                 "bootargs": self.bootargs, "disk": self.disk, "ram_mb": self.ram_mb,
                 "harts": self.harts, "tier": self.tier, "deterministic": self.deterministic,
-                "ns_per_insn": self.ns_per_insn, "jit_hot": self.jit_hot}
+                "ns_per_insn": self.ns_per_insn, "jit_hot": self.jit_hot, "clients": self.clients}
 
     def boot(self, *, max_insns: int | None = None, wall_limit: float | None = None,
              console_input: bytes = b"", console_fd: int | None = None, injector=None) -> Boot:
@@ -285,13 +310,21 @@ class System:
                 try:
                     if console_input:
                         lib.wb_system_console_input(m, console_input, len(console_input))
+                    for c in self.clients:
+                        if lib.wb_machine_add_client_opts(m, c.encode(), b"", err, 512) != 0:
+                            raise ConfigError(ffi.string(err).decode(errors="replace"))
                     res = ffi.new("wb_result *")
+                    chunks: dict = {}
                     if injector is not None:
                         inj = Injector(m)
                         thread = threading.Thread(target=injector, args=(inj,), name="wb-injector", daemon=True)
                         thread.start()
                     try:
-                        lib.wb_machine_run(m, res)
+                        while True:   # a full stream pauses the run: drain it and go on
+                            lib.wb_machine_run(m, res)
+                            _drain_streams(m, chunks)
+                            if ffi.string(lib.wb_reason_name(res.reason)).decode() != "drain":
+                                break
                     finally:
                         if inj is not None:
                             inj._close()
@@ -308,4 +341,4 @@ class System:
                     pc=int(res.pc), instructions=int(res.instret), interrupts=interrupts,
                     seconds=res.host_ns / 1e9, blocks_translated=int(res.blocks_translated),
                     console_bytes=console, config=self.config, power=power, irq_records=irqs,
-                    irq_dropped=dropped)
+                    irq_dropped=dropped, records={k: _concat(v) for k, v in chunks.items()})

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include "client.h"
+#include "mmu.h"
 
 #define WB_API __attribute__((visibility("default")))
 
@@ -55,6 +56,16 @@ WB_API int wb_client_register(wb_machine *m, const wb_client_ops *ops, uint32_t 
 WB_API wb_machine *wb_hart_machine(const wb_hart *h) { return h->m; }
 WB_API int wb_hart_id(const wb_hart *h) { return h->id; }
 WB_API uint64_t wb_hart_icount(const wb_hart *h) { return h->instret; }
+WB_API int wb_hart_priv(const wb_hart *h) { return h->priv; }
+
+WB_API int wb_hart_translate(const wb_hart *h, uint64_t va, int kind, uint64_t *pa) {
+  if (!h->m->sys) {   /* user mode: one flat space */
+    if (va >= h->m->mem.size) return -1;
+    *pa = va;
+    return 0;
+  }
+  return wb_sys_peek_translate((wb_hart *)h, va, kind, pa);
+}
 WB_API void **wb_hart_slot(wb_hart *h, int client) {
   return client >= 0 && client < WB_MAX_CLIENT_SLOTS ? &h->slots[client] : NULL;
 }
@@ -256,9 +267,14 @@ WB_API void wb_bb_call_mem_burst(wb_bb *bb, unsigned i, wb_mem_fn fn, void *data
 
 /* ---- running actions ---- */
 
-static uint64_t peek(wb_machine *m, uint64_t addr, unsigned size) {
-  uint64_t v = 0;
-  if (wb_mem_read(&m->mem, addr, &v, size) != 0) return 0;
+/* The value a load is about to read (0 where it would fault; in system mode also for a
+ * device, whose registers a read may change, and an access that crosses a page). */
+static uint64_t peek(wb_hart *h, uint64_t addr, unsigned size) {
+  uint64_t v = 0, pa;
+  if (!h->m->sys) return wb_mem_read(&h->m->mem, addr, &v, size) != 0 ? 0 : v;
+  if ((addr & 4095) + size > 4096 || wb_sys_peek_translate(h, addr, WB_MEM_LOAD, &pa) != 0 ||
+      wb_sys_peek_ram(h->m, pa, size, &v) != 0)
+    return 0;
   return v;
 }
 
@@ -270,14 +286,14 @@ static void trace(wb_hart *h, const wb_action *a, uint64_t icount, uint64_t pc, 
   r->thread = (uint16_t)h->id;
   r->size = a->size;
   r->kind = a->memkind;
+  r->priv = (uint8_t)h->priv;
 }
 
 /* The value of a memory event: what a store (or an AMO's operand) writes, or what a load is
  * about to read. The guest state is in the hart here (both tiers). */
 static void call_mem(wb_hart *h, const wb_action *a, uint64_t pc, uint64_t addr) {
-  wb_machine *m = h->m;
   uint64_t v;
-  if (a->memkind == WB_MEM_LOAD) v = peek(m, addr, a->size);
+  if (a->memkind == WB_MEM_LOAD) v = peek(h, addr, a->size);
   else {
     v = a->fpval ? h->f[a->rs2] : h->x[a->rs2];
     if (a->size < 8) v &= (1ull << (8 * a->size)) - 1;

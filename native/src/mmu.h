@@ -54,6 +54,13 @@ struct wb_trap;
 int wb_sys_fetch_phys(struct wb_hart *h, uint64_t va, uint64_t *tag);
 /* Fetch the parcel at virtual address va: 1, or 0 (the fault is kept for the trap). */
 int wb_sys_fetch16(struct wb_hart *h, uint64_t va, uint16_t *half);
+/* For clients (client.h wb_hart_translate, the value a load reads): va's physical address for
+ * an access of kind (enum wb_mem_kind, or WB_MEM_FETCH) at h's effective privilege, with no
+ * side effect: 0, or -1 where the access would fault. And RAM's bytes at pa: 0, or -1 if pa is
+ * not RAM (a device is never read for a client). */
+struct wb_machine;
+int wb_sys_peek_translate(struct wb_hart *h, uint64_t va, int kind, uint64_t *pa);
+int wb_sys_peek_ram(struct wb_machine *m, uint64_t pa, unsigned size, uint64_t *v);
 /* Run memory instruction `op` of record d, icount = the instructions retired before it (a
  * device sees exact time): 0 done; 1 it traps (*t to raise, nothing changed); 2 done, and the
  * hart must leave its tier before the next instruction. */

@@ -70,7 +70,8 @@ typedef struct wb_mem_record {
   uint16_t thread;
   uint8_t size;      /* bytes */
   uint8_t kind;      /* enum wb_mem_kind */
-  uint32_t pad;      /* 0 */
+  uint8_t priv;      /* the hart's privilege (wb_hart_priv) */
+  uint8_t pad[3];    /* 0 */
 } wb_mem_record;
 
 /* Called before instruction `pc` runs on hart h; wb_hart_icount(h) is exact inside. */
@@ -115,6 +116,14 @@ int wb_client_api_version(void);
 wb_machine *wb_hart_machine(const wb_hart *h);
 int wb_hart_id(const wb_hart *h);                 /* 0..harts-1 (the guest thread in user mode) */
 uint64_t wb_hart_icount(const wb_hart *h);         /* instructions this hart retired (exact) */
+/* The privilege the hart runs at: 0 U, 1 S, 3 M (user mode: always 0). */
+int wb_hart_priv(const wb_hart *h);
+/* The physical address virtual address va maps to now for an access of `kind` (enum
+ * wb_mem_kind; WB_MEM_FETCH for an instruction fetch) at the hart's effective privilege, in
+ * *pa: 0, or -1 when the access would fault. No side effect (no A/D bit set, nothing cached).
+ * User mode: the guest's one flat space, pa = va. */
+#define WB_MEM_FETCH 3
+int wb_hart_translate(const wb_hart *h, uint64_t va, int kind, uint64_t *pa);
 /* Hart i of a machine (0..wb_machine_hart_count()-1; NULL otherwise): for run-end reports. */
 wb_hart *wb_machine_hart(wb_machine *m, int i);
 /* The per-hart slot of client `client` (its id from wb_client_add): a pointer the client

@@ -157,7 +157,8 @@ static void fault(wb_trap *t, int acc, int page, uint64_t va) {
 }
 
 /* The page-table walk: 0 and the leaf's physical page and granted permissions, or -1. */
-static int walk(wb_hart *h, uint64_t va, int acc, int priv, wb_tlb_entry *e, wb_trap *t) {
+/* peek: change nothing (no A/D update: a client's question) */
+static int walk(wb_hart *h, uint64_t va, int acc, int priv, wb_tlb_entry *e, wb_trap *t, int peek) {
   wb_machine *m = h->m;
   wb_sys_hart *s = wb_sys_of(h);
   /* bits 63..39 must all equal bit 38 */
@@ -186,7 +187,7 @@ static int walk(wb_hart *h, uint64_t va, int acc, int priv, wb_tlb_entry *e, wb_
     if (!ok) break;
     /* hardware A/D update */
     uint64_t want = PTE_A | (acc == WB_ACC_STORE ? PTE_D : 0);
-    if ((pte & want) != want) {
+    if ((pte & want) != want && !peek) {
       pte |= want;
       memcpy(pp, &pte, 8);
     }
@@ -235,7 +236,7 @@ static inline int translate(wb_hart *h, uint64_t va, int acc, uint64_t *pa, uint
     return 0;
   }
   wb_tlb_entry ne;
-  if (walk(h, va, acc, priv, &ne, t) != 0) return -1;
+  if (walk(h, va, acc, priv, &ne, t, 0) != 0) return -1;
   ne.host = ram_at(h->m, ne.ppage << 12, 4096);
   ne.rtag = ne.r && ne.host ? ne.vpage : UINT64_MAX;
   ne.wtag = ne.w && ne.host && !h->m->sys->code_pages[((ne.ppage << 12) - WB_VIRT_DRAM_BASE) >> WB_PAGE_SHIFT]
@@ -260,6 +261,27 @@ int wb_sys_fetch_phys(wb_hart *h, uint64_t va, uint64_t *tag) {
   uint64_t pa;
   if (translate(h, va, WB_ACC_FETCH, &pa, &host, &t) != 0 || !host) return -1;
   *tag = pa | (uint64_t)h->m->sys->code_gen[(pa - WB_VIRT_DRAM_BASE) >> WB_PAGE_SHIFT] << WB_CODE_GEN_SHIFT;
+  return 0;
+}
+
+int wb_sys_peek_translate(wb_hart *h, uint64_t va, int kind, uint64_t *pa) {
+  int acc = kind == 3 ? WB_ACC_FETCH : kind == 0 ? WB_ACC_LOAD : WB_ACC_STORE;  /* WB_MEM_* */
+  int priv = effective_priv(h, acc);
+  const wb_sys_hart *s = wb_sys_of(h);
+  if (priv == WB_PRIV_M || (s->satp >> 60) == 0) { *pa = va; return 0; }
+  wb_tlb_entry e;
+  wb_trap t;
+  if (walk(h, va, acc, priv, &e, &t, 1) != 0) return -1;
+  *pa = (e.ppage << 12) | (va & 4095);
+  return 0;
+}
+
+int wb_sys_peek_ram(wb_machine *m, uint64_t pa, unsigned size, uint64_t *v) {
+  uint8_t *p = ram_at(m, pa, size);
+  if (!p || size > 8) return -1;
+  uint64_t x = 0;
+  memcpy(&x, p, size);
+  *v = x;
   return 0;
 }
 
