@@ -207,7 +207,7 @@ static inline wb_block *lookup_sys(wb_hart *h, struct wb_interp *ip, uint64_t pc
   uint64_t ppc;
   if (wb_sys_fetch_phys(h, pc, &ppc) != 0) return NULL;
   for (wb_block *b = ip->table[hash_pc(pc)]; b; b = b->hnext)
-    if (b->pc == pc && b->ppc == ppc) return b;
+    if (b->pc == pc && b->ppc == ppc && (!b->ppc2 || wb_sys_tail_tag(h, pc, b->end_pc) == b->ppc2)) return b;
   return NULL;
 }
 
@@ -348,6 +348,7 @@ static wb_block *build_block_locked(wb_machine *m, struct wb_interp *ip, uint64_
   b->n = n;
   b->ppc = pc;
   if (m->sys && wb_sys_fetch_phys(wb_machine_self(m), pc, &b->ppc) != 0) b->ppc = UINT64_MAX;
+  b->ppc2 = m->sys ? wb_sys_tail_tag(wb_machine_self(m), pc, p) : 0;
   uint64_t off = 0;
   for (unsigned i = 0; i < n; i++) {
     const wb_insn *x = &in[i];

@@ -35,6 +35,8 @@ typedef struct wb_block {
   struct wb_hooks *hooks;  /* client instrumentation of this block, or NULL */
   uint64_t ppc;            /* system mode: the code tag of pc (mmu.h wb_sys_fetch_phys: the
                               physical address and its page's code generation) */
+  uint64_t ppc2;           /* ... and of the next page when the block goes on there (an
+                              instruction crossing the page end; mmu.h wb_sys_tail_tag), or 0 */
   wb_dinsn insns[];        /* n handlers + one terminator pseudo-instruction */
 } wb_block;
 

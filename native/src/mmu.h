@@ -52,6 +52,11 @@ struct wb_trap;
  * block of a rewritten page is never found again. 0, or -1 if va cannot be fetched. */
 #define WB_CODE_GEN_SHIFT 34
 int wb_sys_fetch_phys(struct wb_hart *h, uint64_t va, uint64_t *tag);
+/* A block from pc to end_pc whose last instruction crosses into the next page goes on there
+ * (up to that page's end): the code tag of that second page now, which the block must also
+ * match to be found; 0 for a block that stays on pc's page, UINT64_MAX if the page cannot be
+ * fetched now. */
+uint64_t wb_sys_tail_tag(struct wb_hart *h, uint64_t pc, uint64_t end_pc);
 /* Fetch the parcel at virtual address va: 1, or 0 (the fault is kept for the trap). */
 int wb_sys_fetch16(struct wb_hart *h, uint64_t va, uint16_t *half);
 /* For clients (client.h wb_hart_translate, the value a load reads): va's physical address for

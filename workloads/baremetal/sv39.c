@@ -27,7 +27,11 @@ static u8 pages[8][4096] __attribute__((aligned(4096)));
 #define VA(i) (VA_PAGE + (u64)(i) * 4096)
 #define VA_BADMEGA 0x40400000UL
 
-enum { P_AD, P_USER, P_RO, P_XO, P_UNMAPPED, P_UCODE, P_SWAP, P_WONLY, P_NONLEAF };
+enum { P_AD, P_USER, P_RO, P_XO, P_UNMAPPED, P_UCODE, P_SWAP, P_WONLY, P_NONLEAF, P_CROSS_A, P_CROSS_B };
+
+/* code that crosses a page end: a c.nop and the first half of `li a0, N` end P_CROSS_A, the
+ * second half (N) and a ret begin P_CROSS_B, which maps xpages[1] (N = 1) or xpages[2] (N = 2) */
+static u8 xpages[3][4096] __attribute__((aligned(4096)));
 
 extern char __user_start[];
 /* U-mode code: reached through VA(P_UCODE) (U=1, R+X), assembled without RVC so that the
@@ -62,6 +66,18 @@ static long s_swap_then_load(long va) {
   __asm__ volatile("sfence.vma %0" :: "r"(va) : "memory");
   u64 after = (u64)s_load(va);
   return before == 0x4444444444444444UL && after == 0x5555555555555555UL;
+}
+
+static long s_cross_page(long va) {
+  /* run it a few times (hot), point only the second page elsewhere, sfence.vma that page,
+   * run it again: the new second half must be what runs */
+  long (*fn)(void) = (long (*)(void))va;
+  long before = 0, after = 0;
+  for (int i = 0; i < 6; i++) before += fn();
+  l0[P_CROSS_B] = PTE(xpages[2], PTE_V | PTE_R | PTE_X | PTE_A | PTE_D);
+  __asm__ volatile("sfence.vma %0" :: "r"(VA(P_CROSS_B)) : "memory");
+  for (int i = 0; i < 6; i++) after += fn();
+  return before == 6 && after == 12;
 }
 
 static const char *fault_or(u64 want_cause, u64 va) {
@@ -131,6 +147,13 @@ int main(void) {
   fill(pages[4], 0x4444444444444444UL);
   fill(pages[5], 0x5555555555555555UL);
   for (u64 i = 0; i < (2UL << 20); i += 4096) *(volatile u64 *)(MEGA_PA + i) = 0xabcd000000000000UL | i;
+  /* c.nop; li a0, N (addi a0, zero, N: 0x00N00513) across the page end; ret (c.jr ra) */
+  static const u8 head[4] = {0x01, 0x00, 0x13, 0x05};
+  for (int i = 0; i < 4; i++) ((volatile u8 *)xpages[0])[4092 + i] = head[i];
+  for (int v = 1; v <= 2; v++) {
+    volatile u8 *t = xpages[v];
+    t[0] = (u8)(v << 4); t[1] = 0x00; t[2] = 0x82; t[3] = 0x80;
+  }
   __asm__ volatile("fence.i" ::: "memory");
 
   root[0] = PTE(0, PTE_V | PTE_R | PTE_W | PTE_A | PTE_D);                    /* devices */
@@ -148,6 +171,8 @@ int main(void) {
   l0[P_SWAP] = PTE(pages[4], PTE_V | PTE_R | PTE_W | PTE_A | PTE_D);
   l0[P_WONLY] = PTE(pages[2], PTE_V | PTE_W | PTE_A | PTE_D);               /* reserved */
   l0[P_NONLEAF] = PTE(pages[2], PTE_V);                                       /* no leaf */
+  l0[P_CROSS_A] = PTE(xpages[0], PTE_V | PTE_R | PTE_X | PTE_A | PTE_D);
+  l0[P_CROSS_B] = PTE(xpages[1], PTE_V | PTE_R | PTE_X | PTE_A | PTE_D);
   sfence_all();
   csr_write(satp, SATP_SV39 | ((u64)root >> 12));
   sfence_all();
@@ -266,6 +291,11 @@ int main(void) {
   r = run_s(s_swap_then_load, (long)VA(P_SWAP));
   expect_none();
   check("S sees a changed PTE after sfence.vma", mtrap.count == 0 && r == 1);
+  expect_m();
+  r = run_s(s_cross_page, (long)(VA(P_CROSS_A) + 4092));
+  expect_none();
+  check("S code crossing a page end runs a remapped second page after sfence.vma",
+        mtrap.count == 0 && r == 1);
 
   /* MPRV: M-mode loads and stores translated as MPP's mode */
   {

@@ -146,7 +146,8 @@ static wb_jit_block *find_sys(struct wb_jit *J, uint64_t pc) {
   uint64_t ppc;
   if (wb_sys_fetch_phys(J->hart, pc, &ppc) != 0) return NULL;
   for (wb_jit_block *b = J->table[hash_pc(pc)]; b; b = b->hnext)
-    if (b->pc == pc && b->ppc == ppc) return b;
+    if (b->pc == pc && b->ppc == ppc && (!b->ppc2 || wb_sys_tail_tag(J->hart, pc, b->end_pc) == b->ppc2))
+      return b;
   return NULL;
 }
 
@@ -403,6 +404,7 @@ static wb_jit_block *translate_locked(struct wb_jit *J, uint64_t pc) {
   b->ppc = pc;
   if (J->sys) {   /* system mode: code pages are watched by mmu.c (code_pages) */
     if (wb_sys_fetch_phys(J->hart, pc, &b->ppc) != 0) b->ppc = UINT64_MAX;
+    b->ppc2 = wb_sys_tail_tag(J->hart, pc, b->end_pc);
   } else {
     wb_mem_protect_code(&m->mem, pc, b->end_pc); /* guest-writable code: catch writes to it */
   }
@@ -630,13 +632,13 @@ void wb_jit_run(wb_hart *h) {
         pc = epc;
         if (UNLIKELY_WRAP(pc)) break;
         blk = resolve(J, pc);
-        if (blk && patch && gen == J->generation) x_fix32(patch, blk->code);
+        if (blk && patch && gen == J->generation && !blk->ppc2) x_fix32(patch, blk->code);
         break;
       case JX_INDIRECT:
         pc = cpu->pc & ~1ull; /* jalr clears bit 0; translated code leaves it to us */
         if (UNLIKELY_WRAP(pc)) break;
         blk = resolve(J, pc);
-        if (blk) {
+        if (blk && !blk->ppc2) {
           unsigned slot = (unsigned)(pc >> 1) & (JIT_JC_SIZE - 1);
           J->jc[slot] = (wb_jit_jc){pc, blk->code};
           if (J->sys) jc_filled(J, slot);

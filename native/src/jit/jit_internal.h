@@ -57,6 +57,9 @@ typedef struct wb_jit_exit {
 typedef struct wb_jit_block {
   uint64_t pc, end_pc;
   uint64_t ppc;                 /* system mode: the code tag of pc (mmu.h wb_sys_fetch_phys) */
+  uint64_t ppc2;                /* ... and of the next page when the block goes on there
+                                   (mmu.h wb_sys_tail_tag), or 0: such a block is never chained
+                                   to nor put in the jump table, so every entry checks both */
   uint64_t cmask;               /* bit i: instruction i is compressed */
   uint8_t *code;                /* entry point (the instruction-count check) */
   struct wb_jit_block *hnext;

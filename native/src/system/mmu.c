@@ -285,6 +285,12 @@ int wb_sys_peek_ram(wb_machine *m, uint64_t pa, unsigned size, uint64_t *v) {
   return 0;
 }
 
+uint64_t wb_sys_tail_tag(wb_hart *h, uint64_t pc, uint64_t end_pc) {
+  if ((((end_pc - 1) ^ pc) >> WB_PAGE_SHIFT) == 0) return 0;
+  uint64_t tag;
+  return wb_sys_fetch_phys(h, (end_pc - 1) & ~(uint64_t)(WB_PAGE_SIZE - 1), &tag) == 0 ? tag : UINT64_MAX;
+}
+
 int wb_sys_fetch16(wb_hart *h, uint64_t va, uint16_t *half) {
   wb_sys_hart *s = wb_sys_of(h);
   uint64_t pa, v;
