@@ -175,3 +175,23 @@ def test_clients_in_system_mode_agree_on_both_tiers(elves):
         assert (runs["interp"].records["memtrace"] == runs["jit"].records["memtrace"]).all()
     with pytest.raises(ConfigError, match="clients"):
         System(firmware=elves["sv39"], clients=["nope"])
+
+
+@needs_cc
+def test_memphys_sees_physical_addresses_and_privilege(elves):
+    """sv39's S-mode loads through the 2 MiB megapage at VA 0x40000000 reach physical
+    0x80400000 + offset; M's accesses are physical (identity); both tiers record the same."""
+    runs = {t: System(firmware=elves["sv39"], tier=t, clients=["memphys"],
+                      jit_hot=0 if t == "jit" else None).boot(max_insns=MAX_INSNS)
+            for t in available_tiers()}
+    for b in runs.values():
+        assert b.ok, b.summary
+        ds = b.events("memphys")
+        va, pa, priv = ds.vaddr.values, ds.paddr.values, ds.priv.values
+        mega = (va >= 0x40000000) & (va < 0x40200000) & (priv == 1)
+        assert mega.sum() >= 2 and (pa[mega] == va[mega] - 0x40000000 + 0x80400000).all()
+        m = (priv == 3) & (va >= 0x80000000) & (va < 0x90000000)
+        assert m.sum() > 100 and (pa[m] == va[m]).all()
+        assert (pa == 2**64 - 1).any()            # the faulting accesses it checks
+    if len(runs) == 2:
+        assert (runs["interp"].records["memphys"] == runs["jit"].records["memphys"]).all()

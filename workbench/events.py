@@ -73,6 +73,15 @@ _PC_SYMBOL = {"pc": ("symbol", "function containing pc (name+0xoffset)")}
 _SITE_SYMBOL = {"site": ("site_symbol", "allocation site: the function the allocating call "
                                         "returns into (name+0xoffset)")}
 
+#: the fields memtrace and memphys share (what an access is, who did it, when)
+_ACCESS_FIELDS = {
+    "icount": {"long_name": "guest instructions retired when the access happened", "units": "1"},
+    "pc": {"long_name": "guest pc of the accessing instruction"},
+    "thread": {"long_name": "guest thread (user mode) or hart (system mode)"},
+    "size": {"long_name": "width of the access", "units": "bytes"},
+    "priv": {"long_name": "privilege the hart ran at (0 U, 1 S, 3 M; user mode: 0)"},
+}
+
 STREAMS: dict[str, Stream] = {
     "memtrace": Stream(
         name="memtrace",
@@ -80,18 +89,22 @@ STREAMS: dict[str, Stream] = {
                        ("thread", "<u2", 24), ("size", "u1", 26), ("kind", "u1", 27),
                        ("priv", "u1", 28), ("pad", "V3", 29)], 32),
         dim="event", index="icount",
-        fields={
-            "icount": {"long_name": "guest instructions retired when the access happened",
-                       "units": "1"},
-            "pc": {"long_name": "guest pc of the accessing instruction"},
-            "addr": {"long_name": "guest address of the access"},
-            "thread": {"long_name": "guest thread (user mode) or hart (system mode)"},
-            "size": {"long_name": "width of the access", "units": "bytes"},
-            "kind": {"long_name": "kind of memory access"},
-            "priv": {"long_name": "privilege the hart ran at (0 U, 1 S, 3 M; user mode: 0)"},
-        },
+        fields={**_ACCESS_FIELDS, "addr": {"long_name": "guest address of the access"},
+                "kind": {"long_name": "kind of memory access"}},
         flags={"kind": MEMTRACE_KINDS},
         description="one record per guest memory access (atomic = read-modify-write)",
+    ),
+    "memphys": Stream(
+        name="memphys",
+        dtype=_record([("icount", "<u8", 0), ("pc", "<u8", 8), ("vaddr", "<u8", 16), ("paddr", "<u8", 24),
+                       ("thread", "<u2", 32), ("size", "u1", 34), ("kind", "u1", 35),
+                       ("priv", "u1", 36), ("pad", "V3", 37)], 40),
+        dim="event", index="icount",
+        fields={**_ACCESS_FIELDS, "vaddr": {"long_name": "virtual address of the access"},
+                "paddr": {"long_name": "physical address it reached (2**64-1: the access faulted; "
+                                       "user mode: the virtual address)"},
+                "kind": {"long_name": "kind of memory access (enum wb_mem_kind: 0 load, 1 store, 2 atomic)"}},
+        description="one record per guest memory access with its virtual and physical address",
     ),
     "bbprofile": Stream(
         name="bbprofile",

@@ -389,7 +389,7 @@ class Machine:
     quantum : deterministic schedule: guest instructions a thread runs before the scheduler
         switches threads, in [1, 2**40] (default 20000).
     clients : analysis clients to run, by name (``available_clients()``: null, icount,
-        bbprofile, memtrace, barrier, bursty, shrink), in order, each at most once. Their
+        bbprofile, memtrace, memphys, barrier, bursty, shrink), in order, each at most once. Their
         records are in ``Run.records`` and ``Run.events(name)``.
     client_options : per client, a dict of options, e.g.
         ``{"barrier": {"sample_bytes": 0}}`` (the barrier profiler: ``sample_bytes``, default

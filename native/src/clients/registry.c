@@ -10,6 +10,7 @@ int wb_client_null(wb_machine *m);
 int wb_client_icount(wb_machine *m);
 int wb_client_bbprofile(wb_machine *m);
 int wb_client_memtrace(wb_machine *m);
+int wb_client_memphys(wb_machine *m);
 int wb_client_barrier(wb_machine *m, const char *opts, char *err, size_t errlen);
 int wb_client_bursty(wb_machine *m, const char *opts, char *err, size_t errlen);
 int wb_client_shrink(wb_machine *m, const char *opts, char *err, size_t errlen);
@@ -25,6 +26,7 @@ NO_OPTIONS(wb_client_null)
 NO_OPTIONS(wb_client_icount)
 NO_OPTIONS(wb_client_bbprofile)
 NO_OPTIONS(wb_client_memtrace)
+NO_OPTIONS(wb_client_memphys)
 
 static const struct {
   const char *name;
@@ -34,6 +36,7 @@ static const struct {
     {"icount", wb_client_icount_opts},
     {"bbprofile", wb_client_bbprofile_opts},
     {"memtrace", wb_client_memtrace_opts},
+    {"memphys", wb_client_memphys_opts},
     {"barrier", wb_client_barrier},
     {"bursty", wb_client_bursty},
     {"shrink", wb_client_shrink},
@@ -47,7 +50,7 @@ WB_API const char *wb_builtin_client(int i) {
 int wb_builtin_add(wb_machine *m, const char *name, const char *opts, char *err, size_t errlen) {
   for (unsigned i = 0; i < NBUILTINS; i++)
     if (!strcmp(k_builtins[i].name, name)) return k_builtins[i].add(m, opts, err, errlen);
-  snprintf(err, errlen, "unknown client %s (built-in clients: null, icount, bbprofile, memtrace, barrier, bursty, shrink)", name);
+  snprintf(err, errlen, "unknown client %s (built-in clients: null, icount, bbprofile, memtrace, memphys, barrier, bursty, shrink)", name);
   return -1;
 }
 
