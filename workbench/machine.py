@@ -41,7 +41,7 @@ WALL_LIMIT_UNLIMITED = WB_WALL_LIMIT_NONE_S
 _PROFILER_OPTIONS = {"max_accesses": (0, U64_MAX), "settle": "flag", "untouched_pct": (0, 100),
                      "contents": "flag", "log_allocs": "flag"}
 CLIENT_OPTIONS = {
-    "null": {}, "icount": {}, "bbprofile": {}, "memtrace": {},
+    "null": {}, "icount": {}, "bbprofile": {}, "memtrace": {}, "memphys": {},
     "barrier": {"sample_bytes": (0, U64_MAX), "per_site": "flag", **_PROFILER_OPTIONS},
     "bursty": {"period": (1, 2**63 - 1), "length": (0, 2**63 - 1), **_PROFILER_OPTIONS},
     "shrink": {"sites": "sites", "max_slots": (0, U64_MAX)},
