@@ -41,7 +41,7 @@ static void emit_trace(tctx *t, const wb_action *a) {
   x_rm(b, 0, XA_MOV, X_RCX, X_RBP, JD(id));
   x_alu_imm(b, 0, XA_OR, 0, X_RCX, 0, (int32_t)(((uint32_t)a->size << 16) | ((uint32_t)a->memkind << 24)));
   x_rm(b, XW, 0x89, X_RCX, X_RAX, 24);
-  int priv = !t->J->sys ? 0 : t->J->tlb_priv == 2 ? 3 : t->J->tlb_priv;   /* the cache's */
+  int priv = t->J->sys ? t->J->priv : 0;                       /* the cache's */
   if (priv) {                                                     /* mov byte [rax+28], priv */
     static const uint8_t movb = 0xc6;
     x_op(b, 0, &movb, 1, 0, 1, X_RAX, X_NOINDEX, (int32_t)offsetof(wb_mem_record, priv));

@@ -158,11 +158,11 @@ static wb_jit_block *find(struct wb_jit *J, uint64_t pc) {
   return NULL;
 }
 
-void wb_jit_set_system(struct wb_jit *J, int fp_off, int tlb_priv, void *tlb) {
+void wb_jit_set_system(struct wb_jit *J, int fp_off, int priv, void *tlb) {
   J->sys = 1;
   J->tlb = tlb;
   J->fp_off = fp_off;
-  J->tlb_priv = tlb_priv;
+  J->priv = priv;
   if (!J->jc_fills) J->jc_fills = malloc(JIT_JC_FILLS * sizeof *J->jc_fills);
 }
 
@@ -557,7 +557,7 @@ void wb_jit_run(wb_hart *h) {
     }
     emit_trampolines(J);
     J->mapped = 1;
-    J->profiling = !J->sys || J->tlb_priv == 0;   /* system mode: user code only (a second translation of
+    J->profiling = !J->sys || J->priv == WB_PRIV_U;   /* system mode: user code only (a second translation of
                                  every cache cost the Linux boot ~5% more than the default
                                  map loses) */
     J->profile_until = cpu->instret + m->cfg.jit_profile_insns;

@@ -43,7 +43,7 @@ void wb_jit_flush(struct wb_jit *J);
  * own virtual page (a page maps as a whole, so a chained successor is always the one the
  * current translation names); other exits probe the jump table, which an unchain empties. */
 /* tlb: the TLB entries the cache's loads and stores probe (held in rbx while its code runs) */
-void wb_jit_set_system(struct wb_jit *J, int fp_off, int tlb_priv, void *tlb);
+void wb_jit_set_system(struct wb_jit *J, int fp_off, int priv, void *tlb);
 /* The translation changed (satp, sfence.vma): empty the jump table (chains stay valid). */
 void wb_jit_unchain(struct wb_jit *J);
 /* sfence.vma of one address: the translations of va's page changed, and of every page of a

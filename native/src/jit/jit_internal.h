@@ -131,9 +131,9 @@ struct wb_jit {
    * unchain clears the whole table) */
   int sys;
   int fp_off;                   /* F/D instructions decode as illegal (mstatus.FS Off) */
-  int tlb_priv;                 /* the soft TLB set its loads and stores probe inline (U 0,
-                                   S 1, M 2), or -1: every access calls the soft MMU */
-  void *tlb;                    /* ... its entries (rbx in translated code) */
+  int priv;                     /* the privilege its code runs at (0 U, 1 S, 3 M) */
+  void *tlb;                    /* the soft TLB entries its loads and stores probe inline (rbx
+                                   in translated code) */
   uint32_t *jc_fills;
   size_t njc_fills;
   /* sampler (sample.c) */

@@ -27,15 +27,9 @@ _Static_assert(sizeof(wb_tlb_entry) == 64 && (WB_TLB_SIZE & (WB_TLB_SIZE - 1)) =
 /* The call into the soft MMU for instruction `in` (on the spilled registers; on return the
  * mapped registers are reloaded, so rd holds what the access wrote). */
 static void sys_mem_call(tctx *t, const wb_insn *in) {
-  wb_jit_exit *e = wb_jit_meta_alloc(t->J, sizeof *e);
+  wb_jit_exit *e = wb_tx_new_exit(t, JX_STOP, t->pc, t->i);
   wb_dinsn *d = wb_jit_meta_alloc(t->J, sizeof *d);
   if (!e || !d) { t->full = 1; return; }
-  memset(e, 0, sizeof *e);
-  e->kind = JX_STOP;
-  e->pc = t->pc;
-  e->idx = (uint16_t)t->i;
-  e->rollback = (uint16_t)(t->n - t->i);
-  e->generation = t->J->generation;
   e->amount = in->op | ((uint64_t)in->len << 16);
   memset(d, 0, sizeof *d);
   int fp_dest = in->op == WB_OP_FLW || in->op == WB_OP_FLD;
@@ -55,7 +49,7 @@ static void sys_mem_call(tctx *t, const wb_insn *in) {
 }
 
 static int inline_op(tctx *t, const wb_insn *in) {
-  if (t->J->tlb_priv < 0) return 0;
+  if (!t->J->tlb) return 0;
   switch (in->op) {
     case WB_OP_LB: case WB_OP_LBU: case WB_OP_LH: case WB_OP_LHU: case WB_OP_LW: case WB_OP_LWU:
     case WB_OP_LD: case WB_OP_SB: case WB_OP_SH: case WB_OP_SW: case WB_OP_SD:

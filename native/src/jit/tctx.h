@@ -57,6 +57,9 @@ static inline int caller_saved(int h) { return h == X_RSI || h == X_RDI || (h >=
 
 /* a cold exit for the branch or jump whose rel32 is at `field` (emitted after the block) */
 void wb_tx_add_stub(tctx *t, uint8_t *field, int kind, uint64_t pc, int reg, int restore);
+/* an exit descriptor for instruction idx at pc (rollback: the block's instructions from idx
+ * on), in the metadata arena; NULL (t->full) when it is full */
+wb_jit_exit *wb_tx_new_exit(tctx *t, int kind, uint64_t pc, unsigned idx);
 /* host register h = guest register r */
 void wb_tx_ld(tctx *t, int h, unsigned r);
 /* the mapped guest registers to memory (before a call) and back (after it) */

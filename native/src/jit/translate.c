@@ -84,7 +84,7 @@ void wb_tx_reload_all(tctx *t) {
   for (int k = 0; k < JIT_NMAP; k++) x_rm(&t->b, XW, XA_MOV, t->J->hregs[k], X_RBP, JDX(t->J->gregs[k]));
 }
 
-static wb_jit_exit *new_exit(tctx *t, int kind, uint64_t pc, unsigned idx) {
+wb_jit_exit *wb_tx_new_exit(tctx *t, int kind, uint64_t pc, unsigned idx) {
   wb_jit_exit *e = wb_jit_meta_alloc(t->J, sizeof *e);
   if (!e) { t->full = 1; return NULL; }
   memset(e, 0, sizeof *e);
@@ -112,7 +112,7 @@ static void jmp_exit(tctx *t, int kind, uint64_t pc) {
 
 /* Slow path: the interpreter executes this one instruction on the spilled state. */
 static void slow(tctx *t) {
-  wb_jit_exit *e = new_exit(t, JX_STOP, t->pc, t->i);
+  wb_jit_exit *e = wb_tx_new_exit(t, JX_STOP, t->pc, t->i);
   if (!e) return;
   e->rollback = (uint16_t)(t->n - t->i);
   e->amount = t->end_pc - t->pc;   /* its length: a trap it took goes elsewhere (wb_jit_slow) */
@@ -696,7 +696,7 @@ static wb_jit_block *translate_block(struct wb_jit *J, uint64_t pc, const wb_ins
 static void emit_stub(tctx *t, stub *s) {
   x86_buf *b = &t->b;
   uint8_t *here = b->p;
-  wb_jit_exit *e = new_exit(t, s->kind, s->pc, s->idx);
+  wb_jit_exit *e = wb_tx_new_exit(t, s->kind, s->pc, s->idx);
   if (!e) return;
   switch (s->kind) {
     case JX_LIMIT:

@@ -236,7 +236,7 @@ WB_API wb_machine *wb_system_create(const wb_config *cfg, const wb_boot *boot, c
       if ((p & 3) == 2) continue;
       sh->jits[p] = p == WB_PRIV_M ? m->jit : wb_jit_new(m, cfg->jit_cache_bytes ? cfg->jit_cache_bytes : (32u << 20), err, errlen);
       if (!sh->jits[p]) goto fail;
-      wb_jit_set_system(sh->jits[p], p >= 4, WB_TLB_SET(p & 3), sh->tlb[WB_TLB_SET(p & 3)]);
+      wb_jit_set_system(sh->jits[p], p >= 4, p & 3, sh->tlb[WB_TLB_SET(p & 3)]);
     }
   }
   sh->ntlb_filled = WB_TLB_FILLS + 1;   /* the first flush empties every entry */
