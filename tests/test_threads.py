@@ -360,7 +360,9 @@ def test_a_blocking_host_read_gives_way_to_pauses_and_the_end(tier, call):
     rfd, wfd = os.pipe()
 
     def feed():
-        time.sleep(2)
+        # the worker's 200000 traced iterations take well under a second alone; on a 2-core CI
+        # machine busy with other tests they took over 2 s in 2 of 5 full runs
+        time.sleep(6)
         os.write(wfd, b"x")
     guests.build("waits")          # before the clock starts: a first build takes seconds
     threading.Thread(target=feed, daemon=True).start()
