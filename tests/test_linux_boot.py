@@ -12,6 +12,7 @@ The first run on a machine includes the cold kernel build (see kernels/README.md
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -123,6 +124,108 @@ def test_interrupt_log_records_every_interrupt(engine_boot):
     # every STI follows the MTI whose handler raised it
     sti = log.index[log.name == "STI"]
     assert (log.loc[sti - 1, "name"].values == "MTI").all()
+
+
+@pytest.fixture(scope="module")
+def smp_boots(images):
+    """Linux on two harts, on each tier (deterministic: the harts run in turn)."""
+    return {t: _system(images, tier=t, harts=2).boot(wall_limit=600) for t in available_tiers()}
+
+
+def test_linux_boots_on_two_harts(smp_boots):
+    """OpenSBI starts both harts, the kernel brings the second up through SBI HSM, and user
+    programs run with IPIs (rescheduling, remote fences through SBI) between the harts."""
+    for tier, b in smp_boots.items():
+        assert b.ok, (tier, b.summary, b.console[-3000:])
+        con = b.console
+        assert "smp: Brought up 1 node, 2 CPUs" in con, (tier, con[-3000:])
+        assert "wb-init: 4 of 4 steps ok" in con
+        log = b.interrupt_log
+        assert set(log.hart) == {0, 1}, tier
+        # the second hart got its own timer ticks and software interrupts (IPIs) from the first
+        assert ((log.hart == 1) & (log.name == "STI")).sum() > 5
+        assert ((log.hart == 1) & (log.name == "MSI")).sum() > 0
+
+
+def test_two_hart_boot_is_deterministic_and_tiers_agree(images, smp_boots):
+    first = next(iter(smp_boots.values()))
+    again = _system(images, tier="interp", harts=2).boot(wall_limit=600)
+    for b in [again, *smp_boots.values()]:
+        assert b.console_bytes == first.console_bytes
+        assert (b.instructions, b.interrupts) == (first.instructions, first.interrupts)
+    cols = ["cause", "hart", "arrival_insn", "delivery_insn", "pc"]
+    assert again.interrupt_log[cols].equals(first.interrupt_log[cols])
+
+
+@pytest.mark.skipif(shutil.which("qemu-system-riscv64") is None, reason="qemu-system-misc is missing")
+def test_two_hart_console_matches_qemu(images, smp_boots):
+    """Line for line, except where the kernel's own concurrency decides the order: the
+    initramfs is unpacked by async work on whichever hart is free, so its line lands where
+    that hart's timing puts it (on qemu too, from run to run); it must be there once."""
+    q = kernels.boot_qemu(images[0], images[1], timeout=300, smp=2)
+    assert q.powered_off, q.console[-3000:]
+    ours = next(iter(smp_boots.values())).console
+    concurrent = "Unpacking initramfs..."
+
+    def without(con):
+        assert con.count(concurrent) == 1
+        return re.sub(r"^[^\n]*" + re.escape(concurrent) + r"[^\n]*\n", "", con, flags=re.M)
+
+    diff = kernels.console_differences(without(q.console), without(ours))
+    assert not diff, "\n".join(diff[:80])
+
+
+def _disk(tmp_path, size=2 << 20, seed=12):
+    """A raw disk image of seeded random bytes, its content and the FNV-1a 64 hash /init prints."""
+    import random
+
+    data = random.Random(seed).randbytes(size)
+    path = tmp_path / "disk.img"
+    path.write_bytes(data)
+    h = 0xcbf29ce484222325
+    for byte in data:
+        h = ((h ^ byte) * 0x100000001b3) & (2**64 - 1)
+    return path, data, f"{h:016x}"
+
+
+def _check_disk_round_trip(console, path, data, digest):
+    assert f"wb-init: disk /dev/vda: {len(data)} bytes, fnv1a64 {digest}" in console, console[-3000:]
+    assert "wb-init: disk: wrote its last sector" in console
+    after = path.read_bytes()
+    assert len(after) == len(data) and after[:-512] == data[:-512]
+    assert after[-512:] == f"wb-init: disk read back, fnv1a64 {digest}\n".encode().ljust(512, b"\0")
+
+
+@pytest.mark.parametrize("tier,deterministic", [("interp", True), ("jit", True), ("jit", False), ("interp", False)])
+def test_linux_reads_and_writes_a_virtio_disk(tmp_path, images, tier, deterministic):
+    """/init reads the whole disk through Linux's virtio-blk driver (its hash must be the
+    host's) and writes its last sector (the file must hold it afterwards). In host-clock mode
+    the device serves requests on its own I/O thread and the completion interrupts arrive
+    whenever the host's I/O ends."""
+    if tier not in available_tiers():
+        pytest.skip(f"no {tier} tier on this host")
+    path, data, digest = _disk(tmp_path)
+    b = _system(images, tier=tier, deterministic=deterministic, disk=path).boot(wall_limit=600)
+    assert b.ok, (b.summary, b.console[-3000:])
+    _check_disk_round_trip(b.console, path, data, digest)
+    assert "virtio_blk virtio0: [vda] 4096 512-byte logical blocks" in b.console
+    # the disk's completions came as external interrupts through the PLIC
+    assert (b.interrupt_log.name == "SEI").sum() > 10
+
+
+@pytest.mark.skipif(shutil.which("qemu-system-riscv64") is None, reason="qemu-system-misc is missing")
+def test_disk_console_matches_qemu(tmp_path, images):
+    """The same disk on qemu's virt board: the same console (driver lines and /init's hash) and
+    the same file afterwards."""
+    path, data, digest = _disk(tmp_path)
+    q = kernels.boot_qemu(images[0], images[1], timeout=300, disk=path)
+    assert q.powered_off, q.console[-3000:]
+    _check_disk_round_trip(q.console, path, data, digest)
+    path.write_bytes(data)
+    ours = _system(images, disk=path).boot(wall_limit=600)
+    _check_disk_round_trip(ours.console, path, data, digest)
+    diff = kernels.console_differences(q.console, ours.console)
+    assert not diff, "\n".join(diff[:80])
 
 
 def test_kernel_panic_is_reported(images):

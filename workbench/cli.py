@@ -658,15 +658,18 @@ def lab(port: Annotated[int, typer.Option("--port", metavar="PORT", help="Port o
 
 def _boot_problem(firmware: Optional[Path] = None, kernel: Optional[Path] = None,
                   initrd: Optional[Path] = None, ram_mb: int = 256, json_out: Optional[Path] = None,
-                  tier: Optional[str] = None, **_) -> Optional[str]:
+                  tier: Optional[str] = None, harts: int = 1, disk: Optional[Path] = None,
+                  **_) -> Optional[str]:
     """Why ``wb boot`` would refuse its options, or None.
 
     >>> _boot_problem(ram_mb=7)
     '--ram-mb must be an even number from 16 to 2048, got 7'
     """
-    for opt, p in (("--firmware", firmware), ("--kernel", kernel), ("--initrd", initrd)):
+    for opt, p in (("--firmware", firmware), ("--kernel", kernel), ("--initrd", initrd), ("--disk", disk)):
         if p is not None and not Path(p).is_file():
             return f"{opt} {p}: no such file"
+    if not 1 <= harts <= 8:
+        return f"--harts must be 1 to 8, got {harts}"
     if not (16 <= ram_mb <= 2048) or ram_mb % 2:
         return f"--ram-mb must be an even number from 16 to 2048, got {ram_mb}"
     if tier is not None and tier not in TIERS:
@@ -680,6 +683,8 @@ def boot(
     initrd: Annotated[Optional[Path], typer.Option("--initrd", metavar="FILE", help="newc cpio initramfs (default: our init with lua54 and zstd, when the kernel is ours).")] = None,
     append: Annotated[Optional[str], typer.Option("--append", metavar="ARGS", help="Kernel command line.")] = None,
     ram_mb: Annotated[int, typer.Option("--ram-mb", metavar="MIB", help="RAM size in MiB (even, 16..2048).")] = 256,
+    harts: Annotated[int, typer.Option("--harts", metavar="N", help="Harts (1..8), run in turn on one host thread.")] = 1,
+    disk: Annotated[Optional[Path], typer.Option("--disk", metavar="FILE", help="Raw disk image for the virtio block device (/dev/vda), read and written.")] = None,
     tier: Annotated[Optional[str], typer.Option("--tier", metavar="TIER", help=f"Execution tier: {' or '.join(TIERS)} (default: jit where the host has it).")] = None,
     max_insns: Annotated[Optional[int], typer.Option("--max-insns", metavar="N", help="Instruction budget.")] = None,
     wall_limit: Annotated[Optional[float], typer.Option("--wall-limit", metavar="SECONDS", help="Wall-clock limit in seconds.")] = 600.0,
@@ -694,16 +699,16 @@ def boot(
     stderr); 2 for bad input; 1 when building the default kernel fails.
     """
     problem = _boot_problem(firmware=firmware, kernel=kernel, initrd=initrd, ram_mb=ram_mb,
-                            json_out=json_out, tier=tier)
+                            json_out=json_out, tier=tier, harts=harts, disk=disk)
     if problem:
         _err("wb boot", problem)
         raise typer.Exit(2)
     raise typer.Exit(_boot(firmware, kernel, initrd, append, ram_mb, max_insns, wall_limit,
-                           nondeterministic, json_out, tier))
+                           nondeterministic, json_out, tier, harts, disk))
 
 
 def _boot(firmware, kernel, initrd, append, ram_mb, max_insns, wall_limit, nondeterministic,
-          json_out, tier=None) -> int:
+          json_out, tier=None, harts=1, disk=None) -> int:
     from . import kernels
     from .errors import WorkbenchError
     from .guests import GuestBuildError
@@ -718,7 +723,8 @@ def _boot(firmware, kernel, initrd, append, ram_mb, max_insns, wall_limit, nonde
             append = kernels.DEFAULT_APPEND if initrd is not None else ""
         sys.stdout.flush()
         b = System(firmware or kernels.OPENSBI_FW_JUMP, kernel=kernel, initrd=initrd,
-                   bootargs=append, ram_mb=ram_mb, tier=tier, deterministic=not nondeterministic).boot(
+                   bootargs=append, ram_mb=ram_mb, tier=tier, deterministic=not nondeterministic,
+                   harts=harts, disk=disk).boot(
             max_insns=max_insns, wall_limit=wall_limit, console_fd=sys.stdout.fileno())
     except (kernels.KernelError, GuestBuildError) as e:
         _err("wb boot", str(e))

@@ -736,19 +736,25 @@ class BootResult(NamedTuple):
 
 
 def qemu_command(kernel: Path | str, initramfs: Path | str, *, append: str = DEFAULT_APPEND,
-                 firmware: Path | str = OPENSBI_FW_JUMP, memory: str = "256M", smp: int = 1) -> list[str]:
+                 firmware: Path | str = OPENSBI_FW_JUMP, memory: str = "256M", smp: int = 1,
+                 disk: Path | str | None = None) -> list[str]:
     """The ``qemu-system-riscv64`` command line :func:`boot_qemu` runs.
 
     ``-no-reboot`` turns a reboot (``panic=-1`` after a panic) into QEMU exiting, so a broken
-    boot ends at once instead of booting again until the timeout.
+    boot ends at once instead of booting again until the timeout. ``disk`` (a raw image)
+    becomes a virtio-mmio block device in the board's first virtio slot, as ``System(disk=)``.
     """
-    return [QEMU_SYSTEM, "-M", "virt", "-m", memory, "-smp", str(smp), "-nographic", "-no-reboot",
-            "-bios", str(firmware), "-kernel", str(kernel), "-initrd", str(initramfs), "-append", append]
+    cmd = [QEMU_SYSTEM, "-M", "virt", "-m", memory, "-smp", str(smp), "-nographic", "-no-reboot",
+           "-bios", str(firmware), "-kernel", str(kernel), "-initrd", str(initramfs), "-append", append]
+    if disk is not None:
+        cmd += ["-drive", f"file={disk},format=raw,if=none,id=wbdisk",
+                "-device", "virtio-blk-device,drive=wbdisk"]
+    return cmd
 
 
 def boot_qemu(kernel: Path | str | KernelBuild, initramfs: Path | str, *, append: str = DEFAULT_APPEND,
               timeout: float = 120.0, firmware: Path | str = OPENSBI_FW_JUMP, memory: str = "256M",
-              smp: int = 1) -> BootResult:
+              smp: int = 1, disk: Path | str | None = None) -> BootResult:
     """Boot ``kernel`` (an ``Image`` or a :class:`KernelBuild`) with ``initramfs`` on QEMU's ``virt``
     board under OpenSBI; return the console text and QEMU's exit status.
 
@@ -764,7 +770,9 @@ def boot_qemu(kernel: Path | str | KernelBuild, initramfs: Path | str, *, append
         if not p.is_file():
             raise KernelError(f"{what} {p} does not exist")
     _need_tool(QEMU_SYSTEM, "qemu-system-misc")
-    cmd = qemu_command(image, initramfs, append=append, firmware=fw, memory=memory, smp=smp)
+    if disk is not None and not Path(disk).is_file():
+        raise KernelError(f"disk image {disk} does not exist")
+    cmd = qemu_command(image, initramfs, append=append, firmware=fw, memory=memory, smp=smp, disk=disk)
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         raw, _ = proc.communicate(timeout=timeout)

@@ -233,7 +233,7 @@ class System:
         self.ram_mb = _check_int("ram_mb", ram_mb, RAM_MIN >> 20, RAM_MAX >> 20)
         if self.ram_mb % 2:
             raise ConfigError(f"ram_mb must be even (RAM comes in 2 MiB pages), got {ram_mb}")
-        self.harts = _check_int("harts", harts, 1, 1)
+        self.harts = _check_int("harts", harts, 1, 8)
         if tier is None:
             tier = default_tier()
         if tier not in TIERS:

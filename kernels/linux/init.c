@@ -7,6 +7,11 @@
  * timings, no pids, so two boots can be compared line by line after the kernel's own
  * timestamps are stripped (workbench.kernels.normalize_console).
  *
+ * The disk step: init mounts devtmpfs on /dev and, when the board has a virtio disk
+ * (/dev/vda), reads all of it, prints its size and FNV-1a 64 hash, then writes a line
+ * naming that hash into its last sector and fsyncs, so the host can check both directions
+ * (tests/test_linux_boot.py). Without a disk it says so.
+ *
  * Benchmark mode: with WB_BENCH=/lua/SCRIPT (and optionally WB_BENCH_ARG=N) on the kernel
  * command line (the kernel hands such parameters to init's environment), init runs only
  * `/bin/lua54 SCRIPT N` and prints how long it took by CLOCK_MONOTONIC, which follows the
@@ -16,6 +21,8 @@
  * (workbench.kernels.build_init). Kept to plain POSIX + Linux calls.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -67,6 +74,50 @@ static int run_step(char *const *argv)
     return -1;
 }
 
+/* The disk step (see the top). */
+static void check_disk(void)
+{
+    if (mount("devtmpfs", "/dev", "devtmpfs", 0, NULL) != 0) {
+        say("mount /dev failed: %s\n", strerror(errno));
+        return;
+    }
+    int fd = open("/dev/vda", O_RDWR);
+    if (fd < 0) {
+        say("no disk (/dev/vda: %s)\n", strerror(errno));
+        return;
+    }
+    static unsigned char buf[64 << 10];
+    uint64_t hash = 0xcbf29ce484222325ull, size = 0;
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            say("disk read failed at byte %llu: %s\n", (unsigned long long)size, strerror(errno));
+            close(fd);
+            return;
+        }
+        if (n == 0)
+            break;
+        for (ssize_t i = 0; i < n; i++)
+            hash = (hash ^ buf[i]) * 0x100000001b3ull;
+        size += (uint64_t)n;
+    }
+    say("disk /dev/vda: %llu bytes, fnv1a64 %016llx\n", (unsigned long long)size, (unsigned long long)hash);
+    if (size < 512) {
+        close(fd);
+        return;
+    }
+    char sector[512];
+    memset(sector, 0, sizeof sector);
+    snprintf(sector, sizeof sector, "wb-init: disk read back, fnv1a64 %016llx\n", (unsigned long long)hash);
+    if (pwrite(fd, sector, sizeof sector, (off_t)(size - 512)) != (ssize_t)sizeof sector || fsync(fd) != 0)
+        say("disk write failed: %s\n", strerror(errno));
+    else
+        say("disk: wrote its last sector\n");
+    close(fd);
+}
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -107,6 +158,7 @@ int main(void)
     struct utsname u;
     if (uname(&u) == 0)
         say("kernel %s %s %s\n", u.sysname, u.release, u.machine);
+    check_disk();
 
     int steps = (int)(sizeof STEPS / sizeof STEPS[0]), ok = 0;
     for (int i = 0; i < steps; i++)

@@ -581,7 +581,8 @@ WB_API int wb_machine_run(wb_machine *m, wb_result *res) {
   }
   if (!m->started) {
     m->started = 1;
-    wb_clients_thread(m->harts[0], 1);
+    for (int i = 0; i < m->nharts; i++)   /* user mode: the main thread; system mode: every hart */
+      wb_clients_thread(m->harts[i], 1);
   }
   install_handlers();
   wb_hart *prev = t_hart;

@@ -10,8 +10,10 @@
  * the run ended another way (the reason is printed on stderr), 2 for a load error.
  *
  * System mode (the virt board): wbrun -F FIRMWARE [-K KERNEL] [-I INITRD] [-A BOOTARGS]
- * [-M RAM_MIB] [-n MAX_INSNS] [-t SECONDS] [-S] boots instead of running an ELF (the console
- * goes to stdout; the exit status is the one the guest powered off with).
+ * [-M RAM_MIB] [-N HARTS] [-D DISK] [-C] [-n MAX_INSNS] [-t SECONDS] [-S] boots instead of
+ * running an ELF (the console goes to stdout; the exit status is the one the guest powered
+ * off with). -D attaches a raw disk image as the virtio block device, -C lets device time
+ * follow the host clock (default: deterministic); the harts run in turn on this thread.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,10 +25,10 @@ int main(int argc, char **argv) {
   wb_config cfg;
   wb_config_init(&cfg);
   cfg.root = ".";
-  int opt, dump_regs = 0, stats = 0, nclients = 0;
+  int opt, dump_regs = 0, stats = 0, nclients = 0, host_clock = 0;
   char *clients[8];
   wb_boot boot = {0};
-  while ((opt = getopt(argc, argv, "+T:P:H:n:r:m:t:s:c:RSF:K:I:A:M:")) != -1) {
+  while ((opt = getopt(argc, argv, "+T:P:H:n:r:m:t:s:c:RSF:K:I:A:M:N:D:C")) != -1) {
     switch (opt) {
       case 'T':
         if (!strcmp(optarg, "jit")) cfg.tier = WB_TIER_JIT;
@@ -56,6 +58,9 @@ int main(int argc, char **argv) {
       case 'I': boot.initrd = optarg; break;
       case 'A': boot.bootargs = optarg; break;
       case 'M': boot.ram_bytes = strtoull(optarg, NULL, 0) << 20; break;
+      case 'N': boot.harts = atoi(optarg); break;
+      case 'D': boot.disk = optarg; break;
+      case 'C': host_clock = 1; break;
       case 'R': dump_regs = 1; break;
       case 'S': stats = 1; break;
       case 'c':
@@ -63,13 +68,15 @@ int main(int argc, char **argv) {
         clients[nclients++] = optarg;
         break;
       default:
-        fprintf(stderr, "usage: wbrun [-T tier] [-P schedule] [-H hot] [-n insns] [-r root] [-m bytes] [-t s] [-s seed] [-R] [-S] [-c client[:opts]] ELF [ARGS...]\n       wbrun -F firmware [-K kernel] [-I initrd] [-A bootargs] [-M ram_mib] [-n insns] [-t s] [-S]\n");
+        fprintf(stderr, "usage: wbrun [-T tier] [-P schedule] [-H hot] [-n insns] [-r root] [-m bytes] [-t s] [-s seed] [-R] [-S] [-c client[:opts]] ELF [ARGS...]\n       wbrun -F firmware [-K kernel] [-I initrd] [-A bootargs] [-M ram_mib] [-N harts] [-D disk] [-C] [-n insns] [-t s] [-S]\n");
         return 2;
     }
   }
   char err[512];
   wb_machine *m;
   if (boot.firmware) {   /* system mode */
+    cfg.schedule = WB_SCHEDULE_DETERMINISTIC;   /* its harts run in turn on this thread */
+    cfg.deterministic = !host_clock;
     m = wb_system_create(&cfg, &boot, err, sizeof err);
     if (!m) { fprintf(stderr, "wbrun: %s\n", err); return 2; }
   } else {

@@ -1,7 +1,8 @@
 /* async.c — system mode's asynchronous side, when device time follows the host clock
  * (wb_config.deterministic = 0): a host thread for the board's timer deadlines, and a mailbox
  * for events other host threads post while the hart runs (console input, injected software
- * interrupts), so that interrupts arrive at arbitrary moments inside translated code.
+ * interrupts, work a device's I/O thread finished: host.post), so that interrupts arrive at
+ * arbitrary moments inside translated code.
  *
  * The board is only ever changed on the hart's own host thread, so it needs no lock: another
  * thread posts to the mailbox under its mutex, then interrupts the hart's thread with
@@ -27,6 +28,7 @@
 
 #define WB_API __attribute__((visibility("default")))
 #define RX_MAILBOX 4096
+#define POSTED_MAX 16   /* devices with work to finish (each posts once until it is run) */
 
 struct wb_sys_async {
   pthread_mutex_t mu;
@@ -41,6 +43,8 @@ struct wb_sys_async {
   uint64_t ipi_ns[WB_BOARD_MAX_HARTS];
   uint8_t rx[RX_MAILBOX];        /* console input not yet taken by the UART */
   size_t nrx;
+  struct { void (*fn)(void *); void *arg; } posted[POSTED_MAX];   /* host.post calls to make */
+  int nposted;
 };
 
 static int g_signo;               /* WB_SYS_SIGNAL, chosen once per process */
@@ -175,13 +179,35 @@ void wb_sys_async_poll(wb_machine *m) {
     a->nrx -= k;
     if (a->nrx) a->pending = 1;   /* the UART's queue is full: the rest later */
   }
+  int nposted = a->nposted;
+  __typeof__(a->posted[0]) posted[POSTED_MAX];
+  memcpy(posted, a->posted, sizeof posted);
+  a->nposted = 0;
   pthread_mutex_unlock(&a->mu);
+  for (int i = 0; i < nposted; i++) posted[i].fn(posted[i].arg);   /* device completions */
   for (int h = 0; h < m->nharts && ipi; h++)
     if (ipi >> h & 1) {
       wb_clint_set_msip(m->sys->board.clint, h, 1);
       wb_sys_arrived(m->harts[h], WB_MIP_MSIP, ipi_ns[h]);
     }
   wb_board_tick(&m->sys->board);   /* a deadline the timer thread saw pass */
+}
+
+void wb_sys_async_post(wb_machine *m, void (*fn)(void *), void *arg) {
+  struct wb_sys_async *a = m->sys ? m->sys->async : NULL;
+  if (!a) { fn(arg); return; }   /* no other thread runs the board: this one may */
+  pthread_mutex_lock(&a->mu);
+  int i = 0;
+  while (i < a->nposted && !(a->posted[i].fn == fn && a->posted[i].arg == arg)) i++;
+  if (i == a->nposted && i < POSTED_MAX) {
+    a->posted[i].fn = fn;
+    a->posted[i].arg = arg;
+    a->nposted++;
+  }
+  /* (full: cannot happen with one post per device until it runs; WB_BOARD_MAX_DEVICES <= POSTED_MAX) */
+  a->pending = 1;
+  poke(a);
+  pthread_mutex_unlock(&a->mu);
 }
 
 WB_API int wb_system_inject_ipi(wb_machine *m, int hart) {

@@ -14,10 +14,10 @@
  *   0x80000000  RAM
  * The device tree the firmware and kernel read is generated from the same constants (fdt.c).
  *
- * Concurrency: every entry point here is called with the engine lock held (machine.h
- * wb_lock) — by a hart's access, by the platform's event loop, or by a device's host thread
- * (which takes the lock first). mip is written with atomics so that a hart may read it
- * without the lock at a block boundary.
+ * Concurrency: every entry point here is called on the thread that runs the harts — by a
+ * hart's access, by the platform's event loop, or by work a device's own host thread handed
+ * over through host.post. mip is written with atomics so that a hart may read it without
+ * the lock at a block boundary.
  */
 #ifndef WB_BOARD_H
 #define WB_BOARD_H
@@ -80,6 +80,11 @@ typedef struct wb_board_host {
   void (*power)(void *ctx, int reboot, int code);
   /* a device wrote guest RAM [pa, pa + len) (DMA): code decoded from there is stale */
   void (*ram_written)(void *ctx, uint64_t pa, uint64_t len);
+  /* Host-clock mode only (NULL otherwise): call fn(arg) on the hart's thread soon (before
+   * it next looks at interrupts). Safe from any host thread: a device that works on a
+   * thread of its own finishes its work through this, since the board is only changed on
+   * the hart's thread. */
+  void (*post)(void *ctx, void (*fn)(void *arg), void *arg);
 } wb_board_host;
 
 struct wb_clint;
@@ -156,8 +161,12 @@ int wb_test_init(wb_board *b);
 
 /* ---- virtio_blk.c: virtio-mmio version 2 block device in slot 0 (split virtqueue, one
  * queue; read, write, flush, get-id), backed by a host file opened read-write or read-only
- * (the guest then gets VIRTIO_BLK_F_RO) ---- */
+ * (the guest then gets VIRTIO_BLK_F_RO). With host.post (host-clock mode) requests are
+ * served on an I/O thread of the device's and complete later; otherwise at the notify. ---- */
 int wb_virtio_blk_init(wb_board *b, const char *path, int readonly, char *err, size_t errlen);
+/* Stop the device's I/O thread (if it has one) after the request it is serving: called
+ * before whatever host.post uses goes away. */
+void wb_virtio_blk_stop(struct wb_virtio_blk *v);
 /* The virtio-mmio slots as qemu maps them without a device: magic, version 2 and device id 0,
  * so the kernel's probe finds "no device" there. Called by wb_board_init for all the slots;
  * wb_virtio_blk_init then puts the disk in place of slot 0's empty transport. */

@@ -17,6 +17,7 @@
 #include "../jit/jit.h"
 #include "../machine.h"
 #include "../platform.h"
+#include "../scheduler.h"
 
 #define KERNEL_OFFSET (2ull << 20)
 #define FDT_MAX (64u << 10)
@@ -148,7 +149,8 @@ static int check_initrd(const uint8_t *p, uint64_t len, char *err, size_t errlen
 static void system_free(wb_machine *m) {
   wb_system *s = m->sys;
   if (!s) return;
-  wb_sys_async_stop(m);   /* its thread first: it reads the board */
+  wb_virtio_blk_stop(s->board.blk);   /* the disk's I/O thread posts to the mailbox: first */
+  wb_sys_async_stop(m);   /* then the timer thread: it reads the board */
   wb_board_fini(&s->board);
   for (int i = 0; i < m->nharts; i++) {
     wb_sys_hart *sh = wb_sys_of(m->harts[i]);
@@ -172,9 +174,52 @@ static void system_free(wb_machine *m) {
 
 void wb_system_free(wb_machine *m) { system_free(m); }
 
+/* Give hart h its system-mode state and start it as qemu's reset vector leaves every hart:
+ * M mode at the firmware's entry, a0 = its hart id, a1 = the device tree. Each hart has its
+ * own block caches and code caches per privilege and FP state (hart 0's M-mode ones are the
+ * machine's own), since translated code probes its own hart's TLB. */
+static int hart_init(wb_machine *m, wb_hart *h, const wb_config *cfg, uint64_t pc, uint64_t fdt,
+                     char *err, size_t errlen) {
+  wb_sys_hart *sh = calloc(1, sizeof *sh);
+  if (!sh) { snprintf(err, errlen, "out of host memory"); return -1; }
+  h->plat = sh;
+  for (int p = 0; p < 8; p++) {
+    if ((p & 3) == 2) continue;   /* no H mode */
+    sh->caches[p] = p == WB_PRIV_M && h->id == 0 ? m->interp : wb_interp_new(err, errlen);
+    if (!sh->caches[p]) return -1;
+    if (sh->caches[p] != m->interp) wb_interp_set_fp_off(sh->caches[p], p >= 4);
+  }
+  if (m->jit) {   /* the JIT tier: a code cache per privilege and FP state too */
+    for (int p = 0; p < 8; p++) {
+      if ((p & 3) == 2) continue;
+      sh->jits[p] = p == WB_PRIV_M && h->id == 0
+                        ? m->jit : wb_jit_new(m, cfg->jit_cache_bytes ? cfg->jit_cache_bytes : (32u << 20), err, errlen);
+      if (!sh->jits[p]) return -1;
+      wb_jit_set_system(sh->jits[p], p >= 4, p & 3, sh->tlb[WB_TLB_SET(p & 3)]);
+    }
+  }
+  sh->ntlb_filled = WB_TLB_FILLS + 1;   /* the first flush empties every entry */
+  wb_sys_tlb_flush(h);
+  h->priv = WB_PRIV_M;
+  h->pc = pc;
+  h->x[10] = (uint64_t)h->id;
+  h->x[11] = fdt;
+  h->interp = sh->caches[wb_sys_cache_index(h)];
+  if (m->jit) h->jit = sh->jits[wb_sys_cache_index(h)];
+  return 0;
+}
+
 WB_API wb_machine *wb_system_create(const wb_config *cfg, const wb_boot *boot, char *err, size_t errlen) {
   if (!cfg || !boot) { snprintf(err, errlen, "no configuration"); return NULL; }
-  if (boot->harts > 1) { snprintf(err, errlen, "system mode runs one hart so far (asked for %d)", boot->harts); return NULL; }
+  int nharts = boot->harts ? boot->harts : 1;
+  if (nharts < 1 || nharts > WB_BOARD_MAX_HARTS) {
+    snprintf(err, errlen, "harts must be 1 to %d (got %d)", WB_BOARD_MAX_HARTS, boot->harts);
+    return NULL;
+  }
+  if (nharts > 1 && cfg->schedule != WB_SCHEDULE_DETERMINISTIC) {
+    snprintf(err, errlen, "system mode runs its harts in turn on one host thread (schedule 'deterministic')");
+    return NULL;
+  }
   uint64_t ram = boot->ram_bytes ? boot->ram_bytes : (256ull << 20);
   if (ram < (16ull << 20) || ram > (2ull << 30) || (ram & ((2ull << 20) - 1))) {
     snprintf(err, errlen, "RAM size must be a multiple of 2 MiB from 16 MiB to 2 GiB (got %llu bytes)",
@@ -185,11 +230,8 @@ WB_API wb_machine *wb_system_create(const wb_config *cfg, const wb_boot *boot, c
   wb_machine *m = wb_machine_new(cfg, &wb_virt_platform, err, errlen);
   if (!m) return NULL;
   wb_system *s = calloc(1, sizeof *s);
-  wb_hart *h = m->harts[0];
-  wb_sys_hart *sh = calloc(1, sizeof *sh);
-  if (!s || !sh) { free(s); free(sh); snprintf(err, errlen, "out of host memory"); goto fail; }
+  if (!s) { snprintf(err, errlen, "out of host memory"); goto fail; }
   m->sys = s;
-  h->plat = sh;
   s->ram_size = ram;
   s->ram = mmap(NULL, ram, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   s->code_pages = calloc(ram >> WB_PAGE_SHIFT, 1);
@@ -202,7 +244,8 @@ WB_API wb_machine *wb_system_create(const wb_config *cfg, const wb_boot *boot, c
   s->wake_mtime = UINT64_MAX;
   wb_board_host host = wb_sys_board_host;
   host.ctx = m;
-  if (wb_board_init(&s->board, &host, 1, s->ram, ram, err, errlen) != 0) goto fail;
+  if (cfg->deterministic) host.post = NULL;   /* devices finish their work at once */
+  if (wb_board_init(&s->board, &host, nharts, s->ram, ram, err, errlen) != 0) goto fail;
   if (boot->disk && wb_virtio_blk_init(&s->board, boot->disk, 0, err, errlen) != 0) goto fail;
 
   /* images: firmware [0, 2 MiB), kernel [2 MiB, RAM/2), initrd [RAM/2, top - 2 MiB), dtb */
@@ -223,30 +266,13 @@ WB_API wb_machine *wb_system_create(const wb_config *cfg, const wb_boot *boot, c
                                 s->ram + fdt_off, FDT_MAX);
   if (fdt_len == 0) { snprintf(err, errlen, "the device tree does not fit in %u bytes (bootargs too long?)", FDT_MAX); goto fail; }
 
-  /* hart 0 as qemu's reset vector leaves it */
-  sh->caches[WB_PRIV_M] = m->interp;
-  for (int p = 0; p < 8; p++) {
-    if (p == WB_PRIV_M || (p & 3) == 2) continue;   /* no H mode */
-    sh->caches[p] = wb_interp_new(err, errlen);
-    if (!sh->caches[p]) goto fail;
-    wb_interp_set_fp_off(sh->caches[p], p >= 4);
-  }
-  if (m->jit) {   /* the JIT tier: a code cache per privilege and FP state too (M's: m->jit) */
-    for (int p = 0; p < 8; p++) {
-      if ((p & 3) == 2) continue;
-      sh->jits[p] = p == WB_PRIV_M ? m->jit : wb_jit_new(m, cfg->jit_cache_bytes ? cfg->jit_cache_bytes : (32u << 20), err, errlen);
-      if (!sh->jits[p]) goto fail;
-      wb_jit_set_system(sh->jits[p], p >= 4, p & 3, sh->tlb[WB_TLB_SET(p & 3)]);
-    }
-  }
-  sh->ntlb_filled = WB_TLB_FILLS + 1;   /* the first flush empties every entry */
-  wb_sys_tlb_flush(h);
-  h->priv = WB_PRIV_M;
-  h->pc = base + entry;
-  h->x[10] = (uint64_t)h->id;
-  h->x[11] = base + fdt_off;
-  h->interp = sh->caches[wb_sys_cache_index(h)];
-  if (m->jit) h->jit = sh->jits[wb_sys_cache_index(h)];
+  /* every hart as qemu's reset vector leaves it; the others run in turn with hart 0 (the
+   * scheduler's deterministic interleaving: a quantum of instructions each, a hart in wfi
+   * waits until an interrupt it enabled is pending) */
+  for (int i = 1; i < nharts; i++)
+    if (!wb_sched_add(m, err, errlen)) goto fail;
+  for (int i = 0; i < nharts; i++)
+    if (hart_init(m, m->harts[i], cfg, base + entry, base + fdt_off, err, errlen) != 0) goto fail;
   m->timer_insn = cfg->deterministic ? UINT64_MAX : 0;
   if (!cfg->deterministic && wb_sys_async_start(m, err, errlen) != 0) goto fail;
   m->loaded = 1;

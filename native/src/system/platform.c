@@ -132,6 +132,9 @@ void wb_sys_arrived(wb_hart *h, uint64_t mip_bits, uint64_t ns) {
 void wb_sys_kick(wb_hart *h) {
   note_arrivals(h);
   if (wb_sys_pending_interrupt(h)) h->leave = 1;
+  /* a hart in wfi (more than one hart: it waits blocked) runs again once an interrupt it
+   * enabled in mie is pending, whatever the global enables say */
+  if (h->state == WB_HART_BLOCKED && (wb_sys_mip(h) & wb_sys_of(h)->mie)) h->state = WB_HART_RUNNABLE;
 }
 
 void wb_sys_unchain_code(wb_hart *h, uint64_t va) {
@@ -159,7 +162,20 @@ static uint64_t host_now(void *ctx) { return wb_sys_mtime(ctx); }
 
 static void host_interrupt(void *ctx, int hart) {
   wb_machine *m = ctx;
-  if (hart >= 0 && hart < m->nharts) wb_sys_kick(m->harts[hart]);
+  if (hart < 0 || hart >= m->nharts) return;
+  wb_hart *h = m->harts[hart];
+  int was_blocked = h->state == WB_HART_BLOCKED;
+  wb_sys_kick(h);
+  /* More than one hart: an interrupt for a hart that is not running (an IPI, its timer)
+   * ends the running hart's turn after this instruction, and the scheduler picks another
+   * hart (deterministically): the sender of an IPI usually spins until the target answered,
+   * and would otherwise spin out its whole quantum. */
+  wb_hart *cur = m->running;
+  if (cur && cur != h && h->state == WB_HART_RUNNABLE &&
+      (was_blocked || wb_sys_pending_interrupt(h))) {
+    m->yielding = 1;
+    cur->leave = 1;
+  }
 }
 
 /* The machine's instruction count at which the guest clock reaches mtime `t` (deterministic). */
@@ -210,9 +226,12 @@ static void host_power(void *ctx, int reboot, int code) {
 
 static void host_ram_written(void *ctx, uint64_t pa, uint64_t len) { wb_sys_ram_written(ctx, pa, len); }
 
+static void host_post(void *ctx, void (*fn)(void *), void *arg) { wb_sys_async_post(ctx, fn, arg); }
+
 const wb_board_host wb_sys_board_host = {
     .now = host_now, .interrupt = host_interrupt, .wake_at = host_wake_at,
     .console = host_console, .power = host_power, .ram_written = host_ram_written,
+    .post = host_post,   /* boot.c drops it in the deterministic mode */
 };
 
 /* ---- platform ops ---- */
@@ -287,6 +306,21 @@ static int virt_priv_op(wb_hart *h, enum wb_priv_op op) {
     case WB_PRIV_WFI: {
       if (h->priv == WB_PRIV_U || (h->priv == WB_PRIV_S && (s->mstatus & MSTATUS_TW))) return -1;
       h->pc += 4;
+      if (m->nharts > 1) {
+        /* The others run meanwhile: with no interrupt it enabled pending, the hart waits
+         * blocked (wb_sys_kick wakes it, virt_idle lets time pass when all wait); with one
+         * pending but globally masked (OpenSBI's HSM wait loops so on its stale msip) wfi
+         * falls through, as the spec allows, but ends the hart's turn: the hart is only
+         * spinning until another one acts. */
+        if (!(wb_sys_mip(h) & s->mie)) {
+          h->state = WB_HART_BLOCKED;
+          h->wake_ns = 0;
+        } else {
+          m->yielding = 1;
+        }
+        h->leave = 1;
+        return 0;
+      }
       /* wait for an interrupt that is enabled in mie (whatever the global enables say) */
       for (int spins = 0; !(wb_sys_mip(h) & s->mie); spins++) {
         if (m->stop_reason != WB_REASON_NONE) return 0;
@@ -358,6 +392,35 @@ static void virt_events_due(wb_machine *m, uint32_t n) {
   for (int i = 0; i < m->nharts; i++) wb_sys_kick(m->harts[i]);
 }
 
+/* Every hart waits in wfi (more than one hart): let time pass to the board's next deadline
+ * (deterministic: the guest clock jumps there; host-clock: sleep a little and look at the
+ * mailbox) and wake the harts it raised an interrupt for. 1 to look again, 0 if the run must
+ * stop (reason set). */
+static int virt_idle(wb_machine *m) {
+  if (m->stop_reason != WB_REASON_NONE) return 0;
+  if (m->cfg.wall_limit_s > 0 && wb_machine_wall_left_ns(m) == 0) {
+    wb_machine_stop(m, WB_REASON_WALLCLOCK, "wall-clock limit of %g s reached", m->cfg.wall_limit_s);
+    return 0;
+  }
+  if (m->cfg.deterministic) {
+    if (m->sys->wake_mtime == UINT64_MAX) {
+      wb_machine_stop(m, WB_REASON_DEADLOCK,
+                      "every hart waits for an interrupt (wfi) and no timer or device can raise one");
+      return 0;
+    }
+    uint64_t now = wb_sys_mtime(m);
+    if (m->sys->wake_mtime > now) wb_guest_pass_time(m, (int64_t)(m->sys->wake_mtime - now) * 100);
+  } else {
+    struct timespec ts = {0, 200000};
+    nanosleep(&ts, NULL);
+    wb_sys_async_poll(m);
+  }
+  wb_board_tick(&m->sys->board);
+  schedule_events(m);
+  for (int i = 0; i < m->nharts; i++) wb_sys_kick(m->harts[i]);
+  return 1;
+}
+
 static uint64_t virt_reserve(wb_machine *m, uint64_t len) { (void)m; (void)len; return 0; }
 static void virt_unreserve(wb_machine *m, uint64_t addr, uint64_t len) { (void)m; (void)addr; (void)len; }
 static int virt_symbol(wb_machine *m, const char *name, uint64_t *addr) { (void)m; (void)name; (void)addr; return -1; }
@@ -376,7 +439,7 @@ const wb_platform wb_virt_platform = {
     .priv_op = virt_priv_op,
     .deliver = virt_deliver,
     .recheck_wait = NULL,
-    .idle = NULL,
+    .idle = virt_idle,
     .events_due = virt_events_due,
     .run_end = virt_run_end,
     .symbol = virt_symbol,

@@ -156,6 +156,8 @@ void wb_sys_async_wake_at(struct wb_machine *m, uint64_t mtime);
  * input) and tick the board. Cheap when nothing was posted. */
 void wb_sys_async_poll(struct wb_machine *m);
 /* Console input posted while the machine may be running: how many bytes were taken. */
+/* host.post: fn(arg) runs on the hart's thread at its next look at the mailbox (any thread). */
+void wb_sys_async_post(struct wb_machine *m, void (*fn)(void *), void *arg);
 size_t wb_sys_async_console(struct wb_machine *m, const uint8_t *bytes, size_t n);
 
 /* ---- csrs.c ---- */

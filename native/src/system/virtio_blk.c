@@ -1,8 +1,16 @@
 /* virtio_blk.c — the virtio-mmio slots at WB_VIRT_VIRTIO_BASE and the block device that can
  * sit in slot 0: a virtio-mmio (version 2, non-legacy) transport with one split virtqueue,
- * backed by a host file. Requests are served synchronously when the driver notifies the
- * queue: the data moves between the file and guest RAM with pread/pwrite, the used ring is
- * filled, and the slot's PLIC source (1 + slot) stays high until the driver acknowledges.
+ * backed by a host file. Serving a request (moving the data between the file and guest RAM
+ * with pread/pwrite) and completing it (the used ring entry, then the interrupt: the slot's
+ * PLIC source 1 + slot stays high until the driver acknowledges) are two steps:
+ *   - deterministic mode: both at the driver's notify store, so a boot repeats exactly;
+ *   - host-clock mode (the board host has `post`): the notify only wakes the device's I/O
+ *     thread, which serves what the driver made available and hands the completions to the
+ *     hart's thread (host.post), where the used ring is written and the line raised. The
+ *     interrupt thus lands whenever the host's I/O finishes, inside translated code.
+ * The guest sees a request done only through the used ring, and that is only ever written on
+ * the hart's thread after the code caches learnt which RAM the device wrote (ram_written):
+ * no stale decoded code can run from a buffer the driver already got back.
  *
  * Facts: the Virtual I/O Device (VIRTIO) 1.1 specification — "Virtio Over MMIO" (the
  * register layout, version 2), "Device Status Field", "Feature Bits", "Split Virtqueues"
@@ -14,13 +22,18 @@
  * Guest data is hostile until checked: every ring and buffer address goes through
  * wb_board_ram (NULL unless the whole range is RAM), a descriptor chain is followed at most
  * QueueNum steps, every value read from guest memory is read once into a local before it is
- * checked and used (another hart may be changing it meanwhile). A malformed request ends in
+ * checked and used (the guest may be changing it meanwhile). A malformed request ends in
  * VIRTIO_BLK_S_IOERR (or UNSUPP) when its status byte can be written; a broken ring (an
  * index out of range, the available index running too far ahead) sets DEVICE_NEEDS_RESET
  * and stops the device, as the spec asks, instead of guessing.
+ *
+ * Threads: v->mu guards the device's state; the hart's thread takes it for every register
+ * access and completion, the I/O thread while it serves a batch (a register access then
+ * waits for that batch: Linux does not touch the device while its requests are in flight).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +98,18 @@ struct wb_virtio_blk {
   uint64_t q_desc, q_driver, q_device;
   uint16_t last_avail, used_idx;
   uint8_t config[CONFIG_SIZE];
+  /* served, not yet completed: used ring entries (head, len) and the RAM the data went to */
+  pthread_mutex_t mu;
+  uint32_t done[QUEUE_NUM_MAX][2];
+  uint32_t ndone;
+  struct { uint64_t pa, len; } *written;
+  size_t nwritten, capwritten;
+  int written_all;                       /* the list could not grow: report all of RAM */
+  int needs_reset_pending;               /* the I/O thread found the ring broken */
+  /* the I/O thread (host-clock mode), started at the first notify */
+  pthread_cond_t cv;
+  pthread_t io;
+  int io_started, io_stop, kicked, completion_posted;
 };
 
 /* one descriptor of a request's chain, as read (and then checked) */
@@ -117,6 +142,8 @@ static void device_reset(struct wb_virtio_blk *v) {
   v->q_num = v->q_ready = 0;
   v->q_desc = v->q_driver = v->q_device = 0;
   v->last_avail = v->used_idx = 0;
+  v->ndone = 0;                  /* served requests of the old queue are never completed */
+  v->needs_reset_pending = 0;
   v->int_status = 0;
   update_irq(v);
 }
@@ -125,6 +152,10 @@ static void device_reset(struct wb_virtio_blk *v) {
  * it through a configuration change interrupt ("Device Status Field": DEVICE_NEEDS_RESET). */
 static void needs_reset(struct wb_virtio_blk *v) {
   v->status |= ST_NEEDS_RESET;
+  if (v->io_started && pthread_equal(pthread_self(), v->io)) {   /* the interrupt: on the hart's thread */
+    v->needs_reset_pending = 1;
+    return;
+  }
   if (v->status & ST_DRIVER_OK) {
     v->int_status |= INT_CONFIG;
     update_irq(v);
@@ -132,6 +163,27 @@ static void needs_reset(struct wb_virtio_blk *v) {
 }
 
 /* ---- requests ---- */
+
+/* The device wrote guest RAM [pa, pa + len): remembered until the completion tells the
+ * machine (contiguous ranges merge; without host memory for the list, the completion reports
+ * all of RAM: a wasted invalidation, never a missed one). */
+static void note_written(struct wb_virtio_blk *v, uint64_t pa, uint64_t len) {
+  if (v->written_all) return;
+  if (v->nwritten && v->written[v->nwritten - 1].pa + v->written[v->nwritten - 1].len == pa) {
+    v->written[v->nwritten - 1].len += len;
+    return;
+  }
+  if (v->nwritten == v->capwritten) {
+    size_t cap = v->capwritten ? 2 * v->capwritten : 64;
+    void *nw = realloc(v->written, cap * sizeof *v->written);
+    if (!nw) { v->written_all = 1; return; }
+    v->written = nw;
+    v->capwritten = cap;
+  }
+  v->written[v->nwritten].pa = pa;
+  v->written[v->nwritten].len = len;
+  v->nwritten++;
+}
 
 /* Walk `len` bytes from byte `pos` of the chain's segments of direction `write`, handing each
  * piece (its RAM, its offset among the len bytes, its size) to fn: 0, or -1 if a segment is
@@ -147,7 +199,7 @@ static int chain_walk(struct wb_virtio_blk *v, const seg *segs, int n, int write
     uint64_t k = segs[i].len - pos < len - at ? segs[i].len - pos : len - at;
     uint8_t *p = wb_board_ram(v->b, segs[i].addr + pos, k);
     if (!p || fn(ctx, p, at, k) != 0) return -1;
-    if (write && v->b->host.ram_written) v->b->host.ram_written(v->b->host.ctx, segs[i].addr + pos, k);
+    if (write) note_written(v, segs[i].addr + pos, k);
     at += k;
     pos = 0;
   }
@@ -233,6 +285,7 @@ static uint32_t serve(struct wb_virtio_blk *v, const uint8_t *desc, uint16_t hea
   if (last_w >= 0 && segs[last_w].len > 0)
     status = wb_board_ram(v->b, segs[last_w].addr + segs[last_w].len - 1, 1);
   if (!status) return 0;   /* nowhere to say anything: the driver gets the request back as is */
+  note_written(v, segs[last_w].addr + segs[last_w].len - 1, 1);
   segs[last_w].len--;      /* the data the driver offered stops before the status byte */
 
   uint64_t rd = 0, wr = 0;   /* bytes in the readable and (data) writable buffers */
@@ -284,33 +337,58 @@ static uint32_t serve(struct wb_virtio_blk *v, const uint8_t *desc, uint16_t hea
   return (uint32_t)(data + 1);
 }
 
-/* The driver notified the queue: serve every request it made available since last time. */
-static void process_queue(struct wb_virtio_blk *v) {
+/* Serve every request the driver made available since last time (into v->done): the data
+ * moves, nothing is visible to the driver yet. */
+static void serve_available(struct wb_virtio_blk *v) {
   if (!(v->status & ST_DRIVER_OK) || (v->status & ST_NEEDS_RESET) || !v->q_ready) return;
   uint32_t num = v->q_num;
   uint8_t *desc = wb_board_ram(v->b, v->q_desc, (uint64_t)DESC_SIZE * num);
   uint8_t *avail = wb_board_ram(v->b, v->q_driver, 6 + 2ull * num);
-  uint8_t *used = wb_board_ram(v->b, v->q_device, 6 + 8ull * num);
-  if (!desc || !avail || !used) { needs_reset(v); return; }
+  if (!desc || !avail || !wb_board_ram(v->b, v->q_device, 6 + 8ull * num)) { needs_reset(v); return; }
 
   uint16_t avail_idx = (uint16_t)get_le(avail + 2, 2);
   __atomic_thread_fence(__ATOMIC_ACQUIRE);   /* the ring entries after the index */
   if ((uint16_t)(avail_idx - v->last_avail) > num) { needs_reset(v); return; }
-  int served = 0;
-  while (v->last_avail != avail_idx) {
+  while (v->last_avail != avail_idx && v->ndone < num) {
     uint16_t head = (uint16_t)get_le(avail + 4 + 2ull * (v->last_avail % num), 2);
     if (head >= num) { needs_reset(v); break; }
     v->last_avail++;
-    uint32_t len = serve(v, desc, head);
-    uint8_t *elem = used + 4 + 8ull * (v->used_idx % num);
-    put_le(elem, head, 4);
-    put_le(elem + 4, len, 4);
-    v->used_idx++;
-    __atomic_thread_fence(__ATOMIC_RELEASE);   /* the entry before the index that shows it */
-    put_le(used + 2, v->used_idx, 2);
-    served++;
+    v->done[v->ndone][0] = head;
+    v->done[v->ndone][1] = serve(v, desc, head);
+    v->ndone++;
   }
-  if (!served) return;
+}
+
+/* Complete what was served (on the hart's thread): tell the machine which RAM the device
+ * wrote, then the used ring entries, the used index and, unless the driver asked for none,
+ * the interrupt. */
+static void complete(struct wb_virtio_blk *v) {
+  if (v->b->host.ram_written) {
+    if (v->written_all) v->b->host.ram_written(v->b->host.ctx, v->b->ram_base, v->b->ram_size);
+    else
+      for (size_t i = 0; i < v->nwritten; i++)
+        v->b->host.ram_written(v->b->host.ctx, v->written[i].pa, v->written[i].len);
+  }
+  v->nwritten = 0;
+  v->written_all = 0;
+  if (v->needs_reset_pending) {
+    v->needs_reset_pending = 0;
+    needs_reset(v);
+  }
+  if (!v->ndone) return;
+  uint32_t num = v->q_num;
+  uint8_t *avail = wb_board_ram(v->b, v->q_driver, 6 + 2ull * num);
+  uint8_t *used = wb_board_ram(v->b, v->q_device, 6 + 8ull * num);
+  if (!avail || !used) { v->ndone = 0; needs_reset(v); return; }
+  for (uint32_t i = 0; i < v->ndone; i++) {
+    uint8_t *elem = used + 4 + 8ull * (v->used_idx % num);
+    put_le(elem, v->done[i][0], 4);
+    put_le(elem + 4, v->done[i][1], 4);
+    v->used_idx++;
+  }
+  v->ndone = 0;
+  __atomic_thread_fence(__ATOMIC_RELEASE);   /* the entries before the index that shows them */
+  put_le(used + 2, v->used_idx, 2);
   __atomic_thread_fence(__ATOMIC_SEQ_CST);   /* the used index before the driver's flags */
   uint16_t flags = (uint16_t)get_le(avail, 2);
   if (!(flags & AVAIL_F_NO_INTERRUPT)) {   /* the driver asked not to be interrupted */
@@ -319,10 +397,66 @@ static void process_queue(struct wb_virtio_blk *v) {
   }
 }
 
+/* host.post's callback: the I/O thread's completions, on the hart's thread. */
+static void complete_posted(void *arg) {
+  struct wb_virtio_blk *v = arg;
+  pthread_mutex_lock(&v->mu);
+  v->completion_posted = 0;
+  complete(v);
+  pthread_mutex_unlock(&v->mu);
+}
+
+/* The I/O thread: serve whatever was made available each time the driver notifies, then
+ * hand the completions to the hart's thread. */
+static void *io_main(void *arg) {
+  struct wb_virtio_blk *v = arg;
+  pthread_mutex_lock(&v->mu);
+  while (!v->io_stop) {
+    if (!v->kicked) { pthread_cond_wait(&v->cv, &v->mu); continue; }
+    v->kicked = 0;
+    serve_available(v);
+    int post = (v->ndone || v->nwritten || v->written_all || v->needs_reset_pending) && !v->completion_posted;
+    if (post) v->completion_posted = 1;
+    pthread_mutex_unlock(&v->mu);
+    if (post) v->b->host.post(v->b->host.ctx, complete_posted, v);
+    pthread_mutex_lock(&v->mu);
+  }
+  pthread_mutex_unlock(&v->mu);
+  return NULL;
+}
+
+/* The driver notified the queue (v->mu held). */
+static void notified(struct wb_virtio_blk *v) {
+  if (!v->b->host.post) {        /* deterministic: now */
+    serve_available(v);
+    complete(v);
+    return;
+  }
+  if (!v->io_started) {
+    if (pthread_create(&v->io, NULL, io_main, v) != 0) {   /* no thread: serve it here */
+      serve_available(v);
+      complete(v);
+      return;
+    }
+    v->io_started = 1;
+  }
+  v->kicked = 1;
+  pthread_cond_signal(&v->cv);
+}
+
+void wb_virtio_blk_stop(struct wb_virtio_blk *v) {
+  if (!v || !v->io_started) return;
+  pthread_mutex_lock(&v->mu);
+  v->io_stop = 1;
+  pthread_cond_signal(&v->cv);
+  pthread_mutex_unlock(&v->mu);
+  pthread_join(v->io, NULL);
+  v->io_started = 0;
+}
+
 /* ---- the transport ---- */
 
-static uint64_t blk_read(void *state, uint64_t off, unsigned size) {
-  struct wb_virtio_blk *v = state;
+static uint64_t reg_read(struct wb_virtio_blk *v, uint64_t off, unsigned size) {
   if (off >= REG_CONFIG) {
     uint64_t k = off - REG_CONFIG;
     return k + size <= CONFIG_SIZE ? get_le(v->config + k, size) : 0;
@@ -361,8 +495,7 @@ static void write_status(struct wb_virtio_blk *v, uint32_t val) {
   v->status = val | (v->status & ST_NEEDS_RESET);
 }
 
-static void blk_write(void *state, uint64_t off, uint64_t value, unsigned size) {
-  struct wb_virtio_blk *v = state;
+static void reg_write(struct wb_virtio_blk *v, uint64_t off, uint64_t value, unsigned size) {
   if (size != 4 || off >= REG_CONFIG) return;   /* the config has no writable field we offer */
   uint32_t val = (uint32_t)value;
   int q0 = v->queue_sel == 0, setup = q0 && !v->q_ready;   /* queue fields only while not ready */
@@ -393,7 +526,7 @@ static void blk_write(void *state, uint64_t off, uint64_t value, unsigned size) 
   case REG_QUEUE_DRIVER_HIGH: if (setup) set_high(&v->q_driver, val); break;
   case REG_QUEUE_DEVICE_LOW: if (setup) set_low(&v->q_device, val); break;
   case REG_QUEUE_DEVICE_HIGH: if (setup) set_high(&v->q_device, val); break;
-  case REG_QUEUE_NOTIFY: if (val == 0) process_queue(v); break;
+  case REG_QUEUE_NOTIFY: if (val == 0) notified(v); break;
   case REG_INTERRUPT_ACK:
     v->int_status &= ~val;
     update_irq(v);
@@ -403,10 +536,29 @@ static void blk_write(void *state, uint64_t off, uint64_t value, unsigned size) 
   }
 }
 
+static uint64_t blk_read(void *state, uint64_t off, unsigned size) {
+  struct wb_virtio_blk *v = state;
+  pthread_mutex_lock(&v->mu);
+  uint64_t r = reg_read(v, off, size);
+  pthread_mutex_unlock(&v->mu);
+  return r;
+}
+
+static void blk_write(void *state, uint64_t off, uint64_t value, unsigned size) {
+  struct wb_virtio_blk *v = state;
+  pthread_mutex_lock(&v->mu);
+  reg_write(v, off, value, size);
+  pthread_mutex_unlock(&v->mu);
+}
+
 static void blk_fini(void *state) {
   struct wb_virtio_blk *v = state;
   if (!v) return;
+  wb_virtio_blk_stop(v);
   if (v->fd >= 0) close(v->fd);
+  pthread_cond_destroy(&v->cv);
+  pthread_mutex_destroy(&v->mu);
+  free(v->written);
   free(v);
 }
 
@@ -468,6 +620,8 @@ int wb_virtio_blk_init(wb_board *b, const char *path, int readonly, char *err, s
   v->fd = fd;
   v->readonly = readonly != 0;
   v->sectors = (uint64_t)size / SECTOR;   /* a partial last sector is not part of the disk */
+  pthread_mutex_init(&v->mu, NULL);
+  pthread_cond_init(&v->cv, NULL);
   fill_config(v);
   wb_device d = {.name = "virtio-blk", .base = WB_VIRT_VIRTIO_BASE, .size = WB_VIRT_VIRTIO_SIZE,
                  .state = v, .read = blk_read, .write = blk_write, .fini = blk_fini};
