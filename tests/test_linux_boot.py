@@ -196,8 +196,9 @@ def _check_disk_round_trip(console, path, data, digest):
     assert after[-512:] == f"wb-init: disk read back, fnv1a64 {digest}\n".encode().ljust(512, b"\0")
 
 
-@pytest.mark.parametrize("tier,deterministic", [("interp", True), ("jit", True), ("jit", False), ("interp", False)])
-def test_linux_reads_and_writes_a_virtio_disk(tmp_path, images, tier, deterministic):
+@pytest.mark.parametrize("tier,deterministic,harts", [("interp", True, 1), ("jit", True, 1), ("jit", False, 1),
+                                                      ("interp", False, 1), ("jit", False, 2)])
+def test_linux_reads_and_writes_a_virtio_disk(tmp_path, images, tier, deterministic, harts):
     """/init reads the whole disk through Linux's virtio-blk driver (its hash must be the
     host's) and writes its last sector (the file must hold it afterwards). In host-clock mode
     the device serves requests on its own I/O thread and the completion interrupts arrive
@@ -205,7 +206,7 @@ def test_linux_reads_and_writes_a_virtio_disk(tmp_path, images, tier, determinis
     if tier not in available_tiers():
         pytest.skip(f"no {tier} tier on this host")
     path, data, digest = _disk(tmp_path)
-    b = _system(images, tier=tier, deterministic=deterministic, disk=path).boot(wall_limit=600)
+    b = _system(images, tier=tier, deterministic=deterministic, disk=path, harts=harts).boot(wall_limit=600)
     assert b.ok, (b.summary, b.console[-3000:])
     _check_disk_round_trip(b.console, path, data, digest)
     assert "virtio_blk virtio0: [vda] 4096 512-byte logical blocks" in b.console
@@ -268,6 +269,10 @@ def test_wb_boot_command(tmp_path, images):
     usage = subprocess.run([sys.executable, "-m", "workbench.cli", "boot", "--ram-mb", "7"],
                            capture_output=True, text=True, timeout=60)
     assert usage.returncode == 2 and "--ram-mb" in usage.stderr
+    for opts, word in ((["--harts", "9"], "--harts"), (["--disk", "/no/such/disk.img"], "--disk")):
+        usage = subprocess.run([sys.executable, "-m", "workbench.cli", "boot", *opts],
+                               capture_output=True, text=True, timeout=60)
+        assert usage.returncode == 2 and word in usage.stderr, usage.stderr
 
 
 def test_bench_rows_for_the_boot(images):

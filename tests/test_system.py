@@ -130,8 +130,9 @@ def test_bad_settings_are_config_errors(tmp_path):
         System("fw.bin", ram_mb=8)
     with pytest.raises(ConfigError, match="even"):
         System("fw.bin", ram_mb=255)
-    with pytest.raises(ConfigError, match="harts"):
-        System("fw.bin", harts=2)
+    for harts in (0, 9, 1.5):
+        with pytest.raises(ConfigError, match="harts"):
+            System("fw.bin", harts=harts)
     with pytest.raises(ConfigError, match="tier"):
         System("fw.bin", tier="qemu")
     fw = tmp_path / "fw.bin"

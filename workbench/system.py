@@ -14,7 +14,8 @@ the instruction count, so the same images boot to the same console bit for bit.
 (True, 'wb-init: done')
 
 Both tiers run system mode (the JIT by default where the host has it, as for a Machine) and
-boot to the same instruction count; one hart so far.
+boot to the same instruction count; ``harts=2`` (up to 8) runs an SMP kernel on harts that
+take turns on one host thread, deterministically.
 """
 from __future__ import annotations
 

@@ -285,7 +285,6 @@ static uint32_t serve(struct wb_virtio_blk *v, const uint8_t *desc, uint16_t hea
   if (last_w >= 0 && segs[last_w].len > 0)
     status = wb_board_ram(v->b, segs[last_w].addr + segs[last_w].len - 1, 1);
   if (!status) return 0;   /* nowhere to say anything: the driver gets the request back as is */
-  note_written(v, segs[last_w].addr + segs[last_w].len - 1, 1);
   segs[last_w].len--;      /* the data the driver offered stops before the status byte */
 
   uint64_t rd = 0, wr = 0;   /* bytes in the readable and (data) writable buffers */
@@ -296,6 +295,7 @@ static uint32_t serve(struct wb_virtio_blk *v, const uint8_t *desc, uint16_t hea
   uint8_t hdr[HEADER_SIZE];
   if (!ok || rd < HEADER_SIZE || chain_copy(v, segs, n, 0, 0, hdr, HEADER_SIZE, 0) != 0) {
     *status = S_IOERR;
+    note_written(v, segs[last_w].addr + segs[last_w].len, 1);
     return 1;
   }
   uint32_t type = (uint32_t)get_le(hdr, 4);
@@ -334,6 +334,7 @@ static uint32_t serve(struct wb_virtio_blk *v, const uint8_t *desc, uint16_t hea
     break;
   }
   *status = st;
+  note_written(v, segs[last_w].addr + segs[last_w].len, 1);
   return (uint32_t)(data + 1);
 }
 
