@@ -360,9 +360,11 @@ def test_a_blocking_host_read_gives_way_to_pauses_and_the_end(tier, call):
     rfd, wfd = os.pipe()
 
     def feed():
-        # the worker's 200000 traced iterations take well under a second alone; on a 2-core CI
-        # machine busy with other tests they took over 2 s in 2 of 5 full runs
-        time.sleep(6)
+        # the worker's 200000 traced iterations take well under a second alone. (This test
+        # failed now and then: a drain pause that began while main was on its way into the
+        # read was never sent to interrupt it, so the worker stayed parked until input came;
+        # parallel.c's wb_lock_drop now tells the coordinator of every host call.)
+        time.sleep(3)
         os.write(wfd, b"x")
     guests.build("waits")          # before the clock starts: a first build takes seconds
     threading.Thread(target=feed, daemon=True).start()

@@ -61,6 +61,11 @@ int wb_lock_drop(wb_machine *m) {
   if (!m->par.on || t_depth == 0) return 0;
   wb_hart *h = wb_hart_current();
   if (h) h->in_host_call = 1;
+  /* The coordinator interrupts harts in host calls only while it knows of them: it may have
+   * looked (a pause under way, this hart not yet in its call) and gone to sleep; a pause
+   * that began before the caller checks stop_reason is seen there, one that begins later
+   * finds in_host_call set. Without this a read of stdin could hold a pause until input came. */
+  pthread_cond_signal(&m->par.coord);
   int depth = t_depth;
   t_depth = 0;
   pthread_mutex_unlock(&m->par.lock);

@@ -143,8 +143,13 @@ static void shared_append(wb_fd *e) {
 static long host_read(wb_machine *m, wb_fd *e, const struct iovec *iov, int k, int64_t pos) {
   ssize_t r;
   int held = e->internal ? 0 : wb_lock_drop(m);
-  do r = pos >= 0 ? preadv(e->host, iov, k, (off_t)pos) : readv(e->host, iov, k);
-  while (r < 0 && errno == EINTR && m->stop_reason == WB_REASON_NONE);
+  /* a pause or the end that came before the call would not interrupt it: do not start it */
+  r = -1;
+  errno = EINTR;
+  while (m->stop_reason == WB_REASON_NONE) {
+    r = pos >= 0 ? preadv(e->host, iov, k, (off_t)pos) : readv(e->host, iov, k);
+    if (!(r < 0 && errno == EINTR)) break;
+  }
   int err = errno;
   wb_lock_retake(m, held);
   if (r < 0 && err == EINTR) return WB_SYSCALL_RESTART;
@@ -695,8 +700,12 @@ static long do_poll(wb_machine *m, struct pollfd *gp, int n, int64_t timeout_ns)
         tp = &ts;
       }
       int held = wb_lock_drop(m);
-      do r = ppoll(hp, (nfds_t)n, tp, NULL);
-      while (r < 0 && errno == EINTR && m->stop_reason == WB_REASON_NONE);
+      r = -1;                    /* (as read's: not started when the run is pausing) */
+      errno = EINTR;
+      while (m->stop_reason == WB_REASON_NONE) {
+        r = ppoll(hp, (nfds_t)n, tp, NULL);
+        if (!(r < 0 && errno == EINTR)) break;
+      }
       int err = errno;
       wb_lock_retake(m, held);
       if (r < 0 && err == EINTR) return WB_SYSCALL_RESTART;  /* as read's, above */
