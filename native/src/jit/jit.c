@@ -104,6 +104,7 @@ void wb_jit_free(struct wb_jit *J) {
   free(J->hot);
   free(J->order);
   free(J->jc_fills);
+  free(J->xchains);
   if (J->perfmap) fclose(J->perfmap);
   free(J);
 }
@@ -138,6 +139,7 @@ void wb_jit_flush(struct wb_jit *J) {
   J->meta_used = 0;
   J->norder = 0;
   J->njc_fills = 0;
+  J->nxchains = 0;   /* their code is gone */
   J->generation++;
 }
 
@@ -164,6 +166,7 @@ void wb_jit_set_system(struct wb_jit *J, int fp_off, int priv, void *tlb) {
   J->fp_off = fp_off;
   J->priv = priv;
   if (!J->jc_fills) J->jc_fills = malloc(JIT_JC_FILLS * sizeof *J->jc_fills);
+  if (!J->xchains) J->xchains = malloc(JIT_XCHAINS * sizeof *J->xchains);
 }
 
 /* A jump-table slot filled in system mode: remembered so that an unchain clears just it. */
@@ -172,8 +175,15 @@ static void jc_filled(struct wb_jit *J, unsigned slot) {
   J->njc_fills++;
 }
 
+/* Point the chained exits to other pages back at their stubs. */
+static void unchain_pages(struct wb_jit *J) {
+  for (size_t i = 0; i < J->nxchains; i++) x_fix32(J->xchains[i][0], J->xchains[i][1]);
+  J->nxchains = 0;
+}
+
 void wb_jit_unchain(struct wb_jit *J) {
   if (!J) return;
+  unchain_pages(J);
   if (J->njc_fills <= JIT_JC_FILLS && J->jc_fills)
     for (size_t i = 0; i < J->njc_fills; i++) J->jc[J->jc_fills[i]] = (wb_jit_jc){0};
   else
@@ -183,6 +193,7 @@ void wb_jit_unchain(struct wb_jit *J) {
 
 void wb_jit_unchain_at(struct wb_jit *J, uint64_t va) {
   if (!J) return;
+  unchain_pages(J);   /* (any of them may lead into va's page) */
   if (J->njc_fills > JIT_JC_FILLS || !J->jc_fills) {   /* the list overflowed: the whole table */
     for (unsigned s = 0; s < JIT_JC_SIZE; s++)
       if (J->jc[s].code && (J->jc[s].pc >> 30) == (va >> 30)) J->jc[s] = (wb_jit_jc){0};
@@ -612,7 +623,7 @@ void wb_jit_run(wb_hart *h) {
     /* copy the descriptor out: a flush below may reuse its memory */
     int kind = e->kind;
     uint64_t epc = e->pc, gen = e->generation;
-    uint8_t *patch = e->patch;
+    uint8_t *patch = e->patch, *estub = e->stub;
     void *eptr = e->ptr;
     uint64_t eamount = e->amount;
     if (kind != JX_STOP) cpu->instret = J->mark - (uint64_t)cpu->jit_left - e->rollback;
@@ -642,6 +653,13 @@ void wb_jit_run(wb_hart *h) {
           unsigned slot = (unsigned)(pc >> 1) & (JIT_JC_SIZE - 1);
           J->jc[slot] = (wb_jit_jc){pc, blk->code};
           if (J->sys) jc_filled(J, slot);
+          /* a direct jump to another page (system mode): chained until the next unchain */
+          if (patch && gen == J->generation && J->xchains && J->nxchains < JIT_XCHAINS) {
+            J->xchains[J->nxchains][0] = patch;
+            J->xchains[J->nxchains][1] = estub;
+            J->nxchains++;
+            x_fix32(patch, blk->code);
+          }
         }
         break;
       case JX_LIMIT:

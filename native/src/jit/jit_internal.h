@@ -45,7 +45,9 @@ enum {
 
 typedef struct wb_jit_exit {
   uint64_t pc;            /* target / instruction pc (see the kinds) */
-  uint8_t *patch;         /* JX_DIRECT: rel32 field of the exit jump, to chain */
+  uint8_t *patch;         /* JX_DIRECT: rel32 field of the exit jump, to chain (system mode:
+                             also JX_INDIRECT from a direct jump to another page) */
+  uint8_t *stub;          /* ... the latter's stub, where an unchain points the field back */
   uint64_t generation;    /* the cache generation the patch site belongs to */
   void *ptr;              /* JX_STREAM: the stream */
   uint64_t amount;        /* JX_STREAM: bytes */
@@ -136,6 +138,10 @@ struct wb_jit {
                                    in translated code) */
   uint32_t *jc_fills;
   size_t njc_fills;
+  /* direct exits to another page chained since the last unchain (field, stub): an unchain
+   * points each field back at its stub; past JIT_XCHAINS no more are chained until then */
+  uint8_t *(*xchains)[2];
+  size_t nxchains;
   /* sampler (sample.c) */
   wb_jit_sample *sbuf;
   size_t scap;
@@ -164,6 +170,7 @@ void wb_jit_count_refs(const wb_insn *in, uint16_t *refs);
  * go on; 1: pc and instret are set (it trapped, or the hart must leave): exit JX_STOP. */
 int wb_jit_sys_mem(wb_hart *h, const wb_jit_exit *e, const struct wb_dinsn *d);
 #define JIT_JC_FILLS 4096
+#define JIT_XCHAINS 8192
 /* Allocate from the metadata arena (NULL when full). */
 void *wb_jit_meta_alloc(struct wb_jit *J, size_t n);
 

@@ -3,9 +3,10 @@
  *
  * While a cache's code runs, rbx holds the TLB entries of its privilege (jit.c passes them
  * where user mode passes the memory view). A load or store at va = rs1 + imm becomes
- *     rax = va; rcx = (va + size - 1) >> 12; rdx = 64 * ((va >> 12) % WB_TLB_SIZE)
+ *     rax = va; rdx = 64 * ((va >> 12) % WB_TLB_SIZE)   (as (va >> 6) & mask: one shift)
+ *     rcx = (va + size - 1) >> 12
  *     cmp rcx, [rbx + rdx].rtag (a store: .wtag); jne miss
- *     rdx = [rbx + rdx].host; eax = va & 4095     -> the translator's access [rdx + rax]
+ *     add rax, [rbx + rdx].addend                      -> the translator's access [rax]
  * One compare checks the page, the permission (a tag is the page number only where the
  * inline path may go: RAM, and for a store a dirty page no cached code came from) and that
  * the access stays in the page (its last byte's page). The miss paths (a call of
@@ -66,18 +67,16 @@ wb_tx_addr wb_tx_mem_sys(tctx *t, unsigned rs1, int64_t imm) {
   int32_t tag = (int32_t)(t->mem_store ? offsetof(wb_tlb_entry, wtag) : offsetof(wb_tlb_entry, rtag));
   wb_tx_ld(t, X_RAX, rs1);
   if (imm) x_alu_imm(b, XW, XA_ADD, 0, X_RAX, 0, (int32_t)imm);   /* rax = va */
+  x_rr(b, 0, XA_MOV, X_RDX, X_RAX);
+  x_shift_imm(b, 0, 5, X_RDX, 12 - 6);                            /* the slot of va's page, */
+  x_alu_imm(b, 0, XA_AND, 0, X_RDX, 0, (WB_TLB_SIZE - 1) << 6);   /* times 64: its offset */
   x_rm(b, XW, 0x8d, X_RCX, X_RAX, (int32_t)t->mem_size - 1);      /* lea: the last byte */
   x_shift_imm(b, XW, 5, X_RCX, 12);                               /* ... its page */
-  x_rr(b, 0, XA_MOV, X_RDX, X_RAX);
-  x_shift_imm(b, 0, 5, X_RDX, 12);
-  x_alu_imm(b, 0, XA_AND, 0, X_RDX, 0, WB_TLB_SIZE - 1);          /* the slot of va's page */
-  x_shift_imm(b, 0, 4, X_RDX, 6);                                 /* rdx = its offset */
   /* one compare: the right page, allowed, and the access stays in it */
   x_rmx(b, XW, XA_CMP, X_RCX, X_RBX, X_RDX, tag);
   t->sys_miss = x_jcc32(b, CC_NE);
-  x_rmx(b, XW, XA_MOV, X_RDX, X_RBX, X_RDX, (int32_t)offsetof(wb_tlb_entry, host));
-  x_alu_imm(b, 0, XA_AND, 0, X_RAX, 0, 4095);                     /* 32-bit: clears the top */
-  return (wb_tx_addr){X_RDX, X_RAX, 0};
+  x_rmx(b, XW, XA_ADD, X_RAX, X_RBX, X_RDX, (int32_t)offsetof(wb_tlb_entry, addend));
+  return (wb_tx_addr){X_RAX, X_NOINDEX, 0};
 }
 
 void wb_tx_sys_mem(tctx *t, const wb_insn *in, void (*access)(tctx *t, const wb_insn *in)) {

@@ -97,9 +97,11 @@ wb_jit_exit *wb_tx_new_exit(tctx *t, int kind, uint64_t pc, unsigned idx) {
 }
 
 /* ---- exits ---- */
-/* A direct exit is chained (patched) to its successor's code; in system mode only within the
- * block's own virtual page: another page may map elsewhere after a satp write or sfence.vma,
- * so such an exit probes the jump table instead (which those empty). */
+/* A direct exit is chained (patched) to its successor's code. In system mode a chain within
+ * the block's own virtual page holds for good (the page maps as a whole); an exit to another
+ * page stores pc and probes the jump table, and is chained too, but listed (J->xchains):
+ * that page may map elsewhere after a satp write or sfence.vma, or its code change, and
+ * every unchain then points the exit back at its stub. */
 static void exit_direct(tctx *t, uint8_t *field, uint64_t target) {
   if (t->J->sys && (target >> 12) != (t->block_pc >> 12))
     wb_tx_add_stub(t, field, JX_INDIRECT, target, 1, 0);
@@ -718,7 +720,10 @@ static void emit_stub(tctx *t, stub *s) {
     case JX_INDIRECT:
       e->rollback = 0;
       if (s->reg != 1) break;
-      /* system mode, a direct exit to another page: cpu.pc = target, then the jump table */
+      /* system mode, a direct exit to another page: cpu.pc = target, then the jump table
+       * (the dispatcher may chain the exit past this stub: jit.c) */
+      e->patch = s->field;
+      e->stub = here;
       x_mov_imm(b, X_RAX, s->pc);
       x_rm(b, XW, 0x89, X_RAX, X_RBP, JD(pc));
       if (t->J->jc_low) {

@@ -218,7 +218,7 @@ static inline int translate(wb_hart *h, uint64_t va, int acc, uint64_t *pa, uint
         if (e->vpage == UINT64_MAX) tlb_filled(s, e);
         uint8_t *page = *host - (va & 4095);
         *e = (wb_tlb_entry){.vpage = va >> 12, .ppage = va >> 12, .host = page, .r = 1, .w = 1,
-                            .x = 1, .rtag = va >> 12,
+                            .x = 1, .rtag = va >> 12, .addend = (uintptr_t)page - (va & ~4095ull),
                             .wtag = h->m->sys->code_pages[(va - WB_VIRT_DRAM_BASE) >> WB_PAGE_SHIFT] ? UINT64_MAX : va >> 12};
       }
     }
@@ -238,6 +238,7 @@ static inline int translate(wb_hart *h, uint64_t va, int acc, uint64_t *pa, uint
   wb_tlb_entry ne;
   if (walk(h, va, acc, priv, &ne, t, 0) != 0) return -1;
   ne.host = ram_at(h->m, ne.ppage << 12, 4096);
+  ne.addend = ne.host ? (uintptr_t)ne.host - (va & ~4095ull) : 0;
   ne.rtag = ne.r && ne.host ? ne.vpage : UINT64_MAX;
   ne.wtag = ne.w && ne.host && !h->m->sys->code_pages[((ne.ppage << 12) - WB_VIRT_DRAM_BASE) >> WB_PAGE_SHIFT]
                 ? ne.vpage : UINT64_MAX;

@@ -65,9 +65,10 @@ typedef struct wb_tlb_entry {
    * vpage when it may read / write the host page directly (RAM, and for a store: dirty and
    * no cached code decoded from it), else UINT64_MAX (the probe misses, the soft MMU acts) */
   uint64_t rtag, wtag;
+  uint64_t addend;     /* host - (vpage << 12) for RAM: the JIT's host address is va + addend */
   uint8_t r, w, x;     /* granted: read, write (the PTE is already dirty), execute */
   uint8_t super;       /* the leaf was a superpage (this entry is one 4 KiB page of it) */
-  uint8_t pad[20];     /* 64 bytes: one cache line */
+  uint8_t pad[12];     /* 64 bytes: one cache line */
 } wb_tlb_entry;
 
 /* Per-hart privileged state (h->plat in system mode). */
