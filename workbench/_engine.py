@@ -98,6 +98,19 @@ void wb_machine_stream_clear(wb_machine *m, int i);
 void wb_machine_set_drain_bytes(wb_machine *m, uint64_t bytes);
 const char *wb_syscall_name(int nr);
 int wb_disassemble(uint32_t raw, uint64_t pc, char *buf, size_t n);
+enum wb_watch_op_kind { WB_WATCH_OP_LOAD = 0, WB_WATCH_OP_STORE = 1, WB_WATCH_OP_SET = 2, WB_WATCH_OP_CLEAR = 3 };
+typedef struct wb_watch_op {
+  uint8_t kind, flags;
+  uint8_t pad[6];
+  uint64_t addr, len;
+} wb_watch_op;
+typedef struct wb_watch_counters {
+  uint64_t loads, stores, sets, clears;
+  uint64_t lookups, hits, misses, handler_calls, evictions, invalidations, triggers;
+  uint64_t splits, merges, segments_max;
+} wb_watch_counters;
+int wb_watch_replay(const wb_watch_op *ops, size_t n, uint64_t rc_entries, wb_watch_counters *out,
+                    char *err, size_t errlen);
 """
 
 WB_MAX_SYSCALL = 512         # syscall numbers counted individually: 0 .. WB_MAX_SYSCALL-1

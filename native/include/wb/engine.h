@@ -210,6 +210,27 @@ const char *wb_syscall_name(int nr);
 /* Disassemble one raw instruction at pc into buf. */
 int wb_disassemble(uint32_t raw, uint64_t pc, char *buf, size_t n);
 
+/* The watchpoint unit (docs/watchpoints.md): a range table of byte-granular watch bits behind
+ * an LRU range cache. A trace record: kind (WB_WATCH_OP_*), flags (set/clear: 1 read, 2 write,
+ * 3 both), the first byte and the length. */
+enum wb_watch_op_kind { WB_WATCH_OP_LOAD = 0, WB_WATCH_OP_STORE = 1, WB_WATCH_OP_SET = 2, WB_WATCH_OP_CLEAR = 3 };
+typedef struct wb_watch_op {
+  uint8_t kind, flags;
+  uint8_t pad[6];
+  uint64_t addr, len;
+} wb_watch_op;
+typedef struct wb_watch_counters {
+  uint64_t loads, stores, sets, clears;
+  uint64_t lookups, hits, misses, handler_calls, evictions, invalidations, triggers;
+  uint64_t splits, merges, segments_max;
+} wb_watch_counters;
+/* Replay n records through a fresh unit with a range cache of rc_entries entries; *out gets
+ * the counters (of the records before a bad one, if any). 0, or -1 with err naming the bad
+ * record (an empty or wrapping range, an access longer than 8 bytes, bad flags or kind, the
+ * table's cap of 2^24 segments) or the bad rc_entries. */
+int wb_watch_replay(const wb_watch_op *ops, size_t n, uint64_t rc_entries, wb_watch_counters *out,
+                    char *err, size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,54 @@
+/* watch.h — the watchpoint unit of Greathouse et al. (ASPLOS 2012) as the engine models it:
+ * a range table holding every byte's watch bits (ranges.c) and a range cache of the runs
+ * recently looked up (rcache.c), with the counters the study reports. docs/watchpoints.md is
+ * the exact specification; workbench/models/watch.py follows the same one, so the two agree
+ * counter for counter on any trace (wb_watch_replay, tests/test_watch_unit.py).
+ */
+#ifndef WB_WATCH_H
+#define WB_WATCH_H
+#include <stddef.h>
+#include <stdint.h>
+#include "wb/engine.h"
+
+#define WB_WATCH_READ  1u
+#define WB_WATCH_WRITE 2u
+#define WB_WATCH_MAX_SEGMENTS (1u << 24)   /* the table's memory cap: 2^24 segments */
+
+/* ---- ranges.c: the range table ---- */
+
+/* A run of bytes [first, last] (inclusive) with the same watch bits. */
+typedef struct wb_watch_run { uint64_t first, last; uint32_t bits; } wb_watch_run;
+
+typedef struct wb_watch_table wb_watch_table;
+
+wb_watch_table *wb_watch_table_new(void);
+void wb_watch_table_free(wb_watch_table *t);
+/* Segments (maximal runs with nonzero bits) the table holds, and the most it ever held. */
+size_t wb_watch_table_segments(const wb_watch_table *t);
+size_t wb_watch_table_segments_max(const wb_watch_table *t);
+/* The run containing byte p: its segment, or the gap around it (bits 0). */
+wb_watch_run wb_watch_table_run(const wb_watch_table *t, uint64_t p);
+/* OR (set = 1) or clear (set = 0) `bits` over bytes [first, last]. *splits and *merges get
+ * the operation's counts (docs/watchpoints.md). 0, or -1 with err when the table would need
+ * more than WB_WATCH_MAX_SEGMENTS segments or host memory (the table is then unchanged). */
+int wb_watch_table_apply(wb_watch_table *t, int set, uint32_t bits, uint64_t first, uint64_t last,
+                         unsigned *splits, unsigned *merges, char *err, size_t errlen);
+
+/* ---- rcache.c: the range cache and the counters ---- */
+
+/* (wb_watch_counters: wb/engine.h) */
+
+typedef struct wb_watch_unit wb_watch_unit;
+
+/* A unit with an empty table and a range cache of `entries` entries (>= 1). */
+wb_watch_unit *wb_watch_unit_new(uint64_t entries, char *err, size_t errlen);
+void wb_watch_unit_free(wb_watch_unit *u);
+/* An access of len bytes (1..8, not wrapping) at addr; store: 1 for a write. Returns 1 when it
+ * touches a byte watched for its kind (a trigger), else 0. */
+int wb_watch_access(wb_watch_unit *u, uint64_t addr, unsigned len, int store);
+/* Watch (set = 1) or stop watching bytes [addr, addr + len) for `bits`: 0, or -1 with err. */
+int wb_watch_change(wb_watch_unit *u, int set, uint32_t bits, uint64_t addr, uint64_t len,
+                    char *err, size_t errlen);
+const wb_watch_counters *wb_watch_counts(wb_watch_unit *u);
+
+#endif

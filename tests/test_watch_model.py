@@ -1,0 +1,438 @@
+"""The watchpoint unit's trace-driven model (workbench/models/watch.py) against
+docs/watchpoints.md.
+
+A small pure-Python oracle follows the page literally — a dict from byte to watch bits, runs
+found by scanning it, and a list per cache size holding (first, last, bits) entries — and
+random traces (a small address window plus the top of the address space) must give the same
+counters through :func:`watch.replay` at several cache sizes; :func:`watch.sweep` must give,
+for every size, what :func:`watch.replay` gives. Hand-made traces pin the counters' meanings.
+"""
+from __future__ import annotations
+
+import bisect
+import time
+
+import numpy as np
+import pytest
+
+from workbench.models import watch
+from workbench.models.watch import CLEAR, LOAD, READ, SET, STORE, WRITE, TraceError, ops
+
+TOP = 2**64 - 1
+RW = READ | WRITE
+
+
+class Oracle:
+    """docs/watchpoints.md, literally, for several cache sizes at once (one table)."""
+
+    def __init__(self, sizes):
+        self.bits: dict[int, int] = {}              # byte -> nonzero bits
+        self.keys: list[int] = []                   # its keys, sorted (to find gaps fast)
+        self.nsegs = 0
+        self.nops = 0
+        self.sizes = list(sizes)
+        self.caches = {n: [] for n in self.sizes}   # most recently used first
+        table = dict.fromkeys(watch.COUNTERS, 0)
+        self.c = {n: dict(table) for n in self.sizes}
+
+    def at(self, p):
+        return self.bits.get(p, 0)
+
+    def run(self, p):
+        """The segment containing p, or else the gap containing it."""
+        v = self.at(p)
+        if v:
+            lo = p
+            while lo > 0 and self.at(lo - 1) == v:
+                lo -= 1
+            hi = p
+            while hi < TOP and self.at(hi + 1) == v:
+                hi += 1
+            return lo, hi, v
+        i = bisect.bisect_left(self.keys, p)            # keys[i - 1] < p < keys[i]
+        return (self.keys[i - 1] + 1 if i else 0), (self.keys[i] - 1 if i < len(self.keys) else TOP), 0
+
+    def inside(self, b):
+        """Boundary b lies strictly inside a segment: b - 1 and b are in the same one."""
+        return self.at(b) != 0 and self.at(b - 1) == self.at(b)
+
+    def starts(self, lo, hi):
+        """Segments starting in [lo, hi]: bytes whose bits are nonzero and differ from the
+        byte before."""
+        return sum(1 for p in range(lo, hi + 1) if self.at(p) and self.at(p - 1) != self.at(p))
+
+    def each(self, name, k=1):
+        for n in self.sizes:
+            self.c[n][name] += k
+
+    def op(self, kind, flags, addr, length):
+        last = addr + length - 1
+        if kind in (LOAD, STORE):
+            self.each("loads" if kind == LOAD else "stores")
+            mask = READ if kind == LOAD else WRITE
+            runs = []
+            p = addr
+            while True:
+                runs.append(self.run(p))
+                if runs[-1][1] >= last:
+                    break
+                p = runs[-1][1] + 1
+            if any(r[2] & mask for r in runs):
+                self.each("triggers")
+            for n in self.sizes:
+                cache, c = self.caches[n], self.c[n]
+                for r in runs:
+                    c["lookups"] += 1
+                    if r in cache:
+                        c["hits"] += 1
+                        cache.remove(r)
+                    else:
+                        c["misses"] += 1
+                        c["handler_calls"] += 1
+                        if len(cache) == n:
+                            cache.pop()
+                            c["evictions"] += 1
+                    cache.insert(0, r)
+            return
+        s, e = addr, last
+        self.each("sets" if kind == SET else "clears")
+        lo, hi = max(s - 1, 0), min(e + 1, TOP)
+        for n in self.sizes:
+            kept = [r for r in self.caches[n] if r[1] < lo or r[0] > hi]
+            self.c[n]["invalidations"] += len(self.caches[n]) - len(kept)
+            self.caches[n] = kept
+        bounds = [s] + ([e + 1] if e < TOP else [])
+        self.each("splits", sum(self.inside(b) for b in bounds))
+        self.nsegs -= self.starts(s, min(e + 1, TOP))   # only these bytes can start or stop
+        for p in range(s, e + 1):
+            v = self.at(p) | flags if kind == SET else self.at(p) & ~flags
+            if v and p not in self.bits:
+                bisect.insort(self.keys, p)
+            elif not v and p in self.bits:
+                del self.keys[bisect.bisect_left(self.keys, p)]
+            if v:
+                self.bits[p] = v
+            else:
+                self.bits.pop(p, None)
+        self.nsegs += self.starts(s, min(e + 1, TOP))
+        self.each("merges", sum(self.inside(b) for b in bounds))
+        self.nops += 1
+        for n in self.sizes:
+            self.c[n]["segments_max"] = max(self.c[n]["segments_max"], self.nsegs)
+            # what lets the model work: every entry is a run of the current table
+            if self.nops % 50 == 0:
+                assert all(self.run(r[0]) == r for r in self.caches[n])
+
+
+def oracle(records, sizes):
+    o = Oracle(sizes)
+    for r in records:
+        o.op(*r)
+    return o.c
+
+
+def random_records(seed, n, *, window=512, top_share=0.15, max_range=48):
+    """Valid records: mostly in [0, window), some within 300 bytes of 2**64 - 1."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        kind = int(rng.choice(4, p=[0.35, 0.25, 0.25, 0.15]))
+        near_top = rng.random() < top_share
+        if kind in (LOAD, STORE):
+            length = int(rng.integers(1, 9))
+            flags = 0
+        else:
+            length = int(rng.integers(1, max_range + 1)) if rng.random() < 0.9 else int(rng.integers(1, 200))
+            flags = int(rng.integers(1, 4))
+        if near_top:
+            addr = TOP - int(rng.integers(0, 300))
+            if rng.random() < 0.2:
+                addr = TOP - length + 1                      # ends exactly at the top
+            length = min(length, TOP - addr + 1)
+        else:
+            addr = int(rng.integers(0, window))
+        out.append((kind, flags, addr, length))
+    return out
+
+
+ORACLE_SIZES = (1, 2, 4, 16, 64)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_replay_equals_the_oracle_on_random_traces(seed):
+    records = random_records(seed, 2500)
+    want = oracle(records, ORACLE_SIZES)
+    trace = ops(records)
+    for n in ORACLE_SIZES:
+        assert watch.replay(trace, n) == want[n], f"seed {seed}, {n} entries"
+    # the traces exercise what they should
+    c = want[4]
+    assert c["hits"] and c["evictions"] and c["invalidations"] and c["triggers"]
+    assert c["splits"] and c["merges"] and c["segments_max"] > 10
+
+
+def test_replay_equals_the_oracle_with_sparse_watches():
+    # few sets, many accesses: long-lived runs, deep reuse, gaps that span the space
+    rng = np.random.default_rng(7)
+    records = random_records(8, 600, window=4096, max_range=16)
+    records += [(int(rng.integers(0, 2)), 0, int(rng.integers(0, 4096)), int(rng.integers(1, 9)))
+                for _ in range(1500)]
+    rng.shuffle(records)
+    want = oracle(records, ORACLE_SIZES)
+    for n in ORACLE_SIZES:
+        assert watch.replay(ops(records), n) == want[n], f"{n} entries"
+
+
+def test_replay_equals_the_oracle_with_many_segments():
+    # thousands of segments (the model keeps them in blocks of a few hundred): blocks split,
+    # fill up, empty and join; then sets and clears spanning hundreds of segments at once
+    records = random_records(21, 16_000, window=32_768, top_share=0.02, max_range=6)
+    rng = np.random.default_rng(22)
+    for _ in range(300):
+        kind = int(rng.choice([LOAD, STORE, SET, CLEAR], p=[0.3, 0.3, 0.2, 0.2]))
+        addr = int(rng.integers(0, 32_768))
+        length = int(rng.integers(1, 9)) if kind <= STORE else int(rng.integers(100, 3000))
+        records.append((kind, 0 if kind <= STORE else int(rng.integers(1, 4)), addr, length))
+    records += random_records(23, 3000, window=32_768, top_share=0.02, max_range=6)
+    want = oracle(records, (1, 16, 64))
+    assert want[16]["segments_max"] > 2000
+    for n in (1, 16, 64):
+        assert watch.replay(ops(records), n) == want[n], f"{n} entries"
+
+
+SWEEP_SIZES = [1, 2, 3, 4, 5, 8, 16, 31, 64, 100, 256, 1024, 131072]
+
+
+@pytest.mark.parametrize("seed,n,window,max_range", [
+    (11, 20_000, 512, 48),          # busy table, many invalidations
+    (12, 20_000, 4096, 8),          # many small segments, deep stacks
+    (13, 5_000, 64, 200),           # few runs, constant churn
+    (14, 30_000, 100_000, 4),       # thousands of runs: large sizes differ
+])
+def test_sweep_rows_equal_replay(seed, n, window, max_range):
+    trace = ops(random_records(seed, n, window=window, max_range=max_range))
+    df = watch.sweep(trace, SWEEP_SIZES)
+    assert list(df.columns) == list(watch.COUNTERS)
+    assert list(df.index) == SWEEP_SIZES
+    for size in SWEEP_SIZES:
+        assert df.loc[size].to_dict() == watch.replay(trace, size), f"seed {seed}, {size} entries"
+    # hits grow with the size, evictions shrink
+    assert (np.diff(df["hits"].to_numpy()) >= 0).all()
+    assert (np.diff(df["evictions"].to_numpy()) <= 0).all()
+
+
+def test_sweep_when_invalidations_free_entries():
+    # Size 2: [a, b] cached; a set invalidates b (a free entry); c comes in without an
+    # eviction, so the stack's order alone (c, a, ...) must not count a later look-up of
+    # a as a miss nor of a run evicted earlier as a hit.
+    t = ops([(SET, READ, 100, 10), (SET, READ, 200, 10), (SET, READ, 300, 10),
+             (LOAD, 0, 100, 1), (LOAD, 0, 200, 1), (LOAD, 0, 300, 1),   # stack 300 200 100
+             (SET, WRITE, 205, 1),                                     # kills 200 (and gaps)
+             (LOAD, 0, 100, 1), (LOAD, 0, 400, 1), (LOAD, 0, 300, 1), (LOAD, 0, 100, 1)])
+    df = watch.sweep(t, [1, 2, 3, 4])
+    for size in (1, 2, 3, 4):
+        assert df.loc[size].to_dict() == watch.replay(t, size)
+    # size 2: 100 went when 300 came in; after the kill 100 takes the free entry (no
+    # eviction) and is then a miss again at every look-up: closing the stack's gap would have
+    # made the first look-up of 100 after the kill a hit (depth 1 in [300, 100])
+    assert df.loc[2, ["hits", "misses", "evictions", "invalidations"]].tolist() == [0, 7, 4, 1]
+    assert df.loc[3, ["hits", "misses", "evictions", "invalidations"]].tolist() == [3, 4, 0, 1]
+    want = oracle([tuple(int(x) for x in (r["kind"], r["flags"], r["addr"], r["len"])) for r in t], [1, 2, 3, 4])
+    for size in (1, 2, 3, 4):
+        assert df.loc[size].to_dict() == want[size]
+
+
+# ---------------------------------------------------------------- hand-made cases
+
+def counters(records, n=16):
+    return watch.replay(ops(records), n)
+
+
+def test_load_in_a_read_watch_triggers_a_store_does_not():
+    c = counters([(SET, READ, 100, 100), (LOAD, 0, 150, 4)])
+    assert (c["lookups"], c["misses"], c["handler_calls"], c["hits"], c["triggers"]) == (1, 1, 1, 0, 1)
+    assert (c["sets"], c["loads"], c["segments_max"], c["splits"], c["merges"]) == (1, 1, 1, 0, 0)
+    c = counters([(SET, READ, 100, 100), (STORE, 0, 150, 4)])
+    assert (c["lookups"], c["misses"], c["triggers"], c["stores"]) == (1, 1, 0, 1)
+    c = counters([(SET, READ, 100, 100), (LOAD, 0, 150, 4), (STORE, 0, 160, 8)])
+    assert (c["lookups"], c["hits"], c["misses"], c["triggers"]) == (2, 1, 1, 1)
+
+
+def test_an_access_straddling_a_segment_edge_needs_two_lookups():
+    c = counters([(SET, WRITE, 100, 100), (STORE, 0, 198, 4)])          # [100,199] then the gap
+    assert (c["lookups"], c["misses"], c["triggers"]) == (2, 2, 1)
+    c = counters([(SET, WRITE, 100, 100), (LOAD, 0, 96, 8)])            # the gap then [100,199]
+    assert (c["lookups"], c["misses"], c["triggers"]) == (2, 2, 0)
+    c = counters([(SET, READ, 100, 2), (SET, WRITE, 102, 2), (LOAD, 0, 99, 6)])  # gap, R, W, gap
+    assert (c["lookups"], c["triggers"], c["segments_max"]) == (4, 1, 2)
+    c = counters([(LOAD, 0, 0, 8), (LOAD, 0, TOP - 7, 8)])              # one run: the whole space
+    assert (c["lookups"], c["hits"], c["misses"]) == (2, 1, 1)
+
+
+def test_splits_and_merges():
+    c = counters([(SET, READ, 100, 100), (SET, READ, 120, 10)])         # inside, same bits
+    assert (c["splits"], c["merges"], c["segments_max"]) == (2, 2, 1)
+    c = counters([(SET, READ, 100, 100), (SET, WRITE, 120, 10)])        # inside, other bits
+    assert (c["splits"], c["merges"], c["segments_max"]) == (2, 0, 3)
+    c = counters([(SET, READ, 100, 100), (SET, READ, 200, 10)])         # extends it upwards
+    assert (c["splits"], c["merges"], c["segments_max"]) == (0, 1, 1)
+    c = counters([(SET, READ, 100, 100), (SET, READ, 90, 10)])          # and downwards
+    assert (c["splits"], c["merges"], c["segments_max"]) == (0, 1, 1)
+    c = counters([(SET, READ, 100, 100), (SET, WRITE, 200, 10)])        # adjacent, other bits
+    assert (c["splits"], c["merges"], c["segments_max"]) == (0, 0, 2)
+    c = counters([(SET, READ, 100, 100), (CLEAR, READ, 140, 10)])       # a hole in the middle
+    assert (c["splits"], c["merges"], c["segments_max"]) == (2, 0, 2)
+    c = counters([(SET, READ, 100, 10), (SET, READ, 120, 10), (SET, READ, 110, 10)])  # fills a gap
+    assert (c["splits"], c["merges"], c["segments_max"]) == (0, 2, 2)
+    c = counters([(SET, RW, 100, 100), (CLEAR, WRITE, 100, 100)])       # same range, bits change
+    assert (c["splits"], c["merges"], c["segments_max"]) == (0, 0, 1)
+    # merges on a set that covers many segments of other bits
+    c = counters([(SET, READ, 0, 1), (SET, READ, 2, 1), (SET, READ, 4, 1), (SET, WRITE, 0, 5)])
+    assert (c["splits"], c["merges"], c["segments_max"]) == (0, 0, 5)
+
+
+def test_top_of_the_address_space():
+    c = counters([(SET, WRITE, TOP - 7, 8), (STORE, 0, TOP - 3, 4), (LOAD, 0, TOP, 1)])
+    assert (c["triggers"], c["lookups"], c["hits"], c["segments_max"], c["splits"]) == (1, 2, 1, 1, 0)
+    c = counters([(SET, WRITE, TOP - 7, 8), (CLEAR, WRITE, TOP, 1)])   # only boundary s counts
+    assert (c["splits"], c["merges"], c["segments_max"]) == (1, 0, 1)
+    c = counters([(SET, WRITE, TOP - 7, 8), (SET, WRITE, TOP, 1)])
+    assert (c["splits"], c["merges"]) == (1, 1)
+    # the whole address space in two operations (len cannot be 2**64): one segment
+    c = counters([(SET, RW, 0, TOP), (SET, RW, TOP, 1), (LOAD, 0, TOP - 3, 4), (STORE, 0, 0, 8)])
+    assert (c["merges"], c["segments_max"], c["lookups"], c["hits"], c["triggers"]) == (1, 1, 2, 1, 2)
+    c = counters([(SET, RW, 0, TOP), (SET, RW, TOP, 1), (LOAD, 0, 5, 1), (CLEAR, READ, 0, TOP),
+                  (CLEAR, WRITE, 1, TOP), (LOAD, 0, 5, 1)])
+    assert (c["invalidations"], c["misses"], c["triggers"], c["splits"]) == (1, 2, 1, 2)
+
+
+def test_evictions_and_invalidations():
+    t = [(SET, READ, 100, 100), (LOAD, 0, 50, 1), (LOAD, 0, 150, 1), (LOAD, 0, 50, 1), (LOAD, 0, 150, 1)]
+    c = counters(t, 1)
+    assert (c["misses"], c["evictions"], c["hits"]) == (4, 3, 0)
+    c = counters(t, 2)
+    assert (c["misses"], c["evictions"], c["hits"]) == (2, 0, 2)
+    # a set far away leaves the cached run alone; one beside it (within one byte) removes it
+    t = [(SET, READ, 100, 100), (LOAD, 0, 150, 1), (SET, WRITE, 300, 10), (LOAD, 0, 150, 1),
+         (SET, WRITE, 200, 1), (LOAD, 0, 150, 1)]
+    c = counters(t)
+    assert (c["misses"], c["hits"], c["invalidations"]) == (2, 1, 1)
+    assert watch.sweep(ops(t), [1, 16]).loc[16].to_dict() == c
+    # gap runs go too: [0, 99] and [100, 199] touch [98, 100]; [200, 2**64 - 1] does not
+    c = counters([(SET, READ, 100, 100), (LOAD, 0, 50, 1), (LOAD, 0, 150, 1), (LOAD, 0, 250, 1),
+                  (CLEAR, WRITE, 99, 1), (LOAD, 0, 250, 1)])
+    assert (c["invalidations"], c["hits"]) == (2, 1)
+
+
+def test_clearing_what_was_never_set_changes_nothing():
+    c = counters([(CLEAR, READ, 100, 100), (CLEAR, RW, 0, TOP), (CLEAR, WRITE, TOP, 1)])
+    assert c == dict.fromkeys(watch.COUNTERS, 0) | {"clears": 3}
+    # and a clear of bits a segment does not have leaves it whole
+    c = counters([(SET, READ, 100, 100), (CLEAR, WRITE, 120, 10), (LOAD, 0, 150, 1), (LOAD, 0, 100, 8)])
+    assert (c["splits"], c["merges"], c["segments_max"], c["hits"], c["misses"]) == (2, 2, 1, 1, 1)
+
+
+def test_empty_trace():
+    assert watch.replay(ops([]), 4) == dict.fromkeys(watch.COUNTERS, 0)
+    df = watch.sweep(ops([]), [1, 8])
+    assert (df.to_numpy() == 0).all() and list(df.index) == [1, 8]
+
+
+def test_op_dtype_matches_the_c_struct():
+    assert watch.OP_DTYPE.itemsize == 24
+    assert [watch.OP_DTYPE.fields[f][1] for f in ("kind", "flags", "pad", "addr", "len")] == [0, 1, 2, 8, 16]
+    t = ops([(SET, RW, TOP, 1)])
+    assert t.tobytes() == bytes([SET, RW]) + bytes(6) + TOP.to_bytes(8, "little") + (1).to_bytes(8, "little")
+
+
+# ---------------------------------------------------------------- bad input
+
+BAD = [
+    ((LOAD, 0, 100, 0), "len is 0"),
+    ((SET, READ, 100, 0), "len is 0"),
+    ((SET, READ, TOP, 2), "wraps"),
+    ((CLEAR, WRITE, 2, TOP), "wraps"),
+    ((STORE, 0, TOP - 2, 4), "wraps"),
+    ((LOAD, 0, 100, 9), "longer than 8"),
+    ((SET, 0, 100, 4), "flags"),
+    ((CLEAR, 4, 100, 4), "flags"),
+    ((SET, 255, 100, 4), "flags"),
+    ((4, 0, 100, 4), "unknown kind"),
+    ((255, 1, 100, 4), "unknown kind"),
+]
+
+
+@pytest.mark.parametrize("record,why", BAD)
+def test_an_invalid_record_is_named(record, why):
+    good = [(SET, READ, 100, 8), (LOAD, 0, 100, 8), (CLEAR, READ, 100, 8)]
+    for at in (0, 3):
+        t = ops(good[:at] + [record] + good)
+        for run in (lambda: watch.replay(t, 4), lambda: watch.sweep(t, [1, 4])):
+            with pytest.raises(TraceError, match=why) as err:
+                run()
+            assert err.value.index == at and f"record {at}:" in str(err.value)
+
+
+def test_records_at_the_limits_are_valid():
+    c = counters([(SET, READ, TOP, 1), (SET, WRITE, 0, TOP), (LOAD, 0, TOP - 7, 8), (STORE, 0, 0, 8),
+                  (LOAD, 0x34, 0, 8), (STORE, 0xFF, TOP, 1)])   # an access's flags are not looked at
+    assert c["loads"] == 2 and c["stores"] == 2
+
+
+def test_bad_sizes():
+    t = ops([(LOAD, 0, 0, 1)])
+    for bad in (0, -1, 1.5, True, None):
+        with pytest.raises(ValueError):
+            watch.replay(t, bad)
+    for bad in ([0], [4, -2], [2.0], [True]):
+        with pytest.raises(ValueError):
+            watch.sweep(t, bad)
+    assert watch.replay(t, np.int64(3))["misses"] == 1
+    assert watch.replay(t, 2**62)["misses"] == 1
+
+
+def test_the_segment_cap(monkeypatch):
+    monkeypatch.setattr(watch, "MAX_SEGMENTS", 3)
+    t = [(SET, READ, 10 * i, 3) for i in range(3)] + [(LOAD, 0, 0, 1)]
+    assert counters(t)["segments_max"] == 3                       # at the cap: fine
+    # an operation that would need a 4th segment fails, whichever way it needs it
+    for extra in [(SET, READ, 100, 2), (CLEAR, READ, 21, 1), (SET, WRITE, 0, 25)]:
+        for run in (lambda: watch.replay(ops(t + [extra]), 2), lambda: watch.sweep(ops(t + [extra]), [2])):
+            with pytest.raises(TraceError, match="3 segments.*cap") as err:
+                run()
+            assert err.value.index == 4
+    # one that merges or stays within the cap is fine
+    c = counters(t + [(SET, READ, 2, 8), (CLEAR, READ, 20, 3), (SET, READ, 0, 30)])
+    assert (c["segments_max"], c["splits"], c["merges"]) == (3, 1, 2)
+
+
+def test_the_default_cap_is_2_to_the_24():
+    assert watch.MAX_SEGMENTS == 2**24
+
+
+# ---------------------------------------------------------------- scale
+
+def test_a_million_watches():
+    # a million separate watchpoints set in random order (the table's worst case for shifting)
+    n = 1_000_000
+    rng = np.random.default_rng(5)
+    t = np.zeros(n + 2000, watch.OP_DTYPE)
+    t["kind"][:n] = SET
+    t["flags"][:n] = np.arange(n) % 3 + 1
+    t["addr"][:n] = rng.permutation(n).astype(np.uint64) * np.uint64(4096)
+    t["len"][:n] = 64
+    # then accesses across the ends of the first thousand watched pages' segments
+    t["kind"][n:] = rng.integers(0, 2, 2000)
+    t["addr"][n:] = rng.integers(0, 1000, 2000).astype(np.uint64) * np.uint64(4096) + np.uint64(60)
+    t["len"][n:] = 8
+    start = time.perf_counter()
+    c = watch.replay(t, 64)
+    took = time.perf_counter() - start
+    assert c["sets"] == n and c["segments_max"] == n and c["splits"] == c["merges"] == 0
+    assert c["lookups"] == 4000 and c["triggers"] > 0 and c["invalidations"] == 0
+    assert took < 10, f"replay of a million sets took {took:.1f} s"
+    # the sweep on a quarter of it
+    part = np.concatenate([t[:n // 4], t[n:]])
+    df = watch.sweep(part, [1, 64, 131072])
+    for size in (1, 64, 131072):
+        assert df.loc[size].to_dict() == watch.replay(part, size)

@@ -1,0 +1,812 @@
+"""A trace-driven model of the watchpoint unit: a recorded trace of accesses and watchpoint
+set/clear operations, replayed through the range table and an LRU range cache of any size.
+
+The unit follows docs/watchpoints.md exactly (the engine's ``native/src/watch/`` follows the
+same page), so the counters here equal the engine's on the same trace. A trace is an array of
+:data:`OP_DTYPE` records ``(kind, flags, addr, len)`` (:func:`ops` builds one from tuples).
+:func:`replay` simulates one cache size literally; :func:`sweep` gives the counters of many
+cache sizes from a single pass (LRU stack distances over the cache's runs), each row equal to
+what :func:`replay` reports for that size.
+
+>>> from workbench.models import watch
+>>> t = watch.ops([(watch.SET, watch.READ, 100, 100),   # watch [100, 199] for reads
+...                (watch.LOAD, 0, 150, 4),              # a look-up, a miss, a trigger
+...                (watch.STORE, 0, 150, 4)])            # a hit, no trigger
+>>> c = watch.replay(t, 16)
+>>> c["lookups"], c["misses"], c["triggers"]
+(2, 1, 1)
+>>> watch.sweep(t, [1, 4, 64]).loc[4].to_dict() == c     # one pass, every size
+True
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from numba import njit, types
+from numba.typed import Dict
+
+from ..errors import ConfigError
+
+# One trace record: the C struct {uint8_t kind, flags; uint8_t pad[6]; uint64_t addr, len;}.
+OP_DTYPE = np.dtype([("kind", "u1"), ("flags", "u1"), ("pad", "u1", (6,)), ("addr", "<u8"), ("len", "<u8")])
+LOAD, STORE, SET, CLEAR = 0, 1, 2, 3
+READ, WRITE = 1, 2
+
+# The counters, in the order of the C struct's fields.
+COUNTERS = ("loads", "stores", "sets", "clears", "lookups", "hits", "misses", "handler_calls",
+            "evictions", "invalidations", "triggers", "splits", "merges", "segments_max")
+(_LOADS, _STORES, _SETS, _CLEARS, _LOOKUPS, _HITS, _MISSES, _HANDLER_CALLS, _EVICTIONS,
+ _INVALIDATIONS, _TRIGGERS, _SPLITS, _MERGES, _SEGMENTS_MAX) = range(len(COUNTERS))
+
+# WB_WATCH_MAX_SEGMENTS: the most segments the range table may hold. Read at each call, so a
+# test can lower it to reach it.
+MAX_SEGMENTS = 1 << 24
+
+# 64-bit addresses: every constant the kernels mix with addresses is a uint64, because numba
+# turns uint64 (+, -, <) int64 into float64, which is wrong above 2**53.
+_U0 = np.uint64(0)
+_U1 = np.uint64(1)
+_TOP = np.uint64(2**64 - 1)
+_NO_ERROR = -1
+
+
+class TraceError(ConfigError):
+    """An invalid trace record (or an operation the range table cannot hold): ``index`` is
+    the record's index in the trace, ``why`` the reason."""
+
+    def __init__(self, index: int, why: str):
+        super().__init__(f"trace record {index}: {why}")
+        self.index = index
+        self.why = why
+
+
+def ops(records) -> np.ndarray:
+    """An :data:`OP_DTYPE` array from ``(kind, flags, addr, len)`` tuples.
+
+    >>> ops([(SET, READ | WRITE, 0x1000, 16), (LOAD, 0, 0x1008, 8)])["len"].tolist()
+    [16, 8]
+    """
+    records = list(records)
+    out = np.zeros(len(records), OP_DTYPE)
+    if records:
+        kind, flags, addr, length = zip(*records)
+        out["kind"] = np.array(kind, np.uint8)
+        out["flags"] = np.array(flags, np.uint8)
+        out["addr"] = np.array(addr, np.uint64)   # Python ints up to 2**64 - 1, exactly
+        out["len"] = np.array(length, np.uint64)
+    return out
+
+
+def _columns(trace):
+    """The trace's four fields as contiguous arrays, after checking every record against the
+    rules of docs/watchpoints.md (vectorised; the first invalid record is reported)."""
+    t = np.asarray(trace)
+    names = t.dtype.names or ()
+    missing = [f for f in ("kind", "flags", "addr", "len") if f not in names]
+    if missing or t.ndim != 1:
+        raise TypeError(f"a trace is a 1-d array of OP_DTYPE records (missing fields: {missing})")
+    n = len(t)
+    raw = {f: t[f] for f in ("kind", "flags", "addr", "len")}
+    # values that do not fit the C struct's fields (only possible with a foreign dtype)
+    for f, bits in (("kind", 8), ("flags", 8), ("addr", 64), ("len", 64)):
+        v = raw[f]
+        if v.dtype.kind not in "iu":
+            raise TypeError(f"trace field {f!r} must be integers, not {v.dtype}")
+        bad = np.zeros(n, bool)
+        if v.dtype.kind == "i":
+            bad |= v < 0
+        if np.iinfo(v.dtype).max > (1 << bits) - 1:
+            bad |= v > (1 << bits) - 1
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise TraceError(i, f"{f} {int(v[i])} does not fit the record's {bits}-bit field")
+    kind = np.ascontiguousarray(raw["kind"], np.uint8)
+    flags = np.ascontiguousarray(raw["flags"], np.uint8)
+    addr = np.ascontiguousarray(raw["addr"], np.uint64)
+    length = np.ascontiguousarray(raw["len"], np.uint64)
+    if n:
+        access = kind <= STORE
+        # (reason, mask) in the order a record is judged: the first rule it breaks names it
+        rules = (
+            ("unknown kind", kind > CLEAR),
+            ("len is 0", length == 0),
+            # the last byte addr + len - 1 must not wrap: len - 1 <= 2**64 - 1 - addr
+            ("the range wraps past 2**64 - 1", (length != 0) & (length - np.uint64(1) > _TOP - addr)),
+            ("an access is longer than 8 bytes", access & (length > 8)),
+            ("the flags of a set/clear are not 1, 2 or 3", ~access & (kind <= CLEAR) & ((flags == 0) | (flags > 3))),
+        )
+        bad = np.zeros(n, bool)
+        for _, m in rules:
+            bad |= m
+        if bad.any():
+            i = int(np.argmax(bad))
+            why = next(w for w, m in rules if m[i])
+            detail = f"(kind {int(kind[i])}, flags {int(flags[i])}, addr {int(addr[i]):#x}, len {int(length[i])})"
+            raise TraceError(i, f"{why} {detail}")
+    return kind, flags, addr, length
+
+
+def _max_lookups(kind, length) -> int:
+    """An upper bound on the look-ups of a trace: each covers at least one byte of its access."""
+    return int(length[kind <= STORE].sum(dtype=np.uint64))
+
+
+# ---------------------------------------------------------------- the range table (numba)
+# The segments, sorted and disjoint, with nonzero bits and no two adjacent ones equal, are kept
+# in blocks of at most _BLOCK (a two-level B-tree): an operation rewrites one block or a few
+# instead of shifting the whole table, so a table of millions of segments changed in random
+# order costs O(_BLOCK + log n) per operation. A table is the tuple
+#   (F, L, B, cnt, bid, bmin, st, free):
+# rows of F (first byte), L (last byte), B (bits) hold the blocks, cnt[row] their fill; bid
+# lists the rows in address order and bmin their first bytes (for the binary search);
+# st = [blocks, segments, rows ever used, free rows]; free: a stack of unused rows.
+# A position is (j, o): the o-th segment of the j-th block in order; (-1, -1) is none.
+_BLOCK = 256
+
+
+@njit(cache=True)
+def _table():
+    rows = 8
+    return (np.empty((rows, _BLOCK), np.uint64), np.empty((rows, _BLOCK), np.uint64),
+            np.empty((rows, _BLOCK), np.uint8), np.zeros(rows, np.int64),
+            np.empty(rows, np.int64), np.empty(rows, np.uint64), np.zeros(4, np.int64),
+            np.empty(rows, np.int64))
+
+
+@njit(cache=True)
+def _floor(T, p):
+    """Position of the last segment starting at or before p."""
+    F, L, B, cnt, bid, bmin, st, free = T
+    lo, hi = 0, st[0]
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if bmin[mid] <= p:
+            lo = mid + 1
+        else:
+            hi = mid
+    j = lo - 1
+    if j < 0:
+        return -1, -1
+    r = bid[j]
+    lo, hi = 0, cnt[r]
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if F[r, mid] <= p:
+            lo = mid + 1
+        else:
+            hi = mid
+    return j, lo - 1
+
+
+@njit(cache=True)
+def _next(T, j, o):
+    F, L, B, cnt, bid, bmin, st, free = T
+    if o + 1 < cnt[bid[j]]:
+        return j, o + 1
+    if j + 1 < st[0]:
+        return j + 1, 0
+    return -1, -1
+
+
+@njit(cache=True)
+def _run_of(T, p):
+    """The run containing byte p: its segment, or else the gap around it (bits 0)."""
+    F, L, B, cnt, bid, bmin, st, free = T
+    j, o = _floor(T, p)
+    if j >= 0:
+        r = bid[j]
+        if L[r, o] >= p:
+            return F[r, o], L[r, o], B[r, o]
+        lo = L[r, o] + _U1                  # L < p <= 2**64 - 1: no wrap
+        j, o = _next(T, j, o)
+    else:
+        lo = _U0
+        j, o = (0, 0) if st[0] > 0 else (-1, -1)
+    hi = F[bid[j], o] - _U1 if j >= 0 else _TOP   # that segment starts after p >= 0
+    return lo, hi, np.uint8(0)
+
+
+@njit(cache=True)
+def _inside(T, b):
+    """Whether boundary b (a byte starting a new part) lies strictly inside a segment."""
+    F, L, B, cnt, bid, bmin, st, free = T
+    j, o = _floor(T, b)
+    if j < 0:
+        return False
+    r = bid[j]
+    return F[r, o] < b and b <= L[r, o]
+
+
+@njit(cache=True)
+def _boundaries_inside(T, s, e):
+    """How many of the boundaries s and e + 1 (the latter only when e < 2**64 - 1) lie
+    strictly inside a segment: splits on the old table, merges on the new."""
+    c = 1 if _inside(T, s) else 0
+    if e < _TOP and _inside(T, e + _U1):
+        c += 1
+    return c
+
+
+@njit(cache=True)
+def _emit(pf, pl, pb, k, a, b, v):
+    """Append piece [a, b] with bits v to the new segments: dropped when v is 0 (a gap),
+    joined to the previous piece when it touches it with equal bits."""
+    if v == 0:
+        return k
+    if k > 0 and pb[k - 1] == v and pl[k - 1] + _U1 == a:
+        pl[k - 1] = b
+        return k
+    pf[k] = a
+    pl[k] = b
+    pb[k] = v
+    return k + 1
+
+
+@njit(cache=True)
+def _pieces(first, last, bits, m, s, e, f, is_set, pf, pl, pb):
+    """The normal segments replacing old segments 0..m-1 of first/last/bits (all those
+    touching [s-1, e+1]) after a set/clear of flags f on [s, e]; returns how many were written
+    to pf/pl/pb (which hold 2m + 3).
+
+    Walks [A, B] — the old segments and the gaps between them, from the start of the first
+    (or s) to the end of the last (or e) — cut at s and e + 1, applying the operation inside.
+    The pieces at either end keep their old bits and so stay distinct from the untouched
+    segments beyond them (which end/start at least one gap byte away, or differ already)."""
+    A = first[0] if m > 0 and first[0] < s else s
+    B = last[m - 1] if m > 0 and last[m - 1] > e else e
+    fi = np.int64(f)
+    k = 0
+    p = A
+    j = 0
+    while True:
+        if j < m and first[j] <= p:
+            end = last[j]
+            ob = np.int64(bits[j])
+            in_seg = True
+        else:
+            end = first[j] - _U1 if j < m else B
+            ob = np.int64(0)
+            in_seg = False
+        if p < s:                               # before the range: unchanged
+            x = end if end < s - _U1 else s - _U1
+            k = _emit(pf, pl, pb, k, p, x, np.uint8(ob))
+        lo = p if p > s else s
+        hi = end if end < e else e
+        if lo <= hi:                            # inside the range
+            nb = (ob | fi) if is_set else (ob & (3 - fi))
+            k = _emit(pf, pl, pb, k, lo, hi, np.uint8(nb))
+        if end > e:                             # after the range (so e < 2**64 - 1)
+            lo = p if p > e + _U1 else e + _U1
+            k = _emit(pf, pl, pb, k, lo, end, np.uint8(ob))
+        if end >= B:
+            break
+        p = end + _U1
+        if in_seg:
+            j += 1
+    return k
+
+
+@njit(cache=True)
+def _scratch():
+    """Buffers of _apply: the old segments in the window, the new ones, a rebuilt span."""
+    return (np.empty(64, np.uint64), np.empty(64, np.uint64), np.empty(64, np.uint8),
+            np.empty(131, np.uint64), np.empty(131, np.uint64), np.empty(131, np.uint8),
+            np.empty(4 * _BLOCK, np.uint64), np.empty(4 * _BLOCK, np.uint64), np.empty(4 * _BLOCK, np.uint8))
+
+
+@njit(cache=True)
+def _grown(a, size):
+    """A copy of a with room for at least size elements (twice as many, at least)."""
+    out = np.empty(max(size, 2 * a.shape[0]), a.dtype)
+    for i in range(a.shape[0]):         # (a loop: slice assignment costs seconds to compile)
+        out[i] = a[i]
+    return out
+
+
+@njit(cache=True)
+def _grown_rows(a, rows):
+    """The same for the rows of a 2-d array."""
+    out = np.empty((max(rows, 2 * a.shape[0]), a.shape[1]), a.dtype)
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            out[i, j] = a[i, j]
+    return out
+
+
+@njit(cache=True)
+def _apply(T, s, e, f, is_set, seg_cap, W):
+    """Set (or clear) flags f on [s, e]. Returns the table and scratch buffers (possibly
+    reallocated) and whether the result fit under seg_cap (if not, the table is as it was)."""
+    F, L, B, cnt, bid, bmin, st, free = T
+    wf, wl, wb, pf, pl, pb, tf, tl, tb = W
+    nb = st[0]
+    n = st[1]
+    lo = s - _U1 if s > _U0 else s
+    hi = e + _U1 if e < _TOP else e
+    # the window: the segments touching [lo, hi], from the first one ending at or after lo
+    j, o = _floor(T, lo)
+    if j >= 0 and L[bid[j], o] < lo:
+        j, o = _next(T, j, o)
+    elif j < 0 and nb > 0:
+        j, o = 0, 0
+    sj, so = j, o
+    ej, eo = -1, -1
+    m = 0
+    while j >= 0:
+        r = bid[j]
+        if F[r, o] > hi:
+            break
+        if m == wf.shape[0]:
+            wf, wl, wb = _grown(wf, m + 1), _grown(wl, m + 1), _grown(wb, m + 1)
+        wf[m] = F[r, o]
+        wl[m] = L[r, o]
+        wb[m] = B[r, o]
+        m += 1
+        ej, eo = j, o
+        j, o = _next(T, j, o)
+    if pf.shape[0] < 2 * m + 3:
+        pf, pl, pb = _grown(pf, 2 * m + 3), _grown(pl, 2 * m + 3), _grown(pb, 2 * m + 3)
+    k = _pieces(wf, wl, wb, m, s, e, f, is_set, pf, pl, pb)
+    W = (wf, wl, wb, pf, pl, pb, tf, tl, tb)
+    n2 = n - m + k
+    if n2 > seg_cap:
+        return T, W, False
+    if m == 0 and k == 0:
+        return T, W, True
+    # the span replaced: block ja from offset a_off to block jb before offset b_off
+    if nb == 0:
+        ja, a_off, jb, b_off = 0, 0, -1, 0
+    elif m > 0:
+        ja, a_off, jb, b_off = sj, so, ej, eo + 1
+    elif sj >= 0:
+        ja, a_off, jb, b_off = sj, so, sj, so
+    else:
+        ja, jb = nb - 1, nb - 1
+        a_off = cnt[bid[ja]]
+        b_off = a_off
+    total = a_off + k + (cnt[bid[jb]] - b_off if jb >= 0 else 0)
+    # a block left small takes in the next one (so that blocks stay reasonably full)
+    absorb = total < _BLOCK // 4 and 0 <= jb and jb + 1 < nb and total + cnt[bid[jb + 1]] <= _BLOCK
+    if ja == jb and 0 < total <= _BLOCK and not absorb:
+        # the usual case: one block, rewritten in place
+        r = bid[ja]
+        c = cnt[r]
+        d = a_off + k - b_off
+        if d > 0:
+            for t in range(c - 1, b_off - 1, -1):
+                F[r, t + d] = F[r, t]
+                L[r, t + d] = L[r, t]
+                B[r, t + d] = B[r, t]
+        elif d < 0:
+            for t in range(b_off, c):
+                F[r, t + d] = F[r, t]
+                L[r, t + d] = L[r, t]
+                B[r, t + d] = B[r, t]
+        for t in range(k):
+            F[r, a_off + t] = pf[t]
+            L[r, a_off + t] = pl[t]
+            B[r, a_off + t] = pb[t]
+        cnt[r] = total
+        bmin[ja] = F[r, 0]
+        st[1] = n2
+        return T, W, True
+    # otherwise rebuild blocks ja..jb (and the absorbed one) from prefix + pieces + suffix
+    if absorb:
+        total += cnt[bid[jb + 1]]
+    if tf.shape[0] < total:
+        tf, tl, tb = _grown(tf, total), _grown(tl, total), _grown(tb, total)
+        W = (wf, wl, wb, pf, pl, pb, tf, tl, tb)
+    q = 0
+    if nb > 0:
+        r = bid[ja]
+        for t in range(a_off):
+            tf[q], tl[q], tb[q] = F[r, t], L[r, t], B[r, t]
+            q += 1
+    for t in range(k):
+        tf[q], tl[q], tb[q] = pf[t], pl[t], pb[t]
+        q += 1
+    if jb >= 0:
+        r = bid[jb]
+        for t in range(b_off, cnt[r]):
+            tf[q], tl[q], tb[q] = F[r, t], L[r, t], B[r, t]
+            q += 1
+    if absorb:
+        jb += 1
+        r = bid[jb]
+        for t in range(cnt[r]):
+            tf[q], tl[q], tb[q] = F[r, t], L[r, t], B[r, t]
+            q += 1
+    nold = jb - ja + 1
+    # split into blocks about half full when more than one is needed
+    nnew = 0 if total == 0 else (1 if total <= _BLOCK else (total + _BLOCK // 2 - 1) // (_BLOCK // 2))
+    rows = np.empty(nnew, np.int64)
+    for t in range(nnew):
+        if t < nold:
+            rows[t] = bid[ja + t]
+        elif st[3] > 0:
+            st[3] -= 1
+            rows[t] = free[st[3]]
+        else:
+            if st[2] == F.shape[0]:
+                F, L, B = _grown_rows(F, st[2] + 1), _grown_rows(L, st[2] + 1), _grown_rows(B, st[2] + 1)
+                cnt = _grown(cnt, st[2] + 1)
+                free = _grown(free, st[2] + 1)
+            rows[t] = st[2]
+            st[2] += 1
+    for t in range(nnew, nold):
+        free[st[3]] = bid[ja + t]
+        st[3] += 1
+    q = 0
+    for t in range(nnew):
+        r = rows[t]
+        c = total // nnew + (1 if t < total % nnew else 0)
+        for x in range(c):
+            F[r, x], L[r, x], B[r, x] = tf[q], tl[q], tb[q]
+            q += 1
+        cnt[r] = c
+    # the block list: blocks ja..jb become the new ones
+    nb2 = nb - nold + nnew
+    if nb2 > bid.shape[0]:
+        bid, bmin = _grown(bid, nb2), _grown(bmin, nb2)
+    d = nnew - nold
+    if d > 0:
+        for t in range(nb - 1, jb, -1):
+            bid[t + d] = bid[t]
+            bmin[t + d] = bmin[t]
+    elif d < 0:
+        for t in range(jb + 1, nb):
+            bid[t + d] = bid[t]
+            bmin[t + d] = bmin[t]
+    for t in range(nnew):
+        bid[ja + t] = rows[t]
+        bmin[ja + t] = F[rows[t], 0]
+    st[0] = nb2
+    st[1] = n2
+    return (F, L, B, cnt, bid, bmin, st, free), W, True
+
+
+# ---------------------------------------------------------------- replay: one cache size
+
+@njit(cache=True)
+def _replay(kind, flags, addr, length, n_entries, n_slots, seg_cap):
+    """Simulate the unit with an LRU cache of n_entries entries (n_slots >= the most it can
+    ever hold). Returns (counters, index of the record that overflowed the table or -1)."""
+    c = np.zeros(14, np.int64)
+    T = _table()
+    W = _scratch()
+    # the cache: slots in a doubly linked list, most recently used at head; `where` maps an
+    # entry's run (by its first byte: entries are current runs, so they never overlap) to it
+    key = np.empty(n_slots, np.uint64)
+    prv = np.full(n_slots, -1, np.int64)
+    nxt = np.full(n_slots, -1, np.int64)
+    free = np.empty(n_slots, np.int64)
+    nfree = 0
+    used = 0
+    count = 0
+    head = -1
+    tail = -1
+    where = Dict.empty(key_type=types.uint64, value_type=types.int64)
+    for i in range(kind.shape[0]):
+        kd = kind[i]
+        a = addr[i]
+        end = a + (length[i] - _U1)
+        if kd == LOAD or kd == STORE:
+            if kd == LOAD:
+                c[_LOADS] += 1
+                mask = READ
+            else:
+                c[_STORES] += 1
+                mask = WRITE
+            trig = False
+            p = a
+            while True:
+                rf, rl, rb = _run_of(T, p)
+                c[_LOOKUPS] += 1
+                if np.int64(rb) & mask:
+                    trig = True
+                s = where[rf] if rf in where else -1
+                if s >= 0:
+                    c[_HITS] += 1
+                    if s != head:                   # unlink, then push at head
+                        nxt[prv[s]] = nxt[s]
+                        if nxt[s] >= 0:
+                            prv[nxt[s]] = prv[s]
+                        else:
+                            tail = prv[s]
+                        prv[s] = -1
+                        nxt[s] = head
+                        prv[head] = s
+                        head = s
+                else:
+                    c[_MISSES] += 1
+                    c[_HANDLER_CALLS] += 1
+                    if count == n_entries:          # full: evict the least recently used
+                        s = tail
+                        where.pop(key[s])
+                        tail = prv[s]
+                        if tail >= 0:
+                            nxt[tail] = -1
+                        else:
+                            head = -1
+                        count -= 1
+                        c[_EVICTIONS] += 1
+                    elif nfree > 0:
+                        nfree -= 1
+                        s = free[nfree]
+                    else:
+                        s = used
+                        used += 1
+                    key[s] = rf
+                    where[rf] = s
+                    prv[s] = -1
+                    nxt[s] = head
+                    if head >= 0:
+                        prv[head] = s
+                    else:
+                        tail = s
+                    head = s
+                    count += 1
+                if rl >= end:
+                    break
+                p = rl + _U1
+            if trig:
+                c[_TRIGGERS] += 1
+        else:
+            is_set = kd == SET
+            c[_SETS if is_set else _CLEARS] += 1
+            # drop the cached runs overlapping [s - 1, e + 1], clipped: walk the old table's
+            # runs over that window and look each up
+            if count > 0:
+                lo = a - _U1 if a > _U0 else a
+                hi = end + _U1 if end < _TOP else end
+                p = lo
+                while True:
+                    rf, rl, rb = _run_of(T, p)
+                    if rf in where:
+                        s = where[rf]
+                        where.pop(rf)
+                        if prv[s] >= 0:
+                            nxt[prv[s]] = nxt[s]
+                        else:
+                            head = nxt[s]
+                        if nxt[s] >= 0:
+                            prv[nxt[s]] = prv[s]
+                        else:
+                            tail = prv[s]
+                        free[nfree] = s
+                        nfree += 1
+                        count -= 1
+                        c[_INVALIDATIONS] += 1
+                    if rl >= hi:
+                        break
+                    p = rl + _U1
+            splits = _boundaries_inside(T, a, end)
+            T, W, ok = _apply(T, a, end, flags[i], is_set, seg_cap, W)
+            if not ok:
+                return c, i
+            c[_SPLITS] += splits
+            c[_MERGES] += _boundaries_inside(T, a, end)
+            if T[6][1] > c[_SEGMENTS_MAX]:
+                c[_SEGMENTS_MAX] = T[6][1]
+    return c, _NO_ERROR
+
+
+def _cap_error(index: int, cap: int) -> TraceError:
+    return TraceError(index, f"the range table would need more than {cap} segments (its cap, "
+                             "WB_WATCH_MAX_SEGMENTS)")
+
+
+def replay(trace, rc_entries: int) -> dict[str, int]:
+    """The unit's counters (all of :data:`COUNTERS`) after ``trace``, with a range cache of
+    ``rc_entries`` entries (>= 1). Raises :class:`TraceError` for an invalid record (before
+    replaying anything) or when the range table would exceed :data:`MAX_SEGMENTS`."""
+    if isinstance(rc_entries, bool) or not isinstance(rc_entries, (int, np.integer)) or rc_entries < 1:
+        raise ValueError(f"rc_entries must be an integer >= 1, not {rc_entries!r}")
+    kind, flags, addr, length = _columns(trace)
+    n_slots = max(1, min(int(rc_entries), _max_lookups(kind, length)))
+    cap = int(MAX_SEGMENTS)
+    c, err = _replay(kind, flags, addr, length, np.int64(min(int(rc_entries), 2**62)),
+                     np.int64(n_slots), np.int64(cap))
+    if err != _NO_ERROR:
+        raise _cap_error(int(err), cap)
+    return {name: int(v) for name, v in zip(COUNTERS, c)}
+
+
+# ---------------------------------------------------------------- sweep: all sizes at once
+# LRU with invalidations is a stack algorithm once killed entries leave *holes* in the stack
+# instead of vanishing: a cache of N entries holds exactly the runs in the top N positions of
+# a stack of slots (runs and holes), and a hole among them is a free entry. The slots are
+# ordered by timestamp (a run's last look-up; a hole keeps the timestamp of the run it
+# replaced), so a position is a count of later timestamps (a Fenwick tree). A look-up of a run
+# at position d (infinite if not in the stack) with the topmost hole at position h:
+#   - hits at every size N > d;
+#   - if h < d, the hole is consumed (every size h < N <= d inserts into a free entry) and
+#     the run's old slot becomes a hole (sizes N > d keep their entries, so their free ones);
+#     otherwise the run's own slot is consumed (plain LRU); let h = d then;
+#   - evicts at every size N <= h (the top N were all runs, and the run was not among them);
+#   - the run is pushed on top.
+# Removing killed runs from the stack instead (closing the gap) would wrongly count as hits
+# the look-ups of runs that sizes with a free entry had already evicted.
+# A kill of a run at position d invalidates at every size N > d; its slot becomes a hole.
+# Holes are only ever removed from the top, so a max-heap of their timestamps is enough.
+
+@njit(cache=True)
+def _fen_add(tree, t, v):
+    i = t + 1
+    while i < tree.shape[0]:
+        tree[i] += v
+        i += i & (-i)
+
+
+@njit(cache=True)
+def _fen_prefix(tree, t):
+    """Slots with timestamp <= t."""
+    s = 0
+    i = t + 1
+    while i > 0:
+        s += tree[i]
+        i -= i & (-i)
+    return s
+
+
+@njit(cache=True)
+def _heap_push(h, n, v):
+    i = n
+    h[i] = v
+    while i > 0:
+        p = (i - 1) >> 1
+        if h[p] >= h[i]:
+            break
+        h[p], h[i] = h[i], h[p]
+        i = p
+    return n + 1
+
+
+@njit(cache=True)
+def _heap_pop(h, n):
+    n -= 1
+    h[0] = h[n]
+    i = 0
+    while True:
+        l = 2 * i + 1
+        if l >= n:
+            break
+        m = l
+        if l + 1 < n and h[l + 1] > h[l]:
+            m = l + 1
+        if h[i] >= h[m]:
+            break
+        h[i], h[m] = h[m], h[i]
+        i = m
+    return n
+
+
+@njit(cache=True)
+def _sweep(kind, flags, addr, length, max_lookups, clip, seg_cap):
+    """One pass: the size-independent counters, and histograms (clipped at `clip`) of the
+    positions of hits (`hit_at`), of the consumed slot of every look-up (`slot_at`: evictions
+    at sizes <= it) and of killed runs (`kill_at`). Returns them and the overflow index."""
+    c = np.zeros(14, np.int64)
+    hit_at = np.zeros(clip + 1, np.int64)
+    slot_at = np.zeros(clip + 1, np.int64)
+    kill_at = np.zeros(clip + 1, np.int64)
+    T = _table()
+    W = _scratch()
+    tree = np.zeros(max_lookups + 1, np.int64)
+    holes = np.empty(max_lookups + 1, np.int64)
+    nholes = 0
+    slots = 0
+    t = 0
+    # live runs that have been looked up since they came to be -> their slot's timestamp
+    stamp = Dict.empty(key_type=types.uint64, value_type=types.int64)
+    for i in range(kind.shape[0]):
+        kd = kind[i]
+        a = addr[i]
+        end = a + (length[i] - _U1)
+        if kd == LOAD or kd == STORE:
+            if kd == LOAD:
+                c[_LOADS] += 1
+                mask = READ
+            else:
+                c[_STORES] += 1
+                mask = WRITE
+            trig = False
+            p = a
+            while True:
+                rf, rl, rb = _run_of(T, p)
+                c[_LOOKUPS] += 1
+                if np.int64(rb) & mask:
+                    trig = True
+                ts = stamp[rf] if rf in stamp else -1
+                d = max_lookups + 1                     # not in the stack: beyond every size
+                if ts >= 0:
+                    d = slots - _fen_prefix(tree, ts)
+                    hit_at[min(d, clip)] += 1
+                if nholes > 0:
+                    hts = holes[0]
+                    h = slots - _fen_prefix(tree, hts)
+                else:
+                    hts = -1
+                    h = slots                           # no hole: the free slots are below
+                if h < d:
+                    if hts >= 0:                        # consume the topmost hole
+                        nholes = _heap_pop(holes, nholes)
+                        _fen_add(tree, hts, -1)
+                        slots -= 1
+                    if ts >= 0:                         # the run's old slot: a hole now
+                        nholes = _heap_push(holes, nholes, ts)
+                else:                                   # consume the run's own slot
+                    h = d
+                    _fen_add(tree, ts, -1)
+                    slots -= 1
+                slot_at[min(h, clip)] += 1
+                _fen_add(tree, t, 1)
+                slots += 1
+                stamp[rf] = t
+                t += 1
+                if rl >= end:
+                    break
+                p = rl + _U1
+            if trig:
+                c[_TRIGGERS] += 1
+        else:
+            is_set = kd == SET
+            c[_SETS if is_set else _CLEARS] += 1
+            if len(stamp) > 0:                          # kill the runs touching [s-1, e+1]
+                lo = a - _U1 if a > _U0 else a
+                hi = end + _U1 if end < _TOP else end
+                p = lo
+                while True:
+                    rf, rl, rb = _run_of(T, p)
+                    if rf in stamp:
+                        ts = stamp[rf]
+                        stamp.pop(rf)
+                        kill_at[min(slots - _fen_prefix(tree, ts), clip)] += 1
+                        nholes = _heap_push(holes, nholes, ts)
+                    if rl >= hi:
+                        break
+                    p = rl + _U1
+            splits = _boundaries_inside(T, a, end)
+            T, W, ok = _apply(T, a, end, flags[i], is_set, seg_cap, W)
+            if not ok:
+                return c, hit_at, slot_at, kill_at, i
+            c[_SPLITS] += splits
+            c[_MERGES] += _boundaries_inside(T, a, end)
+            if T[6][1] > c[_SEGMENTS_MAX]:
+                c[_SEGMENTS_MAX] = T[6][1]
+    return c, hit_at, slot_at, kill_at, _NO_ERROR
+
+
+def sweep(trace, sizes) -> pd.DataFrame:
+    """The counters of :func:`replay` for every cache size in ``sizes`` (integers >= 1), from
+    one pass over ``trace``: a DataFrame indexed by size (index name ``rc_entries``, in the
+    order given), one column per counter of :data:`COUNTERS`; row N equals ``replay(trace, N)``."""
+    sizes = list(sizes)
+    for s in sizes:
+        if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1:
+            raise ValueError(f"cache sizes must be integers >= 1, not {s!r}")
+    sizes = [int(s) for s in sizes]
+    kind, flags, addr, length = _columns(trace)
+    max_lookups = _max_lookups(kind, length)
+    # positions never exceed the number of slots, itself <= max_lookups
+    clip = min(max(sizes, default=1), max_lookups + 1)
+    cap = int(MAX_SEGMENTS)
+    c, hit_at, slot_at, kill_at, err = _sweep(kind, flags, addr, length, np.int64(max_lookups),
+                                             np.int64(clip), np.int64(cap))
+    if err != _NO_ERROR:
+        raise _cap_error(int(err), cap)
+    # below[N] = how many positions were < N
+    below = {name: np.concatenate([[0], np.cumsum(h)]) for name, h in
+             (("hits", hit_at), ("slots", slot_at), ("kills", kill_at))}
+    rows = []
+    for size in sizes:
+        k = min(size, clip)
+        row = c.copy()
+        row[_HITS] = below["hits"][k]
+        row[_MISSES] = row[_LOOKUPS] - row[_HITS]
+        row[_HANDLER_CALLS] = row[_MISSES]
+        row[_EVICTIONS] = row[_LOOKUPS] - below["slots"][k]
+        row[_INVALIDATIONS] = below["kills"][k]
+        rows.append(row)
+    return pd.DataFrame(np.array(rows, np.int64).reshape(len(sizes), len(COUNTERS)),
+                        index=pd.Index(sizes, name="rc_entries"), columns=list(COUNTERS))
