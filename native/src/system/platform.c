@@ -275,6 +275,21 @@ static int virt_on_trap(wb_hart *h, const wb_trap *t) {
   return h->leave;
 }
 
+/* Waiting harts let time pass: to the board's next deadline (deterministic: the guest clock
+ * jumps there), or a little host time (a posted event interrupts the sleep) and the mailbox;
+ * then the devices act on it. */
+static void pass_time(wb_machine *m) {
+  if (m->cfg.deterministic) {
+    uint64_t now = wb_sys_mtime(m);
+    if (m->sys->wake_mtime > now) wb_guest_pass_time(m, (int64_t)(m->sys->wake_mtime - now) * 100);
+  } else {
+    struct timespec ts = {0, 200000};
+    nanosleep(&ts, NULL);
+    wb_sys_async_poll(m);
+  }
+  wb_board_tick(&m->sys->board);
+}
+
 static int virt_priv_op(wb_hart *h, enum wb_priv_op op) {
   wb_sys_hart *s = wb_sys_of(h);
   wb_machine *m = h->m;
@@ -331,15 +346,7 @@ static int virt_priv_op(wb_hart *h, enum wb_priv_op op) {
                           (unsigned long long)(h->pc - 4));
           return 0;
         }
-        uint64_t now = wb_sys_mtime(m);
-        if (m->cfg.deterministic) {
-          if (m->sys->wake_mtime > now) wb_guest_pass_time(m, (int64_t)(m->sys->wake_mtime - now) * 100);
-        } else {
-          struct timespec ts = {0, 200000};   /* host time passes by itself (a posted event */
-          nanosleep(&ts, NULL);               /* interrupts the sleep) */
-          wb_sys_async_poll(m);
-        }
-        wb_board_tick(&m->sys->board);
+        pass_time(m);
       }
       schedule_events(m);
       wb_sys_kick(h);
@@ -402,20 +409,12 @@ static int virt_idle(wb_machine *m) {
     wb_machine_stop(m, WB_REASON_WALLCLOCK, "wall-clock limit of %g s reached", m->cfg.wall_limit_s);
     return 0;
   }
-  if (m->cfg.deterministic) {
-    if (m->sys->wake_mtime == UINT64_MAX) {
-      wb_machine_stop(m, WB_REASON_DEADLOCK,
-                      "every hart waits for an interrupt (wfi) and no timer or device can raise one");
-      return 0;
-    }
-    uint64_t now = wb_sys_mtime(m);
-    if (m->sys->wake_mtime > now) wb_guest_pass_time(m, (int64_t)(m->sys->wake_mtime - now) * 100);
-  } else {
-    struct timespec ts = {0, 200000};
-    nanosleep(&ts, NULL);
-    wb_sys_async_poll(m);
+  if (m->cfg.deterministic && m->sys->wake_mtime == UINT64_MAX) {
+    wb_machine_stop(m, WB_REASON_DEADLOCK,
+                    "every hart waits for an interrupt (wfi) and no timer or device can raise one");
+    return 0;
   }
-  wb_board_tick(&m->sys->board);
+  pass_time(m);
   schedule_events(m);
   for (int i = 0; i < m->nharts; i++) wb_sys_kick(m->harts[i]);
   return 1;
