@@ -35,7 +35,12 @@ typedef struct wb_config {
   uint32_t max_threads;
   uint64_t quantum;
   int schedule;
+  int watch;
+  uint64_t watch_cache;
+  int watch_trace;
 } wb_config;
+enum wb_watch_mech { WB_WATCH_OFF = 0, WB_WATCH_UNLIMITED = 1, WB_WATCH_PAGEPROT = 2,
+                     WB_WATCH_DEBUGREGS = 3, WB_WATCH_SOFTWARE = 4 };
 typedef struct wb_result {
   int reason;
   int exit_code;
@@ -111,6 +116,19 @@ typedef struct wb_watch_counters {
 } wb_watch_counters;
 int wb_watch_replay(const wb_watch_op *ops, size_t n, uint64_t rc_entries, wb_watch_counters *out,
                     char *err, size_t errlen);
+typedef struct wb_watch_stats {
+  wb_watch_counters unit;
+  uint64_t segments;
+  uint64_t view_faults;
+  uint64_t false_faults;
+  uint64_t inline_checks;
+  uint64_t marked;
+  uint64_t rebuilds;
+  uint64_t guest_sets, guest_clears;
+  uint64_t traps;
+  uint64_t uncovered_sets, uncovered_bytes;
+} wb_watch_stats;
+int wb_machine_watch_stats(wb_machine *m, wb_watch_stats *out);
 """
 
 WB_MAX_SYSCALL = 512         # syscall numbers counted individually: 0 .. WB_MAX_SYSCALL-1

@@ -82,7 +82,24 @@ _ACCESS_FIELDS = {
     "priv": {"long_name": "privilege the hart ran at (0 U, 1 S, 3 M; user mode: 0)"},
 }
 
+WATCH_KINDS = {0: "load", 1: "store", 2: "set", 3: "clear"}       # enum wb_watch_op_kind
+
 STREAMS: dict[str, Stream] = {
+    "watch": Stream(
+        name="watch",
+        dtype=_record([("kind", "u1", 0), ("flags", "u1", 1), ("pad", "V6", 2), ("addr", "<u8", 8),
+                       ("len", "<u8", 16)], 24),
+        dim="op", index="",
+        fields={
+            "kind": {"long_name": "what the watchpoint unit saw"},
+            "flags": {"long_name": "watch bits a set or clear changes (1 read, 2 write, 3 both; accesses: 0)"},
+            "addr": {"long_name": "first byte"},
+            "len": {"long_name": "bytes", "units": "bytes"},
+        },
+        flags={"kind": WATCH_KINDS},
+        description="every operation the watchpoint unit saw, in order: sets, clears and the "
+                    "accesses it checked (workbench.models.watch replays them)",
+    ),
     "memtrace": Stream(
         name="memtrace",
         dtype=_record([("icount", "<u8", 0), ("pc", "<u8", 8), ("addr", "<u8", 16),

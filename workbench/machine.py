@@ -30,6 +30,10 @@ TIERS = {name[len("WB_TIER_"):].lower(): value
 #: schedule name -> enum wb_schedule value ("deterministic", "parallel")
 SCHEDULES = {name[len("WB_SCHEDULE_"):].lower(): value
              for value, name in sorted(ffi.typeof("enum wb_schedule").elements.items())}
+#: watchpoint mechanism name -> enum wb_watch_mech value ("unlimited", "pageprot", "debugregs",
+#: "software"; docs/watchpoints.md)
+WATCH_MECHANISMS = {name[len("WB_WATCH_"):].lower(): value
+                    for value, name in sorted(ffi.typeof("enum wb_watch_mech").elements.items()) if value}
 DEFAULT_ENV = {"PATH": "/usr/bin:/bin", "HOME": "/", "LANG": "C", "TERM": "dumb"}
 U64_MAX = 2**64 - 1
 #: a ``wall_limit`` of this many seconds (~31 years) or more, or ``inf``, means no limit (the
@@ -269,7 +273,9 @@ class Run:
     ``records`` holds each client stream's records (numpy structured arrays); ``events(name)``
     turns one into an xarray Dataset with provenance. ``instructions`` counts every guest
     thread's; ``thread_instructions[i]`` is guest thread i's (0: the main thread; thread i's
-    tid is the pid + i).
+    tid is the pid + i). ``watch`` holds the watchpoint unit's counters (``Machine(watch=)``;
+    None without a unit): the range cache's (lookups, hits, misses, ...) and the mechanism's
+    (view_faults, false_faults, inline_checks, marked, rebuilds, traps, uncovered_sets, ...).
     """
 
     program: str
@@ -293,6 +299,7 @@ class Run:
     records: dict = dataclasses.field(default_factory=dict)
     drains: int = 0
     thread_instructions: list = dataclasses.field(default_factory=list)
+    watch: dict | None = None
 
     def events(self, stream: str):
         """The records of client stream ``stream`` as an ``xarray.Dataset`` (schema and
@@ -388,6 +395,16 @@ class Machine:
         instruction counts, output, events). Single-threaded programs run alike under both.
     quantum : deterministic schedule: guest instructions a thread runs before the scheduler
         switches threads, in [1, 2**40] (default 20000).
+    watch : the watchpoint unit (docs/watchpoints.md), or None (default: off). The name is
+        the mechanism that finds the accesses it checks: ``"unlimited"`` (instructions that
+        touch watched pages get inline checks), ``"pageprot"`` (a host fault per access to a
+        watched page), ``"debugregs"`` (four x86-style debug registers: what they cannot hold
+        is not watched) or ``"software"`` (a check before every load and store). The guest's
+        ``wp.set``/``wp.clear`` instructions are legal only with a unit; its counters are in
+        ``Run.watch``.
+    watch_cache : watchpoint unit: range-cache entries, in [1, 2**24] (default 64).
+    watch_trace : watchpoint unit: record every set, clear and checked access in stream
+        ``"watch"`` (``Run.records["watch"]``, the records ``workbench.models.watch`` replays).
     clients : analysis clients to run, by name (``available_clients()``: null, icount,
         bbprofile, memtrace, memphys, barrier, bursty, shrink), in order, each at most once. Their
         records are in ``Run.records`` and ``Run.events(name)``.
@@ -420,7 +437,8 @@ class Machine:
                  jit_profile_insns: int = 1 << 25, jit_cache_bytes: int = 0,
                  clients: Iterable[str] = (), client_options: Mapping[str, Mapping] | None = None,
                  drain_bytes: int = 4 << 20, max_threads: int = 256, quantum: int = 20000,
-                 schedule: str = "parallel"):
+                 schedule: str = "parallel", watch: str | None = None, watch_cache: int = 64,
+                 watch_trace: bool = False):
         self.tier = tier
         self.max_insns = max_insns
         self.mem_limit = mem_limit
@@ -440,6 +458,9 @@ class Machine:
         self.max_threads = max_threads
         self.quantum = quantum
         self.schedule = schedule
+        self.watch = watch
+        self.watch_cache = watch_cache
+        self.watch_trace = watch_trace
         self._validate()
 
     def _validate(self) -> None:
@@ -466,6 +487,13 @@ class Machine:
         if not isinstance(self.schedule, str) or self.schedule not in SCHEDULES:
             raise ConfigError(f"unknown schedule {self.schedule!r}; choose one of {list(SCHEDULES)}")
         self.deterministic = _check_bool("deterministic", self.deterministic)
+        if self.watch is not None and (not isinstance(self.watch, str) or self.watch not in WATCH_MECHANISMS):
+            raise ConfigError(f"unknown watchpoint mechanism {self.watch!r}; choose one of "
+                              f"{list(WATCH_MECHANISMS)} or None")
+        self.watch_cache = _check_int("watch_cache", self.watch_cache, 1, 1 << 24)
+        self.watch_trace = _check_bool("watch_trace", self.watch_trace)
+        if self.watch_trace and self.watch is None:
+            raise ConfigError("watch_trace needs the watchpoint unit (watch='unlimited', ...)")
 
         if self.root is None or self.root is True:
             self.root = Path.cwd()
@@ -525,6 +553,7 @@ class Machine:
             "jit_profile_insns": self.jit_profile_insns, "jit_cache_bytes": self.jit_cache_bytes,
             "max_threads": self.max_threads, "quantum": self.quantum, "schedule": self.schedule,
             "clients": self.clients, "client_options": self.client_options,
+            "watch": self.watch, "watch_cache": self.watch_cache, "watch_trace": self.watch_trace,
         }
 
     def run(self, program: str | os.PathLike, args: Iterable[str] = (), *,
@@ -593,6 +622,9 @@ class Machine:
         cfg.max_threads = self.max_threads
         cfg.quantum = self.quantum
         cfg.schedule = SCHEDULES[self.schedule]
+        cfg.watch = WATCH_MECHANISMS[self.watch] if self.watch else 0
+        cfg.watch_cache = self.watch_cache
+        cfg.watch_trace = 1 if self.watch_trace else 0
         keep = []  # keep cffi buffers alive during the call
         if self.root is not False:
             root_c = ffi.new("char[]", os.fsencode(str(self.root)))
@@ -654,6 +686,7 @@ class Machine:
                 if other[0]:
                     unknown_d[-1] = int(other[0])
                 threads = [int(lib.wb_machine_hart_instret(m, i)) for i in range(lib.wb_machine_hart_count(m))]
+                watch = _watch_stats(m) if self.watch else None
                 reg_d = None
                 if regs:
                     x = ffi.new("uint64_t[32]")
@@ -674,8 +707,17 @@ class Machine:
             cache_flushes=int(res.cache_flushes), mem_peak=int(res.mem_peak),
             syscalls=syscalls, unknown_syscalls=unknown_d, stdout=out, stderr=errb,
             config=self.config, regs=reg_d, records=records, drains=drains,
-            thread_instructions=threads,
+            thread_instructions=threads, watch=watch,
         )
+
+
+def _watch_stats(m) -> dict:
+    """The watchpoint unit's counters (wb_watch_stats) as a flat dict of ints."""
+    st = ffi.new("wb_watch_stats *")
+    lib.wb_machine_watch_stats(m, st)
+    out = {f: int(getattr(st.unit, f)) for f, _ in ffi.typeof("wb_watch_counters").fields}
+    out.update({f: int(getattr(st, f)) for f, _ in ffi.typeof("wb_watch_stats").fields if f != "unit"})
+    return out
 
 
 def _drain_streams(m, chunks: dict, on_records=None) -> int:

@@ -129,6 +129,8 @@ void wb_client_call_mem(wb_hart *h, const wb_action *a, uint64_t pc, uint64_t ad
 int wb_clients_view_fault(wb_hart *h, int view, uint64_t pc, uint64_t addr, unsigned size, int kind);
 /* Some client mapped [addr, addr+len) on demand (on_unmapped): 1, the access may run again. */
 int wb_clients_unmapped(wb_hart *h, uint64_t addr, uint64_t len);
+/* A watchpoint triggered (watch/online.c): every client's on_watch. */
+void wb_clients_watch(wb_hart *h, uint64_t pc, uint64_t addr, unsigned size, int kind);
 
 /* The guest jumped to WB_WRAP_RETURN: run the post hook of the innermost wrapped call and
  * return the pc to continue at (its real return address). Stops the machine (and returns

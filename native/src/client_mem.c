@@ -41,6 +41,13 @@ int wb_clients_view_fault(wb_hart *h, int view, uint64_t pc, uint64_t addr, unsi
   return !handled;
 }
 
+void wb_clients_watch(wb_hart *h, uint64_t pc, uint64_t addr, unsigned size, int kind) {
+  wb_clients *c = h->m->clients;
+  if (!c) return;
+  for (int k = 0; k < c->n; k++)
+    if (c->ops[k].on_watch) c->ops[k].on_watch(c->ops[k].data, h, pc, addr, size, kind);
+}
+
 int wb_clients_unmapped(wb_hart *h, uint64_t addr, uint64_t len) {
   wb_clients *c = h->m->clients;
   if (!c) return 0;

@@ -74,7 +74,8 @@ enum fields {
   F_CSR,   /* rd, rs1 (register or uimm), imm = csr number (unsigned) */
   F_AMO,   /* rd, rs1, rs2, rm = aq:rl */
   F_FENCE, /* imm = bits 31:20 (fm, pred, succ), unsigned */
-  F_SFENCE /* rs1, rs2 */
+  F_SFENCE, /* rs1, rs2 */
+  F_WP     /* rd, rs1, rs2, imm = funct7 (the watch flags) */
 };
 
 typedef struct pat32 {
@@ -112,7 +113,7 @@ enum {
   OPC_OP_IMM_32 = 0x1b, OPC_STORE = 0x23, OPC_STORE_FP = 0x27, OPC_AMO = 0x2f, OPC_OP = 0x33,
   OPC_LUI = 0x37, OPC_OP_32 = 0x3b, OPC_MADD = 0x43, OPC_MSUB = 0x47, OPC_NMSUB = 0x4b,
   OPC_NMADD = 0x4f, OPC_OP_FP = 0x53, OPC_BRANCH = 0x63, OPC_JALR = 0x67, OPC_JAL = 0x6f,
-  OPC_SYSTEM = 0x73
+  OPC_SYSTEM = 0x73, OPC_CUSTOM0 = 0x0b
 };
 
 static const pat32 t_load[] = {
@@ -128,6 +129,14 @@ static const pat32 t_load_fp[] = {
 
 static const pat32 t_misc_mem[] = {
   P(M_F3, F3(0) | OPC_MISC_MEM, FENCE, FENCE), P(M_F3, F3(1) | OPC_MISC_MEM, FENCE_I, NONE),
+};
+
+/* custom-0: the watchpoint unit's wp.set (funct3 0) and wp.clear (funct3 1), R-type with the
+ * watch flags in funct7: 1 read, 2 write, 3 both (docs/watchpoints.md) */
+static const pat32 t_custom0[] = {
+  P(M_F7F3, F7(1) | F3(0) | OPC_CUSTOM0, WP_SET, WP),   P(M_F7F3, F7(2) | F3(0) | OPC_CUSTOM0, WP_SET, WP),
+  P(M_F7F3, F7(3) | F3(0) | OPC_CUSTOM0, WP_SET, WP),   P(M_F7F3, F7(1) | F3(1) | OPC_CUSTOM0, WP_CLEAR, WP),
+  P(M_F7F3, F7(2) | F3(1) | OPC_CUSTOM0, WP_CLEAR, WP), P(M_F7F3, F7(3) | F3(1) | OPC_CUSTOM0, WP_CLEAR, WP),
 };
 
 static const pat32 t_op_imm[] = {
@@ -272,6 +281,7 @@ static const opcode_table by_opcode[32] = {
   T(OPC_MADD, t_madd),       T(OPC_MSUB, t_msub),       T(OPC_NMSUB, t_nmsub),
   T(OPC_NMADD, t_nmadd),     T(OPC_OP_FP, t_op_fp),     T(OPC_BRANCH, t_branch),
   T(OPC_JALR, t_jalr),       T(OPC_JAL, t_jal),         T(OPC_SYSTEM, t_system),
+  T(OPC_CUSTOM0, t_custom0),
 };
 #undef T
 
@@ -296,6 +306,7 @@ static void extract32(uint32_t r, unsigned fields, wb_insn *o) {
     case F_AMO: o->rd = f_rd(r); o->rs1 = f_rs1(r); o->rs2 = f_rs2(r); o->rm = f_aqrl(r); break;
     case F_FENCE: o->imm = bits(r, 31, 20); break;
     case F_SFENCE: o->rs1 = f_rs1(r); o->rs2 = f_rs2(r); break;
+    case F_WP: o->rd = f_rd(r); o->rs1 = f_rs1(r); o->rs2 = f_rs2(r); o->imm = bits(r, 31, 25); break;
   }
 }
 

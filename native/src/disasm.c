@@ -18,7 +18,7 @@ enum fmt {
   FMT_ENUM(J) FMT_ENUM(JR) FMT_ENUM(CSR) FMT_ENUM(CSRI) FMT_ENUM(AMO) FMT_ENUM(LR)
   FMT_ENUM(FLD) FMT_ENUM(FST) FMT_ENUM(FR) FMT_ENUM(FR4) FMT_ENUM(FR1) FMT_ENUM(FRM)
   FMT_ENUM(FRM1) FMT_ENUM(FCMP) FMT_ENUM(FX) FMT_ENUM(XF) FMT_ENUM(FCVTI) FMT_ENUM(FCVTF)
-  FMT_ENUM(N) FMT_ENUM(FENCE)
+  FMT_ENUM(N) FMT_ENUM(FENCE) FMT_ENUM(WP)
 #undef FMT_ENUM
 };
 
@@ -140,6 +140,7 @@ int wb_disasm(const wb_insn *x, uint64_t pc, char *buf, size_t n) {
   }
   switch (op_fmts[op]) {
     case FMT_R: put(&o, "%s %s, %s, %s", mn, rd, rs1, rs2); break;
+    case FMT_WP: put(&o, "%s %s, %s, %s, %lld", mn, rd, rs1, rs2, imm); break;
     case FMT_I: put(&o, "%s %s, %s, %lld", mn, rd, rs1, imm); break;
     case FMT_SH: put(&o, "%s %s, %s, 0x%llx", mn, rd, rs1, (unsigned long long)x->imm); break;
     case FMT_LD: put(&o, "%s %s, %lld(%s)", mn, rd, imm, rs1); break;

@@ -103,6 +103,13 @@ typedef struct wb_hart {
   volatile int fault_view;      /* the memory view the fault happened in */
   volatile int fault_smc;       /* the fault was a write to write-protected translated code */
   uint64_t fault_addr;          /* guest address of the last fault */
+  /* the watchpoint unit (watch/online.c): a watch trap is due after the current instruction
+   * (translated code tests watch_hit after a checked access), at the access's address; the
+   * last filter-view fault checked (so a fault seen twice is checked once) */
+  volatile uint8_t watch_hit;
+  volatile uint8_t in_fault_handler;   /* completing a view fault inside the signal handler */
+  uint64_t watch_addr;
+  uint64_t watch_seen_pc, watch_seen_icount;
   /* calls of wrapped functions that have not returned (client.c's wrapping, per thread) */
   struct wb_wrap_frame *frames;
   size_t nframes, capframes;

@@ -26,6 +26,7 @@
 #include "csr.h"
 #include "mmu.h"
 #include "trap.h"
+#include "watch/watch.h"
 
 #define HASH_BITS 16
 #define HASH_SIZE (1u << HASH_BITS)
@@ -129,6 +130,7 @@ static const uint8_t pair_first[WB_OP_COUNT] = {
 #define RDINT_XF 0
 #define RDINT_FCVTI 1
 #define RDINT_FCVTF 0
+#define RDINT_WP 1
 static const uint8_t rd_is_int[WB_OP_COUNT] = {
 #define X(name, mn, fmt) [WB_OP_##name] = RDINT_##fmt,
     WB_OPS(X)

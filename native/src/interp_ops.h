@@ -174,6 +174,15 @@
     /* a timer was armed, or a second thread started (a quantum): look at the limits */
     if (UNLIKELY(wb_machine_stop_insn(cpu) < limit)) limit = 0;
     pc = cpu->pc; slot = NULL; goto lookup;
+  /* the watchpoint unit's wp.set / wp.clear (watch/online.c); illegal when it is off */
+#define WP_OP(set) { \
+    int64_t r = wb_watchpt_guest(cpu, set, RS1, RS2, (unsigned)IMM); \
+    if (r == WB_WATCHPT_ILLEGAL) goto illegal; \
+    X[RD] = (uint64_t)r; \
+    NEXT; }
+  L_WP_SET: WP_OP(1)
+  L_WP_CLEAR: WP_OP(0)
+#undef WP_OP
   L_EBREAK:
     cpu->instret -= (b->n - IDX);
     cpu->pc = INSN_PC;

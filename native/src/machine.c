@@ -23,6 +23,7 @@
 #include "jit/jit.h"
 #include "client.h"
 #include "machine.h"
+#include "watch/watch.h"
 #include "parallel.h"
 #include "platform.h"
 #include "system/system.h"
@@ -308,8 +309,17 @@ static void on_host_fault(int sig, siginfo_t *si, void *uc) {
       h->fault_smc = 0;
 #endif
       /* a view fault in translated code: complete it and resume right there */
-      if (!h->fault_smc && sig == SIGSEGV && v > 0 && h->jit && wb_jit_try_complete(h, uc, complete_view_fault))
-        return;
+      if (!h->fault_smc && sig == SIGSEGV && v > 0 && h->jit) {
+        h->in_fault_handler = 1;
+        int done = wb_jit_try_complete(h, uc, complete_view_fault);
+        h->in_fault_handler = 0;
+        if (done) {
+          /* the run must stop, or the watchpoint unit marked the instruction (its block is
+           * rebuilt): leave at the next block entry */
+          if (wb_stopping(m) || wb_jit_rebuild_pending(h->jit)) wb_jit_request_exit(h->jit, uc);
+          return;
+        }
+      }
       /* translated code keeps guest registers in host registers: read them from the
        * signal context now, before the jump discards it */
       h->fault_recovered = h->jit ? wb_jit_recover_fault(h, uc) : 0;
@@ -348,7 +358,8 @@ static int access_at(wb_hart *h, uint64_t pc, uint64_t *addr, unsigned *size, in
 
 /* A guest access faulted in a view (not the primary, or through the window): if the guest's
  * own protection allows it and the clients agree, complete it through the primary view (one
- * instruction in the interpreter) and return 1; the run then resumes after it. */
+ * instruction in the interpreter) and return 1; the run then resumes after it, unless it
+ * must stop (wb_stopping: the callers look). 0: not completed (a guest fault). */
 static int complete_view_fault_locked(wb_hart *h, uint64_t pc);
 
 static int complete_view_fault(wb_hart *h, uint64_t pc) {
@@ -356,6 +367,30 @@ static int complete_view_fault(wb_hart *h, uint64_t pc) {
   int r = complete_view_fault_locked(h, pc);
   wb_unlock(h->m);
   return r;
+}
+
+/* An access faulted in the watchpoint unit's filter view (a page holding a watch): the unit
+ * checks it (watch/online.c), then the access completes through the primary view. A watch
+ * trap comes after the access: inside the signal handler (h->in_fault_handler) the fault is
+ * declined before the access runs, and completed once more after the jump out, where the run
+ * stops for the trap right after it. */
+static int complete_watch_fault(wb_hart *h, uint64_t pc, uint64_t a, unsigned size, int kind) {
+  wb_machine *m = h->m;
+  int need = kind == WB_MEM_LOAD ? WB_PROT_R : kind == WB_MEM_STORE ? WB_PROT_W : (WB_PROT_R | WB_PROT_W);
+  if (!wb_mem_check(&m->mem, a, size, need)) { h->fault_addr = a; return 0; }
+  uint32_t raw;
+  wb_insn in;
+  int plain = 0;   /* a load or store the JIT translates inline (atomics run in the interpreter) */
+  if (wb_machine_insn_raw(m, pc, &raw) == 0 && wb_decode(raw, &in) == 0)
+    plain = (in.op >= WB_OP_LB && in.op <= WB_OP_SD) || in.op == WB_OP_FLW || in.op == WB_OP_FLD ||
+            in.op == WB_OP_FSW || in.op == WB_OP_FSD;
+  wb_watchpt_fault(h, pc, a, size, kind, plain);
+  if (h->watch_hit && h->in_fault_handler) return 0;
+  h->pc = pc;
+  wb_interp_step(h, m->mem.base, m->mem.bound);
+  m->view_faults++;
+  if (h->watch_hit) wb_watchpt_trap(h);
+  return 1;
 }
 
 static int complete_view_fault_locked(wb_hart *h, uint64_t pc) {
@@ -367,6 +402,7 @@ static int complete_view_fault_locked(wb_hart *h, uint64_t pc) {
   int kind;
   if (!access_at(h, pc, &a, &size, &kind)) return 0;
   const wb_view *w = &m->mem.views[v];
+  if (v == wb_watchpt_view(m)) return complete_watch_fault(h, pc, a, size, kind);
   uint64_t real = a - (w->window ? m->mem.size : 0);
   int need = kind == WB_MEM_LOAD ? WB_PROT_R : kind == WB_MEM_STORE ? WB_PROT_W : (WB_PROT_R | WB_PROT_W);
   if (!wb_mem_check(&m->mem, real, size, need)) { h->fault_addr = a; return 0; }
@@ -382,7 +418,7 @@ static int complete_view_fault_locked(wb_hart *h, uint64_t pc) {
   h->pc = pc;
   wb_interp_step(h, m->mem.base - (w->window ? m->mem.size : 0), m->mem.bound);
   if (!opened || denied) m->view_faults++;
-  return !wb_stopping(m);  /* completed (a pause another thread asked for comes after it) */
+  return 1;  /* completed (a stop asked for meanwhile comes after it: the callers look) */
 }
 
 /* A guest store at pc faulted on a page of translated code (write-protected by
@@ -425,7 +461,12 @@ static int complete_code_write(wb_hart *h, uint64_t pc) {
 /* ---- public API ---- */
 
 WB_API wb_machine *wb_machine_create(const wb_config *cfg, char *err, size_t errlen) {
-  return wb_machine_new(cfg, &wb_user_platform, err, errlen);
+  wb_machine *m = wb_machine_new(cfg, &wb_user_platform, err, errlen);
+  if (m && wb_watchpt_init(m, err, errlen) != 0) {   /* the watchpoint unit (watch/online.c) */
+    wb_machine_destroy(m);
+    return NULL;
+  }
+  return m;
 }
 
 wb_machine *wb_machine_new(const wb_config *cfg, const wb_platform *platform, char *err, size_t errlen) {
@@ -544,7 +585,7 @@ static int after_fault(wb_hart *h, int sig) {
       h->fault_smc = 0;
       return complete_code_write(h, pc);
     }
-    if (sig == SIGSEGV && complete_view_fault(h, pc)) return 1; /* resume after it */
+    if (sig == SIGSEGV && complete_view_fault(h, pc)) return !wb_stopping(m); /* on after it */
     /* memory a client grows on demand (the shrink client's fix-up): mapped now, run the
      * access again */
     if (sig == SIGSEGV && h->fault_view == 0 && h->fault_addr < m->mem.size &&
@@ -644,6 +685,7 @@ WB_API void wb_machine_destroy(wb_machine *m) {
   wb_par_end(m);
   if (m->platform) m->platform->fini(m);
   wb_clients_fini(m);
+  wb_watchpt_fini(m);
   wb_interp_fini(m);
   wb_jit_fini(m);
   wb_mem_fini(&m->mem);

@@ -17,6 +17,7 @@
  *   FCMP rd, frs1, frs2          FX   rd, frs1 (fmv.x/fclass)  XF  frd, rs1 (fmv.*.x)
  *   FCVTI rd, frs1, rm (fp->int) FCVTF frd, rs1, rm (int->fp)
  *   N    no operands             FENCE pred, succ (imm)
+ *   WP   rd, rs1, rs2, flags(imm)
  */
 #ifndef WB_OPS_H
 #define WB_OPS_H
@@ -77,7 +78,9 @@
   X(FCVT_L_D, "fcvt.l.d", FCVTI) X(FCVT_LU_D, "fcvt.lu.d", FCVTI) X(FMV_X_D, "fmv.x.d", FX) \
   X(FCVT_D_L, "fcvt.d.l", FCVTF) X(FCVT_D_LU, "fcvt.d.lu", FCVTF) X(FMV_D_X, "fmv.d.x", XF) \
   /* privileged (decoded for system mode; illegal in user mode) */ \
-  X(MRET, "mret", N) X(SRET, "sret", N) X(WFI, "wfi", N) X(SFENCE_VMA, "sfence.vma", R)
+  X(MRET, "mret", N) X(SRET, "sret", N) X(WFI, "wfi", N) X(SFENCE_VMA, "sfence.vma", R) \
+  /* the watchpoint unit's custom-0 instructions (docs/watchpoints.md; illegal when it is off) */ \
+  X(WP_SET, "wp.set", WP) X(WP_CLEAR, "wp.clear", WP)
 
 enum wb_op {
 #define WB_OP_ENUM(name, mn, fmt) WB_OP_##name,

@@ -254,6 +254,15 @@ def _threaded(name: str) -> Callable[[], Plan]:
     return plan
 
 
+def _watching(name: str) -> Callable[[], Plan]:
+    """A program of ours that uses the engine's guest-visible watchpoints (workloads/watch/)."""
+    def plan() -> Plan:
+        d = workloads_dir() / "watch"
+        return Plan(sources=[d / f"{name}.c"], cflags=["-std=gnu11"], prefix_maps={d: "workloads/watch"})
+
+    return plan
+
+
 def _qsort_args(size: object, level: object) -> list[str]:
     return [str(size)] if size is not None else []
 
@@ -333,6 +342,8 @@ SPECS: dict[str, Spec] = {
              "test", _threaded("litmus")),
         Spec("signals", "signal handlers: faults recovered, pc edited in the ucontext, altstack, masks, alarms, pthread_kill (arg: all|abort)",
              "test", _threaded("signals")),
+        Spec("wpdebug", "the engine's wp.set/wp.clear instructions and watch traps, as a debugger uses "
+             "them (args: all | nohandler | many N; needs Machine(watch=...))", "test", _watching("wpdebug")),
         Spec("files", "file system calls: open/read/write/lseek/fstat/readdir/rename/unlink/getcwd (needs a writable cwd)",
              "test", _small("files"), needs_writable_cwd=True),
     ]

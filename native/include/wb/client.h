@@ -53,8 +53,9 @@
 extern "C" {
 #endif
 
-/* The version of this API (bumped on every incompatible change: 2 added harts to the hooks). */
-#define WB_CLIENT_API_VERSION 2
+/* The version of this API (bumped on every incompatible change: 2 added harts to the hooks,
+ * 3 the watchpoint hook). */
+#define WB_CLIENT_API_VERSION 3
 
 typedef struct wb_stream wb_stream;
 typedef struct wb_bb wb_bb;
@@ -101,6 +102,10 @@ typedef struct wb_client_ops {
    * run again (or the syscall's check redone); 0 leaves it a guest fault (EFAULT). Memory that
    * grows on demand: the shrink client's fix-up. h: the hart whose access or syscall it was. */
   int (*on_unmapped)(void *data, wb_hart *h, uint64_t addr, uint64_t len);
+  /* The watchpoint unit (wb_config.watch): an access of `size` bytes at addr by the
+   * instruction at pc touches a byte watched for its kind (enum wb_mem_kind). Called before
+   * the access. */
+  void (*on_watch)(void *data, wb_hart *h, uint64_t pc, uint64_t addr, unsigned size, int kind);
 } wb_client_ops;
 
 /* Register a client (before wb_machine_run). Returns its client id (>= 0: the index of its
@@ -197,6 +202,13 @@ int wb_view_activate(wb_machine *m, int view);
 uint64_t wb_view_window_offset(const wb_machine *m);
 /* Faults completed through the primary view so far. */
 uint64_t wb_view_faults(const wb_machine *m);
+
+/* ---- watchpoints (a machine created with wb_config.watch; docs/watchpoints.md) ---- */
+/* Watch (set) or stop watching (clear) bytes [addr, addr+len) for reads (flags 1), writes (2)
+ * or both (3); triggers reach on_watch. 0, -EINVAL (no unit, an empty or wrapping range, bad
+ * flags) or -ENOMEM (the table's cap). Clearing what was never set changes nothing. */
+int wb_watch_set(wb_machine *m, uint64_t addr, uint64_t len, unsigned flags);
+int wb_watch_clear(wb_machine *m, uint64_t addr, uint64_t len, unsigned flags);
 
 /* ---- guest memory a client manages ---- */
 /* Reserve len bytes (rounded up to pages) of free guest address space, out of reach of the

@@ -70,7 +70,21 @@ typedef struct wb_config {
                                (0 = 20000) */
   int schedule;             /* enum wb_schedule: how guest threads share the host (default
                                parallel) */
+  int watch;                /* enum wb_watch_mech: the watchpoint unit and how it finds the
+                               accesses it checks (docs/watchpoints.md); 0 = off. User mode. */
+  uint64_t watch_cache;     /* watchpoint unit: range-cache entries (0 = 64; 1 .. 2^24) */
+  int watch_trace;          /* 1: every operation the unit sees goes to stream "watch"
+                               (wb_watch_op records), which the model replays */
 } wb_config;
+
+/* How the watchpoint unit finds the accesses it must check (docs/watchpoints.md). */
+enum wb_watch_mech {
+  WB_WATCH_OFF = 0,
+  WB_WATCH_UNLIMITED = 1,  /* the unit; instructions that touch watched pages get inline checks */
+  WB_WATCH_PAGEPROT = 2,   /* host page protection: a fault per access to a watched page */
+  WB_WATCH_DEBUGREGS = 3,  /* four x86-style debug registers (1/2/4/8 aligned bytes each) */
+  WB_WATCH_SOFTWARE = 4,   /* a check compiled before every load and store */
+};
 
 /* How guest threads run. Single-threaded programs run the same way under both. */
 enum wb_schedule {
@@ -224,6 +238,22 @@ typedef struct wb_watch_counters {
   uint64_t lookups, hits, misses, handler_calls, evictions, invalidations, triggers;
   uint64_t splits, merges, segments_max;
 } wb_watch_counters;
+/* The unit on a machine created with wb_config.watch: its counters and the mechanism's. */
+typedef struct wb_watch_stats {
+  wb_watch_counters unit;   /* the range cache's and table's (as wb_watch_replay's) */
+  uint64_t segments;        /* watched segments the table holds now */
+  uint64_t view_faults;     /* accesses that faulted on a watched page (pageprot: all of them) */
+  uint64_t false_faults;    /* ... of which touched no byte watched for their kind */
+  uint64_t inline_checks;   /* checks called from translated code (marked instructions) */
+  uint64_t marked;          /* instructions given an inline check */
+  uint64_t rebuilds;        /* blocks rebuilt with inline checks */
+  uint64_t guest_sets, guest_clears; /* the guest's wp.set / wp.clear */
+  uint64_t traps;           /* watch traps raised to the guest */
+  uint64_t uncovered_sets, uncovered_bytes; /* debugregs: sets no register could hold */
+} wb_watch_stats;
+/* 0 and *out filled, or -1 (and zeros) when the machine has no watchpoint unit. */
+int wb_machine_watch_stats(wb_machine *m, wb_watch_stats *out);
+
 /* Replay n records through a fresh unit with a range cache of rc_entries entries; *out gets
  * the counters (of the records before a bad one, if any). 0, or -1 with err naming the bad
  * record (an empty or wrapping range, an access longer than 8 bytes, bad flags or kind, the

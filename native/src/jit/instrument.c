@@ -83,19 +83,24 @@ static void emit_call(tctx *t, const wb_action *a) {
     skip = x_jcc32(b, CC_AE);
   }
   if (a->kind == WB_ACT_CALL_MEM) action_addr(t, a);
+  wb_tx_clean_call(t, a->kind == WB_ACT_CALL_MEM ? (void *)client_call_mem : (void *)client_call,
+                   (uint64_t)(uintptr_t)keep);
+  if (skip) x_fix32(skip, b->p);
+}
+
+void wb_tx_clean_call(tctx *t, void *fn, uint64_t arg) {
+  x86_buf *b = &t->b;
   wb_tx_spill_all(t);
   x_rm(b, XW, 0x89, X_LEFT, X_RBP, JD(jit_left));
   icount_now(t, X_RAX);
   x_rm(b, XW, 0x89, X_RAX, X_RBP, JD(instret));
   x_rm(b, XW, 0x8d, X_RDI, X_RBP, -JIT_BIAS);     /* lea: the hart */
-  x_mov_imm(b, X_RSI, (uint64_t)(uintptr_t)keep);
+  x_mov_imm(b, X_RSI, arg);
   x_mov_imm(b, X_RDX, t->pc);
-  x_mov_imm(b, X_RAX, (uint64_t)(uintptr_t)(a->kind == WB_ACT_CALL_MEM ? (void *)client_call_mem
-                                                                        : (void *)client_call));
+  x_mov_imm(b, X_RAX, (uint64_t)(uintptr_t)fn);
   x_call_reg(b, X_RAX);
   wb_tx_reload_all(t);
   x_rm(b, XW, XA_MOV, X_LEFT, X_RBP, JD(jit_left));
-  if (skip) x_fix32(skip, b->p);
 }
 
 /* mode: 0 a block without bursty tracing, 1 its checking copy, 2 its instrumented copy */

@@ -23,6 +23,7 @@
 #include "mmu.h"
 #include "trap.h"
 #include "client.h"
+#include "watch/watch.h"
 
 
 #if WB_HAVE_JIT
@@ -451,6 +452,48 @@ static wb_jit_block *resolve(struct wb_jit *J, uint64_t pc) {
   return translate(J, pc);
 }
 
+/* ---- rebuilding blocks for the watchpoint unit ---- */
+
+void wb_jit_rebuild_at(struct wb_jit *J, uint64_t pc) {
+  if (J->nrebuild < JIT_REBUILDS) J->rebuild[J->nrebuild] = pc;
+  if (J->nrebuild <= JIT_REBUILDS) J->nrebuild++;
+}
+
+int wb_jit_rebuild_pending(const struct wb_jit *J) { return J && J->nrebuild != 0; }
+
+/* Translate again every live block holding a marked instruction and point the old entry at
+ * the new code (a jmp over its count check): whatever reaches the old block (chained exits,
+ * the jump table) goes on into the new one, and the old code stays valid for a fault handler
+ * that resumes inside it. */
+static void rebuild_marked(struct wb_jit *J) {
+  wb_machine *m = J->m;
+  unsigned n = J->nrebuild;
+  J->nrebuild = 0;
+  wb_lock(m);
+  if (n > JIT_REBUILDS) {            /* too many at once: rebuild everything */
+    wb_jit_flush(J);
+    m->cache_flushes++;
+    wb_unlock(m);
+    return;
+  }
+  uint64_t gen = J->generation;
+  size_t norder = J->norder;
+  for (size_t k = 0; k < norder && J->generation == gen; k++) {
+    wb_jit_block *b = J->order[k];
+    int holds = 0;
+    for (unsigned r = 0; r < n && !holds; r++) holds = J->rebuild[r] >= b->pc && J->rebuild[r] < b->end_pc;
+    if (!holds || b->replaced) continue;
+    wb_jit_block *nb = translate_locked(J, b->pc);
+    if (!nb || J->generation != gen) break;   /* the cache was dropped: all is new anyway */
+    b->code[0] = 0xe9;                         /* jmp rel32 */
+    int32_t rel = (int32_t)(nb->code - (b->code + 5));
+    memcpy(b->code + 1, &rel, 4);
+    b->replaced = 1;
+    wb_watchpt_rebuilt(m);
+  }
+  wb_unlock(m);
+}
+
 /* ---- limits ---- */
 
 static void set_left(struct wb_jit *J) {
@@ -585,6 +628,11 @@ void wb_jit_run(wb_hart *h) {
       J->exit_requested = 0;
       checked = 0;
     }
+    if (__builtin_expect(J->nrebuild != 0, 0)) {   /* the watchpoint unit marked instructions */
+      rebuild_marked(J);
+      blk = NULL;
+      checked = 0;
+    }
     if (UNLIKELY_WRAP(pc)) {               /* a wrapped function returns (client.c) */
       cpu->pc = pc;
       pc = wb_wrap_return(h);
@@ -690,6 +738,11 @@ void wb_jit_run(wb_hart *h) {
         break;
       case JX_STOP:  /* a helper set pc and instret: on from there unless the run stops */
         if (m->stop_reason != WB_REASON_NONE || cpu->leave) return;
+        pc = cpu->pc;
+        break;
+      case JX_WATCH:   /* a checked access owes the guest a watch trap, right after it */
+        cpu->pc = epc;
+        if (wb_watchpt_trap(h)) return;
         pc = cpu->pc;
         break;
       case JX_INTERP:

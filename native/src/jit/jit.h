@@ -67,6 +67,12 @@ int wb_jit_locate(const struct wb_jit *J, uintptr_t hpc, uint64_t *guest_pc, uin
 void wb_jit_request_exit(struct wb_jit *J, void *ucontext);
 /* A clean call from translated code begins (1) or ends (0): r15 lives in cpu.jit_left. */
 void wb_jit_synced(struct wb_jit *J, int on);
+/* The watchpoint unit marked the instruction at pc: the blocks holding it are rebuilt (with
+ * its inline check) when the dispatcher next runs; the old code's entry then jumps to the new
+ * one, so chained exits and the jump table follow. Async-signal-safe (no allocation). */
+void wb_jit_rebuild_at(struct wb_jit *J, uint64_t pc);
+/* 1 if rebuilds are waiting for the dispatcher. */
+int wb_jit_rebuild_pending(const struct wb_jit *J);
 
 /* ---- sampling the guest at host signals (sample.c) ----
  * After wb_jit_sampler_start(m, signo, buf, cap), every `signo` delivered to the thread

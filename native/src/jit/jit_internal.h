@@ -20,6 +20,7 @@ struct wb_dinsn;
 #define JIT_CODE_SIZE_DEFAULT (128u << 20)   /* code arena; cfg.jit_cache_bytes overrides */
 #define JIT_PREFIX 4096                      /* enter/exit trampolines at the arena start */
 #define JIT_NMAP 9                           /* guest registers held in host registers */
+#define JIT_REBUILDS 64                      /* marked instructions waiting for rebuilds */
 #define X_LEFT X_R15                         /* host register holding cpu.jit_left */
 #define JIT_HOT_BITS 14
 
@@ -41,6 +42,7 @@ enum {
   JX_INTERP,    /* run this one instruction in the interpreter, then go on (a memory base
                    out of range, an invalid dynamic rounding mode: its exact semantics) */
   JX_STREAM,    /* at block entry: stream `ptr` needs `amount` more bytes */
+  JX_WATCH,     /* after a checked access that owes the guest a watch trap: at `pc` (next) */
 };
 
 typedef struct wb_jit_exit {
@@ -73,6 +75,7 @@ typedef struct wb_jit_block {
   uint32_t code_len;            /* body and stubs */
   uint16_t n;                   /* guest instructions */
   uint16_t alt;                 /* bursty tracing: offset of the instrumented copy (0: none) */
+  uint8_t replaced;             /* rebuilt (watchpoint unit): the entry jumps to the new one */
   uint16_t hoff[];              /* n + 1 entries: host offset of instruction i's code;
                                    hoff[n] = end of the body (stubs follow). With an
                                    instrumented copy, n + 1 more entries describe it. */
@@ -126,6 +129,10 @@ struct wb_jit {
                                    reloads it after: an exit request may change memory */
   volatile int exit_requested;
   volatile int left_swapped;
+  /* instructions the watchpoint unit marked, whose blocks the dispatcher rebuilds (past
+   * JIT_REBUILDS at once: the whole cache is dropped instead) */
+  uint64_t rebuild[JIT_REBUILDS];
+  volatile unsigned nrebuild;
   int64_t saved_left;
   uint64_t translations;
   /* system mode (wb_jit_set_system): blocks are found by virtual pc and the physical address

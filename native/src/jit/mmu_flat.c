@@ -7,7 +7,9 @@
  * offset, so a checked base plus any offset faults precisely instead of reaching host memory.
  * An unchecked base out of range leaves the block (JX_INTERP) and the interpreter runs that
  * one instruction with its exact semantics. A soft-TLB backend would emit its probe here and
- * return the host address in a scratch register; translate.c does not change.
+ * return the host address in a scratch register; translate.c does not change. A load or store
+ * the watchpoint unit checks inline goes through the primary view instead (rdx), where the
+ * pages its filter view denies are open.
  */
 #include "tctx.h"
 
@@ -21,6 +23,10 @@ wb_tx_addr wb_tx_mem(tctx *t, unsigned rs1, int64_t imm) {
     x_rm(&t->b, XW, XA_CMP, a, X_RBP, JD(jit_bound));
     wb_tx_add_stub(t, x_jcc32(&t->b, CC_AE), JX_INTERP, t->pc, -1, 0);
     t->checked |= 1u << rs1;
+  }
+  if (t->mirror) {   /* checked by the watchpoint unit: the primary view, never denied */
+    x_mov_imm(&t->b, X_RDX, (uint64_t)(uintptr_t)t->m->mem.base);
+    return (wb_tx_addr){X_RDX, a, (int32_t)imm};
   }
   return (wb_tx_addr){X_RBX, a, (int32_t)imm};
 }

@@ -48,6 +48,8 @@ typedef struct tctx {
   } sys_defer[WB_BLOCK_MAX];
   unsigned nsys_defer;
   uint8_t *fwd_end;
+  int mirror;             /* the access of instruction i goes through the primary view (a
+                             load or store the watchpoint unit checks inline: jit/watch.c) */
 } tctx;
 
 /* host register of guest register r, or -1 (in memory) */
@@ -62,6 +64,14 @@ void wb_tx_add_stub(tctx *t, uint8_t *field, int kind, uint64_t pc, int reg, int
 wb_jit_exit *wb_tx_new_exit(tctx *t, int kind, uint64_t pc, unsigned idx);
 /* host register h = guest register r */
 void wb_tx_ld(tctx *t, int h, unsigned r);
+/* A clean call fn(hart, arg, pc, rcx) before instruction t->i: the mapped registers, the count
+ * and an exact instret in the hart around it (rcx: the caller's fourth argument). */
+void wb_tx_clean_call(tctx *t, void *fn, uint64_t arg);
+/* The watchpoint unit (jit/watch.c): 1 if instruction `in` gets the inline check; the check
+ * before it, and after it the exit for a watch trap it owes the guest. */
+int wb_tx_watch_wants(tctx *t, const wb_insn *in);
+void wb_tx_watch_before(tctx *t, const wb_insn *in);
+void wb_tx_watch_after(tctx *t);
 /* the mapped guest registers to memory (before a call) and back (after it) */
 void wb_tx_spill_all(tctx *t);
 void wb_tx_reload_all(tctx *t);

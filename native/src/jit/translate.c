@@ -846,7 +846,12 @@ static wb_jit_block *translate_block(struct wb_jit *J, uint64_t pc, const wb_ins
         wb_tx_emit_actions(t, acts + astart[i], astart[i + 1] - astart[i], mode);
         if (t->b.end - t->b.p < INSN_ROOM) return NULL;
       }
+      int watched = wb_tx_watch_wants(t, &in[i]);
+      if (watched) wb_tx_watch_before(t, &in[i]);
+      t->mirror = watched;
       ended = translate_insn(t, &in[i]);
+      t->mirror = 0;
+      if (watched) wb_tx_watch_after(t);
       if (t->full) return NULL;
       ipc = t->end_pc;
     }

@@ -216,6 +216,10 @@ WB_API wb_machine *wb_system_create(const wb_config *cfg, const wb_boot *boot, c
     snprintf(err, errlen, "harts must be 1 to %d (got %d)", WB_BOARD_MAX_HARTS, boot->harts);
     return NULL;
   }
+  if (cfg->watch) {
+    snprintf(err, errlen, "the watchpoint unit runs in user mode only (wb_config.watch)");
+    return NULL;
+  }
   if (nharts > 1 && cfg->schedule != WB_SCHEDULE_DETERMINISTIC) {
     snprintf(err, errlen, "system mode runs its harts in turn on one host thread (schedule 'deterministic')");
     return NULL;

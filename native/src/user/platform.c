@@ -9,6 +9,7 @@
 #include "../platform.h"
 #include "../user.h"
 #include "user_internal.h"
+#include "../watch/watch.h"
 
 static int user_on_trap(wb_hart *h, const wb_trap *t) {
   wb_machine *m = h->m;
@@ -27,6 +28,16 @@ static int user_on_trap(wb_hart *h, const wb_trap *t) {
       h->pc += 4;
       return 0;
     case WB_CAUSE_BREAKPOINT:
+      if (t->what && strcmp(t->what, WB_WATCH_TRAP_WHAT) == 0) {  /* after a watched access */
+        if (wb_signal_has_handler(m, 5)) {  /* SIGTRAP, TRAP_HWBKPT, si_addr: the access */
+          wb_signal_force(h, 5, 4, t->tval);
+          return 1;
+        }
+        wb_machine_stop(m, WB_REASON_EBREAK, "watchpoint hit: an access at 0x%llx just before pc 0x%llx "
+                        "(the guest has no SIGTRAP handler)", (unsigned long long)t->tval,
+                        (unsigned long long)h->pc);
+        return 1;
+      }
       if (wb_signal_has_handler(m, 5)) {  /* SIGTRAP, TRAP_BRKPT */
         wb_signal_force(h, 5, 1, h->pc);
         return 1;

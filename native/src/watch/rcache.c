@@ -73,6 +73,8 @@ const wb_watch_counters *wb_watch_counts(wb_watch_unit *u) {
   return &u->n;
 }
 
+const wb_watch_table *wb_watch_unit_table(const wb_watch_unit *u) { return u->table; }
+
 /* ---- the LRU list and the hash ---- */
 
 static void unlink_lru(wb_watch_unit *u, uint32_t i) {

@@ -50,5 +50,40 @@ int wb_watch_access(wb_watch_unit *u, uint64_t addr, unsigned len, int store);
 int wb_watch_change(wb_watch_unit *u, int set, uint32_t bits, uint64_t addr, uint64_t len,
                     char *err, size_t errlen);
 const wb_watch_counters *wb_watch_counts(wb_watch_unit *u);
+const wb_watch_table *wb_watch_unit_table(const wb_watch_unit *u);
+
+/* ---- online.c: the unit on a running machine (wb_config.watch) ---- */
+
+#define WB_WATCH_DEFAULT_CACHE 64          /* range-cache entries when watch_cache is 0 */
+#define WB_WATCHPT_ILLEGAL INT64_MIN       /* wb_watchpt_guest: the unit is off */
+#define WB_WATCH_TRAP_WHAT "watchpoint"    /* wb_trap.what of a watch trap */
+
+struct wb_machine;
+struct wb_hart;
+int wb_watchpt_init(struct wb_machine *m, char *err, size_t errlen);
+void wb_watchpt_fini(struct wb_machine *m);
+/* Set (set = 1) or clear watch bits `flags` of [addr, addr+len): 0 or -errno with err. */
+int wb_watchpt_change(struct wb_machine *m, int set, uint64_t addr, uint64_t len, unsigned flags,
+                      char *err, size_t errlen);
+/* The filter view (-1: the unit is off). */
+int wb_watchpt_view(const struct wb_machine *m);
+/* An access of the instruction at pc faulted in the filter view (the engine lock is held):
+ * check it (once per instruction instance) and, for a plain load or store under the JIT,
+ * mark the instruction and ask for its blocks to be rebuilt. */
+void wb_watchpt_fault(struct wb_hart *h, uint64_t pc, uint64_t addr, unsigned size, int kind, int plain);
+/* JIT: 1 if the load or store at pc gets the inline check (marked, or the software mechanism). */
+int wb_watchpt_marked(const struct wb_machine *m, uint64_t pc);
+/* JIT: the page filter the inline check tests, indexed by (address >> 12) & *mask. */
+const uint8_t *wb_watchpt_pages(const struct wb_machine *m, uint64_t *mask);
+/* JIT: the inline check's call (size_kind = size | kind << 8), a clean call. */
+void wb_watchpt_jit_check(struct wb_hart *h, uint64_t size_kind, uint64_t pc, uint64_t addr);
+/* JIT: a block was rebuilt with inline checks (counted). */
+void wb_watchpt_rebuilt(struct wb_machine *m);
+/* After the instruction whose access set h->watch_hit completed (h->pc is the next one): raise
+ * the watch trap. 1 if the run stops (as wb_trap_raise). */
+int wb_watchpt_trap(struct wb_hart *h);
+/* The guest's wp.set (set = 1) / wp.clear: the value for rd (0 or -errno), or
+ * WB_WATCHPT_ILLEGAL when the unit is off. */
+int64_t wb_watchpt_guest(struct wb_hart *h, int set, uint64_t addr, uint64_t len, unsigned flags);
 
 #endif
