@@ -225,6 +225,9 @@ KNOWN_32 = [
     ("10500073", "wfi"),
     ("12b50073", "sfence.vma a0, a1"),
     ("12000073", "sfence.vma zero, zero"),
+    # custom-0: the watchpoint unit's instructions (flags in funct7)
+    ("04b5050b", "wp.set a0, a0, a1, 2"),
+    ("0662938b", "wp.clear t2, t0, t1, 3"),
     # strictness: reserved fields / other extensions
     ("ffffffff", "illegal"),     # bits 4:2 = 111: a 48-bit-or-longer encoding
     ("0000007f", "illegal"),
@@ -254,6 +257,8 @@ KNOWN_32 = [
     ("7b200073", "illegal"),     # dret (debug spec)
     ("22b50073", "illegal"),     # hfence.gvma (H)
     ("12b500f3", "illegal"),     # sfence.vma with rd != 0
+    ("0800000b", "illegal"),     # custom-0 with watch flags 4
+    ("0200200b", "illegal"),     # custom-0 with funct3 2
     ("00054073", "illegal"),     # SYSTEM funct3 = 100
     ("0ab5052f", "illegal"),     # AMO funct3 = 000
     ("0ab5452f", "illegal"),     # AMO funct3 = 100 (amo*.q)
@@ -546,6 +551,10 @@ def known_deviation(word, width, ours_mn):
     if opc == 0x0F and f3 in (0, 1) and ours_mn in ("fence", "fence.i", "fence.tso"):
         # FENCE ignores fm (reserved values act as fm=0), rd and rs1; FENCE.I ignores
         # imm, rs1, rd. objdump wants those fields zero.
+        return True
+    if opc == 0x0B and ours_mn in ("wp.set", "wp.clear"):
+        # custom-0: the engine's watchpoint instructions (docs/watchpoints.md), which a
+        # standard objdump does not know
         return True
     if ours_mn in ("fcvt.d.s", "fcvt.d.w", "fcvt.d.wu") and rm != 0:
         # these exact conversions still have an rm field; objdump 2.40 insists on rm = 0

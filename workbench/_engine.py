@@ -37,6 +37,8 @@ typedef struct wb_config {
   int schedule;
   int watch;
   uint64_t watch_cache;
+  uint64_t watch_blb;
+  uint32_t watch_blb_runs;
   int watch_trace;
 } wb_config;
 enum wb_watch_mech { WB_WATCH_OFF = 0, WB_WATCH_UNLIMITED = 1, WB_WATCH_PAGEPROT = 2,
@@ -113,9 +115,10 @@ typedef struct wb_watch_counters {
   uint64_t loads, stores, sets, clears;
   uint64_t lookups, hits, misses, handler_calls, evictions, invalidations, triggers;
   uint64_t splits, merges, segments_max;
+  uint64_t blb_lookups, blb_hits, blb_misses, blb_evictions, blb_invalidations;
 } wb_watch_counters;
-int wb_watch_replay(const wb_watch_op *ops, size_t n, uint64_t rc_entries, wb_watch_counters *out,
-                    char *err, size_t errlen);
+int wb_watch_replay(const wb_watch_op *ops, size_t n, uint64_t rc_entries, uint64_t blb_entries,
+                    uint64_t blb_runs, wb_watch_counters *out, char *err, size_t errlen);
 typedef struct wb_watch_stats {
   wb_watch_counters unit;
   uint64_t segments;

@@ -43,7 +43,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 #: the engine's built-in analysis clients, written out so that ``wb --help`` needs no engine
 #: (tests/test_cli.py holds this to ``workbench.available_clients()``)
-CLIENTS = ("null", "icount", "bbprofile", "memtrace", "memphys", "barrier", "bursty", "shrink")
+CLIENTS = ("null", "icount", "bbprofile", "memtrace", "memphys", "barrier", "bursty", "shrink", "watchheap")
 #: the engine's tiers (whether the JIT exists on this host is the engine's to say)
 TIERS = ("jit", "interp")
 
@@ -56,7 +56,7 @@ _RUN_OPTIONS = {
     "--nondeterministic": ("nondeterministic", bool), "--json": ("json_out", Path),
     "--client": ("client", list), "--events": ("events", Path),
     "--max-threads": ("max_threads", int), "--quantum": ("quantum", int),
-    "--schedule": ("schedule", str),
+    "--schedule": ("schedule", str), "--watch": ("watch", str), "--watch-cache": ("watch_cache", int),
 }
 _INT = re.compile(r"[0-9]+")
 _FLOAT = re.compile(r"[0-9]+(\.[0-9]*)?([eE][+-]?[0-9]+)?|inf")
@@ -86,6 +86,8 @@ def run(
     max_threads: Annotated[int, typer.Option("--max-threads", metavar="N", help="Guest threads live at once (pthread_create fails past it).")] = 256,
     quantum: Annotated[int, typer.Option("--quantum", metavar="N", help="Deterministic schedule: instructions a guest thread runs before the seeded scheduler switches threads.")] = 20000,
     schedule: Annotated[str, typer.Option("--schedule", metavar="HOW", help="Guest threads: parallel (one host thread each) or deterministic (interleaved, reproducible).")] = "parallel",
+    watch: Annotated[Optional[str], typer.Option("--watch", metavar="MECH", help="The watchpoint unit, found by MECH: unlimited, pageprot, debugregs or software (the guest's wp.set/wp.clear; the watchheap client).")] = None,
+    watch_cache: Annotated[int, typer.Option("--watch-cache", metavar="N", help="Watchpoint unit: range-cache entries.")] = 64,
 ):
     """Run a RISC-V program on the engine, passing its stdout/stderr through.
 
@@ -100,7 +102,8 @@ def run(
                                   wall_limit=wall_limit, root=root, seed=seed,
                                   nondeterministic=nondeterministic, json_out=json_out,
                                   client=client, events=events, max_threads=max_threads,
-                                  quantum=quantum, schedule=schedule))
+                                  quantum=quantum, schedule=schedule, watch=watch,
+                                  watch_cache=watch_cache))
 
 
 def _fast_run(argv: list[str]) -> Optional[dict]:
@@ -116,7 +119,7 @@ def _fast_run(argv: list[str]) -> Optional[dict]:
     opts = {"tier": None, "max_insns": None, "mem_limit": None, "wall_limit": None,
             "root": None, "seed": 0, "nondeterministic": False, "json_out": None,
             "client": [], "events": None, "max_threads": 256, "quantum": 20000,
-            "schedule": "parallel"}
+            "schedule": "parallel", "watch": None, "watch_cache": 64}
     i = 0
     while i < len(argv) and argv[i].startswith("-") and argv[i] != "-":
         name, eq, value = argv[i].partition("=")
@@ -158,7 +161,7 @@ def _run_problem(elf: str, tier: Optional[str] = None, client: Optional[list] = 
     """Why ``wb run`` would refuse these parameters before running anything, or None.
 
     >>> _run_problem("lua54", client=["memtrace", "nosuch"])
-    "unknown client 'nosuch'; built-in clients: null, icount, bbprofile, memtrace, memphys, barrier, bursty, shrink"
+    "unknown client 'nosuch'; built-in clients: null, icount, bbprofile, memtrace, memphys, barrier, bursty, shrink, watchheap"
     """
     if elf.startswith("-") and elf != "-":
         return f"No such option: {elf}"
@@ -185,7 +188,7 @@ def _run_problem(elf: str, tier: Optional[str] = None, client: Optional[list] = 
 def _run_program(elf: str, args: Optional[list], *, tier=None, max_insns=None, mem_limit=None,
                  wall_limit=None, root=None, seed=0, nondeterministic=False, json_out=None,
                  client=None, events=None, max_threads=256, quantum=20000,
-                 schedule="parallel") -> int:
+                 schedule="parallel", watch=None, watch_cache=64) -> int:
     """Run ``elf`` as ``wb run`` does and return its exit status (typer and the fast path)."""
     args = list(args or [])
     if args[:1] == ["--"]:          # `wb run ELF -- ARGS`: the separator is not the guest's
@@ -205,7 +208,8 @@ def _run_program(elf: str, args: Optional[list], *, tier=None, max_insns=None, m
     try:
         m = Machine(tier=tier, max_insns=max_insns, mem_limit=mem_limit, wall_limit=wall_limit,
                     root=root, deterministic=not nondeterministic, seed=seed, clients=client or [],
-                    max_threads=max_threads, quantum=quantum, schedule=schedule)
+                    max_threads=max_threads, quantum=quantum, schedule=schedule, watch=watch,
+                    watch_cache=watch_cache)
         on_records = None
         if client and events:
             from .event_writer import EventWriter

@@ -83,8 +83,34 @@ _ACCESS_FIELDS = {
 }
 
 WATCH_KINDS = {0: "load", 1: "store", 2: "set", 3: "clear"}       # enum wb_watch_op_kind
+HEAP_FINDINGS = {0: "overflow", 1: "underflow", 2: "use_after_free"}  # watchheap.c's K_*
 
 STREAMS: dict[str, Stream] = {
+    "watchheap": Stream(
+        name="watchheap",
+        dtype=_record([("icount", "<u8", 0), ("pc", "<u8", 8), ("addr", "<u8", 16), ("block", "<u8", 24),
+                       ("size", "<u8", 32), ("site", "<u8", 40), ("offset", "<i8", 48),
+                       ("thread", "<u2", 56), ("kind", "u1", 58), ("access", "u1", 59),
+                       ("access_size", "u1", 60), ("pad", "V3", 61)], 64),
+        dim="finding", index="icount",
+        fields={
+            "icount": {"long_name": "guest instructions retired when the access happened", "units": "1"},
+            "pc": {"long_name": "guest pc of the accessing instruction"},
+            "addr": {"long_name": "guest address of the access"},
+            "block": {"long_name": "the heap block's address as the program knows it"},
+            "size": {"long_name": "the heap block's size as the program asked for it", "units": "bytes"},
+            "site": {"long_name": "allocation site: return address of the allocating call"},
+            "offset": {"long_name": "addr - block (negative: before the block)", "units": "bytes"},
+            "thread": {"long_name": "guest thread"},
+            "kind": {"long_name": "what the access did wrong"},
+            "access": {"long_name": "kind of memory access"},
+            "access_size": {"long_name": "width of the access", "units": "bytes"},
+        },
+        flags={"kind": HEAP_FINDINGS, "access": MEMTRACE_KINDS},
+        description="heap bugs the watchheap client found on the watchpoint unit: one record per "
+                    "(pc, kind, block), the first access of each",
+        symbolize={"pc": ("symbol", "function containing pc (name+0xoffset)"), **_SITE_SYMBOL},
+    ),
     "watch": Stream(
         name="watch",
         dtype=_record([("kind", "u1", 0), ("flags", "u1", 1), ("pad", "V6", 2), ("addr", "<u8", 8),

@@ -49,6 +49,7 @@ CLIENT_OPTIONS = {
     "barrier": {"sample_bytes": (0, U64_MAX), "per_site": "flag", **_PROFILER_OPTIONS},
     "bursty": {"period": (1, 2**63 - 1), "length": (0, 2**63 - 1), **_PROFILER_OPTIONS},
     "shrink": {"sites": "sites", "max_slots": (0, U64_MAX)},
+    "watchheap": {"redzone": (1, 4096), "quarantine": (0, 1 << 24)},
 }
 _NUM = r"(?:0[xX][0-9a-fA-F]+|0|[1-9][0-9]*)"      # what C's strtoull(s, 0) reads, minus octal
 _SITES = re.compile(rf"{_NUM}:{_NUM}(?:/{_NUM}:{_NUM})*")
@@ -353,6 +354,7 @@ class Run:
             "syscalls": self.syscalls,
             "syscalls_total": sum(self.syscalls.values()),
             "unknown_syscalls": {str(k): v for k, v in self.unknown_syscalls.items()},
+            "watch": self.watch,
             "config": self.config,
         }
 
@@ -403,10 +405,14 @@ class Machine:
         ``wp.set``/``wp.clear`` instructions are legal only with a unit; its counters are in
         ``Run.watch``.
     watch_cache : watchpoint unit: range-cache entries, in [1, 2**24] (default 64).
+    watch_blb : watchpoint unit: bitmap lookaside buffer lines, in [0, 2**24] (default 0: none).
+    watch_blb_runs : watchpoint unit: a 64-byte line crossed by this many runs or more is
+        looked up in the bitmap lookaside buffer, in [2, 65] (default 4).
     watch_trace : watchpoint unit: record every set, clear and checked access in stream
         ``"watch"`` (``Run.records["watch"]``, the records ``workbench.models.watch`` replays).
     clients : analysis clients to run, by name (``available_clients()``: null, icount,
-        bbprofile, memtrace, memphys, barrier, bursty, shrink), in order, each at most once. Their
+        bbprofile, memtrace, memphys, barrier, bursty, shrink, watchheap), in order, each at
+        most once (watchheap needs ``watch``). Their
         records are in ``Run.records`` and ``Run.events(name)``.
     client_options : per client, a dict of options, e.g.
         ``{"barrier": {"sample_bytes": 0}}`` (the barrier profiler: ``sample_bytes``, default
@@ -438,7 +444,7 @@ class Machine:
                  clients: Iterable[str] = (), client_options: Mapping[str, Mapping] | None = None,
                  drain_bytes: int = 4 << 20, max_threads: int = 256, quantum: int = 20000,
                  schedule: str = "parallel", watch: str | None = None, watch_cache: int = 64,
-                 watch_trace: bool = False):
+                 watch_blb: int = 0, watch_blb_runs: int = 4, watch_trace: bool = False):
         self.tier = tier
         self.max_insns = max_insns
         self.mem_limit = mem_limit
@@ -460,6 +466,8 @@ class Machine:
         self.schedule = schedule
         self.watch = watch
         self.watch_cache = watch_cache
+        self.watch_blb = watch_blb
+        self.watch_blb_runs = watch_blb_runs
         self.watch_trace = watch_trace
         self._validate()
 
@@ -491,6 +499,8 @@ class Machine:
             raise ConfigError(f"unknown watchpoint mechanism {self.watch!r}; choose one of "
                               f"{list(WATCH_MECHANISMS)} or None")
         self.watch_cache = _check_int("watch_cache", self.watch_cache, 1, 1 << 24)
+        self.watch_blb = _check_int("watch_blb", self.watch_blb, 0, 1 << 24)
+        self.watch_blb_runs = _check_int("watch_blb_runs", self.watch_blb_runs, 2, 65)
         self.watch_trace = _check_bool("watch_trace", self.watch_trace)
         if self.watch_trace and self.watch is None:
             raise ConfigError("watch_trace needs the watchpoint unit (watch='unlimited', ...)")
@@ -553,7 +563,8 @@ class Machine:
             "jit_profile_insns": self.jit_profile_insns, "jit_cache_bytes": self.jit_cache_bytes,
             "max_threads": self.max_threads, "quantum": self.quantum, "schedule": self.schedule,
             "clients": self.clients, "client_options": self.client_options,
-            "watch": self.watch, "watch_cache": self.watch_cache, "watch_trace": self.watch_trace,
+            "watch": self.watch, "watch_cache": self.watch_cache, "watch_blb": self.watch_blb,
+            "watch_blb_runs": self.watch_blb_runs, "watch_trace": self.watch_trace,
         }
 
     def run(self, program: str | os.PathLike, args: Iterable[str] = (), *,
@@ -624,6 +635,8 @@ class Machine:
         cfg.schedule = SCHEDULES[self.schedule]
         cfg.watch = WATCH_MECHANISMS[self.watch] if self.watch else 0
         cfg.watch_cache = self.watch_cache
+        cfg.watch_blb = self.watch_blb
+        cfg.watch_blb_runs = self.watch_blb_runs
         cfg.watch_trace = 1 if self.watch_trace else 0
         keep = []  # keep cffi buffers alive during the call
         if self.root is not False:

@@ -21,27 +21,37 @@ from .errors import ConfigError
 
 #: the counters, in the order of the C struct wb_watch_counters
 COUNTERS = ("loads", "stores", "sets", "clears", "lookups", "hits", "misses", "handler_calls",
-            "evictions", "invalidations", "triggers", "splits", "merges", "segments_max")
+            "evictions", "invalidations", "triggers", "splits", "merges", "segments_max",
+            "blb_lookups", "blb_hits", "blb_misses", "blb_evictions", "blb_invalidations")
 
 
 # one error for a bad record, whichever side found it (the model checks first, with numpy)
 from .models.watch import OP_DTYPE, TraceError  # noqa: E402
 
 
-def replay(trace: np.ndarray, rc_entries: int) -> dict[str, int]:
+def _check_count(name: str, value, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not lo <= value <= hi:
+        raise ConfigError(f"{name} must be an integer from {lo} to {hi}, got {value!r}")
+    return int(value)
+
+
+def replay(trace: np.ndarray, rc_entries: int, blb_entries: int = 0, blb_runs: int = 4) -> dict[str, int]:
     """Run ``trace`` (an array of :data:`workbench.models.watch.OP_DTYPE` records) through a
-    fresh engine unit with a range cache of ``rc_entries`` entries; its counters by name.
+    fresh engine unit with a range cache of ``rc_entries`` entries and a bitmap lookaside
+    buffer of ``blb_entries`` lines (0: none) for 64-byte lines crossed by ``blb_runs`` runs or
+    more; its counters by name.
 
     Raises :class:`TraceError` for a bad record and :class:`ConfigError` for a bad size."""
-    if isinstance(rc_entries, bool) or not isinstance(rc_entries, (int, np.integer)) or not 1 <= rc_entries <= 1 << 24:
-        raise ConfigError(f"rc_entries must be an integer from 1 to {1 << 24}, got {rc_entries!r}")
+    rc_entries = _check_count("rc_entries", rc_entries, 1, 1 << 24)
+    blb_entries = _check_count("blb_entries", blb_entries, 0, 1 << 24)
+    blb_runs = _check_count("blb_runs", blb_runs, 2, 65)
     arr = np.ascontiguousarray(trace)
     if arr.dtype != OP_DTYPE:
         raise ConfigError(f"trace must be an array of workbench.models.watch.OP_DTYPE records, got dtype {arr.dtype}")
     out = ffi.new("wb_watch_counters *")
     err = ffi.new("char[512]")
     ptr = ffi.cast("const wb_watch_op *", ffi.from_buffer(arr)) if len(arr) else ffi.NULL
-    if lib.wb_watch_replay(ptr, len(arr), int(rc_entries), out, err, 512) != 0:
+    if lib.wb_watch_replay(ptr, len(arr), rc_entries, blb_entries, blb_runs, out, err, 512) != 0:
         msg = ffi.string(err).decode()
         m = re.match(r"record (\d+): (.*)", msg)
         if m:

@@ -209,6 +209,8 @@ uint64_t wb_view_faults(const wb_machine *m);
  * flags) or -ENOMEM (the table's cap). Clearing what was never set changes nothing. */
 int wb_watch_set(wb_machine *m, uint64_t addr, uint64_t len, unsigned flags);
 int wb_watch_clear(wb_machine *m, uint64_t addr, uint64_t len, unsigned flags);
+/* 1 if the machine has a watchpoint unit (wb_config.watch), else 0. */
+int wb_watch_enabled(const wb_machine *m);
 
 /* ---- guest memory a client manages ---- */
 /* Reserve len bytes (rounded up to pages) of free guest address space, out of reach of the

@@ -73,6 +73,8 @@ typedef struct wb_config {
   int watch;                /* enum wb_watch_mech: the watchpoint unit and how it finds the
                                accesses it checks (docs/watchpoints.md); 0 = off. User mode. */
   uint64_t watch_cache;     /* watchpoint unit: range-cache entries (0 = 64; 1 .. 2^24) */
+  uint64_t watch_blb;       /* watchpoint unit: bitmap lookaside buffer lines (0 = none) */
+  uint32_t watch_blb_runs;  /* ... for 64-byte lines crossed by this many runs (0 = 4; 2 .. 65) */
   int watch_trace;          /* 1: every operation the unit sees goes to stream "watch"
                                (wb_watch_op records), which the model replays */
 } wb_config;
@@ -237,6 +239,7 @@ typedef struct wb_watch_counters {
   uint64_t loads, stores, sets, clears;
   uint64_t lookups, hits, misses, handler_calls, evictions, invalidations, triggers;
   uint64_t splits, merges, segments_max;
+  uint64_t blb_lookups, blb_hits, blb_misses, blb_evictions, blb_invalidations;
 } wb_watch_counters;
 /* The unit on a machine created with wb_config.watch: its counters and the mechanism's. */
 typedef struct wb_watch_stats {
@@ -254,12 +257,13 @@ typedef struct wb_watch_stats {
 /* 0 and *out filled, or -1 (and zeros) when the machine has no watchpoint unit. */
 int wb_machine_watch_stats(wb_machine *m, wb_watch_stats *out);
 
-/* Replay n records through a fresh unit with a range cache of rc_entries entries; *out gets
- * the counters (of the records before a bad one, if any). 0, or -1 with err naming the bad
- * record (an empty or wrapping range, an access longer than 8 bytes, bad flags or kind, the
- * table's cap of 2^24 segments) or the bad rc_entries. */
-int wb_watch_replay(const wb_watch_op *ops, size_t n, uint64_t rc_entries, wb_watch_counters *out,
-                    char *err, size_t errlen);
+/* Replay n records through a fresh unit with a range cache of rc_entries entries and a bitmap
+ * lookaside buffer of blb_entries lines (0: none) for lines crossed by blb_runs runs or more;
+ * *out gets the counters (of the records before a bad one, if any). 0, or -1 with err naming
+ * the bad record (an empty or wrapping range, an access longer than 8 bytes, bad flags or
+ * kind, the table's cap of 2^24 segments) or the bad parameter. */
+int wb_watch_replay(const wb_watch_op *ops, size_t n, uint64_t rc_entries, uint64_t blb_entries,
+                    uint64_t blb_runs, wb_watch_counters *out, char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

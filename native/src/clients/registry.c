@@ -14,6 +14,7 @@ int wb_client_memphys(wb_machine *m);
 int wb_client_barrier(wb_machine *m, const char *opts, char *err, size_t errlen);
 int wb_client_bursty(wb_machine *m, const char *opts, char *err, size_t errlen);
 int wb_client_shrink(wb_machine *m, const char *opts, char *err, size_t errlen);
+int wb_client_watchheap(wb_machine *m, const char *opts, char *err, size_t errlen);
 
 /* the clients without options */
 #define NO_OPTIONS(fn) \
@@ -40,6 +41,7 @@ static const struct {
     {"barrier", wb_client_barrier},
     {"bursty", wb_client_bursty},
     {"shrink", wb_client_shrink},
+    {"watchheap", wb_client_watchheap},
 };
 #define NBUILTINS (sizeof k_builtins / sizeof k_builtins[0])
 
@@ -50,7 +52,7 @@ WB_API const char *wb_builtin_client(int i) {
 int wb_builtin_add(wb_machine *m, const char *name, const char *opts, char *err, size_t errlen) {
   for (unsigned i = 0; i < NBUILTINS; i++)
     if (!strcmp(k_builtins[i].name, name)) return k_builtins[i].add(m, opts, err, errlen);
-  snprintf(err, errlen, "unknown client %s (built-in clients: null, icount, bbprofile, memtrace, memphys, barrier, bursty, shrink)", name);
+  snprintf(err, errlen, "unknown client %s (built-in clients: null, icount, bbprofile, memtrace, memphys, barrier, bursty, shrink, watchheap)", name);
   return -1;
 }
 

@@ -112,7 +112,8 @@ int wb_watchpt_init(wb_machine *m, char *err, size_t errlen) {
   if (!w) { snprintf(err, errlen, "out of host memory"); return -1; }
   m->watch = w;
   w->mech = c->watch;
-  w->unit = wb_watch_unit_new(c->watch_cache ? c->watch_cache : WB_WATCH_DEFAULT_CACHE, err, errlen);
+  w->unit = wb_watch_unit_new(c->watch_cache ? c->watch_cache : WB_WATCH_DEFAULT_CACHE, c->watch_blb,
+                              c->watch_blb_runs ? c->watch_blb_runs : WB_WATCH_BLB_RUNS, err, errlen);
   if (!w->unit) return -1;
   w->npages = m->mem.size >> WB_PAGE_SHIFT;
   /* the JIT indexes with the page number masked: twice the guest pages, so an address a
@@ -326,6 +327,8 @@ WB_API int wb_machine_watch_stats(wb_machine *m, wb_watch_stats *out) {
   out->segments = wb_watch_table_segments(wb_watch_unit_table(m->watch->unit));
   return 0;
 }
+
+WB_API int wb_watch_enabled(const wb_machine *m) { return m->watch != NULL; }
 
 WB_API int wb_watch_set(wb_machine *m, uint64_t addr, uint64_t len, unsigned flags) {
   char err[160];

@@ -1,70 +1,54 @@
 /* rcache.c — the watchpoint unit: the range table (ranges.c) behind a range cache of N
- * entries with least-recently-used replacement, and the counters (docs/watchpoints.md).
+ * entries and a bitmap lookaside buffer of M lines, both least-recently-used (lru.c), and the
+ * counters (docs/watchpoints.md).
  *
- * Every entry is a run of the current table (a set or clear removes the entries whose runs
- * it may change), so entries never overlap and the entry holding the run of byte p, if any,
- * is the one keyed by that run's first byte: the model looks the run up in the table (the
- * ground truth) and then the entry in a hash of first bytes, in place of the associative
- * search the hardware does. The LRU order is a doubly linked list through the entries.
+ * Every range-cache entry is a run of the current table (a set or clear removes the entries
+ * whose runs it may change), so entries never overlap and the entry holding the run of byte
+ * p, if any, is the one keyed by that run's first byte: the model looks the run up in the
+ * table (the ground truth) and then the entry by its first byte, in place of the associative
+ * search the hardware does. Lines crossed by many runs (dense ones) are looked up in the
+ * bitmap lookaside buffer instead, by line number.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "watch.h"
 
-#define NONE UINT32_MAX
-
-typedef struct entry {
-  uint64_t first;        /* the run's first byte: the key */
-  uint32_t prev, next;   /* LRU list (head: most recently used) */
-  uint32_t hnext;        /* hash chain */
-  uint32_t bits;
-} entry;
-
 struct wb_watch_unit {
   wb_watch_table *table;
-  entry *e;
-  uint32_t cap, used, head, tail, free_list;
-  uint32_t *hash;        /* heads of chains, hmask + 1 of them */
-  uint64_t hmask;
+  wb_lru rc;             /* the range cache: runs, keyed by their first byte */
+  wb_lru blb;            /* the bitmap lookaside buffer: dense lines, keyed by line number */
+  unsigned blb_runs;     /* a line crossed by this many runs is dense */
   wb_watch_counters n;
 };
 
-static uint32_t slot(const wb_watch_unit *u, uint64_t first) {
-  return (uint32_t)(((first * 0x9e3779b97f4a7c15ull) >> 20) & u->hmask);
-}
-
-wb_watch_unit *wb_watch_unit_new(uint64_t entries, char *err, size_t errlen) {
+wb_watch_unit *wb_watch_unit_new(uint64_t entries, uint64_t blb_entries, uint64_t blb_runs,
+                                 char *err, size_t errlen) {
   if (entries < 1 || entries > (1u << 24)) {
     snprintf(err, errlen, "range cache entries must be 1 to %u (got %llu)", 1u << 24, (unsigned long long)entries);
     return NULL;
   }
-  wb_watch_unit *u = calloc(1, sizeof *u);
-  uint64_t hs = 1;
-  while (hs < 2 * entries) hs <<= 1;
-  if (u) {
-    u->table = wb_watch_table_new();
-    u->e = malloc(entries * sizeof *u->e);
-    u->hash = malloc(hs * sizeof *u->hash);
+  if (blb_entries > (1u << 24) || blb_runs < 2 || blb_runs > WB_WATCH_BLB_LINE + 1) {
+    snprintf(err, errlen, "bitmap lookaside buffer: entries must be 0 to %u and runs 2 to %u (got %llu, %llu)",
+             1u << 24, WB_WATCH_BLB_LINE + 1, (unsigned long long)blb_entries, (unsigned long long)blb_runs);
+    return NULL;
   }
-  if (!u || !u->table || !u->e || !u->hash) {
+  wb_watch_unit *u = calloc(1, sizeof *u);
+  if (!u || !(u->table = wb_watch_table_new()) || wb_lru_init(&u->rc, entries) != 0 ||
+      wb_lru_init(&u->blb, blb_entries) != 0) {
     wb_watch_unit_free(u);
     snprintf(err, errlen, "out of host memory for a range cache of %llu entries", (unsigned long long)entries);
     return NULL;
   }
-  u->cap = (uint32_t)entries;
-  u->hmask = hs - 1;
-  memset(u->hash, 0xff, hs * sizeof *u->hash);
-  u->head = u->tail = NONE;
-  u->free_list = NONE;
+  u->blb_runs = (unsigned)blb_runs;
   return u;
 }
 
 void wb_watch_unit_free(wb_watch_unit *u) {
   if (!u) return;
   wb_watch_table_free(u->table);
-  free(u->e);
-  free(u->hash);
+  wb_lru_fini(&u->rc);
+  wb_lru_fini(&u->blb);
   free(u);
 }
 
@@ -75,57 +59,32 @@ const wb_watch_counters *wb_watch_counts(wb_watch_unit *u) {
 
 const wb_watch_table *wb_watch_unit_table(const wb_watch_unit *u) { return u->table; }
 
-/* ---- the LRU list and the hash ---- */
+/* ---- the bitmap lookaside buffer's lines ---- */
 
-static void unlink_lru(wb_watch_unit *u, uint32_t i) {
-  entry *x = &u->e[i];
-  if (x->prev != NONE) u->e[x->prev].next = x->next; else u->head = x->next;
-  if (x->next != NONE) u->e[x->next].prev = x->prev; else u->tail = x->prev;
-}
+#define LINE WB_WATCH_BLB_LINE
+#define LAST_LINE (UINT64_MAX / LINE)
 
-static void push_front(wb_watch_unit *u, uint32_t i) {
-  entry *x = &u->e[i];
-  x->prev = NONE;
-  x->next = u->head;
-  if (u->head != NONE) u->e[u->head].prev = i; else u->tail = i;
-  u->head = i;
-}
-
-static uint32_t find(const wb_watch_unit *u, uint64_t first) {
-  for (uint32_t i = u->hash[slot(u, first)]; i != NONE; i = u->e[i].hnext)
-    if (u->e[i].first == first) return i;
-  return NONE;
-}
-
-/* Take entry i out of the cache (hash, LRU) and onto the free list. */
-static void drop(wb_watch_unit *u, uint32_t i) {
-  uint32_t *p = &u->hash[slot(u, u->e[i].first)];
-  while (*p != i) p = &u->e[*p].hnext;
-  *p = u->e[i].hnext;
-  unlink_lru(u, i);
-  u->e[i].next = u->free_list;
-  u->free_list = i;
-  u->used--;
-}
-
-/* The miss handler: bring run r in as the most recently used entry. */
-static void fill(wb_watch_unit *u, const wb_watch_run *r) {
-  u->n.handler_calls++;
-  uint32_t i;
-  if (u->used == u->cap) {   /* evict the least recently used */
-    u->n.evictions++;
-    drop(u, u->tail);
+/* 1 if line k is dense: at least blb_runs runs cross it (never, without a BLB) */
+static int dense(const wb_watch_unit *u, uint64_t k) {
+  if (!u->blb.cap) return 0;
+  uint64_t a = k * LINE, end = a + (LINE - 1);
+  for (unsigned n = 1;; n++) {
+    wb_watch_run r = wb_watch_table_run(u->table, a);
+    if (n >= u->blb_runs) return 1;
+    if (r.last >= end) return 0;
+    a = r.last + 1;
   }
-  if (u->free_list != NONE) { i = u->free_list; u->free_list = u->e[i].next; }
-  else i = u->used;   /* never used yet: entries [0, used) are all taken */
-  entry *x = &u->e[i];
-  x->first = r->first;
-  x->bits = r->bits;
-  uint32_t h = slot(u, r->first);
-  x->hnext = u->hash[h];
-  u->hash[h] = i;
-  push_front(u, i);
-  u->used++;
+}
+
+/* the OR of the bits of the runs crossing [a, b] */
+static uint32_t bits_over(const wb_watch_table *t, uint64_t a, uint64_t b) {
+  uint32_t bits = 0;
+  for (;;) {
+    wb_watch_run r = wb_watch_table_run(t, a);
+    bits |= r.bits;
+    if (r.last >= b) return bits;
+    a = r.last + 1;
+  }
 }
 
 /* ---- the operations ---- */
@@ -136,23 +95,65 @@ int wb_watch_access(wb_watch_unit *u, uint64_t addr, unsigned len, int store) {
   uint64_t last = addr + len - 1, p = addr;
   int trig = 0;
   for (;;) {
-    wb_watch_run r = wb_watch_table_run(u->table, p);
-    u->n.lookups++;
-    uint32_t i = find(u, r.first);
-    if (i != NONE) {
-      u->n.hits++;
-      unlink_lru(u, i);
-      push_front(u, i);
-    } else {
-      u->n.misses++;
-      fill(u, &r);
+    uint64_t k = p / LINE, next;
+    if (dense(u, k)) {                  /* the bitmap: one look-up for the line */
+      u->n.blb_lookups++;
+      if (wb_lru_touch(&u->blb, k)) u->n.blb_hits++;
+      else {
+        u->n.blb_misses++;
+        u->n.blb_evictions += (uint64_t)wb_lru_insert(&u->blb, k);
+      }
+      uint64_t end = k * LINE + (LINE - 1);
+      if (bits_over(u->table, p, end < last ? end : last) & want) trig = 1;
+      if (end >= last) break;
+      next = end + 1;
+    } else {                            /* the range cache: the run of p */
+      wb_watch_run r = wb_watch_table_run(u->table, p);
+      u->n.lookups++;
+      if (wb_lru_touch(&u->rc, r.first)) u->n.hits++;
+      else {
+        u->n.misses++;
+        u->n.handler_calls++;           /* the miss handler brings the run in */
+        u->n.evictions += (uint64_t)wb_lru_insert(&u->rc, r.first);
+      }
+      if (r.bits & want) trig = 1;
+      /* on after the run, or at the next line when the run reaches into a dense one */
+      if (k < LAST_LINE && (k + 1) * LINE <= last && r.last >= (k + 1) * LINE && dense(u, k + 1))
+        next = (k + 1) * LINE;
+      else if (r.last >= last) break;
+      else next = r.last + 1;
     }
-    if (r.bits & want) trig = 1;
-    if (r.last >= last) break;
-    p = r.last + 1;
+    if (next > last) break;
+    p = next;
   }
   u->n.triggers += (uint64_t)trig;
   return trig;
+}
+
+/* Drop the cached runs and lines a change of [s, e] may alter: those crossing [s-1, e+1]. */
+static void invalidate(wb_watch_unit *u, uint64_t s, uint64_t e) {
+  uint64_t wl = s ? s - 1 : 0, wh = e < UINT64_MAX ? e + 1 : UINT64_MAX;
+  for (uint64_t p = wl;;) {
+    wb_watch_run r = wb_watch_table_run(u->table, p);
+    u->n.invalidations += (uint64_t)wb_lru_remove(&u->rc, r.first);
+    if (r.last >= wh) break;
+    p = r.last + 1;
+  }
+  if (!u->blb.used) return;
+  uint64_t k0 = wl / LINE, k1 = wh / LINE;
+  if (k1 - k0 < u->blb.used) {          /* few lines: look each one up */
+    for (uint64_t k = k0;; k++) {
+      u->n.blb_invalidations += (uint64_t)wb_lru_remove(&u->blb, k);
+      if (k == k1) break;
+    }
+  } else {                              /* a wide range: walk the buffer's entries instead */
+    for (uint32_t i = u->blb.head; i != UINT32_MAX;) {
+      uint32_t nx = u->blb.e[i].next;
+      uint64_t k = u->blb.e[i].key;
+      if (k >= k0 && k <= k1) u->n.blb_invalidations += (uint64_t)wb_lru_remove(&u->blb, k);
+      i = nx;
+    }
+  }
 }
 
 int wb_watch_change(wb_watch_unit *u, int set, uint32_t bits, uint64_t addr, uint64_t len,
@@ -164,15 +165,8 @@ int wb_watch_change(wb_watch_unit *u, int set, uint32_t bits, uint64_t addr, uin
     return -1;
   }
   uint64_t s = addr, e = addr + (len - 1);
-  /* the runs overlapping [s - 1, e + 1] may change: their entries go (before the table does) */
-  uint64_t wl = s ? s - 1 : 0, wh = e < UINT64_MAX ? e + 1 : UINT64_MAX;
-  for (uint64_t p = wl;;) {
-    wb_watch_run r = wb_watch_table_run(u->table, p);
-    uint32_t i = find(u, r.first);
-    if (i != NONE) { drop(u, i); u->n.invalidations++; }
-    if (r.last >= wh) break;
-    p = r.last + 1;
-  }
+  /* the entries go before the table changes (they are looked up by the old runs) */
+  invalidate(u, s, e);
   unsigned sp, mg;
   if (wb_watch_table_apply(u->table, set, bits, s, e, &sp, &mg, err, errlen) != 0) return -1;
   if (set) u->n.sets++; else u->n.clears++;

@@ -6,11 +6,11 @@
 #include <string.h>
 #include "watch.h"
 
-WB_API int wb_watch_replay(const wb_watch_op *ops, size_t n, uint64_t rc_entries, wb_watch_counters *out,
-                           char *err, size_t errlen) {
+WB_API int wb_watch_replay(const wb_watch_op *ops, size_t n, uint64_t rc_entries, uint64_t blb_entries,
+                           uint64_t blb_runs, wb_watch_counters *out, char *err, size_t errlen) {
   if (out) memset(out, 0, sizeof *out);
   if (!ops && n) { snprintf(err, errlen, "no records"); return -1; }
-  wb_watch_unit *u = wb_watch_unit_new(rc_entries, err, errlen);
+  wb_watch_unit *u = wb_watch_unit_new(rc_entries, blb_entries, blb_runs, err, errlen);
   if (!u) return -1;
   int r = 0;
   char why[200];

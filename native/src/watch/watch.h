@@ -34,14 +34,40 @@ wb_watch_run wb_watch_table_run(const wb_watch_table *t, uint64_t p);
 int wb_watch_table_apply(wb_watch_table *t, int set, uint32_t bits, uint64_t first, uint64_t last,
                          unsigned *splits, unsigned *merges, char *err, size_t errlen);
 
-/* ---- rcache.c: the range cache and the counters ---- */
+/* ---- lru.c: a fully associative LRU set of 64-bit keys (both caches' shape) ---- */
+
+typedef struct wb_lru_entry { uint64_t key; uint32_t prev, next, hnext; } wb_lru_entry;
+typedef struct wb_lru {
+  wb_lru_entry *e;
+  uint32_t cap, used, head, tail, free_list;
+  uint32_t *hash;        /* heads of chains, hmask + 1 of them */
+  uint64_t hmask;
+} wb_lru;
+
+/* An empty set of `entries` entries (0: always empty). 0, or -1 out of host memory. */
+int wb_lru_init(wb_lru *l, uint64_t entries);
+void wb_lru_fini(wb_lru *l);
+/* 1 and key becomes the most recently used, if the set holds it; else 0. */
+int wb_lru_touch(wb_lru *l, uint64_t key);
+/* Insert key (not held, cap >= 1) as the most recently used; 1 if that evicted the LRU. */
+int wb_lru_insert(wb_lru *l, uint64_t key);
+/* Remove key: 1 if it was held. */
+int wb_lru_remove(wb_lru *l, uint64_t key);
+
+/* ---- rcache.c: the range cache, the bitmap lookaside buffer and the counters ---- */
 
 /* (wb_watch_counters: wb/engine.h) */
 
 typedef struct wb_watch_unit wb_watch_unit;
 
-/* A unit with an empty table and a range cache of `entries` entries (>= 1). */
-wb_watch_unit *wb_watch_unit_new(uint64_t entries, char *err, size_t errlen);
+#define WB_WATCH_BLB_LINE 64     /* bytes per bitmap line */
+#define WB_WATCH_BLB_RUNS 4      /* default density: runs intersecting a line that make it dense */
+
+/* A unit with an empty table, a range cache of `entries` entries (>= 1) and a bitmap
+ * lookaside buffer of blb_entries entries (0: none) for lines crossed by at least blb_runs
+ * runs (>= 2). NULL with err for bad sizes or out of host memory. */
+wb_watch_unit *wb_watch_unit_new(uint64_t entries, uint64_t blb_entries, uint64_t blb_runs,
+                                 char *err, size_t errlen);
 void wb_watch_unit_free(wb_watch_unit *u);
 /* An access of len bytes (1..8, not wrapping) at addr; store: 1 for a write. Returns 1 when it
  * touches a byte watched for its kind (a trigger), else 0. */
