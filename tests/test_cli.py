@@ -190,7 +190,7 @@ USER_ERRORS = [
     (["bench", "-w", "zstd", "--size", "lua54=20"], 2, "lua54 is not among the workloads"),
     (["bench", "--json", "/nonexistent/b.json"], 2, "does not exist"),
     (["reproduce", "--scale", "medium"], 2, "unknown scale 'medium'; choose one of small, paper"),
-    (["reproduce", "nosuch"], 2, "unknown study 'nosuch'; known studies: engine, barrier"),
+    (["reproduce", "nosuch"], 2, "unknown study 'nosuch'; known studies: engine, barrier, watchpoints"),
     (["reproduce", "--out", "/etc/passwd/out"], 2, "/etc/passwd is not a directory"),
     (["reproduce", "--scheduler", "foo"], 2, "--scheduler foo: not a dask scheduler address"),
     (["lab", "--port", "x"], 2, "Invalid value for '--port'"),

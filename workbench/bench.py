@@ -40,7 +40,7 @@ import time
 from pathlib import Path
 
 from . import guests
-from .machine import Machine, available_tiers
+from .machine import Machine, available_tiers, client_settings
 
 DEFAULT_WORKLOADS = ["lua54", "zstd"]
 #: the tier the client rows run on, and that their ``vs_jit`` is relative to
@@ -285,7 +285,7 @@ def run_bench(workloads: list[str] | None = None, repeat: int = 3, qemu: bool = 
         if threaded:  # the reproducible schedule, and one working thread
             configs += [(f"{client_tier} deterministic", client_tier, []),
                         (f"{client_tier} 1 thread", client_tier, [])]
-        machines = {cfg: Machine(tier=t, root=root, clients=cl,
+        machines = {cfg: Machine(tier=t, root=root, clients=cl, **client_settings(cl),
                                  schedule="deterministic" if cfg.endswith("deterministic") else "parallel")
                     for cfg, t, cl in configs if t}
         one_args = list(args)

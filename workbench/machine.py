@@ -51,6 +51,22 @@ CLIENT_OPTIONS = {
     "shrink": {"sites": "sites", "max_slots": (0, U64_MAX)},
     "watchheap": {"redzone": (1, 4096), "quarantine": (0, 1 << 24)},
 }
+#: Machine settings a client cannot run without (what the engine study and wb bench give it)
+CLIENT_NEEDS = {"watchheap": {"watch": "unlimited"}}
+
+
+def client_settings(clients) -> dict:
+    """The Machine settings ``clients`` need to run (:data:`CLIENT_NEEDS`), merged.
+
+    >>> client_settings(["memtrace", "watchheap"])
+    {'watch': 'unlimited'}
+    """
+    out: dict = {}
+    for c in clients:
+        out.update(CLIENT_NEEDS.get(c, {}))
+    return out
+
+
 _NUM = r"(?:0[xX][0-9a-fA-F]+|0|[1-9][0-9]*)"      # what C's strtoull(s, 0) reads, minus octal
 _SITES = re.compile(rf"{_NUM}:{_NUM}(?:/{_NUM}:{_NUM})*")
 _TOKEN = re.compile(r"[^,=:\s\x00]+")                # an option value C reads as one token
@@ -547,6 +563,9 @@ class Machine:
                 raise ConfigError(f"options given for client {k!r}, which is not in clients={self.clients}")
             _client_options_string(k, v)
         self.client_options = {k: dict(v) for k, v in options.items()}
+        if self.watch is None and "watch" in client_settings(self.clients):
+            raise ConfigError(f"client {next(c for c in self.clients if 'watch' in CLIENT_NEEDS.get(c, {}))!r} "
+                              "needs the watchpoint unit (watch='unlimited', or another mechanism)")
 
     @property
     def config(self) -> dict:

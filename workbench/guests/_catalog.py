@@ -345,7 +345,8 @@ SPECS: dict[str, Spec] = {
         Spec("wpdebug", "the engine's wp.set/wp.clear instructions and watch traps, as a debugger uses "
              "them (args: all | nohandler | many N; needs Machine(watch=...))", "test", _watching("wpdebug")),
         Spec("heapbugs", "heap bugs planted on purpose: overflows, an underflow, uses after free (the heap "
-             "checkers' test; args: bugs | clean N)", "test", _watching("heapbugs")),
+             "checkers' test; args: bugs | clean N; a size runs clean N)", "test", _watching("heapbugs"),
+             args=lambda size, level: ["clean", str(size)] if size is not None else []),
         Spec("files", "file system calls: open/read/write/lseek/fstat/readdir/rename/unlink/getcwd (needs a writable cwd)",
              "test", _small("files"), needs_writable_cwd=True),
     ]

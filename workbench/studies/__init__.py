@@ -10,7 +10,7 @@ imported only when asked for.
 
 >>> from workbench import studies
 >>> sorted(studies.STUDIES)
-['barrier', 'engine']
+['barrier', 'engine', 'watchpoints']
 >>> studies.get("engine").__name__
 'workbench.studies.engine'
 """
@@ -25,6 +25,7 @@ from ..errors import WorkbenchError
 STUDIES: dict[str, str] = {
     "engine": "workbench.studies.engine",
     "barrier": "workbench.studies.barrier",
+    "watchpoints": "workbench.studies.watchpoints",
 }
 
 SCALES = ("small", "paper")

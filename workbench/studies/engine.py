@@ -151,11 +151,11 @@ def measure(workload: str, tier: str, client: str, repeat: int, size=None):
             raise RuntimeError("qemu-riscv64 is not installed (Debian package qemu-user)")
         t, out, rc = _time_process([qemu, str(elf)] + args, root)
         return _point_dataset(t, ok=float(rc == 0 and ref_rc == 0 and out == ref_out))
-    from ..machine import Machine
+    from ..machine import Machine, client_settings
 
     clients = [] if client == NO_CLIENT else [client]
     counter = RecordCounter()
-    r = Machine(tier=tier, root=root, clients=clients).run(
+    r = Machine(tier=tier, root=root, clients=clients, **client_settings(clients)).run(
         elf, args, capture=True, argv0=workload, on_records=counter)
     return _point_dataset(r.seconds, float(r.instructions), float(r.blocks_translated),
                           float(r.ok and ref_rc == 0 and r.stdout == ref_out),

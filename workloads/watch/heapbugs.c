@@ -52,9 +52,9 @@ static int clean(long rounds) {
 
 int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "clean") == 0) return clean(argc > 2 ? atol(argv[2]) : 100);
-  char *a = KEEP((char *)malloc(10));
-  memset(a, 1, 10);
-  for (int i = 0; i < 1000; i++) read_past_end(a, 10);     /* overflow: offset 10, 1 byte */
+  char *a = KEEP((char *)malloc(16));
+  memset(a, 1, 16);
+  for (int i = 0; i < 1000; i++) read_past_end(a, 16);     /* overflow: offset 16, 1 byte */
   char *b = KEEP((char *)malloc(32));
   b[0] = 2;
   write_before_start(b);                                     /* underflow: offset -1 */
@@ -64,9 +64,9 @@ int main(int argc, char **argv) {
   long *d = KEEP((long *)malloc(64));
   free(d);
   write_after_free(KEEP(d));                                       /* use after free: offset 0, 8 bytes */
-  int *e = KEEP((int *)calloc(5, sizeof *e));
-  e[4] = 1;
-  write_word_past_end(e, 5);                                 /* overflow: offset 20, 4 bytes */
+  int *e = KEEP((int *)calloc(6, sizeof *e));
+  e[5] = 1;
+  write_word_past_end(e, 6);                                 /* overflow: offset 24, 4 bytes */
   char *f = KEEP((char *)malloc(8));
   char *g = KEEP((char *)realloc(f, 4096));
   printf("realloc moved the block: %s\n", g != f ? "yes" : "no");

@@ -2,8 +2,11 @@
  * "watchheap" client; needs a machine created with wb_config.watch).
  *
  * Every malloc/calloc/realloc block gets `redzone` bytes before and after it, taken from the
- * allocator (the request grows by two redzones, the program gets the address after the first
- * one) and watched for reads and writes. A freed block is watched whole until the allocator
+ * allocator (the request grows by two redzones and the block's slack, the program gets the
+ * address after the first one) and watched for reads and writes. The trailing redzone starts
+ * at the block's size rounded up to 8 bytes: word-at-a-time string functions (musl's strlen,
+ * strchrnul) read whole aligned words, which real allocators' rounding makes safe, so an
+ * overflow into those few slack bytes is not reported. A freed block is watched whole until the allocator
  * hands its memory out again or it leaves the quarantine (the last `quarantine` freed blocks;
  * older ones are no longer watched, so a use after free that late is missed; default 256). An access that
  * touches a watched byte is a finding: an overflow (past the end), an underflow (before the
@@ -42,6 +45,7 @@ typedef struct block {
 } block;
 
 #define HBITS 16
+#define SLACK(size) ((((size) + 7) & ~(uint64_t)7) - (size))   /* to the next 8-byte boundary */
 
 typedef struct hstate {
   wb_machine *m;
@@ -58,6 +62,9 @@ typedef struct hstate {
 /* per-hart: wrapped allocator calls in progress, and the request being made */
 typedef struct hart_state { int depth; } hart_state;
 typedef struct call { uint64_t size, site, old; int kind; } call;   /* kind: 0 malloc, 1 realloc */
+
+/* bytes a block of `size` takes from the allocator: redzone, block, slack, redzone */
+static uint64_t span(const hstate *st, uint64_t size) { return size + SLACK(size) + 2 * st->rz; }
 
 static unsigned hslot(uint64_t user) { return (unsigned)((user * 0x9e3779b97f4a7c15ull) >> (64 - HBITS)); }
 
@@ -87,7 +94,7 @@ static void pre_malloc(void *data, wb_hart *h, uint64_t ra, uint64_t a[8], void 
   if (!c || !mine || a[0] > UINT64_MAX / 2) { *user = c; if (c) c->size = UINT64_MAX; return; }
   c->size = a[0];
   c->site = ra;
-  a[0] += 2 * st->rz;
+  a[0] = span(st, a[0]);
   *user = c;
 }
 
@@ -100,18 +107,18 @@ static void pre_calloc(void *data, wb_hart *h, uint64_t ra, uint64_t a[8], void 
   c->size = (uint64_t)total;
   c->site = ra;
   a[0] = 1;
-  a[1] = c->size + 2 * st->rz;
+  a[1] = span(st, c->size);
   *user = c;
 }
 
 /* A new block from the allocator at base: what was watched there (old redzones, freed blocks
  * the allocator reuses) goes, the new redzones are watched. Returns the program's address. */
 static uint64_t adopt(hstate *st, uint64_t base, uint64_t size, uint64_t site) {
-  uint64_t end = base + size + 2 * st->rz;
+  uint64_t end = base + span(st, size);
   wb_watch_clear(st->m, base, end - base, 3);
   for (uint64_t i = 0; i < st->qlen; i++) {   /* freed blocks the allocator hands out again */
     block *f = st->q[(st->qhead + i) % st->quarantine];
-    if (f->freed == 1 && f->base < end && base < f->base + f->size + 2 * st->rz) f->freed = 2;
+    if (f->freed == 1 && f->base < end && base < f->base + span(st, f->size)) f->freed = 2;
   }
   block *b = calloc(1, sizeof *b);
   if (!b) return base + st->rz;
@@ -120,22 +127,22 @@ static uint64_t adopt(hstate *st, uint64_t base, uint64_t size, uint64_t site) {
   b->hnext = st->live[k];
   st->live[k] = b;
   wb_watch_set(st->m, base, st->rz, 3);
-  wb_watch_set(st->m, base + st->rz + size, st->rz, 3);
+  wb_watch_set(st->m, base + st->rz + size + SLACK(size), st->rz, 3);
   return base + st->rz;
 }
 
 /* A block the allocator got back: watched whole while in the quarantine. */
 static void retire(hstate *st, block *b) {
-  if (st->quarantine == 0) { wb_watch_clear(st->m, b->base, b->size + 2 * st->rz, 3); free(b); return; }
+  if (st->quarantine == 0) { wb_watch_clear(st->m, b->base, span(st, b->size), 3); free(b); return; }
   if (st->qlen == st->quarantine) {          /* the oldest leaves: no longer watched */
     block *old = st->q[st->qhead];
     st->qhead = (st->qhead + 1) % st->quarantine;
     st->qlen--;
-    if (old->freed == 1) wb_watch_clear(st->m, old->base, old->size + 2 * st->rz, 3);
+    if (old->freed == 1) wb_watch_clear(st->m, old->base, span(st, old->size), 3);
     free(old);
   }
   b->freed = 1;
-  wb_watch_set(st->m, b->base, b->size + 2 * st->rz, 3);
+  wb_watch_set(st->m, b->base, span(st, b->size), 3);
   st->q[(st->qhead + st->qlen) % st->quarantine] = b;
   st->qlen++;
 }
@@ -162,7 +169,7 @@ static void pre_realloc(void *data, wb_hart *h, uint64_t ra, uint64_t a[8], void
   if ((a[0] && !b) || a[1] > UINT64_MAX / 2) { c->size = UINT64_MAX; return; }   /* not ours: as is */
   c->size = a[1];
   if (b) a[0] = b->base;
-  a[1] += 2 * st->rz;
+  a[1] = span(st, a[1]);
 }
 
 static void post_realloc(void *data, wb_hart *h, uint64_t *ret, void *user) {
@@ -175,7 +182,7 @@ static void post_realloc(void *data, wb_hart *h, uint64_t *ret, void *user) {
     if (old) {                    /* the old block is gone (moved) or resized in place */
       *link = old->hnext;
       if (old->base != *ret) retire(st, old);
-      else { wb_watch_clear(st->m, old->base, old->size + 2 * st->rz, 3); free(old); }
+      else { wb_watch_clear(st->m, old->base, span(st, old->size), 3); free(old); }
     }
     *ret = adopt(st, *ret, c->size, c->site);
   }
@@ -206,7 +213,7 @@ static void post_free(void *data, wb_hart *h, uint64_t *ret, void *user) {
 static block *quarantined(hstate *st, uint64_t addr, int freed) {
   for (uint64_t i = 0; i < st->qlen; i++) {         /* newest first */
     block *b = st->q[(st->qhead + st->qlen - 1 - i) % st->quarantine];
-    if (b->freed == freed && addr >= b->base && addr < b->base + b->size + 2 * st->rz) return b;
+    if (b->freed == freed && addr >= b->base && addr < b->base + span(st, b->size)) return b;
   }
   return NULL;
 }
@@ -219,7 +226,7 @@ static block *owner(hstate *st, uint64_t addr) {
   if (b) return b;
   for (unsigned k = 0; k < (1u << HBITS); k++)
     for (b = st->live[k]; b; b = b->hnext)
-      if (addr >= b->base && addr < b->base + b->size + 2 * st->rz) return b;
+      if (addr >= b->base && addr < b->base + span(st, b->size)) return b;
   return quarantined(st, addr, 2);
 }
 

@@ -1,0 +1,285 @@
+"""Unlimited watchpoints: what an analysis costs on each watchpoint mechanism, and what the
+range cache does (Greathouse et al., ASPLOS 2012; docs/watchpoints.md).
+
+This module owns the ``watchpoints`` study. Its grid is ``workload`` x ``analysis`` x
+``mechanism`` x ``repeat``. Analyses: ``none`` (the unit on, nothing watched: the cost of
+pages without watches) and ``heap`` (the watchheap client: redzones and freed blocks watched).
+Mechanisms: ``off`` (no unit: the baseline), ``unlimited``, ``pageprot``, ``debugregs`` and
+``software`` (:func:`applicable` says which pairs run). Every run is the JIT, checked against
+the plain run's output; the unit's and the mechanism's counters are kept per point, and
+:func:`derive` adds the overhead against the plain run, the hit rate and the cycle model's
+slowdown (``workbench.models.watch_cost``).
+
+>>> from workbench.studies import watchpoints
+>>> ds = watchpoints.run("small", progress=False)  # doctest: +SKIP
+>>> float(ds.overhead_ratio.sel(workload="zstd", analysis="heap", mechanism="unlimited"))  # doctest: +SKIP
+2.4
+>>> watchpoints.summary(ds)  # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import math
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+
+from .. import guests
+
+NAME = "watchpoints"
+#: workload sizes per scale (heapbugs: rounds of its clean allocation work; lua54: bench.lua's
+#: size, kept small: page protection takes a fault on every access to a heap page)
+SIZES = {"small": {"zstd": "256k", "heapbugs": 100},
+         "paper": {"zstd": "8m", "lua54": 1, "heapbugs": 3000}}
+ANALYSES = ("none", "heap")
+MECHANISMS = ("off", "unlimited", "pageprot", "debugregs", "software")
+#: the client each analysis runs
+ANALYSIS_CLIENTS = {"none": [], "heap": ["watchheap"]}
+#: the paper's headline: watchpoints speed up a race detector's read/write-set checks by
+#: nearly 9x over software and page protection (PAPERS: "nearly 9x")
+PAPER_SPEEDUP = 9.0
+
+#: the unit's and the mechanism's counters kept per point (Run.watch)
+COUNTERS = ("loads", "stores", "sets", "clears", "lookups", "hits", "misses", "triggers",
+            "segments_max", "view_faults", "false_faults", "inline_checks", "marked", "rebuilds",
+            "uncovered_sets")
+
+VARIABLES = {
+    "time_s": {"long_name": "run time inside the engine", "units": "s"},
+    "instructions": {"long_name": "guest instructions retired", "units": "1"},
+    "findings": {"long_name": "analysis findings (watchheap records; 0 without an analysis)", "units": "1"},
+    "output_ok": {"long_name": "the run exited 0 with the plain run's output (1 yes, 0 no, NaN not run)",
+                  "units": "1"},
+    **{c: {"long_name": f"watchpoint unit: {c.replace('_', ' ')} (Run.watch; NaN without a unit)",
+           "units": "1"} for c in COUNTERS},
+}
+
+
+def GRID(scale: str = "small") -> dict[str, list]:
+    """The sweep grid of a scale.
+
+    >>> GRID("small")["mechanism"]
+    ['off', 'unlimited', 'pageprot', 'debugregs', 'software']
+    >>> GRID("small")["repeat"]
+    [0, 1, 2]
+    """
+    from . import check_scale
+
+    check_scale(scale)
+    return {"workload": list(SIZES[scale]), "analysis": list(ANALYSES),
+            "mechanism": list(MECHANISMS), "repeat": [0, 1, 2]}
+
+
+def applicable(analysis: str, mechanism: str) -> bool:
+    """Whether an (analysis, mechanism) cell runs: an analysis needs a unit; without one the
+    unit runs empty (debug registers would be the same as unlimited there, so they do not).
+
+    >>> applicable("none", "off"), applicable("heap", "off"), applicable("none", "debugregs")
+    (True, False, False)
+    """
+    if analysis == "none":
+        return mechanism != "debugregs"
+    return mechanism != "off"
+
+
+@functools.lru_cache(maxsize=None)
+def _reference(workload: str, size) -> bytes:
+    """The plain JIT run's output, which every cell must reproduce (runs once per process)."""
+    from ..machine import Machine
+
+    args, root = guests.workload(workload, size)
+    r = Machine("jit", root=root).run(guests.build(workload, quiet=True), args, capture=True, argv0=workload)
+    return r.stdout if r.ok else b"\0plain run failed: " + r.message.encode()
+
+
+def _point_dataset(values: Mapping):
+    import xarray as xr
+
+    return xr.Dataset({k: ((), np.float64(values.get(k, math.nan)), dict(VARIABLES[k])) for k in VARIABLES})
+
+
+def measure(workload: str, analysis: str, mechanism: str, repeat: int, size=None):
+    """Run one cell once; its scalar Dataset (:data:`VARIABLES`). Cells that do not apply come
+    back all NaN without running.
+
+    >>> int(measure("heapbugs", "heap", "unlimited", 0, size=50).findings)  # doctest: +SKIP
+    0
+    """
+    if not applicable(analysis, mechanism):
+        return _point_dataset({})
+    from ..bench import RecordCounter
+    from ..machine import Machine
+
+    args, root = guests.workload(workload, size)
+    counter = RecordCounter()
+    m = Machine("jit", root=root, clients=ANALYSIS_CLIENTS[analysis],
+                watch=None if mechanism == "off" else mechanism)
+    r = m.run(guests.build(workload, quiet=True), args, capture=True, argv0=workload, on_records=counter)
+    values = {"time_s": r.seconds, "instructions": float(r.instructions),
+              "findings": float(counter.counts.get("watchheap", 0)),
+              "output_ok": float(r.ok and r.stdout == _reference(workload, size))}
+    if r.watch:
+        values.update({c: float(r.watch[c]) for c in COUNTERS})
+    return _point_dataset(values)
+
+
+def _point(workload: str, analysis: str, mechanism: str, repeat: int, *, sizes: Mapping):
+    return measure(workload, analysis, mechanism, repeat, size=sizes.get(workload))
+
+
+def _fingerprint(sizes: Mapping) -> str:
+    from .._engine import find_library
+    from ..events import git_revision
+
+    key = {"engine": guests.sha256(find_library()), "git": git_revision(), "sizes": sizes,
+           "variables": sorted(VARIABLES)}
+    return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:10]
+
+
+def default_store(scale: str, sizes: Mapping | None = None, *, base=None) -> Path:
+    """Where :func:`run` keeps its sweep: one store per scale, engine build, revision and sizes."""
+    if scale not in SIZES:
+        raise ValueError(f"unknown scale {scale!r}; choose one of {sorted(SIZES)}")
+    sizes = dict(SIZES[scale]) if sizes is None else dict(sizes)
+    base = Path(base) if base is not None else guests.cache_root() / "studies"
+    return base / f"{NAME}-{scale}-{_fingerprint(sizes)}"
+
+
+def derive(ds, *, scale: str, grid: Mapping, sizes: Mapping):
+    """Add ``time_s_median``, ``overhead_ratio`` (to the plain run: analysis none, mechanism
+    off), ``hit_rate``, ``false_fault_rate``, ``modelled_slowdown`` (the cycle model on the
+    unit's counters, per mechanism) and provenance attrs."""
+    from ..events import provenance
+    from ..models.watch_cost import CostModel, modelled_slowdown
+
+    ds = ds.copy()
+    median = ds.time_s.median("repeat")
+    ds["time_s_median"] = median.assign_attrs(long_name="median run time over the repeats", units="s")
+    plain = median.sel(analysis="none", mechanism="off", drop=True)
+    ds["overhead_ratio"] = (median / plain).assign_attrs(
+        long_name="median time / the plain run's median time (no unit, no analysis)", units="1")
+    first = ds.isel(repeat=0, drop=True)        # counters are the same in every repeat
+    ds["hit_rate"] = (first.hits / first.lookups).assign_attrs(
+        long_name="range-cache hits / look-ups (NaN: no look-up)", units="1")
+    ds["false_fault_rate"] = (first.false_faults / first.view_faults).assign_attrs(
+        long_name="faults on watched pages that touched no watched byte / all such faults", units="1")
+    model = CostModel()
+    slow = np.full(first.lookups.shape, np.nan)
+    for idx in np.ndindex(slow.shape):
+        cell = first.isel(dict(zip(first.lookups.dims, idx)))
+        mech = str(cell.mechanism.values)
+        if mech in ("unlimited", "pageprot", "debugregs") and np.isfinite(float(cell.lookups)):
+            counters = {c: float(cell[c]) for c in ("lookups", "misses", "triggers", "loads", "stores")}
+            slow[idx] = modelled_slowdown(counters, float(cell.instructions), model, mechanism=mech)
+    ds["modelled_slowdown"] = (first.lookups.dims, slow, {
+        "long_name": "the cycle model's slowdown (workbench.models.watch_cost defaults) from the "
+                     "unit's counters; NaN for software and cells without a unit", "units": "1"})
+    workloads = [str(w) for w in ds.workload.values]
+    ds.attrs.update(provenance(
+        workload=",".join(workloads),
+        program={w: guests.build(w, quiet=True) for w in workloads},
+        config={"study": NAME, "scale": scale, "grid": {k: list(v) for k, v in grid.items()},
+                "sizes": dict(sizes), "tier": "jit"},
+        study=NAME, scale=scale,
+        title="Unlimited watchpoints: an analysis on four watchpoint mechanisms, overhead and "
+              "range-cache behaviour",
+    ))
+    return ds
+
+
+def run(scale: str = "small", *, store=None, scheduler=None, progress: bool = True,
+        workers: int | None = None, grid: Mapping | None = None, sizes: Mapping | None = None,
+        fresh: bool = False):
+    """Run the study as a sweep and return its Dataset (the arguments as the engine study's:
+    ``store`` resumes, ``grid`` and ``sizes`` replace entries of :func:`GRID` and :data:`SIZES`).
+
+    >>> ds = run("small", grid={"workload": ["zstd"]}, progress=False)  # doctest: +SKIP
+    >>> sorted(ds.dims)  # doctest: +SKIP
+    ['analysis', 'mechanism', 'repeat', 'workload']
+    """
+    from ..sweep import sweep
+
+    g = GRID(scale)
+    for k, v in (grid or {}).items():
+        if k not in g:
+            raise ValueError(f"unknown grid dimension {k!r}; the grid has {list(g)}")
+        g[k] = list(v)
+    if "none" not in g["analysis"] or "off" not in g["mechanism"]:
+        raise ValueError("the grid needs analysis 'none' and mechanism 'off' (overheads are to the plain run)")
+    sz = dict(SIZES[scale], **(sizes or {}))
+    for w in g["workload"]:   # build once here, not concurrently on the workers
+        guests.build(w)
+        sz.setdefault(w, None)
+    sz = {w: sz[w] for w in g["workload"]}
+    store = Path(store) if store is not None else default_store(scale, sz)
+    raw = sweep(functools.partial(_point, sizes=sz), g, store=store, scheduler=scheduler,
+                progress=progress, workers=workers, fresh=fresh, label=NAME)
+    return derive(raw, scale=scale, grid=g, sizes=sz)
+
+
+#: the columns of :func:`summary`
+SUMMARY_COLUMNS = ["workload", "analysis", "mechanism", "seconds", "x plain", "modelled x",
+                   "lookups", "hit rate", "view faults", "false faults %", "inline checks",
+                   "findings", "output ok"]
+
+
+def summary(ds):
+    """One row per cell that ran: workload, analysis, mechanism, seconds (median), x plain
+    (overhead against the plain run), modelled x (the cycle model), lookups, hit rate, view
+    faults, false faults %, inline checks, findings, output ok.
+
+    >>> summary(ds).columns.tolist()  # doctest: +SKIP
+    """
+    import pandas as pd
+
+    median = ds.time_s.median("repeat")
+    first = ds.isel(repeat=0, drop=True)
+    ok = ds.output_ok.min("repeat")
+    rows = []
+    for w in ds.workload.values:
+        for a in ds.analysis.values:
+            for mech in ds.mechanism.values:
+                cell = dict(workload=w, analysis=a, mechanism=mech)
+                secs = float(median.sel(cell))
+                if math.isnan(secs):
+                    continue
+                c = first.sel(cell)
+
+                def num(v):
+                    x = float(v)
+                    return x if math.isnan(x) else int(x)
+                rows.append({"workload": str(w), "analysis": str(a), "mechanism": str(mech), "seconds": secs,
+                             "x plain": float(ds.overhead_ratio.sel(cell)),
+                             "modelled x": float(ds.modelled_slowdown.sel(cell)),
+                             "lookups": num(c.lookups), "hit rate": float(ds.hit_rate.sel(cell)),
+                             "view faults": num(c.view_faults),
+                             "false faults %": 100 * float(ds.false_fault_rate.sel(cell)),
+                             "inline checks": num(c.inline_checks), "findings": num(c.findings),
+                             "output ok": bool(float(ok.sel(cell)) == 1.0)})
+    df = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+    for col in ("lookups", "view faults", "inline checks", "findings"):
+        df[col] = pd.Series([r[col] for r in rows], index=df.index, dtype=object)
+    return df
+
+
+def paper_comparison(ds):
+    """The paper's ~9x beside ours: per workload, the heap analysis' overhead on page
+    protection and on software checks divided by its overhead on the unit (``unlimited``)."""
+    import pandas as pd
+
+    rows = []
+    for w in ds.workload.values:
+        x = ds.overhead_ratio.sel(workload=w, analysis="heap")
+        unl = float(x.sel(mechanism="unlimited"))
+        rows.append({"workload": str(w), "unlimited x": unl,
+                     "pageprot / unlimited": float(x.sel(mechanism="pageprot")) / unl,
+                     "software / unlimited": float(x.sel(mechanism="software")) / unl,
+                     "paper (race checks)": PAPER_SPEEDUP})
+    return pd.DataFrame(rows)
+
+
+__all__ = ["GRID", "SIZES", "VARIABLES", "ANALYSES", "MECHANISMS", "SUMMARY_COLUMNS", "applicable",
+           "measure", "run", "derive", "summary", "paper_comparison", "default_store"]
