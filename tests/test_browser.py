@@ -155,9 +155,11 @@ def test_barrier_report_renders_offline(browser, tmp_path):
     assert not errors, f"JavaScript errors: {errors}"
 
 
-def test_executed_notebook_as_offline_html(browser, tmp_path):
-    """The tour executed by papermill, turned into HTML by notebook_html: with the network
-    refused, every chart cell shows a PNG that loaded, and the page asks for nothing."""
+@pytest.mark.parametrize("name, min_charts", [("00_tour", 4), ("04_unlimited_watchpoints", 1)])
+def test_executed_notebook_as_offline_html(browser, tmp_path, name, min_charts):
+    """A notebook executed by papermill (the tour; the watchpoints notebook with its
+    WatchpointCacheExplorer), turned into HTML by notebook_html: with the network refused,
+    every chart cell shows a PNG that loaded, and the page asks for nothing."""
     papermill = pytest.importorskip("papermill")
     import nbformat
 
@@ -167,8 +169,8 @@ def test_executed_notebook_as_offline_html(browser, tmp_path):
     env_old = os.environ.get("JUPYTER_PATH")
     os.environ["JUPYTER_PATH"] = str(kernel_dir(tmp_path / "jupyter"))
     try:
-        executed = tmp_path / "00_tour.ipynb"
-        papermill.execute_notebook(str(REPO / "notebooks" / "00_tour.ipynb"), str(executed),
+        executed = tmp_path / f"{name}.ipynb"
+        papermill.execute_notebook(str(REPO / "notebooks" / f"{name}.ipynb"), str(executed),
                                    parameters={"scale": "small"}, kernel_name="python3",
                                    cwd=str(tmp_path), progress_bar=False, execution_timeout=600)
     finally:
@@ -179,19 +181,19 @@ def test_executed_notebook_as_offline_html(browser, tmp_path):
     nb = nbformat.read(str(executed), as_version=4)
     charts = [c.id for c in nb.cells for o in c.get("outputs", [])
               if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
-    assert len(charts) >= 4
-    html = notebook_html(executed, tmp_path / "00_tour.html")
+    assert len(charts) >= min_charts
+    html = notebook_html(executed, tmp_path / f"{name}.html")
     page, errors, requests = _offline_page(browser)
     try:
         page.set_viewport_size({"width": 1200, "height": 900})
-        page.goto((tmp_path / "00_tour.html").as_uri())
+        page.goto((tmp_path / f"{name}.html").as_uri())
         page.wait_for_load_state("load")
         for cid in charts:
             imgs = page.locator(f'[id="cell-id={cid}"] img')
             assert imgs.count() == 1, f"cell {cid}: {imgs.count()} images"
             size = imgs.first.evaluate("i => [i.complete, i.naturalWidth, i.naturalHeight]")
             assert size[0] and size[1] > 100 and size[2] > 50, (cid, size)
-        _screenshot(page, tmp_path, "tour-offline-html.png")
+        _screenshot(page, tmp_path, f"{name}-offline-html.png")
     finally:
         page.close()
     assert "<script src" not in html

@@ -94,7 +94,7 @@ def test_the_stream_description_decides_what_is_symbolized(monkeypatch):
     assert "symbol" not in to_dataset("memtrace", _memtrace(), symbols=table)  # per event: none
     assert set(STREAMS["bbprofile"].symbolize) == {"pc"}
     assert {s.name for s in STREAMS.values() if "site" in s.symbolize} == {
-        "barrier", "barrier_allocs", "shrink", "bursty", "bursty_allocs"}
+        "barrier", "barrier_allocs", "shrink", "bursty", "bursty_allocs", "watchheap"}
     marked = dataclasses.replace(STREAMS["memtrace"], symbolize={"pc": ("where", "code")})
     monkeypatch.setitem(STREAMS, "memtrace", marked)
     ds = to_dataset("memtrace", _memtrace(2), symbols=table)

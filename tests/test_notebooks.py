@@ -100,7 +100,7 @@ def test_notebook_executes(name, jupyter_path, tmp_path, tmp_path_factory):
     _needs(name)
     out = tmp_path / f"{name}.ipynb"
     params = {"scale": "small"}
-    if name in ("01_engine", "02_barrier_profiler"):
+    if name in ("01_engine", "02_barrier_profiler", "04_unlimited_watchpoints"):
         params["rerun"] = True          # measure (the default shows datasets/: test below)
     if name == "01_engine":  # the session's shared store (test_study_engine.shared_sweeps)
         from test_study_engine import shared_sweeps
@@ -128,8 +128,9 @@ def test_notebook_executes(name, jupyter_path, tmp_path, tmp_path_factory):
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 #: charts each notebook shows at least (00: 3 altair charts and the sweep; 01: the client
-#: costs and the explorer; 02: the explorer, overhead, accuracy, optimizations, the paper)
-MIN_CHARTS = {"00_tour": 4, "01_engine": 2, "02_barrier_profiler": 5}
+#: costs and the explorer; 02: the explorer, overhead, accuracy, optimizations, the paper;
+#: 04: the watchpoint cache explorer)
+MIN_CHARTS = {"00_tour": 4, "01_engine": 2, "02_barrier_profiler": 5, "04_unlimited_watchpoints": 1}
 
 
 def _chart_cells(nb) -> dict[str, dict]:

@@ -5,7 +5,9 @@ A small pure-Python oracle follows the page literally — a dict from byte to wa
 found by scanning it, and a list per cache size holding (first, last, bits) entries — and
 random traces (a small address window plus the top of the address space) must give the same
 counters through :func:`watch.replay` at several cache sizes; :func:`watch.sweep` must give,
-for every size, what :func:`watch.replay` gives. Hand-made traces pin the counters' meanings.
+for every size, what :func:`watch.replay` gives. The oracle also follows the page's bitmap
+lookaside buffer (density counted byte by byte, the BLB a list of lines), checked on traces
+that crowd a few lines with small watches. Hand-made traces pin the counters' meanings.
 """
 from __future__ import annotations
 
@@ -20,12 +22,15 @@ from workbench.models.watch import CLEAR, LOAD, READ, SET, STORE, WRITE, TraceEr
 
 TOP = 2**64 - 1
 RW = READ | WRITE
+LINE = 64
+BLB_COUNTERS = ["blb_lookups", "blb_hits", "blb_misses", "blb_evictions", "blb_invalidations"]
 
 
 class Oracle:
-    """docs/watchpoints.md, literally, for several cache sizes at once (one table)."""
+    """docs/watchpoints.md, literally, for several cache sizes at once (one table, one BLB of
+    blb_entries lines: it does not depend on the cache size)."""
 
-    def __init__(self, sizes):
+    def __init__(self, sizes, blb_entries=0, blb_runs=4):
         self.bits: dict[int, int] = {}              # byte -> nonzero bits
         self.keys: list[int] = []                   # its keys, sorted (to find gaps fast)
         self.nsegs = 0
@@ -34,6 +39,10 @@ class Oracle:
         self.caches = {n: [] for n in self.sizes}   # most recently used first
         table = dict.fromkeys(watch.COUNTERS, 0)
         self.c = {n: dict(table) for n in self.sizes}
+        self.blb_entries = blb_entries
+        self.blb_runs = blb_runs
+        self.blb: list[int] = []                    # lines (their first byte), most recent first
+        self.handoffs = 0                           # runs cut short at a dense next line
 
     def at(self, p):
         return self.bits.get(p, 0)
@@ -65,19 +74,54 @@ class Oracle:
         for n in self.sizes:
             self.c[n][name] += k
 
+    def dense(self, ls):
+        """At least blb_runs runs intersect line [ls, ls + 63]: the run of its first byte, and
+        a new one at every byte whose bits differ from the byte before."""
+        runs = 1 + sum(1 for p in range(ls + 1, ls + LINE) if self.at(p) != self.at(p - 1))
+        return runs >= self.blb_runs
+
+    def line_lookup(self, ls):
+        self.each("blb_lookups")
+        if ls in self.blb:
+            self.each("blb_hits")
+            self.blb.remove(ls)
+        else:
+            self.each("blb_misses")
+            if len(self.blb) == self.blb_entries:
+                self.blb.pop()
+                self.each("blb_evictions")
+        self.blb.insert(0, ls)
+
     def op(self, kind, flags, addr, length):
         last = addr + length - 1
         if kind in (LOAD, STORE):
             self.each("loads" if kind == LOAD else "stores")
             mask = READ if kind == LOAD else WRITE
-            runs = []
+            blb = self.blb_entries > 0
+            runs = []                               # the range cache's look-ups
+            trig = False
             p = addr
-            while True:
-                runs.append(self.run(p))
-                if runs[-1][1] >= last:
-                    break
-                p = runs[-1][1] + 1
-            if any(r[2] & mask for r in runs):
+            while p <= last:
+                ls = p - p % LINE
+                le = ls + LINE - 1
+                if blb and self.dense(ls):
+                    self.line_lookup(ls)
+                    q = max(addr, ls)               # the runs over the accessed bytes of the line
+                    while q <= min(last, le):
+                        r = self.run(q)
+                        trig = trig or bool(r[2] & mask)
+                        q = r[1] + 1
+                    p = le + 1
+                else:
+                    r = self.run(p)
+                    runs.append(r)
+                    trig = trig or bool(r[2] & mask)
+                    if blb and le < TOP and self.dense(le + 1) and r[1] > le:
+                        p = le + 1
+                        self.handoffs += p <= last      # (one that matters: the access goes on)
+                    else:
+                        p = r[1] + 1
+            if trig:
                 self.each("triggers")
             for n in self.sizes:
                 cache, c = self.caches[n], self.c[n]
@@ -101,6 +145,9 @@ class Oracle:
             kept = [r for r in self.caches[n] if r[1] < lo or r[0] > hi]
             self.c[n]["invalidations"] += len(self.caches[n]) - len(kept)
             self.caches[n] = kept
+        kept = [ls for ls in self.blb if ls + LINE - 1 < lo or ls > hi]
+        self.each("blb_invalidations", len(self.blb) - len(kept))
+        self.blb = kept
         bounds = [s] + ([e + 1] if e < TOP else [])
         self.each("splits", sum(self.inside(b) for b in bounds))
         self.nsegs -= self.starts(s, min(e + 1, TOP))   # only these bytes can start or stop
@@ -124,8 +171,8 @@ class Oracle:
                 assert all(self.run(r[0]) == r for r in self.caches[n])
 
 
-def oracle(records, sizes):
-    o = Oracle(sizes)
+def oracle(records, sizes, blb_entries=0, blb_runs=4):
+    o = Oracle(sizes, blb_entries, blb_runs)
     for r in records:
         o.op(*r)
     return o.c
@@ -242,6 +289,89 @@ def test_sweep_when_invalidations_free_entries():
         assert df.loc[size].to_dict() == want[size]
 
 
+# ---------------------------------------------------------------- the BLB, random traces
+
+def dense_records(seed, n, *, top_share=0.4, lines=4):
+    """Valid records crowding a few 64-byte lines (at address 0 and at the top of the address
+    space) with 1-2 byte watches and runs of every-other-byte ones, so that lines become
+    dense, with some large sets and clears over them; accesses often straddle two lines."""
+    rng = np.random.default_rng(seed)
+    span = lines * LINE
+    out = []
+    while len(out) < n:
+        base = TOP + 1 - span if rng.random() < top_share else 0
+        u = rng.random()
+        if u < 0.45:                                            # an access
+            kind, flags, length = int(rng.integers(0, 2)), 0, int(rng.integers(1, 9))
+            if rng.random() < 0.35:                             # across a line's end
+                off = int(rng.integers(1, lines + 1)) * LINE - int(rng.integers(1, length + 1))
+            else:
+                off = int(rng.integers(-16, span + 16))
+            recs = [(kind, flags, off, length)]
+        elif u < 0.88:                                          # small watches, or their end
+            kind = SET if u < 0.8 else CLEAR
+            flags = int(rng.integers(1, 4))
+            off = int(rng.integers(-8, span + 8))
+            if rng.random() < 0.25:                             # every other (or third) byte
+                step = int(rng.integers(2, 4))
+                recs = [(kind, flags, off + step * k, 1) for k in range(int(rng.integers(4, 20)))]
+            else:
+                recs = [(kind, flags, off, int(rng.integers(1, 3)))]
+        else:                                                   # large ranges over the lines
+            kind = SET if rng.random() < 0.5 else CLEAR
+            recs = [(kind, int(rng.integers(1, 4)), int(rng.integers(-100, span)), int(rng.integers(32, 400)))]
+        for kind, flags, off, length in recs:
+            addr = min(max(base + off, 0), TOP)
+            out.append((kind, flags, addr, min(length, TOP - addr + 1)))
+    return out[:n]
+
+
+BLB_RC_SIZES = [1, 2, 3, 4, 8, 16, 64, 256, 1024]
+BLB_ORACLE_SIZES = (1, 4, 16, 1024)
+
+
+@pytest.mark.parametrize("seed", [41, 42])
+@pytest.mark.parametrize("blb_runs", [2, 4, 16])
+@pytest.mark.parametrize("blb_entries", [0, 1, 2, 8, 64])
+def test_blb_replay_equals_the_oracle_and_the_sweep(blb_entries, blb_runs, seed):
+    records = dense_records(seed, 1500)
+    o = Oracle(BLB_ORACLE_SIZES, blb_entries, blb_runs)
+    for r in records:
+        o.op(*r)
+    trace = ops(records)
+    df = watch.sweep(trace, BLB_RC_SIZES, blb_entries, blb_runs)
+    assert list(df.columns) == list(watch.COUNTERS)
+    for n in BLB_RC_SIZES:
+        got = watch.replay(trace, n, blb_entries, blb_runs)
+        assert df.loc[n].to_dict() == got, f"sweep row {n}"
+        if n in BLB_ORACLE_SIZES:
+            assert got == o.c[n], f"{n} entries"
+    # the BLB's counters do not depend on the range cache
+    assert (df[BLB_COUNTERS] == df[BLB_COUNTERS].iloc[0]).all().all()
+    c = o.c[4]
+    if blb_entries == 0:
+        assert c == oracle(records, [4])[4] and not any(c[k] for k in BLB_COUNTERS)
+        return
+    # the traces exercise what they should: dense lines come and go, accesses hand over from
+    # a run to a dense line, and the range cache still works for the rest
+    assert c["blb_hits"] and c["blb_misses"] and c["blb_invalidations"] and o.handoffs
+    assert c["lookups"] and c["hits"] and c["invalidations"] and c["triggers"]
+    assert c["blb_lookups"] == c["blb_hits"] + c["blb_misses"]
+    if blb_entries <= 2:
+        assert c["blb_evictions"]
+
+
+def test_blb_replay_equals_the_oracle_with_many_lines():
+    # dense lines spread over a few kilobytes: more lines than the BLB holds, deep reuse
+    records = dense_records(43, 4000, lines=48, top_share=0.2)
+    for blb_entries, blb_runs in ((8, 4), (24, 2), (3, 16)):
+        want = oracle(records, [1, 16, 1024], blb_entries, blb_runs)
+        df = watch.sweep(ops(records), [1, 16, 1024], blb_entries, blb_runs)
+        for n in (1, 16, 1024):
+            assert watch.replay(ops(records), n, blb_entries, blb_runs) == want[n] == df.loc[n].to_dict()
+        assert want[16]["blb_evictions"] and want[16]["blb_hits"]
+
+
 # ---------------------------------------------------------------- hand-made cases
 
 def counters(records, n=16):
@@ -345,6 +475,136 @@ def test_op_dtype_matches_the_c_struct():
     assert t.tobytes() == bytes([SET, RW]) + bytes(6) + TOP.to_bytes(8, "little") + (1).to_bytes(8, "little")
 
 
+# ---------------------------------------------------------------- the BLB, by hand
+
+def blb(records, blb_entries, blb_runs, n=16, *, with_oracle=True):
+    """replay's counters, after checking that the sweep's row and the oracle (which walks a
+    set's bytes one by one: not for huge ranges) say the same."""
+    c = watch.replay(ops(records), n, blb_entries, blb_runs)
+    assert watch.sweep(ops(records), [1, n], blb_entries, blb_runs).loc[n].to_dict() == c
+    if with_oracle:
+        assert oracle(records, [n], blb_entries, blb_runs)[n] == c
+    return c
+
+
+def pick(c, names):
+    return tuple(c[k] for k in names.split())
+
+
+RC = "lookups hits misses handler_calls"
+BLB = "blb_lookups blb_hits blb_misses blb_evictions blb_invalidations"
+
+# line [0x100, 0x13f]: gap [0, 0x101], 0x102 (R), gap, 0x106 (R), gap [0x107, ...]: 5 runs
+FIVE_RUNS = [(SET, READ, 0x102, 1), (SET, READ, 0x106, 1)]
+# line [0x140, 0x17f]: gap [.., 0x141], 0x142 (R), gap, 0x146 (W), gap, 0x14a (R), gap: 7 runs;
+# line [0x100, 0x13f] alone lies in the gap [0, 0x141]: 1 run
+SEVEN_RUNS = [(SET, READ, 0x142, 1), (SET, WRITE, 0x146, 1), (SET, READ, 0x14a, 1)]
+
+
+def test_blb_a_dense_line_goes_to_the_blb():
+    t = FIVE_RUNS + [(LOAD, 0, 0x108, 4), (LOAD, 0, 0x108, 4), (LOAD, 0, 0x101, 2)]
+    for runs in (2, 4, 5):                                  # 5 runs: dense up to T = 5
+        c = blb(t, 1, runs)
+        assert pick(c, BLB) == (3, 2, 1, 0, 0), runs        # a miss, then hits
+        assert pick(c, RC) == (0, 0, 0, 0) and c["triggers"] == 1
+    # T = 6 or 8: not dense, the same accesses go to the range cache: [0x107, ...] misses
+    # then hits; [0, 0x101] and [0x102, 0x102] miss (the last load triggers)
+    for runs in (6, 8):
+        c = blb(t, 1, runs)
+        assert pick(c, BLB) == (0, 0, 0, 0, 0) and pick(c, RC) == (4, 1, 3, 3) and c["triggers"] == 1
+        assert c == counters(t) == blb(t, 0, 4)             # as without a BLB
+
+
+def test_blb_density_counts_runs_not_segments():
+    # two adjacent segments filling line [0x200, 0x23f]: 2 runs (their boundary counts once;
+    # 0x240, where the second ends, is the next line's)
+    t = [(SET, READ, 0x200, 32), (SET, WRITE, 0x220, 32), (LOAD, 0, 0x21e, 4)]
+    assert pick(blb(t, 1, 2), "blb_lookups lookups triggers") == (1, 0, 1)
+    assert pick(blb(t, 1, 3), "blb_lookups lookups triggers") == (0, 2, 1)
+    # segments at both ends of line [0x240, 0x27f] and a gap between: 3 runs
+    t = [(SET, READ, 0x240, 1), (SET, READ, 0x27f, 1), (STORE, 0, 0x250, 8)]
+    assert pick(blb(t, 1, 3), "blb_lookups lookups") == (1, 0)
+    assert pick(blb(t, 1, 4), "blb_lookups lookups") == (0, 1)
+    # one segment over the whole line, or nothing at all: 1 run, never dense
+    for t in ([(SET, READ, 0x1f0, 100), (LOAD, 0, 0x210, 8)], [(LOAD, 0, 0x210, 8)]):
+        assert pick(blb(t, 1, 2), "blb_lookups lookups") == (0, 1)
+
+
+def test_blb_an_access_crossing_into_a_dense_line():
+    t = SEVEN_RUNS + [
+        (LOAD, 0, 0x13C, 8),    # [0x13c, 0x143]: run [0, 0x141] (miss), which reaches into the
+                                # dense line: the rest is the line's (BLB miss; 0x142 triggers)
+        (STORE, 0, 0x17C, 8),   # [0x17c, 0x183]: the line (BLB hit), then run [0x14b, ...] (miss)
+        (LOAD, 0, 0x138, 8),    # [0x138, 0x13f]: run [0, 0x141] only (hit): ends in its line
+    ]
+    c = blb(t, 2, 4)
+    assert pick(c, RC) == (3, 1, 2, 2) and pick(c, BLB) == (2, 1, 1, 0, 0) and c["triggers"] == 1
+    # without a BLB (or with line 0x140 below the threshold): [0, 0x141], 0x142 and
+    # [0x143, 0x145], then [0x14b, ...], then [0, 0x141] again
+    for c in (counters(t), blb(t, 2, 8)):
+        assert pick(c, RC) == (5, 1, 4, 4) and pick(c, BLB) == (0,) * 5 and c["triggers"] == 1
+
+
+def test_blb_evictions():
+    t = FIVE_RUNS + SEVEN_RUNS + [(LOAD, 0, 0x108, 1), (LOAD, 0, 0x150, 1), (LOAD, 0, 0x108, 1)]
+    assert pick(blb(t, 1, 4), BLB) == (3, 0, 3, 2, 0)
+    assert pick(blb(t, 2, 4), BLB) == (3, 1, 2, 0, 0)
+
+
+def test_blb_a_set_or_clear_beside_a_line_invalidates_it():
+    look = (LOAD, 0, 0x150, 1)                  # line [0x140, 0x17f] (7 runs throughout)
+    t = SEVEN_RUNS + [
+        look,                                   # miss
+        (SET, WRITE, 0x181, 4), look,           # [0x180, 0x185]: the next line only; a hit
+        (SET, WRITE, 0x180, 1), look,           # s - 1 = 0x17f is in the line: gone; a miss
+        (SET, WRITE, 0x13C, 4), look,           # e + 1 = 0x140 is in it: gone; a miss
+        (CLEAR, READ, 0x130, 16), look,         # clears nothing, still e + 1 = 0x140; a miss
+        (CLEAR, READ, 0x1000, 1), look,         # far away; a hit
+    ]
+    c = blb(t, 4, 4)
+    assert pick(c, BLB) == (6, 2, 4, 0, 3) and c["lookups"] == 0
+    # the range cache's entries are invalidated as ever (the lines' runs never reached it)
+    assert c["invalidations"] == 0
+
+
+def test_blb_at_the_top_of_the_address_space():
+    # the last line [TOP - 63, TOP]: gap, TOP - 60, gap, TOP - 56, gap, TOP - 52, gap: 7 runs
+    t = [(SET, READ, TOP - 60, 1), (SET, READ, TOP - 56, 1), (SET, READ, TOP - 52, 1),
+         (LOAD, 0, TOP - 7, 8),     # the line (BLB miss), which ends at TOP: done
+         (LOAD, 0, TOP - 67, 8),    # run [0, TOP - 61] (miss) reaches into the line: BLB hit;
+                                    # TOP - 60 triggers
+         (SET, WRITE, TOP, 1),      # [TOP - 1, TOP] (clipped): the line goes
+         (LOAD, 0, TOP, 1),         # BLB miss (8 runs now), no trigger
+         (STORE, 0, TOP, 1)]        # BLB hit, triggers
+    c = blb(t, 4, 4)
+    assert pick(c, BLB) == (4, 2, 2, 0, 1) and pick(c, RC) == (1, 0, 1, 1) and c["triggers"] == 2
+    # and at the bottom: a set at 0 (s - 1 clipped) invalidates line 0
+    t = [(SET, READ, 2, 1), (SET, READ, 5, 1), (LOAD, 0, 0, 8), (SET, WRITE, 0, 1), (LOAD, 0, 0, 8)]
+    assert pick(blb(t, 4, 4), BLB) == (2, 0, 2, 0, 1)
+
+
+def test_blb_a_set_over_the_whole_space_invalidates_every_line():
+    # the window spans 2**58 lines: every entry goes, found by walking the BLB, not the lines
+    lines = [0x1000 * k for k in range(5)] + [TOP - 63]
+    t = [(SET, READ, x + 1, 1) for x in lines] + [(LOAD, 0, x, 1) for x in lines] + [(CLEAR, WRITE, 0, TOP)]
+    assert pick(blb(t, 4, 3, with_oracle=False), BLB) == (6, 0, 6, 2, 4)
+    # with 8 entries: 6 misses, 6 lines gone, 6 misses again; then a clear of [0x1000,
+    # 0x2000] (of nothing) touches lines 0xfc0, 0x1000 and 0x2000 ([0xfff, 0x2001]), of which
+    # the BLB holds two: the next round hits the other 4
+    t += [(LOAD, 0, x, 1) for x in lines]
+    t += [(CLEAR, WRITE, 0x1000, 0x1001)] + [(LOAD, 0, x, 1) for x in lines]
+    assert pick(blb(t, 8, 3, with_oracle=False), BLB) == (18, 4, 14, 0, 6 + 2)
+
+
+def test_blb_counters_are_zero_without_one():
+    t = ops(dense_records(44, 500))
+    c = watch.replay(t, 8)
+    assert watch.COUNTERS[-5:] == tuple(BLB_COUNTERS) and not any(c[k] for k in BLB_COUNTERS)
+    assert watch.replay(t, 8, 0, 2) == c == watch.replay(t, 8, blb_entries=0, blb_runs=64)
+    # a threshold above a line's 64 runs: never dense
+    assert watch.replay(t, 8, 16, 65) == c == watch.replay(t, 8, 16, 10**9)
+
+
 # ---------------------------------------------------------------- bad input
 
 BAD = [
@@ -389,6 +649,25 @@ def test_bad_sizes():
             watch.sweep(t, bad)
     assert watch.replay(t, np.int64(3))["misses"] == 1
     assert watch.replay(t, 2**62)["misses"] == 1
+
+
+def test_bad_blb_parameters():
+    t = ops([(LOAD, 0, 0, 1)])
+    for bad in (-1, 1.5, True, np.bool_(False), None, "4"):
+        with pytest.raises(ValueError, match="blb_entries must be an integer >= 0"):
+            watch.replay(t, 4, bad)
+        with pytest.raises(ValueError, match="blb_entries must be an integer >= 0"):
+            watch.sweep(t, [4], blb_entries=bad)
+    for bad in (1, 0, -4, 2.0, True, None):
+        with pytest.raises(ValueError, match="blb_runs must be an integer >= 2"):
+            watch.replay(t, 4, 8, bad)
+        with pytest.raises(ValueError, match="blb_runs must be an integer >= 2"):
+            watch.sweep(t, [4], blb_runs=bad)
+    # checked before the trace, and whether or not there is a BLB
+    with pytest.raises(ValueError, match="blb_runs"):
+        watch.replay(ops([(LOAD, 0, 0, 9)]), 4, 0, 1)
+    # numpy integers and huge sizes are fine
+    assert watch.replay(t, 4, np.int64(2), np.uint8(2)) == watch.replay(t, 4, 2**70, 2)
 
 
 def test_the_segment_cap(monkeypatch):

@@ -103,10 +103,10 @@ STREAMS: dict[str, Stream] = {
             "offset": {"long_name": "addr - block (negative: before the block)", "units": "bytes"},
             "thread": {"long_name": "guest thread"},
             "kind": {"long_name": "what the access did wrong"},
-            "access": {"long_name": "kind of memory access"},
+            "access": {"long_name": "kind of memory access (enum wb_mem_kind: 0 load, 1 store, 2 atomic)"},
             "access_size": {"long_name": "width of the access", "units": "bytes"},
         },
-        flags={"kind": HEAP_FINDINGS, "access": MEMTRACE_KINDS},
+        flags={"kind": HEAP_FINDINGS},
         description="heap bugs the watchheap client found on the watchpoint unit: one record per "
                     "(pc, kind, block), the first access of each",
         symbolize={"pc": ("symbol", "function containing pc (name+0xoffset)"), **_SITE_SYMBOL},

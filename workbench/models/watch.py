@@ -6,7 +6,9 @@ same page), so the counters here equal the engine's on the same trace. A trace i
 :data:`OP_DTYPE` records ``(kind, flags, addr, len)`` (:func:`ops` builds one from tuples).
 :func:`replay` simulates one cache size literally; :func:`sweep` gives the counters of many
 cache sizes from a single pass (LRU stack distances over the cache's runs), each row equal to
-what :func:`replay` reports for that size.
+what :func:`replay` reports for that size. Both take the bitmap lookaside buffer's two
+parameters (``blb_entries``, 0 for none, and ``blb_runs``), which route the accesses to dense
+64-byte lines through an LRU buffer of bitmap lines instead of the range cache.
 
 >>> from workbench.models import watch
 >>> t = watch.ops([(watch.SET, watch.READ, 100, 100),   # watch [100, 199] for reads
@@ -17,6 +19,13 @@ what :func:`replay` reports for that size.
 (2, 1, 1)
 >>> watch.sweep(t, [1, 4, 64]).loc[4].to_dict() == c     # one pass, every size
 True
+>>> d = watch.ops([(watch.SET, watch.READ, 0x100 + 2 * k, 1) for k in range(8)]  # every other byte
+...               + [(watch.LOAD, 0, 0x104, 8)] * 2)
+>>> watch.replay(d, 16)["lookups"]                       # 8 one-byte runs per load
+16
+>>> c = watch.replay(d, 16, blb_entries=8)               # a dense line: one bitmap look-up
+>>> c["lookups"], c["blb_lookups"], c["blb_misses"], c["blb_hits"]
+(0, 2, 1, 1)
 """
 from __future__ import annotations
 
@@ -34,9 +43,15 @@ READ, WRITE = 1, 2
 
 # The counters, in the order of the C struct's fields.
 COUNTERS = ("loads", "stores", "sets", "clears", "lookups", "hits", "misses", "handler_calls",
-            "evictions", "invalidations", "triggers", "splits", "merges", "segments_max")
+            "evictions", "invalidations", "triggers", "splits", "merges", "segments_max",
+            "blb_lookups", "blb_hits", "blb_misses", "blb_evictions", "blb_invalidations")
 (_LOADS, _STORES, _SETS, _CLEARS, _LOOKUPS, _HITS, _MISSES, _HANDLER_CALLS, _EVICTIONS,
- _INVALIDATIONS, _TRIGGERS, _SPLITS, _MERGES, _SEGMENTS_MAX) = range(len(COUNTERS))
+ _INVALIDATIONS, _TRIGGERS, _SPLITS, _MERGES, _SEGMENTS_MAX, _BLB_LOOKUPS, _BLB_HITS,
+ _BLB_MISSES, _BLB_EVICTIONS, _BLB_INVALIDATIONS) = range(len(COUNTERS))
+_NCOUNTERS = len(COUNTERS)
+
+# The bitmap lookaside buffer's line: an aligned block of BLB_LINE bytes.
+BLB_LINE = 64
 
 # WB_WATCH_MAX_SEGMENTS: the most segments the range table may hold. Read at each call, so a
 # test can lower it to reach it.
@@ -47,6 +62,9 @@ MAX_SEGMENTS = 1 << 24
 _U0 = np.uint64(0)
 _U1 = np.uint64(1)
 _TOP = np.uint64(2**64 - 1)
+_LINE_LAST = np.uint64(BLB_LINE - 1)        # a line's last byte = its first + this
+_LINE_MASK = np.uint64(2**64 - BLB_LINE)    # a byte & this = the first byte of its line
+_LINE_BYTES = np.uint64(BLB_LINE)
 _NO_ERROR = -1
 
 
@@ -465,13 +483,215 @@ def _apply(T, s, e, f, is_set, seg_cap, W):
     return (F, L, B, cnt, bid, bmin, st, free), W, True
 
 
+# ---------------------------------------------------------------- the BLB (numba)
+# The BLB does not depend on the range cache's size, so both kernels simulate it literally,
+# with these helpers. A kernel walks an access with _step, which says whether each part goes
+# to a dense line's bitmap (the kernel calls _blb_use) or to the run of p (the kernel looks it
+# up in its range cache); a set or clear calls _blb_invalidate.
+#
+# Its entries: an LRU list of at most `cap` lines (keys: their first bytes) in slots of a
+# doubly linked list, most recently used at the head, found through a typed Dict key -> slot
+# that the kernel makes (so that numba types it there). The list is the tuple
+# (key, prv, nxt, free, st), st = [head, tail, keys held, slots ever used, free slots on `free`].
+# (The replay's range cache has the same shape but stays written out in its kernel, where its
+# head, tail and count live in registers: through these helpers the replay took a tenth longer.)
+
+@njit(cache=True)
+def _lru(n_slots):
+    return (np.empty(n_slots, np.uint64), np.full(n_slots, -1, np.int64),
+            np.full(n_slots, -1, np.int64), np.empty(n_slots, np.int64),
+            np.array([-1, -1, 0, 0, 0], np.int64))
+
+
+@njit(cache=True)
+def _lru_unlink(Q, s):
+    key, prv, nxt, free, st = Q
+    if prv[s] >= 0:
+        nxt[prv[s]] = nxt[s]
+    else:
+        st[0] = nxt[s]
+    if nxt[s] >= 0:
+        prv[nxt[s]] = prv[s]
+    else:
+        st[1] = prv[s]
+
+
+@njit(cache=True)
+def _lru_push(Q, s):
+    key, prv, nxt, free, st = Q
+    prv[s] = -1
+    nxt[s] = st[0]
+    if st[0] >= 0:
+        prv[st[0]] = s
+    else:
+        st[1] = s
+    st[0] = s
+
+
+@njit(cache=True)
+def _lru_use(Q, where, k, cap):
+    """Look up key k in the list (cap entries), leaving it the most recently used: 0 if it was
+    there (a hit), 1 if it took a free entry, 2 if it took the least recently used one's."""
+    key, prv, nxt, free, st = Q
+    if k in where:                           # (Dict.get would type s as Optional)
+        s = where[k]
+        if s != st[0]:
+            _lru_unlink(Q, s)
+            _lru_push(Q, s)
+        return 0
+    if st[2] == cap:
+        s = st[1]
+        where.pop(key[s])
+        _lru_unlink(Q, s)
+        got = 2
+    else:
+        if st[4] > 0:
+            st[4] -= 1
+            s = free[st[4]]
+        else:
+            s = st[3]
+            st[3] += 1
+        st[2] += 1
+        got = 1
+    key[s] = k
+    where[k] = s
+    _lru_push(Q, s)
+    return got
+
+
+@njit(cache=True)
+def _lru_drop(Q, where, k):
+    """Remove key k if the list holds it; whether it did."""
+    key, prv, nxt, free, st = Q
+    if k not in where:
+        return False
+    s = where[k]
+    where.pop(k)
+    _lru_unlink(Q, s)
+    free[st[4]] = s
+    st[4] += 1
+    st[2] -= 1
+    return True
+
+
+@njit(cache=True)
+def _dense(T, ls, thr):
+    """Whether at least thr runs intersect the line starting at byte ls. The runs partition
+    the space, so they number 1 + the run boundaries b with ls < b <= the line's end: each
+    segment's first byte and the byte after its last (once when the next segment starts
+    there). Stops counting at thr, so the cost is bounded by thr (a line has <= 64 runs)."""
+    F, L, B, cnt, bid, bmin, st, free = T
+    le = ls + _LINE_LAST                     # ls <= 2**64 - 64: no wrap
+    n = 1
+    prev = ls                                # the last boundary counted (ls itself is none)
+    j, o = _floor(T, ls)
+    if j < 0:
+        j, o = (0, 0) if st[0] > 0 else (-1, -1)
+    while j >= 0 and n < thr:
+        r = bid[j]
+        f = F[r, o]
+        l = L[r, o]
+        if f > le:
+            break
+        if l >= ls:                          # the segment intersects the line
+            if f > prev:
+                n += 1
+            if l < le:                       # l + 1 <= le: no wrap
+                prev = l + _U1
+                n += 1
+        j, o = _next(T, j, o)
+    return n >= thr
+
+
+@njit(cache=True)
+def _any_bit(T, lo, hi, mask):
+    """Whether a run intersecting [lo, hi] has a bit of mask (what a bitmap line says of the
+    accessed bytes)."""
+    p = lo
+    while True:
+        rf, rl, rb = _run_of(T, p)
+        if np.int64(rb) & mask:
+            return True
+        if rl >= hi:
+            return False
+        p = rl + _U1
+
+
+@njit(cache=True)
+def _step(T, p, a, last, mask, blb_cap, blb_thr):
+    """One step of the walk of the access [a, last] at byte p: with a BLB (blb_cap > 0) and
+    p's line dense, a bitmap look-up of that line, else a range-cache look-up of the run of p.
+    Returns (True for a run to look up in the range cache, False for a line of the BLB; the
+    run's or the line's first byte; whether this part triggers; whether the walk is done; the
+    next p). It counts nothing: the BLB's state stays out of this call, which every look-up
+    makes, with a BLB or without (passing it costs time)."""
+    ls = p & _LINE_MASK
+    le = ls + _LINE_LAST
+    if blb_cap > 0 and _dense(T, ls, blb_thr):
+        trig = _any_bit(T, a if a > ls else ls, last if last < le else le, mask)
+        if le >= last:
+            return False, ls, trig, True, p
+        return False, ls, trig, False, le + _U1
+    rf, rl, rb = _run_of(T, p)
+    trig = (np.int64(rb) & mask) != 0
+    # the access goes on into the next line (so le < 2**64 - 1), the run with it, and that
+    # line is dense: its bytes are the BLB's, not this run's
+    if blb_cap > 0 and le < last and rl > le and _dense(T, le + _U1, blb_thr):
+        return True, rf, trig, False, le + _U1
+    if rl >= last:
+        return True, rf, trig, True, p
+    return True, rf, trig, False, rl + _U1
+
+
+@njit(cache=True)
+def _blb_use(QB, whereB, ls, blb_cap, c):
+    """The bitmap look-up of the line starting at ls, counted."""
+    c[_BLB_LOOKUPS] += 1
+    got = _lru_use(QB, whereB, ls, blb_cap)
+    if got == 0:
+        c[_BLB_HITS] += 1
+    else:
+        c[_BLB_MISSES] += 1
+        if got == 2:
+            c[_BLB_EVICTIONS] += 1
+
+
+@njit(cache=True)
+def _blb_invalidate(QB, whereB, lo, hi, c):
+    """Drop the BLB's lines that intersect [lo, hi]: looked up one by one when the window
+    spans no more lines than the BLB holds, else by walking the entries (a set may span
+    2**58 lines)."""
+    key, prv, nxt, free, st = QB
+    if st[2] == 0:
+        return
+    first = lo & _LINE_MASK
+    final = hi & _LINE_MASK
+    if (final - first) // _LINE_BYTES < np.uint64(st[2]):
+        x = first
+        while True:
+            if _lru_drop(QB, whereB, x):
+                c[_BLB_INVALIDATIONS] += 1
+            if x == final:                   # before x + 64 could wrap
+                break
+            x += _LINE_BYTES
+    else:
+        s = st[0]
+        while s >= 0:
+            nx = nxt[s]
+            if first <= key[s] and key[s] <= final:
+                _lru_drop(QB, whereB, key[s])
+                c[_BLB_INVALIDATIONS] += 1
+            s = nx
+
+
 # ---------------------------------------------------------------- replay: one cache size
 
 @njit(cache=True)
-def _replay(kind, flags, addr, length, n_entries, n_slots, seg_cap):
+def _replay(kind, flags, addr, length, n_entries, n_slots, blb_cap, blb_slots, blb_thr, seg_cap):
     """Simulate the unit with an LRU cache of n_entries entries (n_slots >= the most it can
-    ever hold). Returns (counters, index of the record that overflowed the table or -1)."""
-    c = np.zeros(14, np.int64)
+    ever hold) and a BLB of blb_cap lines (blb_slots >= the most it can hold) for lines of at
+    least blb_thr runs. Returns (counters, index of the record that overflowed the table or -1)."""
+    c = np.zeros(_NCOUNTERS, np.int64)
     T = _table()
     W = _scratch()
     # the cache: slots in a doubly linked list, most recently used at head; `where` maps an
@@ -486,6 +706,8 @@ def _replay(kind, flags, addr, length, n_entries, n_slots, seg_cap):
     head = -1
     tail = -1
     where = Dict.empty(key_type=types.uint64, value_type=types.int64)
+    QB = _lru(blb_slots)
+    whereB = Dict.empty(key_type=types.uint64, value_type=types.int64)
     for i in range(kind.shape[0]):
         kd = kind[i]
         a = addr[i]
@@ -500,10 +722,15 @@ def _replay(kind, flags, addr, length, n_entries, n_slots, seg_cap):
             trig = False
             p = a
             while True:
-                rf, rl, rb = _run_of(T, p)
-                c[_LOOKUPS] += 1
-                if np.int64(rb) & mask:
+                is_run, rf, hit, done, p = _step(T, p, a, end, mask, blb_cap, blb_thr)
+                if hit:
                     trig = True
+                if not is_run:
+                    _blb_use(QB, whereB, rf, blb_cap, c)
+                    if done:
+                        break
+                    continue
+                c[_LOOKUPS] += 1
                 s = where[rf] if rf in where else -1
                 if s >= 0:
                     c[_HITS] += 1
@@ -546,19 +773,18 @@ def _replay(kind, flags, addr, length, n_entries, n_slots, seg_cap):
                         tail = s
                     head = s
                     count += 1
-                if rl >= end:
+                if done:
                     break
-                p = rl + _U1
             if trig:
                 c[_TRIGGERS] += 1
         else:
             is_set = kd == SET
             c[_SETS if is_set else _CLEARS] += 1
-            # drop the cached runs overlapping [s - 1, e + 1], clipped: walk the old table's
-            # runs over that window and look each up
+            lo = a - _U1 if a > _U0 else a           # [s - 1, e + 1], clipped
+            hi = end + _U1 if end < _TOP else end
+            # drop the cached runs overlapping it: walk the old table's runs over that window
+            # and look each up
             if count > 0:
-                lo = a - _U1 if a > _U0 else a
-                hi = end + _U1 if end < _TOP else end
                 p = lo
                 while True:
                     rf, rl, rb = _run_of(T, p)
@@ -580,6 +806,7 @@ def _replay(kind, flags, addr, length, n_entries, n_slots, seg_cap):
                     if rl >= hi:
                         break
                     p = rl + _U1
+            _blb_invalidate(QB, whereB, lo, hi, c)
             splits = _boundaries_inside(T, a, end)
             T, W, ok = _apply(T, a, end, flags[i], is_set, seg_cap, W)
             if not ok:
@@ -596,17 +823,41 @@ def _cap_error(index: int, cap: int) -> TraceError:
                              "WB_WATCH_MAX_SEGMENTS)")
 
 
-def replay(trace, rc_entries: int) -> dict[str, int]:
+def _is_int(v) -> bool:
+    return not isinstance(v, (bool, np.bool_)) and isinstance(v, (int, np.integer))
+
+
+def _check_blb(blb_entries, blb_runs):
+    if not _is_int(blb_entries) or blb_entries < 0:
+        raise ValueError(f"blb_entries must be an integer >= 0 (0: no BLB), not {blb_entries!r}")
+    if not _is_int(blb_runs) or blb_runs < 2:
+        raise ValueError(f"blb_runs must be an integer >= 2, not {blb_runs!r}")
+
+
+def _blb_params(blb_entries, blb_runs, kind):
+    """The BLB's (entries, slots, threshold) for the kernels. The BLB never holds more lines
+    than two per access, and past BLB_LINE + 1 every threshold means the same (a line has at
+    most BLB_LINE runs)."""
+    cap = min(int(blb_entries), 2**62)
+    slots = max(1, min(cap, 2 * int(np.count_nonzero(kind <= STORE))))
+    return np.int64(cap), np.int64(slots), np.int64(min(int(blb_runs), BLB_LINE + 1))
+
+
+def replay(trace, rc_entries: int, blb_entries: int = 0, blb_runs: int = 4) -> dict[str, int]:
     """The unit's counters (all of :data:`COUNTERS`) after ``trace``, with a range cache of
-    ``rc_entries`` entries (>= 1). Raises :class:`TraceError` for an invalid record (before
-    replaying anything) or when the range table would exceed :data:`MAX_SEGMENTS`."""
-    if isinstance(rc_entries, bool) or not isinstance(rc_entries, (int, np.integer)) or rc_entries < 1:
+    ``rc_entries`` entries (>= 1) and a bitmap lookaside buffer of ``blb_entries`` lines (0,
+    the default: none) for the 64-byte lines that ``blb_runs`` runs or more intersect (>= 2).
+    Raises :class:`ValueError` for a bad size, :class:`TraceError` for an invalid record
+    (before replaying anything) or when the range table would exceed :data:`MAX_SEGMENTS`."""
+    if not _is_int(rc_entries) or rc_entries < 1:
         raise ValueError(f"rc_entries must be an integer >= 1, not {rc_entries!r}")
+    _check_blb(blb_entries, blb_runs)
     kind, flags, addr, length = _columns(trace)
+    blb_cap, blb_slots, blb_thr = _blb_params(blb_entries, blb_runs, kind)
     n_slots = max(1, min(int(rc_entries), _max_lookups(kind, length)))
     cap = int(MAX_SEGMENTS)
     c, err = _replay(kind, flags, addr, length, np.int64(min(int(rc_entries), 2**62)),
-                     np.int64(n_slots), np.int64(cap))
+                     np.int64(n_slots), blb_cap, blb_slots, blb_thr, np.int64(cap))
     if err != _NO_ERROR:
         raise _cap_error(int(err), cap)
     return {name: int(v) for name, v in zip(COUNTERS, c)}
@@ -682,11 +933,12 @@ def _heap_pop(h, n):
 
 
 @njit(cache=True)
-def _sweep(kind, flags, addr, length, max_lookups, clip, seg_cap):
-    """One pass: the size-independent counters, and histograms (clipped at `clip`) of the
-    positions of hits (`hit_at`), of the consumed slot of every look-up (`slot_at`: evictions
-    at sizes <= it) and of killed runs (`kill_at`). Returns them and the overflow index."""
-    c = np.zeros(14, np.int64)
+def _sweep(kind, flags, addr, length, max_lookups, clip, blb_cap, blb_slots, blb_thr, seg_cap):
+    """One pass: the size-independent counters (the BLB's among them), and histograms
+    (clipped at `clip`) of the positions of hits (`hit_at`), of the consumed slot of every
+    look-up (`slot_at`: evictions at sizes <= it) and of killed runs (`kill_at`). Returns them
+    and the overflow index."""
+    c = np.zeros(_NCOUNTERS, np.int64)
     hit_at = np.zeros(clip + 1, np.int64)
     slot_at = np.zeros(clip + 1, np.int64)
     kill_at = np.zeros(clip + 1, np.int64)
@@ -699,6 +951,8 @@ def _sweep(kind, flags, addr, length, max_lookups, clip, seg_cap):
     t = 0
     # live runs that have been looked up since they came to be -> their slot's timestamp
     stamp = Dict.empty(key_type=types.uint64, value_type=types.int64)
+    QB = _lru(blb_slots)
+    whereB = Dict.empty(key_type=types.uint64, value_type=types.int64)
     for i in range(kind.shape[0]):
         kd = kind[i]
         a = addr[i]
@@ -713,10 +967,15 @@ def _sweep(kind, flags, addr, length, max_lookups, clip, seg_cap):
             trig = False
             p = a
             while True:
-                rf, rl, rb = _run_of(T, p)
-                c[_LOOKUPS] += 1
-                if np.int64(rb) & mask:
+                is_run, rf, hit, done, p = _step(T, p, a, end, mask, blb_cap, blb_thr)
+                if hit:
                     trig = True
+                if not is_run:                          # a line of the BLB: not the stack's
+                    _blb_use(QB, whereB, rf, blb_cap, c)
+                    if done:
+                        break
+                    continue
+                c[_LOOKUPS] += 1
                 ts = stamp[rf] if rf in stamp else -1
                 d = max_lookups + 1                     # not in the stack: beyond every size
                 if ts >= 0:
@@ -744,17 +1003,16 @@ def _sweep(kind, flags, addr, length, max_lookups, clip, seg_cap):
                 slots += 1
                 stamp[rf] = t
                 t += 1
-                if rl >= end:
+                if done:
                     break
-                p = rl + _U1
             if trig:
                 c[_TRIGGERS] += 1
         else:
             is_set = kd == SET
             c[_SETS if is_set else _CLEARS] += 1
-            if len(stamp) > 0:                          # kill the runs touching [s-1, e+1]
-                lo = a - _U1 if a > _U0 else a
-                hi = end + _U1 if end < _TOP else end
+            lo = a - _U1 if a > _U0 else a             # [s - 1, e + 1], clipped
+            hi = end + _U1 if end < _TOP else end
+            if len(stamp) > 0:                          # kill the runs touching it
                 p = lo
                 while True:
                     rf, rl, rb = _run_of(T, p)
@@ -766,6 +1024,7 @@ def _sweep(kind, flags, addr, length, max_lookups, clip, seg_cap):
                     if rl >= hi:
                         break
                     p = rl + _U1
+            _blb_invalidate(QB, whereB, lo, hi, c)
             splits = _boundaries_inside(T, a, end)
             T, W, ok = _apply(T, a, end, flags[i], is_set, seg_cap, W)
             if not ok:
@@ -777,22 +1036,27 @@ def _sweep(kind, flags, addr, length, max_lookups, clip, seg_cap):
     return c, hit_at, slot_at, kill_at, _NO_ERROR
 
 
-def sweep(trace, sizes) -> pd.DataFrame:
+def sweep(trace, sizes, blb_entries: int = 0, blb_runs: int = 4) -> pd.DataFrame:
     """The counters of :func:`replay` for every cache size in ``sizes`` (integers >= 1), from
     one pass over ``trace``: a DataFrame indexed by size (index name ``rc_entries``, in the
-    order given), one column per counter of :data:`COUNTERS`; row N equals ``replay(trace, N)``."""
+    order given), one column per counter of :data:`COUNTERS`; row N equals
+    ``replay(trace, N, blb_entries, blb_runs)``. The BLB's counters are the same in every row:
+    which accesses go to the BLB does not depend on the range cache."""
     sizes = list(sizes)
     for s in sizes:
-        if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1:
+        if not _is_int(s) or s < 1:
             raise ValueError(f"cache sizes must be integers >= 1, not {s!r}")
     sizes = [int(s) for s in sizes]
+    _check_blb(blb_entries, blb_runs)
     kind, flags, addr, length = _columns(trace)
+    blb_cap, blb_slots, blb_thr = _blb_params(blb_entries, blb_runs, kind)
     max_lookups = _max_lookups(kind, length)
     # positions never exceed the number of slots, itself <= max_lookups
     clip = min(max(sizes, default=1), max_lookups + 1)
     cap = int(MAX_SEGMENTS)
     c, hit_at, slot_at, kill_at, err = _sweep(kind, flags, addr, length, np.int64(max_lookups),
-                                             np.int64(clip), np.int64(cap))
+                                             np.int64(clip), blb_cap, blb_slots, blb_thr,
+                                             np.int64(cap))
     if err != _NO_ERROR:
         raise _cap_error(int(err), cap)
     # below[N] = how many positions were < N

@@ -21,7 +21,7 @@
 #include <string.h>
 #include "wb/client.h"
 
-enum { K_OVERFLOW = 0, K_UNDERFLOW = 1, K_FREED = 2 };
+enum { K_OVERFLOW = 0, K_UNDERFLOW = 1, K_USE_AFTER_FREE = 2 };
 
 typedef struct heap_record {     /* stream "watchheap" (64 bytes) */
   uint64_t icount;               /* instructions retired before the access */
@@ -264,7 +264,7 @@ static void on_watch(void *data, wb_hart *h, uint64_t pc, uint64_t addr, unsigne
     block *b = owner(st, addr + i);
     if (!b) continue;
     uint64_t a = addr + i, user = b->base + st->rz;
-    int k = b->freed ? K_FREED : a < user ? K_UNDERFLOW : K_OVERFLOW;
+    int k = b->freed ? K_USE_AFTER_FREE : a < user ? K_UNDERFLOW : K_OVERFLOW;
     if (!b->freed && a >= user && a < user + b->size) continue;   /* its own bytes */
     if (!first_time(st, pc, k, b->base)) return;
     heap_record *r = wb_stream_push(st->s);

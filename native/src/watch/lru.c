@@ -67,6 +67,7 @@ static void drop(wb_lru *l, uint32_t i) {
 }
 
 int wb_lru_touch(wb_lru *l, uint64_t key) {
+  if (l->head != NONE && l->e[l->head].key == key) return 1;   /* already the most recent */
   uint32_t i = find(l, key);
   if (i == NONE) return 0;
   unlink_entry(l, i);

@@ -17,13 +17,15 @@
 
 typedef struct chunk { uint32_t n; wb_watch_run s[CHUNK]; } chunk;
 
+typedef struct { size_t c; uint32_t i; } pos;   /* a segment's place: chunk, index in it */
+
 struct wb_watch_table {
   chunk **dir;
   size_t nchunks, capchunks;
   size_t nsegs, maxsegs;
+  pos hint;          /* where the last look-up ended: accesses come in runs, so the next one
+                        usually finds its answer there or one segment on (checked, never trusted) */
 };
-
-typedef struct { size_t c; uint32_t i; } pos;   /* a segment's place: chunk, index in it */
 
 wb_watch_table *wb_watch_table_new(void) { return calloc(1, sizeof(wb_watch_table)); }
 
@@ -62,8 +64,25 @@ static pos next(const wb_watch_table *t, pos q) {
   return q;
 }
 
-wb_watch_run wb_watch_table_run(const wb_watch_table *t, uint64_t p) {
-  pos q = find_ge(t, p);
+/* find_ge, trying the last answer and the segment after it first: q is the answer when its
+ * segment ends at or after p and the one before it (if any) ends before p. */
+static pos find_ge_hinted(wb_watch_table *t, uint64_t p) {
+  pos q = t->hint;
+  for (int k = 0; k < 2 && q.c < t->nchunks && q.i < t->dir[q.c]->n; k++, q = next(t, q)) {
+    if (seg(t, q)->last < p) continue;
+    const wb_watch_run *before = q.i ? &t->dir[q.c]->s[q.i - 1]
+                                     : q.c ? &t->dir[q.c - 1]->s[t->dir[q.c - 1]->n - 1] : NULL;
+    if (!before || before->last < p) return t->hint = q;
+    break;
+  }
+  q = find_ge(t, p);
+  if (!at_end(t, q)) t->hint = q;
+  return q;
+}
+
+wb_watch_run wb_watch_table_run(const wb_watch_table *ct, uint64_t p) {
+  wb_watch_table *t = (wb_watch_table *)ct;   /* only the hint changes: a cache, not the table */
+  pos q = find_ge_hinted(t, p);
   if (!at_end(t, q) && seg(t, q)->first <= p) return *seg(t, q);
   wb_watch_run r = {0, TOP, 0};
   if (!at_end(t, q)) r.last = seg(t, q)->first - 1;

@@ -19,6 +19,9 @@ struct wb_watch_unit {
   wb_lru rc;             /* the range cache: runs, keyed by their first byte */
   wb_lru blb;            /* the bitmap lookaside buffer: dense lines, keyed by line number */
   unsigned blb_runs;     /* a line crossed by this many runs is dense */
+  wb_watch_run mru;      /* the run of the most recent range-cache look-up while it is still
+                            the most recently used entry (first > last: none): an access that
+                            lies inside it is a hit that changes nothing but the counters */
   wb_watch_counters n;
 };
 
@@ -41,6 +44,7 @@ wb_watch_unit *wb_watch_unit_new(uint64_t entries, uint64_t blb_entries, uint64_
     return NULL;
   }
   u->blb_runs = (unsigned)blb_runs;
+  u->mru = (wb_watch_run){1, 0, 0};
   return u;
 }
 
@@ -93,10 +97,18 @@ int wb_watch_access(wb_watch_unit *u, uint64_t addr, unsigned len, int store) {
   if (store) u->n.stores++; else u->n.loads++;
   uint32_t want = store ? WB_WATCH_WRITE : WB_WATCH_READ;
   uint64_t last = addr + len - 1, p = addr;
+  if (addr >= u->mru.first && last <= u->mru.last) {   /* within the most recent run: a hit */
+    u->n.lookups++;
+    u->n.hits++;
+    int trig = (u->mru.bits & want) != 0;
+    u->n.triggers += (uint64_t)trig;
+    return trig;
+  }
   int trig = 0;
   for (;;) {
     uint64_t k = p / LINE, next;
     if (dense(u, k)) {                  /* the bitmap: one look-up for the line */
+      u->mru = (wb_watch_run){1, 0, 0};
       u->n.blb_lookups++;
       if (wb_lru_touch(&u->blb, k)) u->n.blb_hits++;
       else {
@@ -116,6 +128,8 @@ int wb_watch_access(wb_watch_unit *u, uint64_t addr, unsigned len, int store) {
         u->n.handler_calls++;           /* the miss handler brings the run in */
         u->n.evictions += (uint64_t)wb_lru_insert(&u->rc, r.first);
       }
+      /* now the most recent entry; no dense line of the BLB may lie inside it */
+      u->mru = u->blb.cap ? (wb_watch_run){1, 0, 0} : r;
       if (r.bits & want) trig = 1;
       /* on after the run, or at the next line when the run reaches into a dense one */
       if (k < LAST_LINE && (k + 1) * LINE <= last && r.last >= (k + 1) * LINE && dense(u, k + 1))
@@ -167,6 +181,7 @@ int wb_watch_change(wb_watch_unit *u, int set, uint32_t bits, uint64_t addr, uin
   uint64_t s = addr, e = addr + (len - 1);
   /* the entries go before the table changes (they are looked up by the old runs) */
   invalidate(u, s, e);
+  u->mru = (wb_watch_run){1, 0, 0};
   unsigned sp, mg;
   if (wb_watch_table_apply(u->table, set, bits, s, e, &sp, &mg, err, errlen) != 0) return -1;
   if (set) u->n.sets++; else u->n.clears++;
