@@ -19,8 +19,6 @@ slowdown (``workbench.models.watch_cost``).
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 import math
 from pathlib import Path
 from typing import Mapping
@@ -130,22 +128,16 @@ def _point(workload: str, analysis: str, mechanism: str, repeat: int, *, sizes: 
     return measure(workload, analysis, mechanism, repeat, size=sizes.get(workload))
 
 
-def _fingerprint(sizes: Mapping) -> str:
-    from .._engine import find_library
-    from ..events import git_revision
-
-    key = {"engine": guests.sha256(find_library()), "git": git_revision(), "sizes": sizes,
-           "variables": sorted(VARIABLES)}
-    return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:10]
-
-
 def default_store(scale: str, sizes: Mapping | None = None, *, base=None) -> Path:
-    """Where :func:`run` keeps its sweep: one store per scale, engine build, revision and sizes."""
+    """Where :func:`run` keeps its sweep: one store per scale, engine build, revision, sizes
+    and variables (the engine study's fingerprint)."""
+    from .engine import _fingerprint
+
     if scale not in SIZES:
         raise ValueError(f"unknown scale {scale!r}; choose one of {sorted(SIZES)}")
     sizes = dict(SIZES[scale]) if sizes is None else dict(sizes)
     base = Path(base) if base is not None else guests.cache_root() / "studies"
-    return base / f"{NAME}-{scale}-{_fingerprint(sizes)}"
+    return base / f"{NAME}-{scale}-{_fingerprint({'sizes': sizes, 'variables': sorted(VARIABLES)})}"
 
 
 def derive(ds, *, scale: str, grid: Mapping, sizes: Mapping):

@@ -330,18 +330,18 @@ WB_API int wb_machine_watch_stats(wb_machine *m, wb_watch_stats *out) {
 
 WB_API int wb_watch_enabled(const wb_machine *m) { return m->watch != NULL; }
 
-WB_API int wb_watch_set(wb_machine *m, uint64_t addr, uint64_t len, unsigned flags) {
+static int client_change(wb_machine *m, int set, uint64_t addr, uint64_t len, unsigned flags) {
   char err[160];
   wb_lock(m);
-  int r = wb_watchpt_change(m, 1, addr, len, flags, err, sizeof err);
+  int r = wb_watchpt_change(m, set, addr, len, flags, err, sizeof err);
   wb_unlock(m);
   return r;
 }
 
+WB_API int wb_watch_set(wb_machine *m, uint64_t addr, uint64_t len, unsigned flags) {
+  return client_change(m, 1, addr, len, flags);
+}
+
 WB_API int wb_watch_clear(wb_machine *m, uint64_t addr, uint64_t len, unsigned flags) {
-  char err[160];
-  wb_lock(m);
-  int r = wb_watchpt_change(m, 0, addr, len, flags, err, sizeof err);
-  wb_unlock(m);
-  return r;
+  return client_change(m, 0, addr, len, flags);
 }
