@@ -180,6 +180,9 @@ USER_ERRORS = [
     (["run", "--mem-limit", "0", "ELF"], 2, "mem_limit must be an integer"),
     (["run", "--wall-limit", "-1", "ELF"], 2, "wall_limit must be a positive number"),
     (["run", "--events", "/etc/passwd/ev", "ELF"], 2, "is not a directory"),
+    (["run", "--watch", "bogus", "ELF"], 2, "unknown watchpoint mechanism 'bogus'"),
+    (["run", "--client", "watchheap", "ELF"], 2, "needs the watchpoint unit"),
+    (["run", "--watch", "unlimited", "--watch-cache", "0", "ELF"], 2, "watch_cache must be an integer"),
     (["guest", "build", "no-such-guest"], 2, "unknown guest 'no-such-guest'"),
     (["bench", "-w", "nosuch"], 2, "unknown guest 'nosuch'"),
     (["bench", "-t", "foo"], 2, "unknown tier 'foo'"),
@@ -239,3 +242,15 @@ def test_study_table_fits_100_columns_and_keeps_every_value(capsys, monkeypatch)
     assert "…" not in out
     for value in ("123457", "1.012", "0.875", "16384", "yes"):   # whole, on one line
         assert value in out, (value, out)
+
+
+def test_run_with_the_watchpoint_unit(tmp_path):
+    """wb run --watch MECH: the guest's wp.set works, a heap checker reports through --json."""
+    out = tmp_path / "stats.json"
+    p = _wb("run", "--watch", "unlimited", "--client", "watchheap", "--json", out, "heapbugs", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert "watchheap: 6 records" in p.stderr
+    stats = json.loads(out.read_text())
+    assert stats["records"] == {"watchheap": 6} and stats["watch"]["lookups"] > 0
+    p = _wb("run", "--watch", "pageprot", "wpdebug", cwd=tmp_path)
+    assert p.returncode == 0 and "wpdebug: OK (2006 traps)" in p.stdout

@@ -187,6 +187,9 @@ def run(scale: str = "small", *, store=None, scheduler=None, progress: bool = Tr
         fresh: bool = False):
     """Run the study as a sweep and return its Dataset (the arguments as the engine study's:
     ``store`` resumes, ``grid`` and ``sizes`` replace entries of :func:`GRID` and :data:`SIZES`).
+    One worker by default: the page-protection cells keep a core busy in the kernel for tens
+    of seconds, and a cell timed beside one on the other core (a hyperthread of the same
+    core, on small machines) came out up to 1.6x slower.
 
     >>> ds = run("small", grid={"workload": ["zstd"]}, progress=False)  # doctest: +SKIP
     >>> sorted(ds.dims)  # doctest: +SKIP
@@ -208,7 +211,7 @@ def run(scale: str = "small", *, store=None, scheduler=None, progress: bool = Tr
     sz = {w: sz[w] for w in g["workload"]}
     store = Path(store) if store is not None else default_store(scale, sz)
     raw = sweep(functools.partial(_point, sizes=sz), g, store=store, scheduler=scheduler,
-                progress=progress, workers=workers, fresh=fresh, label=NAME)
+                progress=progress, workers=workers or 1, fresh=fresh, label=NAME)
     return derive(raw, scale=scale, grid=g, sizes=sz)
 
 
