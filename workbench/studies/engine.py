@@ -4,7 +4,8 @@ This module owns the first study. Its grid is ``workload`` x ``tier`` x ``client
 ``repeat``: tiers are ``native`` (the program built for the host), ``qemu``
 (``qemu-riscv64``, when installed) and the engine's tiers (``available_tiers()``); clients are
 ``none`` and every analysis client built into the engine (``available_clients()``: null,
-icount, bbprofile, memtrace). Only the engine tiers (:data:`CLIENT_TIERS`) run clients; the
+icount, bbprofile, memtrace, ...) except those that need other machine settings
+(``CLIENT_NEEDS``: watchheap, which the watchpoints study measures). Only the engine tiers (:data:`CLIENT_TIERS`) run clients; the
 client cells of native and qemu are NaN. A client's records are counted as they are drained
 (``events``) and never kept, so memtrace's gigabytes of records cost no memory. Every run's
 output is checked against the native run's. Derived variables give each cell's median time
@@ -63,9 +64,11 @@ def _qemu() -> str | None:
 
 
 def _clients() -> list[str]:
-    from ..machine import available_clients
+    """Every built-in client but those that need other machine settings (watchheap needs the
+    watchpoint unit, whose costs the watchpoints study measures on every mechanism)."""
+    from ..machine import CLIENT_NEEDS, available_clients
 
-    return [NO_CLIENT] + [c for c in available_clients() if c != NO_CLIENT]
+    return [NO_CLIENT] + [c for c in available_clients() if c != NO_CLIENT and c not in CLIENT_NEEDS]
 
 
 def GRID(scale: str = "small") -> dict[str, list]:
