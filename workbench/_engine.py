@@ -132,6 +132,14 @@ typedef struct wb_watch_stats {
   uint64_t uncovered_sets, uncovered_bytes;
 } wb_watch_stats;
 int wb_machine_watch_stats(wb_machine *m, wb_watch_stats *out);
+typedef struct wb_taint_stats {
+  uint64_t triggers;
+  uint64_t step_entries;
+  uint64_t steps;
+  uint64_t tainted_bytes;
+  uint64_t sourced_bytes;
+} wb_taint_stats;
+int wb_machine_taint_stats(wb_machine *m, wb_taint_stats *out);
 """
 
 WB_MAX_SYSCALL = 512         # syscall numbers counted individually: 0 .. WB_MAX_SYSCALL-1

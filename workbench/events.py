@@ -84,6 +84,7 @@ _ACCESS_FIELDS = {
 
 WATCH_KINDS = {0: "load", 1: "store", 2: "set", 3: "clear"}       # enum wb_watch_op_kind
 HEAP_FINDINGS = {0: "overflow", 1: "underflow", 2: "use_after_free"}  # watchheap.c's K_*
+TAINT_KINDS = {0: "source", 1: "sink_data", 2: "sink_args"}          # taint.c's enum taint_kind
 
 STREAMS: dict[str, Stream] = {
     "watchheap": Stream(
@@ -110,6 +111,24 @@ STREAMS: dict[str, Stream] = {
         description="heap bugs the watchheap client found on the watchpoint unit: one record per "
                     "(pc, kind, block), the first access of each",
         symbolize={"pc": ("symbol", "function containing pc (name+0xoffset)"), **_SITE_SYMBOL},
+    ),
+    "taint": Stream(
+        name="taint",
+        dtype=_record([("nr", "<u8", 0), ("fd", "<i8", 8), ("calls", "<u8", 16), ("bytes", "<u8", 24),
+                       ("icount", "<u8", 32), ("args", "<u4", 40), ("kind", "u1", 44), ("pad", "V3", 45)], 48),
+        dim="flow", index="",
+        fields={
+            "nr": {"long_name": "the syscall (riscv64 Linux number)"},
+            "fd": {"long_name": "its file descriptor (-1: not a read or a write)"},
+            "calls": {"long_name": "calls that were this source or sink", "units": "1"},
+            "bytes": {"long_name": "source: bytes tainted; sink_data: tainted bytes written", "units": "bytes"},
+            "icount": {"long_name": "guest instructions retired before the first of them", "units": "1"},
+            "args": {"long_name": "sink_args: bit i set when argument register a<i> held taint (a7: the number)"},
+            "kind": {"long_name": "a source of taint, or a sink it reached"},
+        },
+        flags={"kind": TAINT_KINDS},
+        description="taint tracking's sources (reads of the chosen files) and the sinks their taint "
+                    "reached (written bytes, syscall arguments): one record per (kind, syscall, fd)",
     ),
     "watch": Stream(
         name="watch",

@@ -41,7 +41,8 @@ U64_MAX = 2**64 - 1
 WALL_LIMIT_UNLIMITED = WB_WALL_LIMIT_NONE_S
 
 # Options of the built-in clients, as their C parsers (native/src/clients/*.c) read them:
-# (lo, hi) an integer in that range, "flag" 0/1 (or a bool), "sites" shrink's SITE:CUT/... plan.
+# (lo, hi) an integer in that range, "flag" 0/1 (or a bool), "sites" shrink's SITE:CUT/... plan,
+# "token" a str without ',', '=', ':', whitespace or NUL (taint's file name).
 _PROFILER_OPTIONS = {"max_accesses": (0, U64_MAX), "settle": "flag", "untouched_pct": (0, 100),
                      "contents": "flag", "log_allocs": "flag"}
 CLIENT_OPTIONS = {
@@ -50,9 +51,10 @@ CLIENT_OPTIONS = {
     "bursty": {"period": (1, 2**63 - 1), "length": (0, 2**63 - 1), **_PROFILER_OPTIONS},
     "shrink": {"sites": "sites", "max_slots": (0, U64_MAX)},
     "watchheap": {"redzone": (1, 4096), "quarantine": (0, 1 << 24)},
+    "taint": {"file": "token", "stdin": "flag"},
 }
 #: Machine settings a client cannot run without (what the engine study and wb bench give it)
-CLIENT_NEEDS = {"watchheap": {"watch": "unlimited"}}
+CLIENT_NEEDS = {"watchheap": {"watch": "unlimited"}, "taint": {"watch": "unlimited"}}
 
 
 def client_settings(clients) -> dict:
@@ -186,11 +188,13 @@ def _check_option(name: str, value, spec) -> str:
             return value
         raise ConfigError(f"{name} must be a str SITE:CUT/SITE:CUT/... of integers below 2**64 "
                           f"(decimal or 0x hex), got {value!r}")
-    if isinstance(value, str):       # a client this module has no table for: format only
+    if isinstance(value, str) and spec in (None, "token"):   # a name, or a client without a table
         if _TOKEN.fullmatch(value):
             return value
         raise ConfigError(f"{name} must be a non-empty token without ',', '=', ':', whitespace "
                           f"or NUL, got {value!r}")
+    if spec == "token":
+        raise ConfigError(f"{name} must be a str, got {type(value).__name__} {value!r}")
     return str(_check_int(name, value))
 
 
@@ -749,6 +753,9 @@ def _watch_stats(m) -> dict:
     lib.wb_machine_watch_stats(m, st)
     out = {f: int(getattr(st.unit, f)) for f, _ in ffi.typeof("wb_watch_counters").fields}
     out.update({f: int(getattr(st, f)) for f, _ in ffi.typeof("wb_watch_stats").fields if f != "unit"})
+    ts = ffi.new("wb_taint_stats *")
+    if lib.wb_machine_taint_stats(m, ts) == 0:    # taint tracking on (the taint client)
+        out.update({f"taint_{f}": int(getattr(ts, f)) for f, _ in ffi.typeof("wb_taint_stats").fields})
     return out
 
 

@@ -37,6 +37,7 @@ WB_API int wb_client_register(wb_machine *m, const wb_client_ops *ops, uint32_t 
   if (!c || c->n >= WB_MAX_CLIENTS || api_version != WB_CLIENT_API_VERSION ||
       ops_size != sizeof *ops)
     return -1;
+  if (ops->on_watch && m->taint) return -1;   /* taint tracking owns the unit's watch set */
   int id = c->n;
   c->ops[c->n++] = *ops;
   if (ops->on_unmapped) {               /* syscall buffers: checks ask the clients too */

@@ -110,6 +110,14 @@ typedef struct wb_hart {
   volatile uint8_t in_fault_handler;   /* completing a view fault inside the signal handler */
   uint64_t watch_addr;
   uint64_t watch_seen_pc, watch_seen_icount;
+  /* taint tracking (watch/taint.c): a byte mask per register (bit i: byte i is tainted), the
+   * access a trigger noted (pending until it completes), the tainted a0..a7 of an ecall */
+  struct {
+    uint8_t x[32], f[32];
+    uint8_t pending;
+    uint32_t sysargs;
+    uint64_t pend_pc, pend_addr;
+  } taint;
   /* calls of wrapped functions that have not returned (client.c's wrapping, per thread) */
   struct wb_wrap_frame *frames;
   size_t nframes, capframes;

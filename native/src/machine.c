@@ -389,8 +389,8 @@ static int complete_watch_fault(wb_hart *h, uint64_t pc, uint64_t a, unsigned si
   h->pc = pc;
   wb_interp_step(h, m->mem.base, m->mem.bound);
   m->view_faults++;
-  if (h->watch_hit) wb_watchpt_trap(h);
-  return 1;
+  if (h->watch_hit & WB_WATCH_HIT_TRAP) wb_watchpt_trap(h);
+  return 1;   /* taint to propagate (WB_WATCH_HIT_TAINT): wb_run_hart steps before the tier */
 }
 
 static int complete_view_fault_locked(wb_hart *h, uint64_t pc) {
@@ -563,6 +563,8 @@ void wb_run_hart(wb_hart *h) {
     if (sig == 0) {
       h->in_guest = 1;
       h->fault_recovered = 0;
+      if (wb_taint_wants_step(h)) wb_taint_step(h);   /* taint left to propagate (watch/taint.c) */
+      if (m->stop_reason != WB_REASON_NONE || h->leave) { h->in_guest = 0; return; }
       if (h->jit) wb_jit_run(h);
       else wb_interp_run(h);
       h->in_guest = 0;
@@ -685,6 +687,7 @@ WB_API void wb_machine_destroy(wb_machine *m) {
   wb_par_end(m);
   if (m->platform) m->platform->fini(m);
   wb_clients_fini(m);
+  wb_taint_fini(m);
   wb_watchpt_fini(m);
   wb_interp_fini(m);
   wb_jit_fini(m);

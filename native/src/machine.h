@@ -59,6 +59,7 @@ struct wb_machine {
   struct wb_jit *jit;        /* code cache of the JIT tier (NULL when the tier is interp) */
   struct wb_clients *clients;/* registered analysis clients and their streams (client.c) */
   struct wb_watchpt *watch;  /* the watchpoint unit (watch/online.c); NULL when off */
+  struct wb_taint *taint;    /* taint tracking on the unit (watch/taint.c); NULL when off */
   volatile int drain_requested; /* a stream passed its high-water mark: pause the run */
   int loaded;
   int started;               /* the first run began (clients saw the main thread start) */

@@ -347,6 +347,9 @@ SPECS: dict[str, Spec] = {
         Spec("heapbugs", "heap bugs planted on purpose: overflows, an underflow, uses after free (the heap "
              "checkers' test; args: bugs | clean N; a size runs clean N)", "test", _watching("heapbugs"),
              args=lambda size, level: ["clean", str(size)] if size is not None else []),
+        Spec("taintflow", "data flows of known sizes from a file to writes and syscall arguments "
+             "(taint tracking's test; args: SOURCE OTHER; needs Machine(watch=...), the taint client)",
+             "test", _watching("taintflow")),
         Spec("files", "file system calls: open/read/write/lseek/fstat/readdir/rename/unlink/getcwd (needs a writable cwd)",
              "test", _small("files"), needs_writable_cwd=True),
     ]

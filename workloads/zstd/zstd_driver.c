@@ -3,7 +3,8 @@
  * verify the round trip.
  *
  * usage: zstd [SIZE [LEVEL [WORKERS]]]
- *   SIZE     bytes of input to generate (suffix k or m allowed; default 4m)
+ *   SIZE     bytes of input to generate (suffix k or m allowed; default 4m), or @PATH: the
+ *            input is that file's contents, read with read() (taint tracking's source)
  *   LEVEL    zstd compression level (default 3)
  *   WORKERS  compression threads (default 0: compress on the calling thread); only in a
  *            build with ZSTD_MULTITHREAD (the zstd-mt guest), in jobs of 1 MiB. zstd's output
@@ -22,6 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "zstd.h"
 
@@ -160,11 +164,36 @@ static size_t parse_size(const char *s)
     return (size_t)v;
 }
 
+/* The contents of the file at path, in a malloc'd buffer (*size bytes); exits 2 on an error. */
+static unsigned char *read_input(const char *path, size_t *size)
+{
+    int fd = open(path, O_RDONLY);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || st.st_size <= 0 || st.st_size > (1LL << 31)) {
+        fprintf(stderr, "zstd: cannot read a non-empty input file '%s'\n", path);
+        exit(2);
+    }
+    *size = (size_t)st.st_size;
+    unsigned char *buf = malloc(*size);
+    size_t got = 0;
+    while (buf && got < *size) {
+        ssize_t n = read(fd, buf + got, *size - got);
+        if (n <= 0) {
+            fprintf(stderr, "zstd: short read of '%s'\n", path);
+            exit(2);
+        }
+        got += (size_t)n;
+    }
+    close(fd);
+    return buf;
+}
+
 int main(int argc, char **argv)
 {
     size_t size = 4u << 20;
     int level = 3;
-    if (argc > 1)
+    const char *input = argc > 1 && argv[1][0] == '@' ? argv[1] + 1 : NULL;
+    if (argc > 1 && !input)
         size = parse_size(argv[1]);
     int workers = 0;
     if (argc > 2)
@@ -180,7 +209,7 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    unsigned char *src = malloc(size);
+    unsigned char *src = input ? read_input(input, &size) : malloc(size);
     size_t cap = ZSTD_compressBound(size);
     unsigned char *dst = malloc(cap);
     unsigned char *back = malloc(size);
@@ -188,7 +217,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "zstd: out of memory\n");
         return 2;
     }
-    generate(src, size);
+    if (!input)
+        generate(src, size);
     if (workers)
         printf("zstd %s (%d workers)\n", ZSTD_versionString(), workers);
     else

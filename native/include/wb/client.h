@@ -212,6 +212,21 @@ int wb_watch_clear(wb_machine *m, uint64_t addr, uint64_t len, unsigned flags);
 /* 1 if the machine has a watchpoint unit (wb_config.watch), else 0. */
 int wb_watch_enabled(const wb_machine *m);
 
+/* ---- taint tracking on the watchpoint unit (docs/watchpoints.md, "Taint tracking") ---- */
+/* Turn it on (before the run): the engine then propagates taint through every instruction
+ * and owns the unit's watch set (wb_watch_set/clear and the guest's wp.set get -EBUSY).
+ * 0; -1 when the machine has no watchpoint unit or no host memory, -2 when a client with an
+ * on_watch hook is registered (it would share the watch set; such clients are refused after). */
+int wb_taint_enable(wb_machine *m);
+/* Taint (tainted = 1) or clean bytes [addr, addr+len): the sources a client knows of (what
+ * read() put in a buffer) and what the kernel overwrote. 0, or -1 (off, outside guest memory). */
+int wb_taint_mark(wb_machine *m, uint64_t addr, uint64_t len, int tainted);
+/* How many of bytes [addr, addr+len) are tainted (a sink's check). */
+uint64_t wb_taint_bytes(const wb_machine *m, uint64_t addr, uint64_t len);
+/* Inside on_syscall: bit i set when argument register a<i> (a0..a7, a7 the number) held taint
+ * as the ecall ran. */
+unsigned wb_taint_syscall_args(const wb_hart *h);
+
 /* ---- guest memory a client manages ---- */
 /* Reserve len bytes (rounded up to pages) of free guest address space, out of reach of the
  * guest's mmap and brk, and return its address (0 if there is no room). Nothing is mapped. */

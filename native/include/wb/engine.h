@@ -256,6 +256,17 @@ typedef struct wb_watch_stats {
 } wb_watch_stats;
 /* 0 and *out filled, or -1 (and zeros) when the machine has no watchpoint unit. */
 int wb_machine_watch_stats(wb_machine *m, wb_watch_stats *out);
+/* Taint tracking on the unit (a client's wb_taint_enable; docs/watchpoints.md): how much ran
+ * stepped (register taint propagated by demand emulation) and how much memory is tainted. */
+typedef struct wb_taint_stats {
+  uint64_t triggers;        /* checked accesses that touched tainted bytes (outside stepping) */
+  uint64_t step_entries;    /* times a hart began stepping (a register became tainted) */
+  uint64_t steps;           /* instructions stepped with propagation */
+  uint64_t tainted_bytes;   /* guest bytes tainted now */
+  uint64_t sourced_bytes;   /* bytes marked tainted by clients (wb_taint_mark), in all */
+} wb_taint_stats;
+/* 0 and *out filled, or -1 (and zeros) when taint tracking is off. */
+int wb_machine_taint_stats(wb_machine *m, wb_taint_stats *out);
 
 /* Replay n records through a fresh unit with a range cache of rc_entries entries and a bitmap
  * lookaside buffer of blb_entries lines (0: none) for lines crossed by blb_runs runs or more;

@@ -15,6 +15,7 @@ int wb_client_barrier(wb_machine *m, const char *opts, char *err, size_t errlen)
 int wb_client_bursty(wb_machine *m, const char *opts, char *err, size_t errlen);
 int wb_client_shrink(wb_machine *m, const char *opts, char *err, size_t errlen);
 int wb_client_watchheap(wb_machine *m, const char *opts, char *err, size_t errlen);
+int wb_client_taint(wb_machine *m, const char *opts, char *err, size_t errlen);
 
 /* the clients without options */
 #define NO_OPTIONS(fn) \
@@ -42,6 +43,7 @@ static const struct {
     {"bursty", wb_client_bursty},
     {"shrink", wb_client_shrink},
     {"watchheap", wb_client_watchheap},
+    {"taint", wb_client_taint},
 };
 #define NBUILTINS (sizeof k_builtins / sizeof k_builtins[0])
 
@@ -52,7 +54,7 @@ WB_API const char *wb_builtin_client(int i) {
 int wb_builtin_add(wb_machine *m, const char *name, const char *opts, char *err, size_t errlen) {
   for (unsigned i = 0; i < NBUILTINS; i++)
     if (!strcmp(k_builtins[i].name, name)) return k_builtins[i].add(m, opts, err, errlen);
-  snprintf(err, errlen, "unknown client %s (built-in clients: null, icount, bbprofile, memtrace, memphys, barrier, bursty, shrink, watchheap)", name);
+  snprintf(err, errlen, "unknown client %s (built-in clients: null, icount, bbprofile, memtrace, memphys, barrier, bursty, shrink, watchheap, taint)", name);
   return -1;
 }
 

@@ -337,5 +337,8 @@ int wb_client_watchheap(wb_machine *m, const char *opts, char *err, size_t errle
   wb_wrap(m, "free", pre_free, post_free, st);
   wb_client_ops ops = {.name = "watchheap", .data = st, .destroy = destroy, .on_watch = on_watch};
   st->id = wb_client_add(m, &ops);
+  if (st->id < 0)
+    snprintf(err, errlen, "watchheap: cannot register (taint tracking owns the watchpoint unit, or "
+                          "there are too many clients)");
   return st->id < 0 ? -1 : 0;
 }

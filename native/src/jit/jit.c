@@ -742,7 +742,11 @@ void wb_jit_run(wb_hart *h) {
         break;
       case JX_WATCH:   /* a checked access owes the guest a watch trap, right after it */
         cpu->pc = epc;
-        if (wb_watchpt_trap(h)) return;
+        if ((h->watch_hit & WB_WATCH_HIT_TRAP) && wb_watchpt_trap(h)) return;
+        if (h->watch_hit & WB_WATCH_HIT_TAINT) {   /* taint to propagate: step (watch/taint.c) */
+          wb_taint_step(h);
+          if (m->stop_reason != WB_REASON_NONE || cpu->leave) return;
+        }
         pc = cpu->pc;
         break;
       case JX_INTERP:

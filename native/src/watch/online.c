@@ -257,8 +257,9 @@ static void check(wb_hart *h, uint64_t pc, uint64_t addr, unsigned size, int kin
   trace(w, store ? WB_WATCH_OP_STORE : WB_WATCH_OP_LOAD, 0, addr, size);
   if (!wb_watch_access(w->unit, addr, size, store)) return;
   wb_clients_watch(h, pc, addr, size, kind);
+  if (h->m->taint) wb_taint_trigger(h, pc, addr);
   if (w->guest_traps) {
-    h->watch_hit = 1;
+    h->watch_hit |= WB_WATCH_HIT_TRAP;
     h->watch_addr = addr;
   }
 }
@@ -298,7 +299,7 @@ void wb_watchpt_fault(wb_hart *h, uint64_t pc, uint64_t addr, unsigned size, int
 void wb_watchpt_rebuilt(wb_machine *m) { m->watch->st.rebuilds++; }
 
 int wb_watchpt_trap(wb_hart *h) {
-  h->watch_hit = 0;
+  h->watch_hit &= (uint8_t)~WB_WATCH_HIT_TRAP;
   h->m->watch->st.traps++;
   return wb_trap_raise(h, &(wb_trap){WB_CAUSE_BREAKPOINT, h->watch_addr, WB_WATCH_TRAP_WHAT});
 }
@@ -308,6 +309,7 @@ int wb_watchpt_trap(wb_hart *h) {
 int64_t wb_watchpt_guest(wb_hart *h, int set, uint64_t addr, uint64_t len, unsigned flags) {
   wb_machine *m = h->m;
   if (!m->watch) return WB_WATCHPT_ILLEGAL;
+  if (m->taint) return -EBUSY;   /* taint tracking owns the unit's watch set */
   char err[160];
   wb_lock(m);
   m->watch->guest_traps = 1;
@@ -332,6 +334,7 @@ WB_API int wb_watch_enabled(const wb_machine *m) { return m->watch != NULL; }
 
 static int client_change(wb_machine *m, int set, uint64_t addr, uint64_t len, unsigned flags) {
   char err[160];
+  if (m->taint) return -EBUSY;   /* taint tracking owns the unit's watch set */
   wb_lock(m);
   int r = wb_watchpt_change(m, set, addr, len, flags, err, sizeof err);
   wb_unlock(m);

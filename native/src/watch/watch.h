@@ -83,6 +83,9 @@ const wb_watch_table *wb_watch_unit_table(const wb_watch_unit *u);
 #define WB_WATCH_DEFAULT_CACHE 64          /* range-cache entries when watch_cache is 0 */
 #define WB_WATCHPT_ILLEGAL INT64_MIN       /* wb_watchpt_guest: the unit is off */
 #define WB_WATCH_TRAP_WHAT "watchpoint"    /* wb_trap.what of a watch trap */
+/* h->watch_hit bits: what the hart owes right after the checked access completes */
+#define WB_WATCH_HIT_TRAP  1u              /* a watch trap (the guest watched the byte) */
+#define WB_WATCH_HIT_TAINT 2u              /* taint propagation of the access, then stepping */
 
 struct wb_machine;
 struct wb_hart;
@@ -111,5 +114,17 @@ int wb_watchpt_trap(struct wb_hart *h);
 /* The guest's wp.set (set = 1) / wp.clear: the value for rd (0 or -errno), or
  * WB_WATCHPT_ILLEGAL when the unit is off. */
 int64_t wb_watchpt_guest(struct wb_hart *h, int set, uint64_t addr, uint64_t len, unsigned flags);
+
+
+/* ---- taint.c: taint tracking on the unit (wb_taint_enable) ---- */
+
+/* The hart has taint to propagate (a noted access, or a tainted register): step it. */
+int wb_taint_wants_step(const struct wb_hart *h);
+/* Propagate the noted access, then step the hart through the interpreter while any register
+ * is tainted (returns early when the run must stop or the hart must leave). */
+void wb_taint_step(struct wb_hart *h);
+/* A checked access of the instruction at pc touched tainted bytes at addr (before it runs). */
+void wb_taint_trigger(struct wb_hart *h, uint64_t pc, uint64_t addr);
+void wb_taint_fini(struct wb_machine *m);
 
 #endif
