@@ -114,6 +114,7 @@ typedef struct wb_hart {
    * access a trigger noted (pending until it completes), the tainted a0..a7 of an ecall */
   struct {
     uint8_t x[32], f[32];
+    uint8_t on;          /* some register may be tainted: the JIT runs taint copies */
     uint8_t pending;
     uint32_t sysargs;
     uint64_t pend_pc, pend_addr;

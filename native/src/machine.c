@@ -563,7 +563,7 @@ void wb_run_hart(wb_hart *h) {
     if (sig == 0) {
       h->in_guest = 1;
       h->fault_recovered = 0;
-      if (wb_taint_wants_step(h)) wb_taint_step(h);   /* taint left to propagate (watch/taint.c) */
+      if (m->taint) wb_taint_resume(h);   /* taint left to propagate (watch/taint.c) */
       if (m->stop_reason != WB_REASON_NONE || h->leave) { h->in_guest = 0; return; }
       if (h->jit) wb_jit_run(h);
       else wb_interp_run(h);

@@ -39,7 +39,7 @@ from typing import NamedTuple
 
 from . import _catalog
 from ._build import build_variant, output_name, split_name
-from ._catalog import BENCH_SIZES, LUA_BENCH_DEFAULT_SIZE, SPECS, ZSTD_DEFAULT_LEVEL, ZSTD_DEFAULT_SIZE
+from ._catalog import BENCH_SIZES, LUA_BENCH_DEFAULT_SIZE, SPECS, ZSTD_DEFAULT_LEVEL, ZSTD_DEFAULT_SIZE, brotli_input
 from ._elf import ElfInfo, elf_info
 from ._errors import GuestBuildError, SourceIntegrityError, ToolchainNotFound, UnknownGuestError
 from ._paths import build_dir, cache_root, sdist_cache_dir, workloads_dir
@@ -47,6 +47,7 @@ from ._sources import PINS, SdistPin, extracted_dir, fetch_sdist, file_sha256
 from ._toolchains import VARIANTS, ZIGLANG_PIN, Toolchain, available_variants, find_toolchain
 
 __all__ = [
+    "brotli_input",
     "GuestInfo",
     "GuestBuildError",
     "ToolchainNotFound",

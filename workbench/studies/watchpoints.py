@@ -3,7 +3,11 @@ range cache does (Greathouse et al., ASPLOS 2012; docs/watchpoints.md).
 
 This module owns the ``watchpoints`` study. Its grid is ``workload`` x ``analysis`` x
 ``mechanism`` x ``repeat``. Analyses: ``none`` (the unit on, nothing watched: the cost of
-pages without watches) and ``heap`` (the watchheap client: redzones and freed blocks watched).
+pages without watches), ``heap`` (the watchheap client: redzones and freed blocks watched)
+and ``taint`` (the taint client: the bytes of the workload's input file are the source; only
+for the workloads that read one, :data:`FILE_WORKLOADS`). zstd reads its input from a file
+here (``zstd @FILE``, the same generated text brotli compresses), so every analysis of a
+workload shares its plain run.
 Mechanisms: ``off`` (no unit: the baseline), ``unlimited``, ``pageprot``, ``debugregs`` and
 ``software`` (:func:`applicable` says which pairs run). Every run is the JIT, checked against
 the plain run's output; the unit's and the mechanism's counters are kept per point, and
@@ -30,12 +34,14 @@ from .. import guests
 NAME = "watchpoints"
 #: workload sizes per scale (heapbugs: rounds of its clean allocation work; lua54: bench.lua's
 #: size, kept small: page protection takes a fault on every access to a heap page)
-SIZES = {"small": {"zstd": "256k", "heapbugs": 100},
-         "paper": {"zstd": "8m", "lua54": 1, "heapbugs": 3000}}
-ANALYSES = ("none", "heap")
+SIZES = {"small": {"zstd": "64k", "brotli": "32k", "heapbugs": 100},
+         "paper": {"zstd": "2m", "brotli": "1m", "lua54": 1, "heapbugs": 3000}}
+ANALYSES = ("none", "heap", "taint")
 MECHANISMS = ("off", "unlimited", "pageprot", "debugregs", "software")
 #: the client each analysis runs
-ANALYSIS_CLIENTS = {"none": [], "heap": ["watchheap"]}
+ANALYSIS_CLIENTS = {"none": [], "heap": ["watchheap"], "taint": ["taint"]}
+#: the workloads that read an input file (the taint analysis' source)
+FILE_WORKLOADS = ("zstd", "brotli")
 #: the paper's headline: watchpoints speed up a race detector's read/write-set checks by
 #: nearly 9x over software and page protection (PAPERS: "nearly 9x")
 PAPER_SPEEDUP = 9.0
@@ -44,15 +50,21 @@ PAPER_SPEEDUP = 9.0
 COUNTERS = ("loads", "stores", "sets", "clears", "lookups", "hits", "misses", "triggers",
             "segments_max", "view_faults", "false_faults", "inline_checks", "marked", "rebuilds",
             "uncovered_sets")
+#: taint tracking's counters kept per point (Run.watch's taint_*; NaN for other analyses)
+TAINT_COUNTERS = ("taint_steps", "taint_step_entries", "taint_sourced_bytes")
 
 VARIABLES = {
     "time_s": {"long_name": "run time inside the engine", "units": "s"},
     "instructions": {"long_name": "guest instructions retired", "units": "1"},
-    "findings": {"long_name": "analysis findings (watchheap records; 0 without an analysis)", "units": "1"},
+    "findings": {"long_name": "analysis findings (watchheap records; taint: sinks reached; 0 without "
+                              "an analysis)", "units": "1"},
+    "tainted_out": {"long_name": "taint: tainted bytes written (sink_data; NaN for other analyses)", "units": "bytes"},
     "output_ok": {"long_name": "the run exited 0 with the plain run's output (1 yes, 0 no, NaN not run)",
                   "units": "1"},
     **{c: {"long_name": f"watchpoint unit: {c.replace('_', ' ')} (Run.watch; NaN without a unit)",
            "units": "1"} for c in COUNTERS},
+    **{c: {"long_name": f"taint tracking: {c[6:].replace('_', ' ')} (Run.watch; NaN for other analyses)",
+           "units": "1"} for c in TAINT_COUNTERS},
 }
 
 
@@ -71,16 +83,32 @@ def GRID(scale: str = "small") -> dict[str, list]:
             "mechanism": list(MECHANISMS), "repeat": [0, 1, 2]}
 
 
-def applicable(analysis: str, mechanism: str) -> bool:
+def applicable(analysis: str, mechanism: str, workload: str | None = None) -> bool:
     """Whether an (analysis, mechanism) cell runs: an analysis needs a unit; without one the
-    unit runs empty (debug registers would be the same as unlimited there, so they do not).
+    unit runs empty (debug registers would be the same as unlimited there, so they do not);
+    taint tracking needs a workload that reads an input file.
 
     >>> applicable("none", "off"), applicable("heap", "off"), applicable("none", "debugregs")
     (True, False, False)
+    >>> applicable("taint", "unlimited", "zstd"), applicable("taint", "unlimited", "lua54")
+    (True, False)
     """
+    if analysis == "taint" and workload is not None and workload not in FILE_WORKLOADS:
+        return False
     if analysis == "none":
         return mechanism != "debugregs"
     return mechanism != "off"
+
+
+def _workload(workload: str, size) -> tuple[list[str], Path, str | None]:
+    """The arguments, root and input file name of a workload's runs in this study: zstd
+    compresses a file (the generated text brotli compresses), the others run as benchmarks."""
+    if workload == "zstd":
+        path = guests.brotli_input(size)
+        return ["@" + path.name, "3"], path.parent, path.name
+    args, root = guests.workload(workload, size)
+    files = [a for a in args if (root / a).is_file()] if workload in FILE_WORKLOADS else []
+    return args, root, files[0] if files else None
 
 
 @functools.lru_cache(maxsize=None)
@@ -88,7 +116,7 @@ def _reference(workload: str, size) -> bytes:
     """The plain JIT run's output, which every cell must reproduce (runs once per process)."""
     from ..machine import Machine
 
-    args, root = guests.workload(workload, size)
+    args, root, _ = _workload(workload, size)
     r = Machine("jit", root=root).run(guests.build(workload, quiet=True), args, capture=True, argv0=workload)
     return r.stdout if r.ok else b"\0plain run failed: " + r.message.encode()
 
@@ -106,21 +134,29 @@ def measure(workload: str, analysis: str, mechanism: str, repeat: int, size=None
     >>> int(measure("heapbugs", "heap", "unlimited", 0, size=50).findings)  # doctest: +SKIP
     0
     """
-    if not applicable(analysis, mechanism):
+    if not applicable(analysis, mechanism, workload):
         return _point_dataset({})
     from ..bench import RecordCounter
     from ..machine import Machine
 
-    args, root = guests.workload(workload, size)
+    args, root, source = _workload(workload, size)
     counter = RecordCounter()
-    m = Machine("jit", root=root, clients=ANALYSIS_CLIENTS[analysis],
+    options = {"taint": {"file": source}} if analysis == "taint" else {}
+    m = Machine("jit", root=root, clients=ANALYSIS_CLIENTS[analysis], client_options=options,
                 watch=None if mechanism == "off" else mechanism)
-    r = m.run(guests.build(workload, quiet=True), args, capture=True, argv0=workload, on_records=counter)
+    # taint's stream is a few records (kept); watchheap's is counted as it drains
+    r = m.run(guests.build(workload, quiet=True), args, capture=True, argv0=workload,
+              on_records=None if analysis == "taint" else counter)
     values = {"time_s": r.seconds, "instructions": float(r.instructions),
               "findings": float(counter.counts.get("watchheap", 0)),
               "output_ok": float(r.ok and r.stdout == _reference(workload, size))}
     if r.watch:
         values.update({c: float(r.watch[c]) for c in COUNTERS})
+    if analysis == "taint":
+        sinks = [rec for rec in r.records.get("taint", []) if int(rec["kind"]) != 0]
+        values["findings"] = float(len(sinks))
+        values["tainted_out"] = float(sum(int(rec["bytes"]) for rec in sinks if int(rec["kind"]) == 1))
+        values.update({c: float(r.watch.get(c, 0)) for c in TAINT_COUNTERS})
     return _point_dataset(values)
 
 
@@ -158,17 +194,22 @@ def derive(ds, *, scale: str, grid: Mapping, sizes: Mapping):
         long_name="range-cache hits / look-ups (NaN: no look-up)", units="1")
     ds["false_fault_rate"] = (first.false_faults / first.view_faults).assign_attrs(
         long_name="faults on watched pages that touched no watched byte / all such faults", units="1")
+    ds["stepped_share"] = (first.taint_steps / first.instructions).assign_attrs(
+        long_name="taint: instructions stepped with propagation / all instructions (NaN for other analyses)",
+        units="1")
     model = CostModel()
     slow = np.full(first.lookups.shape, np.nan)
     for idx in np.ndindex(slow.shape):
         cell = first.isel(dict(zip(first.lookups.dims, idx)))
         mech = str(cell.mechanism.values)
-        if mech in ("unlimited", "pageprot", "debugregs") and np.isfinite(float(cell.lookups)):
+        # the model prices the unit, not taint's propagation (stepping): no figure for taint
+        if mech in ("unlimited", "pageprot", "debugregs") and np.isfinite(float(cell.lookups)) \
+                and str(cell.analysis.values) != "taint":
             counters = {c: float(cell[c]) for c in ("lookups", "misses", "triggers", "loads", "stores")}
             slow[idx] = modelled_slowdown(counters, float(cell.instructions), model, mechanism=mech)
     ds["modelled_slowdown"] = (first.lookups.dims, slow, {
         "long_name": "the cycle model's slowdown (workbench.models.watch_cost defaults) from the "
-                     "unit's counters; NaN for software and cells without a unit", "units": "1"})
+                     "unit's counters; NaN for software, taint and cells without a unit", "units": "1"})
     workloads = [str(w) for w in ds.workload.values]
     ds.attrs.update(provenance(
         workload=",".join(workloads),
@@ -218,13 +259,14 @@ def run(scale: str = "small", *, store=None, scheduler=None, progress: bool = Tr
 #: the columns of :func:`summary`
 SUMMARY_COLUMNS = ["workload", "analysis", "mechanism", "seconds", "x plain", "modelled x",
                    "lookups", "hit rate", "view faults", "false faults %", "inline checks",
-                   "findings", "output ok"]
+                   "stepped %", "findings", "output ok"]
 
 
 def summary(ds):
     """One row per cell that ran: workload, analysis, mechanism, seconds (median), x plain
     (overhead against the plain run), modelled x (the cycle model), lookups, hit rate, view
-    faults, false faults %, inline checks, findings, output ok.
+    faults, false faults %, inline checks, stepped % (taint: instructions stepped with
+    propagation), findings, output ok.
 
     >>> summary(ds).columns.tolist()  # doctest: +SKIP
     """
@@ -252,7 +294,8 @@ def summary(ds):
                              "lookups": num(c.lookups), "hit rate": float(ds.hit_rate.sel(cell)),
                              "view faults": num(c.view_faults),
                              "false faults %": 100 * float(ds.false_fault_rate.sel(cell)),
-                             "inline checks": num(c.inline_checks), "findings": num(c.findings),
+                             "inline checks": num(c.inline_checks),
+                             "stepped %": 100 * float(ds.stepped_share.sel(cell)), "findings": num(c.findings),
                              "output ok": bool(float(ok.sel(cell)) == 1.0)})
     df = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
     for col in ("lookups", "view faults", "inline checks", "findings"):
@@ -261,20 +304,25 @@ def summary(ds):
 
 
 def paper_comparison(ds):
-    """The paper's ~9x beside ours: per workload, the heap analysis' overhead on page
-    protection and on software checks divided by its overhead on the unit (``unlimited``)."""
+    """The paper's ~9x beside ours: per workload and analysis (heap, taint) that ran, the
+    overhead on page protection and on software checks divided by the overhead on the unit
+    (``unlimited``)."""
     import pandas as pd
 
     rows = []
     for w in ds.workload.values:
-        x = ds.overhead_ratio.sel(workload=w, analysis="heap")
-        unl = float(x.sel(mechanism="unlimited"))
-        rows.append({"workload": str(w), "unlimited x": unl,
-                     "pageprot / unlimited": float(x.sel(mechanism="pageprot")) / unl,
-                     "software / unlimited": float(x.sel(mechanism="software")) / unl,
-                     "paper (race checks)": PAPER_SPEEDUP})
-    return pd.DataFrame(rows)
+        for a in (a for a in ("heap", "taint") if a in ds.analysis.values):
+            x = ds.overhead_ratio.sel(workload=w, analysis=a)
+            unl = float(x.sel(mechanism="unlimited"))
+            if math.isnan(unl):
+                continue
+            rows.append({"workload": str(w), "analysis": a, "unlimited x": unl,
+                         "pageprot / unlimited": float(x.sel(mechanism="pageprot")) / unl,
+                         "software / unlimited": float(x.sel(mechanism="software")) / unl,
+                         "paper (race checks)": PAPER_SPEEDUP})
+    return pd.DataFrame(rows, columns=["workload", "analysis", "unlimited x", "pageprot / unlimited",
+                                       "software / unlimited", "paper (race checks)"])
 
 
-__all__ = ["GRID", "SIZES", "VARIABLES", "ANALYSES", "MECHANISMS", "SUMMARY_COLUMNS", "applicable",
+__all__ = ["GRID", "SIZES", "VARIABLES", "ANALYSES", "MECHANISMS", "FILE_WORKLOADS", "SUMMARY_COLUMNS", "applicable",
            "measure", "run", "derive", "summary", "paper_comparison", "default_store"]

@@ -643,7 +643,8 @@ void wb_jit_run(wb_hart *h) {
       blk = resolve(J, pc);
       if (!blk) {                          /* cold or unfetchable: one block in the interpreter */
         cpu->pc = pc;
-        wb_interp_run_block(h);
+        /* (with tainted registers: one instruction, stepped with its propagation) */
+        if (!(m->taint && cpu->taint.on && wb_taint_step(h, 1))) wb_interp_run_block(h);
         pc = cpu->pc;
         checked = 0;
         continue;
@@ -730,6 +731,7 @@ void wb_jit_run(wb_hart *h) {
       case JX_ECALL:
         cpu->pc = epc;
         if (wb_trap_raise(h, &(wb_trap){WB_CAUSE_ECALL_U + (uint64_t)h->priv, 0, NULL})) return;
+        if (m->taint) wb_taint_ecall_done(h);
         pc = cpu->pc;
         break;
       case JX_FLUSH:
@@ -743,10 +745,9 @@ void wb_jit_run(wb_hart *h) {
       case JX_WATCH:   /* a checked access owes the guest a watch trap, right after it */
         cpu->pc = epc;
         if ((h->watch_hit & WB_WATCH_HIT_TRAP) && wb_watchpt_trap(h)) return;
-        if (h->watch_hit & WB_WATCH_HIT_TAINT) {   /* taint to propagate: step (watch/taint.c) */
-          wb_taint_step(h);
-          if (m->stop_reason != WB_REASON_NONE || cpu->leave) return;
-        }
+        /* a load of tainted bytes: its register is tainted now, and the blocks from here on
+         * run their taint copies (jit/taint.c) */
+        if (h->watch_hit & WB_WATCH_HIT_TAINT) wb_taint_settle(h);
         pc = cpu->pc;
         break;
       case JX_INTERP:

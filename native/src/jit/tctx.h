@@ -100,5 +100,13 @@ int wb_tx_stream_room(tctx *t, const wb_action *acts, unsigned nacts);
 /* At block entry of a block marked for bursty tracing: count the entry, switch copies at
  * zero; returns the jump (rel32 field) to patch to the instrumented copy. */
 uint8_t *wb_tx_burst_entry(tctx *t, wb_burst *burst);
+/* taint.c: taint tracking's second copy of every block (watch/taint.c) */
+int wb_tx_taint_wants(const tctx *t);
+/* entry: jump (the returned rel32 field) to the taint copy while hart.taint.on */
+uint8_t *wb_tx_taint_entry(tctx *t);
+/* the taint copy's start: back to the clean copy's first instruction once nothing is tainted */
+void wb_tx_taint_alt_entry(tctx *t, const uint8_t *clean);
+/* before instruction in, in the taint copy: propagate its taint (a clean call) */
+void wb_tx_taint_insn(tctx *t, const wb_insn *in);
 
 #endif

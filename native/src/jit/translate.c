@@ -785,6 +785,10 @@ static wb_jit_block *translate_block(struct wb_jit *J, uint64_t pc, const wb_ins
   wb_machine *m = J->m;
   int two = 0;
   for (unsigned k = 0; acts && k < astart[n]; k++) two |= acts[k].kind == WB_ACT_BURST;
+  /* taint tracking's copy (jit/taint.c); bursty tracing's copies leave no room for it, and
+   * the workbench refuses the two together */
+  int tcopy = !two && wb_tx_taint_wants(&(tctx){.m = m, .J = J});
+  two |= tcopy;
   wb_jit_block *blk = wb_jit_meta_alloc(J, sizeof *blk + (two ? 2 : 1) * (n + 1) * sizeof(uint16_t));
   uint16_t *fwd = wb_jit_meta_alloc(J, (two ? 2 : 1) * (n + 1) * sizeof(uint16_t));
   if (!blk || !fwd) return NULL;
@@ -821,13 +825,15 @@ static wb_jit_block *translate_block(struct wb_jit *J, uint64_t pc, const wb_ins
   wb_burst *burst = NULL;
   for (unsigned k = 0; acts && k < astart[n] && !burst; k++)
     if (acts[k].kind == WB_ACT_BURST) burst = acts[k].burst;
-  uint8_t *to_alt = burst ? wb_tx_burst_entry(t, burst) : NULL;
-  for (int copy = 0; copy < (burst ? 2 : 1); copy++) {
+  uint8_t *to_alt = burst ? wb_tx_burst_entry(t, burst) : tcopy ? wb_tx_taint_entry(t) : NULL;
+  uint8_t *clean_start = t->b.p;   /* the (first) copy's first instruction */
+  for (int copy = 0; copy < (two ? 2 : 1); copy++) {
     uint16_t *hoff = blk->hoff + (copy ? n + 1 : 0);
     int mode = burst ? copy + 1 : 0;
     if (copy) {
       blk->alt = (uint16_t)(t->b.p - blk->code);
       x_fix32(to_alt, t->b.p);
+      if (tcopy) wb_tx_taint_alt_entry(t, clean_start);
     }
     t->checked = 0;
     t->fwd_reg = -1;
@@ -846,9 +852,12 @@ static wb_jit_block *translate_block(struct wb_jit *J, uint64_t pc, const wb_ins
         wb_tx_emit_actions(t, acts + astart[i], astart[i + 1] - astart[i], mode);
         if (t->b.end - t->b.p < INSN_ROOM) return NULL;
       }
-      int watched = wb_tx_watch_wants(t, &in[i]);
+      /* the taint copy propagates every access itself: no unit check, the primary view */
+      int tainted = tcopy && copy;
+      if (tainted) wb_tx_taint_insn(t, &in[i]);
+      int watched = !tainted && wb_tx_watch_wants(t, &in[i]);
       if (watched) wb_tx_watch_before(t, &in[i]);
-      t->mirror = watched;
+      t->mirror = watched || tainted;
       ended = translate_insn(t, &in[i]);
       t->mirror = 0;
       if (watched) wb_tx_watch_after(t);

@@ -278,41 +278,57 @@ static int decode_at(wb_hart *h, uint64_t pc, wb_insn *in) {
   return wb_machine_insn_raw(h->m, pc, &raw) == 0 && wb_decode(raw, in) == 0;
 }
 
-/* The access a trigger noted, now completed: its propagation (registers were all clean). */
-static void apply_pending(wb_hart *h) {
-  h->taint.pending = 0;
-  wb_insn in;
-  if (!decode_at(h, h->taint.pend_pc, &in)) return;
-  propagate(h, &in, h->taint.pend_addr);
+static uint64_t operand_addr(const wb_hart *h, const wb_insn *in) {
+  if (in->op >= WB_OP_LR_W && in->op <= WB_OP_AMOMAXU_D) return h->x[in->rs1];
+  return h->x[in->rs1] + (uint64_t)in->imm;
 }
 
-int wb_taint_wants_step(const wb_hart *h) {
-  return h->m->taint && (h->taint.pending || any_tainted(h));
-}
-
-void wb_taint_step(wb_hart *h) {
-  wb_machine *m = h->m;
-  struct wb_taint *t = m->taint;
+void wb_taint_settle(wb_hart *h) {
   h->watch_hit &= (uint8_t)~WB_WATCH_HIT_TAINT;
-  if (h->taint.pending) apply_pending(h);
-  if (!any_tainted(h)) return;
-  t->st.step_entries++;
-  uint64_t next_wall = 0;
-  while (any_tainted(h)) {
-    if (wb_machine_limits_hit(h, 1, h->instret >= next_wall, &next_wall)) return;
+  if (h->taint.pending) {        /* the noted access completed: its propagation (registers were clean) */
+    h->taint.pending = 0;
     wb_insn in;
-    if (!decode_at(h, h->pc, &in)) return;  /* the tier raises the fetch fault */
-    uint64_t addr = h->x[in.rs1] + (uint64_t)in.imm;
-    if (in.op >= WB_OP_LR_W && in.op <= WB_OP_AMOMAXU_D) addr = h->x[in.rs1];
-    propagate(h, &in, addr);
-    t->st.steps++;
-    wb_interp_step(h, m->mem.base, m->mem.bound);   /* the primary view: no watch faults */
-    if (in.op == WB_OP_ECALL) { h->taint.x[10] = 0; h->taint.sysargs = 0; }
-    if (m->stop_reason != WB_REASON_NONE || h->leave) return;
+    if (decode_at(h, h->taint.pend_pc, &in)) propagate(h, &in, h->taint.pend_addr);
   }
+  int on = any_tainted(h);
+  if (on && !h->taint.on) h->m->taint->st.step_entries++;
+  h->taint.on = (uint8_t)on;
+}
+
+void wb_taint_insn(wb_hart *h, const wb_insn *in) {
+  propagate(h, in, operand_addr(h, in));
+  h->m->taint->st.steps++;
+}
+
+void wb_taint_ecall_done(wb_hart *h) {
+  h->taint.x[10] = 0;
+  h->taint.sysargs = 0;
+}
+
+uint64_t wb_taint_step(wb_hart *h, uint64_t max) {
+  wb_machine *m = h->m;
+  uint64_t n = 0, next_wall = 0;
+  while (n < max && any_tainted(h)) {
+    if (wb_machine_limits_hit(h, 1, h->instret >= next_wall, &next_wall)) break;
+    wb_insn in;
+    if (!decode_at(h, h->pc, &in)) break;  /* the tier raises the fetch fault */
+    wb_taint_insn(h, &in);
+    n++;
+    wb_interp_step(h, m->mem.base, m->mem.bound);   /* the primary view: no watch faults */
+    if (in.op == WB_OP_ECALL) wb_taint_ecall_done(h);
+    if (m->stop_reason != WB_REASON_NONE || h->leave) break;
+  }
+  h->taint.on = (uint8_t)any_tainted(h);
+  return n;
+}
+
+void wb_taint_resume(wb_hart *h) {
+  if (h->taint.pending || (h->watch_hit & WB_WATCH_HIT_TAINT)) wb_taint_settle(h);
+  if (!h->jit && h->taint.on) wb_taint_step(h, UINT64_MAX);
 }
 
 void wb_taint_trigger(wb_hart *h, uint64_t pc, uint64_t addr) {
+  if (h->taint.on) return;
   h->taint.pending = 1;
   h->taint.pend_pc = pc;
   h->taint.pend_addr = addr;

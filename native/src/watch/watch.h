@@ -118,12 +118,22 @@ int64_t wb_watchpt_guest(struct wb_hart *h, int set, uint64_t addr, uint64_t len
 
 /* ---- taint.c: taint tracking on the unit (wb_taint_enable) ---- */
 
-/* The hart has taint to propagate (a noted access, or a tainted register): step it. */
-int wb_taint_wants_step(const struct wb_hart *h);
-/* Propagate the noted access, then step the hart through the interpreter while any register
- * is tainted (returns early when the run must stop or the hart must leave). */
-void wb_taint_step(struct wb_hart *h);
-/* A checked access of the instruction at pc touched tainted bytes at addr (before it runs). */
+/* Propagate the access a trigger noted (it has completed); hart.taint.on = any register tainted. */
+void wb_taint_settle(struct wb_hart *h);
+/* Step the hart through the interpreter, each instruction after its propagation, while any
+ * register is tainted, at most max instructions (returns early when the run must stop or the
+ * hart must leave). Returns the instructions stepped; hart.taint.on is up to date after. */
+uint64_t wb_taint_step(struct wb_hart *h, uint64_t max);
+/* Before the tier (re-)enters: settle a noted access; the interpreter tier then steps while
+ * registers are tainted (the JIT's blocks have taint copies: jit/taint.c). */
+void wb_taint_resume(struct wb_hart *h);
+/* Before instruction in runs (the guest state exact): propagate its taint. */
+struct wb_insn;
+void wb_taint_insn(struct wb_hart *h, const struct wb_insn *in);
+/* After an ecall's syscall: its result (a0) is clean, the argument note is over. */
+void wb_taint_ecall_done(struct wb_hart *h);
+/* A checked access of the instruction at pc touched tainted bytes at addr (before it runs);
+ * ignored while registers are tainted (the instruction's propagation has run already). */
 void wb_taint_trigger(struct wb_hart *h, uint64_t pc, uint64_t addr);
 void wb_taint_fini(struct wb_machine *m);
 
