@@ -115,6 +115,7 @@ typedef struct wb_hart {
   struct {
     uint8_t x[32], f[32];
     uint8_t on;          /* some register may be tainted: the JIT runs taint copies */
+    uint64_t propagated; /* instructions run with propagation (stepped, or in taint copies) */
     uint8_t pending;
     uint32_t sysargs;
     uint64_t pend_pc, pend_addr;

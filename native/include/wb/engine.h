@@ -260,8 +260,8 @@ int wb_machine_watch_stats(wb_machine *m, wb_watch_stats *out);
  * stepped (register taint propagated by demand emulation) and how much memory is tainted. */
 typedef struct wb_taint_stats {
   uint64_t triggers;        /* checked accesses that touched tainted bytes (outside stepping) */
-  uint64_t step_entries;    /* times a hart began stepping (a register became tainted) */
-  uint64_t steps;           /* instructions stepped with propagation */
+  uint64_t step_entries;    /* times a register became tainted while none was (propagation began) */
+  uint64_t steps;           /* instructions run with propagation (stepped, or in the JIT's taint copies) */
   uint64_t tainted_bytes;   /* guest bytes tainted now */
   uint64_t sourced_bytes;   /* bytes marked tainted by clients (wb_taint_mark), in all */
 } wb_taint_stats;

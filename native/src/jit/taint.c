@@ -11,8 +11,13 @@
  *
  * hart.taint.on is set when a register becomes tainted (a trigger's access completed:
  * wb_taint_settle) and cleared by the taint copy's entry, so code that runs on clean values
- * pays one byte test per block, and code on tainted values a call per instruction instead of
- * an interpreter step.
+ * pays one byte test per block. In the taint copy, the integer instructions that only move
+ * taint between registers (the most common ones: arithmetic, logic, shifts, compares, jumps;
+ * branches need nothing) propagate inline, with the rules of watch/taint.c on the byte masks
+ * in hart.taint.x. Loads and stores look the shadow up inline: a page without taint gives a
+ * clean load and takes a clean store as it is, a store that changes no bit needs nothing;
+ * only a store that changes taint (or crosses a page) calls wb_taint_insn, as do atomics, FP
+ * arithmetic and ecall.
  */
 #include "tctx.h"
 #include "jit.h"
@@ -29,6 +34,193 @@ uint8_t *wb_tx_taint_entry(tctx *t) {
   return x_jcc32(&t->b, CC_NE);
 }
 
+/* byte tables of watch/taint.c's mask functions, indexed by a mask */
+static uint8_t k_upward[256], k_word[256], k_word_upward[256];
+static void tables_init(void) {
+  if (k_upward[1]) return;
+  for (unsigned m = 0; m < 256; m++) {
+    unsigned up = m ? (0xffu << __builtin_ctz(m)) & 0xffu : 0, w = m & 0xf, wu = up & 0xf;
+    k_upward[m] = (uint8_t)up;
+    k_word[m] = (uint8_t)((w & 8) ? w | 0xf0 : w);
+    k_word_upward[m] = (uint8_t)((wu & 8) ? wu | 0xf0 : wu);
+  }
+}
+
+#define TX(r) (JD(taint.x) + (int32_t)(r))
+
+static void mask_load(tctx *t, unsigned r) { x_rm0f(&t->b, 0, 0xb6, X_RAX, X_RBP, X_NOINDEX, TX(r)); } /* movzx eax, byte */
+static void mask_or(tctx *t, unsigned r) { x_rm(&t->b, 0, 0x0a, X_RAX, X_RBP, TX(r)); }               /* or al, byte */
+static void mask_store(tctx *t, unsigned r) { x_rm(&t->b, 0, 0x88, X_RAX, X_RBP, TX(r)); }            /* mov byte, al */
+static void mask_clear(tctx *t, unsigned r) {
+  static const uint8_t movb = 0xc6;
+  x_op(&t->b, 0, &movb, 1, 0, 1, X_RBP, X_NOINDEX, TX(r));
+  x_b(&t->b, 0);
+}
+static void mask_table(tctx *t, const uint8_t *table) {     /* al = table[al] */
+  x_mov_imm(&t->b, X_RCX, (uint64_t)(uintptr_t)table);
+  x_rm0f(&t->b, 0, 0xb6, X_RAX, X_RCX, X_RAX, 0);
+}
+static void mask_spread(tctx *t) {                          /* al = al ? 0xff : 0 */
+  static const uint8_t neg8 = 0xf6;
+  x_op(&t->b, 0, &neg8, 1, 3, 0, X_RAX, X_NOINDEX, 0);
+  x_rr(&t->b, 0, 0x1b, X_RAX, X_RAX);                        /* sbb eax, eax */
+}
+static void mask_flag(tctx *t) {                            /* al = al ? 1 : 0 */
+  x_rr(&t->b, 0, XA_TEST, X_RAX, X_RAX);
+  x_setcc(&t->b, CC_NE, X_RAX);
+}
+/* al = (al << lo) | (al << hi) (left) or >> (right); sign: the mask's top byte repeats above */
+static void mask_shift(tctx *t, int right, int sign, unsigned sh) {
+  x86_buf *b = &t->b;
+  unsigned lo = sh / 8, hi = (sh + 7) / 8;
+  if (sign) x_rr0f(b, 0, 0xbe, X_RAX, X_RAX);               /* movsx eax, al */
+  x_rr(b, 0, XA_MOV, X_RCX, X_RAX);
+  if (lo) x_shift_imm(b, 0, right ? 5 : 4, X_RAX, lo);
+  if (hi) x_shift_imm(b, 0, right ? 5 : 4, X_RCX, hi);
+  x_rr(b, 0, XA_OR, X_RAX, X_RCX);
+}
+
+/* The calling convention's dead registers at a call (rd = ra) or a return: watch/taint.c's
+ * dead_at_transfer, inline. */
+static void dead_regs(tctx *t, const wb_insn *in) {
+  static const uint8_t temps[] = {5, 6, 7, 28, 29, 30, 31};
+  int call = in->rd == 1, ret = in->op == WB_OP_JALR && in->rd == 0 && in->rs1 == 1 && in->imm == 0;
+  if (!call && !ret) return;
+  for (unsigned i = 0; i < sizeof temps; i++) mask_clear(t, temps[i]);
+  for (unsigned i = 0; i < 8; i++) mask_clear(t, 32 + i);        /* ft0-ft7 (taint.f follows taint.x) */
+  for (unsigned i = 28; i < 32; i++) mask_clear(t, 32 + i);      /* ft8-ft11 */
+  if (ret)
+    for (unsigned r = 12; r <= 17; r++) { mask_clear(t, r); mask_clear(t, 32 + r); }
+}
+
+/* Inline propagation of in, if it is one of the register-only integer instructions: 1, else 0. */
+static int inline_rule(tctx *t, const wb_insn *in) {
+  unsigned op = in->op, rd = in->rd;
+  switch (op) {
+    case WB_OP_BEQ: case WB_OP_BNE: case WB_OP_BLT: case WB_OP_BGE: case WB_OP_BLTU: case WB_OP_BGEU:
+    case WB_OP_FENCE:
+      return 1;
+    case WB_OP_JAL: case WB_OP_JALR:
+      dead_regs(t, in);
+      if (rd) mask_clear(t, rd);
+      return 1;
+    case WB_OP_LUI: case WB_OP_AUIPC:
+      if (rd) mask_clear(t, rd);
+      return 1;
+    default:
+      break;
+  }
+  int simple = (op >= WB_OP_ADDI && op <= WB_OP_SRAI) || (op >= WB_OP_ADD && op <= WB_OP_AND) ||
+               (op >= WB_OP_ADDIW && op <= WB_OP_SRAW) || (op >= WB_OP_MUL && op <= WB_OP_REMUW) ||
+               (op >= WB_OP_CSRRW && op <= WB_OP_CSRRCI);
+  if (!simple) return 0;
+  if (!rd) return 1;                                   /* x0: nothing to keep */
+  if (op >= WB_OP_CSRRW && op <= WB_OP_CSRRCI) { mask_clear(t, rd); return 1; }
+  mask_load(t, in->rs1);
+  unsigned sh = (unsigned)in->imm & 63;
+  switch (op) {
+    case WB_OP_ADDI: if (in->imm) mask_table(t, k_upward); break;
+    case WB_OP_XORI: case WB_OP_ORI: break;
+    case WB_OP_ANDI: {
+      unsigned keep = 0;
+      for (unsigned i = 0; i < 8; i++) keep |= (((uint64_t)in->imm >> (8 * i)) & 0xff) ? 1u << i : 0;
+      x_alu_imm(&t->b, 0, XA_AND, 0, X_RAX, 0, (int32_t)keep);
+      break;
+    }
+    case WB_OP_SLLI: mask_shift(t, 0, 0, sh); break;
+    case WB_OP_SRLI: mask_shift(t, 1, 0, sh); break;
+    case WB_OP_SRAI: mask_shift(t, 1, 1, sh); break;
+    case WB_OP_SLTI: case WB_OP_SLTIU: mask_flag(t); break;
+    case WB_OP_ADD: case WB_OP_SUB: mask_or(t, in->rs2); mask_table(t, k_upward); break;
+    case WB_OP_XOR: case WB_OP_OR: case WB_OP_AND: mask_or(t, in->rs2); break;
+    case WB_OP_SLT: case WB_OP_SLTU: mask_or(t, in->rs2); mask_flag(t); break;
+    case WB_OP_ADDIW: mask_table(t, in->imm ? k_word_upward : k_word); break;
+    case WB_OP_SLLIW: case WB_OP_SRLIW: case WB_OP_SRAIW: mask_spread(t); break;
+    case WB_OP_ADDW: case WB_OP_SUBW: mask_or(t, in->rs2); mask_table(t, k_word_upward); break;
+    default: mask_or(t, in->rs2); mask_spread(t); break;   /* register shifts, M (word(spread) = spread) */
+  }
+  mask_store(t, rd);
+  return 1;
+}
+
+static void call_insn(tctx *t, const wb_insn *in);
+
+/* Inline propagation of a plain load or store (the shadow look-up above): 1, else 0. */
+static int inline_mem(tctx *t, const wb_insn *in) {
+  unsigned op = in->op;
+  int sext, fp = op == WB_OP_FLW || op == WB_OP_FLD || op == WB_OP_FSW || op == WB_OP_FSD;
+  int load = (op >= WB_OP_LB && op <= WB_OP_LWU) || op == WB_OP_FLW || op == WB_OP_FLD;
+  int store = (op >= WB_OP_SB && op <= WB_OP_SD) || op == WB_OP_FSW || op == WB_OP_FSD;
+  if (!load && !store) return 0;
+  if (load && !fp && !in->rd) return 1;              /* into x0: nothing to keep */
+  x86_buf *b = &t->b;
+  unsigned n = wb_taint_access(op, &sext), smask = (1u << n) - 1;
+  int32_t mask_at = load ? TX(in->rd + (fp ? 32u : 0u)) : TX(in->rs2 + (fp ? 32u : 0u));
+  uint64_t npages;
+  uint8_t **dir = wb_taint_shadow(t->m, &npages);
+  /* rcx = address, rax = its page; out of the space: clean */
+  wb_tx_ld(t, X_RCX, in->rs1);
+  if (in->imm) x_alu_imm(b, XW, XA_ADD, 0, X_RCX, 0, (int32_t)in->imm);
+  x_rr(b, XW, XA_MOV, X_RAX, X_RCX);
+  x_shift_imm(b, XW, 5, X_RAX, 12);
+  x_mov_imm(b, X_RDX, npages);
+  x_rr(b, XW, XA_CMP, X_RAX, X_RDX);
+  uint8_t *outside = x_jcc32(b, CC_AE);
+  x_shift_imm(b, XW, 4, X_RAX, 3);
+  x_mov_imm(b, X_RDX, (uint64_t)(uintptr_t)dir);
+  x_rmx(b, XW, XA_MOV, X_RDX, X_RDX, X_RAX, 0);     /* rdx = the page's bitmap */
+  x_rr(b, XW, XA_TEST, X_RDX, X_RDX);
+  uint8_t *clean = x_jcc32(b, CC_E);
+  x_rr(b, 0, XA_MOV, X_RAX, X_RCX);
+  x_alu_imm(b, 0, XA_AND, 0, X_RAX, 0, 0xfff);
+  x_alu_imm(b, 0, XA_CMP, 0, X_RAX, 0, (int32_t)(WB_PAGE_SIZE - n));
+  uint8_t *cross = x_jcc32(b, CC_A);                 /* into the next page: the call */
+  x_rr(b, 0, XA_MOV, X_RCX, X_RAX);
+  x_alu_imm(b, 0, XA_AND, 0, X_RCX, 0, 7);
+  x_shift_imm(b, 0, 5, X_RAX, 3);
+  x_rm0f(b, 0, 0xb7, X_RAX, X_RDX, X_RAX, 0);       /* movzx eax, word [bitmap + offset / 8] */
+  x_shift_cl(b, 0, 5, X_RAX);
+  x_alu_imm(b, 0, XA_AND, 0, X_RAX, 0, (int32_t)smask);   /* eax = the bytes' taint */
+  uint8_t *done[3], *slow[3];
+  int nd = 0, ns = 0;
+  slow[ns++] = cross;
+  if (load) {
+    if (sext && n < 8) {                              /* the top byte's taint repeats above */
+      x_rr(b, 0, XA_MOV, X_RCX, X_RAX);
+      if (n > 1) x_shift_imm(b, 0, 5, X_RCX, n - 1);
+      x_alu_imm(b, 0, XA_AND, 0, X_RCX, 0, 1);
+      x_grp3(b, 0, 3, X_RCX);
+      x_alu_imm(b, 0, XA_AND, 0, X_RCX, 0, (int32_t)(0xffu & ~smask));
+      x_rr(b, 0, XA_OR, X_RAX, X_RCX);
+    }
+    x_rm(b, 0, 0x88, X_RAX, X_RBP, mask_at);
+    done[nd++] = x_jmp32(b);
+    x_fix32(outside, b->p);
+    x_fix32(clean, b->p);
+    static const uint8_t movb = 0xc6;
+    x_op(b, 0, &movb, 1, 0, 1, X_RBP, X_NOINDEX, mask_at);
+    x_b(b, 0);
+    done[nd++] = x_jmp32(b);
+  } else {
+    x_rm0f(b, 0, 0xb6, X_RDX, X_RBP, X_NOINDEX, mask_at);
+    x_alu_imm(b, 0, XA_AND, 0, X_RDX, 0, (int32_t)smask);
+    x_rr(b, 0, XA_CMP, X_RAX, X_RDX);
+    done[nd++] = x_jcc32(b, CC_E);                    /* no bit changes */
+    slow[ns++] = x_jmp32(b);
+    x_fix32(clean, b->p);                             /* a page without taint: a clean store keeps it */
+    x_rm0f(b, 0, 0xb6, X_RDX, X_RBP, X_NOINDEX, mask_at);
+    x_alu_imm(b, 0, XA_AND, 0, X_RDX, 0, (int32_t)smask);
+    done[nd++] = x_jcc32(b, CC_E);
+    slow[ns++] = x_jmp32(b);
+    x_fix32(outside, b->p);                           /* outside the space: nothing changes */
+    done[nd++] = x_jmp32(b);
+  }
+  for (int k = 0; k < ns; k++) x_fix32(slow[k], b->p);
+  call_insn(t, in);
+  for (int k = 0; k < nd; k++) x_fix32(done[k], b->p);
+  return 1;
+}
+
 void wb_tx_taint_alt_entry(tctx *t, const uint8_t *clean) {
   x86_buf *b = &t->b;
   /* rax = the OR of every register's mask (32 integer and 32 FP bytes) */
@@ -42,6 +234,7 @@ void wb_tx_taint_alt_entry(tctx *t, const uint8_t *clean) {
   x_b(b, 0);
   x_fix32(x_jmp32(b), clean);
   x_fix8(tainted, b->p);
+  x_alu_imm(b, XW, XA_ADD, 1, X_RBP, JD(taint.propagated), (int32_t)t->n);   /* instructions run here */
 }
 
 static void taint_call(wb_hart *h, uint64_t insn, uint64_t pc) {
@@ -51,12 +244,18 @@ static void taint_call(wb_hart *h, uint64_t insn, uint64_t pc) {
   wb_jit_synced(h->jit, 0);
 }
 
-void wb_tx_taint_insn(tctx *t, const wb_insn *in) {
+static void call_insn(tctx *t, const wb_insn *in) {
   wb_insn *keep = wb_jit_meta_alloc(t->J, sizeof *keep);
   if (!keep) { t->full = 1; return; }
   *keep = *in;
   wb_tx_clean_call(t, (void *)taint_call, (uint64_t)(uintptr_t)keep);
   t->checked = 0;
+}
+
+void wb_tx_taint_insn(tctx *t, const wb_insn *in) {
+  tables_init();
+  if (inline_rule(t, in) || inline_mem(t, in)) return;
+  call_insn(t, in);
 }
 
 #endif /* WB_HAVE_JIT */

@@ -39,6 +39,7 @@
 
 #define WB_API __attribute__((visibility("default")))
 #define PAGE_BITS_BYTES (WB_PAGE_SIZE / 8)
+#define PAGE_BITS_ALLOC (PAGE_BITS_BYTES + 8)   /* the JIT reads a 16-bit word at any byte */
 
 struct wb_taint {
   uint8_t **dir;          /* per guest page: its bitmap (bit per byte), or NULL (all clean) */
@@ -68,7 +69,7 @@ static int mem_put(struct wb_taint *t, uint64_t a, int v) {
   if (p >= t->npages) return 0;
   if (!t->dir[p]) {
     if (!v) return 0;
-    if (!(t->dir[p] = calloc(1, PAGE_BITS_BYTES))) return -1;
+    if (!(t->dir[p] = calloc(1, PAGE_BITS_ALLOC))) return -1;
   }
   uint64_t o = a & (WB_PAGE_SIZE - 1);
   uint8_t *byte = &t->dir[p][o >> 3], bit = (uint8_t)(1u << (o & 7));
@@ -149,8 +150,7 @@ static int any_tainted(const wb_hart *h) {
   return acc != 0;
 }
 
-/* Memory operand of a load/store/atomic: its size and whether a load sign-extends. */
-static unsigned mem_size(unsigned op, int *sext) {
+unsigned wb_taint_access(unsigned op, int *sext) {
   *sext = 0;
   switch (op) {
     case WB_OP_LB: *sext = 1; /* fall through */
@@ -189,7 +189,7 @@ static void propagate(wb_hart *h, const wb_insn *in, uint64_t addr) {
   uint8_t *X = h->taint.x, *F = h->taint.f;
   unsigned a = X[in->rs1], b = X[in->rs2], r = 0, op = in->op;
   int sext, to_f = 0, writes = 1;
-  unsigned n = mem_size(op, &sext);
+  unsigned n = wb_taint_access(op, &sext);
   switch (op) {
     case WB_OP_LB: case WB_OP_LH: case WB_OP_LW: case WB_OP_LD: case WB_OP_LBU: case WB_OP_LHU:
     case WB_OP_LWU: case WB_OP_LR_W: case WB_OP_LR_D:
@@ -295,10 +295,7 @@ void wb_taint_settle(wb_hart *h) {
   h->taint.on = (uint8_t)on;
 }
 
-void wb_taint_insn(wb_hart *h, const wb_insn *in) {
-  propagate(h, in, operand_addr(h, in));
-  h->m->taint->st.steps++;
-}
+void wb_taint_insn(wb_hart *h, const wb_insn *in) { propagate(h, in, operand_addr(h, in)); }
 
 void wb_taint_ecall_done(wb_hart *h) {
   h->taint.x[10] = 0;
@@ -314,6 +311,7 @@ uint64_t wb_taint_step(wb_hart *h, uint64_t max) {
     if (!decode_at(h, h->pc, &in)) break;  /* the tier raises the fetch fault */
     wb_taint_insn(h, &in);
     n++;
+    h->taint.propagated++;
     wb_interp_step(h, m->mem.base, m->mem.bound);   /* the primary view: no watch faults */
     if (in.op == WB_OP_ECALL) wb_taint_ecall_done(h);
     if (m->stop_reason != WB_REASON_NONE || h->leave) break;
@@ -383,11 +381,17 @@ WB_API uint64_t wb_taint_bytes(const wb_machine *m, uint64_t addr, uint64_t len)
   return n;
 }
 
+uint8_t **wb_taint_shadow(const wb_machine *m, uint64_t *npages) {
+  *npages = m->taint->npages;
+  return m->taint->dir;
+}
+
 WB_API unsigned wb_taint_syscall_args(const wb_hart *h) { return h->taint.sysargs; }
 
 WB_API int wb_machine_taint_stats(wb_machine *m, wb_taint_stats *out) {
   memset(out, 0, sizeof *out);
   if (!m->taint) return -1;
   *out = m->taint->st;
+  for (int i = 0; i < m->nharts; i++) out->steps += m->harts[i]->taint.propagated;
   return 0;
 }

@@ -136,5 +136,11 @@ void wb_taint_ecall_done(struct wb_hart *h);
  * ignored while registers are tainted (the instruction's propagation has run already). */
 void wb_taint_trigger(struct wb_hart *h, uint64_t pc, uint64_t addr);
 void wb_taint_fini(struct wb_machine *m);
+/* The memory operand of a load, store or atomic op: its size (0: none) and whether a load
+ * sign-extends. */
+unsigned wb_taint_access(unsigned op, int *sext);
+/* The JIT's inline look-ups: the shadow's page directory (a 512-byte bitmap, readable 8 bytes
+ * past its end, or NULL per guest page) and its number of pages. */
+uint8_t **wb_taint_shadow(const struct wb_machine *m, uint64_t *npages);
 
 #endif
