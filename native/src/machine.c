@@ -568,6 +568,7 @@ void wb_run_hart(wb_hart *h) {
       if (h->jit) wb_jit_run(h);
       else wb_interp_run(h);
       h->in_guest = 0;
+      if (m->taint) wb_taint_flush(m);   /* another hart may run clean code next */
       return;
     }
     wb_par_unlock_all(m);  /* the fault may have left a locked path (a client's hook) */

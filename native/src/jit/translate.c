@@ -833,7 +833,11 @@ static wb_jit_block *translate_block(struct wb_jit *J, uint64_t pc, const wb_ins
     if (copy) {
       blk->alt = (uint16_t)(t->b.p - blk->code);
       x_fix32(to_alt, t->b.p);
-      if (tcopy) wb_tx_taint_alt_entry(t, clean_start);
+      if (tcopy) {
+        t->i = 0;            /* (its flush call: the block has not run yet) */
+        t->pc = pc;
+        wb_tx_taint_alt_entry(t, clean_start);
+      }
     }
     t->checked = 0;
     t->fwd_reg = -1;

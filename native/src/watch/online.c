@@ -276,6 +276,10 @@ void wb_watchpt_jit_check(wb_hart *h, uint64_t size_kind, uint64_t pc, uint64_t 
 
 int wb_watchpt_view(const wb_machine *m) { return m->watch ? m->watch->view : -1; }
 
+wb_watch_run wb_watchpt_run(const wb_machine *m, uint64_t a) {
+  return wb_watch_table_run(wb_watch_unit_table(m->watch->unit), a);
+}
+
 void wb_watchpt_fault(wb_hart *h, uint64_t pc, uint64_t addr, unsigned size, int kind, int plain) {
   wb_machine *m = h->m;
   struct wb_watchpt *w = m->watch;

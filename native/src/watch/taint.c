@@ -44,6 +44,14 @@
 struct wb_taint {
   uint8_t **dir;          /* per guest page: its bitmap (bit per byte), or NULL (all clean) */
   uint64_t npages;
+  /* While a hart propagates (hart.taint.on), the unit's watch set need not follow the shadow:
+   * only code on clean registers relies on it. Changed pages are noted (dirty, and listed in
+   * dlist) and brought in line at once by wb_taint_flush when that code runs again: one
+   * comparison per page instead of a table operation per store. */
+  int defer;              /* the current change comes from a propagating hart */
+  uint8_t *dirty;         /* per guest page: changed since the last flush */
+  uint64_t *dlist;
+  size_t nd, capd;
   wb_taint_stats st;
 };
 
@@ -75,18 +83,71 @@ static int mem_put(struct wb_taint *t, uint64_t a, int v) {
   uint8_t *byte = &t->dir[p][o >> 3], bit = (uint8_t)(1u << (o & 7));
   if (!!(*byte & bit) == !!v) return 0;
   *byte ^= bit;
-  if (v) t->st.tainted_bytes++; else t->st.tainted_bytes--;
   return 1;
 }
 
-/* Bring the unit's watches of [addr, addr+len) in line with a shadow run that became v. */
-static int unit_follow(wb_machine *m, uint64_t addr, uint64_t len, int v) {
+/* Set (v = 1) or clear the unit's watches of [addr, addr+len). 0, or -1 (the run stops). */
+static int unit_change(wb_machine *m, uint64_t addr, uint64_t len, int v) {
   char err[160];
   wb_lock(m);
   int r = wb_watchpt_change(m, v, addr, len, WB_WATCH_READ | WB_WATCH_WRITE, err, sizeof err);
   wb_unlock(m);
   if (r != 0) wb_machine_stop(m, WB_REASON_INTERNAL, "taint tracking: %s", err);
   return r;
+}
+
+/* The pages of [addr, addr+len) changed (deferred mode): note the ones not noted yet. */
+static int note_dirty(struct wb_taint *t, uint64_t addr, uint64_t len) {
+  for (uint64_t p = addr >> WB_PAGE_SHIFT; p <= (addr + len - 1) >> WB_PAGE_SHIFT && p < t->npages; p++) {
+    if (t->dirty[p]) continue;
+    if (t->nd == t->capd) {
+      size_t cap = t->capd ? 2 * t->capd : 64;
+      uint64_t *l = realloc(t->dlist, cap * sizeof *l);
+      if (!l) return -1;
+      t->dlist = l;
+      t->capd = cap;
+    }
+    t->dirty[p] = 1;
+    t->dlist[t->nd++] = p;
+  }
+  return 0;
+}
+
+/* Bring the unit's watches of [addr, addr+len) in line with a shadow run that became v. */
+static int unit_follow(wb_machine *m, uint64_t addr, uint64_t len, int v) {
+  struct wb_taint *t = m->taint;
+  if (!t->defer) return unit_change(m, addr, len, v);
+  if (note_dirty(t, addr, len) == 0) return 0;
+  wb_machine_stop(m, WB_REASON_INTERNAL, "taint tracking: out of host memory");
+  return -1;
+}
+
+/* Page p's watches in line with its shadow: the runs where they differ, set or cleared. */
+static int flush_page(wb_machine *m, uint64_t p) {
+  struct wb_taint *t = m->taint;
+  uint64_t a = p << WB_PAGE_SHIFT, end = a + WB_PAGE_SIZE, run = 0, n = 0;
+  int rv = 0;
+  wb_watch_run u = {0, 0, 0};
+  int have = 0;
+  for (uint64_t x = a; x < end; x++) {
+    if (!have || x > u.last) { u = wb_watchpt_run(m, x); have = 1; }
+    int want = mem_bit(t, x);
+    if (want == (u.bits != 0)) continue;
+    if (n && want == rv && x == run + n) { n++; continue; }
+    if (n && unit_change(m, run, n, rv)) return -1;
+    run = x; n = 1; rv = want;
+  }
+  return n ? unit_change(m, run, n, rv) : 0;
+}
+
+void wb_taint_flush(wb_machine *m) {
+  struct wb_taint *t = m->taint;
+  if (!t) return;
+  for (size_t i = 0; i < t->nd; i++) {
+    t->dirty[t->dlist[i]] = 0;
+    if (flush_page(m, t->dlist[i])) break;
+  }
+  t->nd = 0;
 }
 
 /* Give bytes [addr, addr+len) taint v; the unit's watch set follows, in runs of changed
@@ -190,6 +251,7 @@ static void propagate(wb_hart *h, const wb_insn *in, uint64_t addr) {
   unsigned a = X[in->rs1], b = X[in->rs2], r = 0, op = in->op;
   int sext, to_f = 0, writes = 1;
   unsigned n = wb_taint_access(op, &sext);
+  t->defer = h->taint.on;   /* a propagating hart: the unit follows at the next flush */
   switch (op) {
     case WB_OP_LB: case WB_OP_LH: case WB_OP_LW: case WB_OP_LD: case WB_OP_LBU: case WB_OP_LHU:
     case WB_OP_LWU: case WB_OP_LR_W: case WB_OP_LR_D:
@@ -295,6 +357,11 @@ void wb_taint_settle(wb_hart *h) {
   h->taint.on = (uint8_t)on;
 }
 
+void wb_taint_clean_again(wb_hart *h) {
+  h->taint.on = 0;
+  wb_taint_flush(h->m);
+}
+
 void wb_taint_insn(wb_hart *h, const wb_insn *in) { propagate(h, in, operand_addr(h, in)); }
 
 void wb_taint_ecall_done(wb_hart *h) {
@@ -316,7 +383,7 @@ uint64_t wb_taint_step(wb_hart *h, uint64_t max) {
     if (in.op == WB_OP_ECALL) wb_taint_ecall_done(h);
     if (m->stop_reason != WB_REASON_NONE || h->leave) break;
   }
-  h->taint.on = (uint8_t)any_tainted(h);
+  if (!any_tainted(h)) wb_taint_clean_again(h);
   return n;
 }
 
@@ -339,6 +406,8 @@ void wb_taint_fini(wb_machine *m) {
   if (!t) return;
   for (uint64_t p = 0; p < t->npages; p++) free(t->dir[p]);
   free(t->dir);
+  free(t->dirty);
+  free(t->dlist);
   free(t);
   m->taint = NULL;
 }
@@ -355,7 +424,8 @@ WB_API int wb_taint_enable(wb_machine *m) {
   if (!t) return -1;
   t->npages = m->mem.size >> WB_PAGE_SHIFT;
   t->dir = calloc(t->npages ? t->npages : 1, sizeof *t->dir);
-  if (!t->dir) { free(t); return -1; }
+  t->dirty = calloc(t->npages ? t->npages : 1, 1);
+  if (!t->dir || !t->dirty) { free(t->dir); free(t->dirty); free(t); return -1; }
   m->taint = t;
   return 0;
 }
@@ -365,6 +435,7 @@ WB_API int wb_taint_mark(wb_machine *m, uint64_t addr, uint64_t len, int tainted
   if (len == 0) return 0;
   if (addr >= m->mem.size || len > m->mem.size - addr) return -1;
   if (tainted) m->taint->st.sourced_bytes += len;
+  m->taint->defer = 0;
   return mem_set(m, addr, len, !!tainted);
 }
 
@@ -381,8 +452,9 @@ WB_API uint64_t wb_taint_bytes(const wb_machine *m, uint64_t addr, uint64_t len)
   return n;
 }
 
-uint8_t **wb_taint_shadow(const wb_machine *m, uint64_t *npages) {
+uint8_t **wb_taint_shadow(const wb_machine *m, uint64_t *npages, uint8_t **dirty) {
   *npages = m->taint->npages;
+  *dirty = m->taint->dirty;
   return m->taint->dir;
 }
 
@@ -391,7 +463,13 @@ WB_API unsigned wb_taint_syscall_args(const wb_hart *h) { return h->taint.sysarg
 WB_API int wb_machine_taint_stats(wb_machine *m, wb_taint_stats *out) {
   memset(out, 0, sizeof *out);
   if (!m->taint) return -1;
-  *out = m->taint->st;
+  const struct wb_taint *t = m->taint;
+  *out = t->st;
   for (int i = 0; i < m->nharts; i++) out->steps += m->harts[i]->taint.propagated;
+  for (uint64_t p = 0; p < t->npages; p++)
+    if (t->dir[p]) {
+      const uint64_t *w = (const uint64_t *)(const void *)t->dir[p];
+      for (unsigned k = 0; k < PAGE_BITS_BYTES / 8; k++) out->tainted_bytes += (uint64_t)__builtin_popcountll(w[k]);
+    }
   return 0;
 }

@@ -141,6 +141,14 @@ void wb_taint_fini(struct wb_machine *m);
 unsigned wb_taint_access(unsigned op, int *sext);
 /* The JIT's inline look-ups: the shadow's page directory (a 512-byte bitmap, readable 8 bytes
  * past its end, or NULL per guest page) and its number of pages. */
-uint8_t **wb_taint_shadow(const struct wb_machine *m, uint64_t *npages);
+uint8_t **wb_taint_shadow(const struct wb_machine *m, uint64_t *npages, uint8_t **dirty);
+/* The unit's watch set in line with the shadow on every page changed while harts propagated
+ * (before code on clean registers runs: wb_taint_clean_again, a hart leaving its tier). */
+void wb_taint_flush(struct wb_machine *m);
+/* No register of h is tainted any more: its taint copies stop (hart.taint.on = 0) and the
+ * unit's watch set is brought in line (wb_taint_flush). */
+void wb_taint_clean_again(struct wb_hart *h);
+/* online.c: the run of the unit's table containing byte a (its watch bits). */
+wb_watch_run wb_watchpt_run(const struct wb_machine *m, uint64_t a);
 
 #endif
