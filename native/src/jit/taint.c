@@ -3,16 +3,14 @@
  *
  *   entry:  count the block; if hart.taint.on: jmp taint copy
  *   clean copy: the block as always (no register holds taint, so nothing needs propagating)
- *   taint copy: (every 8th entry) if no register is tainted any more: hart.taint.on = 0,
- *               jmp clean copy
- *               before each instruction, a clean call propagating its taint (wb_taint_insn),
+ *   taint copy: before each instruction, its propagation (inline, or a call of wb_taint_insn),
  *               then the instruction, its access through the primary view without the
  *               unit's check (the propagation has looked at the shadow already), as the
  *               interpreter's stepping does
  *
  * hart.taint.on is set when a register becomes tainted (a trigger's access completed:
- * wb_taint_settle) and cleared by the taint copy's entry, so code that runs on clean values
- * pays one byte test per block. In the taint copy, the integer instructions that only move
+ * wb_taint_settle) and cleared after a jump in a taint copy that leaves no register tainted
+ * (check_clean), so code that runs on clean values pays one byte test per block. In the taint copy, the integer instructions that only move
  * taint between registers (the most common ones: arithmetic, logic, shifts, compares, jumps;
  * branches need nothing) propagate inline, with the rules of watch/taint.c on the byte masks
  * in hart.taint.x. Loads and stores look the shadow up inline: a page without taint gives a
@@ -48,7 +46,8 @@ static void tables_init(void) {
 }
 
 #define TX(r) (JD(taint.x) + (int32_t)(r))
-#define TAINT_RECHECK 8   /* taint copy entries per look at whether any register is still tainted */
+
+static void check_clean(tctx *t);
 
 static void mask_load(tctx *t, unsigned r) { x_rm0f(&t->b, 0, 0xb6, X_RAX, X_RBP, X_NOINDEX, TX(r)); } /* movzx eax, byte */
 static void mask_or(tctx *t, unsigned r) { x_rm(&t->b, 0, 0x0a, X_RAX, X_RBP, TX(r)); }               /* or al, byte */
@@ -105,6 +104,7 @@ static int inline_rule(tctx *t, const wb_insn *in) {
     case WB_OP_JAL: case WB_OP_JALR:
       dead_regs(t, in);
       if (rd) mask_clear(t, rd);
+      check_clean(t);
       return 1;
     case WB_OP_LUI: case WB_OP_AUIPC:
       if (rd) mask_clear(t, rd);
@@ -147,6 +147,7 @@ static int inline_rule(tctx *t, const wb_insn *in) {
 
 static void call_insn(tctx *t, const wb_insn *in);
 static void clean_again(wb_hart *h, uint64_t unused, uint64_t pc);
+static void clean_again(wb_hart *h, uint64_t unused, uint64_t pc);
 
 static void cmp_byte0(tctx *t, int32_t disp) {              /* cmp byte [rbp + disp], 0 */
   static const uint8_t cmp8 = 0x80;
@@ -154,46 +155,57 @@ static void cmp_byte0(tctx *t, int32_t disp) {              /* cmp byte [rbp + d
   x_b(&t->b, 0);
 }
 
-/* A plain store: the stored register's low bytes' taint into the shadow, inline when the page
- * has a bitmap already noted as changed since the last flush (wb_taint_flush); a page
- * without taint takes a clean store as it is; the rest (the first change of a page, a
- * tainted store into a clean page, a store across pages) calls wb_taint_insn. */
-static int inline_store(tctx *t, const wb_insn *in) {
+/* rcx = the access's guest address; jumps to the returned field when it lies outside the
+ * space (whose taint is clean, and where stores change nothing) */
+static uint8_t *address_in_space(tctx *t, const wb_insn *in) {
+  x86_buf *b = &t->b;
+  wb_tx_ld(t, X_RCX, in->rs1);
+  if (in->imm) x_alu_imm(b, XW, XA_ADD, 0, X_RCX, 0, (int32_t)in->imm);
+  x_mov_imm(b, X_RDX, t->m->mem.size);
+  x_rr(b, XW, XA_CMP, X_RCX, X_RDX);
+  return x_jcc32(b, CC_AE);
+}
+
+/* rdx = &shadow[rcx >> 3], cl = rcx & 7, ax = the 16 shadow bits from there */
+static void shadow_word(tctx *t) {
+  x86_buf *b = &t->b;
+  uint64_t npages;
+  uint8_t *dirty, *flat = wb_taint_shadow(t->m, &npages, &dirty);
+  x_rr(b, XW, XA_MOV, X_RAX, X_RCX);
+  x_shift_imm(b, XW, 5, X_RAX, 3);
+  x_mov_imm(b, X_RDX, (uint64_t)(uintptr_t)flat);
+  x_rr(b, XW, XA_ADD, X_RDX, X_RAX);
+  x_alu_imm(b, 0, XA_AND, 0, X_RCX, 0, 7);
+  x_rm0f(b, 0, 0xb7, X_RAX, X_RDX, X_NOINDEX, 0);          /* movzx eax, word [rdx] */
+}
+
+/* A plain store: the stored register's low bytes' taint into the shadow, inline when the
+ * page is noted as changed since the last flush (wb_taint_flush) or nothing changes; the
+ * first change of a page since the flush, and a store across pages, call wb_taint_insn. */
+static void inline_store(tctx *t, const wb_insn *in) {
   x86_buf *b = &t->b;
   unsigned op = in->op;
   int sext, fp = op == WB_OP_FSW || op == WB_OP_FSD;
   unsigned n = wb_taint_access(op, &sext), smask = (1u << n) - 1;
   uint64_t npages;
-  uint8_t *dirty, **dir = wb_taint_shadow(t->m, &npages, &dirty);
+  uint8_t *dirty;
+  wb_taint_shadow(t->m, &npages, &dirty);
   int32_t val = JD(taint.scratch[0]), noted = JD(taint.scratch[1]);
   static const uint8_t d3 = 0xd3, a81 = 0x81, c3b = 0x3b, m89 = 0x89;
   x_rm0f(b, 0, 0xb6, X_RAX, X_RBP, X_NOINDEX, TX(in->rs2 + (fp ? 32u : 0u)));
   x_alu_imm(b, 0, XA_AND, 0, X_RAX, 0, (int32_t)smask);
   x_rm(b, 0, 0x88, X_RAX, X_RBP, val);                     /* the stored bytes' taint */
-  wb_tx_ld(t, X_RCX, in->rs1);
-  if (in->imm) x_alu_imm(b, XW, XA_ADD, 0, X_RCX, 0, (int32_t)in->imm);
-  x_rr(b, XW, XA_MOV, X_RAX, X_RCX);
-  x_shift_imm(b, XW, 5, X_RAX, 12);
-  x_mov_imm(b, X_RDX, npages);
-  x_rr(b, XW, XA_CMP, X_RAX, X_RDX);
-  uint8_t *outside = x_jcc32(b, CC_AE);                    /* outside the space: nothing changes */
-  x_mov_imm(b, X_RDX, (uint64_t)(uintptr_t)dirty);
-  x_rm0f(b, 0, 0xb6, X_RDX, X_RDX, X_RAX, 0);
-  x_rm(b, 0, 0x88, X_RDX, X_RBP, noted);                   /* the page is noted as changed */
-  x_shift_imm(b, XW, 4, X_RAX, 3);
-  x_mov_imm(b, X_RDX, (uint64_t)(uintptr_t)dir);
-  x_rmx(b, XW, XA_MOV, X_RDX, X_RDX, X_RAX, 0);
-  x_rr(b, XW, XA_TEST, X_RDX, X_RDX);
-  uint8_t *no_page = x_jcc32(b, CC_E);
+  uint8_t *outside = address_in_space(t, in);
   x_rr(b, 0, XA_MOV, X_RAX, X_RCX);
   x_alu_imm(b, 0, XA_AND, 0, X_RAX, 0, 0xfff);
   x_alu_imm(b, 0, XA_CMP, 0, X_RAX, 0, (int32_t)(WB_PAGE_SIZE - n));
-  uint8_t *cross = x_jcc32(b, CC_A);
-  x_rr(b, 0, XA_MOV, X_RCX, X_RAX);
-  x_alu_imm(b, 0, XA_AND, 0, X_RCX, 0, 7);
-  x_shift_imm(b, 0, 5, X_RAX, 3);
-  x_rr(b, XW, XA_ADD, X_RDX, X_RAX);                       /* rdx = the bitmap's byte */
-  x_rm0f(b, 0, 0xb7, X_RAX, X_RDX, X_NOINDEX, 0);          /* ax = its 16 bits */
+  uint8_t *cross = x_jcc32(b, CC_A);                       /* into the next page: the call */
+  x_rr(b, XW, XA_MOV, X_RAX, X_RCX);
+  x_shift_imm(b, XW, 5, X_RAX, 12);
+  x_mov_imm(b, X_RDX, (uint64_t)(uintptr_t)dirty);
+  x_rm0f(b, 0, 0xb6, X_RDX, X_RDX, X_RAX, 0);
+  x_rm(b, 0, 0x88, X_RDX, X_RBP, noted);                   /* the page is noted as changed */
+  shadow_word(t);
   x_op(b, X66, &d3, 1, 1, 0, X_RAX, X_NOINDEX, 0);         /* ror ax, cl: the bytes' bits at 0 */
   x_op(b, X66, &a81, 1, 4, 0, X_RAX, X_NOINDEX, 0);        /* and ax, ~smask */
   x_b(b, ~smask & 0xff);
@@ -206,50 +218,23 @@ static int inline_store(tctx *t, const wb_insn *in) {
   uint8_t *first = x_jcc32(b, CC_E);
   x_op(b, X66, &m89, 1, X_RAX, 1, X_RDX, X_NOINDEX, 0);    /* mov word [rdx], ax */
   uint8_t *written = x_jmp32(b);
-  x_fix32(no_page, b->p);
-  cmp_byte0(t, val);
-  uint8_t *clean = x_jcc32(b, CC_E);
   x_fix32(cross, b->p);
   x_fix32(first, b->p);
   call_insn(t, in);
   x_fix32(outside, b->p);
   x_fix32(same, b->p);
   x_fix32(written, b->p);
-  x_fix32(clean, b->p);
-  return 1;
 }
 
 /* A plain load: the loaded bytes' taint from the shadow into the register's mask, inline
- * (a page without a bitmap, or outside the space, is clean); a load across pages calls
- * wb_taint_insn. */
+ * (outside the space: clean). */
 static void inline_load(tctx *t, const wb_insn *in) {
   x86_buf *b = &t->b;
   int sext, fp = in->op == WB_OP_FLW || in->op == WB_OP_FLD;
   unsigned n = wb_taint_access(in->op, &sext), smask = (1u << n) - 1;
   int32_t mask_at = TX(in->rd + (fp ? 32u : 0u));
-  uint64_t npages;
-  uint8_t *dirty, **dir = wb_taint_shadow(t->m, &npages, &dirty);
-  /* rcx = address, rax = its page */
-  wb_tx_ld(t, X_RCX, in->rs1);
-  if (in->imm) x_alu_imm(b, XW, XA_ADD, 0, X_RCX, 0, (int32_t)in->imm);
-  x_rr(b, XW, XA_MOV, X_RAX, X_RCX);
-  x_shift_imm(b, XW, 5, X_RAX, 12);
-  x_mov_imm(b, X_RDX, npages);
-  x_rr(b, XW, XA_CMP, X_RAX, X_RDX);
-  uint8_t *outside = x_jcc32(b, CC_AE);
-  x_shift_imm(b, XW, 4, X_RAX, 3);
-  x_mov_imm(b, X_RDX, (uint64_t)(uintptr_t)dir);
-  x_rmx(b, XW, XA_MOV, X_RDX, X_RDX, X_RAX, 0);     /* rdx = the page's bitmap */
-  x_rr(b, XW, XA_TEST, X_RDX, X_RDX);
-  uint8_t *clean = x_jcc32(b, CC_E);
-  x_rr(b, 0, XA_MOV, X_RAX, X_RCX);
-  x_alu_imm(b, 0, XA_AND, 0, X_RAX, 0, 0xfff);
-  x_alu_imm(b, 0, XA_CMP, 0, X_RAX, 0, (int32_t)(WB_PAGE_SIZE - n));
-  uint8_t *cross = x_jcc32(b, CC_A);                 /* into the next page: the call */
-  x_rr(b, 0, XA_MOV, X_RCX, X_RAX);
-  x_alu_imm(b, 0, XA_AND, 0, X_RCX, 0, 7);
-  x_shift_imm(b, 0, 5, X_RAX, 3);
-  x_rm0f(b, 0, 0xb7, X_RAX, X_RDX, X_RAX, 0);       /* movzx eax, word [bitmap + offset / 8] */
+  uint8_t *outside = address_in_space(t, in);
+  shadow_word(t);
   x_shift_cl(b, 0, 5, X_RAX);
   x_alu_imm(b, 0, XA_AND, 0, X_RAX, 0, (int32_t)smask);   /* eax = the bytes' taint */
   if (sext && n < 8) {                                /* the top byte's taint repeats above */
@@ -260,18 +245,11 @@ static void inline_load(tctx *t, const wb_insn *in) {
     x_alu_imm(b, 0, XA_AND, 0, X_RCX, 0, (int32_t)(0xffu & ~smask));
     x_rr(b, 0, XA_OR, X_RAX, X_RCX);
   }
-  x_rm(b, 0, 0x88, X_RAX, X_RBP, mask_at);
   uint8_t *done = x_jmp32(b);
   x_fix32(outside, b->p);
-  x_fix32(clean, b->p);
-  static const uint8_t movb = 0xc6;
-  x_op(b, 0, &movb, 1, 0, 1, X_RBP, X_NOINDEX, mask_at);
-  x_b(b, 0);
-  uint8_t *done2 = x_jmp32(b);
-  x_fix32(cross, b->p);
-  call_insn(t, in);
+  x_rr(b, 0, XA_XOR, X_RAX, X_RAX);
   x_fix32(done, b->p);
-  x_fix32(done2, b->p);
+  x_rm(b, 0, 0x88, X_RAX, X_RBP, mask_at);
 }
 
 /* Inline propagation of a plain load or store: 1, else 0 (the caller calls wb_taint_insn). */
@@ -285,28 +263,20 @@ static int inline_mem(tctx *t, const wb_insn *in) {
   return load || store;
 }
 
-void wb_tx_taint_alt_entry(tctx *t, const uint8_t *clean) {
+/* After a jump's propagation (the calling convention's dead registers cleared): if no
+ * register is tainted any more, hart.taint.on = 0 and the unit's watch set follows the shadow
+ * (wb_taint_clean_again), so the blocks from the jump's target on run their clean copies.
+ * Only jumps look: a look per block would cost more than most blocks, and calls and returns
+ * are where registers fall dead. */
+static void check_clean(tctx *t) {
   x86_buf *b = &t->b;
-  /* every TAINT_RECHECK-th entry only: while registers stay tainted (most entries) the check
-   * would cost more than the block; once they are clean, a few blocks run the taint copy for
-   * nothing (it is right all the same) */
-  static const uint8_t sub8 = 0x80, movb = 0xc6;
-  x_op(b, 0, &sub8, 1, 5, 1, X_RBP, X_NOINDEX, JD(taint.recheck));   /* sub byte [recheck], 1 */
-  x_b(b, 1);
-  uint8_t *later = x_jcc32(b, CC_NE);
-  x_op(b, 0, &movb, 1, 0, 1, X_RBP, X_NOINDEX, JD(taint.recheck));
-  x_b(b, TAINT_RECHECK);
-  /* rax = the OR of every register's mask (32 integer and 32 FP bytes) */
-  x_rm(b, XW, XA_MOV, X_RAX, X_RBP, JD(taint.x));
+  x_rm(b, XW, XA_MOV, X_RAX, X_RBP, JD(taint.x));         /* rax = the OR of every mask */
   for (int k = 1; k < 4; k++) x_rm(b, XW, XA_OR, X_RAX, X_RBP, JD(taint.x) + 8 * k);
   for (int k = 0; k < 4; k++) x_rm(b, XW, XA_OR, X_RAX, X_RBP, JD(taint.f) + 8 * k);
   x_rr(b, XW, XA_TEST, X_RAX, X_RAX);
   uint8_t *tainted = x_jcc32(b, CC_NE);
-  wb_tx_clean_call(t, (void *)clean_again, 0);                         /* on = 0, flush */
-  x_fix32(x_jmp32(b), clean);
+  wb_tx_clean_call(t, (void *)clean_again, 0);
   x_fix32(tainted, b->p);
-  x_fix32(later, b->p);
-  x_alu_imm(b, XW, XA_ADD, 1, X_RBP, JD(taint.propagated), (int32_t)t->n);   /* instructions run here */
 }
 
 static void clean_again(wb_hart *h, uint64_t unused, uint64_t pc) {

@@ -104,8 +104,6 @@ uint8_t *wb_tx_burst_entry(tctx *t, wb_burst *burst);
 int wb_tx_taint_wants(const tctx *t);
 /* entry: jump (the returned rel32 field) to the taint copy while hart.taint.on */
 uint8_t *wb_tx_taint_entry(tctx *t);
-/* the taint copy's start: back to the clean copy's first instruction once nothing is tainted */
-void wb_tx_taint_alt_entry(tctx *t, const uint8_t *clean);
 /* before instruction in, in the taint copy: propagate its taint (a clean call) */
 void wb_tx_taint_insn(tctx *t, const wb_insn *in);
 

@@ -826,18 +826,12 @@ static wb_jit_block *translate_block(struct wb_jit *J, uint64_t pc, const wb_ins
   for (unsigned k = 0; acts && k < astart[n] && !burst; k++)
     if (acts[k].kind == WB_ACT_BURST) burst = acts[k].burst;
   uint8_t *to_alt = burst ? wb_tx_burst_entry(t, burst) : tcopy ? wb_tx_taint_entry(t) : NULL;
-  uint8_t *clean_start = t->b.p;   /* the (first) copy's first instruction */
   for (int copy = 0; copy < (two ? 2 : 1); copy++) {
     uint16_t *hoff = blk->hoff + (copy ? n + 1 : 0);
     int mode = burst ? copy + 1 : 0;
     if (copy) {
       blk->alt = (uint16_t)(t->b.p - blk->code);
       x_fix32(to_alt, t->b.p);
-      if (tcopy) {
-        t->i = 0;            /* (its flush call: the block has not run yet) */
-        t->pc = pc;
-        wb_tx_taint_alt_entry(t, clean_start);
-      }
     }
     t->checked = 0;
     t->fwd_reg = -1;

@@ -29,6 +29,7 @@
  * gives a clean a0. The kernel's own writes into guest memory are the client's to mark (read).
  */
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <string.h>
 #include "watch.h"
 #include "../machine.h"
@@ -39,10 +40,13 @@
 
 #define WB_API __attribute__((visibility("default")))
 #define PAGE_BITS_BYTES (WB_PAGE_SIZE / 8)
-#define PAGE_BITS_ALLOC (PAGE_BITS_BYTES + 8)   /* the JIT reads a 16-bit word at any byte */
+#define FLAT_SLACK 64   /* past the shadow's end: the JIT reads a 16-bit word at any byte */
 
 struct wb_taint {
-  uint8_t **dir;          /* per guest page: its bitmap (bit per byte), or NULL (all clean) */
+  uint8_t *flat;          /* one bit per guest byte (bit a & 7 of byte a >> 3), reserved whole
+                             and backed on demand (MAP_NORESERVE: untouched parts read 0) */
+  uint64_t flat_len;
+  uint8_t *ever;          /* per guest page: some byte was ever tainted (else all clean) */
   uint64_t npages;
   /* While a hart propagates (hart.taint.on), the unit's watch set need not follow the shadow:
    * only code on clean registers relies on it. Changed pages are noted (dirty, and listed in
@@ -59,9 +63,8 @@ struct wb_taint {
 
 static int mem_bit(const struct wb_taint *t, uint64_t a) {
   uint64_t p = a >> WB_PAGE_SHIFT;
-  if (p >= t->npages || !t->dir[p]) return 0;
-  uint64_t o = a & (WB_PAGE_SIZE - 1);
-  return (t->dir[p][o >> 3] >> (o & 7)) & 1;
+  if (p >= t->npages || !t->ever[p]) return 0;
+  return (t->flat[a >> 3] >> (a & 7)) & 1;
 }
 
 /* Bit i: byte addr+i is tainted (n <= 8). */
@@ -71,16 +74,12 @@ static unsigned mem_mask(const struct wb_taint *t, uint64_t addr, unsigned n) {
   return mask;
 }
 
-/* Set byte a's bit to v: 1 if it changed, -1 out of host memory. */
+/* Set byte a's bit to v: 1 if it changed. */
 static int mem_put(struct wb_taint *t, uint64_t a, int v) {
   uint64_t p = a >> WB_PAGE_SHIFT;
-  if (p >= t->npages) return 0;
-  if (!t->dir[p]) {
-    if (!v) return 0;
-    if (!(t->dir[p] = calloc(1, PAGE_BITS_ALLOC))) return -1;
-  }
-  uint64_t o = a & (WB_PAGE_SIZE - 1);
-  uint8_t *byte = &t->dir[p][o >> 3], bit = (uint8_t)(1u << (o & 7));
+  if (p >= t->npages || (!v && !t->ever[p])) return 0;
+  t->ever[p] = 1;
+  uint8_t *byte = &t->flat[a >> 3], bit = (uint8_t)(1u << (a & 7));
   if (!!(*byte & bit) == !!v) return 0;
   *byte ^= bit;
   return 1;
@@ -159,7 +158,7 @@ static int mem_set(wb_machine *m, uint64_t addr, uint64_t len, int v) {
     uint64_t a = addr + i;
     if (!v) {           /* skip clean pages whole: clearing a big clean buffer costs nothing */
       uint64_t p = a >> WB_PAGE_SHIFT;
-      if (p >= t->npages || !t->dir[p]) {
+      if (p >= t->npages || !t->ever[p]) {
         uint64_t skip = WB_PAGE_SIZE - (a & (WB_PAGE_SIZE - 1));
         if (n) { if (unit_follow(m, run, n, v)) return -1; n = 0; }
         if (skip > len - i) break;
@@ -168,7 +167,6 @@ static int mem_set(wb_machine *m, uint64_t addr, uint64_t len, int v) {
       }
     }
     int c = mem_put(t, a, v);
-    if (c < 0) { wb_machine_stop(m, WB_REASON_INTERNAL, "taint tracking: out of host memory"); return -1; }
     if (c && n && a == run + n) { n++; continue; }
     if (n && unit_follow(m, run, n, v)) return -1;
     n = 0;
@@ -352,12 +350,15 @@ void wb_taint_settle(wb_hart *h) {
     wb_insn in;
     if (decode_at(h, h->taint.pend_pc, &in)) propagate(h, &in, h->taint.pend_addr);
   }
-  int on = any_tainted(h);
-  if (on && !h->taint.on) h->m->taint->st.step_entries++;
-  h->taint.on = (uint8_t)on;
+  if (!h->taint.on && any_tainted(h)) {
+    h->m->taint->st.step_entries++;
+    h->taint.on = 1;
+    h->taint.since = h->instret;
+  }
 }
 
 void wb_taint_clean_again(wb_hart *h) {
+  if (h->taint.on) h->taint.propagated += h->instret - h->taint.since;
   h->taint.on = 0;
   wb_taint_flush(h->m);
 }
@@ -367,6 +368,7 @@ void wb_taint_insn(wb_hart *h, const wb_insn *in) { propagate(h, in, operand_add
 void wb_taint_ecall_done(wb_hart *h) {
   h->taint.x[10] = 0;
   h->taint.sysargs = 0;
+  if (h->taint.on && !any_tainted(h)) wb_taint_clean_again(h);
 }
 
 uint64_t wb_taint_step(wb_hart *h, uint64_t max) {
@@ -378,7 +380,6 @@ uint64_t wb_taint_step(wb_hart *h, uint64_t max) {
     if (!decode_at(h, h->pc, &in)) break;  /* the tier raises the fetch fault */
     wb_taint_insn(h, &in);
     n++;
-    h->taint.propagated++;
     wb_interp_step(h, m->mem.base, m->mem.bound);   /* the primary view: no watch faults */
     if (in.op == WB_OP_ECALL) wb_taint_ecall_done(h);
     if (m->stop_reason != WB_REASON_NONE || h->leave) break;
@@ -404,8 +405,8 @@ void wb_taint_trigger(wb_hart *h, uint64_t pc, uint64_t addr) {
 void wb_taint_fini(wb_machine *m) {
   struct wb_taint *t = m->taint;
   if (!t) return;
-  for (uint64_t p = 0; p < t->npages; p++) free(t->dir[p]);
-  free(t->dir);
+  if (t->flat) munmap(t->flat, t->flat_len);
+  free(t->ever);
   free(t->dirty);
   free(t->dlist);
   free(t);
@@ -423,9 +424,15 @@ WB_API int wb_taint_enable(wb_machine *m) {
   struct wb_taint *t = calloc(1, sizeof *t);
   if (!t) return -1;
   t->npages = m->mem.size >> WB_PAGE_SHIFT;
-  t->dir = calloc(t->npages ? t->npages : 1, sizeof *t->dir);
+  t->flat_len = (m->mem.size >> 3) + FLAT_SLACK;
+  t->flat = mmap(NULL, t->flat_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  t->ever = calloc(t->npages ? t->npages : 1, 1);
   t->dirty = calloc(t->npages ? t->npages : 1, 1);
-  if (!t->dir || !t->dirty) { free(t->dir); free(t->dirty); free(t); return -1; }
+  if (t->flat == MAP_FAILED || !t->ever || !t->dirty) {
+    if (t->flat != MAP_FAILED) munmap(t->flat, t->flat_len);
+    free(t->ever); free(t->dirty); free(t);
+    return -1;
+  }
   m->taint = t;
   return 0;
 }
@@ -446,16 +453,16 @@ WB_API uint64_t wb_taint_bytes(const wb_machine *m, uint64_t addr, uint64_t len)
   for (uint64_t i = 0; i < len; i++) {
     uint64_t p = (addr + i) >> WB_PAGE_SHIFT;
     if (p >= t->npages) break;
-    if (!t->dir[p]) { i += WB_PAGE_SIZE - ((addr + i) & (WB_PAGE_SIZE - 1)) - 1; continue; }
+    if (!t->ever[p]) { i += WB_PAGE_SIZE - ((addr + i) & (WB_PAGE_SIZE - 1)) - 1; continue; }
     n += (uint64_t)mem_bit(t, addr + i);
   }
   return n;
 }
 
-uint8_t **wb_taint_shadow(const wb_machine *m, uint64_t *npages, uint8_t **dirty) {
+uint8_t *wb_taint_shadow(const wb_machine *m, uint64_t *npages, uint8_t **dirty) {
   *npages = m->taint->npages;
   *dirty = m->taint->dirty;
-  return m->taint->dir;
+  return m->taint->flat;
 }
 
 WB_API unsigned wb_taint_syscall_args(const wb_hart *h) { return h->taint.sysargs; }
@@ -465,10 +472,13 @@ WB_API int wb_machine_taint_stats(wb_machine *m, wb_taint_stats *out) {
   if (!m->taint) return -1;
   const struct wb_taint *t = m->taint;
   *out = t->st;
-  for (int i = 0; i < m->nharts; i++) out->steps += m->harts[i]->taint.propagated;
+  for (int i = 0; i < m->nharts; i++) {
+    const wb_hart *h = m->harts[i];
+    out->steps += h->taint.propagated + (h->taint.on ? h->instret - h->taint.since : 0);
+  }
   for (uint64_t p = 0; p < t->npages; p++)
-    if (t->dir[p]) {
-      const uint64_t *w = (const uint64_t *)(const void *)t->dir[p];
+    if (t->ever[p]) {
+      const uint64_t *w = (const uint64_t *)(const void *)(t->flat + p * PAGE_BITS_BYTES);
       for (unsigned k = 0; k < PAGE_BITS_BYTES / 8; k++) out->tainted_bytes += (uint64_t)__builtin_popcountll(w[k]);
     }
   return 0;

@@ -139,9 +139,9 @@ void wb_taint_fini(struct wb_machine *m);
 /* The memory operand of a load, store or atomic op: its size (0: none) and whether a load
  * sign-extends. */
 unsigned wb_taint_access(unsigned op, int *sext);
-/* The JIT's inline look-ups: the shadow's page directory (a 512-byte bitmap, readable 8 bytes
- * past its end, or NULL per guest page) and its number of pages. */
-uint8_t **wb_taint_shadow(const struct wb_machine *m, uint64_t *npages, uint8_t **dirty);
+/* The JIT's inline look-ups: the shadow (bit a & 7 of byte a >> 3 for guest byte a, readable
+ * a little past the end of the space), the guest pages and their changed-since-flush flags. */
+uint8_t *wb_taint_shadow(const struct wb_machine *m, uint64_t *npages, uint8_t **dirty);
 /* The unit's watch set in line with the shadow on every page changed while harts propagated
  * (before code on clean registers runs: wb_taint_clean_again, a hart leaving its tier). */
 void wb_taint_flush(struct wb_machine *m);
