@@ -21,7 +21,7 @@ def test_grid_and_applicability(ds):
     for a in W.ANALYSES:
         for m in W.MECHANISMS:
             ran = bool(np.isfinite(ds.time_s.sel(workload="heapbugs", analysis=a, mechanism=m)).all())
-            assert ran == W.applicable(a, m), (a, m)
+            assert ran == W.applicable(a, m, "heapbugs"), (a, m)
     ok = ds.output_ok.where(np.isfinite(ds.output_ok), drop=False)
     assert float(ok.min()) == 1.0                         # every cell that ran matched the plain run
 
@@ -55,11 +55,31 @@ def test_derived_variables(ds):
 def test_summary_and_paper_comparison(ds):
     df = W.summary(ds)
     assert df.columns.tolist() == W.SUMMARY_COLUMNS
-    assert len(df) == sum(W.applicable(a, m) for a in W.ANALYSES for m in W.MECHANISMS)
+    assert len(df) == sum(W.applicable(a, m, "heapbugs") for a in W.ANALYSES for m in W.MECHANISMS)
     assert df["output ok"].all()
     paper = W.paper_comparison(ds)
     assert paper.loc[0, "paper (race checks)"] == W.PAPER_SPEEDUP
     assert paper.loc[0, "pageprot / unlimited"] > 1
+
+
+def test_taint_cells(tmp_path):
+    """Taint tracking on zstd reading its input file: the output matches the plain run, most
+    instructions run with propagation, and debug registers cannot hold the input (blind)."""
+    ds = W.run("small", grid={"workload": ["zstd"], "analysis": ["none", "taint"],
+                              "mechanism": ["off", "unlimited", "pageprot", "debugregs"], "repeat": [0]},
+               sizes={"zstd": "16k"}, store=tmp_path / "store", progress=False)
+    taint = ds.isel(repeat=0).sel(workload="zstd", analysis="taint")
+    assert float(ds.output_ok.sel(analysis="taint", mechanism="unlimited").min()) == 1.0
+    assert float(taint.taint_sourced_bytes.sel(mechanism="unlimited")) == 16 * 1024
+    assert float(ds.stepped_share.sel(workload="zstd", analysis="taint", mechanism="unlimited")) > 0.3
+    assert float(taint.taint_steps.sel(mechanism="pageprot")) > 0
+    assert float(taint.taint_steps.sel(mechanism="debugregs")) == 0       # blind: nothing watched
+    assert float(taint.uncovered_sets.sel(mechanism="debugregs")) > 0
+    assert math.isnan(float(ds.modelled_slowdown.sel(workload="zstd", analysis="taint", mechanism="unlimited")))
+    df = W.summary(ds)
+    assert set(df.analysis) == {"none", "taint"}
+    paper = W.paper_comparison(ds)
+    assert list(paper.analysis) == ["taint"]
 
 
 def test_bad_grid():

@@ -33,18 +33,6 @@ uint8_t *wb_tx_taint_entry(tctx *t) {
   return x_jcc32(&t->b, CC_NE);
 }
 
-/* byte tables of watch/taint.c's mask functions, indexed by a mask */
-static uint8_t k_upward[256], k_word[256], k_word_upward[256];
-static void tables_init(void) {
-  if (k_upward[1]) return;
-  for (unsigned m = 0; m < 256; m++) {
-    unsigned up = m ? (0xffu << __builtin_ctz(m)) & 0xffu : 0, w = m & 0xf, wu = up & 0xf;
-    k_upward[m] = (uint8_t)up;
-    k_word[m] = (uint8_t)((w & 8) ? w | 0xf0 : w);
-    k_word_upward[m] = (uint8_t)((wu & 8) ? wu | 0xf0 : wu);
-  }
-}
-
 #define TX(r) (JD(taint.x) + (int32_t)(r))
 
 static void check_clean(tctx *t);
@@ -57,9 +45,18 @@ static void mask_clear(tctx *t, unsigned r) {
   x_op(&t->b, 0, &movb, 1, 0, 1, X_RBP, X_NOINDEX, TX(r));
   x_b(&t->b, 0);
 }
-static void mask_table(tctx *t, const uint8_t *table) {     /* al = table[al] */
-  x_mov_imm(&t->b, X_RCX, (uint64_t)(uintptr_t)table);
-  x_rm0f(&t->b, 0, 0xb6, X_RAX, X_RCX, X_RAX, 0);
+static void mask_upward(tctx *t) {                          /* al |= -al: from the lowest bit up */
+  static const uint8_t neg8 = 0xf6, or8 = 0x0a;
+  x_rr(&t->b, 0, XA_MOV, X_RCX, X_RAX);
+  x_op(&t->b, 0, &neg8, 1, 3, 0, X_RCX, X_NOINDEX, 0);       /* neg cl */
+  x_op(&t->b, 0, &or8, 1, X_RAX, 0, X_RCX, X_NOINDEX, 0);    /* or al, cl */
+}
+static void mask_word(tctx *t) {                            /* the low 4 bytes, bit 3 repeated above */
+  static const uint8_t shift8 = 0xc0;
+  x_op(&t->b, 0, &shift8, 1, 4, 0, X_RAX, X_NOINDEX, 0);     /* shl al, 4 */
+  x_b(&t->b, 4);
+  x_op(&t->b, 0, &shift8, 1, 7, 0, X_RAX, X_NOINDEX, 0);     /* sar al, 4 */
+  x_b(&t->b, 4);
 }
 static void mask_spread(tctx *t) {                          /* al = al ? 0xff : 0 */
   static const uint8_t neg8 = 0xf6;
@@ -121,7 +118,7 @@ static int inline_rule(tctx *t, const wb_insn *in) {
   mask_load(t, in->rs1);
   unsigned sh = (unsigned)in->imm & 63;
   switch (op) {
-    case WB_OP_ADDI: if (in->imm) mask_table(t, k_upward); break;
+    case WB_OP_ADDI: if (in->imm) mask_upward(t); break;
     case WB_OP_XORI: case WB_OP_ORI: break;
     case WB_OP_ANDI: {
       unsigned keep = 0;
@@ -133,12 +130,12 @@ static int inline_rule(tctx *t, const wb_insn *in) {
     case WB_OP_SRLI: mask_shift(t, 1, 0, sh); break;
     case WB_OP_SRAI: mask_shift(t, 1, 1, sh); break;
     case WB_OP_SLTI: case WB_OP_SLTIU: mask_flag(t); break;
-    case WB_OP_ADD: case WB_OP_SUB: mask_or(t, in->rs2); mask_table(t, k_upward); break;
+    case WB_OP_ADD: case WB_OP_SUB: mask_or(t, in->rs2); mask_upward(t); break;
     case WB_OP_XOR: case WB_OP_OR: case WB_OP_AND: mask_or(t, in->rs2); break;
     case WB_OP_SLT: case WB_OP_SLTU: mask_or(t, in->rs2); mask_flag(t); break;
-    case WB_OP_ADDIW: mask_table(t, in->imm ? k_word_upward : k_word); break;
+    case WB_OP_ADDIW: if (in->imm) mask_upward(t); mask_word(t); break;
     case WB_OP_SLLIW: case WB_OP_SRLIW: case WB_OP_SRAIW: mask_spread(t); break;
-    case WB_OP_ADDW: case WB_OP_SUBW: mask_or(t, in->rs2); mask_table(t, k_word_upward); break;
+    case WB_OP_ADDW: case WB_OP_SUBW: mask_or(t, in->rs2); mask_upward(t); mask_word(t); break;
     default: mask_or(t, in->rs2); mask_spread(t); break;   /* register shifts, M (word(spread) = spread) */
   }
   mask_store(t, rd);
@@ -195,11 +192,13 @@ static void inline_store(tctx *t, const wb_insn *in) {
   x_rm0f(b, 0, 0xb6, X_RAX, X_RBP, X_NOINDEX, TX(in->rs2 + (fp ? 32u : 0u)));
   x_alu_imm(b, 0, XA_AND, 0, X_RAX, 0, (int32_t)smask);
   x_rm(b, 0, 0x88, X_RAX, X_RBP, val);                     /* the stored bytes' taint */
-  uint8_t *outside = address_in_space(t, in);
-  x_rr(b, 0, XA_MOV, X_RAX, X_RCX);
-  x_alu_imm(b, 0, XA_AND, 0, X_RAX, 0, 0xfff);
-  x_alu_imm(b, 0, XA_CMP, 0, X_RAX, 0, (int32_t)(WB_PAGE_SIZE - n));
-  uint8_t *cross = x_jcc32(b, CC_A);                       /* into the next page: the call */
+  uint8_t *outside = address_in_space(t, in), *cross = NULL;
+  if (n > 1) {                                             /* into the next page: the call */
+    x_rr(b, 0, XA_MOV, X_RAX, X_RCX);
+    x_alu_imm(b, 0, XA_AND, 0, X_RAX, 0, 0xfff);
+    x_alu_imm(b, 0, XA_CMP, 0, X_RAX, 0, (int32_t)(WB_PAGE_SIZE - n));
+    cross = x_jcc32(b, CC_A);
+  }
   x_rr(b, XW, XA_MOV, X_RAX, X_RCX);
   x_shift_imm(b, XW, 5, X_RAX, 12);
   x_mov_imm(b, X_RDX, (uint64_t)(uintptr_t)dirty);
@@ -218,7 +217,7 @@ static void inline_store(tctx *t, const wb_insn *in) {
   uint8_t *first = x_jcc32(b, CC_E);
   x_op(b, X66, &m89, 1, X_RAX, 1, X_RDX, X_NOINDEX, 0);    /* mov word [rdx], ax */
   uint8_t *written = x_jmp32(b);
-  x_fix32(cross, b->p);
+  if (cross) x_fix32(cross, b->p);
   x_fix32(first, b->p);
   call_insn(t, in);
   x_fix32(outside, b->p);
@@ -302,7 +301,6 @@ static void call_insn(tctx *t, const wb_insn *in) {
 }
 
 void wb_tx_taint_insn(tctx *t, const wb_insn *in) {
-  tables_init();
   if (inline_rule(t, in) || inline_mem(t, in)) return;
   call_insn(t, in);
 }
