@@ -3,10 +3,14 @@ bytes read from a chosen file are sources, their taint is propagated through reg
 stepping and through memory as the unit's watch set, and writes and syscall arguments are the
 sinks. taintflow's flows have known sizes; every mechanism and both tiers must agree on them."""
 import random
+import subprocess
+from pathlib import Path
 
 import pytest
+from conftest import asan_wbrun
 
-from workbench import Machine
+from workbench import Machine, guests
+from workbench._engine import find_library as lib_path
 from workbench.errors import ConfigError
 
 SOURCE, OTHER = 100, 40          # taintflow's two files
@@ -136,6 +140,20 @@ def test_the_guests_own_watchpoints_are_refused_beside_taint(root):
     assert run.watch["traps"] == 0 and run.watch["guest_sets"] == 0
 
 
+def test_taint_runs_on_the_deterministic_schedule(root):
+    """Machine gives the taint client the deterministic schedule (its shadow is not shared by
+    threads running at once); the engine refuses the parallel one with a clear error."""
+    m = Machine("jit", watch="unlimited", root=root, schedule="parallel", clients=["taint"],
+                client_options={"taint": {"file": "src.bin"}})
+    assert m.schedule == "deterministic" and m.config["schedule"] == "deterministic"
+    assert m.run("taintflow", ["/src.bin", "/other.txt"], capture=True).ok
+    wbrun = Path(lib_path()).parent / "wbrun"
+    if wbrun.exists():
+        p = subprocess.run([str(wbrun), "-P", "parallel", "-W", "unlimited", "-c", "taint", "-r", str(root),
+                            str(guests.build("taintflow")), "/src.bin", "/other.txt"], capture_output=True)
+        assert p.returncode != 0 and b"deterministic schedule" in p.stderr
+
+
 def test_bad_options_and_no_unit():
     with pytest.raises(ConfigError, match="needs the watchpoint unit"):
         Machine("jit", clients=["taint"]).run("taintflow", capture=True)
@@ -167,3 +185,23 @@ def test_the_jits_inline_propagation_agrees_with_the_interpreters(tmp_path, prog
     assert w["jit"]["taint_tainted_bytes"] == w["interp"]["taint_tainted_bytes"] > 0
     assert w["jit"]["taint_sourced_bytes"] == w["interp"]["taint_sourced_bytes"]
     assert w["jit"]["taint_steps"] > 10_000
+
+
+@pytest.mark.skipif(asan_wbrun() is None, reason="build/asan/wbrun not built (make asan)")
+@pytest.mark.parametrize("tier", ["interp", "jit"])
+@pytest.mark.parametrize("mech", ["unlimited", "pageprot", "software"])
+@pytest.mark.parametrize("prog, client, args", [
+    ("taintflow", "taint:file=src.bin", ["/src.bin", "/other.txt"]),
+    ("zstd", "taint:file=in.txt", ["@/in.txt", "3"]),
+    ("heapbugs", "watchheap", []),
+    ("wpdebug", None, [])])
+def test_the_watchpoint_unit_and_its_clients_under_asan_and_ubsan(root, tier, mech, prog, client, args):
+    """The unit, taint tracking (the JIT's taint copies and the flush) and the heap checker,
+    in the engine built with AddressSanitizer and UBSan."""
+    (root / "in.txt").write_bytes(b"".join(b"%d: some text to compress\n" % (i % 97) for i in range(3000)))
+    cmd = [str(asan_wbrun()), "-T", tier, "-P", "deterministic", "-W", mech, "-S", "-r", str(root)]
+    if client:
+        cmd += ["-c", client]
+    p = subprocess.run([*cmd, str(guests.build(prog)), *args], cwd=root, capture_output=True, timeout=900)
+    assert p.returncode == 0, p.stderr.decode(errors="replace")[-3000:]
+    assert b"runtime error" not in p.stderr and b"AddressSanitizer" not in p.stderr

@@ -54,7 +54,8 @@ CLIENT_OPTIONS = {
     "taint": {"file": "token", "stdin": "flag"},
 }
 #: Machine settings a client cannot run without (what the engine study and wb bench give it)
-CLIENT_NEEDS = {"watchheap": {"watch": "unlimited"}, "taint": {"watch": "unlimited"}}
+CLIENT_NEEDS = {"watchheap": {"watch": "unlimited"},
+                "taint": {"watch": "unlimited", "schedule": "deterministic"}}
 
 
 def client_settings(clients) -> dict:
@@ -62,6 +63,8 @@ def client_settings(clients) -> dict:
 
     >>> client_settings(["memtrace", "watchheap"])
     {'watch': 'unlimited'}
+    >>> client_settings(["taint"])
+    {'watch': 'unlimited', 'schedule': 'deterministic'}
     """
     out: dict = {}
     for c in clients:
@@ -415,6 +418,8 @@ class Machine:
         on one host thread, ``quantum`` instructions at a time, the next thread chosen by a
         generator seeded with ``seed``: a multithreaded run is reproducible bit for bit:
         instruction counts, output, events). Single-threaded programs run alike under both.
+        A client that needs the deterministic schedule (``taint``: its shadow is not shared
+        by threads running at once) sets it.
     quantum : deterministic schedule: guest instructions a thread runs before the scheduler
         switches threads, in [1, 2**40] (default 20000).
     watch : the watchpoint unit (docs/watchpoints.md), or None (default: off). The name is
@@ -567,6 +572,8 @@ class Machine:
                 raise ConfigError(f"options given for client {k!r}, which is not in clients={self.clients}")
             _client_options_string(k, v)
         self.client_options = {k: dict(v) for k, v in options.items()}
+        if client_settings(self.clients).get("schedule") == "deterministic":
+            self.schedule = "deterministic"
         if self.watch is None and "watch" in client_settings(self.clients):
             raise ConfigError(f"client {next(c for c in self.clients if 'watch' in CLIENT_NEEDS.get(c, {}))!r} "
                               "needs the watchpoint unit (watch='unlimited', or another mechanism)")

@@ -2,9 +2,11 @@
  *
  * Used by the C-level tests (and the sanitizer build in CI). Usage:
  *   wbrun [-T interp|jit] [-P parallel|deterministic] [-H JIT_HOT] [-n MAX_INSNS] [-r ROOT] [-m MEM_BYTES]
- *         [-t SECONDS] [-s SEED] [-R] [-S] [-c CLIENT[:OPTIONS]]... ELF [ARGS...]
+ *         [-t SECONDS] [-s SEED] [-W MECH] [-R] [-S] [-c CLIENT[:OPTIONS]]... ELF [ARGS...]
  * -T picks the tier (default: jit where available), -P how guest threads run (default:
- * parallel), -H how often a block runs before the JIT translates it (default 4). -R prints the final registers to stderr. -c adds a
+ * parallel), -H how often a block runs before the JIT translates it (default 4), -W turns
+ * the watchpoint unit on (unlimited, pageprot, debugregs or software; docs/watchpoints.md).
+ * -R prints the final registers to stderr. -c adds a
  * built-in client (options as "k=v,k=v"); its records are counted (-S) and dropped, so the
  * clients run under the sanitizers too. Exit status: the guest's exit status, or 125 when
  * the run ended another way (the reason is printed on stderr), 2 for a load error.
@@ -28,7 +30,7 @@ int main(int argc, char **argv) {
   int opt, dump_regs = 0, stats = 0, nclients = 0, host_clock = 0;
   char *clients[8];
   wb_boot boot = {0};
-  while ((opt = getopt(argc, argv, "+T:P:H:n:r:m:t:s:c:RSF:K:I:A:M:N:D:C")) != -1) {
+  while ((opt = getopt(argc, argv, "+T:P:H:n:r:m:t:s:c:W:RSF:K:I:A:M:N:D:C")) != -1) {
     switch (opt) {
       case 'T':
         if (!strcmp(optarg, "jit")) cfg.tier = WB_TIER_JIT;
@@ -53,6 +55,13 @@ int main(int argc, char **argv) {
         break;
       }
       case 's': cfg.seed = strtoull(optarg, NULL, 0); break;
+      case 'W': {
+        static const char *mechs[] = {"unlimited", "pageprot", "debugregs", "software"};
+        cfg.watch = 0;
+        for (int k = 0; k < 4; k++) if (!strcmp(optarg, mechs[k])) cfg.watch = k + 1;
+        if (!cfg.watch) { fprintf(stderr, "wbrun: unknown watchpoint mechanism %s\n", optarg); return 2; }
+        break;
+      }
       case 'F': boot.firmware = optarg; break;
       case 'K': boot.kernel = optarg; break;
       case 'I': boot.initrd = optarg; break;
@@ -68,7 +77,7 @@ int main(int argc, char **argv) {
         clients[nclients++] = optarg;
         break;
       default:
-        fprintf(stderr, "usage: wbrun [-T tier] [-P schedule] [-H hot] [-n insns] [-r root] [-m bytes] [-t s] [-s seed] [-R] [-S] [-c client[:opts]] ELF [ARGS...]\n       wbrun -F firmware [-K kernel] [-I initrd] [-A bootargs] [-M ram_mib] [-N harts] [-D disk] [-C] [-n insns] [-t s] [-S]\n");
+        fprintf(stderr, "usage: wbrun [-T tier] [-P schedule] [-H hot] [-n insns] [-r root] [-m bytes] [-t s] [-s seed] [-W mech] [-R] [-S] [-c client[:opts]] ELF [ARGS...]\n       wbrun -F firmware [-K kernel] [-I initrd] [-A bootargs] [-M ram_mib] [-N harts] [-D disk] [-C] [-n insns] [-t s] [-S]\n");
         return 2;
     }
   }

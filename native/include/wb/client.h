@@ -216,7 +216,8 @@ int wb_watch_enabled(const wb_machine *m);
 /* Turn it on (before the run): the engine then propagates taint through every instruction
  * and owns the unit's watch set (wb_watch_set/clear and the guest's wp.set get -EBUSY).
  * 0; -1 when the machine has no watchpoint unit or no host memory, -2 when a client with an
- * on_watch hook is registered (it would share the watch set; such clients are refused after). */
+ * on_watch hook is registered (it would share the watch set; such clients are refused after),
+ * -3 on the parallel schedule (taint tracking runs harts one at a time). */
 int wb_taint_enable(wb_machine *m);
 /* Taint (tainted = 1) or clean bytes [addr, addr+len): the sources a client knows of (what
  * read() put in a buffer) and what the kernel overwrote. 0, or -1 (off, outside guest memory). */

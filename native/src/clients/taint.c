@@ -196,9 +196,11 @@ int wb_client_taint(wb_machine *m, const char *opts, char *err, size_t errlen) {
   int on = st->s ? wb_taint_enable(m) : -1;
   if (on != 0) {
     free(st);
-    snprintf(err, errlen, on == -2 ? "taint: taint tracking owns the watchpoint unit; it cannot run beside "
-                                     "another client that watches memory (watchheap)"
-                                   : "taint: cannot turn taint tracking on (out of host memory)");
+    snprintf(err, errlen, "%s",
+             on == -2 ? "taint: taint tracking owns the watchpoint unit; it cannot run beside "
+                        "another client that watches memory (watchheap)"
+             : on == -3 ? "taint: taint tracking runs on the deterministic schedule (schedule='deterministic')"
+                        : "taint: cannot turn taint tracking on (out of host memory)");
     return -1;
   }
   wb_client_ops ops = {.name = "taint", .data = st, .destroy = free, .on_syscall = on_syscall,

@@ -10,13 +10,14 @@
  *
  * hart.taint.on is set when a register becomes tainted (a trigger's access completed:
  * wb_taint_settle) and cleared after a jump in a taint copy that leaves no register tainted
- * (check_clean), so code that runs on clean values pays one byte test per block. In the taint copy, the integer instructions that only move
- * taint between registers (the most common ones: arithmetic, logic, shifts, compares, jumps;
- * branches need nothing) propagate inline, with the rules of watch/taint.c on the byte masks
- * in hart.taint.x. Loads and stores look the shadow up inline: a page without taint gives a
- * clean load and takes a clean store as it is, a store that changes no bit needs nothing;
- * only a store that changes taint (or crosses a page) calls wb_taint_insn, as do atomics, FP
- * arithmetic and ecall.
+ * (check_clean), so code that runs on clean values pays one byte test per block.
+ *
+ * In the taint copy, the integer instructions that only move taint between registers (the
+ * most common ones: arithmetic, logic, shifts, compares, jumps; branches need nothing)
+ * propagate inline, with the rules of watch/taint.c on the byte masks in hart.taint.x. Loads
+ * and stores look the flat shadow up inline; a store writes it inline once its page is noted
+ * as changed since the last flush (else, or across pages, it calls wb_taint_insn, as atomics,
+ * FP arithmetic and ecall do).
  */
 #include "tctx.h"
 #include "jit.h"

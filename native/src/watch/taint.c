@@ -1,20 +1,24 @@
 /* taint.c — byte-granular taint tracking on the watchpoint unit (docs/watchpoints.md, "Taint
  * tracking"), the analysis the unit's paper puts first.
  *
- * Memory taint is a shadow bitmap (one bit per guest byte, 512 bytes per page that ever held
- * taint) and, at the same time, the unit's watch set: every tainted byte is watched for reads
- * and writes. So code that touches no tainted byte runs at full speed under every mechanism,
- * and an access that does is found by the mechanism (inline check, page fault, software check).
+ * Memory taint is a shadow (one bit per guest byte, reserved for the whole space and backed
+ * on demand) and, at the same time, the unit's watch set: every tainted byte is watched for
+ * reads and writes. So code that touches no tainted byte runs at full speed under every
+ * mechanism, and an access that does is found by the mechanism (inline check, page fault,
+ * software check).
  *
  * Register taint is a byte mask per register (bit i: byte i of the value is tainted). While no
  * register is tainted, translated code runs as usual; nothing needs propagating then except a
  * clean store over tainted bytes (they become clean) and a load of tainted bytes (its register
  * becomes tainted). Both are triggers of the unit: the trigger is noted here (pending), the
  * access completes, and the hart leaves its tier right after it (h->watch_hit, as a watch trap
- * does). From then on the hart *steps*: one instruction at a time through the interpreter,
- * each preceded by its propagation, until no register holds taint; then the tier takes over
- * again. This is demand emulation (Ho et al., EuroSys 2006): its cost is proportional to the
- * instructions that run on tainted values, not to the program.
+ * does) to settle it. From then on (hart.taint.on) every instruction is propagated before it
+ * runs, until no register holds taint: the JIT runs its blocks' taint copies (jit/taint.c:
+ * the same rules inline, wb_taint_insn for the rest), the interpreter steps one instruction at
+ * a time through propagate() below (demand emulation, Ho et al., EuroSys 2006), which is the
+ * JIT's oracle. The cost is proportional to the instructions that run while registers are
+ * tainted, not to the program. Meanwhile the unit's watch set need not follow every store:
+ * changed pages are noted and brought in line when clean code runs again (wb_taint_flush).
  *
  * Propagation, per instruction class (conservative where exactness would need the values):
  *  - loads: the register gets the loaded bytes' taint (sign extension spreads the top byte's);
@@ -418,6 +422,8 @@ void wb_taint_fini(wb_machine *m) {
 WB_API int wb_taint_enable(wb_machine *m) {
   if (m->taint) return 0;
   if (!m->watch) return -1;
+  /* harts running at once would race on the shadow's words and the noted pages */
+  if (m->cfg.schedule == WB_SCHEDULE_PARALLEL) return -3;
   const wb_clients *c = wb_clients_of(m);
   for (int i = 0; c && i < c->n; i++)
     if (c->ops[i].on_watch) return -2;    /* another analysis uses the unit's watch set */
