@@ -62,6 +62,20 @@ def test_flows_are_found_exactly(root, tier, mech):
     assert w["taint_tainted_bytes"] == (SOURCE - OTHER) + 2 * d + 1
 
 
+@pytest.mark.parametrize("tier", ["interp", "jit"])
+def test_the_addresses_policy_taints_table_look_ups(root, tier):
+    """addresses=1: flow 7b's table look-up, indexed by a tainted byte, gives a tainted byte
+    (and so does its trip through an FP register); everything else is as without it."""
+    run = _run(root, tier, options={"addresses": 1})
+    assert run.ok, run.message
+    d = _digits(run)
+    flows = _flows(run)
+    assert flows[("sink_data", NR_WRITE, 1)] == (5, SOURCE + d + (SOURCE - OTHER) + 1 + 1, 0)
+    assert flows[("source", NR_READ, 3)] == (1, SOURCE, 0)
+    with pytest.raises(ConfigError, match="addresses"):
+        Machine("jit", watch="unlimited", clients=["taint"], client_options={"taint": {"addresses": "yes"}})
+
+
 def test_the_output_is_the_plain_runs(root):
     plain = Machine("jit", root=root).run("taintflow", ["/src.bin", "/other.txt"], capture=True)
     run = _run(root)
@@ -165,8 +179,8 @@ def test_bad_options_and_no_unit():
         Machine("jit", watch="unlimited", clients=["taint"], client_options={"taint": {"files": "x"}})
 
 
-@pytest.mark.parametrize("program", ["zstd", "brotli"])
-def test_the_jits_inline_propagation_agrees_with_the_interpreters(tmp_path, program):
+@pytest.mark.parametrize("program, addresses", [("zstd", 0), ("brotli", 0), ("zstd", 1)])
+def test_the_jits_inline_propagation_agrees_with_the_interpreters(tmp_path, program, addresses):
     """The JIT's taint copies (inline rules, inline shadow look-ups, deferred watch updates)
     against the interpreter's stepping through watch/taint.c's rules: the same taint in memory
     at exit and the same sinks. (The unit's counters differ: the JIT leaves its taint copies a
@@ -176,7 +190,8 @@ def test_the_jits_inline_propagation_agrees_with_the_interpreters(tmp_path, prog
     (tmp_path / "in.txt").write_bytes(b" ".join(rng.choice(words) for _ in range(2500)))
     args = ["@/in.txt", "3"] if program == "zstd" else ["-c", "-q", "5", "/in.txt"]
     runs = {tier: Machine(tier, watch="unlimited", root=tmp_path, clients=["taint"],
-                          client_options={"taint": {"file": "in.txt"}}).run(program, args, capture=True)
+                          client_options={"taint": {"file": "in.txt", "addresses": addresses}}).run(
+                              program, args, capture=True)
             for tier in ("interp", "jit")}
     assert all(r.ok for r in runs.values())
     assert runs["jit"].stdout == runs["interp"].stdout

@@ -51,7 +51,7 @@ CLIENT_OPTIONS = {
     "bursty": {"period": (1, 2**63 - 1), "length": (0, 2**63 - 1), **_PROFILER_OPTIONS},
     "shrink": {"sites": "sites", "max_slots": (0, U64_MAX)},
     "watchheap": {"redzone": (1, 4096), "quarantine": (0, 1 << 24)},
-    "taint": {"file": "token", "stdin": "flag"},
+    "taint": {"file": "token", "stdin": "flag", "addresses": "flag"},
 }
 #: Machine settings a client cannot run without (what the engine study and wb bench give it)
 CLIENT_NEEDS = {"watchheap": {"watch": "unlimited"},

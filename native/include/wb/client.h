@@ -222,6 +222,10 @@ int wb_taint_enable(wb_machine *m);
 /* Taint (tainted = 1) or clean bytes [addr, addr+len): the sources a client knows of (what
  * read() put in a buffer) and what the kernel overwrote. 0, or -1 (off, outside guest memory). */
 int wb_taint_mark(wb_machine *m, uint64_t addr, uint64_t len, int tainted);
+/* Policy (before the run): on = 1, a load or store through a tainted address moves tainted
+ * bytes (a table look-up indexed by a tainted value gives a tainted result); the default, 0,
+ * follows data only. 0, or -1 (taint off, or the run began). */
+int wb_taint_addresses(wb_machine *m, int on);
 /* How many of bytes [addr, addr+len) are tainted (a sink's check). */
 uint64_t wb_taint_bytes(const wb_machine *m, uint64_t addr, uint64_t len);
 /* Inside on_syscall: bit i set when argument register a<i> (a0..a7, a7 the number) held taint

@@ -7,6 +7,9 @@
  * the kernel overwrote them.
  * Sinks: write (pwrite64, writev) of tainted bytes, and any syscall whose argument registers
  * (a0..a5, or the number in a7) hold taint, such as a length or offset computed from the input.
+ * With addresses=1 a load or store through a tainted address moves tainted bytes (table
+ * look-ups indexed by input bytes, as in compressors' coders), at the price of the JIT's
+ * inline shadow look-ups.
  *
  * Stream "taint": one record per (kind, syscall, fd), with the calls and bytes summed,
  * rewritten whole at the end of every run (so a continued run does not count twice).
@@ -43,6 +46,7 @@ typedef struct tstate {
   wb_stream *s;
   char file[256];                /* a source's path ends with this ("" : every file) */
   int use_stdin;
+  int addresses;                 /* the addresses policy (wb_taint_addresses) */
   uint8_t source[MAX_FDS];       /* fd is a source */
   taint_record rows[MAX_ROWS];
   unsigned nrows;
@@ -174,8 +178,9 @@ static int parse_options(tstate *st, const char *opts, char *err, size_t errlen)
     const char *v = eq + 1;
     if (!strcmp(tok, "file") && *v && strlen(v) < sizeof st->file) snprintf(st->file, sizeof st->file, "%s", v);
     else if (!strcmp(tok, "stdin") && (!strcmp(v, "0") || !strcmp(v, "1"))) st->use_stdin = *v == '1';
+    else if (!strcmp(tok, "addresses") && (!strcmp(v, "0") || !strcmp(v, "1"))) st->addresses = *v == '1';
     else {
-      snprintf(err, errlen, "taint: unknown option or value %s=%s (file=NAME: sources are files whose path ends with NAME; stdin=0|1)", tok, v);
+      snprintf(err, errlen, "taint: unknown option or value %s=%s (file=NAME: sources are files whose path ends with NAME; stdin=0|1; addresses=0|1)", tok, v);
       return -1;
     }
   }
@@ -194,6 +199,7 @@ int wb_client_taint(wb_machine *m, const char *opts, char *err, size_t errlen) {
   st->source[0] = (uint8_t)st->use_stdin;
   st->s = wb_stream_new(m, "taint", sizeof(taint_record));
   int on = st->s ? wb_taint_enable(m) : -1;
+  if (on == 0 && wb_taint_addresses(m, st->addresses) != 0) on = -1;
   if (on != 0) {
     free(st);
     snprintf(err, errlen, "%s",

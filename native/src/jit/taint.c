@@ -254,6 +254,7 @@ static void inline_load(tctx *t, const wb_insn *in) {
 
 /* Inline propagation of a plain load or store: 1, else 0 (the caller calls wb_taint_insn). */
 static int inline_mem(tctx *t, const wb_insn *in) {
+  if (wb_taint_follows_addresses(t->m)) return 0;   /* the addresses policy: wb_taint_insn */
   unsigned op = in->op;
   int fp = op == WB_OP_FLW || op == WB_OP_FLD;
   int load = (op >= WB_OP_LB && op <= WB_OP_LWU) || fp;

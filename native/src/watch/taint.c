@@ -57,6 +57,7 @@ struct wb_taint {
    * dlist) and brought in line at once by wb_taint_flush when that code runs again: one
    * comparison per page instead of a table operation per store. */
   int defer;              /* the current change comes from a propagating hart */
+  int addresses;          /* policy: an access through a tainted address is tainted */
   uint8_t *dirty;         /* per guest page: changed since the last flush */
   uint64_t *dlist;
   size_t nd, capd;
@@ -253,16 +254,18 @@ static void propagate(wb_hart *h, const wb_insn *in, uint64_t addr) {
   unsigned a = X[in->rs1], b = X[in->rs2], r = 0, op = in->op;
   int sext, to_f = 0, writes = 1;
   unsigned n = wb_taint_access(op, &sext);
+  /* the addresses policy: every byte an access through a tainted address moves is tainted */
+  unsigned via = t->addresses && n && a ? (1u << n) - 1 : 0;
   t->defer = h->taint.on;   /* a propagating hart: the unit follows at the next flush */
   switch (op) {
     case WB_OP_LB: case WB_OP_LH: case WB_OP_LW: case WB_OP_LD: case WB_OP_LBU: case WB_OP_LHU:
     case WB_OP_LWU: case WB_OP_LR_W: case WB_OP_LR_D:
-      r = extend(mem_mask(t, addr, n), n, sext); break;
-    case WB_OP_FLW: case WB_OP_FLD: r = mem_mask(t, addr, n); to_f = 1; break;
+      r = extend(mem_mask(t, addr, n) | via, n, sext); break;
+    case WB_OP_FLW: case WB_OP_FLD: r = mem_mask(t, addr, n) | via; to_f = 1; break;
     case WB_OP_SB: case WB_OP_SH: case WB_OP_SW: case WB_OP_SD:
-      mem_store(h->m, addr, n, b); writes = 0; break;
-    case WB_OP_FSW: case WB_OP_FSD: mem_store(h->m, addr, n, F[in->rs2]); writes = 0; break;
-    case WB_OP_SC_W: case WB_OP_SC_D: mem_store(h->m, addr, n, b); r = 0; break;
+      mem_store(h->m, addr, n, b | via); writes = 0; break;
+    case WB_OP_FSW: case WB_OP_FSD: mem_store(h->m, addr, n, F[in->rs2] | via); writes = 0; break;
+    case WB_OP_SC_W: case WB_OP_SC_D: mem_store(h->m, addr, n, b | via); r = 0; break;
     case WB_OP_ADDI: r = in->imm ? upward(a) : a; break;
     case WB_OP_XORI: case WB_OP_ORI: r = a; break;
     case WB_OP_ANDI: {
@@ -300,9 +303,9 @@ static void propagate(wb_hart *h, const wb_insn *in, uint64_t addr) {
       if (op >= WB_OP_CSRRW && op <= WB_OP_CSRRCI) { r = 0; break; }
       if (op >= WB_OP_MUL && op <= WB_OP_REMUW) { r = op >= WB_OP_MULW ? word(spread(a | b)) : spread(a | b); break; }
       if (n) {              /* an AMO: rd gets the old value; memory the result */
-        unsigned old = mem_mask(t, addr, n);
+        unsigned old = mem_mask(t, addr, n) | via;
         int swap = op == WB_OP_AMOSWAP_W || op == WB_OP_AMOSWAP_D;
-        mem_store(h->m, addr, n, (swap ? b : b | old) & ((1u << n) - 1));
+        mem_store(h->m, addr, n, ((swap ? b : b | old) | via) & ((1u << n) - 1));
         r = extend(old, n, sext);
         break;
       }
@@ -470,6 +473,14 @@ uint8_t *wb_taint_shadow(const wb_machine *m, uint64_t *npages, uint8_t **dirty)
   *dirty = m->taint->dirty;
   return m->taint->flat;
 }
+
+WB_API int wb_taint_addresses(wb_machine *m, int on) {
+  if (!m->taint || m->started) return -1;   /* the JIT decides how to translate by it */
+  m->taint->addresses = !!on;
+  return 0;
+}
+
+int wb_taint_follows_addresses(const wb_machine *m) { return m->taint && m->taint->addresses; }
 
 WB_API unsigned wb_taint_syscall_args(const wb_hart *h) { return h->taint.sysargs; }
 

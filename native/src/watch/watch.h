@@ -148,6 +148,8 @@ void wb_taint_flush(struct wb_machine *m);
 /* No register of h is tainted any more: its taint copies stop (hart.taint.on = 0) and the
  * unit's watch set is brought in line (wb_taint_flush). */
 void wb_taint_clean_again(struct wb_hart *h);
+/* The addresses policy is on (wb_taint_addresses): the JIT calls wb_taint_insn for accesses. */
+int wb_taint_follows_addresses(const struct wb_machine *m);
 /* online.c: the run of the unit's table containing byte a (its watch bits). */
 wb_watch_run wb_watchpt_run(const struct wb_machine *m, uint64_t a);
 
