@@ -26,7 +26,7 @@ READELF = shutil.which("readelf") or shutil.which("riscv64-linux-gnu-readelf")
 
 SMALL = ["fpmath", "atomics", "setjmp", "qsort", "printf", "files"]
 ALL_GUESTS = ["lua54", "zstd", "zstd-mt", "blosc", "brotli", "fpmath", "atomics", "setjmp", "qsort", "printf",
-              "objects", "heads", "psum", "workq", "syncs", "spawn", "waits", "racy", "smc", "litmus", "signals", "wpdebug", "heapbugs", "taintflow", "files"]
+              "objects", "heads", "psum", "workq", "syncs", "spawn", "waits", "racy", "races", "smc", "litmus", "signals", "wpdebug", "heapbugs", "taintflow", "files"]
 CROSS_VARIANTS = ["musl", "glibc"]
 SUFFIX = {"musl": "", "glibc": "-glibc"}
 

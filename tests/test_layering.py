@@ -39,7 +39,15 @@ def test_user_platform_does_not_include_a_tier(path):
 @pytest.mark.parametrize("path", sorted(p for p in (SRC / "clients").glob("*.c")
                                         if p.name != "registry.c"), ids=lambda p: p.name)
 def test_in_tree_clients_use_only_the_public_api(path):
-    assert includes(path) == {"wb/client.h"}, includes(path)
+    """wb/client.h, and the engine-independent algorithms of native/src/race/ (which include no
+    engine header: next test)."""
+    inc = includes(path)
+    assert "wb/client.h" in inc and inc - {"wb/client.h"} <= {f"../race/{p.name}" for p in (SRC / "race").glob("*.h")}, inc
+
+
+@pytest.mark.parametrize("path", sorted((SRC / "race").glob("*.[ch]")), ids=lambda p: p.name)
+def test_the_race_algorithms_stand_alone(path):
+    assert includes(path) <= {p.name for p in (SRC / "race").glob("*.h")}, includes(path)
 
 
 def test_no_engine_file_is_too_long():

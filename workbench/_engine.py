@@ -140,6 +140,33 @@ typedef struct wb_taint_stats {
   uint64_t sourced_bytes;
 } wb_taint_stats;
 int wb_machine_taint_stats(wb_machine *m, wb_taint_stats *out);
+typedef struct wb_aikido_stats {
+  uint64_t threads;
+  uint64_t views;
+  uint64_t pages_touched;
+  uint64_t pages_shared;
+  uint64_t first_touch_faults;
+  uint64_t share_faults;
+  uint64_t shared_faults;
+  uint64_t marked;
+  uint64_t retranslations;
+  uint64_t view_switches;
+  uint64_t accesses;
+  uint64_t shared_accesses;
+} wb_aikido_stats;
+int wb_machine_aikido_stats(wb_machine *m, wb_aikido_stats *out);
+typedef struct wb_fasttrack_stats {
+  uint64_t filtered;
+  uint64_t reads, writes;
+  uint64_t same_epoch;
+  uint64_t read_shared;
+  uint64_t syncs;
+  uint64_t races;
+  uint64_t race_pairs;
+  uint64_t in_libc;
+  uint64_t shadow_bytes;
+} wb_fasttrack_stats;
+int wb_machine_fasttrack_stats(wb_machine *m, wb_fasttrack_stats *out);
 """
 
 WB_MAX_SYSCALL = 512         # syscall numbers counted individually: 0 .. WB_MAX_SYSCALL-1

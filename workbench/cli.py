@@ -43,7 +43,8 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 #: the engine's built-in analysis clients, written out so that ``wb --help`` needs no engine
 #: (tests/test_cli.py holds this to ``workbench.available_clients()``)
-CLIENTS = ("null", "icount", "bbprofile", "memtrace", "memphys", "barrier", "bursty", "shrink", "watchheap", "taint")
+CLIENTS = ("null", "icount", "bbprofile", "memtrace", "memphys", "barrier", "bursty", "shrink", "watchheap", "taint",
+           "aikido", "fasttrack")
 #: the engine's tiers (whether the JIT exists on this host is the engine's to say)
 TIERS = ("jit", "interp")
 
@@ -161,7 +162,7 @@ def _run_problem(elf: str, tier: Optional[str] = None, client: Optional[list] = 
     """Why ``wb run`` would refuse these parameters before running anything, or None.
 
     >>> _run_problem("lua54", client=["memtrace", "nosuch"])
-    "unknown client 'nosuch'; built-in clients: null, icount, bbprofile, memtrace, memphys, barrier, bursty, shrink, watchheap, taint"
+    "unknown client 'nosuch'; built-in clients: null, icount, bbprofile, memtrace, memphys, barrier, bursty, shrink, watchheap, taint, aikido, fasttrack"
     """
     if elf.startswith("-") and elf != "-":
         return f"No such option: {elf}"

@@ -86,7 +86,50 @@ WATCH_KINDS = {0: "load", 1: "store", 2: "set", 3: "clear"}       # enum wb_watc
 HEAP_FINDINGS = {0: "overflow", 1: "underflow", 2: "use_after_free"}  # watchheap.c's K_*
 TAINT_KINDS = {0: "source", 1: "sink_data", 2: "sink_args"}          # taint.c's enum taint_kind
 
+PAGE_EVENTS = {0: "touch", 1: "share"}                                # aikido.c's EV_*
+
 STREAMS: dict[str, Stream] = {
+    "aikido": Stream(
+        name="aikido",
+        dtype=_record([("time", "<u8", 0), ("page", "<u8", 8), ("pc", "<u8", 16), ("thread", "<u2", 24),
+                       ("owner", "<u2", 26), ("kind", "u1", 28), ("pad", "V3", 29)], 32),
+        dim="event", index="time",
+        fields={
+            "time": {"long_name": "guest instructions retired by all threads before the access", "units": "1"},
+            "page": {"long_name": "guest address of the page"},
+            "pc": {"long_name": "guest pc of the access that touched or shared the page"},
+            "thread": {"long_name": "guest thread that touched the page"},
+            "owner": {"long_name": "share: the thread that owned the page privately until then"},
+            "kind": {"long_name": "touch: the page's first access (private to that thread); "
+                                  "share: a second thread's (shared from then on)"},
+        },
+        flags={"kind": PAGE_EVENTS},
+        description="per-thread views (Aikido): each page's first touch, which makes it private to "
+                    "a thread, and the access of a second thread that made it shared",
+        symbolize={"pc": ("symbol", "function containing pc (name+0xoffset)")},
+    ),
+    "fasttrack": Stream(
+        name="fasttrack",
+        dtype=_record([("addr", "<u8", 0), ("prev_pc", "<u8", 8), ("cur_pc", "<u8", 16), ("count", "<u8", 24),
+                       ("time", "<u8", 32), ("prev_thread", "<u2", 40), ("cur_thread", "<u2", 42),
+                       ("prev_write", "u1", 44), ("cur_write", "u1", 45), ("pad", "V2", 46)], 48),
+        dim="race", index="",
+        fields={
+            "addr": {"long_name": "the racing byte of the pair's first detection"},
+            "prev_pc": {"long_name": "guest pc of the earlier access"},
+            "cur_pc": {"long_name": "guest pc of the access that raced with it"},
+            "count": {"long_name": "detections of this pair of pcs", "units": "1"},
+            "time": {"long_name": "guest instructions retired by all threads at the first detection", "units": "1"},
+            "prev_thread": {"long_name": "guest thread of the earlier access"},
+            "cur_thread": {"long_name": "guest thread of the later access"},
+            "prev_write": {"long_name": "1: the earlier access wrote, 0: it read"},
+            "cur_write": {"long_name": "1: the later access wrote, 0: it read"},
+        },
+        description="data races the FastTrack detector found: one record per (earlier pc, later "
+                    "pc) pair, in order of first detection",
+        symbolize={"prev_pc": ("prev_symbol", "function containing the earlier access (name+0xoffset)"),
+                   "cur_pc": ("cur_symbol", "function containing the later access (name+0xoffset)")},
+    ),
     "watchheap": Stream(
         name="watchheap",
         dtype=_record([("icount", "<u8", 0), ("pc", "<u8", 8), ("addr", "<u8", 16), ("block", "<u8", 24),

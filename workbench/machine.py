@@ -42,7 +42,8 @@ WALL_LIMIT_UNLIMITED = WB_WALL_LIMIT_NONE_S
 
 # Options of the built-in clients, as their C parsers (native/src/clients/*.c) read them:
 # (lo, hi) an integer in that range, "flag" 0/1 (or a bool), "sites" shrink's SITE:CUT/... plan,
-# "token" a str without ',', '=', ':', whitespace or NUL (taint's file name).
+# "token" a str without ',', '=', ':', whitespace or NUL (taint's file name), a frozenset one of
+# its words (fasttrack's mode).
 _PROFILER_OPTIONS = {"max_accesses": (0, U64_MAX), "settle": "flag", "untouched_pct": (0, 100),
                      "contents": "flag", "log_allocs": "flag"}
 CLIENT_OPTIONS = {
@@ -52,6 +53,8 @@ CLIENT_OPTIONS = {
     "shrink": {"sites": "sites", "max_slots": (0, U64_MAX)},
     "watchheap": {"redzone": (1, 4096), "quarantine": (0, 1 << 24)},
     "taint": {"file": "token", "stdin": "flag", "addresses": "flag"},
+    "aikido": {},
+    "fasttrack": {"mode": frozenset({"full", "filtered"})},
 }
 #: Machine settings a client cannot run without (what the engine study and wb bench give it)
 CLIENT_NEEDS = {"watchheap": {"watch": "unlimited"},
@@ -181,6 +184,10 @@ def _check_option(name: str, value, spec) -> str:
     ...
     workbench.errors.ConfigError: client_options['barrier']['sample_bytes'] must be an integer in [0, 2**64-1], got '1,max_accesses=5' (a str is not a number)
     """
+    if isinstance(spec, frozenset):                           # one of these words
+        if isinstance(value, str) and value in spec:
+            return value
+        raise ConfigError(f"{name} must be one of {', '.join(sorted(spec))}, got {value!r}")
     if isinstance(spec, tuple):
         return str(_check_int(name, value, *spec))
     if spec == "flag":
@@ -300,6 +307,10 @@ class Run:
     tid is the pid + i). ``watch`` holds the watchpoint unit's counters (``Machine(watch=)``;
     None without a unit): the range cache's (lookups, hits, misses, ...) and the mechanism's
     (view_faults, false_faults, inline_checks, marked, rebuilds, traps, uncovered_sets, ...).
+    ``aikido`` holds the per-thread views' counters (pages touched and shared, faults, marked
+    instructions, accesses and shared accesses; the aikido client or fasttrack's filtered mode)
+    and ``fasttrack`` the race detector's (reads, writes, syncs, races, race_pairs); None
+    without those clients.
     """
 
     program: str
@@ -324,6 +335,8 @@ class Run:
     drains: int = 0
     thread_instructions: list = dataclasses.field(default_factory=list)
     watch: dict | None = None
+    aikido: dict | None = None
+    fasttrack: dict | None = None
 
     def events(self, stream: str):
         """The records of client stream ``stream`` as an ``xarray.Dataset`` (schema and
@@ -730,6 +743,8 @@ class Machine:
                     unknown_d[-1] = int(other[0])
                 threads = [int(lib.wb_machine_hart_instret(m, i)) for i in range(lib.wb_machine_hart_count(m))]
                 watch = _watch_stats(m) if self.watch else None
+                aikido = _stats(m, "aikido")
+                fasttrack = _stats(m, "fasttrack")
                 reg_d = None
                 if regs:
                     x = ffi.new("uint64_t[32]")
@@ -750,8 +765,17 @@ class Machine:
             cache_flushes=int(res.cache_flushes), mem_peak=int(res.mem_peak),
             syscalls=syscalls, unknown_syscalls=unknown_d, stdout=out, stderr=errb,
             config=self.config, regs=reg_d, records=records, drains=drains,
-            thread_instructions=threads, watch=watch,
+            thread_instructions=threads, watch=watch, aikido=aikido, fasttrack=fasttrack,
         )
+
+
+def _stats(m, what: str) -> dict | None:
+    """The counters of ``wb_machine_<what>_stats`` (aikido, fasttrack) as a dict of ints, or
+    None when the run had no such client."""
+    st = ffi.new(f"wb_{what}_stats *")
+    if getattr(lib, f"wb_machine_{what}_stats")(m, st) != 0:
+        return None
+    return {f: int(getattr(st, f)) for f, _ in ffi.typeof(f"wb_{what}_stats").fields}
 
 
 def _watch_stats(m) -> dict:

@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include "client.h"
 #include "mmu.h"
+#include "scheduler.h"
 
 #define WB_API __attribute__((visibility("default")))
 
@@ -57,6 +58,21 @@ WB_API int wb_client_register(wb_machine *m, const wb_client_ops *ops, uint32_t 
 WB_API wb_machine *wb_hart_machine(const wb_hart *h) { return h->m; }
 WB_API int wb_hart_id(const wb_hart *h) { return h->id; }
 WB_API uint64_t wb_hart_icount(const wb_hart *h) { return h->instret; }
+WB_API uint64_t wb_hart_reg(const wb_hart *h, unsigned r) { return r < 32 ? h->x[r] : 0; }
+WB_API int wb_hart_exited(const wb_hart *h) { return h->state == WB_HART_EXITED; }
+WB_API wb_hart *wb_machine_running(wb_machine *m) { return wb_machine_self(m); }
+WB_API uint64_t wb_machine_total_icount(const wb_machine *m) { return wb_machine_insns(m); }
+WB_API uint64_t wb_retranslations(const wb_machine *m) { return m->retranslations; }
+WB_API uint64_t wb_hart_switches(const wb_machine *m) { return m->hart_switches; }
+WB_API void wb_client_stop(wb_machine *m, const char *message) {
+  wb_machine_stop(m, WB_REASON_INTERNAL, "%s", message);
+}
+WB_API void *wb_client_data(wb_machine *m, const char *name) {
+  wb_clients *c = m->clients;
+  for (int k = 0; c && k < c->n; k++)
+    if (c->ops[k].name && !strcmp(c->ops[k].name, name)) return c->ops[k].data;
+  return NULL;
+}
 WB_API int wb_hart_priv(const wb_hart *h) { return h->priv; }
 
 WB_API int wb_hart_translate(const wb_hart *h, uint64_t va, int kind, uint64_t *pa) {
@@ -191,15 +207,19 @@ int wb_counters_hart_init(wb_hart *h) {
  * translation): a block translated by one hart may run on another (deterministic schedule),
  * and harts made later get theirs at creation. */
 WB_API int wb_bb_count_hart(wb_bb *bb, int client, uint32_t counter, uint64_t amount) {
+  return wb_bb_count_hart_at(bb, 0, client, counter, amount);
+}
+
+WB_API int wb_bb_count_hart_at(wb_bb *bb, unsigned i, int client, uint32_t counter, uint64_t amount) {
   wb_machine *m = bb->m;
   wb_clients *c = m->clients;
-  if (client < 0 || client >= c->n || counter >= WB_HART_COUNTERS) return -1;
+  if (client < 0 || client >= c->n || counter >= WB_HART_COUNTERS || i >= bb->n) return -1;
   if (!(c->counting >> client & 1)) {
     c->counting |= 1u << client;
-    for (int i = 0; i < m->nharts; i++)
-      if (wb_counters_hart_init(m->harts[i]) != 0) return -1;
+    for (int k = 0; k < m->nharts; k++)
+      if (wb_counters_hart_init(m->harts[k]) != 0) return -1;
   }
-  wb_action *a = wb_bb_add_action(bb, WB_ACT_COUNT_HART, 0);
+  wb_action *a = wb_bb_add_action(bb, WB_ACT_COUNT_HART, i);
   if (!a) return -1;
   a->client = (uint8_t)client;
   a->counter = counter;
@@ -229,6 +249,32 @@ WB_API void wb_bb_trace_mem(wb_bb *bb, unsigned i, wb_stream *s) {
 WB_API void wb_bb_call_mem(wb_bb *bb, unsigned i, wb_mem_fn fn, void *data) {
   wb_action *a;
   if (add_mem_action(bb, WB_ACT_CALL_MEM, i, &a)) { a->ptr = (void *)fn; a->data = data; }
+}
+
+WB_API void wb_bb_mirror_mem(wb_bb *bb, unsigned i, const uint8_t *filter, uint64_t pages, int client,
+                             int counter, wb_mem_fn fn, void *data) {
+  wb_clients *c = bb->m->clients;
+  if (i >= bb->n || !filter || !pages || (pages & (pages - 1))) return;
+  const wb_insn *in = &bb->insns[i];
+  int plain = (in->op >= WB_OP_LB && in->op <= WB_OP_SD) || in->op == WB_OP_FLW || in->op == WB_OP_FLD ||
+              in->op == WB_OP_FSW || in->op == WB_OP_FSD;
+  if (!plain || bb->m->sys) return;           /* atomics fault instead; no views in system mode */
+  if (counter >= 0) {                         /* the counter table, as wb_bb_count_hart */
+    if (client < 0 || client >= c->n || (uint32_t)counter >= WB_HART_COUNTERS) return;
+    if (!(c->counting >> client & 1)) {
+      c->counting |= 1u << client;
+      for (int k = 0; k < bb->m->nharts; k++)
+        if (wb_counters_hart_init(bb->m->harts[k]) != 0) return;
+    }
+  }
+  wb_action *a;
+  if (!add_mem_action(bb, WB_ACT_MIRROR, i, &a)) return;
+  a->ptr = (void *)fn;
+  a->data = data;
+  a->filter = filter;
+  a->lo = pages;
+  a->client = (uint8_t)(client < 0 ? 0 : client);
+  a->hcounter = counter;
 }
 
 WB_API void wb_burst_init(wb_burst *b, uint64_t period, uint64_t length) {

@@ -18,7 +18,8 @@
 #define WB_DRAIN_BYTES_DEFAULT (4ull << 20)
 #define WB_STREAM_HARD_CAP (4ull << 30)  /* a single stream never holds more than this */
 
-enum { WB_ACT_COUNT, WB_ACT_COUNT_HART, WB_ACT_CALL, WB_ACT_TRACE_MEM, WB_ACT_CALL_MEM, WB_ACT_BURST };
+enum { WB_ACT_COUNT, WB_ACT_COUNT_HART, WB_ACT_CALL, WB_ACT_TRACE_MEM, WB_ACT_CALL_MEM, WB_ACT_BURST,
+       WB_ACT_MIRROR /* translated code only: wb_bb_mirror_mem (the interpreter skips it) */ };
 
 typedef struct wb_action {
   uint8_t kind;
@@ -37,7 +38,9 @@ typedef struct wb_action {
   struct wb_burst *burst; /* BURST: the counters; other kinds: only in that burst's
                              instrumented copy (NULL: always) */
   uint8_t guarded;     /* CALL: only when guest register rs1 lies in [lo, hi) (checked inline) */
-  uint64_t lo, hi;
+  uint64_t lo, hi;     /* MIRROR: lo = the filter's page count (a power of two) */
+  const uint8_t *filter; /* MIRROR: one byte per guest page; nonzero: count and call */
+  int32_t hcounter;    /* MIRROR: the per-hart counter to count in (client in `client`), or -1 */
 } wb_action;
 
 /* A stream: its records live per hart (hart.h: wb_stream_seg, harts[h]->streams[index]). */
@@ -48,7 +51,7 @@ struct wb_stream {
   wb_machine *m;
 };
 
-#define WB_MAX_WRAPS 32
+#define WB_MAX_WRAPS 64
 typedef struct wb_wrap_rec {
   uint64_t pc;
   wb_wrap_pre_fn pre;

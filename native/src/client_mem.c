@@ -3,6 +3,7 @@
  * memory a client reserves, maps and reads itself. */
 #include "client.h"
 #include "platform.h"
+#include "jit/jit.h"
 
 #define WB_API __attribute__((visibility("default")))
 
@@ -24,6 +25,24 @@ WB_API int wb_view_activate(wb_machine *m, int view) {
   for (int i = 0; i < m->nharts; i++) m->harts[i]->view = view;
   wb_machine_request_exit(m);   /* the tiers pick the view up at their next block entry */
   return 0;
+}
+
+WB_API int wb_hart_view_set(wb_hart *h, int view) {
+  wb_machine *m = h->m;
+  if (view < 0 || view >= m->mem.nviews || m->mem.views[view].window) return -1;
+  h->view = view;
+  if (wb_machine_self(m) == h) {
+    if (h->jit) wb_jit_request_exit(h->jit, NULL);   /* the dispatcher reloads the base */
+  } else {
+    h->poke = 1;
+  }
+  return 0;
+}
+
+WB_API int wb_hart_view(const wb_hart *h) { return h->view; }
+
+WB_API void wb_retranslate(wb_hart *h, uint64_t pc) {
+  if (h->jit) wb_jit_rebuild_at(h->jit, pc);
 }
 
 WB_API uint64_t wb_view_window_offset(const wb_machine *m) { return m->mem.size; }

@@ -320,6 +320,11 @@ static wb_block *build_block_locked(wb_machine *m, struct wb_interp *ip, uint64_
     uint64_t pcs[WB_BLOCK_MAX];
     for (unsigned i = 0, o = 0; i < n; o += in[i].len, i++) pcs[i] = pc + o;
     nacts = wb_client_instrument(m, pc, in, pcs, n, &acts);
+    /* a mirrored access (wb_bb_mirror_mem) runs in the hart's view here, as ever */
+    unsigned keep = 0;
+    for (unsigned k = 0; k < nacts; k++)
+      if (acts[k].kind != WB_ACT_MIRROR) acts[keep++] = acts[k];
+    nacts = keep;
   }
   wb_block *b = into;
   wb_hooks *hooks = NULL;

@@ -83,6 +83,8 @@ struct wb_machine {
   uint64_t syscalls_total;
   uint64_t blocks_translated;
   uint64_t cache_flushes;
+  uint64_t retranslations;   /* blocks translated again for a marked instruction (jit.c) */
+  uint64_t hart_switches;    /* deterministic schedule: the running hart changed (scheduler.c) */
 };
 
 /* The running hart's instret at which the tiers must next look at the limits: the budget, a

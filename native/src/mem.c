@@ -115,34 +115,37 @@ void wb_mem_fini(wb_mem *m) {
   m->memfd = -1;
 }
 
-/* Bring every extra view of pages [p0, p0+np) in line with the guest protection minus the
- * view's deny bits (runs of equal protection in one mprotect each). */
-static void sync_views(wb_mem *m, uint64_t p0, uint64_t np) {
-  for (int v = 1; v < m->nviews; v++) {
-    wb_view *w = &m->views[v];
-    uint64_t i = 0;
-    while (i < np) {
-      /* a lazily opened view's closed pages stay PROT_NONE */
-      if (w->open && !w->open[p0 + i]) { i++; continue; }
-      /* a fresh view is all PROT_NONE: skip unmapped pages fast when nothing is denied */
-      if (!m->perm[p0 + i] && !w->deny[p0 + i] && w->fresh) { i++; continue; }
-      int prot = 0;
-      uint64_t j = i;
-      for (; j < np; j++) {
-        uint64_t p = p0 + j;
-        if (w->open && !w->open[p]) break;
-        if (w->open && !(m->perm[p] & WB_PERM_MAPPED)) w->open[p] = 0; /* closed again */
-        int hp = m->perm[p] ? host_prot(m->perm[p] & WB_PROT_MASK) : PROT_NONE;
-        if ((w->deny[p] & WB_DENY_WRITE) || wb_mem_code_page(m, p)) hp &= ~PROT_WRITE;
-        if (w->deny[p] & WB_DENY_READ) hp = PROT_NONE;
-        if (j == i) prot = hp;
-        else if (hp != prot) break;
-      }
-      mprotect(w->base + ((p0 + i) << WB_PAGE_SHIFT), (j - i) << WB_PAGE_SHIFT, prot);
-      i = j;
+/* Bring view v's pages [p0, p0+np) in line with the guest protection minus the view's deny
+ * bits (runs of equal protection in one mprotect each). */
+static void sync_view(wb_mem *m, int v, uint64_t p0, uint64_t np) {
+  wb_view *w = &m->views[v];
+  uint64_t i = 0;
+  while (i < np) {
+    /* a lazily opened view's closed pages stay PROT_NONE */
+    if (w->open && !w->open[p0 + i]) { i++; continue; }
+    /* a fresh view is all PROT_NONE: skip unmapped pages fast when nothing is denied */
+    if (!m->perm[p0 + i] && !w->deny[p0 + i] && w->fresh) { i++; continue; }
+    int prot = 0;
+    uint64_t j = i;
+    for (; j < np; j++) {
+      uint64_t p = p0 + j;
+      if (w->open && !w->open[p]) break;
+      if (w->open && !(m->perm[p] & WB_PERM_MAPPED)) w->open[p] = 0; /* closed again */
+      int hp = m->perm[p] ? host_prot(m->perm[p] & WB_PROT_MASK) : PROT_NONE;
+      if ((w->deny[p] & WB_DENY_WRITE) || wb_mem_code_page(m, p)) hp &= ~PROT_WRITE;
+      if (w->deny[p] & WB_DENY_READ) hp = PROT_NONE;
+      if (j == i) prot = hp;
+      else if (hp != prot) break;
     }
-    w->fresh = 0;
+    mprotect(w->base + ((p0 + i) << WB_PAGE_SHIFT), (j - i) << WB_PAGE_SHIFT, prot);
+    i = j;
   }
+  w->fresh = 0;
+}
+
+/* The same for every extra view (the guest's own protection of those pages changed). */
+static void sync_views(wb_mem *m, uint64_t p0, uint64_t np) {
+  for (int v = 1; v < m->nviews; v++) sync_view(m, v, p0, np);
 }
 
 /* Write-protect page p for its code (on = 1: its span is set) or give it the guest's
@@ -251,7 +254,7 @@ int wb_mem_view_add(wb_mem *m, int window, char *err, size_t errlen) {
   int v = m->nviews++;
   m->views[v] = w;
   if (window) m->bound = 2 * m->size;
-  sync_views(m, 0, m->size >> WB_PAGE_SHIFT);
+  sync_view(m, v, 0, m->size >> WB_PAGE_SHIFT);
   return v;
 }
 
@@ -267,7 +270,7 @@ int wb_mem_view_deny(wb_mem *m, int v, uint64_t addr, uint64_t len, int deny) {
   if (m->views[v].open)
     for (uint64_t i = 0; i < np; i++)
       if (m->perm[p0 + i] & WB_PERM_MAPPED) m->views[v].open[p0 + i] = 1;
-  sync_views(m, p0, np);
+  sync_view(m, v, p0, np);   /* only this view's deny bits changed */
   return 0;
 }
 
@@ -276,7 +279,7 @@ int wb_mem_view_open(wb_mem *m, int v, uint64_t addr) {
   uint64_t p = addr >> WB_PAGE_SHIFT;
   if (m->views[v].open[p] || !(m->perm[p] & WB_PERM_MAPPED)) return 0;
   m->views[v].open[p] = 1;
-  sync_views(m, p, 1);
+  sync_view(m, v, p, 1);
   return 1;
 }
 

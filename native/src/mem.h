@@ -26,7 +26,9 @@ enum { WB_PROT_R = 1, WB_PROT_W = 2, WB_PROT_X = 4 };
  * WB_PERM_RESERVED); mapping a page clears it. */
 #define WB_PROT_MASK (WB_PROT_R | WB_PROT_W | WB_PROT_X)
 
-#define WB_MAX_VIEWS 8
+/* views of one memory: the primary, a window, the watchpoint unit's filter and one per guest
+ * thread for per-thread protection (clients/aikido.c: at most 64 threads at once) */
+#define WB_MAX_VIEWS 72
 /* Deny bits of a view (wb_mem_view_deny): accesses of that kind fault in that view only. */
 enum { WB_DENY_READ = 1, WB_DENY_WRITE = 2 };
 

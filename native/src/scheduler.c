@@ -197,6 +197,7 @@ int wb_sched_switch(wb_machine *m) {
   }
   wb_hart *next = pick[n == 1 ? 0 : next_rand(m) % (uint64_t)n];
   m->others_insns = total - next->instret;
+  if (next != cur) m->hart_switches++;   /* a switch of memory view too (per-thread views) */
   m->running = next;
   start_slice(m);
   return 1;

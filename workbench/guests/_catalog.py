@@ -336,6 +336,9 @@ SPECS: dict[str, Spec] = {
              "test", _threaded("waits")),
         Spec("racy", "pthreads: a histogram updated without a lock, a race kept on purpose (args: threads, items, [show])",
              "test", _threaded("racy")),
+        Spec("races", "pthreads: seeded data races and race-free counterparts, ground truth for race detectors "
+             "(args: mode flag|hist|late|all_racy|clean_lock|clean_join|clean_atomic|clean_adjacent|clean_cond|"
+             "clean_barrier|all_clean, [iterations])", "test", _threaded("races")),
         Spec("smc", "pthreads: one thread rewrites a function another runs, fence.i between (arg: rounds)",
              "test", _threaded("smc")),
         Spec("litmus", "pthreads: the store-buffering litmus test, with and without fence rw,rw (args: rounds, [fence|nofence])",

@@ -54,7 +54,7 @@ extern "C" {
 #endif
 
 /* The version of this API (bumped on every incompatible change: 2 added harts to the hooks,
- * 3 the watchpoint hook). */
+ * 3 the watchpoint hook). Additions that change no existing struct keep it. */
 #define WB_CLIENT_API_VERSION 3
 
 typedef struct wb_stream wb_stream;
@@ -129,6 +129,24 @@ int wb_hart_priv(const wb_hart *h);
  * User mode: the guest's one flat space, pa = va. */
 #define WB_MEM_FETCH 3
 int wb_hart_translate(const wb_hart *h, uint64_t va, int kind, uint64_t *pa);
+/* Integer register r (0..31) of hart h as it stands (in a hook: exact). */
+uint64_t wb_hart_reg(const wb_hart *h, unsigned r);
+/* 1 once the guest thread of hart h has exited. */
+int wb_hart_exited(const wb_hart *h);
+/* The hart whose host thread is calling (the one a hook runs for; in on_thread of a new
+ * thread: the thread that created it), NULL outside a run. */
+wb_hart *wb_machine_running(wb_machine *m);
+/* Instructions retired by all harts so far (the guest clock of the deterministic schedule). */
+uint64_t wb_machine_total_icount(const wb_machine *m);
+/* Blocks translated again for wb_retranslate, and times the deterministic schedule switched
+ * harts (each a switch of memory view when harts have their own), so far. */
+uint64_t wb_retranslations(const wb_machine *m);
+uint64_t wb_hart_switches(const wb_machine *m);
+/* Stop the run (reason "internal") with this message: a limit of the client's was reached. */
+void wb_client_stop(wb_machine *m, const char *message);
+/* The data of the registered client named `name` (its ops.data), NULL if there is none: how
+ * one client finds another it builds on. */
+void *wb_client_data(wb_machine *m, const char *name);
 /* Hart i of a machine (0..wb_machine_hart_count()-1; NULL otherwise): for run-end reports. */
 wb_hart *wb_machine_hart(wb_machine *m, int i);
 /* The per-hart slot of client `client` (its id from wb_client_add): a pointer the client
@@ -202,6 +220,16 @@ int wb_view_activate(wb_machine *m, int view);
 uint64_t wb_view_window_offset(const wb_machine *m);
 /* Faults completed through the primary view so far. */
 uint64_t wb_view_faults(const wb_machine *m);
+/* Per-thread views (Aikido): route hart h's guest accesses through view v (a whole
+ * alternative view, or 0 = the primary) from its next entry into a tier (set it in on_thread
+ * before a new thread runs). 0, or -1 (a bad or window view). wb_hart_view: the view now. */
+int wb_hart_view_set(wb_hart *h, int view);
+int wb_hart_view(const wb_hart *h);
+/* Blocks of hart h's code cache holding the instruction at pc are translated again (on_block
+ * sees them again) before h runs on, so that a client that changed its mind about pc
+ * (wb_bb_mirror_mem) is asked anew. Safe inside on_view_fault. The interpreter keeps its
+ * blocks (it never mirrors). */
+void wb_retranslate(wb_hart *h, uint64_t pc);
 
 /* ---- watchpoints (a machine created with wb_config.watch; docs/watchpoints.md) ---- */
 /* Watch (set) or stop watching (clear) bytes [addr, addr+len) for reads (flags 1), writes (2)
@@ -268,6 +296,9 @@ void wb_bb_count(wb_bb *bb, uint64_t *counter, uint64_t amount);
 /* Inline: counter `counter` (< WB_HART_COUNTERS) of client `client`'s table on the hart that
  * runs the block += amount. 0, or -1 (bad client or index, out of host memory). */
 int wb_bb_count_hart(wb_bb *bb, int client, uint32_t counter, uint64_t amount);
+/* The same, counted when instruction i is reached (an exact count of i's executions, where a
+ * block entry count also counts entries that leave the block before i). */
+int wb_bb_count_hart_at(wb_bb *bb, unsigned i, int client, uint32_t counter, uint64_t amount);
 /* Client `client`'s counter table on hart h (NULL if the client never counted per hart). */
 const uint64_t *wb_hart_counters(const wb_hart *h, int client);
 /* Call fn(data, hart, pc) before instruction i (a clean call: the guest state is exact). */
@@ -276,6 +307,16 @@ void wb_bb_call(wb_bb *bb, unsigned i, wb_insn_fn fn, void *data);
 void wb_bb_trace_mem(wb_bb *bb, unsigned i, wb_stream *s);
 /* Call fn before instruction i's access, with its address, size, kind and value. */
 void wb_bb_call_mem(wb_bb *bb, unsigned i, wb_mem_fn fn, void *data);
+/* Translated code only (Aikido's instrumented path): instruction i, a plain load or store,
+ * accesses memory through the primary view (never denied) instead of its hart's view, and
+ * when the byte of `filter` for a page it touches is nonzero (filter: one byte per guest page,
+ * `pages` of them) it first adds 1 to counter `counter` of client `client`'s per-hart table
+ * (wb_bb_count_hart; counter < 0: none) and calls fn (NULL: none). The interpreter runs the
+ * instruction in the hart's view as ever: where the client denies the pages it flags, the
+ * access faults there instead (on_view_fault), which must then do what fn does. Atomics are
+ * never mirrored (they fault). */
+void wb_bb_mirror_mem(wb_bb *bb, unsigned i, const uint8_t *filter, uint64_t pages, int client,
+                      int counter, wb_mem_fn fn, void *data);
 
 #ifdef __cplusplus
 }

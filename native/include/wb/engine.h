@@ -268,6 +268,39 @@ typedef struct wb_taint_stats {
 /* 0 and *out filled, or -1 (and zeros) when taint tracking is off. */
 int wb_machine_taint_stats(wb_machine *m, wb_taint_stats *out);
 
+/* Per-thread views (the aikido client, or fasttrack's filtered mode: docs/aikido.md). */
+typedef struct wb_aikido_stats {
+  uint64_t threads;            /* guest threads that ran with a view of their own */
+  uint64_t views;              /* views made (a thread that exits hands its view on) */
+  uint64_t pages_touched;      /* pages some thread touched (each is private to it first) */
+  uint64_t pages_shared;       /* of them, pages a second thread touched: shared for good */
+  uint64_t first_touch_faults; /* faults that gave a page its owner */
+  uint64_t share_faults;       /* faults that made a page shared */
+  uint64_t shared_faults;      /* faults on pages already shared (unmarked code, interpreter, atomics) */
+  uint64_t marked;             /* instructions marked: their accesses go the instrumented path */
+  uint64_t retranslations;     /* blocks the JIT translated again for marked instructions */
+  uint64_t view_switches;      /* deterministic schedule: times the running thread (its view) changed */
+  uint64_t accesses;           /* memory accesses of all threads (counted per block entry) */
+  uint64_t shared_accesses;    /* of them, plain loads and stores that touched a shared page */
+} wb_aikido_stats;
+/* 0 and *out filled, or -1 (and zeros) when no client uses per-thread views. */
+int wb_machine_aikido_stats(wb_machine *m, wb_aikido_stats *out);
+
+/* The FastTrack race detector (the fasttrack client: docs/aikido.md). */
+typedef struct wb_fasttrack_stats {
+  uint64_t filtered;           /* 1: behind the Aikido filter (mode=filtered), 0: every access */
+  uint64_t reads, writes;      /* plain accesses analysed */
+  uint64_t same_epoch;         /* of them, finished by the same-epoch fast path */
+  uint64_t read_shared;        /* reads that needed a read vector clock */
+  uint64_t syncs;              /* acquires and releases seen (atomics, futexes, libc calls, threads) */
+  uint64_t races;              /* race detections */
+  uint64_t race_pairs;         /* distinct (earlier pc, later pc) pairs: the records of stream "fasttrack" */
+  uint64_t in_libc;            /* plain accesses inside wrapped libc calls, not analysed */
+  uint64_t shadow_bytes;       /* host memory the detector's shadow and clocks hold */
+} wb_fasttrack_stats;
+/* 0 and *out filled, or -1 (and zeros) when the machine has no fasttrack client. */
+int wb_machine_fasttrack_stats(wb_machine *m, wb_fasttrack_stats *out);
+
 /* Replay n records through a fresh unit with a range cache of rc_entries entries and a bitmap
  * lookaside buffer of blb_entries lines (0: none) for lines crossed by blb_runs runs or more;
  * *out gets the counters (of the records before a bad one, if any). 0, or -1 with err naming

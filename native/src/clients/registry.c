@@ -16,6 +16,8 @@ int wb_client_bursty(wb_machine *m, const char *opts, char *err, size_t errlen);
 int wb_client_shrink(wb_machine *m, const char *opts, char *err, size_t errlen);
 int wb_client_watchheap(wb_machine *m, const char *opts, char *err, size_t errlen);
 int wb_client_taint(wb_machine *m, const char *opts, char *err, size_t errlen);
+int wb_client_aikido(wb_machine *m, const char *opts, char *err, size_t errlen);
+int wb_client_fasttrack(wb_machine *m, const char *opts, char *err, size_t errlen);
 
 /* the clients without options */
 #define NO_OPTIONS(fn) \
@@ -44,6 +46,8 @@ static const struct {
     {"shrink", wb_client_shrink},
     {"watchheap", wb_client_watchheap},
     {"taint", wb_client_taint},
+    {"aikido", wb_client_aikido},
+    {"fasttrack", wb_client_fasttrack},
 };
 #define NBUILTINS (sizeof k_builtins / sizeof k_builtins[0])
 
@@ -54,7 +58,7 @@ WB_API const char *wb_builtin_client(int i) {
 int wb_builtin_add(wb_machine *m, const char *name, const char *opts, char *err, size_t errlen) {
   for (unsigned i = 0; i < NBUILTINS; i++)
     if (!strcmp(k_builtins[i].name, name)) return k_builtins[i].add(m, opts, err, errlen);
-  snprintf(err, errlen, "unknown client %s (built-in clients: null, icount, bbprofile, memtrace, memphys, barrier, bursty, shrink, watchheap, taint)", name);
+  snprintf(err, errlen, "unknown client %s (built-in clients: null, icount, bbprofile, memtrace, memphys, barrier, bursty, shrink, watchheap, taint, aikido, fasttrack)", name);
   return -1;
 }
 

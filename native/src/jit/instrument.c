@@ -103,6 +103,46 @@ void wb_tx_clean_call(tctx *t, void *fn, uint64_t arg) {
   x_rm(b, XW, XA_MOV, X_LEFT, X_RBP, JD(jit_left));
 }
 
+/* A mirrored access (wb_bb_mirror_mem): when the filter flags a page the access touches
+ * (its first or last byte's), count it in the hart's table and call the client; the access
+ * itself then goes through the primary view (translate.c sets t->mirror for it). */
+static void emit_mirror(tctx *t, const wb_action *a) {
+  static const uint8_t test8 = 0xf6;
+  x86_buf *b = &t->b;
+  uint64_t mask = a->lo - 1;
+  action_addr(t, a);                                          /* rcx = address */
+  x_mov_imm(b, X_RDX, (uint64_t)(uintptr_t)a->filter);
+  uint8_t *hit = NULL, *skip = NULL;
+  for (int last = 0; last < (a->size > 1 ? 2 : 1); last++) {
+    x_rm(b, XW, 0x8d, X_RAX, X_RCX, last ? a->size - 1 : 0); /* lea rax, [rcx + off] */
+    x_shift_imm(b, XW, 5, X_RAX, 12);                         /* shr rax, 12 */
+    if (mask <= INT32_MAX) x_alu_imm(b, XW, XA_AND, 0, X_RAX, 0, (int32_t)mask);
+    x_op(b, 0, &test8, 1, 0, 1, X_RDX, X_RAX, 0);              /* test byte [rdx + rax], 0xff */
+    x_b(b, 0xff);
+    if (!last && a->size > 1) hit = x_jcc8(b, CC_NE);
+  }
+  skip = x_jcc32(b, CC_E);
+  if (hit) x_fix8(hit, b->p);
+  if (a->hcounter >= 0) {                                     /* the hart's own table: no lock */
+    x_rm(b, XW, XA_MOV, X_RAX, X_RBP, JD(counters) + 8 * a->client);
+    x_alu_imm(b, XW, XA_ADD, 1, X_RAX, (int32_t)(a->hcounter * sizeof(uint64_t)), 1);
+  }
+  if (a->ptr) {
+    wb_action *keep = wb_jit_meta_alloc(t->J, sizeof *keep);
+    if (!keep) { t->full = 1; return; }
+    *keep = *a;
+    keep->kind = WB_ACT_CALL_MEM;
+    wb_tx_clean_call(t, (void *)client_call_mem, (uint64_t)(uintptr_t)keep);
+  }
+  x_fix32(skip, b->p);
+}
+
+int wb_tx_acts_mirror(const wb_action *acts, unsigned nacts) {
+  for (unsigned k = 0; k < nacts; k++)
+    if (acts[k].kind == WB_ACT_MIRROR) return 1;
+  return 0;
+}
+
 /* mode: 0 a block without bursty tracing, 1 its checking copy, 2 its instrumented copy */
 void wb_tx_emit_actions(tctx *t, const wb_action *acts, unsigned nacts, int mode) {
   for (unsigned k = 0; k < nacts; k++) {
@@ -129,6 +169,7 @@ void wb_tx_emit_actions(tctx *t, const wb_action *acts, unsigned nacts, int mode
         break;
       }
       case WB_ACT_TRACE_MEM: emit_trace(t, a); break;
+      case WB_ACT_MIRROR: emit_mirror(t, a); break;
       default: emit_call(t, a); break;
     }
   }

@@ -489,7 +489,8 @@ static void rebuild_marked(struct wb_jit *J) {
     int32_t rel = (int32_t)(nb->code - (b->code + 5));
     memcpy(b->code + 1, &rel, 4);
     b->replaced = 1;
-    wb_watchpt_rebuilt(m);
+    m->retranslations++;
+    if (m->watch) wb_watchpt_rebuilt(m);
   }
   wb_unlock(m);
 }

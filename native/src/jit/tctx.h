@@ -97,6 +97,8 @@ void wb_tx_emit_actions(tctx *t, const wb_action *acts, unsigned nacts, int mode
 /* At block entry: leave through a stream stub unless every stream the block's nacts actions
  * record into has room for them. 0 if the block records into too many streams. */
 int wb_tx_stream_room(tctx *t, const wb_action *acts, unsigned nacts);
+/* 1 if the actions of one instruction include a mirrored access (wb_bb_mirror_mem). */
+int wb_tx_acts_mirror(const wb_action *acts, unsigned nacts);
 /* At block entry of a block marked for bursty tracing: count the entry, switch copies at
  * zero; returns the jump (rel32 field) to patch to the instrumented copy. */
 uint8_t *wb_tx_burst_entry(tctx *t, wb_burst *burst);

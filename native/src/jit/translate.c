@@ -855,7 +855,8 @@ static wb_jit_block *translate_block(struct wb_jit *J, uint64_t pc, const wb_ins
       if (tainted) wb_tx_taint_insn(t, &in[i]);
       int watched = !tainted && wb_tx_watch_wants(t, &in[i]);
       if (watched) wb_tx_watch_before(t, &in[i]);
-      t->mirror = watched || tainted;
+      t->mirror = watched || tainted ||
+                  (acts && astart[i + 1] > astart[i] && wb_tx_acts_mirror(acts + astart[i], astart[i + 1] - astart[i]));
       ended = translate_insn(t, &in[i]);
       t->mirror = 0;
       if (watched) wb_tx_watch_after(t);
