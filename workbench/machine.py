@@ -53,7 +53,7 @@ CLIENT_OPTIONS = {
     "shrink": {"sites": "sites", "max_slots": (0, U64_MAX)},
     "watchheap": {"redzone": (1, 4096), "quarantine": (0, 1 << 24)},
     "taint": {"file": "token", "stdin": "flag", "addresses": "flag"},
-    "aikido": {},
+    "aikido": {"count": "flag"},
     "fasttrack": {"mode": frozenset({"full", "filtered"})},
 }
 #: Machine settings a client cannot run without (what the engine study and wb bench give it)

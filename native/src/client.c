@@ -255,10 +255,7 @@ WB_API void wb_bb_mirror_mem(wb_bb *bb, unsigned i, const uint8_t *filter, uint6
                              int counter, wb_mem_fn fn, void *data) {
   wb_clients *c = bb->m->clients;
   if (i >= bb->n || !filter || !pages || (pages & (pages - 1))) return;
-  const wb_insn *in = &bb->insns[i];
-  int plain = (in->op >= WB_OP_LB && in->op <= WB_OP_SD) || in->op == WB_OP_FLW || in->op == WB_OP_FLD ||
-              in->op == WB_OP_FSW || in->op == WB_OP_FSD;
-  if (!plain || bb->m->sys) return;           /* atomics fault instead; no views in system mode */
+  if (bb->m->sys) return;                     /* no views in system mode */
   if (counter >= 0) {                         /* the counter table, as wb_bb_count_hart */
     if (client < 0 || client >= c->n || (uint32_t)counter >= WB_HART_COUNTERS) return;
     if (!(c->counting >> client & 1)) {
@@ -269,6 +266,9 @@ WB_API void wb_bb_mirror_mem(wb_bb *bb, unsigned i, const uint8_t *filter, uint6
   }
   wb_action *a;
   if (!add_mem_action(bb, WB_ACT_MIRROR, i, &a)) return;
+  if (a->memkind == WB_MEM_ATOMIC || bb->insns[i].op == WB_OP_LR_W || bb->insns[i].op == WB_OP_LR_D ||
+      bb->insns[i].op == WB_OP_SC_W || bb->insns[i].op == WB_OP_SC_D)
+    a->size = 0;                              /* atomics: the view only (translate.c's slow path) */
   a->ptr = (void *)fn;
   a->data = data;
   a->filter = filter;

@@ -307,14 +307,14 @@ void wb_bb_call(wb_bb *bb, unsigned i, wb_insn_fn fn, void *data);
 void wb_bb_trace_mem(wb_bb *bb, unsigned i, wb_stream *s);
 /* Call fn before instruction i's access, with its address, size, kind and value. */
 void wb_bb_call_mem(wb_bb *bb, unsigned i, wb_mem_fn fn, void *data);
-/* Translated code only (Aikido's instrumented path): instruction i, a plain load or store,
- * accesses memory through the primary view (never denied) instead of its hart's view, and
- * when the byte of `filter` for a page it touches is nonzero (filter: one byte per guest page,
+/* Translated code only (Aikido's instrumented path): instruction i accesses memory through
+ * the primary view (never denied) instead of its hart's view, and, a plain load or store, when
+ * the byte of `filter` for a page it touches is nonzero (filter: one byte per guest page,
  * `pages` of them) it first adds 1 to counter `counter` of client `client`'s per-hart table
- * (wb_bb_count_hart; counter < 0: none) and calls fn (NULL: none). The interpreter runs the
- * instruction in the hart's view as ever: where the client denies the pages it flags, the
- * access faults there instead (on_view_fault), which must then do what fn does. Atomics are
- * never mirrored (they fault). */
+ * (wb_bb_count_hart; counter < 0: none) and calls fn (NULL: none). Atomics and LR/SC only
+ * change view (no test, no call). The interpreter runs the instruction in the hart's view as
+ * ever: where the client denies the pages it flags, the access faults there instead
+ * (on_view_fault), which must then do what fn does. */
 void wb_bb_mirror_mem(wb_bb *bb, unsigned i, const uint8_t *filter, uint64_t pages, int client,
                       int counter, wb_mem_fn fn, void *data);
 

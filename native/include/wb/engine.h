@@ -280,7 +280,7 @@ typedef struct wb_aikido_stats {
   uint64_t marked;             /* instructions marked: their accesses go the instrumented path */
   uint64_t retranslations;     /* blocks the JIT translated again for marked instructions */
   uint64_t view_switches;      /* deterministic schedule: times the running thread (its view) changed */
-  uint64_t accesses;           /* memory accesses of all threads (counted per block entry) */
+  uint64_t accesses;           /* memory accesses of all threads (aikido option count=1; else 0) */
   uint64_t shared_accesses;    /* of them, plain loads and stores that touched a shared page */
 } wb_aikido_stats;
 /* 0 and *out filled, or -1 (and zeros) when no client uses per-thread views. */

@@ -109,6 +109,7 @@ void wb_tx_clean_call(tctx *t, void *fn, uint64_t arg) {
 static void emit_mirror(tctx *t, const wb_action *a) {
   static const uint8_t test8 = 0xf6;
   x86_buf *b = &t->b;
+  if (a->size == 0 || (a->hcounter < 0 && !a->ptr)) return;   /* the view only */
   uint64_t mask = a->lo - 1;
   action_addr(t, a);                                          /* rcx = address */
   x_mov_imm(b, X_RDX, (uint64_t)(uintptr_t)a->filter);

@@ -477,12 +477,25 @@ static void rebuild_marked(struct wb_jit *J) {
     return;
   }
   uint64_t gen = J->generation;
-  size_t norder = J->norder;
-  for (size_t k = 0; k < norder && J->generation == gen; k++) {
-    wb_jit_block *b = J->order[k];
-    int holds = 0;
-    for (unsigned r = 0; r < n && !holds; r++) holds = J->rebuild[r] >= b->pc && J->rebuild[r] < b->end_pc;
-    if (!holds || b->replaced) continue;
+  /* the blocks holding a marked pc start at most a block's length before it: look those
+   * starts up (a scan of every block per rebuild costs more once the cache is large) */
+  enum { MAX_HOLDERS = 256 };
+  wb_jit_block *holders[MAX_HOLDERS];
+  unsigned nh = 0;
+  for (unsigned r = 0; r < n && nh < MAX_HOLDERS; r++) {
+    uint64_t pc = J->rebuild[r], lo = pc > 4 * WB_BLOCK_MAX ? pc - 4 * WB_BLOCK_MAX : 0;
+    for (uint64_t s = pc & ~1ull;; s -= 2) {
+      for (wb_jit_block *b = J->table[hash_pc(s)]; b && nh < MAX_HOLDERS; b = b->hnext) {
+        if (b->pc != s || b->replaced || pc >= b->end_pc) continue;
+        unsigned k = 0;
+        while (k < nh && holders[k] != b) k++;
+        if (k == nh) holders[nh++] = b;
+      }
+      if (s <= lo) break;
+    }
+  }
+  for (unsigned k = 0; k < nh && J->generation == gen; k++) {
+    wb_jit_block *b = holders[k];
     wb_jit_block *nb = translate_locked(J, b->pc);
     if (!nb || J->generation != gen) break;   /* the cache was dropped: all is new anyway */
     b->code[0] = 0xe9;                         /* jmp rel32 */
@@ -560,7 +573,8 @@ int wb_jit_slow(wb_hart *h, const wb_jit_exit *e) {
   J->hart->instret = J->mark - (uint64_t)left - e->rollback;
   J->hart->pc = e->pc;
   J->in_helper = 1;
-  wb_interp_step(h, NULL, 0);
+  if (e->ptr == JIT_SLOW_MIRROR) wb_interp_step(h, m->mem.base, m->mem.bound);
+  else wb_interp_step(h, NULL, 0);
   J->in_helper = 0;
   /* leave the block unless the instruction went on to the next one (system mode: a trap the
    * kernel takes at the same privilege, e.g. a CSR probe, continues at its handler) */

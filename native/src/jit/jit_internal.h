@@ -45,13 +45,16 @@ enum {
   JX_WATCH,     /* after a checked access that owes the guest a watch trap: at `pc` (next) */
 };
 
+/* A slow-path exit whose instruction (an atomic: the interpreter runs it) accesses memory
+ * through the primary view (wb_bb_mirror_mem) rather than its hart's. */
+#define JIT_SLOW_MIRROR ((void *)1)
 typedef struct wb_jit_exit {
   uint64_t pc;            /* target / instruction pc (see the kinds) */
   uint8_t *patch;         /* JX_DIRECT: rel32 field of the exit jump, to chain (system mode:
                              also JX_INDIRECT from a direct jump to another page) */
   uint8_t *stub;          /* ... the latter's stub, where an unchain points the field back */
   uint64_t generation;    /* the cache generation the patch site belongs to */
-  void *ptr;              /* JX_STREAM: the stream */
+  void *ptr;              /* JX_STREAM: the stream; slow path: JIT_SLOW_MIRROR or NULL */
   uint64_t amount;        /* JX_STREAM: bytes */
   uint16_t kind;
   uint16_t rollback;      /* instructions of the block counted at entry but not retired */

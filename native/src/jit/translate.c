@@ -118,6 +118,7 @@ static void slow(tctx *t) {
   if (!e) return;
   e->rollback = (uint16_t)(t->n - t->i);
   e->amount = t->end_pc - t->pc;   /* its length: a trap it took goes elsewhere (wb_jit_slow) */
+  if (t->mirror) e->ptr = JIT_SLOW_MIRROR;   /* a mirrored atomic: through the primary view */
   t->checked = 0; /* the interpreter may write any register */
   wb_tx_spill_all(t);
   x_rm(&t->b, XW, 0x89, X_LEFT, X_RBP, JD(jit_left));
