@@ -555,7 +555,7 @@ def reproduce(
     """Run the studies: each one's Dataset goes to OUT/STUDY.zarr and .nc, its table is
     printed (and written to OUT/STUDY.md), and an HTML report is written to OUT.
 
-    STUDY is one of engine, barrier, watchpoints (default: all of them). Example: wb reproduce engine
+    STUDY is one of engine, barrier, watchpoints, aikido (default: all of them). Example: wb reproduce engine
     --scale small --out results. The repository's reference results are in datasets/ (made
     with --scale paper --out datasets); --compare datasets shows where a run departs from them.
     """

@@ -16,6 +16,11 @@ WB_API int wb_view_add(wb_machine *m, int window) {
   return v;
 }
 
+WB_API int wb_view_add_closed(wb_machine *m) {
+  char err[128];
+  return wb_mem_view_add(&m->mem, WB_VIEW_CLOSED, err, sizeof err);
+}
+
 WB_API int wb_view_deny(wb_machine *m, int view, uint64_t addr, uint64_t len, int deny) {
   return wb_mem_view_deny(&m->mem, view, addr, len, deny);
 }

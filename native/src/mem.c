@@ -227,15 +227,15 @@ void wb_mem_will_write(wb_mem *m, uint64_t addr, uint64_t len) {
 int wb_mem_view_add(wb_mem *m, int window, char *err, size_t errlen) {
   if (m->nviews >= WB_MAX_VIEWS) { snprintf(err, errlen, "too many memory views (%d)", WB_MAX_VIEWS); return -1; }
   for (int v = 1; v < m->nviews; v++)
-    if (window && m->views[v].window) { snprintf(err, errlen, "there is already a window view"); return -1; }
+    if (window == 1 && m->views[v].window) { snprintf(err, errlen, "there is already a window view"); return -1; }
   wb_view w = {0};
-  w.window = window;
+  w.window = window == 1;
   w.fresh = 1;
   w.deny = calloc(m->size >> WB_PAGE_SHIFT, 1);
-  w.open = window ? calloc(m->size >> WB_PAGE_SHIFT, 1) : NULL;
-  if (!w.deny || (window && !w.open)) { free(w.deny); free(w.open); snprintf(err, errlen, "out of host memory"); return -1; }
+  w.open = window == 1 ? calloc(m->size >> WB_PAGE_SHIFT, 1) : NULL;
+  if (!w.deny || (window == 1 && !w.open)) { free(w.deny); free(w.open); snprintf(err, errlen, "out of host memory"); return -1; }
   uint8_t *at;
-  if (window) {
+  if (window == 1) {
     at = m->base + m->size;
   } else {
     w.res_len = LOW_GUARD + m->size + GUARD_BYTES;
@@ -253,7 +253,14 @@ int wb_mem_view_add(wb_mem *m, int window, char *err, size_t errlen) {
   }
   int v = m->nviews++;
   m->views[v] = w;
-  if (window) m->bound = 2 * m->size;
+  if (window == 1) m->bound = 2 * m->size;
+  if (window == WB_VIEW_CLOSED) {
+    /* every page denied: the fresh mapping (all PROT_NONE) is that already */
+    m->views[v].window = 0;
+    memset(m->views[v].deny, WB_DENY_READ | WB_DENY_WRITE, m->size >> WB_PAGE_SHIFT);
+    m->views[v].fresh = 0;
+    return v;
+  }
   sync_view(m, v, 0, m->size >> WB_PAGE_SHIFT);
   return v;
 }

@@ -140,8 +140,10 @@ uint8_t *wb_mem_rw_base(wb_mem *m);
  * a buffer): translated code in those pages is dropped first (code_written). */
 void wb_mem_will_write(wb_mem *m, uint64_t addr, uint64_t len);
 
-/* Add a view (window: reachable at guest addresses + size; at most one). Returns its index,
- * or -1 with a message. Its pages start with the guest's protections, nothing denied. */
+/* Add a view (window 1: reachable at guest addresses + size; at most one). Returns its index,
+ * or -1 with a message. Its pages start with the guest's protections, nothing denied; or,
+ * window = WB_VIEW_CLOSED, a whole view with every page denied (cheap: nothing to sync). */
+#define WB_VIEW_CLOSED 2
 int wb_mem_view_add(wb_mem *m, int window, char *err, size_t errlen);
 /* Set the deny bits (WB_DENY_*) of the pages of [addr, addr+len) in view v. 0 or -errno. */
 int wb_mem_view_deny(wb_mem *m, int v, uint64_t addr, uint64_t len, int deny);

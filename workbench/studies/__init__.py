@@ -10,7 +10,7 @@ imported only when asked for.
 
 >>> from workbench import studies
 >>> sorted(studies.STUDIES)
-['barrier', 'engine', 'watchpoints']
+['aikido', 'barrier', 'engine', 'watchpoints']
 >>> studies.get("engine").__name__
 'workbench.studies.engine'
 """
@@ -26,6 +26,7 @@ STUDIES: dict[str, str] = {
     "engine": "workbench.studies.engine",
     "barrier": "workbench.studies.barrier",
     "watchpoints": "workbench.studies.watchpoints",
+    "aikido": "workbench.studies.aikido",
 }
 
 SCALES = ("small", "paper")

@@ -211,6 +211,9 @@ enum { WB_VIEW_DENY_READ = 1, WB_VIEW_DENY_WRITE = 2 };
  * pointer into it is a "barrier pointer"); window = 0: a whole alternative view, used for
  * all guest accesses once activated (per-thread protection). Returns the view (>= 1) or -1. */
 int wb_view_add(wb_machine *m, int window);
+/* A whole alternative view (as window = 0) in which every page starts denied, reads and
+ * writes: cheaper than adding one and denying everything. The view (>= 1) or -1. */
+int wb_view_add_closed(wb_machine *m);
 /* Deny reads and/or writes (WB_VIEW_DENY_*) of the pages of [addr, addr+len) in a view. */
 int wb_view_deny(wb_machine *m, int view, uint64_t addr, uint64_t len, int deny);
 /* Route guest accesses through view v (0 = the primary); takes effect when the run (re)starts

@@ -111,17 +111,15 @@ static int mark(wb_aikido *a, uint64_t pc) {
 
 /* A view for a thread that starts: a recycled one, or a new one; every page denied. */
 static int take_view(wb_aikido *a) {
-  int v;
-  if (a->nfree) {
-    v = a->free_views[--a->nfree];
-  } else {
-    if (a->nviews >= AIKIDO_MAX_VIEWS) return -1;
-    v = wb_view_add(a->m, 0);
-    if (v <= 0) return -1;
-    a->nviews++;
-    a->st.views++;
+  if (a->nfree) {      /* close what its last thread had open */
+    int v = a->free_views[--a->nfree];
+    return wb_view_deny(a->m, v, 0, a->npages << PAGE_SHIFT, WB_VIEW_DENY_READ | WB_VIEW_DENY_WRITE) == 0 ? v : -1;
   }
-  if (wb_view_deny(a->m, v, 0, a->npages << PAGE_SHIFT, WB_VIEW_DENY_READ | WB_VIEW_DENY_WRITE) != 0) return -1;
+  if (a->nviews >= AIKIDO_MAX_VIEWS) return -1;
+  int v = wb_view_add_closed(a->m);
+  if (v <= 0) return -1;
+  a->nviews++;
+  a->st.views++;
   return v;
 }
 
