@@ -80,6 +80,15 @@ def test_no_race_is_reported_in_race_free_programs(filtered, schedule):
         assert r.fasttrack["reads"] + r.fasttrack["writes"] > 0 and r.fasttrack["syncs"] > 0
 
 
+@pytest.mark.parametrize("tier", TIERS)
+def test_a_wrapped_call_that_tail_calls_another_returns(tier):
+    """musl's pthread_cond_wait tail-calls pthread_cond_timedwait, both wrapped: the inner
+    call returns to the wrap return address with the outer frame's return address, which is
+    that address again (the interpreter once fetched from it)."""
+    r = race_run("", tier=tier, args=["clean_cond", "300"])
+    assert pairs(r) == set() and r.fasttrack["syncs"] > 0
+
+
 def test_filtered_mode_misses_only_the_race_on_a_page_shared_late():
     """flag and hist race on pages both threads share from the start: found behind the filter
     too. late_buf's race is missed: late_first wrote it while it was private to its thread,

@@ -95,6 +95,30 @@ def engine_section(ds) -> Section:
     )
 
 
+@register_section("aikido")
+def aikido_section(ds) -> Section:
+    """The aikido study: the summary table and the comparison with the paper (filtered over
+    full FastTrack, the filter's own cost, the races each mode found).
+
+    >>> [t for t, _ in aikido_section(ds).tables]           # doctest: +SKIP
+    ['summary', 'beside the paper']
+    """
+    from .studies.aikido import PAPER_MAX_SPEEDUP, PAPER_MEAN_SPEEDUP, mean_speedup, paper_comparison, summary
+
+    mean = mean_speedup(ds)
+    return Section(
+        description=("FastTrack on every plain access (full) and behind Aikido's filter (filtered: "
+                     "only accesses to pages a second thread touched), and the filter alone, per "
+                     "workload and thread count; overhead is the median run time over the plain "
+                     "run's, on the JIT under the deterministic schedule."),
+        tables=[("summary", summary(ds)), ("beside the paper", paper_comparison(ds))],
+        notes=[f"Geometric mean of the filtered speedup over the cells: {mean:.2f}x; the paper "
+               f"(talk notes): up to {PAPER_MAX_SPEEDUP:g}x, about {PAPER_MEAN_SPEEDUP:g}x on average.",
+               "Races found are distinct pairs of pcs; the filtered mode misses races whose earlier "
+               "access came while the page was still private to its thread (docs/aikido.md)."],
+    )
+
+
 @register_section("barrier")
 def barrier_section(ds) -> Section:
     """The barrier profiler's study: the summary table (overhead with its min-max over
@@ -359,7 +383,7 @@ def main(argv=None) -> int:
     return 0
 
 
-__all__ = ["SECTIONS", "Section", "barrier_section", "engine_section", "generic_section",
+__all__ = ["SECTIONS", "Section", "aikido_section", "barrier_section", "engine_section", "generic_section",
            "measured_note", "register_section", "report_html", "write_report", "notebook_html",
            "static_notebook"]
 

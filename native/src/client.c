@@ -67,6 +67,7 @@ WB_API uint64_t wb_hart_switches(const wb_machine *m) { return m->hart_switches;
 WB_API void wb_client_stop(wb_machine *m, const char *message) {
   wb_machine_stop(m, WB_REASON_INTERNAL, "%s", message);
 }
+WB_API int wb_machine_is_system(const wb_machine *m) { return m->sys != NULL; }
 WB_API void *wb_client_data(wb_machine *m, const char *name) {
   wb_clients *c = m->clients;
   for (int k = 0; c && k < c->n; k++)

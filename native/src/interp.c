@@ -578,9 +578,12 @@ lookup:
     if (ip->step == 2) { nb = build_block(m, ip, pc, ip->stepblk); ENTER(nb); }
   }
   if (UNLIKELY(pc == WB_WRAP_RETURN)) {
-  wrap_return: /* a wrapped function returns: its post hook, then its real return address */
-    pc = wb_wrap_return(h);
-    if (m->stop_reason != WB_REASON_NONE || cpu->leave) { cpu->pc = pc; return; }
+  wrap_return: /* a wrapped function returns: its post hook, then its real return address,
+                 which is this one again when a wrapped function tail-called another */
+    do {
+      pc = wb_wrap_return(h);
+      if (m->stop_reason != WB_REASON_NONE || cpu->leave) { cpu->pc = pc; return; }
+    } while (UNLIKELY(pc == WB_WRAP_RETURN));
     slot = NULL;
   }
   gen = ip->generation;

@@ -144,6 +144,8 @@ uint64_t wb_retranslations(const wb_machine *m);
 uint64_t wb_hart_switches(const wb_machine *m);
 /* Stop the run (reason "internal") with this message: a limit of the client's was reached. */
 void wb_client_stop(wb_machine *m, const char *message);
+/* 1 for a system-mode machine (the virt board, a soft MMU), 0 for user mode. */
+int wb_machine_is_system(const wb_machine *m);
 /* The data of the registered client named `name` (its ops.data), NULL if there is none: how
  * one client finds another it builds on. */
 void *wb_client_data(wb_machine *m, const char *name);

@@ -246,6 +246,7 @@ static void destroy(void *data) {
 static wb_aikido *attach(wb_machine *m, char *err, size_t errlen) {
   wb_aikido *a = wb_client_data(m, "aikido");
   if (a) return a;
+  if (wb_machine_is_system(m)) { snprintf(err, errlen, "aikido: per-thread views need user mode's flat memory (system mode has a soft MMU)"); return NULL; }
   if (wb_watch_enabled(m)) { snprintf(err, errlen, "aikido: the watchpoint unit already routes accesses through its view"); return NULL; }
   a = calloc(1, sizeof *a);
   if (!a) { snprintf(err, errlen, "out of host memory"); return NULL; }

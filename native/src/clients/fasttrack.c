@@ -38,6 +38,12 @@ int wb_aikido_listen(wb_machine *m, wb_mem_fn on_shared, void *data, char *err, 
 #define MAX_HARTS 1024           /* harts a machine creates over a run (hart ids) */
 enum { REG_TP = 4, REG_A0 = 10, REG_A4 = 14, REG_A7 = 17 };
 
+#define WRAP_DEPTH 8             /* wrapped calls in flight per thread whose post hooks act */
+typedef struct wcall {           /* one wrapped call in flight */
+  int what;
+  uint64_t a0, a1;
+} wcall;
+
 typedef struct race_rec {        /* stream "fasttrack" (48 bytes) */
   uint64_t addr;                 /* the racing byte of the first detection */
   uint64_t prev_pc, cur_pc;      /* the earlier access and the one that raced with it */
@@ -62,8 +68,9 @@ typedef struct fstate {
   uint64_t tp[MAX_HARTS];     /* each thread's thread pointer when it started (join lookup) */
   uint64_t ctid[MAX_HARTS];   /* each thread's clear-child-tid word (0: none) */
   int joiner[MAX_HARTS];      /* the thread waiting in pthread_join for it (+1; 0: none) */
-  int inlib[MAX_HARTS];       /* wrapped libc calls each thread is inside (not analysed) */
+  int inlib[MAX_HARTS];          /* wrapped libc calls each thread is inside (not analysed) */
   uint64_t in_libc;              /* plain accesses skipped for that */
+  wcall calls[MAX_HARTS][WRAP_DEPTH]; /* the wrapped calls each thread is inside */
 } fstate;
 
 /* ---- races ---- */
@@ -313,11 +320,6 @@ static const struct { const char *name; int what; } k_wraps[] = {
     {"aligned_alloc", W_NONE}, {"posix_memalign", W_NONE}, {"memalign", W_NONE},
 };
 
-typedef struct wcall {           /* one wrapped call in flight */
-  int what;
-  uint64_t a0, a1;
-} wcall;
-
 /* The thread a pthread_t names: libcs place the thread pointer just past the descriptor
  * they hand out (musl: right after it; glibc: after its TCB). -1 if none. */
 static int thread_of(fstate *st, uint64_t t) {
@@ -347,10 +349,15 @@ static void pre_wrap(void *data, wb_hart *h, uint64_t ra, uint64_t args[8], void
   (void)ra;
   fstate *st = data;
   int t = wb_hart_id(h);
-  wcall *c = malloc(sizeof *c);
-  if (c) { c->what = what; c->a0 = args[0]; c->a1 = args[1]; }
-  *user = c;
-  if (t < MAX_HARTS) st->inlib[t]++;
+  *user = NULL;
+  if (t < MAX_HARTS) {     /* calls nest per thread: a stack of them (pthread_exit never returns) */
+    if (st->inlib[t] < WRAP_DEPTH) {
+      wcall *c = &st->calls[t][st->inlib[t]];
+      c->what = what; c->a0 = args[0]; c->a1 = args[1];
+      *user = c;
+    }
+    st->inlib[t]++;
+  }
   switch (what) {
     case W_RELEASE: case W_BARRIER: st->syncs++; ft_release(st->ft, t, args[0]); break;
     case W_COND_WAIT: st->syncs++; ft_release(st->ft, t, args[1]); break;   /* the mutex */
@@ -377,7 +384,6 @@ static void post_wrap(void *data, wb_hart *h, uint64_t *ret, void *user) {
       break;
     default: break;
   }
-  free(c);
 }
 
 #define WRAP_PRE(w) \
