@@ -389,7 +389,7 @@ def overhead_frame(study) -> pd.DataFrame:
 def _mode_color(modes: list[str]) -> alt.Color:
     rng = [MODE_COLORS.get(m, "#9d755d") for m in modes]
     return alt.Color("mode:N", title="mode", scale=alt.Scale(domain=modes, range=rng),
-                     legend=alt.Legend(orient="top"))
+                     legend=alt.Legend(orient="right"))
 
 
 def overhead_chart(study) -> alt.FacetChart:

@@ -115,9 +115,6 @@ void wb_jit_fini(wb_machine *m) {
   m->jit = NULL;
 }
 
-static inline unsigned hash_pc(uint64_t pc) {
-  return (unsigned)((pc >> 1) ^ (pc >> (JIT_HASH_BITS + 1))) & (JIT_HASH_SIZE - 1);
-}
 
 /* Below this many translations, a flush clears only their table and jump-table slots (every
  * filled slot belongs to a block in J->order) instead of the 1.5 MB of tables: a guest that
@@ -384,18 +381,17 @@ static int fetchable(const struct wb_jit *J, uint64_t pc) {
   return !(pc & 1) && wb_mmu_fetch16(&J->m->mem, pc, &half);
 }
 
-static wb_jit_block *translate_locked(struct wb_jit *J, uint64_t pc);
 
 /* Translation runs under the engine lock: clients' on_block and the memory layer's record of
  * translated code pages are shared by all harts (the cache itself is this hart's). */
 static wb_jit_block *translate(struct wb_jit *J, uint64_t pc) {
   wb_lock(J->m);
-  wb_jit_block *b = translate_locked(J, pc);
+  wb_jit_block *b = wb_jit_translate_locked(J, pc);
   wb_unlock(J->m);
   return b;
 }
 
-static wb_jit_block *translate_locked(struct wb_jit *J, uint64_t pc) {
+wb_jit_block *wb_jit_translate_locked(struct wb_jit *J, uint64_t pc) {
   wb_machine *m = J->m;
   wb_jit_block *b = wb_jit_translate(J, pc);
   if (!b) {                       /* a full cache: start again empty */
@@ -450,62 +446,6 @@ static wb_jit_block *resolve(struct wb_jit *J, uint64_t pc) {
   if (J->hot[h].pc != pc) { J->hot[h].pc = pc; J->hot[h].count = 0; }
   if (++J->hot[h].count <= m->cfg.jit_hot) return NULL;
   return translate(J, pc);
-}
-
-/* ---- rebuilding blocks for the watchpoint unit ---- */
-
-void wb_jit_rebuild_at(struct wb_jit *J, uint64_t pc) {
-  if (J->nrebuild < JIT_REBUILDS) J->rebuild[J->nrebuild] = pc;
-  if (J->nrebuild <= JIT_REBUILDS) J->nrebuild++;
-}
-
-int wb_jit_rebuild_pending(const struct wb_jit *J) { return J && J->nrebuild != 0; }
-
-/* Translate again every live block holding a marked instruction and point the old entry at
- * the new code (a jmp over its count check): whatever reaches the old block (chained exits,
- * the jump table) goes on into the new one, and the old code stays valid for a fault handler
- * that resumes inside it. */
-static void rebuild_marked(struct wb_jit *J) {
-  wb_machine *m = J->m;
-  unsigned n = J->nrebuild;
-  J->nrebuild = 0;
-  wb_lock(m);
-  if (n > JIT_REBUILDS) {            /* too many at once: rebuild everything */
-    wb_jit_flush(J);
-    m->cache_flushes++;
-    wb_unlock(m);
-    return;
-  }
-  uint64_t gen = J->generation;
-  /* the blocks holding a marked pc start at most a block's length before it: look those
-   * starts up (a scan of every block per rebuild costs more once the cache is large) */
-  enum { MAX_HOLDERS = 256 };
-  wb_jit_block *holders[MAX_HOLDERS];
-  unsigned nh = 0;
-  for (unsigned r = 0; r < n && nh < MAX_HOLDERS; r++) {
-    uint64_t pc = J->rebuild[r], lo = pc > 4 * WB_BLOCK_MAX ? pc - 4 * WB_BLOCK_MAX : 0;
-    for (uint64_t s = pc & ~1ull;; s -= 2) {
-      for (wb_jit_block *b = J->table[hash_pc(s)]; b && nh < MAX_HOLDERS; b = b->hnext) {
-        if (b->pc != s || b->replaced || pc >= b->end_pc) continue;
-        unsigned k = 0;
-        while (k < nh && holders[k] != b) k++;
-        if (k == nh) holders[nh++] = b;
-      }
-      if (s <= lo) break;
-    }
-  }
-  for (unsigned k = 0; k < nh && J->generation == gen; k++) {
-    wb_jit_block *b = holders[k];
-    wb_jit_block *nb = translate_locked(J, b->pc);
-    if (!nb || J->generation != gen) break;   /* the cache was dropped: all is new anyway */
-    b->code[0] = 0xe9;                         /* jmp rel32 */
-    int32_t rel = (int32_t)(nb->code - (b->code + 5));
-    memcpy(b->code + 1, &rel, 4);
-    b->replaced = 1;
-    m->retranslations++;
-    if (m->watch) wb_watchpt_rebuilt(m);
-  }
-  wb_unlock(m);
 }
 
 /* ---- limits ---- */
@@ -644,7 +584,7 @@ void wb_jit_run(wb_hart *h) {
       checked = 0;
     }
     if (__builtin_expect(J->nrebuild != 0, 0)) {   /* the watchpoint unit marked instructions */
-      rebuild_marked(J);
+      wb_jit_rebuild_marked(J);
       blk = NULL;
       checked = 0;
     }

@@ -184,4 +184,13 @@ int wb_jit_sys_mem(wb_hart *h, const wb_jit_exit *e, const struct wb_dinsn *d);
 /* Allocate from the metadata arena (NULL when full). */
 void *wb_jit_meta_alloc(struct wb_jit *J, size_t n);
 
+/* The bucket of the block table a guest pc hashes to. */
+static inline unsigned hash_pc(uint64_t pc) {
+  return (unsigned)((pc >> 1) ^ (pc >> (JIT_HASH_BITS + 1))) & (JIT_HASH_SIZE - 1);
+}
+/* Translate the block at pc under the engine lock (jit.c). */
+wb_jit_block *wb_jit_translate_locked(struct wb_jit *J, uint64_t pc);
+/* Rebuild the blocks holding the marked pcs waiting in J->rebuild (rebuild.c). */
+void wb_jit_rebuild_marked(struct wb_jit *J);
+
 #endif
