@@ -53,6 +53,9 @@ from workbench.widgets.aikido import overhead_chart, speedup_chart
 use_offline_charts()  # live charts, each with a PNG copy for viewers without a kernel
 check_scale(scale)  # a clear message for a bad papermill value ("small" or "paper")
 store = Path(store) if store else Path(tempfile.mkdtemp(prefix="wb-aikido-"))
+# every run below as the study runs its cells: the JIT, and the deterministic schedule, so the
+# threads interleave the same way every time and the same races are reported
+RUN = {"tier": "jit", "schedule": "deterministic"}
 
 # %% [markdown]
 # ## Per-thread views
@@ -69,7 +72,7 @@ store = Path(store) if store else Path(tempfile.mkdtemp(prefix="wb-aikido-"))
 views = {}
 for workload in ("psum", "racy"):
     args = aikido_study.workload_args(workload, aikido_study.SIZES["small"][workload], 4)
-    views[workload] = Machine(clients=["aikido"]).run(workload, args, capture=True)
+    views[workload] = Machine(**RUN, clients=["aikido"]).run(workload, args, capture=True)
     assert views[workload].ok, views[workload].message
 pd.DataFrame({w: r.aikido for w, r in views.items()})
 
@@ -111,7 +114,7 @@ SharingExplorer(views["racy"].events("aikido"), thread=2)
 n = str(aikido_study.SIZES[scale]["races"])
 found = {}
 for mode in ("full", "filtered"):
-    run = Machine(clients=["fasttrack"], client_options={"fasttrack": {"mode": mode}}).run(
+    run = Machine(**RUN, clients=["fasttrack"], client_options={"fasttrack": {"mode": mode}}).run(
         "races", ["all_racy", n], capture=True)
     assert run.ok, run.message
     found[mode] = run.events("fasttrack").to_dataframe()
@@ -139,7 +142,7 @@ races[["full", "filtered"]]
 # negative the paper describes: accesses made before a page became shared are not analysed.
 
 # %%
-late_run = Machine(clients=["aikido"]).run("races", ["all_racy", n], capture=True)
+late_run = Machine(**RUN, clients=["aikido"]).run("races", ["all_racy", n], capture=True)
 with open(late_run.program, "rb") as f:
     (late_buf,) = ELFFile(f).get_section_by_name(".symtab").get_symbol_by_name("late_buf")
 page_events = late_run.events("aikido").to_dataframe()

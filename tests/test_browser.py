@@ -155,23 +155,35 @@ def test_barrier_report_renders_offline(browser, tmp_path):
     assert not errors, f"JavaScript errors: {errors}"
 
 
-@pytest.mark.parametrize("name, min_charts", [("00_tour", 4), ("04_unlimited_watchpoints", 1)])
-def test_executed_notebook_as_offline_html(browser, tmp_path, name, min_charts):
+@pytest.mark.parametrize("name, min_charts", [("00_tour", 4), ("04_unlimited_watchpoints", 1),
+                                              ("05_aikido", 6)])
+def test_executed_notebook_as_offline_html(browser, tmp_path, tmp_path_factory, name, min_charts):
     """A notebook executed by papermill (the tour; the watchpoints notebook with its
-    WatchpointCacheExplorer), turned into HTML by notebook_html: with the network refused,
-    every chart cell shows a PNG that loaded, and the page asks for nothing."""
+    WatchpointCacheExplorer; the aikido notebook with its SharingExplorers), turned into HTML
+    by notebook_html: with the network refused, every chart cell shows a PNG that loaded, and
+    the page asks for nothing."""
     papermill = pytest.importorskip("papermill")
     import nbformat
 
     from conftest import kernel_dir
+    from workbench import reference
     from workbench.report import notebook_html
 
+    parameters = {"scale": "small"}
+    if name == "05_aikido" and not reference.path("aikido").exists():
+        # until the reference result (datasets/aikido-paper.nc) is in the repository, the
+        # notebook measures its study at small scale, in the session's shared store (the points
+        # test_notebooks.py measured are reused); then it shows the reference, as 04 does
+        from test_study_engine import shared_sweeps
+        from workbench.studies import aikido
+
+        parameters.update(rerun=True, store=str(aikido.default_store("small", base=shared_sweeps(tmp_path_factory))))
     env_old = os.environ.get("JUPYTER_PATH")
     os.environ["JUPYTER_PATH"] = str(kernel_dir(tmp_path / "jupyter"))
     try:
         executed = tmp_path / f"{name}.ipynb"
         papermill.execute_notebook(str(REPO / "notebooks" / f"{name}.ipynb"), str(executed),
-                                   parameters={"scale": "small"}, kernel_name="python3",
+                                   parameters=parameters, kernel_name="python3",
                                    cwd=str(tmp_path), progress_bar=False, execution_timeout=600)
     finally:
         if env_old is None:

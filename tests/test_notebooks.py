@@ -100,13 +100,14 @@ def test_notebook_executes(name, jupyter_path, tmp_path, tmp_path_factory):
     _needs(name)
     out = tmp_path / f"{name}.ipynb"
     params = {"scale": "small"}
-    if name in ("01_engine", "02_barrier_profiler", "04_unlimited_watchpoints"):
+    if name in ("01_engine", "02_barrier_profiler", "04_unlimited_watchpoints", "05_aikido"):
         params["rerun"] = True          # measure (the default shows datasets/: test below)
-    if name == "01_engine":  # the session's shared store (test_study_engine.shared_sweeps)
+    if name in ("01_engine", "05_aikido"):  # the session's shared store (test_study_engine.shared_sweeps)
         from test_study_engine import shared_sweeps
-        from workbench.studies import engine
+        from workbench.studies import aikido, engine
 
-        params["store"] = str(engine.default_store("small", base=shared_sweeps(tmp_path_factory)))
+        study = engine if name == "01_engine" else aikido
+        params["store"] = str(study.default_store("small", base=shared_sweeps(tmp_path_factory)))
     papermill.execute_notebook(
         str(NOTEBOOKS / f"{name}.ipynb"), str(out), parameters=params,
         kernel_name="python3", cwd=str(tmp_path), progress_bar=False, execution_timeout=600,
@@ -129,8 +130,10 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 #: charts each notebook shows at least (00: 3 altair charts and the sweep; 01: the client
 #: costs and the explorer; 02: the explorer, overhead, accuracy, optimizations, the paper;
-#: 04: the watchpoint cache explorer)
-MIN_CHARTS = {"00_tour": 4, "01_engine": 2, "02_barrier_profiler": 5, "04_unlimited_watchpoints": 1}
+#: 04: the watchpoint cache explorer; 05: three sharing explorers, the one with the study,
+#: overhead, speedup beside the paper)
+MIN_CHARTS = {"00_tour": 4, "01_engine": 2, "02_barrier_profiler": 5, "04_unlimited_watchpoints": 1,
+              "05_aikido": 6}
 
 
 def _chart_cells(nb) -> dict[str, dict]:

@@ -252,6 +252,11 @@ WB_API void wb_bb_call_mem(wb_bb *bb, unsigned i, wb_mem_fn fn, void *data) {
   if (add_mem_action(bb, WB_ACT_CALL_MEM, i, &a)) { a->ptr = (void *)fn; a->data = data; }
 }
 
+WB_API void wb_bb_call_addr(wb_bb *bb, unsigned i, wb_mem_fn fn, void *data) {
+  wb_action *a;
+  if (add_mem_action(bb, WB_ACT_CALL_MEM, i, &a)) { a->ptr = (void *)fn; a->data = data; a->novalue = 1; }
+}
+
 WB_API void wb_bb_mirror_mem(wb_bb *bb, unsigned i, const uint8_t *filter, uint64_t pages, int client,
                              int counter, wb_mem_fn fn, void *data) {
   wb_clients *c = bb->m->clients;
@@ -341,7 +346,8 @@ static void trace(wb_hart *h, const wb_action *a, uint64_t icount, uint64_t pc, 
  * about to read. The guest state is in the hart here (both tiers). */
 static void call_mem(wb_hart *h, const wb_action *a, uint64_t pc, uint64_t addr) {
   uint64_t v;
-  if (a->memkind == WB_MEM_LOAD) v = peek(h, addr, a->size);
+  if (a->novalue) v = 0;
+  else if (a->memkind == WB_MEM_LOAD) v = peek(h, addr, a->size);
   else {
     v = a->fpval ? h->f[a->rs2] : h->x[a->rs2];
     if (a->size < 8) v &= (1ull << (8 * a->size)) - 1;

@@ -488,6 +488,15 @@ def speedup_chart(study) -> alt.LayerChart:
                                  "(geometric mean)"))
 
 
+def _pages(n: int) -> str:
+    """'1 page', '3 pages'.
+
+    >>> _pages(1), _pages(1200)
+    ('1 page', '1,200 pages')
+    """
+    return f"{n:,} page" + ("" if n == 1 else "s")
+
+
 # -- the explorer --------------------------------------------------------------------------------------
 
 class SharingExplorer(Explorer):
@@ -622,8 +631,9 @@ class SharingExplorer(Explorer):
         t = self.thread
         if t is not None:
             mine = touch[touch["thread"] == t]
-            s += (f"; thread {t}: first to touch {len(mine):,} pages ({int(mine['page'].isin(share['page']).sum()):,} "
-                  f"of them shared later), shared {int((share['thread'] == t).sum()):,} pages of other threads")
+            later = int(mine["page"].isin(share["page"]).sum())
+            s += (f"; thread {t}: first to touch {_pages(len(mine))} ({later:,} of them shared later), "
+                  f"shared {_pages(int((share['thread'] == t).sum()))} of other threads")
         if self.study is not None:
             rows = fraction_frame(self.study, threads=self.threads, fraction=self.fraction)
             by = rows.pivot_table(index="workload", columns="mode", values="overhead")

@@ -312,11 +312,14 @@ void wb_bb_call(wb_bb *bb, unsigned i, wb_insn_fn fn, void *data);
 void wb_bb_trace_mem(wb_bb *bb, unsigned i, wb_stream *s);
 /* Call fn before instruction i's access, with its address, size, kind and value. */
 void wb_bb_call_mem(wb_bb *bb, unsigned i, wb_mem_fn fn, void *data);
+/* As wb_bb_call_mem without the value (fn gets 0): no read of guest memory before a load, for
+ * analyses that only need where an access goes (a race detector). */
+void wb_bb_call_addr(wb_bb *bb, unsigned i, wb_mem_fn fn, void *data);
 /* Translated code only (Aikido's instrumented path): instruction i accesses memory through
  * the primary view (never denied) instead of its hart's view, and, a plain load or store, when
  * the byte of `filter` for a page it touches is nonzero (filter: one byte per guest page,
  * `pages` of them) it first adds 1 to counter `counter` of client `client`'s per-hart table
- * (wb_bb_count_hart; counter < 0: none) and calls fn (NULL: none). Atomics and LR/SC only
+ * (wb_bb_count_hart; counter < 0: none) and calls fn (NULL: none; its value is 0). Atomics and LR/SC only
  * change view (no test, no call). The interpreter runs the instruction in the hart's view as
  * ever: where the client denies the pages it flags, the access faults there instead
  * (on_view_fault), which must then do what fn does. */

@@ -201,11 +201,7 @@ static int on_view_fault(void *data, wb_hart *h, int view, uint64_t pc, uint64_t
   if (!plain_access(a->m, pc)) return 0;                  /* atomics: the analysis's own hooks */
   const uint64_t *c = wb_hart_counters(h, a->client);
   if (c) ((uint64_t *)c)[CTR_SHARED]++;
-  if (a->on_shared) {
-    uint64_t v = 0;
-    if (kind == WB_MEM_LOAD) wb_guest_read(a->m, addr, &v, size <= 8 ? size : 8);
-    a->on_shared(a->data, h, pc, addr, size, kind, v);
-  }
+  if (a->on_shared) a->on_shared(a->data, h, pc, addr, size, kind, 0);   /* no value: as mirrored */
   return 0;
 }
 

@@ -241,12 +241,12 @@ static void on_block(void *data, wb_bb *bb) {
       /* an atomic orders what its aq/rl bits (or fences beside it) say; a relaxed one orders
        * nothing, and atomics never race, so it is not looked at at all */
       int acq = (raw >> 26 & 1) || fenced(bb, i, +1), rel = (raw >> 25 & 1) || fenced(bb, i, -1);
-      if (acq && rel) wb_bb_call_mem(bb, i, on_amo, st);
-      else if (acq) wb_bb_call_mem(bb, i, on_lr, st);
-      else if (rel) wb_bb_call_mem(bb, i, on_sc, st);
-    } else if (release) { add_sync_pc(st, wb_bb_insn_pc(bb, i)); wb_bb_call_mem(bb, i, on_sc, st); }
-    else if (acquire) { add_sync_pc(st, wb_bb_insn_pc(bb, i)); wb_bb_call_mem(bb, i, on_lr, st); }
-    else if (!st->filtered) wb_bb_call_mem(bb, i, on_access, st);
+      if (acq && rel) wb_bb_call_addr(bb, i, on_amo, st);
+      else if (acq) wb_bb_call_addr(bb, i, on_lr, st);
+      else if (rel) wb_bb_call_addr(bb, i, on_sc, st);
+    } else if (release) { add_sync_pc(st, wb_bb_insn_pc(bb, i)); wb_bb_call_addr(bb, i, on_sc, st); }
+    else if (acquire) { add_sync_pc(st, wb_bb_insn_pc(bb, i)); wb_bb_call_addr(bb, i, on_lr, st); }
+    else if (!st->filtered) wb_bb_call_addr(bb, i, on_access, st);
   }
 }
 

@@ -133,6 +133,7 @@ static void emit_mirror(tctx *t, const wb_action *a) {
     if (!keep) { t->full = 1; return; }
     *keep = *a;
     keep->kind = WB_ACT_CALL_MEM;
+    keep->novalue = 1;
     wb_tx_clean_call(t, (void *)client_call_mem, (uint64_t)(uintptr_t)keep);
   }
   x_fix32(skip, b->p);
