@@ -144,6 +144,7 @@ typedef struct wb_aikido_stats {
   uint64_t threads;
   uint64_t views;
   uint64_t pages_touched;
+  uint64_t pages_claimed;
   uint64_t pages_shared;
   uint64_t first_touch_faults;
   uint64_t share_faults;

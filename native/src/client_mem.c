@@ -1,6 +1,9 @@
 /* client_mem.c — guest memory as clients see and manage it (wb/client.h): views with their own
  * protections (barrier pointers, per-thread protection) and the faults they raise, and guest
  * memory a client reserves, maps and reads itself. */
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
 #include "client.h"
 #include "platform.h"
 #include "jit/jit.h"
@@ -14,6 +17,22 @@ WB_API int wb_view_add(wb_machine *m, int window) {
   int v = wb_mem_view_add(&m->mem, window, err, sizeof err);
   if (v > 0 && window) wb_machine_layout_changed(m); /* a new bound for guest addresses */
   return v;
+}
+
+WB_API int wb_guest_resident(wb_machine *m, uint64_t addr, uint64_t len, uint8_t *vec) {
+  if ((addr | len) & (WB_PAGE_SIZE - 1) || addr > m->mem.size || len > m->mem.size - addr) return -EINVAL;
+  /* the primary view maps the whole memfd: mincore says which of its pages hold data; it is
+   * asked about the guest's mapped runs only (a page-cache look-up per page of 4 GiB costs) */
+  uint64_t p0 = addr >> WB_PAGE_SHIFT, np = len >> WB_PAGE_SHIFT;
+  memset(vec, 0, np);
+  for (uint64_t i = 0; i < np;) {
+    if (!m->mem.perm[p0 + i]) { i++; continue; }
+    uint64_t j = i;
+    while (j < np && m->mem.perm[p0 + j]) j++;
+    if (mincore(m->mem.base + ((p0 + i) << WB_PAGE_SHIFT), (j - i) << WB_PAGE_SHIFT, vec + i) != 0) return -errno;
+    i = j;
+  }
+  return 0;
 }
 
 WB_API int wb_view_add_closed(wb_machine *m) {

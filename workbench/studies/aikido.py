@@ -33,7 +33,7 @@ NAME = "aikido"
 #: workload sizes per scale (psum: elements; racy: items per thread; races: iterations;
 #: zstd-mt and blosc: input bytes; zstd compresses inputs under 1 MiB on the calling thread)
 SIZES = {"small": {"psum": 200000, "racy": 20000, "races": 400, "zstd-mt": "1m", "blosc": "2m"},
-         "paper": {"psum": 4000000, "racy": 400000, "races": 4000, "zstd-mt": "8m", "blosc": "16m"}}
+         "paper": {"psum": 4000000, "racy": 400000, "races": 4000, "zstd-mt": "4m", "blosc": "8m"}}
 MODES = ("none", "fasttrack-full", "aikido", "fasttrack-filtered")
 THREADS = (1, 2, 4)
 #: the clients and their options per mode

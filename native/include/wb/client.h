@@ -278,6 +278,10 @@ void wb_guest_release(wb_machine *m, uint64_t addr, uint64_t len);
 int wb_guest_read(wb_machine *m, uint64_t addr, void *dst, uint64_t len);
 /* Copy len bytes of guest memory (the destination must be writable): 0 or -EFAULT. */
 int wb_guest_copy(wb_machine *m, uint64_t dst, uint64_t src, uint64_t len);
+/* Which pages of [addr, addr+len) (page-aligned) hold data: vec[i] bit 0 set when page i has
+ * been written or read by the guest or for it (resident in guest memory); pages never touched
+ * are clear. 0, or -errno. */
+int wb_guest_resident(wb_machine *m, uint64_t addr, uint64_t len, uint8_t *vec);
 /* Bytes of guest memory mapped now, and the most ever mapped in this run. */
 uint64_t wb_guest_mapped(const wb_machine *m, uint64_t *peak);
 

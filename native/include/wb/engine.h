@@ -273,6 +273,7 @@ typedef struct wb_aikido_stats {
   uint64_t threads;            /* guest threads that ran with a view of their own */
   uint64_t views;              /* views made (a thread that exits hands its view on) */
   uint64_t pages_touched;      /* pages some thread touched (each is private to it first) */
+  uint64_t pages_claimed;      /* of them, pages the first thread held data on when a second began */
   uint64_t pages_shared;       /* of them, pages a second thread touched: shared for good */
   uint64_t first_touch_faults; /* faults that gave a page its owner */
   uint64_t share_faults;       /* faults that made a page shared */

@@ -27,6 +27,10 @@
  *   stops faulting, and the analysis sees a plain access; accesses to pages that are still
  *   private never reach it.
  *
+ * While the program has one thread, nothing can be shared: that thread's view is open and
+ * takes no fault; when a second thread starts, the first owns every page holding data by then
+ * (claim_single_phase) and its view closes on the rest.
+ *
  * Faults run under the engine lock, so threads faulting on one page at once (the parallel
  * schedule) are serialised here and the second sees what the first did. Under the deterministic
  * schedule every hart switch is a view switch (the tiers load the hart's view base on entry);
@@ -70,6 +74,7 @@ typedef struct wb_aikido {
   int free_views[AIKIDO_MAX_VIEWS];
   int nfree, nviews;
   int count;                     /* option count=1: count every access (CTR_ACCESSES) */
+  int single;                    /* one thread so far: its view is open (claim_single_phase) */
   wb_mem_fn on_shared;
   void *data;
   wb_stream *events;
@@ -123,12 +128,63 @@ static int take_view(wb_aikido *a) {
   return v;
 }
 
+/* The second thread starts: the one thread so far (the parent) owns every page that holds
+ * data now (it, or the kernel for it, touched them: resident in the memfd); its view, open
+ * while it was alone, now denies everything else. So a single-threaded phase (start-up, a
+ * program preparing its input) takes no fault at all. */
+static void claim_single_phase(wb_aikido *a, int parent) {
+  int v = a->hart_view[parent];
+  uint64_t space = a->npages << PAGE_SHIFT;
+  uint8_t *vec = malloc(a->npages);
+  if (!vec || wb_guest_resident(a->m, 0, space, vec) != 0) {
+    free(vec);
+    wb_client_stop(a->m, "aikido: cannot find the pages the first thread touched (out of host memory)");
+    return;
+  }
+  wb_view_deny(a->m, v, 0, space, WB_VIEW_DENY_READ | WB_VIEW_DENY_WRITE);
+  uint64_t now = wb_machine_total_icount(a->m);
+  for (uint64_t p = 0; p < a->npages;) {
+    if (!(vec[p] & 1)) { p++; continue; }
+    uint64_t q = p;
+    for (; q < a->npages && (vec[q] & 1); q++) {
+      a->owner[q] = (uint16_t)(parent + 1);
+      page_event *e = wb_stream_push(a->events);
+      e->time = now;
+      e->page = q << PAGE_SHIFT;
+      e->thread = e->owner = (uint16_t)parent;
+      e->kind = EV_TOUCH;
+    }
+    wb_view_deny(a->m, v, p << PAGE_SHIFT, (q - p) << PAGE_SHIFT, 0);
+    a->st.pages_touched += q - p;
+    a->st.pages_claimed += q - p;
+    p = q;
+  }
+  free(vec);
+}
+
 static void on_thread(void *data, wb_hart *h, int started) {
   wb_aikido *a = data;
   int id = wb_hart_id(h);
   if (id >= MAX_THREADS) return;
+  if (started && a->st.threads == 0) {   /* the first thread: alone, nothing can be shared yet */
+    a->st.threads++;
+    int v = wb_view_add(a->m, 0);
+    if (v <= 0) { wb_client_stop(a->m, "aikido: cannot add a memory view"); return; }
+    a->nviews++;
+    a->st.views++;
+    a->single = 1;
+    a->hart_view[id] = v;
+    wb_hart_view_set(h, v);
+    return;
+  }
   if (started) {
     a->st.threads++;
+    if (a->single) {
+      wb_hart *parent = wb_machine_running(a->m);
+      a->single = 0;
+      if (parent && wb_hart_id(parent) < MAX_THREADS && a->hart_view[wb_hart_id(parent)] > 0)
+        claim_single_phase(a, wb_hart_id(parent));
+    }
     int v = take_view(a);
     if (v < 0) {
       wb_client_stop(a->m, "aikido: more than 64 guest threads at once (one memory view each)");
