@@ -60,10 +60,13 @@ RUN = {"tier": "jit", "schedule": "deterministic"}
 # %% [markdown]
 # ## Per-thread views
 #
-# The `aikido` client gives each guest thread a view of its own. Its counters say how many
-# pages were touched and how many became shared, how many faults that took (a first touch, a
-# share, then one per access of a not yet marked instruction to a shared page), how many
-# instructions were marked and how many of their accesses hit a shared page. `psum` sums
+# The `aikido` client gives each guest thread a view of its own. While a program has one
+# thread nothing can be shared, so that thread's view is open and takes no fault; when the
+# second thread starts, the first *claims* every page that holds data by then
+# (`pages_claimed`). The counters say how many pages were touched and how many became shared,
+# how many faults that took (a first touch, a share, then one per access of a not yet marked
+# instruction to a shared page), how many instructions were marked and how many of their
+# accesses hit a shared page. `psum` sums
 # private slices of an array the main thread set up; in `racy` every thread updates one shared
 # histogram. Both run four worker threads at the study's small size (the picture is the same
 # at any size; more pages only make it longer).
@@ -82,20 +85,22 @@ pd.DataFrame({w: r.aikido for w, r in views.items()})
 # touched it, coloured by the new sharer. Pick a thread to highlight it; the page axis can
 # show the addresses instead.
 #
-# The main thread writes the whole array before the workers start (the long run of dots), so
-# every page of it is the main thread's. A worker's first load from its slice is a share (a
-# cross) and marks that load instruction. From then on the instruction reads through the
-# filter's inline test instead of faulting, and the rest of the slice, still private to the
-# main thread, passes the test as private: no more faults and no more shares. The other
-# crosses are what the main thread set up for each worker (its stack, its thread-local
-# storage) and the heap block of its result.
+# The main thread fills the whole array alone, without a fault; when the first worker starts,
+# it claims every page holding data (the column of dots, all at one instant). A worker's
+# first load from its slice is a share (a cross) and marks that load instruction. From then on
+# the instruction reads through the filter's inline test instead of faulting, and the rest of
+# the slice, still private to the main thread, passes the test as private: no more faults and
+# no more shares. The other crosses are data the main thread set up for the workers (their
+# stacks and thread descriptors, the job descriptions, globals such as the array's size) and
+# the allocator's metadata.
 
 # %%
 SharingExplorer(views["psum"].events("aikido"))
 
 # %% [markdown]
-# In `racy` most pages a worker touches are shared: each cross is a page the filter
-# lets through, and from then on every access to it is analysed.
+# In `racy` the histogram's page is shared as soon as a second worker updates it, and from
+# then on every update is analysed: nearly all of `racy`'s accesses hit a shared page
+# (`shared_accesses` above), however few pages that is.
 
 # %%
 SharingExplorer(views["racy"].events("aikido"), thread=2)

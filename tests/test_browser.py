@@ -177,7 +177,8 @@ def test_executed_notebook_as_offline_html(browser, tmp_path, tmp_path_factory, 
         from test_study_engine import shared_sweeps
         from workbench.studies import aikido
 
-        parameters.update(rerun=True, store=str(aikido.default_store("small", base=shared_sweeps(tmp_path_factory))))
+        store = aikido.default_store("small", base=shared_sweeps(tmp_path_factory))
+        parameters.update(rerun=True, store=str(store))
     env_old = os.environ.get("JUPYTER_PATH")
     os.environ["JUPYTER_PATH"] = str(kernel_dir(tmp_path / "jupyter"))
     try:

@@ -1,7 +1,8 @@
 """SharingExplorer and the aikido charts (workbench/widgets/aikido.py), headless: the sharing map
 draws one dot per first touch and one cross per share of a real run (psum, racy: as many as the
-client's counters say), the selected thread is the highlighted one, the late race's page is shared
-by late_second after late_first owned it; the study's charts (on a synthetic study Dataset of the
+client's counters say; the pages claimed at the second thread's start among the dots), the
+selected thread is the highlighted one, the late race's page is shared by late_second after
+late_first owned it; the study's charts (on a synthetic study Dataset of the
 real layout, made by the study's own ``derive``) draw its overheads, fractions and speedups beside
 the paper's; the controls redraw; bad input is refused with a clear error."""
 from __future__ import annotations
@@ -18,7 +19,7 @@ from workbench import Machine  # noqa: E402
 from workbench.errors import ConfigError  # noqa: E402
 from workbench.studies import aikido as A  # noqa: E402
 from workbench.widgets import SharingExplorer, sharing_frame, sharing_map_chart  # noqa: E402
-from workbench.widgets.aikido import (DIM, FILTERED, FULL, fraction_chart, fraction_frame,  # noqa: E402
+from workbench.widgets.aikido import (CLAIMED, DIM, FILTERED, FULL, fraction_chart, fraction_frame,  # noqa: E402
                                       overhead_chart, overhead_frame, speedup_chart, speedup_frame)
 
 PSUM = ("psum", ["4", "200000"])
@@ -150,12 +151,17 @@ def test_one_dot_per_touch_and_one_cross_per_share(name, psum, racy):
         assert lay["encoding"]["x"]["field"] == "time" and lay["encoding"]["y"]["field"] == "page_rank"
     assert share["mark"]["stroke"] == "black" and "stroke" not in touch["mark"]
     # each row is an event: its thread, page, time and the function of the access
-    want = {(int(t), int(p), int(tm)) for t, p, tm, k in zip(ev.thread.values, ev.page.values, ev.time.values, kinds)
-            if k == 1}
+    want = {(int(t), int(p), int(tm))
+            for t, p, tm, k in zip(ev.thread.values, ev.page.values, ev.time.values, kinds) if k == 1}
     assert {(r["thread"], int(r["page"]), r["time"]) for r in share["rows"]} == want
     assert all(r["symbol"] and r["page_hex"].startswith("0x") for r in share["rows"])
     # a share is made by another thread than the page's owner
     assert all(r["thread"] != r["owner"] for r in share["rows"])
+    # the pages the main thread held data on when the first worker started: claimed at once
+    claimed = [r for r in touch["rows"] if r["claimed"]]
+    assert len(claimed) == run.aikido["pages_claimed"] > 0
+    assert {(r["thread"], r["pc"], r["symbol"]) for r in claimed} == {(0, "0x0", CLAIMED)}
+    assert len({r["time"] for r in claimed}) == 1
 
 
 def test_sharing_frame(psum):
@@ -200,7 +206,7 @@ def test_page_address_axis_and_thinning(psum):
     spec = sharing_map_chart(ev, max_events=50).to_dict()
     shares, touches = _marks(spec, "share")["rows"], _marks(spec, "touch")["rows"]
     n_touch, n_share = int((ev.kind.values == 0).sum()), int((ev.kind.values == 1).sum())
-    k = math.ceil(n_touch / (50 - n_share))
+    k = math.ceil(n_touch / max(50 - n_share, 1))   # every share stays, even past max_events
     assert len(shares) == n_share and len(touches) == math.ceil(n_touch / k)
     assert f"1 in {k} touches" in " ".join(spec["title"]["subtitle"])
 
@@ -261,7 +267,8 @@ def test_overhead_and_speedup_charts(study):
     s = speedup_frame(study)
     assert len(s) == 7
     for _, r in s.iterrows():
-        assert r["filtered_speedup"] == float(study.filtered_speedup.sel(workload=r["workload"], threads=r["threads"]))
+        cell = dict(workload=r["workload"], threads=r["threads"])
+        assert r["filtered_speedup"] == float(study.filtered_speedup.sel(cell))
     spec = speedup_chart(study).to_dict()
     rules = {r["label"]: r["speedup"] for lay in _leaves(spec) if lay["mark"]["type"] == "rule"
              for r in lay["rows"] if "label" in r}

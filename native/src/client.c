@@ -274,7 +274,7 @@ WB_API void wb_bb_mirror_mem(wb_bb *bb, unsigned i, const uint8_t *filter, uint6
   if (!add_mem_action(bb, WB_ACT_MIRROR, i, &a)) return;
   if (a->memkind == WB_MEM_ATOMIC || bb->insns[i].op == WB_OP_LR_W || bb->insns[i].op == WB_OP_LR_D ||
       bb->insns[i].op == WB_OP_SC_W || bb->insns[i].op == WB_OP_SC_D)
-    a->size = 0;                              /* atomics: the view only (translate.c's slow path) */
+    a->viewonly = 1;                          /* atomics: the view only (translate.c's slow path) */
   a->ptr = (void *)fn;
   a->data = data;
   a->filter = filter;

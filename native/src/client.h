@@ -38,6 +38,7 @@ typedef struct wb_action {
   struct wb_burst *burst; /* BURST: the counters; other kinds: only in that burst's
                              instrumented copy (NULL: always) */
   uint8_t novalue;     /* CALL_MEM: the call gets value 0 (wb_bb_call_addr: no peek before a load) */
+  uint8_t viewonly;    /* MIRROR: an atomic: the view is chosen, nothing counted or called */
   uint8_t guarded;     /* CALL: only when guest register rs1 lies in [lo, hi) (checked inline) */
   uint64_t lo, hi;     /* MIRROR: lo = the filter's page count (a power of two) */
   const uint8_t *filter; /* MIRROR: one byte per guest page; nonzero: count and call */

@@ -57,6 +57,8 @@ typedef struct wb_hart {
   uint64_t jit_mark;     /* instret = jit_mark - jit_left (inside translated code) */
   uint64_t jit_scratch;
   uint64_t jit_bound;
+  uint64_t jit_base;     /* a mirrored access's memory base, chosen by its filter test
+                            (jit/instrument.c): the primary view's or the hart's own */
 
   /* ---- privileged state: the privilege level; the platform keeps its per-hart state behind
    * `plat` (user mode: the guest thread's tid, futex wait, robust list; system mode: the

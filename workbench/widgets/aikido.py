@@ -8,7 +8,9 @@ This file owns:
   first (the page is private to that thread from then on), coloured by that thread; a cross
   outlined in black where a second thread touched it (shared from then on), coloured by that
   new sharer. Only instructions that touch shared pages are instrumented, so the crosses are
-  where the race detector's work begins;
+  where the race detector's work begins. The pages the first thread holds data on when the
+  second thread starts are *claimed* by it then (touch events with pc 0, all at one instant:
+  the client takes no fault while a program has one thread);
 * :func:`fraction_chart` (:func:`fraction_frame`): per workload of the aikido study, the
   shared fraction (of analysed accesses, or of pages) against the overhead of full and of
   filtered FastTrack, joined by a line: the filter pays where little is shared;
@@ -26,7 +28,7 @@ nothing here runs the engine.
 >>> run = Machine(clients=["aikido"]).run("psum", ["4", "200000"], capture=True)  # doctest: +SKIP
 >>> ex = SharingExplorer(run.events("aikido"))                                    # doctest: +SKIP
 >>> ex.thread = 2; ex.describe()                                                  # doctest: +SKIP
-'219 page events of 5 threads: 206 pages touched, 13 shared (6.3%); thread 2: ...'
+'230 page events of 5 threads: 217 pages touched (212 claimed when the second thread ...'
 >>> speedup_chart(aikido.run("small", progress=False))                            # doctest: +SKIP
 """
 from __future__ import annotations
@@ -143,6 +145,12 @@ def _check_fraction(fraction: str) -> str:
     raise ConfigError(f"fraction must be one of {', '.join(FRACTIONS.values())}, not {fraction!r}")
 
 
+def _int_in(value, have) -> bool:
+    """Whether ``value`` is an integer (not a bool) among ``have``."""
+    return (not isinstance(value, (bool, np.bool_)) and isinstance(value, (int, np.integer))
+            and int(value) in have)
+
+
 def _thread_ids(events) -> list[int]:
     return sorted(set(np.asarray(events.thread.values).tolist()))
 
@@ -151,7 +159,7 @@ def _check_thread(events, thread):
     if thread is None:
         return None
     have = _thread_ids(events)
-    if isinstance(thread, (bool, np.bool_)) or not isinstance(thread, (int, np.integer)) or int(thread) not in have:
+    if not _int_in(thread, have):
         raise ConfigError(f"thread {thread!r} touched no page in these events; choose one of "
                           f"{', '.join(map(str, have))} or None (every thread)")
     return int(thread)
@@ -160,16 +168,20 @@ def _check_thread(events, thread):
 # -- the sharing map ---------------------------------------------------------------------------
 
 #: the columns of :func:`sharing_frame`
-SHARING_COLUMNS = ("time", "page", "page_hex", "page_rank", "thread", "owner", "kind", "pc", "symbol",
-                   "selected")
+SHARING_COLUMNS = ("time", "page", "page_hex", "page_rank", "thread", "owner", "kind", "claimed", "pc",
+                   "symbol", "selected")
+#: what the symbol column says of a claimed page (its event has no instruction: pc 0)
+CLAIMED = "(claimed when the second thread started)"
 
 
 def sharing_frame(events, *, thread: int | None = None) -> pd.DataFrame:
     """One row per page event, in time order: ``time`` (guest instructions of all threads
     before the access), ``page`` (its address), ``page_hex``, ``page_rank`` (0 for the lowest
     page address of the run), ``thread`` (who touched it), ``owner`` (the thread it was
-    private to), ``kind`` ("touch" or "share"), ``pc`` (hex) and ``symbol`` (function of the
-    access), ``selected`` (the row is ``thread``'s; every row when ``thread`` is None).
+    private to), ``kind`` ("touch" or "share"), ``claimed`` (a touch without an instruction,
+    pc 0: the first thread held data on the page when the second thread started), ``pc``
+    (hex) and ``symbol`` (function of the access; :data:`CLAIMED` for a claimed page),
+    ``selected`` (the row is ``thread``'s; every row when ``thread`` is None).
 
     >>> sharing_frame(run.events("aikido"))["kind"].value_counts()["share"]   # doctest: +SKIP
     13
@@ -180,6 +192,10 @@ def sharing_frame(events, *, thread: int | None = None) -> pd.DataFrame:
     ranks = np.searchsorted(np.unique(page), page)
     n = len(page)
     pcs = np.asarray(events.pc.values, dtype=np.uint64) if "pc" in events.variables else None
+    kind = np.asarray(events.kind.values, dtype=np.int64)
+    claimed = (kind == 0) & (pcs == 0) if pcs is not None else np.zeros(n, bool)
+    symbols = np.asarray(events.symbol.values, dtype=object) if "symbol" in events.variables \
+        else np.full(n, "", dtype=object)
     df = pd.DataFrame({
         "time": np.asarray(events.time.values, dtype=np.int64),
         # float64 holds every user page address exactly (below 2**53) and vega reads it as a number
@@ -188,9 +204,10 @@ def sharing_frame(events, *, thread: int | None = None) -> pd.DataFrame:
         "page_rank": ranks.astype(np.int64),
         "thread": np.asarray(events.thread.values, dtype=np.int64),
         "owner": np.asarray(events.owner.values, dtype=np.int64),
-        "kind": np.asarray(KINDS, dtype=object)[np.asarray(events.kind.values, dtype=np.int64)],
+        "kind": np.asarray(KINDS, dtype=object)[kind],
+        "claimed": claimed,
         "pc": [f"{int(p):#x}" for p in pcs.tolist()] if pcs is not None else [""] * n,
-        "symbol": np.asarray(events.symbol.values, dtype=object) if "symbol" in events.variables else [""] * n,
+        "symbol": np.where(claimed, CLAIMED, symbols),
     })
     df["selected"] = True if thread is None else df["thread"] == thread
     # a stable sort: events of the same instant keep the stream's order
@@ -256,8 +273,9 @@ def sharing_map_chart(events, *, thread: int | None = None, page_axis: str = "ra
         x=x, y=y, color=color, shape=shape, opacity=opacity, tooltip=tip)
     n_pages = int(full["page_rank"].max()) + 1
     n_shared = full.loc[full["kind"] == "share", "page"].nunique()
-    subtitle = [f"{n_pages:,} pages, {n_shared:,} shared; dot: first touch (private to that thread), "
-                "cross: a second thread's touch (shared)"]
+    n_claimed = int(full["claimed"].sum())
+    subtitle = [f"{n_pages:,} pages ({n_claimed:,} claimed at the second thread's start), {n_shared:,} shared",
+                "dot: first touch (private to that thread), cross: a second thread's touch (shared)"]
     if thread is not None:
         subtitle.append(f"thread {thread} highlighted")
     if k > 1:
@@ -291,7 +309,7 @@ def fraction_frame(study, *, threads: int, fraction: str = "shared_access_fracti
     study = _check_study(study)
     var = _check_fraction(fraction)
     have = [int(t) for t in study.threads.values]
-    if isinstance(threads, (bool, np.bool_)) or not isinstance(threads, (int, np.integer)) or int(threads) not in have:
+    if not _int_in(threads, have):
         raise ConfigError(f"threads {threads!r} is not in the study; choose one of {', '.join(map(str, have))}")
     rows = []
     for w in study.workload.values:
@@ -581,7 +599,7 @@ class SharingExplorer(Explorer):
         if self.threads_picker is None:
             raise ConfigError("threads chooses among the study's thread counts: this explorer has no study")
         have = [v for _, v in self.threads_picker.options]
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or int(value) not in have:
+        if not _int_in(value, have):
             raise ConfigError(f"threads {value!r} is not in the study; choose one of {', '.join(map(str, have))}")
         self.threads_picker.value = int(value)
 
@@ -626,8 +644,8 @@ class SharingExplorer(Explorer):
         touch, share = f[f["kind"] == "touch"], f[f["kind"] == "share"]
         pages, shared = f["page"].nunique(), share["page"].nunique()
         pct = f" ({shared / pages:.1%})" if pages else ""
-        s = (f"{len(f):,} page events of {f['thread'].nunique()} threads: {pages:,} pages touched, "
-             f"{shared:,} shared{pct}")
+        s = (f"{len(f):,} page events of {f['thread'].nunique()} threads: {pages:,} pages touched "
+             f"({int(f['claimed'].sum()):,} claimed when the second thread started), {shared:,} shared{pct}")
         t = self.thread
         if t is not None:
             mine = touch[touch["thread"] == t]
@@ -639,5 +657,6 @@ class SharingExplorer(Explorer):
             by = rows.pivot_table(index="workload", columns="mode", values="overhead")
             parts = [f"{w} x{r[FULL]:.3g} -> x{r[FILTERED]:.3g}" for w, r in by.iterrows()
                      if FULL in r and FILTERED in r and math.isfinite(r[FULL]) and math.isfinite(r[FILTERED])]
-            s += f"; study at {self.threads} threads, full -> filtered FastTrack: " + (", ".join(parts) or "none ran")
+            s += (f"; study at {self.threads} threads, full -> filtered FastTrack: "
+                  + (", ".join(parts) or "none ran"))
         return s

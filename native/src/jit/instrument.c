@@ -103,17 +103,18 @@ void wb_tx_clean_call(tctx *t, void *fn, uint64_t arg) {
   x_rm(b, XW, XA_MOV, X_LEFT, X_RBP, JD(jit_left));
 }
 
-/* A mirrored access (wb_bb_mirror_mem): when the filter flags a page the access touches
- * (its first or last byte's), count it in the hart's table and call the client; the access
- * itself then goes through the primary view (translate.c sets t->mirror for it). */
+/* A mirrored access (wb_bb_mirror_mem): when the filter flags a page the access touches (its
+ * first or last byte's), count it in the hart's table, call the client, and let the access go
+ * through the primary view; otherwise through the hart's own view, where its protections still
+ * hold (another thread's private page faults). The choice is left in hart.jit_base, which the
+ * access (mmu_flat.c, or the slow path of an atomic) takes its base from. */
 static void emit_mirror(tctx *t, const wb_action *a) {
   static const uint8_t test8 = 0xf6;
   x86_buf *b = &t->b;
-  if (a->size == 0 || (a->hcounter < 0 && !a->ptr)) return;   /* the view only */
   uint64_t mask = a->lo - 1;
   action_addr(t, a);                                          /* rcx = address */
   x_mov_imm(b, X_RDX, (uint64_t)(uintptr_t)a->filter);
-  uint8_t *hit = NULL, *skip = NULL;
+  uint8_t *hit = NULL, *miss;
   for (int last = 0; last < (a->size > 1 ? 2 : 1); last++) {
     x_rm(b, XW, 0x8d, X_RAX, X_RCX, last ? a->size - 1 : 0); /* lea rax, [rcx + off] */
     x_shift_imm(b, XW, 5, X_RAX, 12);                         /* shr rax, 12 */
@@ -122,13 +123,13 @@ static void emit_mirror(tctx *t, const wb_action *a) {
     x_b(b, 0xff);
     if (!last && a->size > 1) hit = x_jcc8(b, CC_NE);
   }
-  skip = x_jcc32(b, CC_E);
+  miss = x_jcc32(b, CC_E);
   if (hit) x_fix8(hit, b->p);
-  if (a->hcounter >= 0) {                                     /* the hart's own table: no lock */
+  if (!a->viewonly && a->hcounter >= 0) {                     /* the hart's own table: no lock */
     x_rm(b, XW, XA_MOV, X_RAX, X_RBP, JD(counters) + 8 * a->client);
     x_alu_imm(b, XW, XA_ADD, 1, X_RAX, (int32_t)(a->hcounter * sizeof(uint64_t)), 1);
   }
-  if (a->ptr) {
+  if (!a->viewonly && a->ptr) {
     wb_action *keep = wb_jit_meta_alloc(t->J, sizeof *keep);
     if (!keep) { t->full = 1; return; }
     *keep = *a;
@@ -136,7 +137,12 @@ static void emit_mirror(tctx *t, const wb_action *a) {
     keep->novalue = 1;
     wb_tx_clean_call(t, (void *)client_call_mem, (uint64_t)(uintptr_t)keep);
   }
-  x_fix32(skip, b->p);
+  x_mov_imm(b, X_RAX, (uint64_t)(uintptr_t)t->m->mem.base);  /* shared: the primary view */
+  uint8_t *done = x_jmp32(b);
+  x_fix32(miss, b->p);
+  x_rr(b, XW, XA_MOV, X_RAX, X_RBX);                          /* private: the hart's view */
+  x_fix32(done, b->p);
+  x_rm(b, XW, 0x89, X_RAX, X_RBP, JD(jit_base));
 }
 
 int wb_tx_acts_mirror(const wb_action *acts, unsigned nacts) {

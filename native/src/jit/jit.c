@@ -513,7 +513,7 @@ int wb_jit_slow(wb_hart *h, const wb_jit_exit *e) {
   J->hart->instret = J->mark - (uint64_t)left - e->rollback;
   J->hart->pc = e->pc;
   J->in_helper = 1;
-  if (e->ptr == JIT_SLOW_MIRROR) wb_interp_step(h, m->mem.base, m->mem.bound);
+  if (e->ptr == JIT_SLOW_MIRROR) wb_interp_step(h, (uint8_t *)(uintptr_t)h->jit_base, m->mem.bound);
   else wb_interp_step(h, NULL, 0);
   J->in_helper = 0;
   /* leave the block unless the instruction went on to the next one (system mode: a trap the

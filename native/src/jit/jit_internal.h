@@ -46,7 +46,7 @@ enum {
 };
 
 /* A slow-path exit whose instruction (an atomic: the interpreter runs it) accesses memory
- * through the primary view (wb_bb_mirror_mem) rather than its hart's. */
+ * through the base its wb_bb_mirror_mem test chose (hart.jit_base) rather than its hart's view. */
 #define JIT_SLOW_MIRROR ((void *)1)
 typedef struct wb_jit_exit {
   uint64_t pc;            /* target / instruction pc (see the kinds) */

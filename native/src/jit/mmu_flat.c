@@ -9,7 +9,8 @@
  * one instruction with its exact semantics. A soft-TLB backend would emit its probe here and
  * return the host address in a scratch register; translate.c does not change. A load or store
  * the watchpoint unit checks inline goes through the primary view instead (rdx), where the
- * pages its filter view denies are open.
+ * pages its filter view denies are open; a mirrored one (wb_bb_mirror_mem) through the base its
+ * filter test chose (hart.jit_base).
  */
 #include "tctx.h"
 
@@ -23,6 +24,10 @@ wb_tx_addr wb_tx_mem(tctx *t, unsigned rs1, int64_t imm) {
     x_rm(&t->b, XW, XA_CMP, a, X_RBP, JD(jit_bound));
     wb_tx_add_stub(t, x_jcc32(&t->b, CC_AE), JX_INTERP, t->pc, -1, 0);
     t->checked |= 1u << rs1;
+  }
+  if (t->mirror == TX_MIRROR_CHOSEN) {   /* wb_bb_mirror_mem's test chose the view */
+    x_rm(&t->b, XW, XA_MOV, X_RDX, X_RBP, JD(jit_base));
+    return (wb_tx_addr){X_RDX, a, (int32_t)imm};
   }
   if (t->mirror) {   /* checked by the watchpoint unit: the primary view, never denied */
     x_mov_imm(&t->b, X_RDX, (uint64_t)(uintptr_t)t->m->mem.base);

@@ -49,8 +49,11 @@ typedef struct tctx {
   unsigned nsys_defer;
   uint8_t *fwd_end;
   int mirror;             /* the access of instruction i goes through the primary view (a
-                             load or store the watchpoint unit checks inline: jit/watch.c) */
+                             load or store the watchpoint unit checks inline: jit/watch.c),
+                             or TX_MIRROR_CHOSEN: through the base a wb_bb_mirror_mem test
+                             left in hart.jit_base (jit/instrument.c) */
 } tctx;
+#define TX_MIRROR_CHOSEN 2
 
 /* host register of guest register r, or -1 (in memory) */
 static inline int hreg(tctx *t, unsigned r) { return t->map[r]; }

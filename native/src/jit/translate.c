@@ -118,7 +118,7 @@ static void slow(tctx *t) {
   if (!e) return;
   e->rollback = (uint16_t)(t->n - t->i);
   e->amount = t->end_pc - t->pc;   /* its length: a trap it took goes elsewhere (wb_jit_slow) */
-  if (t->mirror) e->ptr = JIT_SLOW_MIRROR;   /* a mirrored atomic: through the primary view */
+  if (t->mirror == TX_MIRROR_CHOSEN) e->ptr = JIT_SLOW_MIRROR;   /* a mirrored atomic: hart.jit_base */
   t->checked = 0; /* the interpreter may write any register */
   wb_tx_spill_all(t);
   x_rm(&t->b, XW, 0x89, X_LEFT, X_RBP, JD(jit_left));
@@ -856,8 +856,9 @@ static wb_jit_block *translate_block(struct wb_jit *J, uint64_t pc, const wb_ins
       if (tainted) wb_tx_taint_insn(t, &in[i]);
       int watched = !tainted && wb_tx_watch_wants(t, &in[i]);
       if (watched) wb_tx_watch_before(t, &in[i]);
-      t->mirror = watched || tainted ||
-                  (acts && astart[i + 1] > astart[i] && wb_tx_acts_mirror(acts + astart[i], astart[i + 1] - astart[i]));
+      t->mirror = watched || tainted ? 1
+                  : acts && astart[i + 1] > astart[i] && wb_tx_acts_mirror(acts + astart[i], astart[i + 1] - astart[i])
+                  ? TX_MIRROR_CHOSEN : 0;
       ended = translate_insn(t, &in[i]);
       t->mirror = 0;
       if (watched) wb_tx_watch_after(t);
