@@ -1,6 +1,7 @@
 """The C tests in native/tests through CMake and ctest (native/CMakeLists.txt with
-WB_BUILD_TESTS=ON): a fresh build tree is configured, built and every registered test run,
-the guest-running ones (test_loader, test_sample) with a small static guest."""
+WB_BUILD_TESTS=ON): a fresh build tree is configured, built and every registered test run
+(the FPU, the board's devices, the FastTrack core), the guest-running ones (test_loader,
+test_sample) with a small static guest."""
 from __future__ import annotations
 
 import platform
@@ -45,7 +46,7 @@ def test_ctest_builds_and_passes_the_c_tests(tmp_path):
                        timeout=900)
     assert r.returncode == 0, r.stdout + r.stderr
     ran = set(re.findall(r"Test +#\d+: (\w+) \.+ +Passed", r.stdout))
-    expected = {"fpu_default", "fpu_portable", "board"}
+    expected = {"fpu_default", "fpu_portable", "board", "fasttrack"}
     if elf:
         expected.add("loader")
         if platform.machine() in ("x86_64", "AMD64"):
