@@ -87,12 +87,14 @@ pd.DataFrame({w: r.aikido for w, r in views.items()})
 #
 # The main thread fills the whole array alone, without a fault; when the first worker starts,
 # it claims every page holding data (the column of dots, all at one instant). A worker's
-# first load from its slice is a share (a cross) and marks that load instruction. From then on
-# the instruction reads through the filter's inline test instead of faulting, and the rest of
-# the slice, still private to the main thread, passes the test as private: no more faults and
-# no more shares. The other crosses are data the main thread set up for the workers (their
-# stacks and thread descriptors, the job descriptions, globals such as the array's size) and
-# the allocator's metadata.
+# first load from a page of its slice faults in its own view: the page is the main thread's,
+# so the load shares it (a cross) and is marked. A marked load tests the filter inline: a
+# shared page goes to the analysis, any other page through the worker's own view, where a
+# page of the main thread's still faults and is shared in turn. So nearly every page of the
+# array ends up shared: the workers read what the main thread wrote, and read-sharing is
+# sharing for Aikido too. The other crosses are data the main thread set up for the workers
+# (their stacks and thread descriptors, the job descriptions, globals such as the array's
+# size) and the allocator's metadata.
 
 # %%
 SharingExplorer(views["psum"].events("aikido"))
