@@ -68,6 +68,8 @@ typedef struct wb_jit_block {
                                    (mmu.h wb_sys_tail_tag), or 0: such a block is never chained
                                    to nor put in the jump table, so every entry checks both */
   uint64_t cmask;               /* bit i: instruction i is compressed */
+  uint64_t mirrored;            /* bit i: instruction i's access takes the checked path (a
+                                   mirror or the watchpoint unit's check): rebuild.c leaves it */
   uint8_t *code;                /* entry point (the instruction-count check) */
   struct wb_jit_block *hnext;
   uint64_t execs;               /* profiling phase: times the block was entered */
@@ -78,7 +80,9 @@ typedef struct wb_jit_block {
   uint32_t code_len;            /* body and stubs */
   uint16_t n;                   /* guest instructions */
   uint16_t alt;                 /* bursty tracing: offset of the instrumented copy (0: none) */
-  uint8_t replaced;             /* rebuilt (watchpoint unit): the entry jumps to the new one */
+  uint8_t replaced;             /* rebuilt (rebuild.c): the entry jumps to the new one */
+  struct wb_jit_block *older;   /* the block this one replaced (rebuild.c): all of them jump
+                                   straight to the newest, never along the chain */
   uint16_t hoff[];              /* n + 1 entries: host offset of instruction i's code;
                                    hoff[n] = end of the body (stubs follow). With an
                                    instrumented copy, n + 1 more entries describe it. */

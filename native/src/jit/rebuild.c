@@ -2,6 +2,8 @@
  * marked (wb_retranslate, watch/online.c): the holders of a marked pc are looked up, translated
  * anew, and their old entry jumps to the new code. The dispatcher (jit.c) runs the rebuilds at
  * its next visit, where no translated code of this cache is running mid-block. */
+#include <string.h>
+
 #include "jit_internal.h"
 #include "interp.h"
 #include "machine.h"
@@ -16,10 +18,28 @@ void wb_jit_rebuild_at(struct wb_jit *J, uint64_t pc) {
 
 int wb_jit_rebuild_pending(const struct wb_jit *J) { return J && J->nrebuild != 0; }
 
-/* Translate again every live block holding a marked instruction and point the old entry at
- * the new code (a jmp over its count check): whatever reaches the old block (chained exits,
- * the jump table) goes on into the new one, and the old code stays valid for a fault handler
- * that resumes inside it. */
+/* Instruction index of pc in block b, or -1 when pc does not start one of its instructions. */
+static int insn_index(const wb_jit_block *b, uint64_t pc) {
+  uint64_t at = b->pc;
+  for (unsigned i = 0; i < b->n; i++) {
+    if (at == pc) return (int)i;
+    at += (b->cmask >> i & 1) ? 2 : 4;
+  }
+  return -1;
+}
+
+/* Point the entry of block o at code (a jmp over its count check). */
+static void redirect(wb_jit_block *o, const uint8_t *code) {
+  o->code[0] = 0xe9;                          /* jmp rel32 */
+  int32_t rel = (int32_t)(code - (o->code + 5));
+  memcpy(o->code + 1, &rel, 4);
+}
+
+/* Translate again every live block holding a marked instruction, unless its access there
+ * already takes the checked path (a fault there, on a page another thread still owns, needs
+ * no new code), and point the old entries at the new code: whatever reaches an old block
+ * (chained exits, the jump table) goes on into the new one in one jump, and the old code stays
+ * valid for a fault handler that resumes inside it. */
 void wb_jit_rebuild_marked(struct wb_jit *J) {
   wb_machine *m = J->m;
   unsigned n = J->nrebuild;
@@ -42,6 +62,8 @@ void wb_jit_rebuild_marked(struct wb_jit *J) {
     for (uint64_t s = pc & ~1ull;; s -= 2) {
       for (wb_jit_block *b = J->table[hash_pc(s)]; b && nh < MAX_HOLDERS; b = b->hnext) {
         if (b->pc != s || b->replaced || pc >= b->end_pc) continue;
+        int i = insn_index(b, pc);
+        if (i >= 0 && (b->mirrored >> i & 1)) continue;    /* already checked there */
         unsigned k = 0;
         while (k < nh && holders[k] != b) k++;
         if (k == nh) holders[nh++] = b;
@@ -53,9 +75,8 @@ void wb_jit_rebuild_marked(struct wb_jit *J) {
     wb_jit_block *b = holders[k];
     wb_jit_block *nb = wb_jit_translate_locked(J, b->pc);
     if (!nb || J->generation != gen) break;   /* the cache was dropped: all is new anyway */
-    b->code[0] = 0xe9;                         /* jmp rel32 */
-    int32_t rel = (int32_t)(nb->code - (b->code + 5));
-    memcpy(b->code + 1, &rel, 4);
+    for (wb_jit_block *o = b; o; o = o->older) redirect(o, nb->code);
+    nb->older = b;
     b->replaced = 1;
     m->retranslations++;
     if (m->watch) wb_watchpt_rebuilt(m);

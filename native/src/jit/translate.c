@@ -859,6 +859,7 @@ static wb_jit_block *translate_block(struct wb_jit *J, uint64_t pc, const wb_ins
       t->mirror = watched || tainted ? 1
                   : acts && astart[i + 1] > astart[i] && wb_tx_acts_mirror(acts + astart[i], astart[i + 1] - astart[i])
                   ? TX_MIRROR_CHOSEN : 0;
+      if (t->mirror) blk->mirrored |= 1ull << i;
       ended = translate_insn(t, &in[i]);
       t->mirror = 0;
       if (watched) wb_tx_watch_after(t);
