@@ -75,7 +75,9 @@ typedef struct wb_aikido {
   int nfree, nviews;
   int count;                     /* option count=1: count every access (CTR_ACCESSES) */
   int single;                    /* one thread so far: its view is open (claim_single_phase) */
-  wb_mem_fn on_shared;
+  wb_mem_fn on_shared;           /* the analysis behind the filter (wb_aikido_listen) */
+  wb_mem_fn on_mirrored;         /* ... its call at a mirrored access it wants */
+  int (*wants)(void *data, wb_bb *bb, unsigned i);
   void *data;
   wb_stream *events;
   wb_aikido_stats st;
@@ -263,11 +265,6 @@ static int on_view_fault(void *data, wb_hart *h, int view, uint64_t pc, uint64_t
 
 /* ---- translation ---- */
 
-static void mirrored(void *data, wb_hart *h, uint64_t pc, uint64_t addr, unsigned size, int kind, uint64_t value) {
-  wb_aikido *a = data;
-  if (a->on_shared) a->on_shared(a->data, h, pc, addr, size, kind, value);
-}
-
 static void on_block(void *data, wb_bb *bb) {
   wb_aikido *a = data;
   unsigned n = wb_bb_size(bb);
@@ -279,8 +276,11 @@ static void on_block(void *data, wb_bb *bb) {
      * view fault in a block that starts at the next instruction. Only on request: an add to
      * one counter per access serialises hot loops on it (zstd: 2.5x slower translated code) */
     if (a->count) wb_bb_count_hart_at(bb, i, a->client, CTR_ACCESSES, 1);
-    if (marked(a, wb_bb_insn_pc(bb, i)))
-      wb_bb_mirror_mem(bb, i, a->shared, a->npages, a->client, CTR_SHARED, a->on_shared ? mirrored : NULL, a);
+    if (!marked(a, wb_bb_insn_pc(bb, i))) continue;
+    /* the analysis is called straight from the access, and only where it wants the call
+     * (decided here, once, rather than at every shared access) */
+    int call = a->on_mirrored && (!a->wants || a->wants(a->data, bb, i));
+    wb_bb_mirror_mem(bb, i, a->shared, a->npages, a->client, CTR_SHARED, call ? a->on_mirrored : NULL, a->data);
   }
 }
 
@@ -321,12 +321,18 @@ static wb_aikido *attach(wb_machine *m, char *err, size_t errlen) {
   return a;
 }
 
-/* An analysis behind the filter (fasttrack's filtered mode): 0, or -1 with a message. */
-int wb_aikido_listen(wb_machine *m, wb_mem_fn on_shared, void *data, char *err, size_t errlen) {
+/* An analysis behind the filter (fasttrack's filtered mode): on_shared(data, ...) at the
+ * fault that finds an access on a shared page, on_mirrored(data, ...) at a marked instruction's
+ * accesses to shared pages when wants(data, bb, i) said yes at translation (NULL: always).
+ * 0, or -1 with a message. */
+int wb_aikido_listen(wb_machine *m, wb_mem_fn on_shared, wb_mem_fn on_mirrored,
+                     int (*wants)(void *data, wb_bb *bb, unsigned i), void *data, char *err, size_t errlen) {
   wb_aikido *a = attach(m, err, errlen);
   if (!a) return -1;
   if (a->on_shared) { snprintf(err, errlen, "aikido: another analysis already sits behind the filter"); return -1; }
   a->on_shared = on_shared;
+  a->on_mirrored = on_mirrored;
+  a->wants = wants;
   a->data = data;
   return 0;
 }

@@ -32,7 +32,8 @@
 #include "../race/fasttrack.h"     /* the algorithm: engine-independent, no engine header */
 
 /* clients/aikido.c: put an analysis behind its shared-page filter (0, or -1 and a message) */
-int wb_aikido_listen(wb_machine *m, wb_mem_fn on_shared, void *data, char *err, size_t errlen);
+int wb_aikido_listen(wb_machine *m, wb_mem_fn on_shared, wb_mem_fn on_mirrored,
+                     int (*wants)(void *data, wb_bb *bb, unsigned i), void *data, char *err, size_t errlen);
 
 #define FT_THREADS 256           /* guest threads the detector tells apart (harts beyond: ignored) */
 #define MAX_HARTS 1024           /* harts a machine creates over a run (hart ids) */
@@ -195,6 +196,8 @@ static void add_sync_pc(fstate *st, uint64_t pc) {
   st->nsync++;
 }
 
+/* Behind the filter: a fault found an access on a shared page (the release stores and acquire
+ * loads have their own calls) */
 static void on_shared(void *data, wb_hart *h, uint64_t pc, uint64_t addr, unsigned size, int kind, uint64_t value) {
   fstate *st = data;
   if (!is_sync_pc(st, pc)) on_access(data, h, pc, addr, size, kind, value);
@@ -226,6 +229,20 @@ static int fenced(wb_bb *bb, unsigned i, int dir) {
   return 0;
 }
 
+static int is_lrsc(uint32_t raw) {
+  return (raw & 3) == 3 && (raw & 0x7f) == 0x2f && ((raw >> 27) == 2 || (raw >> 27) == 3);
+}
+
+/* Behind the filter, at translation: a marked instruction's mirrored access is analysed as
+ * data, as on_block would in full mode: not an atomic, LR/SC, release store or acquire load
+ * (they are synchronisation, with calls of their own). */
+static int wants_mirrored(void *data, wb_bb *bb, unsigned i) {
+  (void)data;
+  int kind;
+  if (!wb_bb_insn_mem(bb, i, NULL, &kind) || kind == WB_MEM_ATOMIC || is_lrsc(wb_bb_insn_raw(bb, i))) return 0;
+  return !(kind == WB_MEM_STORE && fenced(bb, i, -1)) && !(kind == WB_MEM_LOAD && fenced(bb, i, +1));
+}
+
 static void on_block(void *data, wb_bb *bb) {
   fstate *st = data;
   unsigned n = wb_bb_size(bb);
@@ -236,7 +253,7 @@ static void on_block(void *data, wb_bb *bb) {
     uint32_t raw = wb_bb_insn_raw(bb, i);
     int release = kind == WB_MEM_STORE && fenced(bb, i, -1);
     int acquire = kind == WB_MEM_LOAD && fenced(bb, i, +1);
-    int lrsc = (raw & 3) == 3 && (raw & 0x7f) == 0x2f && ((raw >> 27) == 2 || (raw >> 27) == 3);  /* LR, SC */
+    int lrsc = is_lrsc(raw);
     if (lrsc || kind == WB_MEM_ATOMIC) {
       /* an atomic orders what its aq/rl bits (or fences beside it) say; a relaxed one orders
        * nothing, and atomics never race, so it is not looked at at all */
@@ -428,7 +445,7 @@ int wb_client_fasttrack(wb_machine *m, const char *opts, char *err, size_t errle
   wb_client_ops ops = {.name = "fasttrack", .data = st, .on_block = on_block, .on_thread = on_thread,
                        .on_syscall = on_syscall, .on_run_end = on_run_end, .destroy = destroy};
   /* the filter first: its views and mirrored accesses; then this client's hooks */
-  if ((filtered && wb_aikido_listen(m, on_shared, st, err, errlen) != 0) || wb_client_add(m, &ops) < 0) {
+  if ((filtered && wb_aikido_listen(m, on_shared, on_access, wants_mirrored, st, err, errlen) != 0) || wb_client_add(m, &ops) < 0) {
     if (!err[0]) snprintf(err, errlen, "fasttrack: too many clients");
     ft_free(st->ft);
     free(st);
