@@ -166,6 +166,9 @@ typedef struct wb_fasttrack_stats {
   uint64_t race_pairs;
   uint64_t in_libc;
   uint64_t shadow_bytes;
+  uint64_t watchsets;
+  uint64_t set_skips;
+  wb_watch_counters units;
 } wb_fasttrack_stats;
 int wb_machine_fasttrack_stats(wb_machine *m, wb_fasttrack_stats *out);
 """

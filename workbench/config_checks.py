@@ -35,7 +35,8 @@ CLIENT_OPTIONS = {
     "watchheap": {"redzone": (1, 4096), "quarantine": (0, 1 << 24)},
     "taint": {"file": "token", "stdin": "flag", "addresses": "flag"},
     "aikido": {"count": "flag"},
-    "fasttrack": {"mode": frozenset({"full", "filtered"})},
+    "fasttrack": {"mode": frozenset({"full", "filtered", "watchsets"}), "cache": (1, 1 << 24),
+                  "blb": (0, 1 << 24)},
 }
 #: Machine settings a client cannot run without (what the engine study and wb bench give it)
 CLIENT_NEEDS = {"watchheap": {"watch": "unlimited"},

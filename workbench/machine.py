@@ -587,7 +587,13 @@ def _stats(m, what: str) -> dict | None:
     st = ffi.new(f"wb_{what}_stats *")
     if getattr(lib, f"wb_machine_{what}_stats")(m, st) != 0:
         return None
-    return {f: int(getattr(st, f)) for f, _ in ffi.typeof(f"wb_{what}_stats").fields}
+    out = {}
+    for f, field in ffi.typeof(f"wb_{what}_stats").fields:
+        if field.type.kind == "struct":      # fasttrack's units (wb_watch_counters): unit_<name>
+            out.update({f"unit_{g}": int(getattr(getattr(st, f), g)) for g, _ in field.type.fields})
+        else:
+            out[f] = int(getattr(st, f))
+    return out
 
 
 def _watch_stats(m) -> dict:

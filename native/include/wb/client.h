@@ -330,6 +330,25 @@ void wb_bb_call_addr(wb_bb *bb, unsigned i, wb_mem_fn fn, void *data);
 void wb_bb_mirror_mem(wb_bb *bb, unsigned i, const uint8_t *filter, uint64_t pages, int client,
                       int counter, wb_mem_fn fn, void *data);
 
+/* ---- a watchpoint unit of the client's own ----
+ * The engine's model of the unlimited-watchpoint unit (docs/watchpoints.md: a byte-granular
+ * range table behind a range cache of cache_entries entries (0: the default, 64) and a bitmap
+ * lookaside buffer of blb_entries lines (0: none)), fed by the client rather than by the
+ * guest's accesses: one per guest thread gives the per-thread units of the paper (a race
+ * detector's read/write-set checks, fasttrack's watchsets mode). NULL with err for bad sizes.
+ * wb_watchset_access: an access of len (1..8) bytes; 1 when it touches a byte watched for its
+ * kind (bits: 1 read, 2 write). wb_watchset_change: set (1) or clear (0) bits over
+ * [addr, addr+len); 0, or -1 with err (an empty or wrapping range, the table's segment cap). */
+typedef struct wb_watchset wb_watchset;
+#define WB_WATCHSET_READ 1u
+#define WB_WATCHSET_WRITE 2u
+wb_watchset *wb_watchset_new(uint64_t cache_entries, uint64_t blb_entries, char *err, size_t errlen);
+void wb_watchset_free(wb_watchset *w);
+int wb_watchset_access(wb_watchset *w, uint64_t addr, unsigned len, int store);
+int wb_watchset_change(wb_watchset *w, int set, unsigned bits, uint64_t addr, uint64_t len,
+                       char *err, size_t errlen);
+const wb_watch_counters *wb_watchset_counts(wb_watchset *w);
+
 #ifdef __cplusplus
 }
 #endif

@@ -298,6 +298,9 @@ typedef struct wb_fasttrack_stats {
   uint64_t race_pairs;         /* distinct (earlier pc, later pc) pairs: the records of stream "fasttrack" */
   uint64_t in_libc;            /* plain accesses inside wrapped libc calls, not analysed */
   uint64_t shadow_bytes;       /* host memory the detector's shadow and clocks hold */
+  uint64_t watchsets;          /* 1: mode=watchsets (per-thread read/write-set units) */
+  uint64_t set_skips;          /* watchsets: accesses no unit triggered on (not analysed) */
+  wb_watch_counters units;     /* watchsets: the threads' units' counters, summed (segments_max: the largest) */
 } wb_fasttrack_stats;
 /* 0 and *out filled, or -1 (and zeros) when the machine has no fasttrack client. */
 int wb_machine_fasttrack_stats(wb_machine *m, wb_fasttrack_stats *out);

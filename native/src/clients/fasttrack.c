@@ -5,7 +5,10 @@
  * Options: mode=full (default) analyses every plain load and store; mode=filtered only those
  * the Aikido filter passes (clients/aikido.h: accesses to pages a second thread touched, from
  * the moment it did), which is what makes it cheap, and misses races whose earlier access
- * came while the page was still private.
+ * came while the page was still private; mode=watchsets gives each thread a watchpoint unit of
+ * its own (wb_watchset: the unlimited-watchpoint paper's read/write-set checks) and analyses
+ * only the accesses it triggers on, finding exactly what full mode finds (section below).
+ * Options cache=N and blb=N size each thread's range cache and bitmap lookaside buffer.
  *
  * Synchronisation is seen in both modes alike, whatever page it touches (a missed release
  * would make the detector report races that are not there):
@@ -58,6 +61,13 @@ typedef struct race_rec {        /* stream "fasttrack" (48 bytes) */
 typedef struct fstate {
   wb_machine *m;
   int filtered;
+  int watchsets;                 /* mode=watchsets */
+  uint64_t ws_cache, ws_blb;     /* its units' range-cache entries and BLB lines */
+  wb_watchset *ws[FT_THREADS];   /* per thread: the bytes whose next access needs a check */
+  uint64_t ws_epoch[FT_THREADS]; /* the thread's epoch its unit was armed for */
+  uint8_t ws_broken[FT_THREADS]; /* its unit's table hit its cap: every access is checked */
+  int ws_hi;                     /* threads with a unit: 0..ws_hi-1 */
+  uint64_t ws_skips;             /* accesses no unit triggered on: not analysed */
   ft_state *ft;
   wb_stream *s;
   race_rec *races;               /* distinct pc pairs, open addressing on (prev_pc, cur_pc) */
@@ -146,6 +156,75 @@ static void on_access(void *data, wb_hart *h, uint64_t pc, uint64_t addr, unsign
   if (t < MAX_HARTS && st->inlib[t]) { st->in_libc++; return; }
   if (kind == WB_MEM_STORE) ft_write(st->ft, t, addr, size, pc);
   else ft_read(st->ft, t, addr, size, pc);
+}
+
+/* ---- watchsets mode: read/write-set checks on per-thread watchpoint units ----
+ *
+ * FastTrack does nothing for an access whose thread made the same kind of access to the same
+ * bytes earlier in its current epoch (its same-epoch rules), unless another thread's access
+ * changed those bytes' state since. Each thread's unit watches every byte except those: an
+ * access that triggers nothing is skipped, the others go to the detector and then
+ *  - a read stops watching its bytes for reads by this thread;
+ *  - a write stops watching them for writes and watches them for reads again (a write can
+ *    reset the read state: FastTrack's shared-write rule);
+ *  - in every other thread's unit the bytes are watched again, for reads after a read and for
+ *    both after a write;
+ *  - when the thread's epoch changes (a release, a fork) its unit watches everything again,
+ *    at its next access (ft_epoch);
+ *  - munmap watches the range again in every unit (the detector forgot it).
+ * So the detector sees every access it would act on and finds what full mode finds. A unit
+ * whose table reaches its cap is dropped: its thread's accesses are all analysed. */
+
+static void ws_drop(fstate *st, int t) {
+  wb_watchset_free(st->ws[t]);
+  st->ws[t] = NULL;
+  st->ws_broken[t] = 1;
+}
+
+static void ws_set(fstate *st, int t, int set, unsigned bits, uint64_t addr, uint64_t len) {
+  char err[160];
+  if (st->ws[t] && wb_watchset_change(st->ws[t], set, bits, addr, len, err, sizeof err) != 0) ws_drop(st, t);
+}
+
+static wb_watchset *ws_of(fstate *st, int t) {
+  if (t >= FT_THREADS || st->ws_broken[t]) return NULL;
+  if (!st->ws[t]) {
+    char err[160];
+    if (!(st->ws[t] = wb_watchset_new(st->ws_cache, st->ws_blb, err, sizeof err))) { st->ws_broken[t] = 1; return NULL; }
+    if (t >= st->ws_hi) st->ws_hi = t + 1;
+    st->ws_epoch[t] = 0;
+  }
+  uint64_t e = ft_epoch(st->ft, t);
+  if (e != st->ws_epoch[t] || !e) {      /* a new epoch (or the thread's first access): all of it */
+    ws_set(st, t, 1, WB_WATCHSET_READ | WB_WATCHSET_WRITE, 0, wb_view_window_offset(st->m));
+    st->ws_epoch[t] = e;
+  }
+  return st->ws[t];
+}
+
+static void on_checked(void *data, wb_hart *h, uint64_t pc, uint64_t addr, unsigned size, int kind, uint64_t value) {
+  fstate *st = data;
+  int t = wb_hart_id(h), store = kind == WB_MEM_STORE;
+  if (t < MAX_HARTS && st->inlib[t]) { st->in_libc++; return; }
+  wb_watchset *u = ws_of(st, t);
+  if (u && !wb_watchset_access(u, addr, size, store)) { st->ws_skips++; return; }
+  on_access(data, h, pc, addr, size, kind, value);
+  if (ft_epoch(st->ft, t) != st->ws_epoch[t]) return;   /* (unchanged by an access; kept exact) */
+  if (store) {
+    ws_set(st, t, 0, WB_WATCHSET_WRITE, addr, size);
+    ws_set(st, t, 1, WB_WATCHSET_READ, addr, size);
+  } else {
+    ws_set(st, t, 0, WB_WATCHSET_READ, addr, size);
+  }
+  for (int k = 0; k < st->ws_hi; k++)
+    if (k != t) ws_set(st, k, 1, store ? WB_WATCHSET_READ | WB_WATCHSET_WRITE : WB_WATCHSET_READ, addr, size);
+}
+
+static void ws_forget(fstate *st, uint64_t addr, uint64_t len) {
+  uint64_t space = wb_view_window_offset(st->m);
+  if (!st->watchsets || !len || addr >= space) return;
+  if (len > space - addr) len = space - addr;
+  for (int k = 0; k < st->ws_hi; k++) ws_set(st, k, 1, WB_WATCHSET_READ | WB_WATCHSET_WRITE, addr, len);
 }
 
 static void on_amo(void *data, wb_hart *h, uint64_t pc, uint64_t addr, unsigned size, int kind, uint64_t value) {
@@ -263,7 +342,7 @@ static void on_block(void *data, wb_bb *bb) {
       else if (rel) wb_bb_call_addr(bb, i, on_sc, st);
     } else if (release) { add_sync_pc(st, wb_bb_insn_pc(bb, i)); wb_bb_call_addr(bb, i, on_sc, st); }
     else if (acquire) { add_sync_pc(st, wb_bb_insn_pc(bb, i)); wb_bb_call_addr(bb, i, on_lr, st); }
-    else if (!st->filtered) wb_bb_call_addr(bb, i, on_access, st);
+    else if (!st->filtered) wb_bb_call_addr(bb, i, st->watchsets ? on_checked : on_access, st);
   }
 }
 
@@ -310,6 +389,7 @@ static void on_syscall(void *data, wb_hart *h, uint64_t nr, const uint64_t args[
     st->ctid[t] = args[0];
   } else if (nr == NR_MUNMAP && ret == 0) {
     ft_forget(st->ft, args[0], args[1]);
+    ws_forget(st, args[0], args[1]);
   }
 }
 
@@ -421,24 +501,62 @@ static void wrap_calls(fstate *st) {
 static void destroy(void *data) {
   fstate *st = data;
   ft_free(st->ft);
+  for (int k = 0; k < st->ws_hi; k++) wb_watchset_free(st->ws[k]);
   free(st->races);
   free(st->sync_pcs);
   free(st);
 }
 
-int wb_client_fasttrack(wb_machine *m, const char *opts, char *err, size_t errlen) {
-  int filtered = 0;
-  if (errlen) err[0] = 0;
-  if (opts && *opts) {
-    if (!strcmp(opts, "mode=full")) filtered = 0;
-    else if (!strcmp(opts, "mode=filtered")) filtered = 1;
-    else { snprintf(err, errlen, "fasttrack: unknown option %s (mode=full or mode=filtered)", opts); return -1; }
+/* mode=full|filtered|watchsets, cache=N, blb=N (comma-separated) */
+static int parse_options(const char *opts, int *filtered, int *watchsets, uint64_t *cache, uint64_t *blb,
+                         char *err, size_t errlen) {
+  if (!opts || !*opts) return 0;
+  char buf[256];
+  snprintf(buf, sizeof buf, "%s", opts);
+  int sized = 0;
+  for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+    char *eq = strchr(tok, '='), *end = NULL;
+    if (!eq) { snprintf(err, errlen, "fasttrack: option %s has no value", tok); return -1; }
+    *eq = 0;
+    const char *v = eq + 1;
+    if (!strcmp(tok, "mode")) {
+      if (!strcmp(v, "full")) *filtered = *watchsets = 0;
+      else if (!strcmp(v, "filtered")) { *filtered = 1; *watchsets = 0; }
+      else if (!strcmp(v, "watchsets")) { *filtered = 0; *watchsets = 1; }
+      else { snprintf(err, errlen, "fasttrack: unknown mode %s (full, filtered or watchsets)", v); return -1; }
+      continue;
+    }
+    unsigned long long n = strtoull(v, &end, 0);
+    if (!*v || !end || *end) { snprintf(err, errlen, "fasttrack: %s=%s is not a number", tok, v); return -1; }
+    if (!strcmp(tok, "cache") && n >= 1 && n <= (1u << 24)) *cache = n;
+    else if (!strcmp(tok, "blb") && n <= (1u << 24)) *blb = n;
+    else {
+      snprintf(err, errlen, "fasttrack: unknown option or value %s=%llu (mode=full|filtered|watchsets, "
+               "cache 1..%u, blb 0..%u)", tok, n, 1u << 24, 1u << 24);
+      return -1;
+    }
+    sized = 1;
   }
+  if (sized && !*watchsets) {
+    snprintf(err, errlen, "fasttrack: cache and blb size the per-thread units of mode=watchsets");
+    return -1;
+  }
+  return 0;
+}
+
+int wb_client_fasttrack(wb_machine *m, const char *opts, char *err, size_t errlen) {
+  int filtered = 0, watchsets = 0;
+  uint64_t cache = 0, blb = 0;
+  if (errlen) err[0] = 0;
+  if (parse_options(opts, &filtered, &watchsets, &cache, &blb, err, errlen) != 0) return -1;
   if (wb_client_data(m, "fasttrack")) { snprintf(err, errlen, "fasttrack: already added"); return -1; }
   fstate *st = calloc(1, sizeof *st);
   if (!st) { snprintf(err, errlen, "out of host memory"); return -1; }
   st->m = m;
   st->filtered = filtered;
+  st->watchsets = watchsets;
+  st->ws_cache = cache;
+  st->ws_blb = blb;
   st->ft = ft_new(wb_view_window_offset(m), FT_THREADS, on_race, st);   /* the guest space's size */
   st->s = wb_stream_new(m, "fasttrack", sizeof(race_rec));
   if (!st->ft || !st->s) { ft_free(st->ft); free(st); snprintf(err, errlen, "fasttrack: out of host memory"); return -1; }
@@ -473,5 +591,20 @@ __attribute__((visibility("default"))) int wb_machine_fasttrack_stats(wb_machine
   out->race_pairs = st->n;
   out->in_libc = st->in_libc;
   out->shadow_bytes = fs.shadow_bytes;
+  out->watchsets = (uint64_t)st->watchsets;
+  out->set_skips = st->ws_skips;
+  for (int k = 0; k < st->ws_hi; k++) {
+    if (!st->ws[k]) continue;
+    const wb_watch_counters *c = wb_watchset_counts(st->ws[k]);
+    wb_watch_counters *u = &out->units;
+    u->loads += c->loads; u->stores += c->stores; u->sets += c->sets; u->clears += c->clears;
+    u->lookups += c->lookups; u->hits += c->hits; u->misses += c->misses;
+    u->handler_calls += c->handler_calls; u->evictions += c->evictions;
+    u->invalidations += c->invalidations; u->triggers += c->triggers;
+    u->splits += c->splits; u->merges += c->merges;
+    if (c->segments_max > u->segments_max) u->segments_max = c->segments_max;
+    u->blb_lookups += c->blb_lookups; u->blb_hits += c->blb_hits; u->blb_misses += c->blb_misses;
+    u->blb_evictions += c->blb_evictions; u->blb_invalidations += c->blb_invalidations;
+  }
   return 0;
 }

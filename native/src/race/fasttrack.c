@@ -600,6 +600,10 @@ void ft_forget(ft_state *s, uint64_t addr, uint64_t len) {
 
 /* ---- stats and self-check ---- */
 
+uint64_t ft_epoch(const ft_state *s, int tid) {
+  return tid >= 0 && tid < s->max_threads && s->thr[tid].vc ? s->thr[tid].epoch : 0;
+}
+
 void ft_get_stats(const ft_state *s, ft_stats *out) {
   *out = s->st;
   long pg = sysconf(_SC_PAGESIZE);

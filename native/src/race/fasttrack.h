@@ -82,6 +82,11 @@ void ft_write(ft_state *, int tid, uint64_t addr, unsigned size, uint64_t pc);
 #define FT_FORGET_SCAN (64u << 10)
 void ft_forget(ft_state *, uint64_t addr, uint64_t len);
 
+/* Thread tid's current epoch (its own clock component with its tid; 0 before its first use):
+ * it changes exactly when the same-epoch fast path stops applying to the thread's earlier
+ * accesses (a release, a fork, being joined), which read/write-set filters key on. */
+uint64_t ft_epoch(const ft_state *, int tid);
+
 typedef struct ft_stats {
   uint64_t reads, writes;   /* accesses taken (not ignored) */
   uint64_t same_epoch;      /* accesses the same-epoch fast path finished (no shadow change) */
