@@ -82,6 +82,31 @@ def test_taint_cells(tmp_path):
     assert list(paper.analysis) == ["taint"]
 
 
+def test_race_cells(tmp_path):
+    """The race analysis on a threaded workload: the per-thread units find exactly the races
+    full FastTrack finds while most accesses never reach the detector, and both mechanisms get
+    a modelled cost of their checks."""
+    ds = W.run("small", grid={"workload": ["racy"], "analysis": ["none", "race"],
+                              "mechanism": ["off", "unlimited", "software"], "repeat": [0]},
+               sizes={"racy": 3000}, store=tmp_path / "store", progress=False)
+    race = ds.isel(repeat=0).sel(workload="racy", analysis="race")
+    sw, unl = race.sel(mechanism="software"), race.sel(mechanism="unlimited")
+    assert float(ds.output_ok.sel(analysis="race").min()) == 1.0
+    assert float(sw.findings) == float(unl.findings) > 0                  # racy's histogram races
+    assert float(unl.analysed) + float(unl.set_skips) == float(sw.analysed)
+    assert float(unl.set_skips) > float(unl.analysed) and float(sw.set_skips) == 0
+    assert float(unl.lookups) >= float(unl.loads) + float(unl.stores) > 0
+    assert float(unl.triggers) == float(unl.analysed)
+    for m in ("software", "unlimited"):
+        assert float(ds.modelled_slowdown.sel(workload="racy", analysis="race", mechanism=m)) > 1.0
+    assert not np.isfinite(ds.time_s.sel(workload="racy", analysis="none", mechanism="unlimited")).any()
+    paper = W.paper_comparison(ds)
+    assert paper.columns.tolist() == W.PAPER_COLUMNS
+    row = paper.set_index("analysis").loc["race"]
+    assert 0 < row["accesses reaching the detector"] < 0.5
+    assert row["modelled checks software / unlimited"] > 0 and row["software / unlimited"] > 0
+
+
 def test_bad_grid():
     with pytest.raises(ValueError, match="unknown grid dimension"):
         W.run("small", grid={"tier": ["jit"]}, progress=False)
