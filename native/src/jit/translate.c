@@ -827,6 +827,7 @@ static wb_jit_block *translate_block(struct wb_jit *J, uint64_t pc, const wb_ins
   for (unsigned k = 0; acts && k < astart[n] && !burst; k++)
     if (acts[k].kind == WB_ACT_BURST) burst = acts[k].burst;
   uint8_t *to_alt = burst ? wb_tx_burst_entry(t, burst) : tcopy ? wb_tx_taint_entry(t) : NULL;
+  uint64_t checked_in[2] = {0, 0};   /* per copy: instructions whose access takes the checked path */
   for (int copy = 0; copy < (two ? 2 : 1); copy++) {
     uint16_t *hoff = blk->hoff + (copy ? n + 1 : 0);
     int mode = burst ? copy + 1 : 0;
@@ -859,13 +860,16 @@ static wb_jit_block *translate_block(struct wb_jit *J, uint64_t pc, const wb_ins
       t->mirror = watched || tainted ? 1
                   : acts && astart[i + 1] > astart[i] && wb_tx_acts_mirror(acts + astart[i], astart[i + 1] - astart[i])
                   ? TX_MIRROR_CHOSEN : 0;
-      if (t->mirror) blk->mirrored |= 1ull << i;
+      if (t->mirror) checked_in[copy] |= 1ull << i;
       ended = translate_insn(t, &in[i]);
       t->mirror = 0;
       if (watched) wb_tx_watch_after(t);
       if (t->full) return NULL;
       ipc = t->end_pc;
     }
+    /* rebuild.c leaves an instruction only when every copy checks it (a taint copy checks
+     * every access; the clean copy only the marked ones) */
+    blk->mirrored = copy ? blk->mirrored & checked_in[1] : checked_in[0];
     t->i = n;
     if (!ended) exit_direct(t, x_jmp32(&t->b), p);
     if (t->b.p - blk->code > 60000) return NULL; /* hoff is 16-bit; never near this in practice */
