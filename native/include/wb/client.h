@@ -231,9 +231,10 @@ uint64_t wb_view_faults(const wb_machine *m);
 int wb_hart_view_set(wb_hart *h, int view);
 int wb_hart_view(const wb_hart *h);
 /* Blocks of hart h's code cache holding the instruction at pc are translated again (on_block
- * sees them again) before h runs on, so that a client that changed its mind about pc
- * (wb_bb_mirror_mem) is asked anew. Safe inside on_view_fault. The interpreter keeps its
- * blocks (it never mirrors). */
+ * sees them again) before h runs on, so that a client that has just decided to mirror pc
+ * (wb_bb_mirror_mem) is asked anew; blocks whose every copy already mirrors pc are left as
+ * they are (a fault there needs no new code). Safe inside on_view_fault. The interpreter
+ * keeps its blocks (it never mirrors). */
 void wb_retranslate(wb_hart *h, uint64_t pc);
 
 /* ---- watchpoints (a machine created with wb_config.watch; docs/watchpoints.md) ---- */
