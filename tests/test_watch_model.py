@@ -23,7 +23,7 @@ from workbench.models.watch import CLEAR, LOAD, READ, SET, STORE, WRITE, TraceEr
 TOP = 2**64 - 1
 RW = READ | WRITE
 LINE = 64
-BLB_COUNTERS = ["blb_lookups", "blb_hits", "blb_misses", "blb_evictions", "blb_invalidations"]
+BLB_COUNTERS = ["blb_lookups", "blb_hits", "blb_misses", "blb_evictions", "blb_updates"]
 
 
 class Oracle:
@@ -141,13 +141,8 @@ class Oracle:
         s, e = addr, last
         self.each("sets" if kind == SET else "clears")
         lo, hi = max(s - 1, 0), min(e + 1, TOP)
-        for n in self.sizes:
-            kept = [r for r in self.caches[n] if r[1] < lo or r[0] > hi]
-            self.c[n]["invalidations"] += len(self.caches[n]) - len(kept)
-            self.caches[n] = kept
-        kept = [ls for ls in self.blb if ls + LINE - 1 < lo or ls > hi]
-        self.each("blb_invalidations", len(self.blb) - len(kept))
-        self.blb = kept
+        # the BLB's lines over [s, e] are written in place (they stay)
+        self.each("blb_updates", sum(1 for ls in self.blb if ls <= e and ls + LINE - 1 >= s))
         bounds = [s] + ([e + 1] if e < TOP else [])
         self.each("splits", sum(self.inside(b) for b in bounds))
         self.nsegs -= self.starts(s, min(e + 1, TOP))   # only these bytes can start or stop
@@ -162,6 +157,31 @@ class Oracle:
             else:
                 self.bits.pop(p, None)
         self.nsegs += self.starts(s, min(e + 1, TOP))
+        # the range cache: the entries over [s - 1, e + 1] (the parents) give way to the new
+        # table's runs over their bytes, each in the place of the first parent in the list it
+        # overlaps (the most recently used), in address order; then the list is cut to n
+        for n in self.sizes:
+            cache, c = self.caches[n], self.c[n]
+            parents = [r for r in cache if not (r[1] < lo or r[0] > hi)]
+            got = {r: [] for r in parents}
+            for r in sorted(parents):
+                p = r[0]
+                while p <= r[1]:
+                    q = self.run(p)
+                    owner = min((x for x in parents if not (x[1] < q[0] or x[0] > q[1])), key=cache.index)
+                    if q not in got[owner]:
+                        got[owner].append(q)
+                    p = q[1] + 1
+            out = []
+            for r in cache:
+                if r in got:
+                    out += sorted(got[r])
+                    c["updates"] += len(got[r])
+                    c["invalidations"] += not got[r]
+                else:
+                    out.append(r)
+            c["evictions"] += max(0, len(out) - n)
+            self.caches[n] = out[:n]
         self.each("merges", sum(self.inside(b) for b in bounds))
         self.nops += 1
         for n in self.sizes:
@@ -268,25 +288,43 @@ def test_sweep_rows_equal_replay(seed, n, window, max_range):
     assert (np.diff(df["evictions"].to_numpy()) <= 0).all()
 
 
-def test_sweep_when_invalidations_free_entries():
-    # Size 2: [a, b] cached; a set invalidates b (a free entry); c comes in without an
-    # eviction, so the stack's order alone (c, a, ...) must not count a later look-up of
-    # a as a miss nor of a run evicted earlier as a hit.
-    t = ops([(SET, READ, 100, 10), (SET, READ, 200, 10), (SET, READ, 300, 10),
-             (LOAD, 0, 100, 1), (LOAD, 0, 200, 1), (LOAD, 0, 300, 1),   # stack 300 200 100
-             (SET, WRITE, 205, 1),                                     # kills 200 (and gaps)
-             (LOAD, 0, 100, 1), (LOAD, 0, 400, 1), (LOAD, 0, 300, 1), (LOAD, 0, 100, 1)])
+def test_sweep_when_a_merge_frees_an_entry():
+    # A = [100, 109] and B = [200, 209] are watched; a set of the gap between joins them into
+    # Q = [100, 209], written in the place of the more recently used of the two (B); at size
+    # 2, which held both, A's entry is then free: 300's run comes in without an eviction.
+    t = ops([(SET, READ, 100, 10), (SET, READ, 200, 10),
+             (LOAD, 0, 100, 1), (LOAD, 0, 200, 1),                     # [B, A]
+             (SET, READ, 110, 90),                                     # [Q] and a free entry
+             (LOAD, 0, 300, 1), (LOAD, 0, 150, 1), (LOAD, 0, 105, 1)])
     df = watch.sweep(t, [1, 2, 3, 4])
     for size in (1, 2, 3, 4):
         assert df.loc[size].to_dict() == watch.replay(t, size)
-    # size 2: 100 went when 300 came in; after the kill 100 takes the free entry (no
-    # eviction) and is then a miss again at every look-up: closing the stack's gap would have
-    # made the first look-up of 100 after the kill a hit (depth 1 in [300, 100])
-    assert df.loc[2, ["hits", "misses", "evictions", "invalidations"]].tolist() == [0, 7, 4, 1]
-    assert df.loc[3, ["hits", "misses", "evictions", "invalidations"]].tolist() == [3, 4, 0, 1]
+    cols = ["hits", "misses", "evictions", "invalidations", "updates"]
+    # size 1: B evicted A; Q replaces B; 300 evicts Q, 150 brings it back, 105 hits it
+    assert df.loc[1, cols].tolist() == [1, 4, 3, 0, 1]
+    # size 2: A's entry dropped (an invalidation), 300 takes it; 150 and 105 hit Q
+    assert df.loc[2, cols].tolist() == [2, 3, 0, 1, 1]
+    assert df.loc[4, cols].tolist() == [2, 3, 0, 1, 1]
     want = oracle([tuple(int(x) for x in (r["kind"], r["flags"], r["addr"], r["len"])) for r in t], [1, 2, 3, 4])
     for size in (1, 2, 3, 4):
         assert df.loc[size].to_dict() == want[size]
+
+
+def test_a_split_writes_its_runs_in_place():
+    # a clear inside a cached run cuts it in three; all three are written where it was (the
+    # lowest address first), so the accesses beside the cleared bytes still hit
+    t = ops([(SET, RW, 100, 100), (LOAD, 0, 150, 1), (CLEAR, READ, 150, 8),
+             (LOAD, 0, 158, 1), (LOAD, 0, 150, 1), (LOAD, 0, 120, 1)])
+    df = watch.sweep(t, [1, 2, 3, 16])
+    cols = ["lookups", "hits", "misses", "evictions", "updates", "triggers", "splits"]
+    assert df.loc[3, cols].tolist() == [4, 3, 1, 0, 3, 3, 2]
+    assert df.loc[16].to_dict() == df.loc[3].to_dict()
+    # size 1 keeps [100, 149] only (the other two evicted at once), size 2 also [150, 157]:
+    # each later look-up then misses
+    assert df.loc[1, ["hits", "misses", "evictions"]].tolist() == [0, 4, 5]
+    assert df.loc[2, ["hits", "misses", "evictions"]].tolist() == [0, 4, 4]
+    for size in (1, 2, 3, 16):
+        assert df.loc[size].to_dict() == watch.replay(t, size)
 
 
 # ---------------------------------------------------------------- the BLB, random traces
@@ -354,7 +392,7 @@ def test_blb_replay_equals_the_oracle_and_the_sweep(blb_entries, blb_runs, seed)
         return
     # the traces exercise what they should: dense lines come and go, accesses hand over from
     # a run to a dense line, and the range cache still works for the rest
-    assert c["blb_hits"] and c["blb_misses"] and c["blb_invalidations"] and o.handoffs
+    assert c["blb_hits"] and c["blb_misses"] and c["blb_updates"] and o.handoffs
     assert c["lookups"] and c["hits"] and c["invalidations"] and c["triggers"]
     assert c["blb_lookups"] == c["blb_hits"] + c["blb_misses"]
     if blb_entries <= 2:
@@ -431,27 +469,30 @@ def test_top_of_the_address_space():
     # the whole address space in two operations (len cannot be 2**64): one segment
     c = counters([(SET, RW, 0, TOP), (SET, RW, TOP, 1), (LOAD, 0, TOP - 3, 4), (STORE, 0, 0, 8)])
     assert (c["merges"], c["segments_max"], c["lookups"], c["hits"], c["triggers"]) == (1, 1, 2, 1, 2)
+    # [0, TOP] cached, cut into [0, TOP - 1] (W) and [TOP] (RW) in place, then those two into
+    # [0] (W), [1, TOP - 1] (none) and [TOP] (R): the second load of 5 hits
     c = counters([(SET, RW, 0, TOP), (SET, RW, TOP, 1), (LOAD, 0, 5, 1), (CLEAR, READ, 0, TOP),
                   (CLEAR, WRITE, 1, TOP), (LOAD, 0, 5, 1)])
-    assert (c["invalidations"], c["misses"], c["triggers"], c["splits"]) == (1, 2, 1, 2)
+    assert (c["updates"], c["invalidations"], c["misses"], c["hits"], c["triggers"], c["splits"]) == (5, 0, 1, 1, 1, 2)
 
 
-def test_evictions_and_invalidations():
+def test_evictions_and_updates_in_place():
     t = [(SET, READ, 100, 100), (LOAD, 0, 50, 1), (LOAD, 0, 150, 1), (LOAD, 0, 50, 1), (LOAD, 0, 150, 1)]
     c = counters(t, 1)
     assert (c["misses"], c["evictions"], c["hits"]) == (4, 3, 0)
     c = counters(t, 2)
     assert (c["misses"], c["evictions"], c["hits"]) == (2, 0, 2)
-    # a set far away leaves the cached run alone; one beside it (within one byte) removes it
+    # a set far away leaves the cached run alone; one beside it (within one byte) writes it
+    # again in place (its run is unchanged here), so it still hits
     t = [(SET, READ, 100, 100), (LOAD, 0, 150, 1), (SET, WRITE, 300, 10), (LOAD, 0, 150, 1),
          (SET, WRITE, 200, 1), (LOAD, 0, 150, 1)]
     c = counters(t)
-    assert (c["misses"], c["hits"], c["invalidations"]) == (2, 1, 1)
+    assert (c["misses"], c["hits"], c["updates"], c["invalidations"]) == (1, 2, 1, 0)
     assert watch.sweep(ops(t), [1, 16]).loc[16].to_dict() == c
-    # gap runs go too: [0, 99] and [100, 199] touch [98, 100]; [200, 2**64 - 1] does not
+    # gap runs too: [0, 99] and [100, 199] touch [98, 100]; [200, 2**64 - 1] does not
     c = counters([(SET, READ, 100, 100), (LOAD, 0, 50, 1), (LOAD, 0, 150, 1), (LOAD, 0, 250, 1),
-                  (CLEAR, WRITE, 99, 1), (LOAD, 0, 250, 1)])
-    assert (c["invalidations"], c["hits"]) == (2, 1)
+                  (CLEAR, WRITE, 99, 1), (LOAD, 0, 250, 1), (LOAD, 0, 50, 1)])
+    assert (c["updates"], c["invalidations"], c["hits"]) == (2, 0, 2)
 
 
 def test_clearing_what_was_never_set_changes_nothing():
@@ -492,7 +533,7 @@ def pick(c, names):
 
 
 RC = "lookups hits misses handler_calls"
-BLB = "blb_lookups blb_hits blb_misses blb_evictions blb_invalidations"
+BLB = "blb_lookups blb_hits blb_misses blb_evictions blb_updates"
 
 # line [0x100, 0x13f]: gap [0, 0x101], 0x102 (R), gap, 0x106 (R), gap [0x107, ...]: 5 runs
 FIVE_RUNS = [(SET, READ, 0x102, 1), (SET, READ, 0x106, 1)]
@@ -551,20 +592,18 @@ def test_blb_evictions():
     assert pick(blb(t, 2, 4), BLB) == (3, 1, 2, 0, 0)
 
 
-def test_blb_a_set_or_clear_beside_a_line_invalidates_it():
+def test_blb_a_set_or_clear_writes_its_lines_in_place():
     look = (LOAD, 0, 0x150, 1)                  # line [0x140, 0x17f] (7 runs throughout)
     t = SEVEN_RUNS + [
         look,                                   # miss
-        (SET, WRITE, 0x181, 4), look,           # [0x180, 0x185]: the next line only; a hit
-        (SET, WRITE, 0x180, 1), look,           # s - 1 = 0x17f is in the line: gone; a miss
-        (SET, WRITE, 0x13C, 4), look,           # e + 1 = 0x140 is in it: gone; a miss
-        (CLEAR, READ, 0x130, 16), look,         # clears nothing, still e + 1 = 0x140; a miss
-        (CLEAR, READ, 0x1000, 1), look,         # far away; a hit
+        (SET, WRITE, 0x181, 4), look,           # [0x181, 0x184]: the next line only; a hit
+        (SET, WRITE, 0x17f, 1), look,           # the line's last byte: written in place; a hit
+        (SET, WRITE, 0x13C, 8), look,           # across both lines: one held; a hit
+        (CLEAR, READ, 0x130, 16), look,         # [0x130, 0x13f]: the line before only; a hit
+        (CLEAR, WRITE, 0x100, 0x100), look,     # four lines, one held; a hit
     ]
     c = blb(t, 4, 4)
-    assert pick(c, BLB) == (6, 2, 4, 0, 3) and c["lookups"] == 0
-    # the range cache's entries are invalidated as ever (the lines' runs never reached it)
-    assert c["invalidations"] == 0
+    assert pick(c, BLB) == (6, 5, 1, 0, 3) and c["lookups"] == 0
 
 
 def test_blb_at_the_top_of_the_address_space():
@@ -573,27 +612,27 @@ def test_blb_at_the_top_of_the_address_space():
          (LOAD, 0, TOP - 7, 8),     # the line (BLB miss), which ends at TOP: done
          (LOAD, 0, TOP - 67, 8),    # run [0, TOP - 61] (miss) reaches into the line: BLB hit;
                                     # TOP - 60 triggers
-         (SET, WRITE, TOP, 1),      # [TOP - 1, TOP] (clipped): the line goes
-         (LOAD, 0, TOP, 1),         # BLB miss (8 runs now), no trigger
+         (SET, WRITE, TOP, 1),      # the line's bits, written in place
+         (LOAD, 0, TOP, 1),         # BLB hit (8 runs now), no trigger
          (STORE, 0, TOP, 1)]        # BLB hit, triggers
     c = blb(t, 4, 4)
-    assert pick(c, BLB) == (4, 2, 2, 0, 1) and pick(c, RC) == (1, 0, 1, 1) and c["triggers"] == 2
-    # and at the bottom: a set at 0 (s - 1 clipped) invalidates line 0
+    assert pick(c, BLB) == (4, 3, 1, 0, 1) and pick(c, RC) == (1, 0, 1, 1) and c["triggers"] == 2
+    # and at the bottom: a set at 0 writes line 0
     t = [(SET, READ, 2, 1), (SET, READ, 5, 1), (LOAD, 0, 0, 8), (SET, WRITE, 0, 1), (LOAD, 0, 0, 8)]
-    assert pick(blb(t, 4, 4), BLB) == (2, 0, 2, 0, 1)
+    assert pick(blb(t, 4, 4), BLB) == (2, 1, 1, 0, 1)
 
 
-def test_blb_a_set_over_the_whole_space_invalidates_every_line():
-    # the window spans 2**58 lines: every entry goes, found by walking the BLB, not the lines
+def test_blb_a_set_over_the_whole_space_writes_every_line():
+    # the range spans 2**58 lines: every entry is written, found by walking the BLB, not the
+    # lines
     lines = [0x1000 * k for k in range(5)] + [TOP - 63]
     t = [(SET, READ, x + 1, 1) for x in lines] + [(LOAD, 0, x, 1) for x in lines] + [(CLEAR, WRITE, 0, TOP)]
     assert pick(blb(t, 4, 3, with_oracle=False), BLB) == (6, 0, 6, 2, 4)
-    # with 8 entries: 6 misses, 6 lines gone, 6 misses again; then a clear of [0x1000,
-    # 0x2000] (of nothing) touches lines 0xfc0, 0x1000 and 0x2000 ([0xfff, 0x2001]), of which
-    # the BLB holds two: the next round hits the other 4
+    # with 8 entries: 6 misses, 6 lines written, 6 hits; then a clear of [0x1000, 0x2000]
+    # (of nothing) writes lines 0x1000 and 0x2000, and the next round hits all 6 again
     t += [(LOAD, 0, x, 1) for x in lines]
     t += [(CLEAR, WRITE, 0x1000, 0x1001)] + [(LOAD, 0, x, 1) for x in lines]
-    assert pick(blb(t, 8, 3, with_oracle=False), BLB) == (18, 4, 14, 0, 6 + 2)
+    assert pick(blb(t, 8, 3, with_oracle=False), BLB) == (18, 12, 6, 0, 6 + 2)
 
 
 def test_blb_counters_are_zero_without_one():

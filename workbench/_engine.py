@@ -113,9 +113,9 @@ typedef struct wb_watch_op {
 } wb_watch_op;
 typedef struct wb_watch_counters {
   uint64_t loads, stores, sets, clears;
-  uint64_t lookups, hits, misses, handler_calls, evictions, invalidations, triggers;
+  uint64_t lookups, hits, misses, handler_calls, evictions, invalidations, updates, triggers;
   uint64_t splits, merges, segments_max;
-  uint64_t blb_lookups, blb_hits, blb_misses, blb_evictions, blb_invalidations;
+  uint64_t blb_lookups, blb_hits, blb_misses, blb_evictions, blb_updates;
 } wb_watch_counters;
 int wb_watch_replay(const wb_watch_op *ops, size_t n, uint64_t rc_entries, uint64_t blb_entries,
                     uint64_t blb_runs, wb_watch_counters *out, char *err, size_t errlen);

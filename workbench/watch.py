@@ -21,8 +21,8 @@ from .errors import ConfigError
 
 #: the counters, in the order of the C struct wb_watch_counters
 COUNTERS = ("loads", "stores", "sets", "clears", "lookups", "hits", "misses", "handler_calls",
-            "evictions", "invalidations", "triggers", "splits", "merges", "segments_max",
-            "blb_lookups", "blb_hits", "blb_misses", "blb_evictions", "blb_invalidations")
+            "evictions", "invalidations", "updates", "triggers", "splits", "merges", "segments_max",
+            "blb_lookups", "blb_hits", "blb_misses", "blb_evictions", "blb_updates")
 
 
 # one error for a bad record, whichever side found it (the model checks first, with numpy)

@@ -43,11 +43,11 @@ READ, WRITE = 1, 2
 
 # The counters, in the order of the C struct's fields.
 COUNTERS = ("loads", "stores", "sets", "clears", "lookups", "hits", "misses", "handler_calls",
-            "evictions", "invalidations", "triggers", "splits", "merges", "segments_max",
-            "blb_lookups", "blb_hits", "blb_misses", "blb_evictions", "blb_invalidations")
+            "evictions", "invalidations", "updates", "triggers", "splits", "merges", "segments_max",
+            "blb_lookups", "blb_hits", "blb_misses", "blb_evictions", "blb_updates")
 (_LOADS, _STORES, _SETS, _CLEARS, _LOOKUPS, _HITS, _MISSES, _HANDLER_CALLS, _EVICTIONS,
- _INVALIDATIONS, _TRIGGERS, _SPLITS, _MERGES, _SEGMENTS_MAX, _BLB_LOOKUPS, _BLB_HITS,
- _BLB_MISSES, _BLB_EVICTIONS, _BLB_INVALIDATIONS) = range(len(COUNTERS))
+ _INVALIDATIONS, _UPDATES, _TRIGGERS, _SPLITS, _MERGES, _SEGMENTS_MAX, _BLB_LOOKUPS, _BLB_HITS,
+ _BLB_MISSES, _BLB_EVICTIONS, _BLB_UPDATES) = range(len(COUNTERS))
 _NCOUNTERS = len(COUNTERS)
 
 # The bitmap lookaside buffer's line: an aligned block of BLB_LINE bytes.
@@ -156,7 +156,7 @@ from .watch_table import _apply, _boundaries_inside, _floor, _next, _run_of, _sc
 # The BLB does not depend on the range cache's size, so both kernels simulate it literally,
 # with these helpers. A kernel walks an access with _step, which says whether each part goes
 # to a dense line's bitmap (the kernel calls _blb_use) or to the run of p (the kernel looks it
-# up in its range cache); a set or clear calls _blb_invalidate.
+# up in its range cache); a set or clear calls _blb_held.
 #
 # Its entries: an LRU list of at most `cap` lines (keys: their first bytes) in slots of a
 # doubly linked list, most recently used at the head, found through a typed Dict key -> slot
@@ -326,34 +326,118 @@ def _blb_use(QB, whereB, ls, blb_cap, c):
 
 
 @njit(cache=True)
-def _blb_invalidate(QB, whereB, lo, hi, c):
-    """Drop the BLB's lines that intersect [lo, hi]: looked up one by one when the window
-    spans no more lines than the BLB holds, else by walking the entries (a set may span
-    2**58 lines)."""
+def _blb_held(QB, whereB, lo, hi):
+    """How many of the BLB's lines intersect [lo, hi] (a set or clear writes their bits in
+    place): looked up one by one when the range spans no more lines than the BLB holds, else
+    by walking the entries (a set may span 2**58 lines)."""
     key, prv, nxt, free, st = QB
     if st[2] == 0:
-        return
+        return 0
     first = lo & _LINE_MASK
     final = hi & _LINE_MASK
+    n = 0
     if (final - first) // _LINE_BYTES < np.uint64(st[2]):
         x = first
         while True:
-            if _lru_drop(QB, whereB, x):
-                c[_BLB_INVALIDATIONS] += 1
+            if x in whereB:
+                n += 1
             if x == final:                   # before x + 64 could wrap
                 break
             x += _LINE_BYTES
     else:
         s = st[0]
         while s >= 0:
-            nx = nxt[s]
             if first <= key[s] and key[s] <= final:
-                _lru_drop(QB, whereB, key[s])
-                c[_BLB_INVALIDATIONS] += 1
-            s = nx
+                n += 1
+            s = nxt[s]
+    return n
+
+
+# ---------------------------------------------------------------- a set or clear in place
+# Both kernels replace the cached runs a set or clear changes the same way (docs/watchpoints.md,
+# "The range cache"): the *parents* (the cached runs crossing [s - 1, e + 1], found before the
+# table changes, with the stamps of their last use) give way to the runs of the new table over
+# their bytes, each written in the place of the most recently used parent it overlaps; a parent
+# that gets none is dropped. A kernel keeps its parents in arrays pf (first byte), pl (last),
+# pst (stamp), ps (slot), in address order.
+
+@njit(cache=True)
+def _recent(sa, fa, sb, fb):
+    """Whether the entry with stamp sa and first byte fa was used more recently than (sb, fb):
+    a later stamp, or the same one (runs written in one entry's place share its stamp and sit
+    in the LRU order by address) and a lower address."""
+    return sa > sb or (sa == sb and fa < fb)
+
+
+@njit(cache=True)
+def _parents(T, where, stamp, lo, hi, pf, pl, pst, ps):
+    """The cached runs of the (unchanged) table crossing [lo, hi] into pf, pl, pst, ps (where:
+    a run's first byte -> its slot; stamp: per slot); how many."""
+    n = 0
+    p = lo
+    while True:
+        rf, rl, rb = _run_of(T, p)
+        if rf in where:
+            s = where[rf]
+            pf[n] = rf
+            pl[n] = rl
+            pst[n] = stamp[s]
+            ps[n] = s
+            n += 1
+        if rl >= hi:
+            return n
+        p = rl + _U1
+
+
+@njit(cache=True)
+def _new_runs(T, pf, pl, pst, npar, qf, qp, pn, p0):
+    """The runs of the changed table over the parents' bytes, in address order: qf their first
+    bytes, qp the parent each goes to; pn[j], p0[j] how many parent j gets and the first of
+    them (a parent's are consecutive). Returns how many runs. A parent, whose bytes had one
+    set of bits, gets at most three: the part before the change, inside it, after it."""
+    n = 0
+    for j in range(npar):
+        pn[j] = 0
+        p = pf[j]
+        while True:
+            rf, rl, rb = _run_of(T, p)
+            if n > 0 and qf[n - 1] == rf:                # one run over two parents: merged
+                o = qp[n - 1]
+                if _recent(pst[j], pf[j], pst[o], pf[o]):
+                    qp[n - 1] = j
+            else:
+                qf[n] = rf
+                qp[n] = j
+                n += 1
+            if rl >= pl[j]:
+                break
+            p = rl + _U1
+    for k in range(n):
+        j = qp[k]
+        if pn[j] == 0:
+            p0[j] = k
+        pn[j] += 1
+    return n
+
+
+@njit(cache=True)
+def _replaced_in_order(pst, pn, npar, idx):
+    """The parents that get runs, least recently used first (idx: scratch)."""
+    m = 0
+    for j in range(npar - 1, -1, -1):                    # by address, highest first ...
+        if pn[j] > 0:
+            idx[m] = j
+            m += 1
+    sel = idx[:m]
+    return sel[np.argsort(pst[sel], kind="mergesort")]  # ... then by stamp, oldest first (stable)
 
 
 # ---------------------------------------------------------------- replay: one cache size
+
+# Slots past the cache's size that a replacement may fill before the overflow is evicted: a
+# parent gets at most three runs, and each is evicted for right after its parent's runs.
+_SLACK = 2
+
 
 @njit(cache=True)
 def _replay(kind, flags, addr, length, n_entries, n_slots, blb_cap, blb_slots, blb_thr, seg_cap):
@@ -364,19 +448,33 @@ def _replay(kind, flags, addr, length, n_entries, n_slots, blb_cap, blb_slots, b
     T = _table()
     W = _scratch()
     # the cache: slots in a doubly linked list, most recently used at head; `where` maps an
-    # entry's run (by its first byte: entries are current runs, so they never overlap) to it
-    key = np.empty(n_slots, np.uint64)
-    prv = np.full(n_slots, -1, np.int64)
-    nxt = np.full(n_slots, -1, np.int64)
-    free = np.empty(n_slots, np.int64)
+    # entry's run (by its first byte: entries are current runs, so they never overlap) to it;
+    # stamp: the time of the slot's last use (shared by runs written in one entry's place)
+    slots = n_slots + _SLACK
+    key = np.empty(slots, np.uint64)
+    stamp = np.zeros(slots, np.int64)
+    prv = np.full(slots, -1, np.int64)
+    nxt = np.full(slots, -1, np.int64)
+    free = np.empty(slots, np.int64)
     nfree = 0
     used = 0
     count = 0
     head = -1
     tail = -1
+    t = 0
     where = Dict.empty(key_type=types.uint64, value_type=types.int64)
     QB = _lru(blb_slots)
     whereB = Dict.empty(key_type=types.uint64, value_type=types.int64)
+    # a set or clear's parents (at most every entry) and their new runs (three each)
+    pf = np.empty(slots, np.uint64)
+    pl = np.empty(slots, np.uint64)
+    pst = np.empty(slots, np.int64)
+    ps = np.empty(slots, np.int64)
+    pn = np.empty(slots, np.int64)
+    p0 = np.empty(slots, np.int64)
+    idx = np.empty(slots, np.int64)
+    qf = np.empty(3 * slots, np.uint64)
+    qp = np.empty(3 * slots, np.int64)
     for i in range(kind.shape[0]):
         kd = kind[i]
         a = addr[i]
@@ -442,6 +540,8 @@ def _replay(kind, flags, addr, length, n_entries, n_slots, blb_cap, blb_slots, b
                         tail = s
                     head = s
                     count += 1
+                stamp[s] = t
+                t += 1
                 if done:
                     break
             if trig:
@@ -451,31 +551,7 @@ def _replay(kind, flags, addr, length, n_entries, n_slots, blb_cap, blb_slots, b
             c[_SETS if is_set else _CLEARS] += 1
             lo = a - _U1 if a > _U0 else a           # [s - 1, e + 1], clipped
             hi = end + _U1 if end < _TOP else end
-            # drop the cached runs overlapping it: walk the old table's runs over that window
-            # and look each up
-            if count > 0:
-                p = lo
-                while True:
-                    rf, rl, rb = _run_of(T, p)
-                    if rf in where:
-                        s = where[rf]
-                        where.pop(rf)
-                        if prv[s] >= 0:
-                            nxt[prv[s]] = nxt[s]
-                        else:
-                            head = nxt[s]
-                        if nxt[s] >= 0:
-                            prv[nxt[s]] = prv[s]
-                        else:
-                            tail = prv[s]
-                        free[nfree] = s
-                        nfree += 1
-                        count -= 1
-                        c[_INVALIDATIONS] += 1
-                    if rl >= hi:
-                        break
-                    p = rl + _U1
-            _blb_invalidate(QB, whereB, lo, hi, c)
+            npar = _parents(T, where, stamp, lo, hi, pf, pl, pst, ps) if count > 0 else 0
             splits = _boundaries_inside(T, a, end)
             T, W, ok = _apply(T, a, end, flags[i], is_set, seg_cap, W)
             if not ok:
@@ -484,6 +560,59 @@ def _replay(kind, flags, addr, length, n_entries, n_slots, blb_cap, blb_slots, b
             c[_MERGES] += _boundaries_inside(T, a, end)
             if T[6][1] > c[_SEGMENTS_MAX]:
                 c[_SEGMENTS_MAX] = T[6][1]
+            c[_BLB_UPDATES] += _blb_held(QB, whereB, a, end)
+            if npar == 0:
+                continue
+            nq = _new_runs(T, pf, pl, pst, npar, qf, qp, pn, p0)
+            for j in range(npar):
+                where.pop(pf[j])
+                if pn[j] == 0:                       # merged into a more recent parent's run
+                    s = ps[j]
+                    if prv[s] >= 0:
+                        nxt[prv[s]] = nxt[s]
+                    else:
+                        head = nxt[s]
+                    if nxt[s] >= 0:
+                        prv[nxt[s]] = prv[s]
+                    else:
+                        tail = prv[s]
+                    free[nfree] = s
+                    nfree += 1
+                    count -= 1
+                    c[_INVALIDATIONS] += 1
+            for j in _replaced_in_order(pst, pn, npar, idx):
+                at = ps[j]                           # the first run takes the parent's slot
+                key[at] = qf[p0[j]]
+                where[key[at]] = at
+                for k in range(p0[j] + 1, p0[j] + pn[j]):   # the others go right after it
+                    if nfree > 0:
+                        nfree -= 1
+                        x = free[nfree]
+                    else:
+                        x = used
+                        used += 1
+                    key[x] = qf[k]
+                    where[qf[k]] = x
+                    stamp[x] = stamp[at]
+                    prv[x] = at
+                    nxt[x] = nxt[at]
+                    if nxt[at] >= 0:
+                        prv[nxt[at]] = x
+                    else:
+                        tail = x
+                    nxt[at] = x
+                    at = x
+                    count += 1
+                c[_UPDATES] += pn[j]
+                while count > n_entries:             # overflow: evict the least recently used
+                    x = tail
+                    where.pop(key[x])
+                    tail = prv[x]
+                    nxt[tail] = -1                   # (a cache of >= 1 keeps an entry)
+                    free[nfree] = x
+                    nfree += 1
+                    count -= 1
+                    c[_EVICTIONS] += 1
     return c, _NO_ERROR
 
 
@@ -523,7 +652,7 @@ def replay(trace, rc_entries: int, blb_entries: int = 0, blb_runs: int = 4) -> d
     _check_blb(blb_entries, blb_runs)
     kind, flags, addr, length = _columns(trace)
     blb_cap, blb_slots, blb_thr = _blb_params(blb_entries, blb_runs, kind)
-    n_slots = max(1, min(int(rc_entries), _max_lookups(kind, length)))
+    n_slots = max(1, min(int(rc_entries), _max_entries(kind, length)))
     cap = int(MAX_SEGMENTS)
     c, err = _replay(kind, flags, addr, length, np.int64(min(int(rc_entries), 2**62)),
                      np.int64(n_slots), blb_cap, blb_slots, blb_thr, np.int64(cap))
@@ -533,95 +662,62 @@ def replay(trace, rc_entries: int, blb_entries: int = 0, blb_runs: int = 4) -> d
 
 
 # ---------------------------------------------------------------- sweep: all sizes at once
-# LRU with invalidations is a stack algorithm once killed entries leave *holes* in the stack
-# instead of vanishing: a cache of N entries holds exactly the runs in the top N positions of
-# a stack of slots (runs and holes), and a hole among them is a free entry. The slots are
-# ordered by timestamp (a run's last look-up; a hole keeps the timestamp of the run it
-# replaced), so a position is a count of later timestamps (a Fenwick tree). A look-up of a run
-# at position d (infinite if not in the stack) with the topmost hole at position h:
-#   - hits at every size N > d;
-#   - if h < d, the hole is consumed (every size h < N <= d inserts into a free entry) and
-#     the run's old slot becomes a hole (sizes N > d keep their entries, so their free ones);
-#     otherwise the run's own slot is consumed (plain LRU); let h = d then;
-#   - evicts at every size N <= h (the top N were all runs, and the run was not among them);
-#   - the run is pushed on top.
-# Removing killed runs from the stack instead (closing the gap) would wrongly count as hits
-# the look-ups of runs that sizes with a free entry had already evicted.
-# A kill of a run at position d invalidates at every size N > d; its slot becomes a hole.
-# Holes are only ever removed from the top, so a max-heap of their timestamps is enough.
+# Every cache size sees the same look-ups and the same runs, and each keeps its entries in
+# the order of their last use; a set or clear writes runs in a parent's place, in that order,
+# at every size holding the parent. So caches nest: the cache of N entries holds the first k_N
+# entries (k_N <= N) of one list, the cache of the largest size. The pass keeps that list
+# (most recently used first) and, per size, k_N and the last entry it holds (its boundary);
+# each entry records the smallest size holding it (its level; a size larger than one holding
+# it holds it too). Then:
+#   - a look-up of an entry at level L hits at every size from L up; at the smaller sizes it
+#     misses and the entry becomes their first: a size with a free entry takes it (k_N + 1),
+#     a full one evicts its boundary (whose level goes up by one); the entry's level is 0;
+#   - a dropped parent at level L leaves every size from L up (k_N - 1);
+#   - a parent at level L replaced by r runs gives every size from L up r - 1 more entries
+#     and evicts boundaries while k_N > N. Parents are replaced least recently used first,
+#     so what an overflow evicts is what it would evict after all the replacements.
+# An entry no size holds any more leaves the list. A look-up costs O(1) plus a step per size
+# it misses at (the sizes are a few dozen at most).
 
 @njit(cache=True)
-def _fen_add(tree, t, v):
-    i = t + 1
-    while i < tree.shape[0]:
-        tree[i] += v
-        i += i & (-i)
-
-
-@njit(cache=True)
-def _fen_prefix(tree, t):
-    """Slots with timestamp <= t."""
-    s = 0
-    i = t + 1
-    while i > 0:
-        s += tree[i]
-        i -= i & (-i)
-    return s
-
-
-@njit(cache=True)
-def _heap_push(h, n, v):
-    i = n
-    h[i] = v
-    while i > 0:
-        p = (i - 1) >> 1
-        if h[p] >= h[i]:
-            break
-        h[p], h[i] = h[i], h[p]
-        i = p
-    return n + 1
-
-
-@njit(cache=True)
-def _heap_pop(h, n):
-    n -= 1
-    h[0] = h[n]
-    i = 0
-    while True:
-        l = 2 * i + 1
-        if l >= n:
-            break
-        m = l
-        if l + 1 < n and h[l + 1] > h[l]:
-            m = l + 1
-        if h[i] >= h[m]:
-            break
-        h[i], h[m] = h[m], h[i]
-        i = m
-    return n
-
-
-@njit(cache=True)
-def _sweep(kind, flags, addr, length, max_lookups, clip, blb_cap, blb_slots, blb_thr, seg_cap):
-    """One pass: the size-independent counters (the BLB's among them), and histograms
-    (clipped at `clip`) of the positions of hits (`hit_at`), of the consumed slot of every
-    look-up (`slot_at`: evictions at sizes <= it) and of killed runs (`kill_at`). Returns them
-    and the overflow index."""
+def _sweep(kind, flags, addr, length, caps, n_slots, blb_cap, blb_slots, blb_thr, seg_cap):
+    """One pass for the cache sizes caps (ascending, distinct): the size-independent counters
+    (the BLB's among them), and per size, the hits, evictions, invalidations and updates.
+    Returns them and the overflow index."""
+    S = caps.shape[0]
     c = np.zeros(_NCOUNTERS, np.int64)
-    hit_at = np.zeros(clip + 1, np.int64)
-    slot_at = np.zeros(clip + 1, np.int64)
-    kill_at = np.zeros(clip + 1, np.int64)
+    hit_at = np.zeros(S + 1, np.int64)      # look-ups of an entry at level L (L = S: none)
+    drop_at = np.zeros(S + 1, np.int64)     # dropped parents at level L
+    upd_at = np.zeros(S + 1, np.int64)      # runs written in place of a parent at level L
+    ev = np.zeros(S, np.int64)              # evictions per size
+    k = np.zeros(S, np.int64)
+    bnd = np.full(S, -1, np.int64)
     T = _table()
     W = _scratch()
-    tree = np.zeros(max_lookups + 1, np.int64)
-    holes = np.empty(max_lookups + 1, np.int64)
-    nholes = 0
-    slots = 0
+    slots = n_slots + _SLACK + 1
+    key = np.empty(slots, np.uint64)
+    stamp = np.zeros(slots, np.int64)
+    lvl = np.zeros(slots, np.int64)
+    prv = np.full(slots, -1, np.int64)
+    nxt = np.full(slots, -1, np.int64)
+    free = np.empty(slots, np.int64)
+    nfree = 0
+    used = 0
+    head = -1
+    tail = -1
     t = 0
-    # live runs that have been looked up since they came to be -> their slot's timestamp
-    stamp = Dict.empty(key_type=types.uint64, value_type=types.int64)
+    where = Dict.empty(key_type=types.uint64, value_type=types.int64)
     QB = _lru(blb_slots)
     whereB = Dict.empty(key_type=types.uint64, value_type=types.int64)
+    pf = np.empty(slots, np.uint64)
+    pl = np.empty(slots, np.uint64)
+    pst = np.empty(slots, np.int64)
+    ps = np.empty(slots, np.int64)
+    pn = np.empty(slots, np.int64)
+    p0 = np.empty(slots, np.int64)
+    idx = np.empty(slots, np.int64)
+    qf = np.empty(3 * slots, np.uint64)
+    qp = np.empty(3 * slots, np.int64)
     for i in range(kind.shape[0]):
         kd = kind[i]
         a = addr[i]
@@ -639,39 +735,65 @@ def _sweep(kind, flags, addr, length, max_lookups, clip, blb_cap, blb_slots, blb
                 is_run, rf, hit, done, p = _step(T, p, a, end, mask, blb_cap, blb_thr)
                 if hit:
                     trig = True
-                if not is_run:                          # a line of the BLB: not the stack's
+                if not is_run:                          # a line of the BLB: not the list's
                     _blb_use(QB, whereB, rf, blb_cap, c)
                     if done:
                         break
                     continue
                 c[_LOOKUPS] += 1
-                ts = stamp[rf] if rf in stamp else -1
-                d = max_lookups + 1                     # not in the stack: beyond every size
-                if ts >= 0:
-                    d = slots - _fen_prefix(tree, ts)
-                    hit_at[min(d, clip)] += 1
-                if nholes > 0:
-                    hts = holes[0]
-                    h = slots - _fen_prefix(tree, hts)
+                if rf in where:
+                    s = where[rf]
+                    L = lvl[s]
+                    if prv[s] >= 0:                     # not first yet: move it there
+                        for j in range(L, S):
+                            if bnd[j] == s:
+                                bnd[j] = prv[s]
+                        nxt[prv[s]] = nxt[s]
+                        if nxt[s] >= 0:
+                            prv[nxt[s]] = prv[s]
+                        else:
+                            tail = prv[s]
+                        prv[s] = -1
+                        nxt[s] = head
+                        prv[head] = s
+                        head = s
                 else:
-                    hts = -1
-                    h = slots                           # no hole: the free slots are below
-                if h < d:
-                    if hts >= 0:                        # consume the topmost hole
-                        nholes = _heap_pop(holes, nholes)
-                        _fen_add(tree, hts, -1)
-                        slots -= 1
-                    if ts >= 0:                         # the run's old slot: a hole now
-                        nholes = _heap_push(holes, nholes, ts)
-                else:                                   # consume the run's own slot
-                    h = d
-                    _fen_add(tree, ts, -1)
-                    slots -= 1
-                slot_at[min(h, clip)] += 1
-                _fen_add(tree, t, 1)
-                slots += 1
-                stamp[rf] = t
+                    L = S
+                    if nfree > 0:
+                        nfree -= 1
+                        s = free[nfree]
+                    else:
+                        s = used
+                        used += 1
+                    key[s] = rf
+                    where[rf] = s
+                    prv[s] = -1
+                    nxt[s] = head
+                    if head >= 0:
+                        prv[head] = s
+                    else:
+                        tail = s
+                    head = s
+                hit_at[L] += 1
+                stamp[s] = t
                 t += 1
+                lvl[s] = 0
+                for j in range(L):                      # the sizes it misses at
+                    if k[j] < caps[j]:
+                        k[j] += 1
+                        if bnd[j] < 0:
+                            bnd[j] = s
+                    else:                               # full: the boundary goes
+                        b = bnd[j]
+                        ev[j] += 1
+                        bnd[j] = prv[b]
+                        lvl[b] = j + 1
+                        if j + 1 == S:                  # no size holds it: off the list
+                            where.pop(key[b])
+                            tail = prv[b]
+                            nxt[tail] = -1
+                            free[nfree] = b
+                            nfree += 1
                 if done:
                     break
             if trig:
@@ -681,28 +803,88 @@ def _sweep(kind, flags, addr, length, max_lookups, clip, blb_cap, blb_slots, blb
             c[_SETS if is_set else _CLEARS] += 1
             lo = a - _U1 if a > _U0 else a             # [s - 1, e + 1], clipped
             hi = end + _U1 if end < _TOP else end
-            if len(stamp) > 0:                          # kill the runs touching it
-                p = lo
-                while True:
-                    rf, rl, rb = _run_of(T, p)
-                    if rf in stamp:
-                        ts = stamp[rf]
-                        stamp.pop(rf)
-                        kill_at[min(slots - _fen_prefix(tree, ts), clip)] += 1
-                        nholes = _heap_push(holes, nholes, ts)
-                    if rl >= hi:
-                        break
-                    p = rl + _U1
-            _blb_invalidate(QB, whereB, lo, hi, c)
+            npar = _parents(T, where, stamp, lo, hi, pf, pl, pst, ps) if head >= 0 else 0
             splits = _boundaries_inside(T, a, end)
             T, W, ok = _apply(T, a, end, flags[i], is_set, seg_cap, W)
             if not ok:
-                return c, hit_at, slot_at, kill_at, i
+                return c, hit_at, drop_at, upd_at, ev, i
             c[_SPLITS] += splits
             c[_MERGES] += _boundaries_inside(T, a, end)
             if T[6][1] > c[_SEGMENTS_MAX]:
                 c[_SEGMENTS_MAX] = T[6][1]
-    return c, hit_at, slot_at, kill_at, _NO_ERROR
+            c[_BLB_UPDATES] += _blb_held(QB, whereB, a, end)
+            if npar == 0:
+                continue
+            nq = _new_runs(T, pf, pl, pst, npar, qf, qp, pn, p0)
+            for j in range(npar):
+                where.pop(pf[j])
+                if pn[j] == 0:                         # dropped: it leaves every size holding it
+                    s = ps[j]
+                    L = lvl[s]
+                    drop_at[L] += 1
+                    for z in range(L, S):
+                        k[z] -= 1
+                        if bnd[z] == s:
+                            bnd[z] = prv[s]
+                    if prv[s] >= 0:
+                        nxt[prv[s]] = nxt[s]
+                    else:
+                        head = nxt[s]
+                    if nxt[s] >= 0:
+                        prv[nxt[s]] = prv[s]
+                    else:
+                        tail = prv[s]
+                    free[nfree] = s
+                    nfree += 1
+            for j in _replaced_in_order(pst, pn, npar, idx):
+                s = ps[j]
+                L = lvl[s]
+                at = s
+                key[at] = qf[p0[j]]
+                where[key[at]] = at
+                for q in range(p0[j] + 1, p0[j] + pn[j]):
+                    if nfree > 0:
+                        nfree -= 1
+                        x = free[nfree]
+                    else:
+                        x = used
+                        used += 1
+                    key[x] = qf[q]
+                    where[qf[q]] = x
+                    stamp[x] = stamp[s]
+                    lvl[x] = L
+                    prv[x] = at
+                    nxt[x] = nxt[at]
+                    if nxt[at] >= 0:
+                        prv[nxt[at]] = x
+                    else:
+                        tail = x
+                    nxt[at] = x
+                    at = x
+                upd_at[L] += pn[j]
+                for z in range(L, S):
+                    k[z] += pn[j] - 1
+                    if bnd[z] == s:
+                        bnd[z] = at
+                    while k[z] > caps[z]:              # overflow: the boundary goes
+                        b = bnd[z]
+                        ev[z] += 1
+                        k[z] -= 1
+                        bnd[z] = prv[b]
+                        lvl[b] = z + 1
+                        if z + 1 == S:
+                            where.pop(key[b])
+                            tail = prv[b]
+                            nxt[tail] = -1
+                            free[nfree] = b
+                            nfree += 1
+    return c, hit_at, drop_at, upd_at, ev, _NO_ERROR
+
+
+def _max_entries(kind, length) -> int:
+    """An upper bound on the entries a cache ever holds: one per look-up, and two more per
+    set or clear (it cuts at most two runs in two)."""
+    return _max_lookups(kind, length) + 2 * int(np.count_nonzero(kind > STORE))
 
 
 def sweep(trace, sizes, blb_entries: int = 0, blb_runs: int = 4) -> pd.DataFrame:
@@ -719,27 +901,26 @@ def sweep(trace, sizes, blb_entries: int = 0, blb_runs: int = 4) -> pd.DataFrame
     _check_blb(blb_entries, blb_runs)
     kind, flags, addr, length = _columns(trace)
     blb_cap, blb_slots, blb_thr = _blb_params(blb_entries, blb_runs, kind)
-    max_lookups = _max_lookups(kind, length)
-    # positions never exceed the number of slots, itself <= max_lookups
-    clip = min(max(sizes, default=1), max_lookups + 1)
+    caps = sorted({min(s, 2**62) for s in sizes})
+    bound = _max_entries(kind, length)
+    n_slots = max(1, min(caps[-1], bound)) if caps else 1
     cap = int(MAX_SEGMENTS)
-    c, hit_at, slot_at, kill_at, err = _sweep(kind, flags, addr, length, np.int64(max_lookups),
-                                             np.int64(clip), blb_cap, blb_slots, blb_thr,
-                                             np.int64(cap))
+    c, hit_at, drop_at, upd_at, ev, err = _sweep(kind, flags, addr, length, np.array(caps, np.int64),
+                                                 np.int64(n_slots), blb_cap, blb_slots, blb_thr,
+                                                 np.int64(cap))
     if err != _NO_ERROR:
         raise _cap_error(int(err), cap)
-    # below[N] = how many positions were < N
-    below = {name: np.concatenate([[0], np.cumsum(h)]) for name, h in
-             (("hits", hit_at), ("slots", slot_at), ("kills", kill_at))}
+    upto = {name: np.cumsum(h) for name, h in (("hits", hit_at), ("drops", drop_at), ("updates", upd_at))}
     rows = []
     for size in sizes:
-        k = min(size, clip)
+        j = caps.index(min(size, 2**62))
         row = c.copy()
-        row[_HITS] = below["hits"][k]
+        row[_HITS] = upto["hits"][j]
         row[_MISSES] = row[_LOOKUPS] - row[_HITS]
         row[_HANDLER_CALLS] = row[_MISSES]
-        row[_EVICTIONS] = row[_LOOKUPS] - below["slots"][k]
-        row[_INVALIDATIONS] = below["kills"][k]
+        row[_EVICTIONS] = ev[j]
+        row[_INVALIDATIONS] = upto["drops"][j]
+        row[_UPDATES] = upto["updates"][j]
         rows.append(row)
     return pd.DataFrame(np.array(rows, np.int64).reshape(len(sizes), len(COUNTERS)),
                         index=pd.Index(sizes, name="rc_entries"), columns=list(COUNTERS))

@@ -55,8 +55,8 @@ ENGINE_DEFAULT_SIZE = 64
 MODEL, ONLINE, BLB = "model", "online unit", "BLB (every size)"
 #: the counters of the readout, in order (the BLB's only with a BLB)
 READOUT_COUNTERS = ("lookups", "hits", "misses", "handler_calls", "evictions", "invalidations",
-                    "triggers")
-BLB_COUNTERS = ("blb_lookups", "blb_hits", "blb_misses", "blb_evictions", "blb_invalidations")
+                    "updates", "triggers")
+BLB_COUNTERS = ("blb_lookups", "blb_hits", "blb_misses", "blb_evictions", "blb_updates")
 #: colours: the model, the online unit, then the measured mechanisms in turn
 MODEL_COLOR, ONLINE_COLOR = "#4c78a8", "#e45756"
 MECH_COLORS = ("#f58518", "#54a24b", "#b279a2", "#9d755d", "#72b7b2", "#ff9da6", "#bab0ac")

@@ -339,7 +339,8 @@ void wb_bb_mirror_mem(wb_bb *bb, unsigned i, const uint8_t *filter, uint64_t pag
  * detector's read/write-set checks, fasttrack's watchsets mode). NULL with err for bad sizes.
  * wb_watchset_access: an access of len (1..8) bytes; 1 when it touches a byte watched for its
  * kind (bits: 1 read, 2 write). wb_watchset_change: set (1) or clear (0) bits over
- * [addr, addr+len); 0, or -1 with err (an empty or wrapping range, the table's segment cap). */
+ * [addr, addr+len); 0, or -1 with err (an empty or wrapping range, the table's segment cap).
+ * wb_watchset_add_counts: add the unit's counters to *sum (segments_max: the larger). */
 typedef struct wb_watchset wb_watchset;
 #define WB_WATCHSET_READ 1u
 #define WB_WATCHSET_WRITE 2u
@@ -349,6 +350,7 @@ int wb_watchset_access(wb_watchset *w, uint64_t addr, unsigned len, int store);
 int wb_watchset_change(wb_watchset *w, int set, unsigned bits, uint64_t addr, uint64_t len,
                        char *err, size_t errlen);
 const wb_watch_counters *wb_watchset_counts(wb_watchset *w);
+void wb_watchset_add_counts(wb_watch_counters *sum, wb_watchset *w);
 
 #ifdef __cplusplus
 }

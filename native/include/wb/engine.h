@@ -237,9 +237,9 @@ typedef struct wb_watch_op {
 } wb_watch_op;
 typedef struct wb_watch_counters {
   uint64_t loads, stores, sets, clears;
-  uint64_t lookups, hits, misses, handler_calls, evictions, invalidations, triggers;
+  uint64_t lookups, hits, misses, handler_calls, evictions, invalidations, updates, triggers;
   uint64_t splits, merges, segments_max;
-  uint64_t blb_lookups, blb_hits, blb_misses, blb_evictions, blb_invalidations;
+  uint64_t blb_lookups, blb_hits, blb_misses, blb_evictions, blb_updates;
 } wb_watch_counters;
 /* The unit on a machine created with wb_config.watch: its counters and the mechanism's. */
 typedef struct wb_watch_stats {

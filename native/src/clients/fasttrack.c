@@ -209,7 +209,6 @@ static void on_checked(void *data, wb_hart *h, uint64_t pc, uint64_t addr, unsig
   wb_watchset *u = ws_of(st, t);
   if (u && !wb_watchset_access(u, addr, size, store)) { st->ws_skips++; return; }
   on_access(data, h, pc, addr, size, kind, value);
-  if (ft_epoch(st->ft, t) != st->ws_epoch[t]) return;   /* (unchanged by an access; kept exact) */
   if (store) {
     ws_set(st, t, 0, WB_WATCHSET_WRITE, addr, size);
     ws_set(st, t, 1, WB_WATCHSET_READ, addr, size);
@@ -593,18 +592,7 @@ __attribute__((visibility("default"))) int wb_machine_fasttrack_stats(wb_machine
   out->shadow_bytes = fs.shadow_bytes;
   out->watchsets = (uint64_t)st->watchsets;
   out->set_skips = st->ws_skips;
-  for (int k = 0; k < st->ws_hi; k++) {
-    if (!st->ws[k]) continue;
-    const wb_watch_counters *c = wb_watchset_counts(st->ws[k]);
-    wb_watch_counters *u = &out->units;
-    u->loads += c->loads; u->stores += c->stores; u->sets += c->sets; u->clears += c->clears;
-    u->lookups += c->lookups; u->hits += c->hits; u->misses += c->misses;
-    u->handler_calls += c->handler_calls; u->evictions += c->evictions;
-    u->invalidations += c->invalidations; u->triggers += c->triggers;
-    u->splits += c->splits; u->merges += c->merges;
-    if (c->segments_max > u->segments_max) u->segments_max = c->segments_max;
-    u->blb_lookups += c->blb_lookups; u->blb_hits += c->blb_hits; u->blb_misses += c->blb_misses;
-    u->blb_evictions += c->blb_evictions; u->blb_invalidations += c->blb_invalidations;
-  }
+  for (int k = 0; k < st->ws_hi; k++)
+    if (st->ws[k]) wb_watchset_add_counts(&out->units, st->ws[k]);
   return 0;
 }

@@ -2,7 +2,9 @@
  * shape of both of the unit's caches (the range cache keyed by a run's first byte, the bitmap
  * lookaside buffer by a line number). The hardware searches all entries at once; the model
  * finds an entry through a hash of its key instead, and keeps the LRU order as a doubly
- * linked list through the entries. */
+ * linked list through the entries. Each entry also carries the stamp of its last use, which
+ * entries written in its place (wb_lru_insert_after) share: the range cache orders the entries
+ * a set or clear replaces by it (rcache.c). */
 #include <stdlib.h>
 #include <string.h>
 #include "watch.h"
@@ -18,9 +20,9 @@ int wb_lru_init(wb_lru *l, uint64_t entries) {
   l->head = l->tail = l->free_list = NONE;
   l->cap = (uint32_t)entries;
   if (!entries) return 0;
-  uint64_t hs = 1;
-  while (hs < 2 * entries) hs <<= 1;
-  l->e = malloc(entries * sizeof *l->e);
+  uint64_t slots = entries + WB_LRU_SLACK, hs = 1;
+  while (hs < 2 * slots) hs <<= 1;
+  l->e = malloc(slots * sizeof *l->e);
   l->hash = malloc(hs * sizeof *l->hash);
   if (!l->e || !l->hash) return -1;
   l->hmask = hs - 1;
@@ -48,6 +50,27 @@ static void push_front(wb_lru *l, uint32_t i) {
   l->head = i;
 }
 
+static void hash_in(wb_lru *l, uint32_t i) {
+  uint32_t h = slot(l, l->e[i].key);
+  l->e[i].hnext = l->hash[h];
+  l->hash[h] = i;
+}
+
+static void hash_out(wb_lru *l, uint32_t i) {
+  uint32_t *p = &l->hash[slot(l, l->e[i].key)];
+  while (*p != i) p = &l->e[*p].hnext;
+  *p = l->e[i].hnext;
+}
+
+/* A slot off the free list, or one never used yet (slots [0, used) are then all taken). */
+static uint32_t take_slot(wb_lru *l) {
+  uint32_t i;
+  if (l->free_list != NONE) { i = l->free_list; l->free_list = l->e[i].next; }
+  else i = l->used;
+  l->used++;
+  return i;
+}
+
 static uint32_t find(const wb_lru *l, uint64_t key) {
   if (!l->cap) return NONE;
   for (uint32_t i = l->hash[slot(l, key)]; i != NONE; i = l->e[i].hnext)
@@ -57,9 +80,7 @@ static uint32_t find(const wb_lru *l, uint64_t key) {
 
 /* Take entry i out (hash, LRU) and onto the free list. */
 static void drop(wb_lru *l, uint32_t i) {
-  uint32_t *p = &l->hash[slot(l, l->e[i].key)];
-  while (*p != i) p = &l->e[*p].hnext;
-  *p = l->e[i].hnext;
+  hash_out(l, i);
   unlink_entry(l, i);
   l->e[i].next = l->free_list;
   l->free_list = i;
@@ -67,11 +88,15 @@ static void drop(wb_lru *l, uint32_t i) {
 }
 
 int wb_lru_touch(wb_lru *l, uint64_t key) {
-  if (l->head != NONE && l->e[l->head].key == key) return 1;   /* already the most recent */
+  if (l->head != NONE && l->e[l->head].key == key) {   /* already the most recent */
+    l->e[l->head].stamp = ++l->clock;
+    return 1;
+  }
   uint32_t i = find(l, key);
   if (i == NONE) return 0;
   unlink_entry(l, i);
   push_front(l, i);
+  l->e[i].stamp = ++l->clock;
   return 1;
 }
 
@@ -81,15 +106,11 @@ int wb_lru_insert(wb_lru *l, uint64_t key) {
     drop(l, l->tail);
     evicted = 1;
   }
-  uint32_t i;
-  if (l->free_list != NONE) { i = l->free_list; l->free_list = l->e[i].next; }
-  else i = l->used;   /* never used yet: entries [0, used) are all taken */
+  uint32_t i = take_slot(l);
   l->e[i].key = key;
-  uint32_t h = slot(l, key);
-  l->e[i].hnext = l->hash[h];
-  l->hash[h] = i;
+  l->e[i].stamp = ++l->clock;
+  hash_in(l, i);
   push_front(l, i);
-  l->used++;
   return evicted;
 }
 
@@ -98,4 +119,39 @@ int wb_lru_remove(wb_lru *l, uint64_t key) {
   if (i == NONE) return 0;
   drop(l, i);
   return 1;
+}
+
+uint32_t wb_lru_find(const wb_lru *l, uint64_t key) { return find(l, key); }
+
+void wb_lru_unkey(wb_lru *l, uint32_t i) { hash_out(l, i); }
+
+void wb_lru_rekey(wb_lru *l, uint32_t i, uint64_t key) {
+  l->e[i].key = key;
+  hash_in(l, i);
+}
+
+void wb_lru_discard(wb_lru *l, uint32_t i) {
+  unlink_entry(l, i);
+  l->e[i].next = l->free_list;
+  l->free_list = i;
+  l->used--;
+}
+
+uint32_t wb_lru_insert_after(wb_lru *l, uint32_t at, uint64_t key) {
+  uint32_t i = take_slot(l);
+  wb_lru_entry *x = &l->e[i], *a = &l->e[at];
+  x->key = key;
+  x->stamp = a->stamp;
+  hash_in(l, i);
+  x->prev = at;
+  x->next = a->next;
+  if (a->next != NONE) l->e[a->next].prev = i; else l->tail = i;
+  a->next = i;
+  return i;
+}
+
+unsigned wb_lru_trim(wb_lru *l) {
+  unsigned n = 0;
+  for (; l->used > l->cap; n++) drop(l, l->tail);
+  return n;
 }

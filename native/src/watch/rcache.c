@@ -2,11 +2,11 @@
  * entries and a bitmap lookaside buffer of M lines, both least-recently-used (lru.c), and the
  * counters (docs/watchpoints.md).
  *
- * Every range-cache entry is a run of the current table (a set or clear removes the entries
- * whose runs it may change), so entries never overlap and the entry holding the run of byte
- * p, if any, is the one keyed by that run's first byte: the model looks the run up in the
- * table (the ground truth) and then the entry by its first byte, in place of the associative
- * search the hardware does. Lines crossed by many runs (dense ones) are looked up in the
+ * Every range-cache entry is a run of the current table (a set or clear rewrites the entries
+ * whose runs it changes in place: split, merged, or dropped when merged into another), so
+ * entries never overlap and the entry holding the run of byte p, if any, is the one keyed by
+ * that run's first byte: the model looks the run up in the table (the ground truth) and then
+ * the entry by its first byte, in place of the associative search the hardware does. Lines crossed by many runs (dense ones) are looked up in the
  * bitmap lookaside buffer instead, by line number.
  */
 #include <stdio.h>
@@ -14,11 +14,22 @@
 #include <string.h>
 #include "watch.h"
 
+/* A cached run that a set or clear replaces: its old bounds, its slot, the stamp of its last
+ * use, and its new runs (pieces [start, start + pieces) of the list below). */
+typedef struct wb_watch_parent { uint64_t first, last, stamp; uint32_t slot, pieces, start; } wb_watch_parent;
+/* A run of the new table written into the cache: its first byte and the parent in whose
+ * place it goes. */
+typedef struct wb_watch_piece { uint64_t first; uint32_t parent; } wb_watch_piece;
+
 struct wb_watch_unit {
   wb_watch_table *table;
   wb_lru rc;             /* the range cache: runs, keyed by their first byte */
   wb_lru blb;            /* the bitmap lookaside buffer: dense lines, keyed by line number */
   unsigned blb_runs;     /* a line crossed by this many runs is dense */
+  wb_watch_parent *parents;  /* scratch of wb_watch_change: the cached runs it replaces, */
+  wb_watch_piece *pieces;    /* the new runs written in their place, */
+  wb_watch_parent **order;   /* the parents least recently used first */
+  size_t scratch_cap;        /* parents the scratch holds (pieces: three times as many) */
   wb_watch_run mru;      /* the run of the most recent range-cache look-up while it is still
                             the most recently used entry (first > last: none): an access that
                             lies inside it is a hit that changes nothing but the counters */
@@ -53,6 +64,9 @@ void wb_watch_unit_free(wb_watch_unit *u) {
   wb_watch_table_free(u->table);
   wb_lru_fini(&u->rc);
   wb_lru_fini(&u->blb);
+  free(u->parents);
+  free(u->pieces);
+  free(u->order);
   free(u);
 }
 
@@ -144,30 +158,90 @@ int wb_watch_access(wb_watch_unit *u, uint64_t addr, unsigned len, int store) {
   return trig;
 }
 
-/* Drop the cached runs and lines a change of [s, e] may alter: those crossing [s-1, e+1]. */
-static void invalidate(wb_watch_unit *u, uint64_t s, uint64_t e) {
+/* ---- a set or clear: the table changes, the cached entries over it change in place ---- */
+
+/* a more recently used than b: a later stamp, or the same one (pieces of one entry) and a
+ * lower address (pieces sit in the LRU order by address) */
+static int more_recent(const wb_watch_parent *a, const wb_watch_parent *b) {
+  return a->stamp > b->stamp || (a->stamp == b->stamp && a->first < b->first);
+}
+
+static int by_recency(const void *x, const void *y) {   /* least recently used first */
+  const wb_watch_parent *a = *(wb_watch_parent *const *)x, *b = *(wb_watch_parent *const *)y;
+  return more_recent(a, b) ? 1 : more_recent(b, a) ? -1 : 0;
+}
+
+/* Room for n parents (and their pieces, at most three each): 0, or -1 out of host memory. */
+static int reserve(wb_watch_unit *u, size_t n) {
+  if (n <= u->scratch_cap) return 0;
+  size_t cap = u->scratch_cap ? 2 * u->scratch_cap : 16;
+  while (cap < n) cap *= 2;
+  wb_watch_parent *p = realloc(u->parents, cap * sizeof *p);
+  if (p) u->parents = p;
+  wb_watch_piece *q = p ? realloc(u->pieces, 3 * cap * sizeof *q) : NULL;
+  if (q) u->pieces = q;
+  wb_watch_parent **o = q ? realloc(u->order, cap * sizeof *o) : NULL;
+  if (o) u->order = o;
+  if (!o) return -1;
+  u->scratch_cap = cap;
+  return 0;
+}
+
+/* The cached runs a change of [s, e] may alter, those crossing [s-1, e+1], in address order:
+ * how many (u->parents), or -1 out of host memory. */
+static long find_parents(wb_watch_unit *u, uint64_t s, uint64_t e) {
   uint64_t wl = s ? s - 1 : 0, wh = e < UINT64_MAX ? e + 1 : UINT64_MAX;
+  long n = 0;
+  if (!u->rc.used) return 0;
   for (uint64_t p = wl;;) {
     wb_watch_run r = wb_watch_table_run(u->table, p);
-    u->n.invalidations += (uint64_t)wb_lru_remove(&u->rc, r.first);
+    uint32_t i = wb_lru_find(&u->rc, r.first);
+    if (i != UINT32_MAX) {
+      if (reserve(u, (size_t)n + 1) != 0) return -1;
+      u->parents[n++] = (wb_watch_parent){r.first, r.last, u->rc.e[i].stamp, i, 0, 0};
+    }
     if (r.last >= wh) break;
     p = r.last + 1;
   }
-  if (!u->blb.used) return;
-  uint64_t k0 = wl / LINE, k1 = wh / LINE;
-  if (k1 - k0 < u->blb.used) {          /* few lines: look each one up */
+  return n;
+}
+
+/* The runs of the new table over the parents, each given to its most recently used parent;
+ * how many. Both lists are in address order, and a parent, whose bytes had one set of bits,
+ * holds at most three new runs (the part before the change, the part inside, the part after). */
+static size_t find_pieces(wb_watch_unit *u, long np) {
+  size_t n = 0;
+  for (long j = 0; j < np; j++) {
+    wb_watch_parent *par = &u->parents[j];
+    for (uint64_t p = par->first;;) {
+      wb_watch_run q = wb_watch_table_run(u->table, p);
+      if (n && u->pieces[n - 1].first == q.first) {   /* a run over two parents: merged */
+        if (more_recent(par, &u->parents[u->pieces[n - 1].parent])) u->pieces[n - 1].parent = (uint32_t)j;
+      } else {
+        u->pieces[n++] = (wb_watch_piece){q.first, (uint32_t)j};
+      }
+      if (q.last >= par->last) break;
+      p = q.last + 1;
+    }
+  }
+  return n;
+}
+
+/* The bitmap lines held that intersect [s, e]: the change writes their bits in place. */
+static uint64_t blb_lines_over(const wb_watch_unit *u, uint64_t s, uint64_t e) {
+  const wb_lru *b = &u->blb;
+  if (!b->used) return 0;
+  uint64_t k0 = s / LINE, k1 = e / LINE, n = 0;
+  if (k1 - k0 < b->used) {              /* few lines: look each one up */
     for (uint64_t k = k0;; k++) {
-      u->n.blb_invalidations += (uint64_t)wb_lru_remove(&u->blb, k);
+      n += wb_lru_find(b, k) != UINT32_MAX;
       if (k == k1) break;
     }
   } else {                              /* a wide range: walk the buffer's entries instead */
-    for (uint32_t i = u->blb.head; i != UINT32_MAX;) {
-      uint32_t nx = u->blb.e[i].next;
-      uint64_t k = u->blb.e[i].key;
-      if (k >= k0 && k <= k1) u->n.blb_invalidations += (uint64_t)wb_lru_remove(&u->blb, k);
-      i = nx;
-    }
+    for (uint32_t i = b->head; i != UINT32_MAX; i = b->e[i].next)
+      n += b->e[i].key >= k0 && b->e[i].key <= k1;
   }
+  return n;
 }
 
 int wb_watch_change(wb_watch_unit *u, int set, uint32_t bits, uint64_t addr, uint64_t len,
@@ -179,13 +253,48 @@ int wb_watch_change(wb_watch_unit *u, int set, uint32_t bits, uint64_t addr, uin
     return -1;
   }
   uint64_t s = addr, e = addr + (len - 1);
-  /* the entries go before the table changes (they are looked up by the old runs) */
-  invalidate(u, s, e);
-  u->mru = (wb_watch_run){1, 0, 0};
+  /* the parents are found by the old runs, before the table changes */
+  long np = find_parents(u, s, e);
+  if (np < 0) {
+    snprintf(err, errlen, "out of host memory for the range cache's update");
+    return -1;
+  }
   unsigned sp, mg;
   if (wb_watch_table_apply(u->table, set, bits, s, e, &sp, &mg, err, errlen) != 0) return -1;
   if (set) u->n.sets++; else u->n.clears++;
   u->n.splits += sp;
   u->n.merges += mg;
+  u->n.blb_updates += blb_lines_over(u, s, e);
+  u->mru = (wb_watch_run){1, 0, 0};
+  if (!np) return 0;
+  size_t nq = find_pieces(u, np);
+  /* Replace the parents: one whose bytes all went to more recent parents' runs is dropped;
+   * the others, least recently used first, are rewritten with their runs (the first in the
+   * parent's slot, the others right after it, as recently used), the least recently used
+   * entries evicted when the cache overflows. Going least recently used first, what an
+   * overflow evicts is what it would evict after all the replacements. */
+  for (long j = 0; j < np; j++) wb_lru_unkey(&u->rc, u->parents[j].slot);
+  for (size_t k = 0; k < nq; k++) {   /* a parent's pieces are consecutive */
+    wb_watch_parent *par = &u->parents[u->pieces[k].parent];
+    if (!par->pieces++) par->start = (uint32_t)k;
+  }
+  size_t na = 0;
+  for (long j = 0; j < np; j++) {
+    if (u->parents[j].pieces) u->order[na++] = &u->parents[j];
+    else {
+      wb_lru_discard(&u->rc, u->parents[j].slot);
+      u->n.invalidations++;
+    }
+  }
+  qsort(u->order, na, sizeof *u->order, by_recency);
+  for (size_t a = 0; a < na; a++) {
+    const wb_watch_parent *par = u->order[a];
+    uint32_t at = par->slot;
+    wb_lru_rekey(&u->rc, at, u->pieces[par->start].first);
+    for (uint32_t k = par->start + 1; k < par->start + par->pieces; k++)
+      at = wb_lru_insert_after(&u->rc, at, u->pieces[k].first);
+    u->n.updates += par->pieces;
+    u->n.evictions += wb_lru_trim(&u->rc);
+  }
   return 0;
 }

@@ -36,13 +36,15 @@ int wb_watch_table_apply(wb_watch_table *t, int set, uint32_t bits, uint64_t fir
 
 /* ---- lru.c: a fully associative LRU set of 64-bit keys (both caches' shape) ---- */
 
-typedef struct wb_lru_entry { uint64_t key; uint32_t prev, next, hnext; } wb_lru_entry;
+typedef struct wb_lru_entry { uint64_t key, stamp; uint32_t prev, next, hnext; } wb_lru_entry;
 typedef struct wb_lru {
-  wb_lru_entry *e;
+  wb_lru_entry *e;       /* cap + WB_LRU_SLACK slots: a replacement may overfill it briefly */
   uint32_t cap, used, head, tail, free_list;
   uint32_t *hash;        /* heads of chains, hmask + 1 of them */
   uint64_t hmask;
+  uint64_t clock;        /* the stamp of the latest touch or insert */
 } wb_lru;
+#define WB_LRU_SLACK 2u
 
 /* An empty set of `entries` entries (0: always empty). 0, or -1 out of host memory. */
 int wb_lru_init(wb_lru *l, uint64_t entries);
@@ -53,6 +55,17 @@ int wb_lru_touch(wb_lru *l, uint64_t key);
 int wb_lru_insert(wb_lru *l, uint64_t key);
 /* Remove key: 1 if it was held. */
 int wb_lru_remove(wb_lru *l, uint64_t key);
+/* Replacing entries in place (rcache.c): the slot holding key (UINT32_MAX: none); take a slot
+ * out of the look-up by key while it stays in the LRU order (unkey) and give it a key again
+ * (rekey); free an unkeyed slot (discard); insert key right after slot `at`, as recently used
+ * as it (its stamp), possibly past cap by up to WB_LRU_SLACK; evict the least recently used
+ * entries until at most cap remain (trim: how many went). */
+uint32_t wb_lru_find(const wb_lru *l, uint64_t key);
+void wb_lru_unkey(wb_lru *l, uint32_t i);
+void wb_lru_rekey(wb_lru *l, uint32_t i, uint64_t key);
+void wb_lru_discard(wb_lru *l, uint32_t i);
+uint32_t wb_lru_insert_after(wb_lru *l, uint32_t at, uint64_t key);
+unsigned wb_lru_trim(wb_lru *l);
 
 /* ---- rcache.c: the range cache, the bitmap lookaside buffer and the counters ---- */
 

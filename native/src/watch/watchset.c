@@ -27,3 +27,13 @@ WB_API int wb_watchset_change(wb_watchset *w, int set, unsigned bits, uint64_t a
 WB_API const wb_watch_counters *wb_watchset_counts(wb_watchset *w) {
   return wb_watch_counts((wb_watch_unit *)w);
 }
+
+WB_API void wb_watchset_add_counts(wb_watch_counters *sum, wb_watchset *w) {
+  const wb_watch_counters *c = wb_watch_counts((wb_watch_unit *)w);
+  uint64_t high = c->segments_max > sum->segments_max ? c->segments_max : sum->segments_max;
+  /* every field is a count (a uint64_t), but segments_max, a high-water mark */
+  uint64_t *to = (uint64_t *)sum;
+  const uint64_t *from = (const uint64_t *)c;
+  for (size_t i = 0; i < sizeof *c / sizeof *from; i++) to[i] += from[i];
+  sum->segments_max = high;
+}
