@@ -117,7 +117,7 @@ typedef struct wb_hart {
   struct {
     uint8_t x[32], f[32];
     uint8_t on;          /* some register may be tainted: the JIT runs taint copies */
-    uint8_t scratch[2];  /* the taint copy's inline stores: the stored bytes' taint, page noted */
+    uint8_t scratch[2];  /* the taint copy's inline stores: a changed shadow word, kept */
     uint64_t propagated; /* instructions run with propagation (stepped, or in taint copies) */
     uint64_t since;      /* instret when on was last set */
     uint8_t pending;

@@ -10,7 +10,7 @@
  *
  * hart.taint.on is set when a register becomes tainted (a trigger's access completed:
  * wb_taint_settle) and cleared after a jump in a taint copy that leaves no register tainted
- * (check_clean), so code that runs on clean values pays one byte test per block.
+ * (jump_rule), so code that runs on clean values pays one byte test per block.
  *
  * In the taint copy, the integer instructions that only move taint between registers (the
  * most common ones: arithmetic, logic, shifts, compares, jumps; branches need nothing)
@@ -36,7 +36,7 @@ uint8_t *wb_tx_taint_entry(tctx *t) {
 
 #define TX(r) (JD(taint.x) + (int32_t)(r))
 
-static void check_clean(tctx *t);
+static void clean_again(wb_hart *h, uint64_t unused, uint64_t pc);
 
 static void mask_load(tctx *t, unsigned r) { x_rm0f(&t->b, 0, 0xb6, X_RAX, X_RBP, X_NOINDEX, TX(r)); } /* movzx eax, byte */
 static void mask_or(tctx *t, unsigned r) { x_rm(&t->b, 0, 0x0a, X_RAX, X_RBP, TX(r)); }               /* or al, byte */
@@ -79,17 +79,45 @@ static void mask_shift(tctx *t, int right, int sign, unsigned sh) {
   x_rr(b, 0, XA_OR, X_RAX, X_RCX);
 }
 
-/* The calling convention's dead registers at a call (rd = ra) or a return: watch/taint.c's
- * dead_at_transfer, inline. */
-static void dead_regs(tctx *t, const wb_insn *in) {
+/* A jump's propagation: its link register is clean, and at a call (rd = ra) or a return the
+ * calling convention's dead registers are (watch/taint.c's dead_at_transfer). Then, if no
+ * register is tainted any more, hart.taint.on = 0 and the unit's watch set follows the shadow
+ * (wb_taint_clean_again), so the blocks from the jump's target on run their clean copies.
+ * Only jumps look: a look per block would cost more than most blocks, and calls and returns
+ * are where registers fall dead. The 64 masks (taint.f follows taint.x) are cleared and summed a
+ * quadword at a time, with an and and an or in registers: byte stores followed by quadword
+ * loads of the same bytes would wait for the stores to retire (no store forwarding), which
+ * made the returns of small, hot functions (memmove) the dearest instructions of a taint copy. */
+static void jump_rule(tctx *t, const wb_insn *in) {
   static const uint8_t temps[] = {5, 6, 7, 28, 29, 30, 31};
+  x86_buf *b = &t->b;
+  uint8_t dead[64] = {0};
   int call = in->rd == 1, ret = in->op == WB_OP_JALR && in->rd == 0 && in->rs1 == 1 && in->imm == 0;
-  if (!call && !ret) return;
-  for (unsigned i = 0; i < sizeof temps; i++) mask_clear(t, temps[i]);
-  for (unsigned i = 0; i < 8; i++) mask_clear(t, 32 + i);        /* ft0-ft7 (taint.f follows taint.x) */
-  for (unsigned i = 28; i < 32; i++) mask_clear(t, 32 + i);      /* ft8-ft11 */
+  if (call || ret) {
+    for (unsigned i = 0; i < sizeof temps; i++) dead[temps[i]] = 1;
+    for (unsigned i = 0; i < 8; i++) dead[32 + i] = 1;           /* ft0-ft7 */
+    for (unsigned i = 28; i < 32; i++) dead[32 + i] = 1;         /* ft8-ft11 */
+  }
   if (ret)
-    for (unsigned r = 12; r <= 17; r++) { mask_clear(t, r); mask_clear(t, 32 + r); }
+    for (unsigned r = 12; r <= 17; r++) dead[r] = dead[32 + r] = 1;   /* a2-a7, fa2-fa7 */
+  if (in->rd) dead[in->rd] = 1;
+  for (int k = 0; k < 8; k++) {
+    int32_t at = JD(taint.x) + 8 * k;
+    uint64_t keep = ~0ull;
+    for (int i = 0; i < 8; i++)
+      if (dead[8 * k + i]) keep &= ~(0xffull << (8 * i));
+    x_rm(b, XW, XA_MOV, X_RCX, X_RBP, at);
+    if (keep != ~0ull) {
+      x_mov_imm(b, X_RDX, keep);
+      x_rr(b, XW, XA_AND, X_RCX, X_RDX);
+      x_rm(b, XW, 0x89, X_RCX, X_RBP, at);                    /* mov [at], rcx */
+    }
+    x_rr(b, XW, k ? XA_OR : XA_MOV, X_RAX, X_RCX);
+  }
+  x_rr(b, XW, XA_TEST, X_RAX, X_RAX);
+  uint8_t *tainted = x_jcc32(b, CC_NE);
+  wb_tx_clean_call(t, (void *)clean_again, 0);
+  x_fix32(tainted, b->p);
 }
 
 /* Inline propagation of in, if it is one of the register-only integer instructions: 1, else 0. */
@@ -100,9 +128,7 @@ static int inline_rule(tctx *t, const wb_insn *in) {
     case WB_OP_FENCE:
       return 1;
     case WB_OP_JAL: case WB_OP_JALR:
-      dead_regs(t, in);
-      if (rd) mask_clear(t, rd);
-      check_clean(t);
+      jump_rule(t, in);
       return 1;
     case WB_OP_LUI: case WB_OP_AUIPC:
       if (rd) mask_clear(t, rd);
@@ -144,14 +170,6 @@ static int inline_rule(tctx *t, const wb_insn *in) {
 }
 
 static void call_insn(tctx *t, const wb_insn *in);
-static void clean_again(wb_hart *h, uint64_t unused, uint64_t pc);
-static void clean_again(wb_hart *h, uint64_t unused, uint64_t pc);
-
-static void cmp_byte0(tctx *t, int32_t disp) {              /* cmp byte [rbp + disp], 0 */
-  static const uint8_t cmp8 = 0x80;
-  x_op(&t->b, 0, &cmp8, 1, 7, 1, X_RBP, X_NOINDEX, disp);
-  x_b(&t->b, 0);
-}
 
 /* rcx = the access's guest address; jumps to the returned field when it lies outside the
  * space (whose taint is clean, and where stores change nothing) */
@@ -178,8 +196,10 @@ static void shadow_word(tctx *t) {
 }
 
 /* A plain store: the stored register's low bytes' taint into the shadow, inline when the
- * page is noted as changed since the last flush (wb_taint_flush) or nothing changes; the
- * first change of a page since the flush, and a store across pages, call wb_taint_insn. */
+ * shadow does not change or its page is noted as changed since the last flush
+ * (wb_taint_flush); the first change of a page since the flush, and a store across pages,
+ * call wb_taint_insn. The common case (the shadow unchanged) uses three scratch registers
+ * and no scratch memory: ch holds the stored taint while cl holds the shift. */
 static void inline_store(tctx *t, const wb_insn *in) {
   x86_buf *b = &t->b;
   unsigned op = in->op;
@@ -188,11 +208,8 @@ static void inline_store(tctx *t, const wb_insn *in) {
   uint64_t npages;
   uint8_t *dirty;
   wb_taint_shadow(t->m, &npages, &dirty);
-  int32_t val = JD(taint.scratch[0]), noted = JD(taint.scratch[1]);
-  static const uint8_t d3 = 0xd3, a81 = 0x81, c3b = 0x3b, m89 = 0x89;
-  x_rm0f(b, 0, 0xb6, X_RAX, X_RBP, X_NOINDEX, TX(in->rs2 + (fp ? 32u : 0u)));
-  x_alu_imm(b, 0, XA_AND, 0, X_RAX, 0, (int32_t)smask);
-  x_rm(b, 0, 0x88, X_RAX, X_RBP, val);                     /* the stored bytes' taint */
+  int32_t kept = JD(taint.scratch[0]);
+  static const uint8_t d3 = 0xd3, a81 = 0x81, c3b = 0x3b, m89 = 0x89, g80 = 0x80;
   uint8_t *outside = address_in_space(t, in), *cross = NULL;
   if (n > 1) {                                             /* into the next page: the call */
     x_rr(b, 0, XA_MOV, X_RAX, X_RCX);
@@ -200,22 +217,28 @@ static void inline_store(tctx *t, const wb_insn *in) {
     x_alu_imm(b, 0, XA_CMP, 0, X_RAX, 0, (int32_t)(WB_PAGE_SIZE - n));
     cross = x_jcc32(b, CC_A);
   }
-  x_rr(b, XW, XA_MOV, X_RAX, X_RCX);
-  x_shift_imm(b, XW, 5, X_RAX, 12);
-  x_mov_imm(b, X_RDX, (uint64_t)(uintptr_t)dirty);
-  x_rm0f(b, 0, 0xb6, X_RDX, X_RDX, X_RAX, 0);
-  x_rm(b, 0, 0x88, X_RDX, X_RBP, noted);                   /* the page is noted as changed */
   shadow_word(t);
+  x_rm(b, 0, 0x8a, 5, X_RBP, TX(in->rs2 + (fp ? 32u : 0u)));   /* mov ch, the register's mask */
+  x_op(b, 0, &g80, 1, 4, 0, 5, X_NOINDEX, 0);                   /* and ch, smask */
+  x_b(b, (uint8_t)smask);
   x_op(b, X66, &d3, 1, 1, 0, X_RAX, X_NOINDEX, 0);         /* ror ax, cl: the bytes' bits at 0 */
   x_op(b, X66, &a81, 1, 4, 0, X_RAX, X_NOINDEX, 0);        /* and ax, ~smask */
   x_b(b, ~smask & 0xff);
   x_b(b, 0xff);
-  x_rm(b, 0, 0x0a, X_RAX, X_RBP, val);                     /* or al, the stored taint */
+  x_rr(b, 0, 0x0a, X_RAX, 5);                              /* or al, ch */
   x_op(b, X66, &d3, 1, 0, 0, X_RAX, X_NOINDEX, 0);         /* rol ax, cl */
   x_op(b, X66, &c3b, 1, X_RAX, 1, X_RDX, X_NOINDEX, 0);    /* cmp ax, word [rdx] */
   uint8_t *same = x_jcc32(b, CC_E);
-  cmp_byte0(t, noted);
+  /* it changes: is its page noted? (the address again, into rcx) */
+  x_op(b, X66, &m89, 1, X_RAX, 1, X_RBP, X_NOINDEX, kept); /* mov word [kept], ax */
+  wb_tx_ld(t, X_RCX, in->rs1);
+  if (in->imm) x_alu_imm(b, XW, XA_ADD, 0, X_RCX, 0, (int32_t)in->imm);
+  x_shift_imm(b, XW, 5, X_RCX, 12);
+  x_mov_imm(b, X_RAX, (uint64_t)(uintptr_t)dirty);
+  x_rm0f(b, 0, 0xb6, X_RAX, X_RAX, X_RCX, 0);               /* movzx eax, byte [rax + rcx] */
+  x_rr(b, 0, XA_TEST, X_RAX, X_RAX);
   uint8_t *first = x_jcc32(b, CC_E);
+  x_rm0f(b, 0, 0xb7, X_RAX, X_RBP, X_NOINDEX, kept);        /* movzx eax, word [kept] */
   x_op(b, X66, &m89, 1, X_RAX, 1, X_RDX, X_NOINDEX, 0);    /* mov word [rdx], ax */
   uint8_t *written = x_jmp32(b);
   if (cross) x_fix32(cross, b->p);
@@ -226,15 +249,26 @@ static void inline_store(tctx *t, const wb_insn *in) {
   x_fix32(written, b->p);
 }
 
-/* A plain load: the loaded bytes' taint from the shadow into the register's mask, inline
- * (outside the space: clean). */
+/* A plain load: the loaded bytes' taint from the shadow into the register's mask, inline. An
+ * address outside the space (whose taint is clean) is moved to the space's end, where the
+ * shadow's slack reads as clean, rather than branched around. */
 static void inline_load(tctx *t, const wb_insn *in) {
   x86_buf *b = &t->b;
   int sext, fp = in->op == WB_OP_FLW || in->op == WB_OP_FLD;
   unsigned n = wb_taint_access(in->op, &sext), smask = (1u << n) - 1;
   int32_t mask_at = TX(in->rd + (fp ? 32u : 0u));
-  uint8_t *outside = address_in_space(t, in);
-  shadow_word(t);
+  uint64_t npages;
+  uint8_t *dirty, *flat = wb_taint_shadow(t->m, &npages, &dirty);
+  wb_tx_ld(t, X_RCX, in->rs1);
+  if (in->imm) x_alu_imm(b, XW, XA_ADD, 0, X_RCX, 0, (int32_t)in->imm);
+  x_mov_imm(b, X_RDX, t->m->mem.size);
+  x_rr(b, XW, XA_CMP, X_RCX, X_RDX);
+  x_rr0f(b, XW, 0x43, X_RCX, X_RDX);                      /* cmovae rcx, rdx */
+  x_rr(b, XW, XA_MOV, X_RAX, X_RCX);
+  x_shift_imm(b, XW, 5, X_RAX, 3);
+  x_mov_imm(b, X_RDX, (uint64_t)(uintptr_t)flat);
+  x_rm0f(b, 0, 0xb7, X_RAX, X_RDX, X_RAX, 0);               /* movzx eax, word [rdx + rax] */
+  x_alu_imm(b, 0, XA_AND, 0, X_RCX, 0, 7);
   x_shift_cl(b, 0, 5, X_RAX);
   x_alu_imm(b, 0, XA_AND, 0, X_RAX, 0, (int32_t)smask);   /* eax = the bytes' taint */
   if (sext && n < 8) {                                /* the top byte's taint repeats above */
@@ -245,10 +279,6 @@ static void inline_load(tctx *t, const wb_insn *in) {
     x_alu_imm(b, 0, XA_AND, 0, X_RCX, 0, (int32_t)(0xffu & ~smask));
     x_rr(b, 0, XA_OR, X_RAX, X_RCX);
   }
-  uint8_t *done = x_jmp32(b);
-  x_fix32(outside, b->p);
-  x_rr(b, 0, XA_XOR, X_RAX, X_RAX);
-  x_fix32(done, b->p);
   x_rm(b, 0, 0x88, X_RAX, X_RBP, mask_at);
 }
 
@@ -262,22 +292,6 @@ static int inline_mem(tctx *t, const wb_insn *in) {
   if (store) inline_store(t, in);
   else if (load && (fp || in->rd)) inline_load(t, in);   /* (into x0: nothing to keep) */
   return load || store;
-}
-
-/* After a jump's propagation (the calling convention's dead registers cleared): if no
- * register is tainted any more, hart.taint.on = 0 and the unit's watch set follows the shadow
- * (wb_taint_clean_again), so the blocks from the jump's target on run their clean copies.
- * Only jumps look: a look per block would cost more than most blocks, and calls and returns
- * are where registers fall dead. */
-static void check_clean(tctx *t) {
-  x86_buf *b = &t->b;
-  x_rm(b, XW, XA_MOV, X_RAX, X_RBP, JD(taint.x));         /* rax = the OR of every mask */
-  for (int k = 1; k < 4; k++) x_rm(b, XW, XA_OR, X_RAX, X_RBP, JD(taint.x) + 8 * k);
-  for (int k = 0; k < 4; k++) x_rm(b, XW, XA_OR, X_RAX, X_RBP, JD(taint.f) + 8 * k);
-  x_rr(b, XW, XA_TEST, X_RAX, X_RAX);
-  uint8_t *tainted = x_jcc32(b, CC_NE);
-  wb_tx_clean_call(t, (void *)clean_again, 0);
-  x_fix32(tainted, b->p);
 }
 
 static void clean_again(wb_hart *h, uint64_t unused, uint64_t pc) {
