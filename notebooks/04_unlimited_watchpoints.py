@@ -169,7 +169,9 @@ wp_study.paper_comparison(ds)
 #   Huffman- and FSE-coded output (table look-ups indexed by tainted symbols) is clean, as in
 #   most dynamic taint trackers.
 # - **Race checks and the range cache.** The units skip all but a few percent of the
-#   accesses, yet the cycle model prices them above software checks: our unit *removes* the
-#   range-cache entries a set or clear may change, and every race-check trigger changes the
-#   sets right beside the next access, so misses come about once per trigger. The paper's
-#   range cache splits and merges entries in place; modelling that is still to come.
+#   accesses, and a set or clear rewrites the range cache's entries in place (split and
+#   merged, as in the paper), so the accesses beside a trigger still hit. Where a thread's
+#   accesses scatter (`zstd-mt`), its unit fills with small runs and a 64-entry cache misses
+#   on a few percent of look-ups; at the cycle model's 500 cycles per miss against 4 per
+#   software check the units then cost more than software checks. On `racy` they cost a
+#   fraction of them. The model does not price the sets and clears themselves.
