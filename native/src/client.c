@@ -1,9 +1,10 @@
 /* client.c — the core of the instrumentation API (wb/client.h): client registration and
  * versioning, harts as hooks see them, the block view clients see in on_block, the actions
  * they request, running those actions (interpreter; the JIT compiles them), and the lifecycle
- * hooks. Streams are in stream.c, function wrapping in wrap.c, views and client-managed guest
+ * hooks, and the parsing of a client's options. Streams are in stream.c, function wrapping in wrap.c, views and client-managed guest
  * memory in client_mem.c. Nothing here knows which tier runs.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -424,4 +425,40 @@ void wb_clients_fini(wb_machine *m) {
   wb_streams_fini(m);
   free(c);
   m->clients = NULL;
+}
+
+/* ---- a client's options ---- */
+
+WB_API int wb_client_options(const char *client, const char *opts, wb_option_fn each, void *data, char *err,
+                             size_t errlen) {
+  if (!opts || !*opts) return 0;
+  char buf[WB_OPTIONS_MAX + 1];
+  if (strlen(opts) > WB_OPTIONS_MAX) {
+    snprintf(err, errlen, "%s: options longer than %d characters", client, WB_OPTIONS_MAX);
+    return -1;
+  }
+  snprintf(buf, sizeof buf, "%s", opts);
+  char *save = NULL;
+  for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    char *eq = strchr(tok, '=');
+    if (!eq) { snprintf(err, errlen, "%s: option %s has no value", client, tok); return -1; }
+    *eq = 0;
+    if (each(data, tok, eq + 1, err, errlen) != 0) return -1;
+  }
+  return 0;
+}
+
+WB_API int wb_option_number(const char *client, const char *key, const char *value, uint64_t lo, uint64_t hi,
+                            uint64_t *out, char *err, size_t errlen) {
+  char *end = NULL;
+  errno = 0;
+  unsigned long long v = *value && *value != '-' ? strtoull(value, &end, 0) : 0;
+  if (!end || *end) { snprintf(err, errlen, "%s: %s=%s is not a number", client, key, value); return -1; }
+  if (errno == ERANGE || v < lo || v > hi) {
+    snprintf(err, errlen, "%s: %s=%s is out of range %llu..%llu", client, key, value, (unsigned long long)lo,
+             (unsigned long long)hi);
+    return -1;
+  }
+  *out = v;
+  return 0;
 }

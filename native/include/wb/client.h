@@ -117,6 +117,19 @@ int wb_client_register(wb_machine *m, const wb_client_ops *ops, uint32_t ops_siz
 /* The API version the engine implements. */
 int wb_client_api_version(void);
 
+/* ---- a client's options ("key=value,key=value", the text after "name:") ---- */
+/* Calls each(data, key, value, err, errlen) for every pair, in order (empty items are
+ * skipped); 0, or -1 with err: an item without '=' ("CLIENT: option KEY has no value"), text
+ * longer than WB_OPTIONS_MAX, or what `each` said (it returns nonzero and fills err). */
+#define WB_OPTIONS_MAX 1023
+typedef int (*wb_option_fn)(void *data, const char *key, const char *value, char *err, size_t errlen);
+int wb_client_options(const char *client, const char *opts, wb_option_fn each, void *data, char *err,
+                      size_t errlen);
+/* value as a number (decimal, 0x hexadecimal or 0 octal) in [lo, hi]: 0, or -1 with err
+ * ("CLIENT: KEY=VALUE is not a number" / "... is out of range LO..HI"). */
+int wb_option_number(const char *client, const char *key, const char *value, uint64_t lo, uint64_t hi,
+                     uint64_t *out, char *err, size_t errlen);
+
 /* ---- harts (in hooks) ---- */
 wb_machine *wb_hart_machine(const wb_hart *h);
 int wb_hart_id(const wb_hart *h);                 /* 0..harts-1 (the guest thread in user mode) */

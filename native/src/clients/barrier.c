@@ -480,6 +480,31 @@ static void destroy(void *data) {
   free(st);
 }
 
+/* One option of barrier (or bursty): key=value, every value a number. */
+static int option(void *data, const char *key, const char *value, char *err, size_t errlen) {
+  bstate *st = data;
+  uint64_t v;
+  if (wb_option_number(st->bursty ? "bursty" : "barrier", key, value, 0, UINT64_MAX, &v, err, errlen) != 0) return -1;
+  if (!st->bursty && !strcmp(key, "sample_bytes")) st->sample_bytes = v;
+  else if (!strcmp(key, "max_accesses")) st->max_accesses = v;
+  else if (!strcmp(key, "contents")) st->contents = v != 0;
+  else if (!strcmp(key, "log_allocs")) st->log_allocs = v != 0;
+  else if (!strcmp(key, "settle")) st->settle = v != 0;
+  else if (!strcmp(key, "untouched_pct")) {
+    if (wb_option_number("barrier", key, value, 0, 100, &v, err, errlen) != 0) return -1;
+    st->untouched_pct = v;
+  }
+  else if (!st->bursty && !strcmp(key, "per_site")) st->per_site = v != 0;
+  else if (st->bursty && !strcmp(key, "period")) st->period = v;
+  else if (st->bursty && !strcmp(key, "length")) st->length = v;
+  else {
+    snprintf(err, errlen, st->bursty ? "bursty: unknown option %s (period, length, max_accesses, settle, untouched_pct, contents, log_allocs)"
+                                     : "barrier: unknown option %s (sample_bytes, max_accesses, per_site, settle, untouched_pct, contents, log_allocs)", key);
+    return -1;
+  }
+  return 0;
+}
+
 static int parse_options(bstate *st, const char *opts, char *err, size_t errlen) {
   /* defaults: the paper's production setting — one object per 8 MiB, one live tracked
    * object per site, profiling of an object stops after 250 accesses or once settled (250:
@@ -490,32 +515,7 @@ static int parse_options(bstate *st, const char *opts, char *err, size_t errlen)
   st->per_site = 1;
   st->settle = 1;
   st->untouched_pct = 10;
-  if (!opts || !*opts) return 0;
-  char buf[256];
-  snprintf(buf, sizeof buf, "%s", opts);
-  for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
-    char *eq = strchr(tok, '=');
-    char *end = NULL;
-    if (!eq) { snprintf(err, errlen, "barrier: option %s has no value", tok); return -1; }
-    *eq = 0;
-    unsigned long long v = strtoull(eq + 1, &end, 0);
-    if (!end || *end) { snprintf(err, errlen, "barrier: %s=%s is not a number", tok, eq + 1); return -1; }
-    if (!st->bursty && !strcmp(tok, "sample_bytes")) st->sample_bytes = v;
-    else if (!strcmp(tok, "max_accesses")) st->max_accesses = v;
-    else if (!strcmp(tok, "contents")) st->contents = v != 0;
-    else if (!strcmp(tok, "log_allocs")) st->log_allocs = v != 0;
-    else if (!strcmp(tok, "settle")) st->settle = v != 0;
-    else if (!strcmp(tok, "untouched_pct") && v <= 100) st->untouched_pct = v;
-    else if (!st->bursty && !strcmp(tok, "per_site")) st->per_site = v != 0;
-    else if (st->bursty && !strcmp(tok, "period")) st->period = v;
-    else if (st->bursty && !strcmp(tok, "length")) st->length = v;
-    else {
-      snprintf(err, errlen, st->bursty ? "bursty: unknown option %s (period, length, max_accesses, settle, untouched_pct, contents, log_allocs)"
-                                       : "barrier: unknown option %s (sample_bytes, max_accesses, per_site, settle, untouched_pct, contents, log_allocs)", tok);
-      return -1;
-    }
-  }
-  return 0;
+  return wb_client_options(st->bursty ? "bursty" : "barrier", opts, option, st, err, errlen);
 }
 
 static int add_profiler(wb_machine *m, int bursty, const char *opts, char *err, size_t errlen) {

@@ -506,63 +506,53 @@ static void destroy(void *data) {
   free(st);
 }
 
-/* mode=full|filtered|watchsets, cache=N, blb=N (comma-separated) */
-static int parse_options(const char *opts, int *filtered, int *watchsets, uint64_t *cache, uint64_t *blb,
-                         char *err, size_t errlen) {
-  if (!opts || !*opts) return 0;
-  char buf[256];
-  snprintf(buf, sizeof buf, "%s", opts);
-  int sized = 0;
-  for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
-    char *eq = strchr(tok, '='), *end = NULL;
-    if (!eq) { snprintf(err, errlen, "fasttrack: option %s has no value", tok); return -1; }
-    *eq = 0;
-    const char *v = eq + 1;
-    if (!strcmp(tok, "mode")) {
-      if (!strcmp(v, "full")) *filtered = *watchsets = 0;
-      else if (!strcmp(v, "filtered")) { *filtered = 1; *watchsets = 0; }
-      else if (!strcmp(v, "watchsets")) { *filtered = 0; *watchsets = 1; }
-      else { snprintf(err, errlen, "fasttrack: unknown mode %s (full, filtered or watchsets)", v); return -1; }
-      continue;
-    }
-    unsigned long long n = strtoull(v, &end, 0);
-    if (!*v || !end || *end) { snprintf(err, errlen, "fasttrack: %s=%s is not a number", tok, v); return -1; }
-    if (!strcmp(tok, "cache") && n >= 1 && n <= (1u << 24)) *cache = n;
-    else if (!strcmp(tok, "blb") && n <= (1u << 24)) *blb = n;
-    else {
-      snprintf(err, errlen, "fasttrack: unknown option or value %s=%llu (mode=full|filtered|watchsets, "
-               "cache 1..%u, blb 0..%u)", tok, n, 1u << 24, 1u << 24);
-      return -1;
-    }
-    sized = 1;
+/* The options: mode=full|filtered|watchsets, cache=N, blb=N (comma-separated). */
+typedef struct ft_options { int filtered, watchsets, sized; uint64_t cache, blb; } ft_options;
+
+static int option(void *data, const char *key, const char *v, char *err, size_t errlen) {
+  ft_options *o = data;
+  if (!strcmp(key, "mode")) {
+    if (!strcmp(v, "full")) o->filtered = o->watchsets = 0;
+    else if (!strcmp(v, "filtered")) { o->filtered = 1; o->watchsets = 0; }
+    else if (!strcmp(v, "watchsets")) { o->filtered = 0; o->watchsets = 1; }
+    else { snprintf(err, errlen, "fasttrack: unknown mode %s (full, filtered or watchsets)", v); return -1; }
+    return 0;
   }
-  if (sized && !*watchsets) {
-    snprintf(err, errlen, "fasttrack: cache and blb size the per-thread units of mode=watchsets");
+  if (strcmp(key, "cache") && strcmp(key, "blb")) {
+    snprintf(err, errlen, "fasttrack: unknown option %s (mode=full|filtered|watchsets, cache 1..%u, blb 0..%u)",
+             key, 1u << 24, 1u << 24);
     return -1;
   }
+  int cache = !strcmp(key, "cache");
+  if (wb_option_number("fasttrack", key, v, cache ? 1 : 0, 1u << 24, cache ? &o->cache : &o->blb, err, errlen) != 0)
+    return -1;
+  o->sized = 1;
   return 0;
 }
 
 int wb_client_fasttrack(wb_machine *m, const char *opts, char *err, size_t errlen) {
-  int filtered = 0, watchsets = 0;
-  uint64_t cache = 0, blb = 0;
+  ft_options o = {0};
   if (errlen) err[0] = 0;
-  if (parse_options(opts, &filtered, &watchsets, &cache, &blb, err, errlen) != 0) return -1;
+  if (wb_client_options("fasttrack", opts, option, &o, err, errlen) != 0) return -1;
+  if (o.sized && !o.watchsets) {
+    snprintf(err, errlen, "fasttrack: cache and blb size the per-thread units of mode=watchsets");
+    return -1;
+  }
   if (wb_client_data(m, "fasttrack")) { snprintf(err, errlen, "fasttrack: already added"); return -1; }
   fstate *st = calloc(1, sizeof *st);
   if (!st) { snprintf(err, errlen, "out of host memory"); return -1; }
   st->m = m;
-  st->filtered = filtered;
-  st->watchsets = watchsets;
-  st->ws_cache = cache;
-  st->ws_blb = blb;
+  st->filtered = o.filtered;
+  st->watchsets = o.watchsets;
+  st->ws_cache = o.cache;
+  st->ws_blb = o.blb;
   st->ft = ft_new(wb_view_window_offset(m), FT_THREADS, on_race, st);   /* the guest space's size */
   st->s = wb_stream_new(m, "fasttrack", sizeof(race_rec));
   if (!st->ft || !st->s) { ft_free(st->ft); free(st); snprintf(err, errlen, "fasttrack: out of host memory"); return -1; }
   wb_client_ops ops = {.name = "fasttrack", .data = st, .on_block = on_block, .on_thread = on_thread,
                        .on_syscall = on_syscall, .on_run_end = on_run_end, .destroy = destroy};
   /* the filter first: its views and mirrored accesses; then this client's hooks */
-  if ((filtered && wb_aikido_listen(m, on_shared, on_access, wants_mirrored, st, err, errlen) != 0) || wb_client_add(m, &ops) < 0) {
+  if ((o.filtered && wb_aikido_listen(m, on_shared, on_access, wants_mirrored, st, err, errlen) != 0) || wb_client_add(m, &ops) < 0) {
     if (!err[0]) snprintf(err, errlen, "fasttrack: too many clients");
     ft_free(st->ft);
     free(st);

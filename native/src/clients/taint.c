@@ -167,22 +167,14 @@ static void on_run_end(void *data, wb_machine *m) {
   }
 }
 
-static int parse_options(tstate *st, const char *opts, char *err, size_t errlen) {
-  if (!opts || !*opts) return 0;
-  char buf[512];
-  snprintf(buf, sizeof buf, "%s", opts);
-  for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
-    char *eq = strchr(tok, '=');
-    if (!eq) { snprintf(err, errlen, "taint: option %s has no value", tok); return -1; }
-    *eq = 0;
-    const char *v = eq + 1;
-    if (!strcmp(tok, "file") && *v && strlen(v) < sizeof st->file) snprintf(st->file, sizeof st->file, "%s", v);
-    else if (!strcmp(tok, "stdin") && (!strcmp(v, "0") || !strcmp(v, "1"))) st->use_stdin = *v == '1';
-    else if (!strcmp(tok, "addresses") && (!strcmp(v, "0") || !strcmp(v, "1"))) st->addresses = *v == '1';
-    else {
-      snprintf(err, errlen, "taint: unknown option or value %s=%s (file=NAME: sources are files whose path ends with NAME; stdin=0|1; addresses=0|1)", tok, v);
-      return -1;
-    }
+static int option(void *data, const char *key, const char *v, char *err, size_t errlen) {
+  tstate *st = data;
+  if (!strcmp(key, "file") && *v && strlen(v) < sizeof st->file) snprintf(st->file, sizeof st->file, "%s", v);
+  else if (!strcmp(key, "stdin") && (!strcmp(v, "0") || !strcmp(v, "1"))) st->use_stdin = *v == '1';
+  else if (!strcmp(key, "addresses") && (!strcmp(v, "0") || !strcmp(v, "1"))) st->addresses = *v == '1';
+  else {
+    snprintf(err, errlen, "taint: unknown option or value %s=%s (file=NAME: sources are files whose path ends with NAME; stdin=0|1; addresses=0|1)", key, v);
+    return -1;
   }
   return 0;
 }
@@ -195,7 +187,7 @@ int wb_client_taint(wb_machine *m, const char *opts, char *err, size_t errlen) {
   tstate *st = calloc(1, sizeof *st);
   if (!st) { snprintf(err, errlen, "out of host memory"); return -1; }
   st->m = m;
-  if (parse_options(st, opts, err, errlen) != 0) { free(st); return -1; }
+  if (wb_client_options("taint", opts, option, st, err, errlen) != 0) { free(st); return -1; }
   st->source[0] = (uint8_t)st->use_stdin;
   st->s = wb_stream_new(m, "taint", sizeof(taint_record));
   int on = st->s ? wb_taint_enable(m) : -1;

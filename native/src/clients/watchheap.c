@@ -293,24 +293,18 @@ static void destroy(void *data) {
   free(st);
 }
 
-static int parse_options(hstate *st, const char *opts, char *err, size_t errlen) {
-  st->rz = 16;
-  st->quarantine = 256;
-  if (!opts || !*opts) return 0;
-  char buf[256];
-  snprintf(buf, sizeof buf, "%s", opts);
-  for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
-    char *eq = strchr(tok, '='), *end = NULL;
-    if (!eq) { snprintf(err, errlen, "watchheap: option %s has no value", tok); return -1; }
-    *eq = 0;
-    unsigned long long v = strtoull(eq + 1, &end, 0);
-    if (!end || *end) { snprintf(err, errlen, "watchheap: %s=%s is not a number", tok, eq + 1); return -1; }
-    if (!strcmp(tok, "redzone") && v >= 1 && v <= 4096) st->rz = v;
-    else if (!strcmp(tok, "quarantine") && v <= (1u << 24)) st->quarantine = v;
-    else {
-      snprintf(err, errlen, "watchheap: unknown option or value %s=%llu (redzone 1..4096, quarantine 0..%u)", tok, v, 1u << 24);
-      return -1;
-    }
+static int option(void *data, const char *key, const char *v, char *err, size_t errlen) {
+  hstate *st = data;
+  uint64_t n;
+  if (!strcmp(key, "redzone")) {
+    if (wb_option_number("watchheap", key, v, 1, 4096, &n, err, errlen) != 0) return -1;
+    st->rz = n;
+  } else if (!strcmp(key, "quarantine")) {
+    if (wb_option_number("watchheap", key, v, 0, 1u << 24, &n, err, errlen) != 0) return -1;
+    st->quarantine = n;
+  } else {
+    snprintf(err, errlen, "watchheap: unknown option %s (redzone 1..4096, quarantine 0..%u)", key, 1u << 24);
+    return -1;
   }
   return 0;
 }
@@ -323,7 +317,9 @@ int wb_client_watchheap(wb_machine *m, const char *opts, char *err, size_t errle
   hstate *st = calloc(1, sizeof *st);
   if (!st) { snprintf(err, errlen, "out of host memory"); return -1; }
   st->m = m;
-  if (parse_options(st, opts, err, errlen) != 0) { free(st); return -1; }
+  st->rz = 16;
+  st->quarantine = 256;
+  if (wb_client_options("watchheap", opts, option, st, err, errlen) != 0) { free(st); return -1; }
   st->q = st->quarantine ? calloc(st->quarantine, sizeof *st->q) : NULL;
   st->s = wb_stream_new(m, "watchheap", sizeof(heap_record));
   if ((st->quarantine && !st->q) || !st->s) { destroy(st); snprintf(err, errlen, "watchheap: out of host memory"); return -1; }
