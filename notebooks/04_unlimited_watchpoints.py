@@ -174,4 +174,6 @@ wp_study.paper_comparison(ds)
 #   accesses scatter (`zstd-mt`), its unit fills with small runs and a 64-entry cache misses
 #   on a few percent of look-ups; at the cycle model's 500 cycles per miss against 4 per
 #   software check the units then cost more than software checks. On `racy` they cost a
-#   fraction of them. The model does not price the sets and clears themselves.
+#   fraction of them. The model prices the sets and clears themselves at
+#   `CostModel(change=...)` cycles each, 0 by default (the paper gives no cost for updating
+#   the in-memory table); `racy`'s lead depends on it.

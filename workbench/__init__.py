@@ -5,7 +5,7 @@ before the native engine is built.
 
 >>> import workbench
 >>> run = workbench.Machine().run("lua54", ["-e", "print('hi')"], capture=True)  # doctest: +SKIP
->>> run.stdout
+>>> run.stdout                                                                      # doctest: +SKIP
 b'hi\\n'
 """
 from .errors import ConfigError, LoadError, WorkbenchError

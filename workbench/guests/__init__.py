@@ -166,7 +166,7 @@ def build(name: str, *, force: bool = False, quiet: bool = False) -> Path:
     its pin.
 
     >>> exe = build("zstd-glibc")                         # doctest: +SKIP
-    >>> exe.name
+    >>> exe.name                                          # doctest: +SKIP
     'zstd-glibc'
     """
     spec, variant = split_name(name)

@@ -48,7 +48,7 @@ def elf_info(path: str | Path) -> ElfInfo:
     """Parse the ELF header and program headers of ``path``.
 
     >>> info = elf_info(build("atomics"))    # doctest: +SKIP
-    >>> info.machine_name, info.static, info.pie
+    >>> info.machine_name, info.static, info.pie  # doctest: +SKIP
     ('riscv', True, False)
     """
     with open(path, "rb") as f:

@@ -29,6 +29,7 @@ class CostModel:
     trigger: float = 200.0      # a watched access: the analysis' handler is entered (user-level exception)
     fault: float = 4000.0       # pageprot: one page fault delivered to user level and returned from
     soft_check: float = 4.0     # software: the shadow check compiled before a load or store
+    change: float = 0.0         # a set or clear (wp.set / wp.clear): not priced by default
     cpi: float = 1.0
 
 
@@ -45,6 +46,9 @@ SOURCES = {
              "handler and back costs about 1-2 us on Linux x86-64 (4000 cycles at 2-3 GHz); "
              "the engine's pageprot mechanism measures it on this host",
     "soft_check": "assumption: a shadow lookup (shift, load, test, branch) before every access",
+    "change": "not priced by default: the paper's unit rewrites its cached entries in place on a "
+              "set or clear, and what updating the in-memory range table costs is not given; a "
+              "user-level update as dear as a miss (500) is the other end of the range",
     "cpi": "assumption: the program's own cost, one cycle per guest instruction",
 }
 
@@ -54,12 +58,18 @@ def _get(counters: Mapping, name: str) -> float:
 
 
 def unit_cycles(counters: Mapping, model: CostModel = CostModel()) -> float:
-    """Cycles the unit adds (``unlimited``): hits, handler calls on misses, BLB fills and
-    triggers. ``counters``: a dict or a DataFrame row/column mapping (``Run.watch``,
-    ``watch.replay``, a row of ``watch.sweep``)."""
+    """Cycles the unit adds (``unlimited``): hits, handler calls on misses, BLB fills,
+    triggers, and sets and clears. ``counters``: a dict or a DataFrame row/column mapping
+    (``Run.watch``, ``watch.replay``, a row of ``watch.sweep``).
+
+    >>> unit_cycles({"sets": 3, "clears": 1}, CostModel(change=50))
+    200.0
+    """
     hits = _get(counters, "lookups") - _get(counters, "misses")
+    changes = _get(counters, "sets") + _get(counters, "clears")
     return (hits * model.hit + _get(counters, "misses") * model.miss
-            + _get(counters, "blb_misses") * model.blb_miss + _get(counters, "triggers") * model.trigger)
+            + _get(counters, "blb_misses") * model.blb_miss + _get(counters, "triggers") * model.trigger
+            + changes * model.change)
 
 
 def mechanism_cycles(mechanism: str, counters: Mapping, model: CostModel = CostModel(),

@@ -266,7 +266,7 @@ def derive(ds, *, scale: str, grid: Mapping, sizes: Mapping):
         # the model prices the unit, not taint's propagation (stepping): no figure for taint
         if mech in ("unlimited", "pageprot", "debugregs") and np.isfinite(float(cell.lookups)) \
                 and str(cell.analysis.values) != "taint":
-            counters = {c: float(cell[c]) for c in ("lookups", "misses", "triggers", "loads", "stores")}
+            counters = {c: float(cell[c]) for c in ("lookups", "misses", "triggers", "loads", "stores", "sets", "clears")}
             slow[idx] = modelled_slowdown(counters, float(cell.instructions), model, mechanism=mech)
     ds["modelled_slowdown"] = (first.lookups.dims, slow, {
         "long_name": "the cycle model's slowdown (workbench.models.watch_cost defaults) from the "
@@ -289,11 +289,11 @@ def _race_modelled(cell, mechanism: str, model) -> float:
     """The race analysis' checks priced by the cycle model: ``software`` makes one check
     (``soft_check``) per access and enters the detector's work (``trigger``) on each access
     its same-epoch test passes on; ``unlimited``: the threads' units (hits free, misses through
-    the software handler, triggers entering the detector). The detector's own work after a
-    trigger is the same on both and is not priced."""
+    the software handler, triggers entering the detector, sets and clears at ``change``, 0 by
+    default). The detector's own work after a trigger is the same on both and is not priced."""
     from ..models.watch_cost import modelled_slowdown
 
-    counters = {c: float(cell[c]) for c in ("lookups", "misses", "triggers", "loads", "stores")
+    counters = {c: float(cell[c]) for c in ("lookups", "misses", "triggers", "loads", "stores", "sets", "clears")
                 if np.isfinite(float(cell[c]))}
     accesses = counters.get("loads", 0.0) + counters.get("stores", 0.0)
     return modelled_slowdown(counters, float(cell.instructions), model, mechanism=mechanism, accesses=accesses)

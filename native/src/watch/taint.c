@@ -171,6 +171,23 @@ static int mem_set(wb_machine *m, uint64_t addr, uint64_t len, int v) {
         continue;
       }
     }
+    if (!(a & 7) && len - i >= 8 && (a >> WB_PAGE_SHIFT) < t->npages) {
+      /* a whole shadow byte (8 guest bytes of one page) at once when none or all change:
+       * marking a source buffer of megabytes */
+      uint8_t *byte = &t->flat[a >> 3], want = v ? 0xff : 0;
+      if (*byte == want || *byte == (uint8_t)~want) {
+        int c = *byte != want;
+        if (c) { t->ever[a >> WB_PAGE_SHIFT] = 1; *byte = want; }
+        if (c && n && a == run + n) n += 8;
+        else {
+          if (n && unit_follow(m, run, n, v)) return -1;
+          n = 0;
+          if (c) { run = a; n = 8; }
+        }
+        i += 7;
+        continue;
+      }
+    }
     int c = mem_put(t, a, v);
     if (c && n && a == run + n) { n++; continue; }
     if (n && unit_follow(m, run, n, v)) return -1;
